@@ -1,0 +1,172 @@
+//! `cinegen`: the one binary. Parses the command line and configuration, then hands over to the
+//! server library.
+
+use anyhow::Context;
+use cinegen_domain::ByteSize;
+use cinegen_server::config::{Config, Overrides, Settings};
+use cinegen_server::{admin, telemetry, AppState};
+use clap::{Args, Parser, Subcommand};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cinegen", version, about = "CineGen (AI 漫剧工场): AI motion-comic production server")]
+struct Cli {
+    /// Optional TOML configuration file (also CINEGEN_CONFIG).
+    #[arg(long, global = true, env = "CINEGEN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+struct Location {
+    /// Address to listen on (also CINEGEN_ADDR; default 0.0.0.0:8000).
+    #[arg(long)]
+    addr: Option<String>,
+    /// Directory for the database, files and generated secrets (also CINEGEN_DATA_DIR; default ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API and web app.
+    Serve(Location),
+    /// Apply database migrations and exit.
+    Migrate(Location),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from standard input when --password is left out.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+        /// Storage quota such as 10GiB (default: the configured default quota).
+        #[arg(long)]
+        quota: Option<String>,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Set an account's storage quota, e.g. `--quota 50GiB`.
+    SetQuota {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        quota: String,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Set a new password and sign the account out everywhere. Reads standard input when
+    /// --password is left out.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[command(flatten)]
+        location: Location,
+    },
+}
+
+fn settings(cli_config: Option<&PathBuf>, location: &Location) -> anyhow::Result<Settings> {
+    let overrides = Overrides { addr: location.addr.clone(), data_dir: location.data_dir.clone() };
+    let (config, warnings) = Config::load(cli_config.map(PathBuf::as_path), &overrides)?;
+    let settings = config.resolve()?;
+    telemetry::init(settings.log_format, &settings.log_level);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    for path in &settings.generated_secrets {
+        tracing::info!(path = %path.display(), "generated a new secret; keep this file private and backed up");
+    }
+    Ok(settings)
+}
+
+fn password_from(flag: Option<String>) -> anyhow::Result<String> {
+    match flag {
+        Some(password) => Ok(password),
+        None => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+    }
+}
+
+fn quota(raw: &str) -> anyhow::Result<ByteSize> {
+    ByteSize::parse(raw).map_err(|e| anyhow::anyhow!("--quota: {e}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config.as_ref();
+    match cli.command {
+        Command::Serve(location) => {
+            let settings = settings(config, &location)?;
+            tracing::info!(
+                addr = %settings.addr,
+                data_dir = %settings.data_dir.display(),
+                database = %settings.database_url_masked(),
+                redis = settings.redis_url_masked().as_deref().unwrap_or("none (in-memory limits)"),
+                settings = ?settings,
+                "effective configuration"
+            );
+            let listener = tokio::net::TcpListener::bind(settings.addr)
+                .await
+                .with_context(|| format!("CINEGEN_ADDR: cannot listen on {}", settings.addr))?;
+            let state = AppState::build(settings).await?;
+            tracing::info!(addr = %listener.local_addr()?, engine = state.store.engine(), "cinegen is listening");
+            cinegen_server::serve(state, listener, cinegen_server::shutdown_signal()).await?;
+        }
+        Command::Migrate(location) => {
+            let state = AppState::build(settings(config, &location)?).await?;
+            tracing::info!(engine = state.store.engine(), "migrations applied");
+            println!("migrations applied ({})", state.store.engine());
+        }
+        Command::User(command) => run_user(config, command).await?,
+    }
+    Ok(())
+}
+
+async fn run_user(config: Option<&PathBuf>, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { email, name, password, quota: raw_quota, location } => {
+            let settings = settings(config, &location)?;
+            let quota = raw_quota.as_deref().map(quota).transpose()?.unwrap_or(settings.default_quota);
+            let store = AppState::build(settings).await?.store;
+            let user = admin::create_user(store.as_ref(), &email, &name, &password_from(password)?, quota).await?;
+            println!("created user {} <{}> with a quota of {}", user.id, user.email, user.quota_total);
+        }
+        UserCommand::SetQuota { email, quota: raw_quota, location } => {
+            let store = AppState::build(settings(config, &location)?).await?.store;
+            let user = admin::set_quota(store.as_ref(), &email, quota(&raw_quota)?).await?;
+            println!("quota of <{}> is now {} ({} used)", user.email, user.quota_total, user.quota_used);
+        }
+        UserCommand::ResetPassword { email, password, location } => {
+            let store = AppState::build(settings(config, &location)?).await?.store;
+            let ended = admin::reset_password(store.as_ref(), &email, &password_from(password)?).await?;
+            println!("password of <{email}> reset; {ended} session(s) signed out");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("cinegen: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

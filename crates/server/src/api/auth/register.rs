@@ -1,0 +1,40 @@
+use super::{set_refresh_cookie, SessionView};
+use crate::envelope::{self, Envelope};
+use crate::error::AppResult;
+use crate::extract::{ApiJson, Client};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub email: String,
+    /// 8–128 characters.
+    pub password: String,
+    /// Display name, 1–64 characters, any script.
+    pub name: String,
+}
+
+/// Creates an account and signs it in.
+#[utoipa::path(
+    post, path = "/api/v1/auth/register", tag = "auth", operation_id = "register",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, body = Envelope<SessionView>),
+        (status = 409, description = "EMAIL_TAKEN", body = crate::envelope::ErrorEnvelope),
+        (status = 422, description = "VALIDATION_ERROR", body = crate::envelope::ErrorEnvelope),
+    )
+)]
+pub async fn register(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> AppResult<Response> {
+    let (user, tokens) = state.auth.register(&body.email, &body.password, &body.name, &client).await?;
+    let refresh = tokens.refresh.clone();
+    let mut response = envelope::created(SessionView { user: (&user).into(), tokens });
+    set_refresh_cookie(&mut response, &state, Some(&refresh));
+    Ok(response)
+}

@@ -1,0 +1,37 @@
+//! HTTP routes, one folder per resource. Handlers parse and validate, call a service, and answer
+//! in the envelope; they hold no SQL and no business rules.
+
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod views;
+
+use crate::http::fallback;
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The whole application: API under `/api/v1`, probes and metrics at the root, docs at `/docs`.
+pub fn router(state: AppState) -> Router {
+    let body_limit = usize::try_from(state.settings.body_limit.bytes()).unwrap_or(usize::MAX);
+    let api = Router::new()
+        .route("/auth/register", post(auth::register::register))
+        .route("/auth/login", post(auth::login::login))
+        .route("/auth/refresh", post(auth::refresh::refresh))
+        .route("/auth/logout", post(auth::logout::logout))
+        .route("/auth/me", get(auth::me::me))
+        .route("/openapi.json", get(docs::openapi_json));
+    let app = Router::new()
+        .nest("/api/v1", api)
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        .route("/docs", get(docs::docs_page))
+        .route("/docs/{asset}", get(docs::docs_asset))
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state);
+    crate::http::layers(app)
+}

@@ -1,0 +1,403 @@
+//! Configuration: defaults, then an optional TOML file, then environment variables, then flags,
+//! merged into one typed [`Config`] and checked once into [`Settings`]. Secrets are typed so that
+//! `Debug` cannot print them; with none configured they are generated once into the data directory.
+
+use base64::Engine as _;
+use cinegen_domain::ByteSize;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variables read without the `CINEGEN_` prefix, as deployments usually name them.
+const UNPREFIXED_ENV: [&str; 4] = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ENCRYPTION_KEY"];
+
+/// The raw configuration as the sources give it. Every key can be set in the file, as
+/// `CINEGEN_<KEY>` in the environment, and the four above also without the prefix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub addr: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    pub redis_url: Option<String>,
+    pub jwt_secret: Option<Secret>,
+    pub encryption_key: Option<Secret>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub body_limit: String,
+    pub default_quota: String,
+    pub login_failures_per_account: u32,
+    pub login_failures_per_ip: u32,
+    pub login_failure_window_secs: u64,
+    pub max_concurrent_password_hashes: usize,
+    pub trust_forwarded_for: bool,
+    pub secure_cookies: bool,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            addr: "0.0.0.0:8000".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 16,
+            redis_url: None,
+            jwt_secret: None,
+            encryption_key: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            body_limit: "2MiB".into(),
+            default_quota: "5GiB".into(),
+            login_failures_per_account: 5,
+            login_failures_per_ip: 20,
+            login_failure_window_secs: 15 * 60,
+            // Each argon2id hash holds a core for tens of milliseconds; leaving half the cores to
+            // everything else keeps a login flood from stalling other requests.
+            max_concurrent_password_hashes: (cores / 2).max(1),
+            trust_forwarded_for: false,
+            secure_cookies: false,
+            log_format: LogFormat::Json,
+            log_level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Values given on the command line; they win over every other source.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A secret value: `Debug` and `Serialize` show `***`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
+
+/// A configuration problem, naming the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+fn invalid(setting: &str, reason: impl fmt::Display) -> ConfigError {
+    ConfigError(format!("{setting}: {reason}"))
+}
+
+impl Config {
+    /// Merges defaults, the file (if any), the environment and the overrides. Also returns a
+    /// warning for each key that no setting has (a typo would otherwise be silently ignored).
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut warnings = Vec::new();
+        let known = known_keys();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(invalid("CINEGEN_CONFIG", format!("file {} does not exist", path.display())));
+            }
+            let text = std::fs::read_to_string(path).map_err(|e| invalid("CINEGEN_CONFIG", e))?;
+            let table: toml::Table = text.parse().map_err(|e| invalid(&path.display().to_string(), e))?;
+            warnings.extend(
+                table.keys().filter(|k| !known.contains(k)).map(|k| format!("unknown setting '{k}' in {}", path.display())),
+            );
+            figment = figment.merge(Toml::file(path));
+        }
+        warnings.extend(std::env::vars().filter_map(|(name, _)| {
+            let key = name.strip_prefix("CINEGEN_")?.to_lowercase();
+            let ours = known.contains(&key) || key == "config" || key.starts_with("test_");
+            (!ours).then(|| format!("unknown setting in environment variable {name}"))
+        }));
+        figment = figment
+            .merge(Env::prefixed("CINEGEN_").only(&known.iter().map(String::as_str).collect::<Vec<_>>()))
+            .merge(Env::raw().only(&UNPREFIXED_ENV))
+            .merge(Serialized::defaults(overrides));
+        let config = figment.extract().map_err(|e| ConfigError(describe_figment_error(e)))?;
+        Ok((config, warnings))
+    }
+
+    /// Checks every value and prepares the data directory and secrets.
+    pub fn resolve(self) -> Result<Settings, ConfigError> {
+        let addr: SocketAddr =
+            self.addr.parse().map_err(|e| invalid("CINEGEN_ADDR", format!("'{}' is not host:port ({e})", self.addr)))?;
+        let data_dir = self.data_dir.clone();
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| invalid("CINEGEN_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
+        let database_url = match &self.database_url {
+            Some(url) => {
+                cinegen_store::Engine::from_url(url).map_err(|reason| invalid("DATABASE_URL", reason))?;
+                url.clone()
+            }
+            None => format!("sqlite://{}", data_dir.join("cinegen.db").display()),
+        };
+        if let Some(url) = &self.redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid("REDIS_URL", "must start with redis:// or rediss://"));
+            }
+        }
+        let mut generated = Vec::new();
+        let jwt_secret = match self.jwt_secret {
+            Some(secret) if secret.0.len() >= 32 => secret.0.into_bytes(),
+            Some(_) => return Err(invalid("JWT_SECRET", "must be at least 32 characters")),
+            None => load_or_generate(&data_dir, "jwt_secret", &mut generated)?,
+        };
+        let encryption_key = match self.encryption_key {
+            Some(secret) => decode_key(secret.expose()).ok_or_else(|| {
+                invalid("ENCRYPTION_KEY", "must be 32 bytes, as 64 hex digits or base64")
+            })?,
+            None => load_or_generate(&data_dir, "encryption_key", &mut generated)?,
+        };
+        let ttl = |setting: &str, secs: u64| {
+            if secs == 0 { Err(invalid(setting, "must be greater than 0")) } else { Ok(secs) }
+        };
+        Ok(Settings {
+            addr,
+            database_max_connections: self.database_max_connections.max(1),
+            redis_url: self.redis_url,
+            access_token_ttl_secs: ttl("CINEGEN_ACCESS_TOKEN_TTL_SECS", self.access_token_ttl_secs)?,
+            refresh_token_ttl_secs: ttl("CINEGEN_REFRESH_TOKEN_TTL_SECS", self.refresh_token_ttl_secs)?,
+            body_limit: positive_size("CINEGEN_BODY_LIMIT", &self.body_limit)?,
+            default_quota: ByteSize::parse(&self.default_quota).map_err(|e| invalid("CINEGEN_DEFAULT_QUOTA", e))?,
+            login_failures_per_account: self.login_failures_per_account.max(1),
+            login_failures_per_ip: self.login_failures_per_ip.max(1),
+            login_failure_window_secs: ttl("CINEGEN_LOGIN_FAILURE_WINDOW_SECS", self.login_failure_window_secs)?,
+            max_concurrent_password_hashes: self.max_concurrent_password_hashes.max(1),
+            trust_forwarded_for: self.trust_forwarded_for,
+            secure_cookies: self.secure_cookies,
+            log_format: self.log_format,
+            log_level: self.log_level,
+            data_dir,
+            database_url: Secret(database_url),
+            jwt_secret: SecretBytes(jwt_secret),
+            encryption_key: SecretBytes(encryption_key),
+            generated_secrets: generated,
+        })
+    }
+}
+
+fn known_keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn positive_size(setting: &str, raw: &str) -> Result<ByteSize, ConfigError> {
+    match ByteSize::parse(raw) {
+        Ok(size) if size.0 > 0 => Ok(size),
+        Ok(_) => Err(invalid(setting, "must be greater than 0")),
+        Err(e) => Err(invalid(setting, e)),
+    }
+}
+
+/// figment names the key and the source (file or environment variable); keep that, drop its
+/// internal profile prefix.
+fn describe_figment_error(error: figment::Error) -> String {
+    error.into_iter().map(|e| e.to_string().replace("default.", "")).collect::<Vec<_>>().join("; ")
+}
+
+fn decode_key(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        hex::decode(text).ok()?
+    } else {
+        base64::engine::general_purpose::STANDARD.decode(text).ok()?
+    };
+    (bytes.len() == 32).then_some(bytes)
+}
+
+/// Reads `DATA_DIR/secrets/NAME`, or creates it with 32 random bytes (mode 0600).
+fn load_or_generate(data_dir: &Path, name: &str, generated: &mut Vec<PathBuf>) -> Result<Vec<u8>, ConfigError> {
+    let dir = data_dir.join("secrets");
+    let path = dir.join(name);
+    let setting = format!("secret file {}", path.display());
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).map_err(|e| invalid(&setting, e))?;
+        return decode_key(&text).ok_or_else(|| invalid(&setting, "is not 32 bytes of hex"));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| invalid(&setting, e))?;
+    let bytes: [u8; 32] = rand::random();
+    write_private(&path, &hex::encode(bytes)).map_err(|e| invalid(&setting, e))?;
+    generated.push(path);
+    Ok(bytes.to_vec())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Secret bytes (signing and encryption keys); `Debug` shows `***`.
+#[derive(Clone)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The checked configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// May carry a password, so it is a secret; [`Settings::database_url_masked`] is loggable.
+    pub database_url: Secret,
+    pub database_max_connections: u32,
+    pub redis_url: Option<String>,
+    pub jwt_secret: SecretBytes,
+    pub encryption_key: SecretBytes,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub body_limit: ByteSize,
+    pub default_quota: ByteSize,
+    pub login_failures_per_account: u32,
+    pub login_failures_per_ip: u32,
+    pub login_failure_window_secs: u64,
+    pub max_concurrent_password_hashes: usize,
+    pub trust_forwarded_for: bool,
+    pub secure_cookies: bool,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    /// Secret files created by this start, so the caller can say so once in the log.
+    pub generated_secrets: Vec<PathBuf>,
+}
+
+impl Settings {
+    /// The database URL with any password replaced by `***`.
+    pub fn database_url_masked(&self) -> String {
+        mask_url_password(self.database_url.expose())
+    }
+
+    /// The Redis URL with any password replaced by `***`.
+    pub fn redis_url_masked(&self) -> Option<String> {
+        self.redis_url.as_deref().map(mask_url_password)
+    }
+}
+
+fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((credentials, host)) = rest.split_once('@') else { return url.to_owned() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cinegen-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn defaults_resolve_to_sqlite_and_generate_secrets_once() {
+        let dir = temp_dir();
+        let config = Config { data_dir: dir.clone(), ..Config::default() };
+        let first = config.clone().resolve().unwrap();
+        assert!(first.database_url.expose().starts_with("sqlite://"));
+        assert_eq!(first.generated_secrets.len(), 2);
+        let second = config.resolve().unwrap();
+        assert!(second.generated_secrets.is_empty());
+        assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let dir = temp_dir();
+        let base = Config { data_dir: dir.clone(), ..Config::default() };
+        let cases = [
+            (Config { addr: "nowhere".into(), ..base.clone() }, "CINEGEN_ADDR"),
+            (Config { database_url: Some("mysql://x".into()), ..base.clone() }, "DATABASE_URL"),
+            (Config { jwt_secret: Some(Secret::new("short")), ..base.clone() }, "JWT_SECRET"),
+            (Config { encryption_key: Some(Secret::new("abc")), ..base.clone() }, "ENCRYPTION_KEY"),
+            (Config { default_quota: "lots".into(), ..base.clone() }, "CINEGEN_DEFAULT_QUOTA"),
+            (Config { redis_url: Some("http://x".into()), ..base.clone() }, "REDIS_URL"),
+        ];
+        for (config, setting) in cases {
+            let error = config.resolve().unwrap_err().to_string();
+            assert!(error.contains(setting), "{error} should name {setting}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let dir = temp_dir();
+        let config = Config {
+            data_dir: dir.clone(),
+            jwt_secret: Some(Secret::new("s".repeat(40))),
+            database_url: Some("postgres://app:hunter2@db/cinegen".into()),
+            ..Config::default()
+        };
+        let text = format!("{config:?} {:?}", config.clone().resolve().unwrap());
+        assert!(!text.contains("ssssssss") && !text.contains("hunter2"), "{text}");
+        assert_eq!(config.resolve().unwrap().database_url_masked(), "postgres://app:***@db/cinegen");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn mistyped_file_values_name_the_key() {
+        let dir = temp_dir();
+        let file = dir.join("cinegen.toml");
+        std::fs::write(&file, "access_token_ttl_secs = \"soon\"\n").unwrap();
+        let error = Config::load(Some(&file), &Overrides::default()).unwrap_err().to_string();
+        assert!(error.contains("access_token_ttl_secs"), "{error}");
+        std::fs::write(&file, "no_such_setting = 1\n").unwrap();
+        let (_, warnings) = Config::load(Some(&file), &Overrides::default()).unwrap();
+        assert!(warnings.iter().any(|w| w.contains("no_such_setting")), "{warnings:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

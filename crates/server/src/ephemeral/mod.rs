@@ -1,0 +1,69 @@
+//! Short-lived shared state: windowed counters (rate limits) and the token denylist.
+//!
+//! In memory on a single instance; in Redis when `REDIS_URL` is set, so every instance sees the
+//! same counts and the same revoked tokens.
+
+mod memory;
+pub mod redis;
+
+pub use memory::{MemoryCounters, MemoryDenylist};
+pub use redis::{RedisCounters, RedisDenylist};
+
+use std::time::Duration;
+
+/// The state of one counter window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub count: u64,
+    /// Seconds until the window closes and the count starts again from zero.
+    pub resets_in_secs: u64,
+}
+
+/// Fixed-window counters keyed by strings such as `login:ip:203.0.113.9`.
+#[async_trait::async_trait]
+pub trait Counters: Send + Sync + 'static {
+    /// The current window of `key`, without counting.
+    async fn peek(&self, key: &str) -> anyhow::Result<Window>;
+    /// Counts one event; the first event of a window opens it for `window`.
+    async fn increment(&self, key: &str, window: Duration) -> anyhow::Result<Window>;
+    async fn reset(&self, key: &str) -> anyhow::Result<()>;
+}
+
+/// Ids (token ids, session families) refused until they would have expired anyway.
+#[async_trait::async_trait]
+pub trait Denylist: Send + Sync + 'static {
+    async fn deny(&self, id: &str, ttl: Duration) -> anyhow::Result<()>;
+    /// True when any of `ids` is denied.
+    async fn any_denied(&self, ids: &[&str]) -> anyhow::Result<bool>;
+}
+
+#[cfg(test)]
+pub(crate) mod contract {
+    //! Scenarios every backend must pass.
+    use super::*;
+
+    pub async fn counters_count_within_a_window(counters: &dyn Counters, key: &str) {
+        assert_eq!(counters.peek(key).await.unwrap().count, 0);
+        let first = counters.increment(key, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(first.count, 1);
+        assert!(first.resets_in_secs > 0 && first.resets_in_secs <= 60, "{first:?}");
+        counters.increment(key, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(counters.peek(key).await.unwrap().count, 2);
+        counters.reset(key).await.unwrap();
+        assert_eq!(counters.peek(key).await.unwrap().count, 0);
+    }
+
+    pub async fn counters_forget_closed_windows(counters: &dyn Counters, key: &str) {
+        counters.increment(key, Duration::from_millis(50)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(counters.peek(key).await.unwrap().count, 0);
+    }
+
+    pub async fn denied_ids_expire(denylist: &dyn Denylist, id: &str) {
+        assert!(!denylist.any_denied(&[id, "other"]).await.unwrap());
+        denylist.deny(id, Duration::from_millis(100)).await.unwrap();
+        assert!(denylist.any_denied(&["other", id]).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!denylist.any_denied(&[id]).await.unwrap());
+    }
+}

@@ -1,0 +1,190 @@
+//! One error type for the whole API and the one place it becomes an HTTP answer.
+//!
+//! Every variant carries a stable code from the plan. Server-side failures (`Internal`) are
+//! logged here once, with their cause, and answered without any detail.
+
+use crate::envelope::{now_unix, ErrorBody, ErrorEnvelope};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cinegen_domain::{FieldError, ValidationErrors};
+use cinegen_store::StoreError;
+use serde_json::{json, Value};
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input that cannot be accepted; `status` is 400 (syntax), 415 (content type) or 422 (fields).
+    #[error("{message}")]
+    Validation { status: StatusCode, message: String, fields: Vec<FieldError> },
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    InvalidToken(&'static str),
+    #[error("token expired")]
+    TokenExpired,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{message}")]
+    Conflict { message: String, details: Value },
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("{0}")]
+    QuotaExceeded(String),
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64, message: String },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(fields: ValidationErrors) -> Self {
+        Self::Validation {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("invalid input: {fields}"),
+            fields: fields.0,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>, fields: Vec<FieldError>) -> Self {
+        Self::Validation { status: StatusCode::BAD_REQUEST, message: message.into(), fields }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { status, .. } => *status,
+            Self::InvalidCredentials | Self::InvalidToken(_) | Self::TokenExpired => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } | Self::EmailTaken => StatusCode::CONFLICT,
+            Self::QuotaExceeded(_) | Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "VALIDATION_ERROR",
+            Self::InvalidCredentials => "INVALID_CREDENTIALS",
+            Self::InvalidToken(_) => "INVALID_TOKEN",
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::EmailTaken => "EMAIL_TAKEN",
+            Self::QuotaExceeded(_) => "QUOTA_EXCEEDED",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    fn details(&self) -> Value {
+        match self {
+            Self::Validation { fields, .. } if !fields.is_empty() => json!({ "fields": fields }),
+            Self::Conflict { details, .. } => details.clone(),
+            Self::RateLimited { retry_after_secs, .. } => json!({ "retry_after_secs": retry_after_secs }),
+            _ => json!({}),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Self::RateLimited { message, .. } => message.clone(),
+            Self::Internal(_) => "internal server error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+        let body = ErrorEnvelope {
+            success: false,
+            error: ErrorBody { code: self.code().into(), message: self.public_message(), details: self.details() },
+            timestamp: now_unix(),
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Self::RateLimited { retry_after_secs, .. } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict("users_email") => Self::EmailTaken,
+            StoreError::Conflict(what) => {
+                Self::Conflict { message: "conflicts with an existing record".into(), details: json!({ "constraint": what }) }
+            }
+            StoreError::NotFound => Self::NotFound("not found".into()),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(error: AppError) -> (StatusCode, Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn internal_errors_say_nothing_of_their_cause() {
+        let (status, body) = body_of(AppError::internal(anyhow::anyhow!("password=hunter2 in query"))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "INTERNAL_ERROR");
+        assert!(!body.to_string().contains("hunter2"));
+        assert_eq!(body["success"], false);
+    }
+
+    #[tokio::test]
+    async fn validation_errors_list_fields() {
+        let mut errors = ValidationErrors::default();
+        errors.push(FieldError::new("email", "is required"));
+        let (status, body) = body_of(AppError::validation(errors)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["details"]["fields"][0]["field"], "email");
+    }
+
+    #[tokio::test]
+    async fn duplicate_email_maps_to_email_taken() {
+        let (status, body) = body_of(StoreError::Conflict("users_email").into()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["error"]["code"], "EMAIL_TAKEN");
+    }
+}

@@ -1,0 +1,154 @@
+//! Request extractors whose failures speak the API's envelope.
+
+use crate::auth::Claims;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::body::Bytes;
+use axum::http::{header, StatusCode};
+use cinegen_domain::FieldError;
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
+
+/// A JSON body. Wrong content type, malformed JSON, missing or mistyped fields and oversize
+/// bodies each answer with their own clear error, naming the field where there is one.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(AppError::Validation {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                message: "expected a JSON body with Content-Type: application/json".into(),
+                fields: Vec::new(),
+            });
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge("request body too large".into())
+            } else {
+                AppError::bad_request(format!("could not read the request body: {rejection}"), Vec::new())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, turning serde's complaint into a field-level validation error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    if parsed.is_ok() {
+        deserializer.end().map_err(|e| AppError::bad_request(format!("malformed JSON: {e}"), Vec::new()))?;
+    }
+    parsed.map_err(|error| {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return AppError::bad_request(format!("malformed JSON: {inner}"), Vec::new());
+        }
+        let message = inner.to_string();
+        let path = error.path().to_string();
+        let field = match (path.as_str(), missing_field(&message)) {
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (path, Some(name)) => format!("{path}.{name}"),
+            (path, None) => path.to_owned(),
+        };
+        let text = if missing_field(&message).is_some() { "is required".to_owned() } else { strip_position(&message) };
+        AppError::Validation {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("invalid input: {field}: {text}"),
+            fields: vec![FieldError::new(field, text)],
+        }
+    })
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+fn strip_position(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+/// The caller's verified access-token claims. Missing, malformed, expired, revoked or
+/// wrong-type tokens are refused here, before any handler runs.
+pub struct CurrentUser(pub Claims);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).ok_or(AppError::InvalidToken("missing bearer token"))?;
+        state.auth.authenticate(token).await.map(CurrentUser)
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+/// The client's address (from `X-Forwarded-For` only when the proxy is trusted) and user agent.
+pub struct Client(pub crate::auth::ClientInfo);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .settings
+            .trust_forwarded_for
+            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse::<IpAddr>().ok())
+            .flatten();
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Client(crate::auth::ClientInfo { ip: forwarded.or(peer), user_agent }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[expect(dead_code, reason = "fields exist to be deserialised")]
+    struct Body {
+        email: String,
+        age: u32,
+    }
+
+    fn field_of(error: AppError) -> String {
+        match error {
+            AppError::Validation { fields, .. } => fields[0].field.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields_are_named() {
+        assert_eq!(field_of(parse_json::<Body>(br#"{"email":"a"}"#).unwrap_err()), "age");
+        assert_eq!(field_of(parse_json::<Body>(br#"{"email":5,"age":1}"#).unwrap_err()), "email");
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        let error = parse_json::<Body>(b"{\"email\": ").unwrap_err();
+        assert!(matches!(error, AppError::Validation { status: StatusCode::BAD_REQUEST, .. }));
+        let trailing = parse_json::<Body>(br#"{"email":"a","age":1} x"#).unwrap_err();
+        assert!(matches!(trailing, AppError::Validation { status: StatusCode::BAD_REQUEST, .. }));
+    }
+}

@@ -1,0 +1,83 @@
+//! Persistence for CineGen.
+//!
+//! Narrow, use-case-shaped traits (`UserStore`, `SessionStore`, …) gathered into one `Store`, with
+//! one implementation per engine: [`sqlite`] (the embedded default) and [`postgres`]. The contract
+//! suite in `tests/contract.rs` runs the same scenarios against both, which is what proves them
+//! equal. No SQL lives outside this crate.
+
+pub mod error;
+pub mod postgres;
+pub mod sessions;
+pub mod sqlite;
+#[cfg(feature = "test-support")]
+pub mod testing;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use error::{StoreError, StoreResult};
+pub use sessions::{NewSession, RotateOutcome, SessionStore};
+pub use users::{NewUser, UserStore};
+
+/// Everything the application persists, behind one object.
+#[async_trait::async_trait]
+pub trait Store: UserStore + SessionStore + Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for logs and the readiness probe.
+    fn engine(&self) -> &'static str;
+
+    /// Cheap round trip proving the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Closes every pooled connection; later calls fail.
+    async fn close(&self);
+}
+
+/// Which engine a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// Reads the scheme of `url`; anything but SQLite and PostgreSQL is refused with a reason.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "" => Err(format!("'{url}' has no scheme (expected sqlite:// or postgres://)")),
+            other => Err(format!("unsupported scheme '{other}' (expected sqlite:// or postgres://)")),
+        }
+    }
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// Opens the database that `options.url` names and applies pending migrations.
+pub async fn connect(options: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = match Engine::from_url(&options.url).map_err(StoreError::Config)? {
+        Engine::Sqlite => Arc::new(sqlite::SqliteStore::connect(options).await?),
+        Engine::Postgres => Arc::new(postgres::PostgresStore::connect(options).await?),
+    };
+    Ok(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_are_read_from_the_scheme() {
+        assert_eq!(Engine::from_url("sqlite://data/cinegen.db"), Ok(Engine::Sqlite));
+        assert_eq!(Engine::from_url("postgres://u@h/db"), Ok(Engine::Postgres));
+        assert_eq!(Engine::from_url("postgresql://u@h/db"), Ok(Engine::Postgres));
+        assert!(Engine::from_url("mysql://x").unwrap_err().contains("mysql"));
+        assert!(Engine::from_url("nothing").is_err());
+    }
+}

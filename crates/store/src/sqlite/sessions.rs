@@ -1,0 +1,89 @@
+use super::{millis, SqliteStore};
+use crate::{NewSession, RotateOutcome, SessionStore, StoreResult};
+use chrono::{DateTime, Utc};
+use cinegen_domain::{SessionId, UserId};
+use sqlx::Row;
+use uuid::Uuid;
+
+const INSERT_SESSION: &str = "INSERT INTO sessions
+    (id, family_id, user_id, token_hash, user_agent, ip, created_at, expires_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
+fn insert<'q>(new: &'q NewSession) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    sqlx::query(INSERT_SESSION)
+        .bind(new.id)
+        .bind(new.family_id.as_uuid())
+        .bind(new.user_id.as_uuid())
+        .bind(&new.token_hash)
+        .bind(&new.user_agent)
+        .bind(&new.ip)
+        .bind(millis(new.created_at))
+        .bind(millis(new.expires_at))
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, new: NewSession) -> StoreResult<()> {
+        insert(&new).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn rotate_session(&self, presented_hash: &str, mut next: NewSession) -> StoreResult<RotateOutcome> {
+        let now = millis(next.created_at);
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes SQLite's write lock at once, so two rotations of one token serialise
+        // here and the second finds the row already spent.
+        let spent = sqlx::query(
+            "UPDATE sessions SET rotated_at = ?
+             WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+             RETURNING user_id, family_id",
+        )
+        .bind(now)
+        .bind(presented_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = spent {
+            next.user_id = UserId(row.try_get::<Uuid, _>("user_id")?);
+            next.family_id = SessionId(row.try_get::<Uuid, _>("family_id")?);
+            insert(&next).execute(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok(RotateOutcome::Rotated { user_id: next.user_id, family_id: next.family_id });
+        }
+        tx.rollback().await?;
+        let row = sqlx::query("SELECT user_id, family_id, expires_at FROM sessions WHERE token_hash = ?")
+            .bind(presented_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(RotateOutcome::Unknown) };
+        if row.try_get::<i64, _>("expires_at")? <= now {
+            return Ok(RotateOutcome::Expired);
+        }
+        Ok(RotateOutcome::Reused {
+            user_id: UserId(row.try_get::<Uuid, _>("user_id")?),
+            family_id: SessionId(row.try_get::<Uuid, _>("family_id")?),
+        })
+    }
+
+    async fn revoke_family(&self, family_id: SessionId, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL AND rotated_at IS NULL",
+        )
+        .bind(millis(now))
+        .bind(family_id.as_uuid())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn revoke_user_sessions(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND rotated_at IS NULL",
+        )
+        .bind(millis(now))
+        .bind(user_id.as_uuid())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
