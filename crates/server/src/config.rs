@@ -21,9 +21,10 @@ const UNPREFIXED_ENV: [&str; 4] = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "E
 pub struct Config {
     pub addr: String,
     pub data_dir: PathBuf,
-    pub database_url: Option<String>,
+    /// May carry a password, so it is a [`Secret`] (masked in logs).
+    pub database_url: Option<Secret>,
     pub database_max_connections: u32,
-    pub redis_url: Option<String>,
+    pub redis_url: Option<Secret>,
     pub jwt_secret: Option<Secret>,
     pub encryption_key: Option<Secret>,
     pub access_token_ttl_secs: u64,
@@ -161,12 +162,13 @@ impl Config {
             .map_err(|e| invalid("CINEGEN_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
         let database_url = match &self.database_url {
             Some(url) => {
-                cinegen_store::Engine::from_url(url).map_err(|reason| invalid("DATABASE_URL", reason))?;
-                url.clone()
+                cinegen_store::Engine::from_url(url.expose()).map_err(|reason| invalid("DATABASE_URL", reason))?;
+                url.expose().to_owned()
             }
             None => format!("sqlite://{}", data_dir.join("cinegen.db").display()),
         };
-        if let Some(url) = &self.redis_url {
+        let redis_url = self.redis_url.map(|url| url.0);
+        if let Some(url) = &redis_url {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
                 return Err(invalid("REDIS_URL", "must start with redis:// or rediss://"));
             }
@@ -189,7 +191,7 @@ impl Config {
         Ok(Settings {
             addr,
             database_max_connections: self.database_max_connections.max(1),
-            redis_url: self.redis_url,
+            redis_url,
             access_token_ttl_secs: ttl("CINEGEN_ACCESS_TOKEN_TTL_SECS", self.access_token_ttl_secs)?,
             refresh_token_ttl_secs: ttl("CINEGEN_REFRESH_TOKEN_TTL_SECS", self.refresh_token_ttl_secs)?,
             body_limit: positive_size("CINEGEN_BODY_LIMIT", &self.body_limit)?,
@@ -360,11 +362,11 @@ mod tests {
         let base = Config { data_dir: dir.clone(), ..Config::default() };
         let cases = [
             (Config { addr: "nowhere".into(), ..base.clone() }, "CINEGEN_ADDR"),
-            (Config { database_url: Some("mysql://x".into()), ..base.clone() }, "DATABASE_URL"),
+            (Config { database_url: Some(Secret::new("mysql://x")), ..base.clone() }, "DATABASE_URL"),
             (Config { jwt_secret: Some(Secret::new("short")), ..base.clone() }, "JWT_SECRET"),
             (Config { encryption_key: Some(Secret::new("abc")), ..base.clone() }, "ENCRYPTION_KEY"),
             (Config { default_quota: "lots".into(), ..base.clone() }, "CINEGEN_DEFAULT_QUOTA"),
-            (Config { redis_url: Some("http://x".into()), ..base.clone() }, "REDIS_URL"),
+            (Config { redis_url: Some(Secret::new("http://x")), ..base.clone() }, "REDIS_URL"),
         ];
         for (config, setting) in cases {
             let error = config.resolve().unwrap_err().to_string();
@@ -379,7 +381,7 @@ mod tests {
         let config = Config {
             data_dir: dir.clone(),
             jwt_secret: Some(Secret::new("s".repeat(40))),
-            database_url: Some("postgres://app:hunter2@db/cinegen".into()),
+            database_url: Some(Secret::new("postgres://app:hunter2@db/cinegen")),
             ..Config::default()
         };
         let text = format!("{config:?} {:?}", config.clone().resolve().unwrap());

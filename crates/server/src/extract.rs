@@ -46,8 +46,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses JSON, turning serde's complaint into a field-level validation error.
+/// Parses a JSON object, turning serde's complaint into a field-level validation error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    // Every request body of this API is an object; serde would otherwise read a struct from an
+    // array positionally and blame "[0]".
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(e) => AppError::bad_request(format!("malformed JSON: {e}"), Vec::new()),
+            Ok(_) => AppError::Validation {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: "invalid input: body: must be a JSON object".into(),
+                fields: vec![FieldError::new("body", "must be a JSON object")],
+            },
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
     if parsed.is_ok() {

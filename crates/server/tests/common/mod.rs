@@ -1,0 +1,147 @@
+//! The test harness: the real application on a random port, over a throwaway database.
+
+#![allow(dead_code, reason = "each test file uses a different part of the harness")]
+
+use cinegen_server::config::{Config, Secret};
+use cinegen_server::AppState;
+use cinegen_store::testing::TestDatabase;
+use cinegen_store::Engine;
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+
+/// The signing key the test apps use, so tests can mint their own (expired, forged…) tokens.
+pub const JWT_SECRET: &str = "test-signing-key-that-is-long-enough-0123456789";
+
+/// Runs one `async fn(Engine)` scenario on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(cinegen_store::Engine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(cinegen_store::Engine::Postgres).await;
+            }
+        }
+    )*};
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _db: TestDatabase,
+    data_dir: std::path::PathBuf,
+}
+
+/// One answer: status, headers and the parsed JSON envelope.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(engine: Engine) -> Self {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    /// Starts the app after `configure` has adjusted the configuration.
+    pub async fn spawn_with(engine: Engine, configure: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDatabase::create(engine).await;
+        let data_dir = std::env::temp_dir().join(format!("cinegen-app-{}", uuid::Uuid::new_v4()));
+        let mut config = Config {
+            addr: "127.0.0.1:0".into(),
+            data_dir: data_dir.clone(),
+            database_url: Some(Secret::new(db.url.clone())),
+            database_max_connections: 8,
+            jwt_secret: Some(Secret::new(JWT_SECRET)),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let settings = config.resolve().expect("valid test configuration");
+        let state = AppState::build(settings).await.expect("app state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = state.clone();
+        tokio::spawn(async move {
+            cinegen_server::serve(serving, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        Self { addr, client, state, shutdown: Some(tx), _db: db, data_dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+        Answer { status, headers, body }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+        self.send(self.client.post(self.url(path)).json(body)).await
+    }
+
+    pub async fn post_authed(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.send(self.client.post(self.url(path)).bearer_auth(token).json(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn get_authed(&self, path: &str, token: &str) -> Answer {
+        self.send(self.client.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    /// Registers `email` with a fixed good password; answers the `{user, tokens}` data.
+    pub async fn register(&self, email: &str) -> Value {
+        let answer = self
+            .post("/api/v1/auth/register", &json!({ "email": email, "password": PASSWORD, "name": "Test User" }))
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        answer.data().clone()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Answer {
+        self.post("/api/v1/auth/login", &json!({ "email": email, "password": password })).await
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
