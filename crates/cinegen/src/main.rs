@@ -4,7 +4,7 @@
 use anyhow::Context;
 use cinegen_domain::ByteSize;
 use cinegen_server::config::{Config, Overrides, Settings};
-use cinegen_server::{admin, telemetry, AppState};
+use cinegen_server::{AppState, admin, telemetry};
 use clap::{Args, Parser, Subcommand};
 use std::io::BufRead;
 use std::path::PathBuf;

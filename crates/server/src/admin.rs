@@ -42,7 +42,7 @@ pub async fn create_user(
 pub async fn set_quota(store: &dyn Store, email: &str, quota: ByteSize) -> anyhow::Result<User> {
     let user = find(store, email).await?;
     store.set_quota_total(user.id, quota, Utc::now()).await?;
-    Ok(find(store, email).await?)
+    find(store, email).await
 }
 
 /// Sets a new password and signs the user out everywhere (their refresh tokens stop working; access

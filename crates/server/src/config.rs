@@ -4,8 +4,8 @@
 
 use base64::Engine as _;
 use cinegen_domain::ByteSize;
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
@@ -136,7 +136,10 @@ impl Config {
             let text = std::fs::read_to_string(path).map_err(|e| invalid("CINEGEN_CONFIG", e))?;
             let table: toml::Table = text.parse().map_err(|e| invalid(&path.display().to_string(), e))?;
             warnings.extend(
-                table.keys().filter(|k| !known.contains(k)).map(|k| format!("unknown setting '{k}' in {}", path.display())),
+                table
+                    .keys()
+                    .filter(|k| !known.contains(k))
+                    .map(|k| format!("unknown setting '{k}' in {}", path.display())),
             );
             figment = figment.merge(Toml::file(path));
         }
@@ -155,8 +158,10 @@ impl Config {
 
     /// Checks every value and prepares the data directory and secrets.
     pub fn resolve(self) -> Result<Settings, ConfigError> {
-        let addr: SocketAddr =
-            self.addr.parse().map_err(|e| invalid("CINEGEN_ADDR", format!("'{}' is not host:port ({e})", self.addr)))?;
+        let addr: SocketAddr = self
+            .addr
+            .parse()
+            .map_err(|e| invalid("CINEGEN_ADDR", format!("'{}' is not host:port ({e})", self.addr)))?;
         let data_dir = self.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| invalid("CINEGEN_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
@@ -168,10 +173,10 @@ impl Config {
             None => format!("sqlite://{}", data_dir.join("cinegen.db").display()),
         };
         let redis_url = self.redis_url.map(|url| url.0);
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(invalid("REDIS_URL", "must start with redis:// or rediss://"));
-            }
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(invalid("REDIS_URL", "must start with redis:// or rediss://"));
         }
         let mut generated = Vec::new();
         let jwt_secret = match self.jwt_secret {
@@ -180,9 +185,8 @@ impl Config {
             None => load_or_generate(&data_dir, "jwt_secret", &mut generated)?,
         };
         let encryption_key = match self.encryption_key {
-            Some(secret) => decode_key(secret.expose()).ok_or_else(|| {
-                invalid("ENCRYPTION_KEY", "must be 32 bytes, as 64 hex digits or base64")
-            })?,
+            Some(secret) => decode_key(secret.expose())
+                .ok_or_else(|| invalid("ENCRYPTION_KEY", "must be 32 bytes, as 64 hex digits or base64"))?,
             None => load_or_generate(&data_dir, "encryption_key", &mut generated)?,
         };
         let ttl = |setting: &str, secs: u64| {

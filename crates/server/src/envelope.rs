@@ -3,9 +3,9 @@
 //! `{"success": false, "error": {"code", "message", "details"}, "timestamp": …}` (built by
 //! [`crate::error::AppError`]) for failure.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 

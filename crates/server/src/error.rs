@@ -3,13 +3,13 @@
 //! Every variant carries a stable code from the plan. Server-side failures (`Internal`) are
 //! logged here once, with their cause, and answered without any detail.
 
-use crate::envelope::{now_unix, ErrorBody, ErrorEnvelope};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use crate::envelope::{ErrorBody, ErrorEnvelope, now_unix};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use cinegen_domain::{FieldError, ValidationErrors};
 use cinegen_store::StoreError;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -142,9 +142,10 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict("users_email") => Self::EmailTaken,
-            StoreError::Conflict(what) => {
-                Self::Conflict { message: "conflicts with an existing record".into(), details: json!({ "constraint": what }) }
-            }
+            StoreError::Conflict(what) => Self::Conflict {
+                message: "conflicts with an existing record".into(),
+                details: json!({ "constraint": what }),
+            },
             StoreError::NotFound => Self::NotFound("not found".into()),
             other => Self::Internal(other.into()),
         }

@@ -3,10 +3,10 @@
 use crate::auth::Claims;
 use crate::error::AppError;
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::body::Bytes;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use cinegen_domain::FieldError;
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
@@ -124,7 +124,9 @@ impl FromRequestParts<AppState> for Client {
         let forwarded = state
             .settings
             .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse::<IpAddr>().ok())
+            .then(|| {
+                parts.headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse::<IpAddr>().ok()
+            })
             .flatten();
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
         let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);

@@ -37,8 +37,11 @@ impl AppState {
             }
             None => (Arc::new(ephemeral::MemoryCounters::default()), Arc::new(ephemeral::MemoryDenylist::default())),
         };
-        let keys =
-            TokenKeys::new(settings.jwt_secret.expose(), settings.access_token_ttl_secs, settings.refresh_token_ttl_secs);
+        let keys = TokenKeys::new(
+            settings.jwt_secret.expose(),
+            settings.access_token_ttl_secs,
+            settings.refresh_token_ttl_secs,
+        );
         let hasher = PasswordHasher::new(settings.max_concurrent_password_hashes).await?;
         let limits = LoginLimits {
             per_account: settings.login_failures_per_account,

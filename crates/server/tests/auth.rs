@@ -4,9 +4,9 @@ mod common;
 
 use base64::Engine as _;
 use cinegen_store::Engine;
-use common::{TestApp, JWT_SECRET, PASSWORD};
+use common::{JWT_SECRET, PASSWORD, TestApp};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 on_both_engines!(
@@ -27,7 +27,10 @@ on_both_engines!(
 async fn register_signs_in_with_quota_figures(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let answer = app
-        .post("/api/v1/auth/register", &json!({ "email": " Lin.Daiyu@Example.COM ", "password": PASSWORD, "name": "林黛玉 🌸" }))
+        .post(
+            "/api/v1/auth/register",
+            &json!({ "email": " Lin.Daiyu@Example.COM ", "password": PASSWORD, "name": "林黛玉 🌸" }),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::CREATED);
     assert_eq!(answer.body["success"], true);
@@ -75,11 +78,27 @@ async fn bad_registration_input_is_refused_with_field_errors(engine: Engine) {
     let cases: Vec<(Value, StatusCode, &str)> = vec![
         (json!({ "email": "a@example.com", "password": PASSWORD }), StatusCode::UNPROCESSABLE_ENTITY, "name"),
         (json!({ "email": 42, "password": PASSWORD, "name": "x" }), StatusCode::UNPROCESSABLE_ENTITY, "email"),
-        (json!({ "email": "a@example.com", "password": ["x"], "name": "x" }), StatusCode::UNPROCESSABLE_ENTITY, "password"),
-        (json!({ "email": "a@example.com", "password": "x", "name": "x" }), StatusCode::UNPROCESSABLE_ENTITY, "password"),
-        (json!({ "email": "not-an-email", "password": PASSWORD, "name": "x" }), StatusCode::UNPROCESSABLE_ENTITY, "email"),
+        (
+            json!({ "email": "a@example.com", "password": ["x"], "name": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "x", "name": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password",
+        ),
+        (
+            json!({ "email": "not-an-email", "password": PASSWORD, "name": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email",
+        ),
         (json!({ "email": huge_email, "password": PASSWORD, "name": "x" }), StatusCode::UNPROCESSABLE_ENTITY, "email"),
-        (json!({ "email": "a@example.com", "password": PASSWORD, "name": "   " }), StatusCode::UNPROCESSABLE_ENTITY, "name"),
+        (
+            json!({ "email": "a@example.com", "password": PASSWORD, "name": "   " }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name",
+        ),
         (json!([1, 2, 3]), StatusCode::UNPROCESSABLE_ENTITY, "body"),
     ];
     for (body, status, field) in cases {

@@ -35,15 +35,18 @@ async fn probes_metrics_and_docs(engine: Engine) {
 
     app.get("/api/v1/auth/me").await;
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(
-        metrics.contains(r#"http_requests_total{method="GET",route="/api/v1/auth/me",status="401"}"#),
-        "{metrics}"
-    );
+    assert!(metrics.contains(r#"http_requests_total{method="GET",route="/api/v1/auth/me",status="401"}"#), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
 
     let doc = app.get("/api/v1/openapi.json").await;
     assert_eq!(doc.body["openapi"], "3.1.0");
-    for path in ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/me"] {
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/me",
+    ] {
         assert!(doc.body["paths"][path].is_object(), "{path} missing from the OpenAPI document");
     }
     assert_eq!(doc.body["paths"]["/api/v1/auth/me"]["get"]["operationId"], "me");

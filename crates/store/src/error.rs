@@ -23,10 +23,10 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &error {
-            if db.is_unique_violation() {
-                return Self::Conflict(constraint_name(db.as_ref()));
-            }
+        if let sqlx::Error::Database(db) = &error
+            && db.is_unique_violation()
+        {
+            return Self::Conflict(constraint_name(db.as_ref()));
         }
         Self::Database(error)
     }

@@ -45,5 +45,4 @@ pub trait SessionStore {
 
     /// Revokes every token of a user (password reset). Returns how many were live.
     async fn revoke_user_sessions(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<u64>;
-
 }

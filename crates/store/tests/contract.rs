@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use cinegen_domain::{ByteSize, DisplayName, Email, SessionId, UserId};
 use cinegen_store::testing::TestDatabase;
-use cinegen_store::{connect, Engine, NewSession, NewUser, RotateOutcome, Store, StoreError};
+use cinegen_store::{Engine, NewSession, NewUser, RotateOutcome, Store, StoreError, connect};
 use std::sync::Arc;
 
 /// Generates `name::sqlite` and `name::postgres` from one `async fn name(store)`.
@@ -168,4 +168,3 @@ async fn revoking_a_family_ends_it(store: Arc<dyn Store>) {
     let gone = store.rotate_session("g2", new_session(user.id, other_family, "g3", Duration::days(1))).await.unwrap();
     assert!(matches!(gone, RotateOutcome::Reused { .. }));
 }
-

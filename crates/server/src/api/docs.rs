@@ -1,10 +1,10 @@
 //! The OpenAPI document and an offline API docs page (Swagger UI, vendored under `assets/`).
 
 use crate::error::AppError;
+use axum::Json;
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use axum::Json;
 
 const PAGE: &str = r##"<!doctype html>
 <html lang="en">

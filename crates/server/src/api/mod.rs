@@ -8,9 +8,9 @@ pub mod views;
 
 use crate::http::fallback;
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::Router;
 
 /// The whole application: API under `/api/v1`, probes and metrics at the root, docs at `/docs`.
 pub fn router(state: AppState) -> Router {

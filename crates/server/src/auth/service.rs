@@ -1,7 +1,7 @@
 //! The rules of signing in, independent of HTTP.
 
 use super::password::PasswordHasher;
-use super::tokens::{fingerprint, Claims, TokenKeys, TokenType};
+use super::tokens::{Claims, TokenKeys, TokenType, fingerprint};
 use crate::ephemeral::{Counters, Denylist};
 use crate::error::{AppError, AppResult};
 use chrono::{Duration as ChronoDuration, Utc};
@@ -81,14 +81,8 @@ impl AuthService {
             return Err(AppError::EmailTaken);
         }
         let password_hash = self.hasher.hash(&password).await?;
-        let new = NewUser {
-            id: UserId::new(),
-            email,
-            name,
-            password_hash,
-            quota_total: self.default_quota,
-            now: Utc::now(),
-        };
+        let new =
+            NewUser { id: UserId::new(), email, name, password_hash, quota_total: self.default_quota, now: Utc::now() };
         let user = self.store.create_user(new).await?;
         tracing::info!(user.id = %user.id, "registered account");
         let tokens = self.start_session(user.id, client).await?;

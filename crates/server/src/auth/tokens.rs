@@ -76,17 +76,18 @@ impl TokenKeys {
             iat: now,
             exp: now + ttl as i64,
         };
-        let token =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)?;
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)?;
         Ok(Issued { token, claims })
     }
 
     /// Checks signature, issuer, expiry and type.
     pub fn verify(&self, token: &str, expected: TokenType) -> AppResult<Claims> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => AppError::TokenExpired,
-            _ => AppError::InvalidToken("invalid token"),
-        })?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => AppError::TokenExpired,
+                _ => AppError::InvalidToken("invalid token"),
+            })?;
         if data.claims.typ != expected {
             return Err(AppError::InvalidToken(match expected {
                 TokenType::Access => "not an access token",
@@ -138,8 +139,9 @@ mod tests {
         let keys = keys();
         let mut claims = keys.issue(TokenType::Access, UserId::new(), SessionId::new()).unwrap().claims;
         claims.exp = Utc::now().timestamp() - 10;
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[7u8; 32]))
-            .unwrap();
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[7u8; 32]))
+                .unwrap();
         assert!(matches!(keys.verify(&token, TokenType::Access), Err(AppError::TokenExpired)));
     }
 }

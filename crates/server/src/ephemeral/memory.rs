@@ -15,7 +15,9 @@ pub struct MemoryCounters {
 
 fn window_of(entry: Option<&(u64, Instant)>, now: Instant) -> Window {
     match entry {
-        Some(&(count, ends)) if ends > now => Window { count, resets_in_secs: (ends - now).as_secs_f64().ceil() as u64 },
+        Some(&(count, ends)) if ends > now => {
+            Window { count, resets_in_secs: (ends - now).as_secs_f64().ceil() as u64 }
+        }
         _ => Window { count: 0, resets_in_secs: 0 },
     }
 }

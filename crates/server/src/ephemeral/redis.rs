@@ -1,8 +1,8 @@
 //! Counters and denylist in Redis, shared by every instance. Keys are prefixed `cinegen:`.
 
 use super::{Counters, Denylist, Window};
-use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
 use std::time::Duration;
 
 /// Opens a self-reconnecting connection.

@@ -5,9 +5,9 @@ pub mod fallback;
 pub mod metrics;
 
 use crate::error::AppError;
+use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};

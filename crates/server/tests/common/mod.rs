@@ -2,13 +2,13 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of the harness")]
 
-use cinegen_server::config::{Config, Secret};
 use cinegen_server::AppState;
-use cinegen_store::testing::TestDatabase;
+use cinegen_server::config::{Config, Secret};
 use cinegen_store::Engine;
-use reqwest::header::HeaderMap;
+use cinegen_store::testing::TestDatabase;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 
 /// The signing key the test apps use, so tests can mint their own (expired, forged…) tokens.

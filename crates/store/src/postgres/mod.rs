@@ -4,8 +4,8 @@ mod sessions;
 mod users;
 
 use crate::{ConnectOptions, StoreError, StoreResult};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -2,8 +2,8 @@ use super::PostgresStore;
 use crate::{NewUser, StoreError, StoreResult, UserStore};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{ByteSize, Email, User, UserId};
-use sqlx::postgres::PgRow;
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 const USER_COLUMNS: &str = "id, email, name, password_hash, quota_total, quota_used, created_at, updated_at";

@@ -6,8 +6,8 @@ mod users;
 
 use crate::{ConnectOptions, StoreError, StoreResult};
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -27,10 +27,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .connect_with(connect)
-            .await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(options.max_connections.max(1)).connect_with(connect).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }

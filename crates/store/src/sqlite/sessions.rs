@@ -1,4 +1,4 @@
-use super::{millis, SqliteStore};
+use super::{SqliteStore, millis};
 use crate::{NewSession, RotateOutcome, SessionStore, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{SessionId, UserId};

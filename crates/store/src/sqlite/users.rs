@@ -1,9 +1,9 @@
-use super::{from_millis, millis, SqliteStore};
+use super::{SqliteStore, from_millis, millis};
 use crate::{NewUser, StoreError, StoreResult, UserStore};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{ByteSize, Email, User, UserId};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 const USER_COLUMNS: &str = "id, email, name, password_hash, quota_total, quota_used, created_at, updated_at";

@@ -1,12 +1,12 @@
-use super::{set_refresh_cookie, REFRESH_COOKIE};
+use super::{REFRESH_COOKIE, set_refresh_cookie};
 use crate::auth::TokenPair;
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
-use crate::extract::{parse_json, Client};
+use crate::extract::{Client, parse_json};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -34,11 +34,8 @@ pub async fn refresh(
     body: Bytes,
 ) -> AppResult<Response> {
     // The body is optional here (the cookie may carry the token), so it is parsed by hand.
-    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        parse_json::<RefreshRequest>(&body)?.refresh
-    };
+    let from_body =
+        if body.iter().all(u8::is_ascii_whitespace) { None } else { parse_json::<RefreshRequest>(&body)?.refresh };
     let token = from_body
         .or_else(|| cookie(&headers, REFRESH_COOKIE))
         .ok_or(AppError::InvalidToken("missing refresh token"))?;

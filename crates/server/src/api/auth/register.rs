@@ -1,4 +1,4 @@
-use super::{set_refresh_cookie, SessionView};
+use super::{SessionView, set_refresh_cookie};
 use crate::envelope::{self, Envelope};
 use crate::error::AppResult;
 use crate::extract::{ApiJson, Client};
