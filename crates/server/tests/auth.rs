@@ -148,7 +148,7 @@ async fn wrong_password_and_unknown_email_answer_alike(engine: Engine) {
     let mut wrong_times = Vec::new();
     let mut unknown_times = Vec::new();
     let mut bodies = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..8 {
         let started = Instant::now();
         let wrong = app.login("known@example.com", "not the password").await;
         wrong_times.push(started.elapsed());
@@ -163,15 +163,16 @@ async fn wrong_password_and_unknown_email_answer_alike(engine: Engine) {
         assert_eq!(wrong, unknown);
         assert_eq!(wrong["code"], "INVALID_CREDENTIALS");
     }
-    // Both paths verify one argon2id hash, so their medians are close; an unknown email that
-    // skipped hashing would be many times faster.
+    // Both paths verify one argon2id hash (tens of milliseconds), so their medians are of one
+    // order; an unknown email that skipped hashing would answer in about a millisecond. The bounds
+    // are wide because other tests share the machine's cores.
     let median = |mut v: Vec<Duration>| {
         v.sort();
         v[v.len() / 2].as_secs_f64()
     };
     let (wrong, unknown) = (median(wrong_times), median(unknown_times));
     let ratio = unknown / wrong;
-    assert!((0.6..1.6).contains(&ratio), "unknown {unknown:.4}s vs wrong {wrong:.4}s");
+    assert!((0.3..3.3).contains(&ratio), "unknown {unknown:.4}s vs wrong {wrong:.4}s");
 }
 
 async fn failed_logins_are_limited_per_account(engine: Engine) {

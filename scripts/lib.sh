@@ -1,0 +1,86 @@
+# Shared helpers of the scripts in this folder. Sourced, not run.
+
+banner() {
+  printf '\n==================== %s ====================\n\n' "$*" >&2
+}
+
+port_open() { # host port
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Host and port of a postgres:// or redis:// URL.
+url_host() { sed -E 's#^[a-z]+://([^@/]*@)?([^:/?]+).*#\2#' <<<"$1"; }
+url_port() { local p; p=$(sed -nE 's#^[a-z]+://([^@/]*@)?[^:/?]+:([0-9]+).*#\2#p' <<<"$1"); echo "${p:-$2}"; }
+
+pg_bin() {
+  command -v "$1" 2>/dev/null || ls /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1
+}
+
+# Uses the configured PostgreSQL, or starts a throwaway cluster in $1 and points the tests at it.
+ensure_postgres() {
+  local scratch=$1
+  if port_open "$(url_host "$CINEGEN_TEST_PG_URL")" "$(url_port "$CINEGEN_TEST_PG_URL" 5432)"; then
+    return 0
+  fi
+  local initdb pg_ctl
+  initdb=$(pg_bin initdb) pg_ctl=$(pg_bin pg_ctl)
+  [[ -n "$initdb" && -n "$pg_ctl" ]] || return 1
+  banner "PostgreSQL not reachable at $CINEGEN_TEST_PG_URL: starting a throwaway one"
+  local port dir runner=()
+  port=$(free_port)
+  dir="$scratch/pg"
+  mkdir -p "$dir"
+  # initdb refuses to run as root.
+  if [[ $(id -u) == 0 ]]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    chmod 755 "$scratch"
+    chown -R postgres "$dir"
+    runner=(runuser -u postgres --)
+  fi
+  # Called in a condition, where `set -e` does not apply: failures stop the run explicitly.
+  "${runner[@]}" "$initdb" -D "$dir/data" -U postgres --auth=trust >/dev/null || { echo "initdb failed" >&2; exit 1; }
+  "${runner[@]}" "$pg_ctl" -D "$dir/data" -l "$dir/log" -o "-p $port -k $dir -c listen_addresses=127.0.0.1" -w start \
+    >/dev/null || { cat "$dir/log" >&2; exit 1; }
+  echo "$pg_ctl -D $dir/data" >"$scratch/pg.stop"
+  printf '%s\n' "${runner[@]}" >"$scratch/pg.runner"
+  export CINEGEN_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+# Uses the configured Redis, or starts a throwaway one and points the tests at it.
+ensure_redis() {
+  local scratch=$1
+  if port_open "$(url_host "$CINEGEN_TEST_REDIS_URL")" "$(url_port "$CINEGEN_TEST_REDIS_URL" 6379)"; then
+    return 0
+  fi
+  command -v redis-server >/dev/null || return 1
+  banner "Redis not reachable at $CINEGEN_TEST_REDIS_URL: starting a throwaway one"
+  local port
+  port=$(free_port)
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --pidfile "$scratch/redis.pid" --logfile "$scratch/redis.log" --dir "$scratch" || exit 1
+  for _ in $(seq 50); do port_open 127.0.0.1 "$port" && break; sleep 0.1; done
+  export CINEGEN_TEST_REDIS_URL="redis://127.0.0.1:$port"
+}
+
+stop_throwaway_services() {
+  local scratch=$1
+  if [[ -f "$scratch/pg.stop" ]]; then
+    local runner=()
+    mapfile -t runner <"$scratch/pg.runner"
+    # shellcheck disable=SC2046
+    "${runner[@]}" $(cat "$scratch/pg.stop") -m immediate stop >/dev/null 2>&1 || true
+  fi
+  if [[ -f "$scratch/redis.pid" ]]; then
+    kill "$(cat "$scratch/redis.pid")" 2>/dev/null || true
+  fi
+}
+
+ensure_nextest() {
+  command -v cargo-nextest >/dev/null && return 0
+  banner "installing cargo-nextest"
+  cargo install cargo-nextest --locked
+}
