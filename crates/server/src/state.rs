@@ -3,6 +3,7 @@
 use crate::auth::password::PasswordHasher;
 use crate::auth::service::LoginLimits;
 use crate::auth::{AuthService, TokenKeys};
+use crate::cache::UserCache;
 use crate::config::Settings;
 use crate::ephemeral::{self, Counters, Denylist};
 use cinegen_store::{ConnectOptions, Store};
@@ -15,6 +16,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub auth: AuthService,
+    pub users: UserCache,
     pub metrics: PrometheusHandle,
 }
 
@@ -49,6 +51,12 @@ impl AppState {
             window: Duration::from_secs(settings.login_failure_window_secs),
         };
         let auth = AuthService::new(store.clone(), keys, hasher, counters, denylist, limits, settings.default_quota);
-        Ok(Self { settings: Arc::new(settings), store, auth, metrics: crate::http::metrics::handle() })
+        Ok(Self {
+            settings: Arc::new(settings),
+            store,
+            auth,
+            users: UserCache::default(),
+            metrics: crate::http::metrics::handle(),
+        })
     }
 }

@@ -23,6 +23,10 @@ pub struct MeView {
     )
 )]
 pub async fn me(State(state): State<AppState>, CurrentUser(claims): CurrentUser) -> AppResult<Response> {
-    let user = state.store.user_by_id(claims.sub).await?.ok_or(AppError::InvalidToken("account no longer exists"))?;
-    Ok(envelope::ok(MeView { user: (&user).into() }))
+    let user = state
+        .users
+        .get(state.store.as_ref(), claims.sub)
+        .await?
+        .ok_or(AppError::InvalidToken("account no longer exists"))?;
+    Ok(envelope::ok(MeView { user: user.as_ref().into() }))
 }
