@@ -36,7 +36,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _db: TestDatabase,
+    _db: Option<TestDatabase>,
     data_dir: std::path::PathBuf,
 }
 
@@ -65,11 +65,21 @@ impl TestApp {
     /// Starts the app after `configure` has adjusted the configuration.
     pub async fn spawn_with(engine: Engine, configure: impl FnOnce(&mut Config)) -> Self {
         let db = TestDatabase::create(engine).await;
+        let url = db.url.clone();
+        Self::start(Some(db), &url, configure).await
+    }
+
+    /// A second instance over an existing database (which the first instance owns).
+    pub async fn spawn_on(database_url: &str, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start(None, database_url, configure).await
+    }
+
+    async fn start(db: Option<TestDatabase>, database_url: &str, configure: impl FnOnce(&mut Config)) -> Self {
         let data_dir = std::env::temp_dir().join(format!("cinegen-app-{}", uuid::Uuid::new_v4()));
         let mut config = Config {
             addr: "127.0.0.1:0".into(),
             data_dir: data_dir.clone(),
-            database_url: Some(Secret::new(db.url.clone())),
+            database_url: Some(Secret::new(database_url)),
             database_max_connections: 8,
             jwt_secret: Some(Secret::new(JWT_SECRET)),
             ..Config::default()
