@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod ids;
+pub mod project;
 pub mod validation;
 
 pub use account::{ByteSize, DisplayName, Email, Password, User};

@@ -12,6 +12,12 @@ pub enum StoreError {
     /// A row the operation needs does not exist.
     #[error("not found")]
     NotFound,
+    /// A project change refused itself; nothing was written.
+    #[error(transparent)]
+    Rejected(#[from] cinegen_domain::project::ChangeError),
+    /// Stored data that cannot be read back (a bug or a hand edit).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
     /// The database URL or options are unusable.
     #[error("database configuration: {0}")]
     Config(String),

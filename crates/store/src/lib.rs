@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod postgres;
+pub mod projects;
 pub mod sessions;
 pub mod sqlite;
 #[cfg(feature = "test-support")]
@@ -16,12 +17,15 @@ pub mod users;
 use std::sync::Arc;
 
 pub use error::{StoreError, StoreResult};
+pub use projects::{
+    AccessInfo, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore, StatusFilter,
+};
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
 pub use users::{NewUser, UserStore};
 
 /// Everything the application persists, behind one object.
 #[async_trait::async_trait]
-pub trait Store: UserStore + SessionStore + Send + Sync + 'static {
+pub trait Store: UserStore + SessionStore + ProjectStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and the readiness probe.
     fn engine(&self) -> &'static str;
 

@@ -2,9 +2,14 @@
 //! behave the same. Each test gets a database of its own.
 
 use chrono::{Duration, Utc};
+use cinegen_domain::ProjectId;
+use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{ByteSize, DisplayName, Email, SessionId, UserId};
 use cinegen_store::testing::TestDatabase;
-use cinegen_store::{Engine, NewSession, NewUser, RotateOutcome, Store, StoreError, connect};
+use cinegen_store::{
+    Engine, NewSession, NewUser, ProjectQuery, ProjectRecord, RotateOutcome, StatusFilter, Store, StoreError, connect,
+};
+use serde_json::json;
 use std::sync::Arc;
 
 /// Generates `name::sqlite` and `name::postgres` from one `async fn name(store)`.
@@ -33,6 +38,12 @@ contract!(
     expired_and_unknown_tokens,
     concurrent_rotations_let_one_win,
     revoking_a_family_ends_it,
+    projects_are_visible_to_owner_and_members_only,
+    project_lists_page_filter_and_search,
+    changes_bump_the_version_and_refusals_write_nothing,
+    concurrent_changes_to_different_shots_are_all_kept,
+    large_documents_round_trip_with_unknown_fields,
+    deleted_projects_are_purged_after_retention,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -167,4 +178,196 @@ async fn revoking_a_family_ends_it(store: Arc<dyn Store>) {
     assert_eq!(store.revoke_user_sessions(user.id, Utc::now()).await.unwrap(), 1);
     let gone = store.rotate_session("g2", new_session(user.id, other_family, "g3", Duration::days(1))).await.unwrap();
     assert!(matches!(gone, RotateOutcome::Reused { .. }));
+}
+
+fn project(owner: UserId, title: &str, logline: &str) -> ProjectRecord {
+    let now = Utc::now();
+    ProjectRecord {
+        id: ProjectId::new(),
+        owner_id: owner,
+        title: title.into(),
+        status: ProjectStatus::Active,
+        settings: ProjectSettings::default(),
+        raw_script: String::new(),
+        docs: Documents { script_data: json!({"title": title, "logline": logline}), shots: json!([]) },
+        extra: Default::default(),
+        merged_video_file_id: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    }
+}
+
+fn query(user: UserId) -> ProjectQuery {
+    ProjectQuery { user, page: 1, size: 20, words: Vec::new(), status: StatusFilter::Active }
+}
+
+async fn projects_are_visible_to_owner_and_members_only(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("owner@example.com")).await.unwrap();
+    let member = store.create_user(new_user("member@example.com")).await.unwrap();
+    let stranger = store.create_user(new_user("stranger@example.com")).await.unwrap();
+    let record = project(owner.id, "青禾记", "蒙冤少女");
+    store.create_project(&record).await.unwrap();
+    let (loaded, role) = store.project_for(record.id, owner.id).await.unwrap().unwrap();
+    assert_eq!((loaded.title.as_str(), role), ("青禾记", ProjectRole::Owner));
+    assert!(store.project_for(record.id, stranger.id).await.unwrap().is_none());
+    assert!(store.access_info(record.id, member.id).await.unwrap().is_none());
+
+    store.set_member(record.id, member.id, ProjectRole::Viewer, Utc::now()).await.unwrap();
+    assert_eq!(store.access_info(record.id, member.id).await.unwrap().unwrap().role, ProjectRole::Viewer);
+    store.set_member(record.id, member.id, ProjectRole::Editor, Utc::now()).await.unwrap();
+    let info = store.access_info(record.id, member.id).await.unwrap().unwrap();
+    assert_eq!((info.role, info.version, info.status), (ProjectRole::Editor, 1, ProjectStatus::Active));
+    let members = store.members(record.id).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!((members[0].email.as_str(), members[0].role), ("member@example.com", ProjectRole::Editor));
+    let (shared, _) = store.list_projects(&query(member.id)).await.unwrap();
+    assert_eq!(shared.len(), 1);
+    assert_eq!(shared[0].role, ProjectRole::Editor);
+    assert!(store.remove_member(record.id, member.id).await.unwrap());
+    assert!(!store.remove_member(record.id, member.id).await.unwrap());
+    assert!(store.project_for(record.id, member.id).await.unwrap().is_none());
+}
+
+async fn project_lists_page_filter_and_search(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("lists@example.com")).await.unwrap();
+    let other = store.create_user(new_user("other-lists@example.com")).await.unwrap();
+    for i in 0..23 {
+        store.create_project(&project(owner.id, &format!("Draft {i:02}"), "nothing")).await.unwrap();
+    }
+    store.create_project(&project(owner.id, "古装少女的复仇", "宫廷")).await.unwrap();
+    store.create_project(&project(owner.id, "Neon Rain", "A courier's revenge in the undercity")).await.unwrap();
+    store.create_project(&project(other.id, "少女 of someone else", "x")).await.unwrap();
+
+    let (first, total) = store.list_projects(&query(owner.id)).await.unwrap();
+    assert_eq!((first.len(), total), (20, 25));
+    let (last, total) = store.list_projects(&ProjectQuery { page: 2, ..query(owner.id) }).await.unwrap();
+    assert_eq!((last.len(), total), (5, 25));
+    assert_eq!(first[0].title, "Neon Rain", "newest first");
+
+    let search = |q: &str| ProjectQuery { words: cinegen_domain::project::search::query_words(q), ..query(owner.id) };
+    let titles = |items: Vec<cinegen_store::ProjectListItem>| items.into_iter().map(|i| i.title).collect::<Vec<_>>();
+    assert_eq!(titles(store.list_projects(&search("少女")).await.unwrap().0), ["古装少女的复仇"]);
+    assert_eq!(titles(store.list_projects(&search("复仇")).await.unwrap().0), ["古装少女的复仇"]);
+    assert_eq!(titles(store.list_projects(&search("venge")).await.unwrap().0), ["Neon Rain"]);
+    assert_eq!(titles(store.list_projects(&search("NEON under")).await.unwrap().0), ["Neon Rain"]);
+    assert_eq!(store.list_projects(&search("draft")).await.unwrap().1, 23);
+    assert_eq!(store.list_projects(&search("nowhere")).await.unwrap().1, 0);
+}
+
+async fn changes_bump_the_version_and_refusals_write_nothing(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("changes@example.com")).await.unwrap();
+    let record = project(owner.id, "Before", "old logline");
+    store.create_project(&record).await.unwrap();
+    let changed = store
+        .change_project(
+            record.id,
+            Box::new(|p| {
+                p.title = "After".into();
+                p.docs.script_data["logline"] = json!("brand new logline");
+                Ok(())
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.version, 2);
+    let (loaded, _) = store.project_for(record.id, owner.id).await.unwrap().unwrap();
+    assert_eq!((loaded.title.as_str(), loaded.version), ("After", 2));
+    let search = |q: &str| ProjectQuery { words: vec![q.into()], ..query(owner.id) };
+    assert_eq!(store.list_projects(&search("brand")).await.unwrap().1, 1);
+    assert_eq!(store.list_projects(&search("old")).await.unwrap().1, 0);
+
+    let refused = store
+        .change_project(
+            record.id,
+            Box::new(|p| {
+                p.title = "Never".into();
+                Err(ChangeError::Conflict { current_version: p.version })
+            }),
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::Rejected(ChangeError::Conflict { current_version: 2 }))));
+    let (loaded, _) = store.project_for(record.id, owner.id).await.unwrap().unwrap();
+    assert_eq!((loaded.title.as_str(), loaded.version), ("After", 2));
+    let missing = store.change_project(ProjectId::new(), Box::new(|_| Ok(()))).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+}
+
+async fn concurrent_changes_to_different_shots_are_all_kept(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("concurrent@example.com")).await.unwrap();
+    let mut record = project(owner.id, "Shots", "");
+    record.docs.shots = json!((0..10).map(|i| json!({"id": format!("shot-{i}"), "keyframes": []})).collect::<Vec<_>>());
+    store.create_project(&record).await.unwrap();
+    let edits = (0..10).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .change_project(
+                    record.id,
+                    Box::new(move |p| {
+                        let (_, shot) = p.docs.shot_mut(&format!("shot-{i}")).unwrap();
+                        shot.insert("dialogue".into(), json!(format!("line {i}")));
+                        Ok(())
+                    }),
+                )
+                .await
+        })
+    });
+    for result in futures::future::join_all(edits).await {
+        result.unwrap().unwrap();
+    }
+    let (loaded, _) = store.project_for(record.id, owner.id).await.unwrap().unwrap();
+    assert_eq!(loaded.version, 11);
+    for i in 0..10 {
+        assert_eq!(loaded.docs.shots[i]["dialogue"], format!("line {i}"));
+    }
+}
+
+async fn large_documents_round_trip_with_unknown_fields(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("large@example.com")).await.unwrap();
+    let mut record = project(owner.id, "Epic", "300 shots");
+    record.docs.shots = json!(
+        (0..300)
+            .map(|i| json!({
+                "id": format!("shot-{i}"), "sceneId": "scene-1", "actionSummary": "长镜头".repeat(20),
+                "keyframes": [{"id": format!("kf-{i}"), "type": "start", "status": "completed",
+                               "imageUrl": format!("https://cdn.example.com/{i}.png"), "futureKeyframeField": [i]}],
+                "futureShotField": {"nested": {"deep": i}}
+            }))
+            .collect::<Vec<_>>()
+    );
+    record.extra.insert("futureTopLevel".into(), json!({"kept": true}));
+    store.create_project(&record).await.unwrap();
+    let (loaded, _) = store.project_for(record.id, owner.id).await.unwrap().unwrap();
+    assert_eq!(loaded.docs, record.docs);
+    assert_eq!(loaded.extra["futureTopLevel"], json!({"kept": true}));
+    let (items, _) = store.list_projects(&query(owner.id)).await.unwrap();
+    assert_eq!((items[0].shot_count, items[0].keyframes_done), (300, 300));
+    assert_eq!(items[0].thumbnail.as_deref(), Some("https://cdn.example.com/0.png"));
+}
+
+async fn deleted_projects_are_purged_after_retention(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("purge@example.com")).await.unwrap();
+    let old = project(owner.id, "Old", "");
+    let recent = project(owner.id, "Recent", "");
+    for record in [&old, &recent] {
+        store.create_project(record).await.unwrap();
+    }
+    let deleted_at = |days: i64| {
+        Box::new(move |p: &mut ProjectRecord| {
+            p.status = ProjectStatus::Deleted;
+            p.deleted_at = Some(Utc::now() - Duration::days(days));
+            Ok(())
+        })
+    };
+    store.change_project(old.id, deleted_at(40)).await.unwrap();
+    store.change_project(recent.id, deleted_at(1)).await.unwrap();
+    let (deleted, _) =
+        store.list_projects(&ProjectQuery { status: StatusFilter::Deleted, ..query(owner.id) }).await.unwrap();
+    assert_eq!(deleted.len(), 2);
+    let purged = store.purge_projects_deleted_before(Utc::now() - Duration::days(30)).await.unwrap();
+    assert_eq!(purged, vec![old.id]);
+    assert!(store.project_for(old.id, owner.id).await.unwrap().is_none());
+    assert!(store.project_for(recent.id, owner.id).await.unwrap().is_some());
 }

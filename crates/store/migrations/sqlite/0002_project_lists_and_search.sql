@@ -1,0 +1,17 @@
+-- Figures for project lists, derived from the documents at every write so a list never parses
+-- them, and the search index: every suffix of every word of the title and logline (see
+-- cinegen_domain::project::search). SQLite compares TEXT byte-wise (BINARY), so prefix ranges work as they are.
+
+ALTER TABLE projects ADD COLUMN shot_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN keyframes_done INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN clips_done INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN thumbnail TEXT;
+ALTER TABLE projects ADD COLUMN logline TEXT NOT NULL DEFAULT '';
+CREATE INDEX projects_deleted_idx ON projects (deleted_at) WHERE status = 'deleted';
+
+CREATE TABLE project_search_terms (
+    project_id BLOB NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    term       TEXT NOT NULL,
+    PRIMARY KEY (project_id, term)
+);
+CREATE INDEX project_search_terms_term_idx ON project_search_terms (term, project_id);

@@ -1,0 +1,202 @@
+//! Projects and their members.
+
+use crate::StoreResult;
+use chrono::{DateTime, Utc};
+use cinegen_domain::project::search::{self, RANGE_END};
+use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
+use cinegen_domain::{FileId, ProjectId, UserId};
+use serde_json::{Map, Value};
+use sqlx::{Database, QueryBuilder};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// A whole project as stored.
+#[derive(Debug, Clone)]
+pub struct ProjectRecord {
+    pub id: ProjectId,
+    pub owner_id: UserId,
+    pub title: String,
+    pub status: ProjectStatus,
+    pub settings: ProjectSettings,
+    pub raw_script: String,
+    pub docs: Documents,
+    /// Top-level fields this server does not know, kept for the client that sent them.
+    pub extra: Map<String, Value>,
+    pub merged_video_file_id: Option<FileId>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl ProjectRecord {
+    /// The search terms of this project's title and logline.
+    pub fn search_terms(&self) -> BTreeSet<String> {
+        let logline = self.docs.summary().logline;
+        search::index_terms([self.title.as_str(), logline.as_str()])
+    }
+}
+
+/// A project as a list shows it: no documents, only figures derived from them.
+#[derive(Debug, Clone)]
+pub struct ProjectListItem {
+    pub id: ProjectId,
+    pub owner_id: UserId,
+    pub title: String,
+    pub status: ProjectStatus,
+    pub settings: ProjectSettings,
+    pub role: ProjectRole,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub shot_count: i64,
+    pub keyframes_done: i64,
+    pub clips_done: i64,
+    pub thumbnail: Option<String>,
+    pub logline: String,
+}
+
+/// Which projects a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Active,
+    Archived,
+    /// The caller's own deleted projects, which can still be restored.
+    Deleted,
+    /// Active and archived.
+    Live,
+}
+
+impl StatusFilter {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(Self::Active),
+            "archived" => Some(Self::Archived),
+            "deleted" => Some(Self::Deleted),
+            "all" => Some(Self::Live),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectQuery {
+    /// Only projects this user owns or is a member of.
+    pub user: UserId,
+    /// 1-based.
+    pub page: u32,
+    pub size: u32,
+    /// Search words (see `search::query_words`); a project matches when it matches all.
+    pub words: Vec<String>,
+    pub status: StatusFilter,
+}
+
+impl ProjectQuery {
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.size)
+    }
+
+    /// `(from, to)` bounds of each word's prefix range.
+    pub fn word_ranges(&self) -> Vec<(String, String)> {
+        self.words.iter().map(|w| (w.clone(), format!("{w}{RANGE_END}"))).collect()
+    }
+}
+
+/// A member of a project, with the account's public fields.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: ProjectRole,
+    pub since: DateTime<Utc>,
+}
+
+/// What the caller may do with a project, and its current version and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessInfo {
+    pub role: ProjectRole,
+    pub version: i64,
+    pub status: ProjectStatus,
+}
+
+/// A change to a project, run while the project is locked for writing. It may refuse (nothing is
+/// written); otherwise the store bumps the version, re-derives the list figures and search terms,
+/// and writes everything in the same transaction.
+pub type ProjectChange = Box<dyn FnOnce(&mut ProjectRecord) -> Result<(), ChangeError> + Send>;
+
+#[async_trait::async_trait]
+pub trait ProjectStore {
+    async fn create_project(&self, project: &ProjectRecord) -> StoreResult<()>;
+
+    /// The project with the caller's role, if the caller owns it or is a member.
+    async fn project_for(&self, id: ProjectId, user: UserId) -> StoreResult<Option<(ProjectRecord, ProjectRole)>>;
+
+    /// The caller's role and the project's version, without loading the documents.
+    async fn access_info(&self, id: ProjectId, user: UserId) -> StoreResult<Option<AccessInfo>>;
+
+    /// A page of the caller's projects, newest change first, and the total count.
+    async fn list_projects(&self, query: &ProjectQuery) -> StoreResult<(Vec<ProjectListItem>, i64)>;
+
+    /// Applies `change` atomically; `NotFound` when the project is gone, `Rejected` when the change
+    /// refuses.
+    async fn change_project(&self, id: ProjectId, change: ProjectChange) -> StoreResult<ProjectRecord>;
+
+    /// Adds a member or changes their role.
+    async fn set_member(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Removes a member; false when they were not one.
+    async fn remove_member(&self, project: ProjectId, user: UserId) -> StoreResult<bool>;
+
+    /// The members of a project (not its owner), oldest first.
+    async fn members(&self, project: ProjectId) -> StoreResult<Vec<Member>>;
+
+    /// Deletes for good the projects deleted before `before`; answers their ids.
+    async fn purge_projects_deleted_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<ProjectId>>;
+}
+
+/// The part of a project list query both engines share: the caller's projects (owned or shared,
+/// with the caller's role when `with_role`), filtered by status and search words.
+pub(crate) fn scoped_query<'a, DB: Database>(
+    select: &str,
+    filter: &ProjectQuery,
+    with_role: bool,
+) -> QueryBuilder<'a, DB>
+where
+    Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let user = filter.user.as_uuid();
+    let mut query = QueryBuilder::new(select);
+    if with_role {
+        query.push(", CASE WHEN p.user_id = ").push_bind(user).push(" THEN 'owner' ELSE m.role END AS role");
+    }
+    query.push(" FROM projects p LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = ").push_bind(user);
+    query.push(" WHERE (p.user_id = ").push_bind(user).push(" OR m.user_id IS NOT NULL)");
+    match filter.status {
+        StatusFilter::Active => query.push(" AND p.status = 'active'"),
+        StatusFilter::Archived => query.push(" AND p.status = 'archived'"),
+        StatusFilter::Deleted => query.push(" AND p.status = 'deleted' AND p.user_id = ").push_bind(user),
+        StatusFilter::Live => query.push(" AND p.status <> 'deleted'"),
+    };
+    for (from, to) in filter.word_ranges() {
+        query.push(" AND p.id IN (SELECT project_id FROM project_search_terms WHERE term >= ").push_bind(from);
+        query.push(" AND term < ").push_bind(to).push(")");
+    }
+    query
+}
+
+/// Newest change first, one page.
+pub(crate) fn push_page<'a, DB: Database>(query: &mut QueryBuilder<'a, DB>, filter: &ProjectQuery)
+where
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    query.push(" ORDER BY p.updated_at DESC, p.id DESC LIMIT ").push_bind(i64::from(filter.size));
+    query.push(" OFFSET ").push_bind(filter.offset());
+}

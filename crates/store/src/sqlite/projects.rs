@@ -1,0 +1,273 @@
+use super::{SqliteStore, from_millis, millis};
+use crate::projects::{AccessInfo, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord};
+use crate::{ProjectStore, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use cinegen_domain::project::{Documents, ProjectRole, ProjectStatus};
+use cinegen_domain::{FileId, ProjectId, UserId};
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+const COLUMNS: &str = "p.id, p.user_id, p.title, p.status, p.settings, p.raw_script, p.script_data, p.shots, \
+    p.extra, p.merged_video_file_id, p.version, p.created_at, p.updated_at, p.deleted_at";
+const LIST_COLUMNS: &str = "p.id, p.user_id, p.title, p.status, p.settings, p.version, p.created_at, \
+    p.updated_at, p.shot_count, p.keyframes_done, p.clips_done, p.thumbnail, p.logline";
+/// The caller's role, with `?` bound to the caller: the owner, else their membership.
+const ROLE: &str = "CASE WHEN p.user_id = ?1 THEN 'owner' ELSE m.role END";
+const MEMBER_JOIN: &str = "LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = ?1";
+
+fn json(text: Option<String>, column: &str) -> StoreResult<Value> {
+    match text {
+        None => Ok(Value::Null),
+        Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("projects.{column}: {e}"))),
+    }
+}
+
+fn status(text: &str) -> StoreResult<ProjectStatus> {
+    ProjectStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("project status '{text}'")))
+}
+
+fn role(text: &str) -> StoreResult<ProjectRole> {
+    text.parse().map_err(StoreError::Corrupt)
+}
+
+fn settings(row: &SqliteRow) -> StoreResult<cinegen_domain::project::ProjectSettings> {
+    let value = json(row.try_get("settings")?, "settings")?;
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("projects.settings: {e}")))
+}
+
+fn record_from_row(row: &SqliteRow) -> StoreResult<ProjectRecord> {
+    let extra = match json(row.try_get("extra")?, "extra")? {
+        Value::Object(map) => map,
+        _ => Default::default(),
+    };
+    Ok(ProjectRecord {
+        id: ProjectId(row.try_get::<Uuid, _>("id")?),
+        owner_id: UserId(row.try_get::<Uuid, _>("user_id")?),
+        title: row.try_get("title")?,
+        status: status(row.try_get("status")?)?,
+        settings: settings(row)?,
+        raw_script: row.try_get("raw_script")?,
+        docs: Documents {
+            script_data: json(row.try_get("script_data")?, "script_data")?,
+            shots: json(row.try_get("shots")?, "shots")?,
+        },
+        extra,
+        merged_video_file_id: row.try_get::<Option<Uuid>, _>("merged_video_file_id")?.map(FileId),
+        version: row.try_get("version")?,
+        created_at: from_millis(row.try_get("created_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
+        deleted_at: row.try_get::<Option<i64>, _>("deleted_at")?.map(from_millis),
+    })
+}
+
+fn item_from_row(row: &SqliteRow) -> StoreResult<ProjectListItem> {
+    Ok(ProjectListItem {
+        id: ProjectId(row.try_get::<Uuid, _>("id")?),
+        owner_id: UserId(row.try_get::<Uuid, _>("user_id")?),
+        title: row.try_get("title")?,
+        status: status(row.try_get("status")?)?,
+        settings: settings(row)?,
+        role: role(row.try_get("role")?)?,
+        version: row.try_get("version")?,
+        created_at: from_millis(row.try_get("created_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
+        shot_count: row.try_get("shot_count")?,
+        keyframes_done: row.try_get("keyframes_done")?,
+        clips_done: row.try_get("clips_done")?,
+        thumbnail: row.try_get("thumbnail")?,
+        logline: row.try_get("logline")?,
+    })
+}
+
+fn text_of(value: &Value) -> Option<String> {
+    (!value.is_null()).then(|| value.to_string())
+}
+
+/// Writes every column of `record` (insert or update) and, when they changed, its search terms.
+async fn write(
+    conn: &mut SqliteConnection,
+    record: &ProjectRecord,
+    insert: bool,
+    old_terms: Option<BTreeSet<String>>,
+) -> StoreResult<()> {
+    let summary = record.docs.summary();
+    let sql = if insert {
+        "INSERT INTO projects (title, status, settings, raw_script, script_data, shots, extra, merged_video_file_id,
+            version, updated_at, deleted_at, shot_count, keyframes_done, clips_done, thumbnail, logline,
+            id, user_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+    } else {
+        "UPDATE projects SET title = ?1, status = ?2, settings = ?3, raw_script = ?4, script_data = ?5, shots = ?6,
+            extra = ?7, merged_video_file_id = ?8, version = ?9, updated_at = ?10, deleted_at = ?11,
+            shot_count = ?12, keyframes_done = ?13, clips_done = ?14, thumbnail = ?15, logline = ?16
+         WHERE id = ?17"
+    };
+    let settings = serde_json::to_string(&record.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut query = sqlx::query(sql)
+        .bind(&record.title)
+        .bind(record.status.as_str())
+        .bind(settings)
+        .bind(&record.raw_script)
+        .bind(text_of(&record.docs.script_data))
+        .bind(record.docs.shots.to_string())
+        .bind(Value::Object(record.extra.clone()).to_string())
+        .bind(record.merged_video_file_id.map(|id| id.as_uuid()))
+        .bind(record.version)
+        .bind(millis(record.updated_at))
+        .bind(record.deleted_at.map(millis))
+        .bind(summary.shot_count)
+        .bind(summary.keyframes_done)
+        .bind(summary.clips_done)
+        .bind(&summary.thumbnail)
+        .bind(&summary.logline)
+        .bind(record.id.as_uuid());
+    if insert {
+        query = query.bind(record.owner_id.as_uuid()).bind(millis(record.created_at));
+    }
+    query.execute(&mut *conn).await?;
+    let terms = record.search_terms();
+    if old_terms.as_ref() != Some(&terms) {
+        sqlx::query("DELETE FROM project_search_terms WHERE project_id = ?")
+            .bind(record.id.as_uuid())
+            .execute(&mut *conn)
+            .await?;
+        if !terms.is_empty() {
+            let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO project_search_terms (project_id, term) ");
+            insert.push_values(&terms, |mut row, term| {
+                row.push_bind(record.id.as_uuid()).push_bind(term);
+            });
+            insert.build().execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl ProjectStore for SqliteStore {
+    async fn create_project(&self, project: &ProjectRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        write(&mut tx, project, true, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn project_for(&self, id: ProjectId, user: UserId) -> StoreResult<Option<(ProjectRecord, ProjectRole)>> {
+        let sql = format!(
+            "SELECT {COLUMNS}, {ROLE} AS role FROM projects p {MEMBER_JOIN}
+             WHERE p.id = ?2 AND (p.user_id = ?1 OR m.user_id IS NOT NULL)"
+        );
+        let row = sqlx::query(&sql).bind(user.as_uuid()).bind(id.as_uuid()).fetch_optional(&self.pool).await?;
+        row.map(|row| Ok((record_from_row(&row)?, role(row.try_get("role")?)?))).transpose()
+    }
+
+    async fn access_info(&self, id: ProjectId, user: UserId) -> StoreResult<Option<AccessInfo>> {
+        let sql = format!(
+            "SELECT {ROLE} AS role, p.version, p.status FROM projects p {MEMBER_JOIN}
+             WHERE p.id = ?2 AND (p.user_id = ?1 OR m.user_id IS NOT NULL)"
+        );
+        let row = sqlx::query(&sql).bind(user.as_uuid()).bind(id.as_uuid()).fetch_optional(&self.pool).await?;
+        row.map(|row| {
+            Ok(AccessInfo {
+                role: role(row.try_get("role")?)?,
+                version: row.try_get("version")?,
+                status: status(row.try_get("status")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_projects(&self, filter: &ProjectQuery) -> StoreResult<(Vec<ProjectListItem>, i64)> {
+        let mut count = crate::projects::scoped_query::<Sqlite>("SELECT COUNT(*)", filter, false);
+        let total: i64 = count.build().fetch_one(&self.pool).await?.try_get(0)?;
+        let mut page = crate::projects::scoped_query::<Sqlite>(&format!("SELECT {LIST_COLUMNS}"), filter, true);
+        crate::projects::push_page(&mut page, filter);
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let items = rows.iter().map(item_from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok((items, total))
+    }
+
+    async fn change_project(&self, id: ProjectId, change: ProjectChange) -> StoreResult<ProjectRecord> {
+        let mut tx = self.pool.begin().await?;
+        // A write first takes SQLite's write lock, so no other change interleaves with this one.
+        let locked = sqlx::query("UPDATE projects SET version = version WHERE id = ?")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        if locked.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM projects p WHERE p.id = ?"))
+            .bind(id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut record = record_from_row(&row)?;
+        let old_terms = record.search_terms();
+        change(&mut record)?;
+        record.version += 1;
+        record.updated_at = Utc::now();
+        write(&mut tx, &record, false, Some(old_terms)).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn set_member(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO project_members (project_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(project.as_uuid())
+        .bind(user.as_uuid())
+        .bind(role.as_str())
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, project: ProjectId, user: UserId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM project_members WHERE project_id = ? AND user_id = ?")
+            .bind(project.as_uuid())
+            .bind(user.as_uuid())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {
+        let rows = sqlx::query(
+            "SELECT m.user_id, u.email, u.name, m.role, m.created_at FROM project_members m
+             JOIN users u ON u.id = m.user_id WHERE m.project_id = ? ORDER BY m.created_at, u.email",
+        )
+        .bind(project.as_uuid())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Member {
+                    user_id: UserId(row.try_get::<Uuid, _>("user_id")?),
+                    email: row.try_get("email")?,
+                    name: row.try_get("name")?,
+                    role: role(row.try_get("role")?)?,
+                    since: from_millis(row.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn purge_projects_deleted_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<ProjectId>> {
+        let rows = sqlx::query("DELETE FROM projects WHERE status = 'deleted' AND deleted_at < ? RETURNING id")
+            .bind(millis(before))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(ProjectId(row.try_get::<Uuid, _>("id")?))).collect()
+    }
+}
