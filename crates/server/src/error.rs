@@ -7,6 +7,7 @@ use crate::envelope::{ErrorBody, ErrorEnvelope, now_unix};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use cinegen_domain::project::ChangeError;
 use cinegen_domain::{FieldError, ValidationErrors};
 use cinegen_store::StoreError;
 use serde_json::{Value, json};
@@ -147,7 +148,22 @@ impl From<StoreError> for AppError {
                 details: json!({ "constraint": what }),
             },
             StoreError::NotFound => Self::NotFound("not found".into()),
+            StoreError::Rejected(refusal) => refusal.into(),
             other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<ChangeError> for AppError {
+    fn from(refusal: ChangeError) -> Self {
+        match refusal {
+            ChangeError::Conflict { current_version } => Self::Conflict {
+                message: "the project was changed since the version this change is based on".into(),
+                details: json!({ "current_version": current_version }),
+            },
+            ChangeError::Invalid(errors) => Self::validation(errors),
+            ChangeError::Missing(what) => Self::NotFound(format!("{what} not found")),
+            ChangeError::Forbidden(why) => Self::Forbidden(why),
         }
     }
 }

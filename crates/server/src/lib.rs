@@ -14,7 +14,9 @@ pub mod ephemeral;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod maintenance;
 pub mod openapi;
+pub mod projects;
 pub mod state;
 pub mod telemetry;
 
@@ -31,8 +33,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let maintenance = tokio::spawn(maintenance::run(state.clone()));
     let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    maintenance.abort();
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

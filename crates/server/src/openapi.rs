@@ -13,12 +13,24 @@ use utoipa::{Modify, OpenApi};
         api::auth::refresh::refresh,
         api::auth::logout::logout,
         api::auth::me::me,
+        api::projects::list::list_projects,
+        api::projects::crud::create_project,
+        api::projects::crud::get_project,
+        api::projects::crud::update_project,
+        api::projects::crud::delete_project,
+        api::projects::crud::restore_project,
+        api::projects::shots::patch_shot,
+        api::projects::shots::patch_keyframe,
+        api::projects::members::share_project,
+        api::projects::members::list_members,
+        api::projects::members::remove_member,
+        api::projects::export::export_project,
         api::health::health,
         api::health::ready,
         api::health::metrics,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Accounts and sessions"), (name = "ops", description = "Probes and metrics"))
+    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "ops", description = "Probes and metrics"))
 )]
 struct ApiDoc;
 

@@ -6,6 +6,7 @@ use crate::auth::{AuthService, TokenKeys};
 use crate::cache::UserCache;
 use crate::config::Settings;
 use crate::ephemeral::{self, Counters, Denylist};
+use crate::projects::ProjectService;
 use cinegen_store::{ConnectOptions, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub auth: AuthService,
     pub users: UserCache,
+    pub projects: ProjectService,
     pub metrics: PrometheusHandle,
 }
 
@@ -53,9 +55,10 @@ impl AppState {
         let auth = AuthService::new(store.clone(), keys, hasher, counters, denylist, limits, settings.default_quota);
         Ok(Self {
             settings: Arc::new(settings),
-            store,
+            store: store.clone(),
             auth,
             users: UserCache::default(),
+            projects: ProjectService::new(store.clone()),
             metrics: crate::http::metrics::handle(),
         })
     }

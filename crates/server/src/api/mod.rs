@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod projects;
 pub mod views;
 
 use crate::http::fallback;
@@ -15,13 +16,15 @@ use axum::routing::{get, post};
 /// The whole application: API under `/api/v1`, probes and metrics at the root, docs at `/docs`.
 pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.settings.body_limit.bytes()).unwrap_or(usize::MAX);
+    let document_limit = usize::try_from(state.settings.document_limit.bytes()).unwrap_or(usize::MAX);
     let api = Router::new()
         .route("/auth/register", post(auth::register::register))
         .route("/auth/login", post(auth::login::login))
         .route("/auth/refresh", post(auth::refresh::refresh))
         .route("/auth/logout", post(auth::logout::logout))
         .route("/auth/me", get(auth::me::me))
-        .route("/openapi.json", get(docs::openapi_json));
+        .route("/openapi.json", get(docs::openapi_json))
+        .merge(projects::routes(document_limit));
     let app = Router::new()
         .nest("/api/v1", api)
         .route("/health", get(health::health))

@@ -1,0 +1,173 @@
+//! How projects look on the wire: snake_case project fields around the camelCase documents.
+
+use chrono::{DateTime, Utc};
+use cinegen_domain::project::{ProjectRole, ProjectStatus};
+use cinegen_domain::{ProjectId, UserId};
+use cinegen_store::{Member, ProjectListItem, ProjectRecord};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// A whole project. Fields this server does not know are returned as they were sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectView {
+    pub id: ProjectId,
+    pub owner_id: UserId,
+    pub title: String,
+    pub stage: String,
+    pub target_duration: String,
+    pub language: String,
+    pub visual_style: String,
+    pub image_size: String,
+    pub image_count: u8,
+    pub genre: String,
+    pub raw_script: String,
+    /// ScriptData (camelCase fields), or null before the script is parsed.
+    #[schema(value_type = Object)]
+    pub script_data: Value,
+    /// Shot[] (camelCase fields).
+    #[schema(value_type = Vec<Object>)]
+    pub shots: Value,
+    pub merged_video_url: Option<String>,
+    pub status: ProjectStatus,
+    /// The caller's role.
+    pub role: ProjectRole,
+    /// Name it in the next update (`version` or `If-Match`).
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Map<String, Value>,
+}
+
+impl ProjectView {
+    pub fn new(project: ProjectRecord, role: ProjectRole) -> Self {
+        let settings = project.settings;
+        Self {
+            id: project.id,
+            owner_id: project.owner_id,
+            title: project.title,
+            stage: settings.stage,
+            target_duration: settings.target_duration,
+            language: settings.language,
+            visual_style: settings.visual_style,
+            image_size: settings.image_size,
+            image_count: settings.image_count,
+            genre: settings.genre,
+            raw_script: project.raw_script,
+            script_data: project.docs.script_data,
+            shots: project.docs.shots,
+            merged_video_url: None,
+            status: project.status,
+            role,
+            version: project.version,
+            created_at: project.created_at,
+            updated_at: project.updated_at,
+            deleted_at: project.deleted_at,
+            extra: project.extra,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectEnvelope {
+    pub project: ProjectView,
+}
+
+/// Progress figures of a project, for its card.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectCounts {
+    pub shots: i64,
+    pub keyframes_completed: i64,
+    pub clips_completed: i64,
+}
+
+/// A project in a list: settings and figures, no documents.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectListItemView {
+    pub id: ProjectId,
+    pub owner_id: UserId,
+    pub title: String,
+    pub logline: String,
+    pub status: ProjectStatus,
+    pub role: ProjectRole,
+    pub stage: String,
+    pub target_duration: String,
+    pub language: String,
+    pub visual_style: String,
+    pub image_size: String,
+    pub image_count: u8,
+    pub genre: String,
+    /// The first generated image, if any.
+    pub thumbnail_url: Option<String>,
+    pub counts: ProjectCounts,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ProjectListItem> for ProjectListItemView {
+    fn from(item: ProjectListItem) -> Self {
+        let settings = item.settings;
+        Self {
+            id: item.id,
+            owner_id: item.owner_id,
+            title: item.title,
+            logline: item.logline,
+            status: item.status,
+            role: item.role,
+            stage: settings.stage,
+            target_duration: settings.target_duration,
+            language: settings.language,
+            visual_style: settings.visual_style,
+            image_size: settings.image_size,
+            image_count: settings.image_count,
+            genre: settings.genre,
+            thumbnail_url: item.thumbnail.filter(|t| t.starts_with("http")),
+            counts: ProjectCounts {
+                shots: item.shot_count,
+                keyframes_completed: item.keyframes_done,
+                clips_completed: item.clips_done,
+            },
+            version: item.version,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Pagination {
+    pub page: u32,
+    pub size: u32,
+    pub total: i64,
+    pub pages: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectPage {
+    pub items: Vec<ProjectListItemView>,
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: ProjectRole,
+    pub since: DateTime<Utc>,
+}
+
+impl From<Member> for MemberView {
+    fn from(member: Member) -> Self {
+        Self { user_id: member.user_id, email: member.email, name: member.name, role: member.role, since: member.since }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersView {
+    pub members: Vec<MemberView>,
+}

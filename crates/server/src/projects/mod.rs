@@ -1,0 +1,9 @@
+//! Projects: who may do what, and the rules of changing one.
+
+pub mod access;
+pub mod export;
+pub mod service;
+pub mod update;
+
+pub use access::ProjectAccess;
+pub use service::ProjectService;

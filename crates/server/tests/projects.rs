@@ -1,0 +1,455 @@
+//! Projects over HTTP on SQLite and PostgreSQL: ownership, sharing, versions, shot patches,
+//! search, large documents, deletion, export.
+
+mod common;
+
+use cinegen_store::Engine;
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both_engines!(
+    create_read_and_list_with_pagination,
+    search_finds_chinese_and_english_substrings,
+    other_users_get_404_on_every_route,
+    viewer_editor_owner_matrix,
+    stale_versions_conflict_and_change_nothing,
+    concurrent_shot_patches_are_both_kept,
+    large_documents_round_trip_with_unknown_fields,
+    malformed_documents_are_refused_with_field_paths,
+    delete_hides_and_restore_brings_back,
+    export_uses_the_legacy_format,
+    bad_list_parameters_are_refused,
+);
+
+struct User {
+    token: String,
+    id: String,
+}
+
+async fn user(app: &TestApp, email: &str) -> User {
+    let session = app.register(email).await;
+    User {
+        token: session["tokens"]["access"].as_str().unwrap().to_owned(),
+        id: session["user"]["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn create(app: &TestApp, who: &User, body: Value) -> Value {
+    let answer = app.post_authed("/api/v1/projects", &who.token, &body).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    answer.data()["project"].clone()
+}
+
+fn shot(id: &str) -> Value {
+    json!({"id": id, "sceneId": "scene-1", "actionSummary": "走", "cameraMovement": "推近", "characters": [],
+           "keyframes": [{"id": format!("{id}-start"), "type": "start", "visualPrompt": "p", "status": "pending"}]})
+}
+
+async fn put(app: &TestApp, who: &User, id: &str, body: Value) -> common::Answer {
+    app.send(app.client.put(app.url(&format!("/api/v1/projects/{id}"))).bearer_auth(&who.token).json(&body)).await
+}
+
+async fn patch(app: &TestApp, who: &User, path: &str, body: Value) -> common::Answer {
+    app.send(app.client.patch(app.url(path)).bearer_auth(&who.token).json(&body)).await
+}
+
+async fn delete(app: &TestApp, who: &User, path: &str) -> common::Answer {
+    app.send(app.client.delete(app.url(path)).bearer_auth(&who.token)).await
+}
+
+async fn create_read_and_list_with_pagination(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "ann@example.com").await;
+    let project = create(
+        &app,
+        &ann,
+        json!({"title": " 青禾记 ", "language": "中文", "visual_style": "仙侠古装", "image_count": 4, "target_duration": "2min"}),
+    )
+    .await;
+    assert_eq!(project["title"], "青禾记");
+    assert_eq!(project["language"], "zh");
+    assert_eq!(project["visual_style"], "xianxia");
+    assert_eq!((project["version"].as_i64(), project["role"].as_str()), (Some(1), Some("owner")));
+    assert_eq!(project["status"], "active");
+    assert_eq!(project["shots"], json!([]));
+
+    let id = project["id"].as_str().unwrap();
+    let fetched = app.get_authed(&format!("/api/v1/projects/{id}"), &ann.token).await;
+    assert_eq!(fetched.data()["project"]["title"], "青禾记");
+
+    for i in 0..24 {
+        create(&app, &ann, json!({"title": format!("Project {i}")})).await;
+    }
+    let first = app.get_authed("/api/v1/projects?page=1&size=10", &ann.token).await;
+    assert_eq!(first.data()["pagination"], json!({"page": 1, "size": 10, "total": 25, "pages": 3}));
+    assert_eq!(first.data()["items"].as_array().unwrap().len(), 10);
+    assert_eq!(first.data()["items"][0]["title"], "Project 23");
+    let last = app.get_authed("/api/v1/projects?page=3&size=10", &ann.token).await;
+    assert_eq!(last.data()["items"].as_array().unwrap().len(), 5);
+    assert_eq!(last.data()["items"][4]["title"], "青禾记");
+    assert_eq!(last.data()["items"][4]["counts"], json!({"shots": 0, "keyframes_completed": 0, "clips_completed": 0}));
+    let beyond = app.get_authed("/api/v1/projects?page=9&size=10", &ann.token).await;
+    assert_eq!(beyond.data()["items"], json!([]));
+    assert_eq!(beyond.data()["pagination"]["total"], 25);
+}
+
+async fn search_finds_chinese_and_english_substrings(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "search@example.com").await;
+    create(&app, &ann, json!({"title": "古装少女的复仇"})).await;
+    create(
+        &app,
+        &ann,
+        json!({"title": "Neon Rain", "script_data": {"title": "Neon Rain", "logline": "A courier's revenge"}}),
+    )
+    .await;
+    create(&app, &ann, json!({"title": "Untitled", "script_data": {"logline": "蒙冤少女夜探京城"}})).await;
+    let search = |q: &str| {
+        let url = reqwest::Url::parse_with_params(&app.url("/api/v1/projects"), &[("search", q)]).unwrap();
+        app.send(app.client.get(url).bearer_auth(&ann.token))
+    };
+    let titles = |answer: common::Answer| {
+        let mut titles: Vec<String> = answer.data()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_owned())
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(titles(search("少女").await), ["Untitled", "古装少女的复仇"]);
+    assert_eq!(titles(search("复仇").await), ["古装少女的复仇"]);
+    assert_eq!(titles(search("rain").await), ["Neon Rain"]);
+    assert_eq!(titles(search("REVENGE").await), ["Neon Rain"]);
+    assert_eq!(titles(search("夜探").await), ["Untitled"]);
+    assert!(titles(search("nothing here").await).is_empty());
+    assert_eq!(titles(search("").await).len(), 3);
+}
+
+async fn other_users_get_404_on_every_route(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "owner@example.com").await;
+    let eve = user(&app, "eve@example.com").await;
+    let project = create(&app, &ann, json!({"title": "Secret", "shots": [shot("s1")]})).await;
+    let id = project["id"].as_str().unwrap();
+    let base = format!("/api/v1/projects/{id}");
+    let answers = vec![
+        app.get_authed(&base, &eve.token).await,
+        put(&app, &eve, id, json!({"version": 1, "title": "Mine"})).await,
+        patch(&app, &eve, &format!("{base}/shots/s1"), json!({"dialogue": "x"})).await,
+        patch(&app, &eve, &format!("{base}/shots/s1/keyframes/s1-start"), json!({"status": "failed"})).await,
+        delete(&app, &eve, &base).await,
+        app.post_authed(&format!("{base}/restore"), &eve.token, &json!({})).await,
+        app.post_authed(&format!("{base}/share"), &eve.token, &json!({"email": "eve@example.com", "role": "editor"}))
+            .await,
+        app.get_authed(&format!("{base}/members"), &eve.token).await,
+        delete(&app, &eve, &format!("{base}/members/{}", ann.id)).await,
+        app.get_authed(&format!("{base}/export.json"), &eve.token).await,
+    ];
+    for answer in answers {
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
+        assert_eq!(answer.error_code(), "NOT_FOUND");
+    }
+    // Unknown and malformed ids answer the same way.
+    assert_eq!(app.get_authed("/api/v1/projects/not-a-uuid", &eve.token).await.status, StatusCode::NOT_FOUND);
+    let unknown = format!("/api/v1/projects/{}", uuid::Uuid::now_v7());
+    assert_eq!(app.get_authed(&unknown, &ann.token).await.status, StatusCode::NOT_FOUND);
+    // Eve's list is empty and nothing changed for Ann.
+    assert_eq!(app.get_authed("/api/v1/projects", &eve.token).await.data()["pagination"]["total"], 0);
+    let unchanged = app.get_authed(&base, &ann.token).await;
+    assert_eq!(unchanged.data()["project"]["title"], "Secret");
+    assert_eq!(unchanged.data()["project"]["version"], 1);
+}
+
+async fn viewer_editor_owner_matrix(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let owner = user(&app, "boss@example.com").await;
+    let editor = user(&app, "ed@example.com").await;
+    let viewer = user(&app, "vi@example.com").await;
+    let project = create(&app, &owner, json!({"title": "Shared", "shots": [shot("s1")]})).await;
+    let id = project["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/projects/{id}");
+    for (email, role) in [("ed@example.com", "editor"), ("VI@example.com", "viewer")] {
+        let shared =
+            app.post_authed(&format!("{base}/share"), &owner.token, &json!({"email": email, "role": role})).await;
+        assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
+    }
+    let members = app.get_authed(&format!("{base}/members"), &viewer.token).await;
+    assert_eq!(members.data()["members"].as_array().unwrap().len(), 2);
+
+    // Members see it in their list with their role.
+    let listed = app.get_authed("/api/v1/projects", &viewer.token).await;
+    assert_eq!(listed.data()["items"][0]["role"], "viewer");
+
+    // Viewers read only.
+    assert_eq!(app.get_authed(&base, &viewer.token).await.data()["project"]["role"], "viewer");
+    let viewer_put = put(&app, &viewer, &id, json!({"version": 1, "title": "No"})).await;
+    assert_eq!((viewer_put.status, viewer_put.error_code()), (StatusCode::FORBIDDEN, "FORBIDDEN"));
+    let viewer_patch = patch(&app, &viewer, &format!("{base}/shots/s1"), json!({"dialogue": "no"})).await;
+    assert_eq!(viewer_patch.status, StatusCode::FORBIDDEN);
+
+    // Editors write, but neither delete, archive nor share.
+    let edited = put(&app, &editor, &id, json!({"version": 1, "title": "Edited"})).await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
+    assert_eq!(edited.data()["project"]["role"], "editor");
+    let archive = put(&app, &editor, &id, json!({"version": 2, "status": "archived"})).await;
+    assert_eq!(archive.status, StatusCode::FORBIDDEN);
+    assert_eq!(delete(&app, &editor, &base).await.status, StatusCode::FORBIDDEN);
+    let reshare = app
+        .post_authed(&format!("{base}/share"), &editor.token, &json!({"email": "x@example.com", "role": "viewer"}))
+        .await;
+    assert_eq!(reshare.status, StatusCode::FORBIDDEN);
+    let kick = delete(&app, &editor, &format!("{base}/members/{}", viewer.id)).await;
+    assert_eq!(kick.status, StatusCode::FORBIDDEN);
+
+    // The owner archives; a member may leave; the owner removes members.
+    let archived = put(&app, &owner, &id, json!({"version": 2, "status": "archived"})).await;
+    assert_eq!(archived.data()["project"]["status"], "archived");
+    assert_eq!(delete(&app, &viewer, &format!("{base}/members/{}", viewer.id)).await.status, StatusCode::OK);
+    assert_eq!(app.get_authed(&base, &viewer.token).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(delete(&app, &owner, &format!("{base}/members/{}", editor.id)).await.status, StatusCode::OK);
+    assert_eq!(app.get_authed(&base, &editor.token).await.status, StatusCode::NOT_FOUND);
+
+    // Sharing with nobody, with oneself, or with a bad role is refused.
+    let nobody = app
+        .post_authed(&format!("{base}/share"), &owner.token, &json!({"email": "nobody@example.com", "role": "viewer"}))
+        .await;
+    assert_eq!(nobody.status, StatusCode::NOT_FOUND);
+    let myself = app
+        .post_authed(&format!("{base}/share"), &owner.token, &json!({"email": "boss@example.com", "role": "viewer"}))
+        .await;
+    assert_eq!(myself.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let admin = app
+        .post_authed(&format!("{base}/share"), &owner.token, &json!({"email": "ed@example.com", "role": "admin"}))
+        .await;
+    assert_eq!(admin.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn stale_versions_conflict_and_change_nothing(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "versions@example.com").await;
+    let project = create(&app, &ann, json!({"title": "v1"})).await;
+    let id = project["id"].as_str().unwrap();
+    let second = put(&app, &ann, id, json!({"version": 1, "title": "v2"})).await;
+    assert_eq!(second.data()["project"]["version"], 2);
+    let stale = put(&app, &ann, id, json!({"version": 1, "title": "lost update"})).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert_eq!(stale.error_code(), "CONFLICT");
+    assert_eq!(stale.body["error"]["details"]["current_version"], 2);
+    let now = app.get_authed(&format!("/api/v1/projects/{id}"), &ann.token).await;
+    assert_eq!(
+        (now.data()["project"]["title"].as_str(), now.data()["project"]["version"].as_i64()),
+        (Some("v2"), Some(2))
+    );
+
+    // If-Match carries the version too; without any version the update is refused.
+    let with_header = app
+        .send(
+            app.client
+                .put(app.url(&format!("/api/v1/projects/{id}")))
+                .bearer_auth(&ann.token)
+                .header("if-match", "\"2\"")
+                .json(&json!({"title": "v3"})),
+        )
+        .await;
+    assert_eq!(with_header.data()["project"]["version"], 3);
+    let unversioned = put(&app, &ann, id, json!({"title": "v4"})).await;
+    assert_eq!(unversioned.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unversioned.body["error"]["details"]["fields"][0]["field"], "version");
+}
+
+async fn concurrent_shot_patches_are_both_kept(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "tabs@example.com").await;
+    let project = create(&app, &ann, json!({"title": "Tabs", "shots": [shot("a"), shot("b")]})).await;
+    let id = project["id"].as_str().unwrap();
+    let base = format!("/api/v1/projects/{id}");
+    let (shot_a, keyframe_b) = (format!("{base}/shots/a"), format!("{base}/shots/b/keyframes/b-start"));
+    let (first, second) = tokio::join!(
+        patch(&app, &ann, &shot_a, json!({"dialogue": "from tab one"})),
+        patch(&app, &ann, &keyframe_b, json!({"visualPrompt": "from tab two"})),
+    );
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(second.data()["keyframe"]["visualPrompt"], "from tab two");
+    let now = app.get_authed(&base, &ann.token).await;
+    let shots = &now.data()["project"]["shots"];
+    assert_eq!(shots[0]["dialogue"], "from tab one");
+    assert_eq!(shots[1]["keyframes"][0]["visualPrompt"], "from tab two");
+    assert_eq!(now.data()["project"]["version"], 3);
+
+    // Patches are checked too: unknown shot, an id change, a bad value, a stale If-Match.
+    assert_eq!(
+        patch(&app, &ann, &format!("{base}/shots/zzz"), json!({"dialogue": "x"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        patch(&app, &ann, &format!("{base}/shots/a"), json!({"id": "other"})).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let bad = patch(&app, &ann, &format!("{base}/shots/a/keyframes/a-start"), json!({"status": "done-ish"})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["error"]["details"]["fields"][0]["field"], "shots[0].keyframes[0].status");
+    let stale = app
+        .send(
+            app.client
+                .patch(app.url(&format!("{base}/shots/a")))
+                .bearer_auth(&ann.token)
+                .header("if-match", "1")
+                .json(&json!({"dialogue": "old"})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+}
+
+async fn large_documents_round_trip_with_unknown_fields(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "large@example.com").await;
+    let shots: Vec<Value> = (0..300)
+        .map(|i| {
+            json!({"id": format!("shot-{i}"), "sceneId": "scene-1", "actionSummary": "长街上两人并肩而行".repeat(3),
+                   "cameraMovement": "横移", "characters": ["char-1"], "characterVariations": {"char-1": "var-1"},
+                   "keyframes": [
+                       {"id": format!("kf-{i}-s"), "type": "start", "visualPrompt": "晨雾长街".repeat(10), "status": "completed",
+                        "imageUrl": format!("https://cdn.example.com/{i}.png"), "seed": i, "futureKeyframeField": {"x": [1, 2]}},
+                       {"id": format!("kf-{i}-e"), "type": "end", "visualPrompt": "end", "status": "pending"}],
+                   "interval": {"id": format!("int-{i}"), "startKeyframeId": format!("kf-{i}-s"), "endKeyframeId": format!("kf-{i}-e"),
+                                "duration": 5, "motionStrength": 5, "status": "pending"},
+                   "futureShotField": "kept"})
+        })
+        .collect();
+    let script = json!({"title": "Epic", "logline": "长篇", "characters": [{"id": "char-1", "name": "沈青禾", "age": 18,
+        "variations": [{"id": "var-1", "name": "夜行衣", "newVariationField": true}]}], "scenes": [], "storyParagraphs": [],
+        "unknownScriptField": {"deep": [1, {"deeper": null}]}});
+    let project = create(
+        &app,
+        &ann,
+        json!({"title": "Epic", "script_data": script, "shots": shots, "futureTopLevel": {"kept": [1, 2, 3]}}),
+    )
+    .await;
+    let id = project["id"].as_str().unwrap();
+    let fetched = app.get_authed(&format!("/api/v1/projects/{id}"), &ann.token).await;
+    let body = &fetched.data()["project"];
+    assert_eq!(body["shots"], Value::Array(shots.clone()));
+    assert_eq!(body["script_data"], script);
+    assert_eq!(body["futureTopLevel"], json!({"kept": [1, 2, 3]}));
+    // Sending the whole document back, as the web app's autosave does, keeps everything too.
+    let mut again = body.clone();
+    again["title"] = json!("Epic II");
+    let saved = put(&app, &ann, id, again).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.data()["project"]["shots"], Value::Array(shots));
+    assert_eq!(saved.data()["project"]["futureTopLevel"], json!({"kept": [1, 2, 3]}));
+    let listed = app.get_authed("/api/v1/projects", &ann.token).await;
+    let item = &listed.data()["items"][0];
+    assert_eq!(item["counts"], json!({"shots": 300, "keyframes_completed": 300, "clips_completed": 0}));
+    assert_eq!(item["thumbnail_url"], "https://cdn.example.com/0.png");
+}
+
+async fn malformed_documents_are_refused_with_field_paths(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "malformed@example.com").await;
+    let project = create(&app, &ann, json!({"title": "Valid"})).await;
+    let id = project["id"].as_str().unwrap();
+    let mut bad_keyframe = shot("b");
+    bad_keyframe["keyframes"][0]["type"] = json!("middle");
+    let cases = [
+        (json!({"version": 1, "shots": [shot("a"), bad_keyframe]}), "shots[1].keyframes[0].type"),
+        (json!({"version": 1, "shots": {"not": "a list"}}), "shots"),
+        (json!({"version": 1, "shots": [shot("a"), shot("a")]}), "shots[1].id"),
+        (json!({"version": 1, "script_data": {"characters": [{"id": "c1"}]}}), "script_data.characters[0]"),
+        (
+            json!({"version": 1, "script_data": {"scenes": [{"id": "s", "location": 5}]}}),
+            "script_data.scenes[0].location",
+        ),
+        (json!({"version": 1, "image_count": 12}), "image_count"),
+        (json!({"version": 1, "image_size": "800x600"}), "image_size"),
+        (json!({"version": 1, "language": "klingon"}), "language"),
+        (json!({"version": 1, "title": ""}), "title"),
+        (json!({"version": "one"}), "version"),
+    ];
+    for (body, field) in cases {
+        let answer = put(&app, &ann, id, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", answer.body);
+        let fields: Vec<&str> = answer.body["error"]["details"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&field), "{field} not in {fields:?}");
+    }
+    let unchanged = app.get_authed(&format!("/api/v1/projects/{id}"), &ann.token).await;
+    assert_eq!(unchanged.data()["project"]["version"], 1);
+    let missing_title = app.post_authed("/api/v1/projects", &ann.token, &json!({"genre": "x"})).await;
+    assert_eq!(missing_title.body["error"]["details"]["fields"][0]["field"], "title");
+}
+
+async fn delete_hides_and_restore_brings_back(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "deleter@example.com").await;
+    let bob = user(&app, "bob@example.com").await;
+    let project = create(&app, &ann, json!({"title": "Doomed"})).await;
+    let id = project["id"].as_str().unwrap();
+    let base = format!("/api/v1/projects/{id}");
+    app.post_authed(&format!("{base}/share"), &ann.token, &json!({"email": "bob@example.com", "role": "editor"})).await;
+    let deleted = delete(&app, &ann, &base).await;
+    assert_eq!(deleted.data()["project"]["status"], "deleted");
+    assert!(deleted.data()["project"]["deleted_at"].is_string());
+    assert_eq!(app.get_authed("/api/v1/projects", &ann.token).await.data()["pagination"]["total"], 0);
+    let trash = app.get_authed("/api/v1/projects?status=deleted", &ann.token).await;
+    assert_eq!(trash.data()["items"][0]["title"], "Doomed");
+    assert_eq!(app.get_authed(&base, &bob.token).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get_authed("/api/v1/projects?status=deleted", &bob.token).await.data()["pagination"]["total"], 0);
+    let restored = app.post_authed(&format!("{base}/restore"), &ann.token, &json!({})).await;
+    assert_eq!(restored.data()["project"]["status"], "active");
+    assert_eq!(app.get_authed(&base, &bob.token).await.status, StatusCode::OK);
+    let twice = app.post_authed(&format!("{base}/restore"), &ann.token, &json!({})).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+}
+
+async fn export_uses_the_legacy_format(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "export@example.com").await;
+    let project = create(
+        &app,
+        &ann,
+        json!({"title": "Exported", "raw_script": "第一场", "shots": [shot("a")], "script_data": {"title": "Exported"}, "extraThing": 1}),
+    )
+    .await;
+    let id = project["id"].as_str().unwrap();
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/projects/{id}/export.json")))
+        .bearer_auth(&ann.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let file: Value = response.json().await.unwrap();
+    assert_eq!(file["version"], "1.0");
+    assert!(file["exportDate"].is_string());
+    let entry = &file["projects"][0];
+    assert_eq!(entry["title"], "Exported");
+    assert_eq!(entry["rawScript"], "第一场");
+    assert_eq!(entry["shots"][0]["id"], "a");
+    assert_eq!(entry["settings"]["imageSize"], "1440x2560");
+    assert_eq!(entry["extraThing"], 1);
+}
+
+async fn bad_list_parameters_are_refused(engine: Engine) {
+    let app = TestApp::spawn_with(engine, |c| c.document_limit = "256KiB".into()).await;
+    let ann = user(&app, "params@example.com").await;
+    for (query, field) in [("page=0", "page"), ("size=1000", "size"), ("page=abc", "page"), ("status=gone", "status")] {
+        let answer = app.get_authed(&format!("/api/v1/projects?{query}"), &ann.token).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(answer.body["error"]["details"]["fields"][0]["field"], field);
+    }
+    let huge = json!({"title": "Huge", "raw_script": "字".repeat(200_000)});
+    let answer = app.post_authed("/api/v1/projects", &ann.token, &huge).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let no_token = app.get("/api/v1/projects").await;
+    assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+}
