@@ -4,10 +4,12 @@
 //! boundary (`Email::parse`, `Password::parse`, …) and trusted from then on. No I/O lives here.
 
 pub mod account;
+pub mod files;
 pub mod ids;
 pub mod project;
 pub mod validation;
 
 pub use account::{ByteSize, DisplayName, Email, Password, User};
+pub use files::{FileKind, FileStatus};
 pub use ids::{FileId, ProjectId, SessionId, TaskId, UserId};
 pub use validation::{FieldError, ValidationErrors};

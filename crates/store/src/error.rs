@@ -9,6 +9,9 @@ pub enum StoreError {
     /// A unique constraint refused the write; the payload names the constraint (e.g. `users_email`).
     #[error("unique constraint violated: {0}")]
     Conflict(&'static str),
+    /// Storing the file would pass the owner's quota; nothing was written.
+    #[error("storage quota exceeded")]
+    QuotaExceeded,
     /// A row the operation needs does not exist.
     #[error("not found")]
     NotFound,

@@ -6,6 +6,7 @@
 //! equal. No SQL lives outside this crate.
 
 pub mod error;
+pub mod files;
 pub mod postgres;
 pub mod projects;
 pub mod sessions;
@@ -17,6 +18,7 @@ pub mod users;
 use std::sync::Arc;
 
 pub use error::{StoreError, StoreResult};
+pub use files::{FileRecord, FileStore, KindUsage, Usage};
 pub use projects::{
     AccessInfo, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore, StatusFilter,
 };
@@ -25,7 +27,7 @@ pub use users::{NewUser, UserStore};
 
 /// Everything the application persists, behind one object.
 #[async_trait::async_trait]
-pub trait Store: UserStore + SessionStore + ProjectStore + Send + Sync + 'static {
+pub trait Store: UserStore + SessionStore + ProjectStore + FileStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and the readiness probe.
     fn engine(&self) -> &'static str;
 

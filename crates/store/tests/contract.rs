@@ -2,12 +2,13 @@
 //! behave the same. Each test gets a database of its own.
 
 use chrono::{Duration, Utc};
-use cinegen_domain::ProjectId;
 use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{ByteSize, DisplayName, Email, SessionId, UserId};
+use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId};
 use cinegen_store::testing::TestDatabase;
 use cinegen_store::{
-    Engine, NewSession, NewUser, ProjectQuery, ProjectRecord, RotateOutcome, StatusFilter, Store, StoreError, connect,
+    Engine, FileRecord, NewSession, NewUser, ProjectQuery, ProjectRecord, RotateOutcome, StatusFilter, Store,
+    StoreError, connect,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ contract!(
     concurrent_changes_to_different_shots_are_all_kept,
     large_documents_round_trip_with_unknown_fields,
     deleted_projects_are_purged_after_retention,
+    files_charge_the_quota_atomically_and_refund_on_delete,
+    files_are_visible_to_owner_and_project_members,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -370,4 +373,80 @@ async fn deleted_projects_are_purged_after_retention(store: Arc<dyn Store>) {
     assert_eq!(purged, vec![old.id]);
     assert!(store.project_for(old.id, owner.id).await.unwrap().is_none());
     assert!(store.project_for(recent.id, owner.id).await.unwrap().is_some());
+}
+
+fn file(user: UserId, project: Option<ProjectId>, size: i64, status: FileStatus) -> FileRecord {
+    let now = Utc::now();
+    let id = FileId::new();
+    FileRecord {
+        id,
+        user_id: user,
+        project_id: project,
+        kind: FileKind::Scene,
+        file_name: "scene.png".into(),
+        content_type: "image/png".into(),
+        file_size: size,
+        sha256: None,
+        storage_key: format!("users/{user}/x/{id}.png"),
+        status,
+        created_at: now,
+        updated_at: now,
+        expires_at: None,
+    }
+}
+
+async fn files_charge_the_quota_atomically_and_refund_on_delete(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("quota@example.com")).await.unwrap();
+    store.set_quota_total(user.id, ByteSize(1000), Utc::now()).await.unwrap();
+    // Ten uploads of 300 bytes race to complete against a 1000-byte quota: exactly three fit.
+    let pending: Vec<FileRecord> = (0..10).map(|_| file(user.id, None, 300, FileStatus::Pending)).collect();
+    for f in &pending {
+        store.create_pending_file(f).await.unwrap();
+    }
+    let completions = pending.iter().map(|f| {
+        let store = store.clone();
+        let id = f.id;
+        tokio::spawn(async move { store.complete_file(id, 300, "abc", Utc::now()).await })
+    });
+    let results = futures::future::join_all(completions).await;
+    let done = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    let refused = results.iter().filter(|r| matches!(r, Ok(Err(StoreError::QuotaExceeded)))).count();
+    assert_eq!((done, refused), (3, 7), "{results:?}");
+    let usage = store.usage(user.id).await.unwrap();
+    assert_eq!((usage.used, usage.total), (900, 1000));
+    assert_eq!(usage.by_kind[0].bytes, 900);
+    assert_eq!(usage.by_kind[0].files, 3);
+
+    let ready = store.insert_ready_file(&file(user.id, None, 101, FileStatus::Ready)).await;
+    assert!(matches!(ready, Err(StoreError::QuotaExceeded)));
+    let small = file(user.id, None, 100, FileStatus::Ready);
+    store.insert_ready_file(&small).await.unwrap();
+    assert_eq!(store.usage(user.id).await.unwrap().used, 1000);
+
+    let deleted = store.delete_file(small.id, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(deleted.status, FileStatus::Ready);
+    assert!(store.delete_file(small.id, Utc::now()).await.unwrap().is_none(), "a second delete refunds nothing");
+    assert_eq!(store.usage(user.id).await.unwrap().used, 900);
+    assert_eq!(store.recompute_quota(user.id).await.unwrap(), (900, 900));
+    // A completed pending file cannot be completed twice.
+    let twice = store.complete_file(pending[0].id, 1, "x", Utc::now()).await;
+    assert!(twice.is_err());
+}
+
+async fn files_are_visible_to_owner_and_project_members(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("files-owner@example.com")).await.unwrap();
+    let member = store.create_user(new_user("files-member@example.com")).await.unwrap();
+    let stranger = store.create_user(new_user("files-stranger@example.com")).await.unwrap();
+    let record = project(owner.id, "With files", "");
+    store.create_project(&record).await.unwrap();
+    let asset = file(owner.id, Some(record.id), 10, FileStatus::Ready);
+    store.insert_ready_file(&asset).await.unwrap();
+    assert!(store.file_for(asset.id, owner.id).await.unwrap().is_some());
+    assert!(store.file_for(asset.id, member.id).await.unwrap().is_none());
+    assert!(store.file_for(asset.id, stranger.id).await.unwrap().is_none());
+    store.set_member(record.id, member.id, ProjectRole::Viewer, Utc::now()).await.unwrap();
+    assert_eq!(store.file_for(asset.id, member.id).await.unwrap().unwrap().storage_key, asset.storage_key);
+    assert!(store.file_by_id(asset.id).await.unwrap().is_some());
+    store.delete_file(asset.id, Utc::now()).await.unwrap();
+    assert!(store.file_for(asset.id, owner.id).await.unwrap().is_none());
 }

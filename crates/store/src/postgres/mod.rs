@@ -1,5 +1,6 @@
 //! The scaled-out engine: PostgreSQL 14+, native UUID, TIMESTAMPTZ and JSONB columns.
 
+mod files;
 mod projects;
 mod sessions;
 mod users;

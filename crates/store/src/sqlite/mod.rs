@@ -1,6 +1,7 @@
 //! The embedded engine: one SQLite file in WAL mode. Ids are stored as 16-byte BLOBs and times
 //! as Unix milliseconds, so comparisons in SQL are plain integer comparisons.
 
+mod files;
 mod projects;
 mod sessions;
 mod users;

@@ -1,0 +1,345 @@
+//! [`Storage`]: reads and writes through `object_store`, URLs per backend.
+
+use crate::keys::StorageKey;
+use crate::signing::{SignedRequest, UrlSigner};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt, TryStreamExt};
+use md5::Md5;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::signer::Signer;
+use object_store::{GetOptions, GetRange, GetResult, ObjectMeta, ObjectStore, WriteMultipart};
+use sha2::{Digest as _, Sha256};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Bytes kept from the start of an object to check its type.
+const HEAD_BYTES: usize = 64;
+/// Parts of a streamed write; object_store keeps at most a few in memory at once.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+const MAX_PARTS_IN_FLIGHT: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object not found")]
+    NotFound,
+    #[error("the object is larger than the {limit}-byte limit")]
+    TooLarge { limit: u64 },
+    #[error("storage configuration: {0}")]
+    Config(String),
+    #[error("storage: {0}")]
+    Backend(#[from] object_store::Error),
+    #[error("reading the source: {0}")]
+    Source(std::io::Error),
+}
+
+/// Where an S3-compatible bucket is and how to reach it.
+#[derive(Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Path-style (`endpoint/bucket/key`, MinIO and most self-hosted) rather than virtual-hosted.
+    pub path_style: bool,
+    /// A CDN or public bucket URL; objects are then linked as `{public_base_url}/{key}` unsigned.
+    pub public_base_url: Option<String>,
+}
+
+#[derive(Clone)]
+pub enum Backend {
+    Local { root: PathBuf },
+    S3 { bucket: Arc<AmazonS3>, public_base_url: Option<String> },
+}
+
+/// Size and checksums of an object, and its first bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub size: u64,
+    pub sha256: String,
+    pub md5: String,
+    pub head: Vec<u8>,
+}
+
+/// Where and how a client uploads an object itself.
+#[derive(Debug, Clone)]
+pub struct UploadTarget {
+    pub url: String,
+    pub method: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    objects: Arc<dyn ObjectStore>,
+    backend: Backend,
+    signer: UrlSigner,
+}
+
+struct Hashing {
+    sha256: Sha256,
+    md5: Md5,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl Hashing {
+    fn new() -> Self {
+        Self { sha256: Sha256::new(), md5: Md5::new(), size: 0, head: Vec::new() }
+    }
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.sha256.update(chunk);
+        self.md5.update(chunk);
+        self.size += chunk.len() as u64;
+        if self.head.len() < HEAD_BYTES {
+            let take = (HEAD_BYTES - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+    }
+
+    fn finish(self) -> Digest {
+        Digest {
+            size: self.size,
+            sha256: hex::encode(self.sha256.finalize()),
+            md5: hex::encode(self.md5.finalize()),
+            head: self.head,
+        }
+    }
+}
+
+fn path(key: &StorageKey) -> ObjectPath {
+    ObjectPath::from(key.as_str())
+}
+
+impl Storage {
+    /// Files under `root`, served by the server with URLs signed by `signer`.
+    pub fn local(root: PathBuf, signer: UrlSigner) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(&root)
+            .map_err(|e| StorageError::Config(format!("cannot create {}: {e}", root.display())))?;
+        let objects = LocalFileSystem::new_with_prefix(&root)?;
+        Ok(Self { objects: Arc::new(objects), backend: Backend::Local { root }, signer })
+    }
+
+    pub fn s3(config: S3Config, signer: UrlSigner) -> Result<Self, StorageError> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key)
+            .with_virtual_hosted_style_request(!config.path_style);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
+        }
+        let bucket = Arc::new(builder.build()?);
+        let objects: Arc<dyn ObjectStore> = bucket.clone();
+        Ok(Self { objects, backend: Backend::S3 { bucket, public_base_url: config.public_base_url }, signer })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self.backend, Backend::Local { .. })
+    }
+
+    /// Writes a stream to `key` in parts, hashing as it goes; memory stays flat whatever the size.
+    /// A stream longer than `limit` bytes is refused and nothing is kept.
+    pub async fn put_stream<S, E>(&self, key: &StorageKey, stream: S, limit: u64) -> Result<Digest, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: Into<std::io::Error>,
+    {
+        let upload = self.objects.put_multipart(&path(key)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut hashing = Hashing::new();
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    let _ = writer.abort().await;
+                    return Err(StorageError::Source(error.into()));
+                }
+            };
+            hashing.update(&chunk);
+            if hashing.size > limit {
+                let _ = writer.abort().await;
+                return Err(StorageError::TooLarge { limit });
+            }
+            writer.wait_for_capacity(MAX_PARTS_IN_FLIGHT).await?;
+            writer.write(&chunk);
+        }
+        writer.finish().await?;
+        Ok(hashing.finish())
+    }
+
+    pub async fn put_bytes(&self, key: &StorageKey, bytes: Bytes) -> Result<Digest, StorageError> {
+        let limit = bytes.len() as u64;
+        self.put_stream(key, futures::stream::iter([Ok::<_, std::io::Error>(bytes)]), limit).await
+    }
+
+    /// Size and checksums of a stored object, read back in full (the server trusts no claim).
+    pub async fn digest(&self, key: &StorageKey) -> Result<Digest, StorageError> {
+        let mut stream = self.get(key, None).await?.into_stream();
+        let mut hashing = Hashing::new();
+        while let Some(chunk) = stream.try_next().await? {
+            hashing.update(&chunk);
+        }
+        Ok(hashing.finish())
+    }
+
+    pub async fn head(&self, key: &StorageKey) -> Result<Option<ObjectMeta>, StorageError> {
+        match self.objects.head(&path(key)).await {
+            Ok(meta) => Ok(Some(meta)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The object, or the byte `range` of it.
+    pub async fn get(&self, key: &StorageKey, range: Option<Range<u64>>) -> Result<GetResult, StorageError> {
+        let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
+        self.objects.get_opts(&path(key), options).await.map_err(|error| match error {
+            object_store::Error::NotFound { .. } => StorageError::NotFound,
+            other => other.into(),
+        })
+    }
+
+    /// Deletes `key`; deleting what is not there is not an error.
+    pub async fn delete(&self, key: &StorageKey) -> Result<(), StorageError> {
+        match self.objects.delete(&path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Every object under `prefix`.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StorageError> {
+        let prefix = ObjectPath::from(prefix);
+        Ok(self.objects.list(Some(&prefix)).try_collect().await?)
+    }
+
+    /// A URL that reads the object until `ttl` passes. Local URLs name a download file name when
+    /// one is given (served as `Content-Disposition: attachment`).
+    pub async fn download_url(
+        &self,
+        key: &StorageKey,
+        ttl: Duration,
+        download_name: Option<&str>,
+    ) -> Result<(String, DateTime<Utc>), StorageError> {
+        let expires_at = Utc::now() + ttl;
+        match &self.backend {
+            Backend::Local { .. } => {
+                let name = download_name.unwrap_or_default();
+                let request =
+                    SignedRequest { method: "GET", key: key.as_str(), expires: expires_at.timestamp(), extra: name };
+                let signature = self.signer.sign(&request);
+                let mut url = format!("/files/{key}?exp={}&sig={signature}", expires_at.timestamp());
+                if !name.is_empty() {
+                    url.push_str("&dl=");
+                    url.push_str(&url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>());
+                }
+                Ok((url, expires_at))
+            }
+            Backend::S3 { public_base_url: Some(base), .. } => {
+                Ok((format!("{}/{key}", base.trim_end_matches('/')), expires_at))
+            }
+            Backend::S3 { bucket, .. } => {
+                let url = bucket.signed_url(reqwest::Method::GET, &path(key), ttl).await?;
+                Ok((url.to_string(), expires_at))
+            }
+        }
+    }
+
+    /// Where a client PUTs the bytes of `key` itself (S3: a presigned URL; local: our signed one).
+    pub async fn upload_target(
+        &self,
+        key: &StorageKey,
+        content_type: &str,
+        size: u64,
+        ttl: Duration,
+    ) -> Result<UploadTarget, StorageError> {
+        let expires_at = Utc::now() + ttl;
+        let headers = vec![("Content-Type".to_owned(), content_type.to_owned())];
+        let url = match &self.backend {
+            Backend::Local { .. } => {
+                let extra = format!("{content_type}\n{size}");
+                let request =
+                    SignedRequest { method: "PUT", key: key.as_str(), expires: expires_at.timestamp(), extra: &extra };
+                format!("/files/{key}?exp={}&sig={}", expires_at.timestamp(), self.signer.sign(&request))
+            }
+            Backend::S3 { bucket, .. } => bucket.signed_url(reqwest::Method::PUT, &path(key), ttl).await?.to_string(),
+        };
+        Ok(UploadTarget { url, method: "PUT", headers, expires_at })
+    }
+
+    /// Checks a local URL's signature (`extra` as in [`Self::download_url`] / [`Self::upload_target`]).
+    pub fn verify_local(&self, method: &str, key: &StorageKey, expires: i64, extra: &str, signature: &str) -> bool {
+        let request = SignedRequest { method, key: key.as_str(), expires, extra };
+        self.signer.verify(&request, signature, Utc::now().timestamp())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cinegen_domain::{FileId, FileKind, ProjectId, UserId};
+
+    fn temp_storage() -> (Storage, PathBuf) {
+        let root = std::env::temp_dir().join(format!("cinegen-storage-{}", uuid::Uuid::new_v4()));
+        (Storage::local(root.clone(), UrlSigner::new(b"k")).unwrap(), root)
+    }
+
+    fn key() -> StorageKey {
+        StorageKey::for_file(UserId::new(), ProjectId::new(), FileKind::Video, FileId::new(), "video/mp4")
+    }
+
+    #[tokio::test]
+    async fn streams_are_written_hashed_and_read_back() {
+        let (storage, root) = temp_storage();
+        let key = key();
+        let chunks: Vec<Result<Bytes, std::io::Error>> =
+            (0..5).map(|i| Ok(Bytes::from(vec![i as u8; 3 * 1024 * 1024]))).collect();
+        let written = storage.put_stream(&key, futures::stream::iter(chunks), u64::MAX).await.unwrap();
+        assert_eq!(written.size, 15 * 1024 * 1024);
+        assert_eq!(storage.digest(&key).await.unwrap(), written);
+        let range = storage.get(&key, Some(3 * 1024 * 1024..3 * 1024 * 1024 + 4)).await.unwrap();
+        assert_eq!(range.bytes().await.unwrap().as_ref(), &[1, 1, 1, 1]);
+        storage.delete(&key).await.unwrap();
+        assert!(storage.head(&key).await.unwrap().is_none());
+        storage.delete(&key).await.unwrap();
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn oversize_streams_leave_nothing() {
+        let (storage, root) = temp_storage();
+        let key = key();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = (0..3).map(|_| Ok(Bytes::from(vec![0u8; 1024]))).collect();
+        let refused = storage.put_stream(&key, futures::stream::iter(chunks), 2048).await;
+        assert!(matches!(refused, Err(StorageError::TooLarge { limit: 2048 })));
+        assert!(storage.head(&key).await.unwrap().is_none());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn local_urls_are_signed_for_their_key() {
+        let (storage, root) = temp_storage();
+        let key = key();
+        let (url, _) = storage.download_url(&key, Duration::from_secs(60), Some("film.mp4")).await.unwrap();
+        let query: std::collections::HashMap<String, String> =
+            url::Url::parse(&format!("http://x{url}")).unwrap().query_pairs().into_owned().collect();
+        let expires: i64 = query["exp"].parse().unwrap();
+        assert!(storage.verify_local("GET", &key, expires, "film.mp4", &query["sig"]));
+        assert!(!storage.verify_local("GET", &key, expires, "", &query["sig"]));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

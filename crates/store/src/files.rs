@@ -1,0 +1,65 @@
+//! Stored files and the quota they count against.
+
+use crate::StoreResult;
+use chrono::{DateTime, Utc};
+use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub id: FileId,
+    pub user_id: UserId,
+    pub project_id: Option<ProjectId>,
+    pub kind: FileKind,
+    /// The name to offer on download (never used in a storage key).
+    pub file_name: String,
+    pub content_type: String,
+    pub file_size: i64,
+    pub sha256: Option<String>,
+    pub storage_key: String,
+    pub status: FileStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Bytes and files of one kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindUsage {
+    pub kind: String,
+    pub bytes: i64,
+    pub files: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub total: i64,
+    pub used: i64,
+    pub by_kind: Vec<KindUsage>,
+}
+
+#[async_trait::async_trait]
+pub trait FileStore {
+    /// Records an upload that has been promised but not yet made; it counts against nothing yet.
+    async fn create_pending_file(&self, file: &FileRecord) -> StoreResult<()>;
+
+    /// Records a stored file as ready and charges its size to the owner's quota, atomically:
+    /// `QuotaExceeded` (and nothing written) when it does not fit.
+    async fn insert_ready_file(&self, file: &FileRecord) -> StoreResult<()>;
+
+    /// Marks a pending upload ready with the size and checksum the server measured, charging the
+    /// quota in the same transaction. Concurrent completions can never together pass the quota.
+    async fn complete_file(&self, id: FileId, size: i64, sha256: &str, now: DateTime<Utc>) -> StoreResult<FileRecord>;
+
+    /// The file if `user` owns it or is a member of its (not deleted) project.
+    async fn file_for(&self, id: FileId, user: UserId) -> StoreResult<Option<FileRecord>>;
+
+    async fn file_by_id(&self, id: FileId) -> StoreResult<Option<FileRecord>>;
+
+    /// Marks a file deleted, refunding its bytes if it was ready. Answers the file as it was.
+    async fn delete_file(&self, id: FileId, now: DateTime<Utc>) -> StoreResult<Option<FileRecord>>;
+
+    async fn usage(&self, user: UserId) -> StoreResult<Usage>;
+
+    /// Sets `quota_used` to the sum of the user's ready files; answers (before, after).
+    async fn recompute_quota(&self, user: UserId) -> StoreResult<(i64, i64)>;
+}

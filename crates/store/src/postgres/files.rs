@@ -1,0 +1,189 @@
+use super::PostgresStore;
+use crate::files::{FileRecord, FileStore, KindUsage, Usage};
+use crate::{StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, UserId};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+const COLUMNS: &str = "f.id, f.user_id, f.project_id, f.file_type, f.file_name, f.content_type, f.file_size, \
+    f.sha256, f.storage_key, f.status, f.created_at, f.updated_at, f.expires_at";
+
+fn file_from_row(row: &PgRow) -> StoreResult<FileRecord> {
+    let kind: String = row.try_get("file_type")?;
+    let status: String = row.try_get("status")?;
+    Ok(FileRecord {
+        id: FileId(row.try_get::<Uuid, _>("id")?),
+        user_id: UserId(row.try_get::<Uuid, _>("user_id")?),
+        project_id: row.try_get::<Option<Uuid>, _>("project_id")?.map(ProjectId),
+        kind: FileKind::parse(&kind).map_err(|e| StoreError::Corrupt(e.message))?,
+        file_name: row.try_get("file_name")?,
+        content_type: row.try_get("content_type")?,
+        file_size: row.try_get("file_size")?,
+        sha256: row.try_get("sha256")?,
+        storage_key: row.try_get("storage_key")?,
+        status: FileStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("file status {status}")))?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+/// Adds `bytes` to the user's usage if it fits the quota (a negative amount refunds).
+async fn charge(conn: &mut PgConnection, user: UserId, bytes: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE users SET quota_used = GREATEST(quota_used + $1, 0), updated_at = $2
+         WHERE id = $3 AND ($1 <= 0 OR quota_used + $1 <= quota_total)",
+    )
+    .bind(bytes)
+    .bind(now)
+    .bind(user.as_uuid())
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 { Err(StoreError::QuotaExceeded) } else { Ok(()) }
+}
+
+async fn insert(conn: &mut PgConnection, file: &FileRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO files (id, user_id, project_id, file_type, file_name, content_type, file_size, sha256,
+            storage_key, status, created_at, updated_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(file.id.as_uuid())
+    .bind(file.user_id.as_uuid())
+    .bind(file.project_id.map(|p| p.as_uuid()))
+    .bind(file.kind.as_str())
+    .bind(&file.file_name)
+    .bind(&file.content_type)
+    .bind(file.file_size)
+    .bind(&file.sha256)
+    .bind(&file.storage_key)
+    .bind(file.status.as_str())
+    .bind(file.created_at)
+    .bind(file.updated_at)
+    .bind(file.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl FileStore for PostgresStore {
+    async fn create_pending_file(&self, file: &FileRecord) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert(&mut conn, file).await
+    }
+
+    async fn insert_ready_file(&self, file: &FileRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        charge(&mut tx, file.user_id, file.file_size, file.updated_at).await?;
+        insert(&mut tx, file).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn complete_file(&self, id: FileId, size: i64, sha256: &str, now: DateTime<Utc>) -> StoreResult<FileRecord> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE files AS f SET status = 'ready', file_size = $1, sha256 = $2, updated_at = $3
+             WHERE f.id = $4 AND f.status = 'pending' RETURNING {COLUMNS}"
+        ))
+        .bind(size)
+        .bind(sha256)
+        .bind(now)
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let file = file_from_row(&row)?;
+        charge(&mut tx, file.user_id, size, now).await?;
+        tx.commit().await?;
+        Ok(file)
+    }
+
+    async fn file_for(&self, id: FileId, user: UserId) -> StoreResult<Option<FileRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM files f LEFT JOIN projects p ON p.id = f.project_id
+             WHERE f.id = $1 AND f.status <> 'deleted' AND (f.user_id = $2 OR p.user_id = $2
+               OR (p.status <> 'deleted' AND EXISTS (
+                   SELECT 1 FROM project_members m WHERE m.project_id = f.project_id AND m.user_id = $2)))"
+        ))
+        .bind(id.as_uuid())
+        .bind(user.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(file_from_row).transpose()
+    }
+
+    async fn file_by_id(&self, id: FileId) -> StoreResult<Option<FileRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM files f WHERE f.id = $1"))
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(file_from_row).transpose()
+    }
+
+    async fn delete_file(&self, id: FileId, now: DateTime<Utc>) -> StoreResult<Option<FileRecord>> {
+        let mut tx = self.pool.begin().await?;
+        // FOR UPDATE: a concurrent delete waits, then finds the file deleted and refunds nothing.
+        let row =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM files f WHERE f.id = $1 AND f.status <> 'deleted' FOR UPDATE"))
+                .bind(id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(file) = row.as_ref().map(file_from_row).transpose()? else { return Ok(None) };
+        sqlx::query("UPDATE files SET status = 'deleted', updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        if file.status == FileStatus::Ready {
+            charge(&mut tx, file.user_id, -file.file_size, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(file))
+    }
+
+    async fn usage(&self, user: UserId) -> StoreResult<Usage> {
+        let totals = sqlx::query("SELECT quota_total, quota_used FROM users WHERE id = $1")
+            .bind(user.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let rows = sqlx::query(
+            "SELECT file_type, SUM(file_size)::BIGINT AS bytes, COUNT(*) AS files FROM files
+             WHERE user_id = $1 AND status = 'ready' GROUP BY file_type ORDER BY file_type",
+        )
+        .bind(user.as_uuid())
+        .fetch_all(&self.pool)
+        .await?;
+        let by_kind = rows
+            .iter()
+            .map(|r| {
+                Ok(KindUsage { kind: r.try_get("file_type")?, bytes: r.try_get("bytes")?, files: r.try_get("files")? })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Usage { total: totals.try_get("quota_total")?, used: totals.try_get("quota_used")?, by_kind })
+    }
+
+    async fn recompute_quota(&self, user: UserId) -> StoreResult<(i64, i64)> {
+        let mut tx = self.pool.begin().await?;
+        let before: i64 = sqlx::query("SELECT quota_used FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get(0)?;
+        let after: i64 = sqlx::query(
+            "UPDATE users SET quota_used = (SELECT COALESCE(SUM(file_size), 0) FROM files
+               WHERE user_id = $1 AND status = 'ready') WHERE id = $1 RETURNING quota_used",
+        )
+        .bind(user.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        tx.commit().await?;
+        Ok((before, after))
+    }
+}
