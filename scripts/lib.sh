@@ -66,6 +66,28 @@ ensure_redis() {
   export CINEGEN_TEST_REDIS_URL="redis://127.0.0.1:$port"
 }
 
+# Starts an S3-compatible server (s3s-fs, installed from crates.io at the last version this
+# toolchain builds) unless CINEGEN_TEST_S3_ENDPOINT names one, with the test bucket created.
+ensure_s3() {
+  local scratch=$1
+  export CINEGEN_TEST_S3_BUCKET="${CINEGEN_TEST_S3_BUCKET:-cinegen-test}"
+  export CINEGEN_TEST_S3_ACCESS_KEY="${CINEGEN_TEST_S3_ACCESS_KEY:-cinegen}"
+  export CINEGEN_TEST_S3_SECRET_KEY="${CINEGEN_TEST_S3_SECRET_KEY:-cinegen-secret}"
+  [[ -n "${CINEGEN_TEST_S3_ENDPOINT:-}" ]] && return 0
+  if ! command -v s3s-fs >/dev/null; then
+    banner "installing s3s-fs (S3-compatible test server)"
+    cargo install s3s-fs@0.14.1 --features binary --locked || return 1
+  fi
+  local port
+  port=$(free_port)
+  mkdir -p "$scratch/s3/$CINEGEN_TEST_S3_BUCKET"
+  s3s-fs --host 127.0.0.1 --port "$port" --access-key "$CINEGEN_TEST_S3_ACCESS_KEY" \
+    --secret-key "$CINEGEN_TEST_S3_SECRET_KEY" "$scratch/s3" >"$scratch/s3s.log" 2>&1 &
+  echo $! >"$scratch/s3s.pid"
+  for _ in $(seq 50); do port_open 127.0.0.1 "$port" && break; sleep 0.1; done
+  export CINEGEN_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+}
+
 stop_throwaway_services() {
   local scratch=$1
   if [[ -f "$scratch/pg.stop" ]]; then
@@ -73,6 +95,9 @@ stop_throwaway_services() {
     mapfile -t runner <"$scratch/pg.runner"
     # shellcheck disable=SC2046
     "${runner[@]}" $(cat "$scratch/pg.stop") -m immediate stop >/dev/null 2>&1 || true
+  fi
+  if [[ -f "$scratch/s3s.pid" ]]; then
+    kill "$(cat "$scratch/s3s.pid")" 2>/dev/null || true
   fi
   if [[ -f "$scratch/redis.pid" ]]; then
     kill "$(cat "$scratch/redis.pid")" 2>/dev/null || true

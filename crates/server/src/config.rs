@@ -29,6 +29,13 @@ pub struct Config {
     pub encryption_key: Option<Secret>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    pub storage_url: Option<String>,
+    pub s3_access_key_id: Option<Secret>,
+    pub s3_secret_access_key: Option<Secret>,
+    pub storage_public_base_url: Option<String>,
+    pub url_ttl_secs: u64,
+    pub fetch_timeout_secs: u64,
+    pub fetch_allow_loopback: bool,
     pub body_limit: String,
     pub document_limit: String,
     pub default_quota: String,
@@ -56,6 +63,13 @@ impl Default for Config {
             encryption_key: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            storage_url: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            storage_public_base_url: None,
+            url_ttl_secs: 24 * 3600,
+            fetch_timeout_secs: 120,
+            fetch_allow_loopback: false,
             body_limit: "2MiB".into(),
             document_limit: "20MiB".into(),
             default_quota: "5GiB".into(),
@@ -169,6 +183,10 @@ impl Config {
         let data_dir = self.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| invalid("CINEGEN_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
+        let storage = storage_location(&self, &data_dir)?;
+        if self.url_ttl_secs == 0 || self.url_ttl_secs > MAX_URL_TTL_SECS {
+            return Err(invalid("CINEGEN_URL_TTL_SECS", "must be between 1 and 604800 (7 days)"));
+        }
         let database_url = match &self.database_url {
             Some(url) => {
                 cinegen_store::Engine::from_url(url.expose()).map_err(|reason| invalid("DATABASE_URL", reason))?;
@@ -202,6 +220,10 @@ impl Config {
             redis_url,
             access_token_ttl_secs: ttl("CINEGEN_ACCESS_TOKEN_TTL_SECS", self.access_token_ttl_secs)?,
             refresh_token_ttl_secs: ttl("CINEGEN_REFRESH_TOKEN_TTL_SECS", self.refresh_token_ttl_secs)?,
+            storage,
+            url_ttl_secs: self.url_ttl_secs,
+            fetch_timeout_secs: self.fetch_timeout_secs.max(1),
+            fetch_allow_loopback: self.fetch_allow_loopback,
             body_limit: positive_size("CINEGEN_BODY_LIMIT", &self.body_limit)?,
             document_limit: positive_size("CINEGEN_DOCUMENT_LIMIT", &self.document_limit)?,
             project_retention_days: self.project_retention_days,
@@ -221,6 +243,78 @@ impl Config {
             generated_secrets: generated,
         })
     }
+}
+
+const MAX_URL_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// Where files are kept.
+#[derive(Debug, Clone)]
+pub enum StorageLocation {
+    Local { root: PathBuf },
+    S3(S3Location),
+}
+
+#[derive(Clone)]
+pub struct S3Location {
+    pub bucket: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub path_style: bool,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub public_base_url: Option<String>,
+}
+
+impl fmt::Debug for S3Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "s3://{}?endpoint={}&region={}&path_style={}",
+            self.bucket,
+            self.endpoint.as_deref().unwrap_or("aws"),
+            self.region,
+            self.path_style
+        )
+    }
+}
+
+/// `file:///path` (default `DATA_DIR/files`) or
+/// `s3://bucket?endpoint=http://host:9000&region=us-east-1&path_style=true`.
+fn storage_location(config: &Config, data_dir: &Path) -> Result<StorageLocation, ConfigError> {
+    let setting = "CINEGEN_STORAGE_URL";
+    let Some(raw) = config.storage_url.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(StorageLocation::Local { root: data_dir.join("files") });
+    };
+    if let Some(path) = raw.strip_prefix("file://") {
+        if path.is_empty() {
+            return Err(invalid(setting, "file:// needs a directory"));
+        }
+        return Ok(StorageLocation::Local { root: PathBuf::from(path) });
+    }
+    let url = url::Url::parse(raw).map_err(|e| invalid(setting, e))?;
+    if url.scheme() != "s3" {
+        return Err(invalid(setting, "must be file://DIR or s3://BUCKET?endpoint=…&region=…"));
+    }
+    let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| invalid(setting, "names no bucket"))?;
+    let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let access_key_id = config
+        .s3_access_key_id
+        .as_ref()
+        .map(|s| s.expose().to_owned())
+        .ok_or_else(|| invalid("CINEGEN_S3_ACCESS_KEY_ID", "is required with an s3:// storage URL"))?;
+    let secret_access_key = config
+        .s3_secret_access_key
+        .clone()
+        .ok_or_else(|| invalid("CINEGEN_S3_SECRET_ACCESS_KEY", "is required with an s3:// storage URL"))?;
+    Ok(StorageLocation::S3(S3Location {
+        bucket: bucket.to_owned(),
+        endpoint: query.get("endpoint").cloned(),
+        region: query.get("region").cloned().unwrap_or_else(|| "us-east-1".into()),
+        path_style: query.get("path_style").is_some_and(|v| v == "true" || v == "1"),
+        access_key_id,
+        secret_access_key,
+        public_base_url: config.storage_public_base_url.clone(),
+    }))
 }
 
 fn known_keys() -> Vec<String> {
@@ -308,6 +402,12 @@ pub struct Settings {
     pub encryption_key: SecretBytes,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    pub storage: StorageLocation,
+    /// Lifetime of minted file URLs (at most 7 days).
+    pub url_ttl_secs: u64,
+    pub fetch_timeout_secs: u64,
+    /// Lets server-side downloads reach loopback addresses: for tests against local emulators only.
+    pub fetch_allow_loopback: bool,
     pub body_limit: ByteSize,
     /// Largest project document body (PUT/POST of a project).
     pub document_limit: ByteSize,

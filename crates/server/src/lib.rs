@@ -13,6 +13,7 @@ pub mod envelope;
 pub mod ephemeral;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod http;
 pub mod maintenance;
 pub mod openapi;

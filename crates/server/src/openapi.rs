@@ -25,12 +25,17 @@ use utoipa::{Modify, OpenApi};
         api::projects::members::list_members,
         api::projects::members::remove_member,
         api::projects::export::export_project,
+        api::storage::upload::create_upload,
+        api::storage::upload::complete_upload,
+        api::storage::files::file_url,
+        api::storage::files::delete_file,
+        api::storage::files::storage_usage,
         api::health::health,
         api::health::ready,
         api::health::metrics,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "ops", description = "Probes and metrics"))
+    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ops", description = "Probes and metrics"))
 )]
 struct ApiDoc;
 

@@ -5,8 +5,11 @@ use crate::auth::service::LoginLimits;
 use crate::auth::{AuthService, TokenKeys};
 use crate::cache::UserCache;
 use crate::config::Settings;
+use crate::config::StorageLocation;
 use crate::ephemeral::{self, Counters, Denylist};
+use crate::files::FileService;
 use crate::projects::ProjectService;
+use cinegen_storage::{Allowance, Fetcher, S3Config, Storage, UrlSigner};
 use cinegen_store::{ConnectOptions, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -19,6 +22,7 @@ pub struct AppState {
     pub auth: AuthService,
     pub users: UserCache,
     pub projects: ProjectService,
+    pub files: FileService,
     pub metrics: PrometheusHandle,
 }
 
@@ -52,14 +56,48 @@ impl AppState {
             per_ip: settings.login_failures_per_ip,
             window: Duration::from_secs(settings.login_failure_window_secs),
         };
+        let storage = open_storage(&settings)?;
+        let allowance = if settings.fetch_allow_loopback { Allowance::AlsoLoopback } else { Allowance::GlobalOnly };
+        let fetcher = Fetcher::new(allowance, Duration::from_secs(settings.fetch_timeout_secs));
+        let projects = ProjectService::new(store.clone());
+        let files = FileService::new(
+            store.clone(),
+            storage,
+            fetcher,
+            projects.clone(),
+            Duration::from_secs(settings.url_ttl_secs),
+        );
         let auth = AuthService::new(store.clone(), keys, hasher, counters, denylist, limits, settings.default_quota);
         Ok(Self {
             settings: Arc::new(settings),
             store: store.clone(),
             auth,
             users: UserCache::default(),
-            projects: ProjectService::new(store.clone()),
+            projects,
+            files,
             metrics: crate::http::metrics::handle(),
         })
     }
+}
+
+/// The configured storage backend; URLs of the local one are signed with a key derived from the
+/// JWT secret.
+pub fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
+    let signer = UrlSigner::new(settings.jwt_secret.expose());
+    let storage = match &settings.storage {
+        StorageLocation::Local { root } => Storage::local(root.clone(), signer)?,
+        StorageLocation::S3(s3) => Storage::s3(
+            S3Config {
+                bucket: s3.bucket.clone(),
+                endpoint: s3.endpoint.clone(),
+                region: s3.region.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.expose().to_owned(),
+                path_style: s3.path_style,
+                public_base_url: s3.public_base_url.clone(),
+            },
+            signer,
+        )?,
+    };
+    Ok(storage)
 }

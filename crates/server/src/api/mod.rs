@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod local_files;
 pub mod projects;
+pub mod storage;
 pub mod views;
 
 use crate::http::fallback;
@@ -24,12 +26,17 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(auth::logout::logout))
         .route("/auth/me", get(auth::me::me))
         .route("/openapi.json", get(docs::openapi_json))
-        .merge(projects::routes(document_limit));
+        .merge(projects::routes(document_limit))
+        .merge(storage::routes());
     let app = Router::new()
         .nest("/api/v1", api)
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
+        .route(
+            "/files/{*key}",
+            get(local_files::get_file).put(local_files::put_file).layer(DefaultBodyLimit::disable()),
+        )
         .route("/docs", get(docs::docs_page))
         .route("/docs/{asset}", get(docs::docs_asset))
         .fallback(fallback::not_found)

@@ -1,0 +1,371 @@
+//! The rules of files, independent of HTTP.
+
+use crate::error::{AppError, AppResult};
+use crate::projects::ProjectService;
+use chrono::{DateTime, Utc};
+use cinegen_domain::files::{content_matches, sniff};
+use cinegen_domain::{FieldError, FileId, FileKind, FileStatus, ProjectId, UserId, ValidationErrors};
+use cinegen_storage::{FetchError, Fetcher, Storage, StorageError, StorageKey, UploadTarget};
+use cinegen_store::{FileRecord, Store, StoreError, Usage};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Pending uploads expire after this long if never completed.
+const UPLOAD_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+#[derive(Clone)]
+pub struct FileService {
+    store: Arc<dyn Store>,
+    storage: Storage,
+    fetcher: Fetcher,
+    projects: ProjectService,
+    url_ttl: Duration,
+}
+
+/// What a client asks to upload.
+#[derive(Debug, Clone)]
+pub struct UploadRequest {
+    pub file_name: String,
+    pub file_type: String,
+    pub file_size: i64,
+    pub project_id: String,
+    pub content_type: String,
+}
+
+/// A file with a fresh URL.
+#[derive(Debug, Clone)]
+pub struct MintedFile {
+    pub file: FileRecord,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A display name: the last path segment, without control characters, at most 200 characters.
+pub fn clean_file_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    let trimmed = cleaned.trim().trim_start_matches('.');
+    if trimmed.is_empty() { "file".to_owned() } else { trimmed.to_owned() }
+}
+
+fn storage_error(error: StorageError) -> AppError {
+    match error {
+        StorageError::TooLarge { limit } => AppError::PayloadTooLarge(format!("the file is larger than {limit} bytes")),
+        other => AppError::internal(other),
+    }
+}
+
+fn quota_exceeded() -> AppError {
+    AppError::QuotaExceeded("this file does not fit in your storage quota".into())
+}
+
+impl FileService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        storage: Storage,
+        fetcher: Fetcher,
+        projects: ProjectService,
+        url_ttl: Duration,
+    ) -> Self {
+        Self { store, storage, fetcher, projects, url_ttl }
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// Checks an upload request (project role, type, size, quota) and answers where to put it.
+    pub async fn request_upload(&self, user: UserId, request: UploadRequest) -> AppResult<(FileRecord, UploadTarget)> {
+        let mut errors = ValidationErrors::default();
+        let kind = errors.check(FileKind::parse(&request.file_type));
+        let project_id = request.project_id.parse::<ProjectId>().ok();
+        if project_id.is_none() {
+            errors.push(FieldError::new("project_id", "must be a project id"));
+        }
+        let content_type = request.content_type.trim().to_ascii_lowercase();
+        if let Some(kind) = kind {
+            if !kind.accepted_types().contains(&content_type.as_str()) {
+                let accepted = kind.accepted_types().join(", ");
+                errors.push(FieldError::new(
+                    "content_type",
+                    format!("a {} file must be one of {accepted}", kind.as_str()),
+                ));
+            }
+            if request.file_size <= 0 {
+                errors.push(FieldError::new("file_size", "must be greater than 0"));
+            } else if request.file_size > kind.max_bytes() {
+                errors.push(FieldError::new("file_size", format!("must be at most {} bytes", kind.max_bytes())));
+            }
+        }
+        let (Some(kind), Some(project_id)) = (kind, project_id) else { return Err(AppError::validation(errors)) };
+        errors.into_result().map_err(AppError::validation)?;
+        let access = self.projects.authorize(user, project_id).await?;
+        access.require_editor()?;
+        let usage = self.store.usage(user).await?;
+        if usage.used + request.file_size > usage.total {
+            return Err(quota_exceeded());
+        }
+        let now = Utc::now();
+        let id = FileId::new();
+        let key = StorageKey::for_file(user, project_id, kind, id, &content_type);
+        let file = FileRecord {
+            id,
+            user_id: user,
+            project_id: Some(project_id),
+            kind,
+            file_name: clean_file_name(&request.file_name),
+            content_type: content_type.clone(),
+            file_size: request.file_size,
+            sha256: None,
+            storage_key: key.to_string(),
+            status: FileStatus::Pending,
+            created_at: now,
+            updated_at: now,
+            expires_at: Some(now + UPLOAD_WINDOW),
+        };
+        self.store.create_pending_file(&file).await?;
+        let target = self
+            .storage
+            .upload_target(&key, &content_type, request.file_size as u64, self.url_ttl)
+            .await
+            .map_err(storage_error)?;
+        Ok((file, target))
+    }
+
+    /// Verifies an upload against the stored object itself — it exists, has the declared size,
+    /// the given MD5, and bytes of the declared type — then charges the quota and marks it ready.
+    /// Any failure removes the object and the record.
+    pub async fn complete_upload(
+        &self,
+        user: UserId,
+        file_id: FileId,
+        succeeded: bool,
+        actual_size: Option<i64>,
+        md5: Option<&str>,
+    ) -> AppResult<MintedFile> {
+        let file = self.store.file_by_id(file_id).await?.filter(|f| f.user_id == user);
+        let file = file.ok_or_else(|| AppError::not_found("file"))?;
+        if file.status != FileStatus::Pending {
+            return Err(AppError::Conflict {
+                message: "this upload is already completed or deleted".into(),
+                details: serde_json::json!({ "status": file.status.as_str() }),
+            });
+        }
+        let key = StorageKey::parse(&file.storage_key).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad key")))?;
+        match self.verify_upload(&file, &key, succeeded, actual_size, md5).await {
+            Ok(sha256) => match self.store.complete_file(file.id, file.file_size, &sha256, Utc::now()).await {
+                Ok(ready) => self.mint(ready).await,
+                Err(StoreError::QuotaExceeded) => {
+                    self.discard(&file, &key).await;
+                    Err(quota_exceeded())
+                }
+                Err(other) => Err(other.into()),
+            },
+            Err(error) => {
+                self.discard(&file, &key).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn verify_upload(
+        &self,
+        file: &FileRecord,
+        key: &StorageKey,
+        succeeded: bool,
+        actual_size: Option<i64>,
+        md5: Option<&str>,
+    ) -> AppResult<String> {
+        let refuse = |message: String| AppError::bad_request(message, Vec::new());
+        if !succeeded {
+            return Err(refuse("the client reported the upload as failed; it was discarded".into()));
+        }
+        if self.storage.head(key).await.map_err(storage_error)?.is_none() {
+            return Err(refuse("no uploaded object was found; upload the file before completing it".into()));
+        }
+        let digest = self.storage.digest(key).await.map_err(storage_error)?;
+        let size = digest.size as i64;
+        if size != file.file_size || actual_size.is_some_and(|claimed| claimed != size) {
+            return Err(refuse(format!("the stored object has {size} bytes, not the {} declared", file.file_size)));
+        }
+        if let Some(claimed) = md5.filter(|m| !m.is_empty())
+            && !claimed.eq_ignore_ascii_case(&digest.md5)
+        {
+            return Err(refuse("checksum mismatch: the stored object's MD5 differs from the one given".into()));
+        }
+        if !content_matches(&file.content_type, &digest.head) {
+            return Err(refuse(format!("the file's content is not {}", file.content_type)));
+        }
+        Ok(digest.sha256)
+    }
+
+    async fn discard(&self, file: &FileRecord, key: &StorageKey) {
+        if let Err(error) = self.storage.delete(key).await {
+            tracing::warn!(file.id = %file.id, error = %error, "could not remove a refused upload");
+        }
+        let _ = self.store.delete_file(file.id, Utc::now()).await;
+    }
+
+    /// Stores bytes made by the server (a generated image, a decoded `data:` URI) as a ready file,
+    /// charging the owner's quota. The type is read from the bytes, not trusted.
+    pub async fn persist_bytes(
+        &self,
+        owner: UserId,
+        project: ProjectId,
+        kind: FileKind,
+        bytes: bytes::Bytes,
+        file_name: &str,
+    ) -> AppResult<FileRecord> {
+        let content_type = self.accepted_type(kind, &bytes)?;
+        if bytes.len() as i64 > kind.max_bytes() {
+            return Err(AppError::PayloadTooLarge(format!(
+                "a {} file may have at most {} bytes",
+                kind.as_str(),
+                kind.max_bytes()
+            )));
+        }
+        let id = FileId::new();
+        let key = StorageKey::for_file(owner, project, kind, id, content_type);
+        let digest = self.storage.put_bytes(&key, bytes).await.map_err(storage_error)?;
+        self.record_stored(owner, project, kind, id, key, content_type, file_name, digest).await
+    }
+
+    /// Downloads a URL (SSRF-guarded, size-capped, retried) into storage as a ready file.
+    pub async fn persist_from_url(
+        &self,
+        owner: UserId,
+        project: ProjectId,
+        kind: FileKind,
+        url: &str,
+    ) -> Result<FileRecord, PersistError> {
+        let id = FileId::new();
+        // The key's extension is fixed before the type is known; it is only a hint for humans.
+        let provisional = kind.accepted_types()[0];
+        let key = StorageKey::for_file(owner, project, kind, id, provisional);
+        let fetched = self.fetcher.fetch_into(url, &self.storage, &key, kind.max_bytes() as u64).await?;
+        let content_type = match sniff(&fetched.digest.head).filter(|t| kind.accepted_types().contains(t)) {
+            Some(found) => found,
+            None => {
+                let _ = self.storage.delete(&key).await;
+                return Err(PersistError::NotAccepted(kind));
+            }
+        };
+        let name = url.rsplit('/').next().and_then(|n| n.split('?').next()).unwrap_or("download");
+        self.record_stored(owner, project, kind, id, key, content_type, name, fetched.digest)
+            .await
+            .map_err(PersistError::App)
+    }
+
+    fn accepted_type(&self, kind: FileKind, bytes: &[u8]) -> AppResult<&'static str> {
+        sniff(bytes).filter(|t| kind.accepted_types().contains(t)).ok_or_else(|| {
+            let accepted = kind.accepted_types().join(", ");
+            AppError::bad_request(format!("a {} file must be one of {accepted}", kind.as_str()), Vec::new())
+        })
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one record's fields, gathered in one place")]
+    async fn record_stored(
+        &self,
+        owner: UserId,
+        project: ProjectId,
+        kind: FileKind,
+        id: FileId,
+        key: StorageKey,
+        content_type: &str,
+        file_name: &str,
+        digest: cinegen_storage::Digest,
+    ) -> AppResult<FileRecord> {
+        let now = Utc::now();
+        let file = FileRecord {
+            id,
+            user_id: owner,
+            project_id: Some(project),
+            kind,
+            file_name: clean_file_name(file_name),
+            content_type: content_type.to_owned(),
+            file_size: digest.size as i64,
+            sha256: Some(digest.sha256),
+            storage_key: key.to_string(),
+            status: FileStatus::Ready,
+            created_at: now,
+            updated_at: now,
+            expires_at: None,
+        };
+        match self.store.insert_ready_file(&file).await {
+            Ok(()) => Ok(file),
+            Err(error) => {
+                let _ = self.storage.delete(&key).await;
+                Err(match error {
+                    StoreError::QuotaExceeded => quota_exceeded(),
+                    other => other.into(),
+                })
+            }
+        }
+    }
+
+    /// A file the caller may reach (owner or project member), else `NOT_FOUND`.
+    pub async fn visible(&self, user: UserId, id: FileId) -> AppResult<FileRecord> {
+        self.store.file_for(id, user).await?.ok_or_else(|| AppError::not_found("file"))
+    }
+
+    /// A fresh URL for a ready file.
+    pub async fn mint(&self, file: FileRecord) -> AppResult<MintedFile> {
+        let key = StorageKey::parse(&file.storage_key).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad key")))?;
+        let (url, expires_at) = self.storage.download_url(&key, self.url_ttl, None).await.map_err(storage_error)?;
+        Ok(MintedFile { file, url, expires_at })
+    }
+
+    /// A fresh URL for the file with `id`, if it is ready (for documents).
+    pub async fn url_of(&self, id: FileId) -> Option<String> {
+        let file = self.store.file_by_id(id).await.ok()??;
+        if file.status != FileStatus::Ready {
+            return None;
+        }
+        let key = StorageKey::parse(&file.storage_key)?;
+        self.storage.download_url(&key, self.url_ttl, None).await.ok().map(|(url, _)| url)
+    }
+
+    /// Deletes a file: its owner, or an editor of its project.
+    pub async fn delete(&self, user: UserId, id: FileId) -> AppResult<()> {
+        let file = self.visible(user, id).await?;
+        if file.user_id != user {
+            let project = file.project_id.ok_or_else(|| AppError::not_found("file"))?;
+            self.projects.authorize(user, project).await?.require_editor()?;
+        }
+        if let Some(deleted) = self.store.delete_file(id, Utc::now()).await?
+            && let Some(key) = StorageKey::parse(&deleted.storage_key)
+        {
+            self.storage.delete(&key).await.map_err(storage_error)?;
+        }
+        Ok(())
+    }
+
+    pub async fn usage(&self, user: UserId) -> AppResult<Usage> {
+        Ok(self.store.usage(user).await?)
+    }
+}
+
+/// Why `persist_from_url` stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("the download is not a {} file of an accepted type", .0.as_str())]
+    NotAccepted(FileKind),
+    #[error(transparent)]
+    App(AppError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_file_name;
+
+    #[test]
+    fn file_names_lose_paths_and_control_characters() {
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("C:\\\\Users\\\\me\\\\场景.png"), "场景.png");
+        assert_eq!(clean_file_name("a\u{0}b\nc.png"), "abc.png");
+        assert_eq!(clean_file_name(".."), "file");
+        assert_eq!(clean_file_name("   "), "file");
+    }
+}
