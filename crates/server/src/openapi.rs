@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         api::projects::members::list_members,
         api::projects::members::remove_member,
         api::projects::export::export_project,
+        api::import::import_legacy,
         api::storage::upload::create_upload,
         api::storage::upload::complete_upload,
         api::storage::files::file_url,

@@ -9,6 +9,7 @@ use crate::config::StorageLocation;
 use crate::ephemeral::{self, Counters, Denylist};
 use crate::files::FileService;
 use crate::projects::ProjectService;
+use crate::projects::assets::AssetService;
 use cinegen_storage::{Allowance, Fetcher, S3Config, Storage, UrlSigner};
 use cinegen_store::{ConnectOptions, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub users: UserCache,
     pub projects: ProjectService,
     pub files: FileService,
+    pub assets: AssetService,
     pub metrics: PrometheusHandle,
 }
 
@@ -74,6 +76,7 @@ impl AppState {
             auth,
             users: UserCache::default(),
             projects,
+            assets: AssetService::new(files.clone(), store.clone()),
             files,
             metrics: crate::http::metrics::handle(),
         })

@@ -55,6 +55,9 @@ pub trait FileStore {
 
     async fn file_by_id(&self, id: FileId) -> StoreResult<Option<FileRecord>>;
 
+    /// The ready files among `ids` that belong to `project` (for minting a document's URLs).
+    async fn ready_files_of_project(&self, project: ProjectId, ids: &[FileId]) -> StoreResult<Vec<FileRecord>>;
+
     /// Marks a file deleted, refunding its bytes if it was ready. Answers the file as it was.
     async fn delete_file(&self, id: FileId, now: DateTime<Utc>) -> StoreResult<Option<FileRecord>>;
 

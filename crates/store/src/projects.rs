@@ -115,6 +115,7 @@ pub struct Member {
 /// What the caller may do with a project, and its current version and status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccessInfo {
+    pub owner_id: UserId,
     pub role: ProjectRole,
     pub version: i64,
     pub status: ProjectStatus,

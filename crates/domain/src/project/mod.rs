@@ -4,6 +4,7 @@
 //! every round trip; the typed views in [`document`] only validate them and read what the server
 //! needs (ids, statuses, file references).
 
+pub mod assets;
 pub mod change;
 pub mod document;
 pub mod role;

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod import;
 pub mod local_files;
 pub mod projects;
 pub mod storage;
@@ -27,7 +28,11 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/me", get(auth::me::me))
         .route("/openapi.json", get(docs::openapi_json))
         .merge(projects::routes(document_limit))
-        .merge(storage::routes());
+        .merge(storage::routes())
+        .route(
+            "/import/legacy",
+            post(import::import_legacy).layer(DefaultBodyLimit::max(document_limit.saturating_mul(5))),
+        );
     let app = Router::new()
         .nest("/api/v1", api)
         .route("/health", get(health::health))

@@ -3,12 +3,13 @@
 //! cannot see answers 404 before anything else happens, and writes check the role it carries.
 
 use crate::error::{AppError, AppResult};
-use cinegen_domain::ProjectId;
 use cinegen_domain::project::{ProjectRole, ProjectStatus};
+use cinegen_domain::{ProjectId, UserId};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ProjectAccess {
     pub id: ProjectId,
+    pub owner_id: UserId,
     pub role: ProjectRole,
     pub version: i64,
     pub status: ProjectStatus,

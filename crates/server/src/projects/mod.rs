@@ -1,7 +1,9 @@
 //! Projects: who may do what, and the rules of changing one.
 
 pub mod access;
+pub mod assets;
 pub mod export;
+pub mod legacy;
 pub mod service;
 pub mod update;
 

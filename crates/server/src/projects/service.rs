@@ -62,7 +62,7 @@ impl ProjectService {
         if info.status == ProjectStatus::Deleted && !info.role.is_owner() {
             return Err(AppError::not_found("project"));
         }
-        Ok(ProjectAccess { id, role: info.role, version: info.version, status: info.status })
+        Ok(ProjectAccess { id, owner_id: info.owner_id, role: info.role, version: info.version, status: info.status })
     }
 
     /// The whole project, under the same visibility rule as [`Self::authorize`].
@@ -78,7 +78,8 @@ impl ProjectService {
         Ok(self.store.list_projects(query).await?)
     }
 
-    pub async fn create(&self, owner: UserId, mut update: ProjectUpdate) -> AppResult<ProjectRecord> {
+    /// Creates project `id` (chosen by the caller, so assets can be stored under it first).
+    pub async fn create(&self, owner: UserId, id: ProjectId, mut update: ProjectUpdate) -> AppResult<ProjectRecord> {
         let mut errors = ValidationErrors::default();
         if update.settings.title.is_none() {
             errors.push(FieldError::new("title", "is required"));
@@ -90,7 +91,7 @@ impl ProjectService {
         }
         let now = Utc::now();
         let mut project = ProjectRecord {
-            id: ProjectId::new(),
+            id,
             owner_id: owner,
             title: title.unwrap_or_default(),
             status: ProjectStatus::Active,
@@ -111,6 +112,27 @@ impl ProjectService {
         self.store.create_project(&project).await?;
         tracing::info!(project.id = %project.id, user.id = %owner, "created project");
         Ok(project)
+    }
+
+    /// Puts documents into a project just created (after their inline assets were stored under
+    /// it), without a version check: nobody else has seen the project yet.
+    pub async fn attach_documents(
+        &self,
+        id: ProjectId,
+        script_data: Option<Value>,
+        shots: Option<Value>,
+    ) -> AppResult<ProjectRecord> {
+        self.change(id, move |project: &mut ProjectRecord| {
+            if let Some(script_data) = script_data {
+                project.docs.script_data = script_data;
+            }
+            if let Some(shots) = shots {
+                project.docs.shots = shots;
+            }
+            let errors = project.docs.validate();
+            if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+        })
+        .await
     }
 
     /// A full update: it must name the version it was based on.

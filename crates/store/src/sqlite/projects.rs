@@ -165,12 +165,13 @@ impl ProjectStore for SqliteStore {
 
     async fn access_info(&self, id: ProjectId, user: UserId) -> StoreResult<Option<AccessInfo>> {
         let sql = format!(
-            "SELECT {ROLE} AS role, p.version, p.status FROM projects p {MEMBER_JOIN}
+            "SELECT {ROLE} AS role, p.user_id, p.version, p.status FROM projects p {MEMBER_JOIN}
              WHERE p.id = ?2 AND (p.user_id = ?1 OR m.user_id IS NOT NULL)"
         );
         let row = sqlx::query(&sql).bind(user.as_uuid()).bind(id.as_uuid()).fetch_optional(&self.pool).await?;
         row.map(|row| {
             Ok(AccessInfo {
+                owner_id: UserId(row.try_get::<Uuid, _>("user_id")?),
                 role: role(row.try_get("role")?)?,
                 version: row.try_get("version")?,
                 status: status(row.try_get("status")?)?,

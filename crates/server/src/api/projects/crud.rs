@@ -3,17 +3,56 @@ use super::{if_match, parse_id};
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, CurrentUser};
+use crate::projects::assets::Normalized;
 use crate::projects::update::ProjectUpdate;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use cinegen_domain::ProjectId;
-use cinegen_domain::project::ProjectRole;
+use cinegen_domain::project::assets::for_each_slot;
+use cinegen_domain::project::{Documents, ProjectRole};
+use cinegen_domain::{ProjectId, UserId};
+use cinegen_store::ProjectRecord;
 use serde_json::{Map, Value};
 
-fn answer(project: cinegen_store::ProjectRecord, role: ProjectRole) -> Response {
-    envelope::ok(ProjectEnvelope { project: ProjectView::new(project, role) })
+/// The project as the API shows it: every asset slot with a fresh URL.
+pub async fn project_view(state: &AppState, mut project: ProjectRecord, role: ProjectRole) -> AppResult<ProjectView> {
+    state.assets.mint(project.id, &mut project.docs).await?;
+    let merged = state.assets.merged_video_url(project.id, project.merged_video_file_id).await?;
+    let mut view = ProjectView::new(project, role);
+    view.merged_video_url = merged;
+    Ok(view)
+}
+
+async fn answer(state: &AppState, project: ProjectRecord, role: ProjectRole) -> AppResult<Response> {
+    Ok(envelope::ok(ProjectEnvelope { project: project_view(state, project, role).await? }))
+}
+
+/// Stores the inline images of the documents an update carries (after checking the documents, so
+/// a refused one stores nothing), and returns what the normalisation did.
+pub async fn normalize_assets(
+    state: &AppState,
+    owner: UserId,
+    project: ProjectId,
+    update: &mut ProjectUpdate,
+) -> AppResult<Normalized> {
+    let has_script = update.script_data.is_some();
+    let has_shots = update.shots.is_some();
+    if !has_script && !has_shots {
+        return Ok(Normalized::default());
+    }
+    let mut docs = Documents {
+        script_data: update.script_data.take().unwrap_or(Value::Null),
+        shots: update.shots.take().unwrap_or(Value::Array(Vec::new())),
+    };
+    let errors = docs.validate();
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let normalized = state.assets.normalize(owner, project, &mut docs).await;
+    update.script_data = has_script.then_some(docs.script_data);
+    update.shots = has_shots.then_some(docs.shots);
+    Ok(normalized)
 }
 
 /// Creates a project owned by the caller. Only `title` is required.
@@ -28,8 +67,50 @@ pub async fn create_project(
     CurrentUser(claims): CurrentUser,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> AppResult<Response> {
-    let project = state.projects.create(claims.sub, ProjectUpdate::parse(body)?).await?;
-    Ok(envelope::created(ProjectEnvelope { project: ProjectView::new(project, ProjectRole::Owner) }))
+    let id = ProjectId::new();
+    let update = ProjectUpdate::parse(body)?;
+    let (project, _) = create_with_assets(&state, claims.sub, id, update).await?;
+    let view = project_view(&state, project, ProjectRole::Owner).await?;
+    Ok(envelope::created(ProjectEnvelope { project: view }))
+}
+
+/// Creates a project whose documents may carry assets. Files must belong to an existing project,
+/// so documents with assets to store are attached in a second step, after the project exists.
+pub async fn create_with_assets(
+    state: &AppState,
+    owner: UserId,
+    id: ProjectId,
+    mut update: ProjectUpdate,
+) -> AppResult<(ProjectRecord, Normalized)> {
+    let mut docs = Documents {
+        script_data: update.script_data.clone().unwrap_or(Value::Null),
+        shots: update.shots.clone().unwrap_or(Value::Array(Vec::new())),
+    };
+    let errors = docs.validate();
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let mut has_assets = false;
+    for_each_slot(&mut docs, |slot| has_assets |= slot.url().is_some());
+    if !has_assets {
+        return Ok((state.projects.create(owner, id, update).await?, Normalized::default()));
+    }
+    let (script_data, shots) = (update.script_data.take(), update.shots.take());
+    let project = state.projects.create(owner, id, update).await?;
+    debug_assert_eq!(project.version, 1);
+    let mut attach = ProjectUpdate { script_data, shots, ..ProjectUpdate::default() };
+    let normalized = normalize_assets(state, owner, id, &mut attach).await?;
+    match state.projects.attach_documents(id, attach.script_data, attach.shots).await {
+        Ok(project) => {
+            state.assets.spawn_downloads(owner, id, normalized.pending.clone());
+            state.users.invalidate(owner);
+            Ok((project, normalized))
+        }
+        Err(error) => {
+            state.assets.discard(owner, &normalized.stored).await;
+            Err(error)
+        }
+    }
 }
 
 /// A whole project, with the caller's role.
@@ -45,7 +126,7 @@ pub async fn get_project(
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
     let (project, role) = state.projects.load(claims.sub, id).await?;
-    Ok(answer(project, role))
+    answer(&state, project, role).await
 }
 
 /// Updates settings and documents. The body names the `version` it was based on (or `If-Match`);
@@ -71,10 +152,21 @@ pub async fn update_project(
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
     let access = state.projects.authorize(claims.sub, id).await?;
+    access.require_editor()?;
     let mut update = ProjectUpdate::parse(body)?;
     update.version = update.version.or_else(|| if_match(&headers));
-    let project = state.projects.update(&access, update).await?;
-    Ok(answer(project, access.role))
+    let normalized = normalize_assets(&state, access.owner_id, id, &mut update).await?;
+    match state.projects.update(&access, update).await {
+        Ok(project) => {
+            state.assets.spawn_downloads(access.owner_id, id, normalized.pending);
+            state.users.invalidate(access.owner_id);
+            answer(&state, project, access.role).await
+        }
+        Err(error) => {
+            state.assets.discard(access.owner_id, &normalized.stored).await;
+            Err(error)
+        }
+    }
 }
 
 /// Moves the project to `deleted` (owner only); it can be restored until it is purged.
@@ -91,7 +183,7 @@ pub async fn delete_project(
     let id: ProjectId = parse_id(&id, "project")?;
     let access = state.projects.authorize(claims.sub, id).await?;
     let project = state.projects.delete(&access).await?;
-    Ok(answer(project, access.role))
+    answer(&state, project, access.role).await
 }
 
 /// Brings a deleted project back (owner only).
@@ -111,5 +203,5 @@ pub async fn restore_project(
         AppError::Forbidden(_) => AppError::not_found("project"),
         other => other,
     })?;
-    Ok(answer(project, access.role))
+    answer(&state, project, access.role).await
 }

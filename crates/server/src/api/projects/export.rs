@@ -22,9 +22,11 @@ pub async fn export_project(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
-    let (project, _) = state.projects.load(claims.sub, id).await?;
+    let (mut project, _) = state.projects.load(claims.sub, id).await?;
+    state.assets.mint(project.id, &mut project.docs).await?;
+    let merged = state.assets.merged_video_url(project.id, project.merged_video_file_id).await?;
     let file_name = format!("cinegen-{}.json", project.id);
-    let body = export_file(vec![project_entry(&project, None)]);
+    let body = export_file(vec![project_entry(&project, merged)]);
     let disposition = format!("attachment; filename=\"{file_name}\"");
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(body)).into_response())
 }

@@ -1,0 +1,199 @@
+//! The image and video slots of a project's documents (DESIGN §2, asset references).
+//!
+//! Each slot is a URL field with a file-id field beside it: `referenceImage` /
+//! `referenceImageFileId` on characters, variations and scenes; `imageUrl` / `imageFileId` on
+//! keyframes; `videoUrl` / `videoFileId` on a shot's interval. The server keeps the file id and
+//! mints the URL whenever it serves the document.
+
+use super::document::{Documents, id_matches};
+use crate::FileKind;
+use serde_json::{Map, Value};
+
+/// Where a slot is, by the ids of the objects around it (stable while the document changes).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SlotId {
+    Character { character: String },
+    Variation { character: String, variation: String },
+    Scene { scene: String },
+    Keyframe { shot: String, keyframe: String },
+    Clip { shot: String },
+}
+
+impl SlotId {
+    pub fn fields(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Character { .. } | Self::Variation { .. } | Self::Scene { .. } => {
+                ("referenceImage", "referenceImageFileId")
+            }
+            Self::Keyframe { .. } => ("imageUrl", "imageFileId"),
+            Self::Clip { .. } => ("videoUrl", "videoFileId"),
+        }
+    }
+
+    /// A readable name for reports, e.g. `shots[shot-1].keyframes[kf-1s]`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Character { character } => format!("characters[{character}]"),
+            Self::Variation { character, variation } => format!("characters[{character}].variations[{variation}]"),
+            Self::Scene { scene } => format!("scenes[{scene}]"),
+            Self::Keyframe { shot, keyframe } => format!("shots[{shot}].keyframes[{keyframe}]"),
+            Self::Clip { shot } => format!("shots[{shot}].interval"),
+        }
+    }
+}
+
+/// One slot found in a document.
+pub struct Slot<'a> {
+    pub id: SlotId,
+    pub kind: FileKind,
+    pub object: &'a mut Map<String, Value>,
+}
+
+impl Slot<'_> {
+    pub fn url(&self) -> Option<&str> {
+        self.object.get(self.id.fields().0).and_then(Value::as_str).filter(|u| !u.is_empty())
+    }
+
+    pub fn file_id(&self) -> Option<&str> {
+        self.object.get(self.id.fields().1).and_then(Value::as_str).filter(|u| !u.is_empty())
+    }
+
+    pub fn set_url(&mut self, url: Option<String>) {
+        let field = self.id.fields().0;
+        match url {
+            Some(url) => self.object.insert(field.into(), Value::String(url)),
+            None => self.object.remove(field),
+        };
+    }
+
+    pub fn set_file_id(&mut self, id: Option<String>) {
+        let field = self.id.fields().1;
+        match id {
+            Some(id) => self.object.insert(field.into(), Value::String(id)),
+            None => self.object.remove(field),
+        };
+    }
+
+    /// Sets `status` where the object has one (keyframes and clips).
+    pub fn set_status(&mut self, status: &str) {
+        if matches!(self.id, SlotId::Keyframe { .. } | SlotId::Clip { .. }) {
+            self.object.insert("status".into(), Value::String(status.into()));
+        }
+    }
+}
+
+fn id_of(object: &Map<String, Value>) -> Option<String> {
+    match object.get("id")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn objects_mut(value: Option<&mut Value>) -> impl Iterator<Item = &mut Map<String, Value>> {
+    value.and_then(Value::as_array_mut).into_iter().flatten().filter_map(Value::as_object_mut)
+}
+
+/// Calls `visit` on every slot of `docs`.
+pub fn for_each_slot(docs: &mut Documents, mut visit: impl FnMut(Slot<'_>)) {
+    if let Some(script) = docs.script_data.as_object_mut() {
+        for character in objects_mut(script.get_mut("characters")) {
+            let Some(character_id) = id_of(character) else { continue };
+            for variation in objects_mut(character.get_mut("variations")) {
+                let Some(variation_id) = id_of(variation) else { continue };
+                let id = SlotId::Variation { character: character_id.clone(), variation: variation_id };
+                visit(Slot { id, kind: FileKind::Character, object: variation });
+            }
+            visit(Slot {
+                id: SlotId::Character { character: character_id },
+                kind: FileKind::Character,
+                object: character,
+            });
+        }
+        for scene in objects_mut(script.get_mut("scenes")) {
+            let Some(scene_id) = id_of(scene) else { continue };
+            visit(Slot { id: SlotId::Scene { scene: scene_id }, kind: FileKind::Scene, object: scene });
+        }
+    }
+    for shot in objects_mut(Some(&mut docs.shots)) {
+        let Some(shot_id) = id_of(shot) else { continue };
+        for keyframe in objects_mut(shot.get_mut("keyframes")) {
+            let Some(keyframe_id) = id_of(keyframe) else { continue };
+            let kind = keyframe.get("type").and_then(Value::as_str).and_then(FileKind::for_keyframe);
+            let id = SlotId::Keyframe { shot: shot_id.clone(), keyframe: keyframe_id };
+            visit(Slot { id, kind: kind.unwrap_or(FileKind::KeyframeFull), object: keyframe });
+        }
+        if let Some(interval) = shot.get_mut("interval").and_then(Value::as_object_mut) {
+            visit(Slot { id: SlotId::Clip { shot: shot_id }, kind: FileKind::Video, object: interval });
+        }
+    }
+}
+
+fn find_mut<'a>(list: Option<&'a mut Value>, id: &str) -> Option<&'a mut Map<String, Value>> {
+    list?.as_array_mut()?.iter_mut().find(|o| o.get("id").is_some_and(|v| id_matches(v, id)))?.as_object_mut()
+}
+
+/// The slot `id` names, if the document still has it.
+pub fn slot_mut<'a>(docs: &'a mut Documents, id: &SlotId) -> Option<Slot<'a>> {
+    let (object, kind) = match id {
+        SlotId::Character { character } => {
+            (find_mut(docs.script_data.get_mut("characters"), character)?, FileKind::Character)
+        }
+        SlotId::Variation { character, variation } => {
+            let character = find_mut(docs.script_data.get_mut("characters"), character)?;
+            (find_mut(character.get_mut("variations"), variation)?, FileKind::Character)
+        }
+        SlotId::Scene { scene } => (find_mut(docs.script_data.get_mut("scenes"), scene)?, FileKind::Scene),
+        SlotId::Keyframe { shot, keyframe } => {
+            let shot = find_mut(Some(&mut docs.shots), shot)?;
+            let keyframe = find_mut(shot.get_mut("keyframes"), keyframe)?;
+            let kind = keyframe.get("type").and_then(Value::as_str).and_then(FileKind::for_keyframe);
+            (keyframe, kind.unwrap_or(FileKind::KeyframeFull))
+        }
+        SlotId::Clip { shot } => {
+            (find_mut(Some(&mut docs.shots), shot)?.get_mut("interval")?.as_object_mut()?, FileKind::Video)
+        }
+    };
+    Some(Slot { id: id.clone(), kind, object })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn docs() -> Documents {
+        Documents {
+            script_data: json!({"characters": [{"id": "c1", "referenceImage": "data:x", "variations": [{"id": "v1"}]}],
+                                "scenes": [{"id": "s1", "referenceImage": "https://x/y.png"}]}),
+            shots: json!([{"id": "shot-1", "keyframes": [{"id": "k1", "type": "end", "imageUrl": "u"}],
+                           "interval": {"id": "i", "videoUrl": "v"}}]),
+        }
+    }
+
+    #[test]
+    fn every_slot_is_visited_with_its_kind() {
+        let mut docs = docs();
+        let mut seen = Vec::new();
+        for_each_slot(&mut docs, |slot| seen.push((slot.id.describe(), slot.kind, slot.url().map(str::to_owned))));
+        assert_eq!(seen.len(), 5);
+        assert!(seen.contains(&("shots[shot-1].keyframes[k1]".into(), FileKind::KeyframeEnd, Some("u".into()))));
+        assert!(seen.contains(&("shots[shot-1].interval".into(), FileKind::Video, Some("v".into()))));
+        assert!(seen.contains(&("characters[c1].variations[v1]".into(), FileKind::Character, None)));
+    }
+
+    #[test]
+    fn slots_are_found_again_by_id() {
+        let mut docs = docs();
+        let id = SlotId::Keyframe { shot: "shot-1".into(), keyframe: "k1".into() };
+        let mut slot = slot_mut(&mut docs, &id).unwrap();
+        slot.set_file_id(Some("f".into()));
+        slot.set_url(None);
+        slot.set_status("completed");
+        assert_eq!(
+            docs.shots[0]["keyframes"][0],
+            json!({"id": "k1", "type": "end", "imageFileId": "f", "status": "completed"})
+        );
+        assert!(slot_mut(&mut docs, &SlotId::Scene { scene: "gone".into() }).is_none());
+    }
+}
