@@ -42,3 +42,31 @@ impl UserCache {
         self.entries.invalidate(&id);
     }
 }
+
+/// Serialised projects keyed by `(id, version)`: a version never changes, so an entry is never
+/// stale as a document; it lives only as long as the file URLs minted into it stay comfortably
+/// valid (half their lifetime, at most an hour). Entries are weighed by size, 256 MiB in all.
+#[derive(Clone)]
+pub struct ProjectCache {
+    entries: Cache<(cinegen_domain::ProjectId, i64), bytes::Bytes>,
+}
+
+impl ProjectCache {
+    pub fn new(url_ttl: Duration) -> Self {
+        let ttl = (url_ttl / 2).min(Duration::from_secs(3600));
+        let entries = Cache::builder()
+            .max_capacity(256 * 1024 * 1024)
+            .weigher(|_, body: &bytes::Bytes| u32::try_from(body.len()).unwrap_or(u32::MAX))
+            .time_to_live(ttl)
+            .build();
+        Self { entries }
+    }
+
+    pub fn get(&self, id: cinegen_domain::ProjectId, version: i64) -> Option<bytes::Bytes> {
+        self.entries.get(&(id, version))
+    }
+
+    pub fn insert(&self, id: cinegen_domain::ProjectId, version: i64, body: bytes::Bytes) {
+        self.entries.insert((id, version), body);
+    }
+}

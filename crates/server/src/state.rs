@@ -3,7 +3,7 @@
 use crate::auth::password::PasswordHasher;
 use crate::auth::service::LoginLimits;
 use crate::auth::{AuthService, TokenKeys};
-use crate::cache::UserCache;
+use crate::cache::{ProjectCache, UserCache};
 use crate::config::Settings;
 use crate::config::StorageLocation;
 use crate::ephemeral::{self, Counters, Denylist};
@@ -22,6 +22,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub auth: AuthService,
     pub users: UserCache,
+    pub project_cache: ProjectCache,
     pub projects: ProjectService,
     pub files: FileService,
     pub assets: AssetService,
@@ -69,12 +70,14 @@ impl AppState {
             projects.clone(),
             Duration::from_secs(settings.url_ttl_secs),
         );
+        let project_cache = ProjectCache::new(Duration::from_secs(settings.url_ttl_secs));
         let auth = AuthService::new(store.clone(), keys, hasher, counters, denylist, limits, settings.default_quota);
         Ok(Self {
             settings: Arc::new(settings),
             store: store.clone(),
             auth,
             users: UserCache::default(),
+            project_cache,
             projects,
             assets: AssetService::new(files.clone(), store.clone()),
             files,

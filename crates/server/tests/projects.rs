@@ -20,6 +20,7 @@ on_both_engines!(
     delete_hides_and_restore_brings_back,
     export_uses_the_legacy_format,
     bad_list_parameters_are_refused,
+    repeated_reads_answer_each_caller_with_their_role,
 );
 
 struct User {
@@ -452,4 +453,31 @@ async fn bad_list_parameters_are_refused(engine: Engine) {
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     let no_token = app.get("/api/v1/projects").await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn repeated_reads_answer_each_caller_with_their_role(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let owner = user(&app, "cache-owner@example.com").await;
+    let viewer = user(&app, "cache-viewer@example.com").await;
+    let project = create(&app, &owner, json!({"title": "Cached", "shots": [shot("a")]})).await;
+    let id = project["id"].as_str().unwrap();
+    let share = json!({"email": "cache-viewer@example.com", "role": "viewer"});
+    app.post_authed(&format!("/api/v1/projects/{id}/share"), &owner.token, &share).await;
+    let path = format!("/api/v1/projects/{id}");
+    let first = app.get_authed(&path, &owner.token).await;
+    let second = app.get_authed(&path, &viewer.token).await;
+    let third = app.get_authed(&path, &owner.token).await;
+    assert_eq!(first.data()["project"]["role"], "owner");
+    assert_eq!(second.data()["project"]["role"], "viewer");
+    assert_eq!(third.data()["project"]["role"], "owner");
+    let strip = |answer: &common::Answer| {
+        let mut project = answer.data()["project"].clone();
+        project.as_object_mut().unwrap().remove("role");
+        project
+    };
+    assert_eq!(strip(&first), strip(&second));
+    assert_eq!(second.body["success"], true);
+    // A change makes a new version, and the next read shows it.
+    put(&app, &owner, id, json!({"version": 1, "title": "Changed"})).await;
+    assert_eq!(app.get_authed(&path, &viewer.token).await.data()["project"]["title"], "Changed");
 }

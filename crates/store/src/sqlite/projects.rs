@@ -181,11 +181,20 @@ impl ProjectStore for SqliteStore {
     }
 
     async fn list_projects(&self, filter: &ProjectQuery) -> StoreResult<(Vec<ProjectListItem>, i64)> {
-        let mut count = crate::projects::scoped_query::<Sqlite>("SELECT COUNT(*)", filter, false);
-        let total: i64 = count.build().fetch_one(&self.pool).await?.try_get(0)?;
-        let mut page = crate::projects::scoped_query::<Sqlite>(&format!("SELECT {LIST_COLUMNS}"), filter, true);
+        // One round trip: the total rides along on every row of the page.
+        let select = format!("SELECT {LIST_COLUMNS}, COUNT(*) OVER () AS total");
+        let mut page = crate::projects::scoped_query::<Sqlite>(&select, filter, true);
         crate::projects::push_page(&mut page, filter);
         let rows = page.build().fetch_all(&self.pool).await?;
+        let total = match rows.first() {
+            Some(row) => row.try_get("total")?,
+            None if filter.page <= 1 => 0,
+            // Past the last page: count on its own.
+            None => {
+                let mut count = crate::projects::scoped_query::<Sqlite>("SELECT COUNT(*)", filter, false);
+                count.build().fetch_one(&self.pool).await?.try_get(0)?
+            }
+        };
         let items = rows.iter().map(item_from_row).collect::<StoreResult<Vec<_>>>()?;
         Ok((items, total))
     }

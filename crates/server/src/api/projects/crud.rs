@@ -8,7 +8,7 @@ use crate::projects::update::ProjectUpdate;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use cinegen_domain::project::assets::for_each_slot;
 use cinegen_domain::project::{Documents, ProjectRole};
 use cinegen_domain::{ProjectId, UserId};
@@ -125,8 +125,29 @@ pub async fn get_project(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
+    let access = state.projects.authorize(claims.sub, id).await?;
+    if let Some(body) = state.project_cache.get(id, access.version) {
+        return Ok(cached_answer(&body, access.role));
+    }
     let (project, role) = state.projects.load(claims.sub, id).await?;
-    answer(&state, project, role).await
+    let version = project.version;
+    let mut view = project_view(&state, project, role).await?;
+    view.role = None;
+    let body = bytes::Bytes::from(serde_json::to_vec(&view).map_err(AppError::internal)?);
+    state.project_cache.insert(id, version, body.clone());
+    Ok(cached_answer(&body, role))
+}
+
+/// The envelope around a serialised project (without its role), with the caller's role put in
+/// front: the one part of the answer that differs between callers.
+fn cached_answer(project: &[u8], role: ProjectRole) -> Response {
+    let head = format!(r#"{{"success":true,"data":{{"project":{{"role":"{role}","#);
+    let tail = format!(r#"}},"message":"ok","code":0,"timestamp":{}}}"#, crate::envelope::now_unix());
+    let mut body = Vec::with_capacity(head.len() + project.len() + tail.len());
+    body.extend_from_slice(head.as_bytes());
+    body.extend_from_slice(project.strip_prefix(b"{").unwrap_or(project));
+    body.extend_from_slice(tail.as_bytes());
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Updates settings and documents. The body names the `version` it was based on (or `If-Match`);

@@ -31,7 +31,8 @@ pub struct ProjectView {
     pub merged_video_url: Option<String>,
     pub status: ProjectStatus,
     /// The caller's role.
-    pub role: ProjectRole,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<ProjectRole>,
     /// Name it in the next update (`version` or `If-Match`).
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -61,7 +62,7 @@ impl ProjectView {
             shots: project.docs.shots,
             merged_video_url: None,
             status: project.status,
-            role,
+            role: Some(role),
             version: project.version,
             created_at: project.created_at,
             updated_at: project.updated_at,
