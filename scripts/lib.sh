@@ -1,5 +1,25 @@
 # Shared helpers of the scripts in this folder. Sourced, not run.
 
+# Builds share one target directory (default ~/.cache/cinegen/target) so dependencies compile
+# once per machine. Cargo records source files by absolute path, so a build from another checkout
+# could look up to date while holding that checkout's code: when the checkout changes, this drops
+# the workspace's own crates (not the dependencies) so they are rebuilt from this one.
+prepare_target_dir() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cinegen/target}"
+  mkdir -p "$CARGO_TARGET_DIR"
+  local marker="$CARGO_TARGET_DIR/.cinegen-checkout" here
+  here=$(pwd -P)
+  if [[ -f "$marker" && "$(cat "$marker")" != "$here" ]]; then
+    local crates=()
+    for manifest in crates/*/Cargo.toml; do
+      crates+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n 1)")
+    done
+    cargo clean --quiet "${crates[@]}"
+    cargo clean --quiet --release "${crates[@]}"
+  fi
+  echo "$here" >"$marker"
+}
+
 banner() {
   printf '\n==================== %s ====================\n\n' "$*" >&2
 }

@@ -121,7 +121,7 @@ async fn oversize_and_non_json_bodies_are_refused(engine: Engine) {
     let app = TestApp::spawn_with(engine, |c| c.body_limit = "64KiB".into()).await;
     let path = "/api/v1/auth/register";
     let big = json!({ "email": "big@example.com", "password": PASSWORD, "name": "x".repeat(100_000) });
-    let answer = app.post(path, &big).await;
+    let answer = app.post_oversize(path, None, &big).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer.error_code(), "PAYLOAD_TOO_LARGE");
     let form = app.send(app.client.post(app.url(path)).body("email=a@b.co&password=x")).await;

@@ -449,7 +449,7 @@ async fn bad_list_parameters_are_refused(engine: Engine) {
         assert_eq!(answer.body["error"]["details"]["fields"][0]["field"], field);
     }
     let huge = json!({"title": "Huge", "raw_script": "字".repeat(200_000)});
-    let answer = app.post_authed("/api/v1/projects", &ann.token, &huge).await;
+    let answer = app.post_oversize("/api/v1/projects", Some(&ann.token), &huge).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     let no_token = app.get("/api/v1/projects").await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);

@@ -115,6 +115,26 @@ impl TestApp {
         Answer { status, headers, body }
     }
 
+    /// Posts a body meant to be refused as too large. The server may answer 413 and close the
+    /// connection before the client has finished sending; the client then sometimes sees the reset
+    /// instead of the answer, so the request is retried until an answer is read.
+    pub async fn post_oversize(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        for _ in 0..5 {
+            let mut request = self.client.post(self.url(path)).json(body);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Ok(response) = request.send().await {
+                let status = response.status();
+                let headers = response.headers().clone();
+                let text = response.text().await.unwrap_or_default();
+                let body = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+                return Answer { status, headers, body };
+            }
+        }
+        panic!("no answer to an oversize request in five tries");
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
         self.send(self.client.post(self.url(path)).json(body)).await
     }
