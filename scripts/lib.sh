@@ -108,6 +108,23 @@ ensure_s3() {
   export CINEGEN_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
 }
 
+# Starts moto (an S3 emulator from PyPI) for the S3 multipart tests, with the test bucket.
+ensure_moto() {
+  local scratch=$1
+  [[ -n "${CINEGEN_TEST_MOTO_ENDPOINT:-}" ]] && return 0
+  if ! command -v moto_server >/dev/null; then
+    banner "installing moto (S3 emulator for multipart tests)"
+    python3 -m pip install --quiet "moto[server]" || return 1
+  fi
+  local port
+  port=$(free_port)
+  moto_server -H 127.0.0.1 -p "$port" >"$scratch/moto.log" 2>&1 &
+  echo $! >"$scratch/moto.pid"
+  for _ in $(seq 100); do port_open 127.0.0.1 "$port" && break; sleep 0.1; done
+  curl -sf -X PUT "http://127.0.0.1:$port/${CINEGEN_TEST_S3_BUCKET:-cinegen-test}" >/dev/null || return 1
+  export CINEGEN_TEST_MOTO_ENDPOINT="http://127.0.0.1:$port"
+}
+
 stop_throwaway_services() {
   local scratch=$1
   if [[ -f "$scratch/pg.stop" ]]; then
@@ -115,6 +132,9 @@ stop_throwaway_services() {
     mapfile -t runner <"$scratch/pg.runner"
     # shellcheck disable=SC2046
     "${runner[@]}" $(cat "$scratch/pg.stop") -m immediate stop >/dev/null 2>&1 || true
+  fi
+  if [[ -f "$scratch/moto.pid" ]]; then
+    kill "$(cat "$scratch/moto.pid")" 2>/dev/null || true
   fi
   if [[ -f "$scratch/s3s.pid" ]]; then
     kill "$(cat "$scratch/s3s.pid")" 2>/dev/null || true

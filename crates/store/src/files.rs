@@ -22,6 +22,14 @@ pub struct FileRecord {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// One stored part of a multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPart {
+    pub part_number: i32,
+    pub size: i64,
+    pub etag: String,
+}
+
 /// Bytes and files of one kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KindUsage {
@@ -62,6 +70,18 @@ pub trait FileStore {
     async fn delete_file(&self, id: FileId, now: DateTime<Utc>) -> StoreResult<Option<FileRecord>>;
 
     async fn usage(&self, user: UserId) -> StoreResult<Usage>;
+
+    /// Notes that a pending file is assembled from the multipart upload `upload_id`.
+    async fn set_multipart(&self, id: FileId, upload_id: &str, part_size: i64) -> StoreResult<()>;
+
+    /// The multipart upload of a pending file: `(upload_id, part_size)`.
+    async fn multipart_of(&self, id: FileId) -> StoreResult<Option<(String, i64)>>;
+
+    /// Records a stored part (again, when a part is sent again).
+    async fn record_part(&self, id: FileId, part: &UploadPart, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// The parts stored so far, by number.
+    async fn parts(&self, id: FileId) -> StoreResult<Vec<UploadPart>>;
 
     /// Sets `quota_used` to the sum of the user's ready files; answers (before, after).
     async fn recompute_quota(&self, user: UserId) -> StoreResult<(i64, i64)>;

@@ -18,7 +18,7 @@ pub mod users;
 use std::sync::Arc;
 
 pub use error::{StoreError, StoreResult};
-pub use files::{FileRecord, FileStore, KindUsage, Usage};
+pub use files::{FileRecord, FileStore, KindUsage, UploadPart, Usage};
 pub use projects::{
     AccessInfo, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore, StatusFilter,
 };

@@ -6,9 +6,28 @@ use chrono::{DateTime, Utc};
 use cinegen_domain::files::{content_matches, sniff};
 use cinegen_domain::{FieldError, FileId, FileKind, FileStatus, ProjectId, UserId, ValidationErrors};
 use cinegen_storage::{FetchError, Fetcher, Storage, StorageError, StorageKey, UploadTarget};
-use cinegen_store::{FileRecord, Store, StoreError, Usage};
+use cinegen_store::{FileRecord, Store, StoreError, UploadPart, Usage};
 use std::sync::Arc;
 use std::time::Duration;
+
+const MIB: i64 = 1024 * 1024;
+/// S3 needs parts of 5 MiB at least (but the last); 64 MiB bounds what one request buffers.
+const MIN_PART: i64 = 5 * MIB;
+const MAX_PART: i64 = 64 * MIB;
+const DEFAULT_PART: i64 = 16 * MIB;
+const MAX_PARTS: i64 = 10_000;
+
+/// How many parts of `part_size` bytes carry `size` bytes (both positive).
+fn parts_of(size: i64, part_size: i64) -> i64 {
+    (size + part_size - 1) / part_size
+}
+
+/// How a multipart upload is cut.
+#[derive(Debug, Clone, Copy)]
+pub struct MultipartPlan {
+    pub part_size: i64,
+    pub parts: i64,
+}
 
 /// Pending uploads expire after this long if never completed.
 const UPLOAD_WINDOW: chrono::Duration = chrono::Duration::hours(24);
@@ -76,6 +95,17 @@ impl FileService {
 
     /// Checks an upload request (project role, type, size, quota) and answers where to put it.
     pub async fn request_upload(&self, user: UserId, request: UploadRequest) -> AppResult<(FileRecord, UploadTarget)> {
+        let (file, key) = self.prepare_upload(user, request).await?;
+        let target = self
+            .storage
+            .upload_target(&key, &file.content_type, file.file_size as u64, self.url_ttl)
+            .await
+            .map_err(storage_error)?;
+        Ok((file, target))
+    }
+
+    /// Validates an upload request and records the pending file.
+    async fn prepare_upload(&self, user: UserId, request: UploadRequest) -> AppResult<(FileRecord, StorageKey)> {
         let mut errors = ValidationErrors::default();
         let kind = errors.check(FileKind::parse(&request.file_type));
         let project_id = request.project_id.parse::<ProjectId>().ok();
@@ -124,12 +154,109 @@ impl FileService {
             expires_at: Some(now + UPLOAD_WINDOW),
         };
         self.store.create_pending_file(&file).await?;
-        let target = self
-            .storage
-            .upload_target(&key, &content_type, request.file_size as u64, self.url_ttl)
-            .await
-            .map_err(storage_error)?;
-        Ok((file, target))
+        Ok((file, key))
+    }
+
+    /// Starts a resumable upload in parts of `part_size` bytes (5–64 MiB, default 16 MiB).
+    pub async fn start_multipart(
+        &self,
+        user: UserId,
+        request: UploadRequest,
+        part_size: Option<i64>,
+    ) -> AppResult<(FileRecord, MultipartPlan)> {
+        let part_size = part_size.unwrap_or(DEFAULT_PART);
+        if !(MIN_PART..=MAX_PART).contains(&part_size) {
+            let error = FieldError::new("part_size", format!("must be between {MIN_PART} and {MAX_PART} bytes"));
+            return Err(AppError::validation(ValidationErrors(vec![error])));
+        }
+        let parts = parts_of(request.file_size.max(1), part_size);
+        if parts > MAX_PARTS {
+            let error = FieldError::new("part_size", format!("makes {parts} parts; at most {MAX_PARTS} are allowed"));
+            return Err(AppError::validation(ValidationErrors(vec![error])));
+        }
+        let (file, key) = self.prepare_upload(user, request).await?;
+        let upload_id = self.storage.start_multipart(&key).await.map_err(storage_error)?;
+        self.store.set_multipart(file.id, &upload_id, part_size).await?;
+        Ok((file, MultipartPlan { part_size, parts }))
+    }
+
+    /// The caller's pending multipart upload `id`, its key, upload id and plan.
+    async fn multipart(&self, user: UserId, id: FileId) -> AppResult<(FileRecord, StorageKey, String, MultipartPlan)> {
+        let file = self.store.file_by_id(id).await?.filter(|f| f.user_id == user && f.status == FileStatus::Pending);
+        let file = file.ok_or_else(|| AppError::not_found("upload"))?;
+        let (upload_id, part_size) = self.store.multipart_of(id).await?.ok_or_else(|| AppError::not_found("upload"))?;
+        let key = StorageKey::parse(&file.storage_key).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad key")))?;
+        let parts = parts_of(file.file_size, part_size);
+        Ok((file, key, upload_id, MultipartPlan { part_size, parts }))
+    }
+
+    /// The size part `number` must have: the part size, except for the last part.
+    pub async fn expected_part_size(&self, user: UserId, id: FileId, number: i64) -> AppResult<i64> {
+        let (file, _, _, plan) = self.multipart(user, id).await?;
+        if !(1..=plan.parts).contains(&number) {
+            let error = FieldError::new("part_number", format!("must be between 1 and {}", plan.parts));
+            return Err(AppError::validation(ValidationErrors(vec![error])));
+        }
+        Ok(if number == plan.parts { file.file_size - plan.part_size * (plan.parts - 1) } else { plan.part_size })
+    }
+
+    /// Stores one part (again, if it was sent before). The body must have exactly the size
+    /// [`Self::expected_part_size`] gives.
+    pub async fn upload_part(
+        &self,
+        user: UserId,
+        id: FileId,
+        number: i64,
+        bytes: bytes::Bytes,
+    ) -> AppResult<UploadPart> {
+        let expected = self.expected_part_size(user, id, number).await?;
+        if bytes.len() as i64 != expected {
+            return Err(AppError::bad_request(
+                format!("part {number} must have {expected} bytes, not {}", bytes.len()),
+                Vec::new(),
+            ));
+        }
+        let (_, key, upload_id, _) = self.multipart(user, id).await?;
+        let etag = self.storage.put_part(&key, &upload_id, number as u32, bytes).await.map_err(storage_error)?;
+        let part = UploadPart { part_number: number as i32, size: expected, etag };
+        self.store.record_part(id, &part, Utc::now()).await?;
+        Ok(part)
+    }
+
+    /// The parts stored so far and the plan, so a client can resume.
+    pub async fn upload_status(&self, user: UserId, id: FileId) -> AppResult<(MultipartPlan, Vec<UploadPart>)> {
+        let (_, _, _, plan) = self.multipart(user, id).await?;
+        Ok((plan, self.store.parts(id).await?))
+    }
+
+    /// Assembles the parts and verifies the result like a single upload (size, checksum, type,
+    /// quota). A missing part answers 400 and keeps the upload resumable.
+    pub async fn complete_multipart(&self, user: UserId, id: FileId, md5: Option<&str>) -> AppResult<MintedFile> {
+        let (file, key, upload_id, plan) = self.multipart(user, id).await?;
+        let parts = self.store.parts(id).await?;
+        let missing: Vec<i64> =
+            (1..=plan.parts).filter(|n| !parts.iter().any(|p| i64::from(p.part_number) == *n)).collect();
+        if !missing.is_empty() {
+            return Err(AppError::bad_request(
+                format!("parts {missing:?} have not been uploaded yet"),
+                vec![FieldError::new("parts", format!("missing: {missing:?}"))],
+            ));
+        }
+        let tags: Vec<(u32, String)> = parts.iter().map(|p| (p.part_number as u32, p.etag.clone())).collect();
+        if let Err(error) = self.storage.complete_multipart(&key, &upload_id, &tags, file.file_size as u64).await {
+            let _ = self.storage.abort_multipart(&key, &upload_id).await;
+            self.discard(&file, &key).await;
+            return Err(storage_error(error));
+        }
+        self.complete_upload(user, id, true, Some(file.file_size), md5).await
+    }
+
+    /// Abandons a multipart upload and everything stored for it.
+    pub async fn abort_multipart(&self, user: UserId, id: FileId) -> AppResult<()> {
+        let (file, key, upload_id, _) = self.multipart(user, id).await?;
+        self.storage.abort_multipart(&key, &upload_id).await.map_err(storage_error)?;
+        self.discard(&file, &key).await;
+        Ok(())
     }
 
     /// Verifies an upload against the stored object itself — it exists, has the declared size,

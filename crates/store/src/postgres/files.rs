@@ -1,5 +1,5 @@
 use super::PostgresStore;
-use crate::files::{FileRecord, FileStore, KindUsage, Usage};
+use crate::files::{FileRecord, FileStore, KindUsage, UploadPart, Usage};
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, UserId};
@@ -182,6 +182,59 @@ impl FileStore for PostgresStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Usage { total: totals.try_get("quota_total")?, used: totals.try_get("quota_used")?, by_kind })
+    }
+
+    async fn set_multipart(&self, id: FileId, upload_id: &str, part_size: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE files SET upload_id = $1, part_size = $2 WHERE id = $3 AND status = 'pending'")
+            .bind(upload_id)
+            .bind(part_size)
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn multipart_of(&self, id: FileId) -> StoreResult<Option<(String, i64)>> {
+        let row = sqlx::query(
+            "SELECT upload_id, part_size FROM files WHERE id = $1 AND status = 'pending' AND upload_id IS NOT NULL",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("upload_id")?, r.try_get("part_size")?))).transpose()
+    }
+
+    async fn record_part(&self, id: FileId, part: &UploadPart, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO upload_parts (file_id, part_number, size, etag, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (file_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag,
+             created_at = excluded.created_at",
+        )
+        .bind(id.as_uuid())
+        .bind(part.part_number)
+        .bind(part.size)
+        .bind(&part.etag)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn parts(&self, id: FileId) -> StoreResult<Vec<UploadPart>> {
+        let rows =
+            sqlx::query("SELECT part_number, size, etag FROM upload_parts WHERE file_id = $1 ORDER BY part_number")
+                .bind(id.as_uuid())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UploadPart {
+                    part_number: r.try_get("part_number")?,
+                    size: r.try_get("size")?,
+                    etag: r.try_get("etag")?,
+                })
+            })
+            .collect()
     }
 
     async fn recompute_quota(&self, user: UserId) -> StoreResult<(i64, i64)> {
