@@ -1,21 +1,55 @@
-//! Periodic upkeep inside `serve`: purging projects deleted longer ago than the retention period.
+//! Scheduled upkeep inside `serve`: removing expired uploads and files, files of projects past
+//! their retention and then the projects themselves, and objects no record names.
 //!
-//! Every step is idempotent, so several instances running it at once do no harm; only one of them
-//! finds work to do.
+//! Several instances may run; a lease row lets one of them at a time do a pass.
 
+use crate::error::AppResult;
+use crate::files::service::CleanupReport;
 use crate::state::AppState;
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
-const PERIOD: Duration = Duration::from_secs(3600);
+const PERIOD: Duration = Duration::from_secs(15 * 60);
+/// Longer than a pass takes; a crashed holder's lease lapses after this.
+const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+const LEASE_NAME: &str = "maintenance";
+
+/// What one pass did; `None` when another instance holds the lease.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    pub files: CleanupReport,
+    pub purged_projects: usize,
+}
 
 pub async fn run(state: AppState) {
-    let retention = chrono::Duration::days(i64::from(state.settings.project_retention_days));
     let mut ticks = tokio::time::interval(PERIOD);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(error) = state.projects.purge_deleted(retention).await {
-            tracing::warn!(error = %error, "purging deleted projects failed; will retry");
+        match run_once(&state, Utc::now()).await {
+            Ok(Some(report)) if report != MaintenanceReport::default() => {
+                tracing::info!(
+                    removed_files = report.files.removed_files,
+                    orphan_objects = report.files.orphan_objects,
+                    missing_objects = report.files.missing_objects,
+                    purged_projects = report.purged_projects,
+                    "maintenance pass done"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "maintenance pass failed; will retry"),
         }
     }
+}
+
+/// One pass, as if it were `now`, if this instance gets the lease.
+pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> AppResult<Option<MaintenanceReport>> {
+    if !state.store.try_lease(LEASE_NAME, &state.instance_id, now + LEASE, now).await? {
+        return Ok(None);
+    }
+    let purge_before = now - chrono::Duration::days(i64::from(state.settings.project_retention_days));
+    // Files first: once a project row is gone, its files no longer point at it.
+    let files = state.files.clean_up(now, purge_before).await?;
+    let purged_projects = state.projects.purge_deleted_before(purge_before).await?;
+    Ok(Some(MaintenanceReport { files, purged_projects }))
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub files: FileService,
     pub assets: AssetService,
     pub metrics: PrometheusHandle,
+    /// Names this process in leases of scheduled jobs.
+    pub instance_id: String,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             assets: AssetService::new(files.clone(), store.clone()),
             files,
             metrics: crate::http::metrics::handle(),
+            instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         })
     }
 }

@@ -54,7 +54,7 @@ pub trait FileStore {
     /// `QuotaExceeded` (and nothing written) when it does not fit.
     async fn insert_ready_file(&self, file: &FileRecord) -> StoreResult<()>;
 
-    /// Marks a pending upload ready with the size and checksum the server measured, charging the
+    /// Marks a pending upload ready (no longer expiring) with the size and checksum the server measured, charging the
     /// quota in the same transaction. Concurrent completions can never together pass the quota.
     async fn complete_file(&self, id: FileId, size: i64, sha256: &str, now: DateTime<Utc>) -> StoreResult<FileRecord>;
 
@@ -79,6 +79,18 @@ pub trait FileStore {
 
     /// Records a stored part (again, when a part is sent again).
     async fn record_part(&self, id: FileId, part: &UploadPart, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Files the cleanup removes: pending uploads and other files past `expires_at`, and files of
+    /// projects deleted before `purge_before`. At most `limit`.
+    async fn files_to_clean(
+        &self,
+        now: DateTime<Utc>,
+        purge_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<FileRecord>>;
+
+    /// Storage keys of every file that is pending or ready, with its status.
+    async fn live_file_keys(&self) -> StoreResult<Vec<(String, FileStatus)>>;
 
     /// The parts stored so far, by number.
     async fn parts(&self, id: FileId) -> StoreResult<Vec<UploadPart>>;

@@ -15,6 +15,7 @@ pub mod sqlite;
 pub mod testing;
 pub mod users;
 
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 pub use error::{StoreError, StoreResult};
@@ -33,6 +34,10 @@ pub trait Store: UserStore + SessionStore + ProjectStore + FileStore + Send + Sy
 
     /// Cheap round trip proving the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Takes (or renews) the lease `name` for `holder` until `until`, unless another holder's
+    /// lease is still running. Answers whether `holder` now has it.
+    async fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
 
     /// Closes every pooled connection; later calls fail.
     async fn close(&self);

@@ -47,6 +47,8 @@ contract!(
     deleted_projects_are_purged_after_retention,
     files_charge_the_quota_atomically_and_refund_on_delete,
     files_are_visible_to_owner_and_project_members,
+    leases_let_one_holder_run_at_a_time,
+    cleanup_finds_expired_files_and_files_of_purgeable_projects,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -450,4 +452,56 @@ async fn files_are_visible_to_owner_and_project_members(store: Arc<dyn Store>) {
     assert!(store.file_by_id(asset.id).await.unwrap().is_some());
     store.delete_file(asset.id, Utc::now()).await.unwrap();
     assert!(store.file_for(asset.id, owner.id).await.unwrap().is_none());
+}
+
+async fn leases_let_one_holder_run_at_a_time(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    let until = now + Duration::seconds(60);
+    assert!(store.try_lease("cleanup", "instance-a", until, now).await.unwrap());
+    assert!(!store.try_lease("cleanup", "instance-b", until, now).await.unwrap());
+    assert!(store.try_lease("cleanup", "instance-a", until, now).await.unwrap(), "the holder renews");
+    assert!(store.try_lease("other-job", "instance-b", until, now).await.unwrap());
+    let later = until + Duration::seconds(1);
+    assert!(store.try_lease("cleanup", "instance-b", later + Duration::seconds(60), later).await.unwrap());
+}
+
+async fn cleanup_finds_expired_files_and_files_of_purgeable_projects(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("cleanup@example.com")).await.unwrap();
+    let kept = project(owner.id, "Kept", "");
+    let trashed = project(owner.id, "Trashed", "");
+    for record in [&kept, &trashed] {
+        store.create_project(record).await.unwrap();
+    }
+    let mut stale_upload = file(owner.id, Some(kept.id), 5, FileStatus::Pending);
+    stale_upload.expires_at = Some(Utc::now() - Duration::hours(1));
+    let mut fresh_upload = file(owner.id, Some(kept.id), 5, FileStatus::Pending);
+    fresh_upload.expires_at = Some(Utc::now() + Duration::hours(1));
+    let ready = file(owner.id, Some(kept.id), 5, FileStatus::Ready);
+    let in_trash = file(owner.id, Some(trashed.id), 5, FileStatus::Ready);
+    for f in [&stale_upload, &fresh_upload] {
+        store.create_pending_file(f).await.unwrap();
+    }
+    for f in [&ready, &in_trash] {
+        store.insert_ready_file(f).await.unwrap();
+    }
+    store
+        .change_project(
+            trashed.id,
+            Box::new(|p| {
+                p.status = ProjectStatus::Deleted;
+                p.deleted_at = Some(Utc::now() - Duration::days(40));
+                Ok(())
+            }),
+        )
+        .await
+        .unwrap();
+    let found = store.files_to_clean(Utc::now(), Utc::now() - Duration::days(30), 100).await.unwrap();
+    let mut ids: Vec<FileId> = found.iter().map(|f| f.id).collect();
+    ids.sort();
+    let mut expected = vec![stale_upload.id, in_trash.id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let live = store.live_file_keys().await.unwrap();
+    assert_eq!(live.len(), 4);
+    assert_eq!(live.iter().filter(|(_, s)| *s == FileStatus::Ready).count(), 2);
 }

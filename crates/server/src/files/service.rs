@@ -472,6 +472,69 @@ impl FileService {
     }
 }
 
+/// What one cleanup pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CleanupReport {
+    /// Expired uploads, expired files and files of purged projects, removed with their objects.
+    pub removed_files: usize,
+    /// Objects in storage that no file record names (older than an hour), removed.
+    pub orphan_objects: usize,
+    /// Files whose object has vanished from storage (reported, not changed).
+    pub missing_objects: usize,
+}
+
+/// Objects younger than this may belong to an upload whose record is being written.
+const ORPHAN_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
+impl FileService {
+    /// Removes expired uploads and files, files of projects deleted before `purge_before`, and
+    /// objects no record names; reports records whose object is gone.
+    pub async fn clean_up(&self, now: DateTime<Utc>, purge_before: DateTime<Utc>) -> AppResult<CleanupReport> {
+        let mut report = CleanupReport::default();
+        loop {
+            let batch = self.store.files_to_clean(now, purge_before, 200).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for file in batch {
+                let key = StorageKey::parse(&file.storage_key);
+                if let (Some(key), Some((upload_id, _))) = (&key, self.store.multipart_of(file.id).await?) {
+                    let _ = self.storage.abort_multipart(key, &upload_id).await;
+                }
+                if let Some(key) = &key {
+                    self.storage.delete(key).await.map_err(storage_error)?;
+                }
+                self.store.delete_file(file.id, now).await?;
+                report.removed_files += 1;
+            }
+        }
+        let records = self.store.live_file_keys().await?;
+        let live: std::collections::HashSet<&str> = records.iter().map(|(key, _)| key.as_str()).collect();
+        let objects = self.storage.list("users").await.map_err(storage_error)?;
+        let stored: std::collections::HashSet<String> = objects.iter().map(|o| o.location.to_string()).collect();
+        for object in &objects {
+            let name = object.location.to_string();
+            if !live.contains(name.as_str())
+                && object.last_modified < now - ORPHAN_GRACE
+                && let Some(key) = StorageKey::parse(&name)
+            {
+                self.storage.delete(&key).await.map_err(storage_error)?;
+                report.orphan_objects += 1;
+            }
+        }
+        let missing: Vec<&String> = records
+            .iter()
+            .filter(|(key, status)| *status == FileStatus::Ready && !stored.contains(key))
+            .map(|(key, _)| key)
+            .collect();
+        if !missing.is_empty() {
+            tracing::warn!(count = missing.len(), first = %missing[0], "files whose object is missing from storage");
+        }
+        report.missing_objects = missing.len();
+        Ok(report)
+    }
+}
+
 /// Why `persist_from_url` stored nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {

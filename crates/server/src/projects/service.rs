@@ -296,9 +296,9 @@ impl ProjectService {
         Ok(self.store.members(access.id).await?)
     }
 
-    /// Deletes for good the projects deleted longer ago than `retention`.
-    pub async fn purge_deleted(&self, retention: chrono::Duration) -> AppResult<usize> {
-        let purged = self.store.purge_projects_deleted_before(Utc::now() - retention).await?;
+    /// Deletes for good the projects deleted before `before`.
+    pub async fn purge_deleted_before(&self, before: chrono::DateTime<Utc>) -> AppResult<usize> {
+        let purged = self.store.purge_projects_deleted_before(before).await?;
         if !purged.is_empty() {
             tracing::info!(count = purged.len(), "purged deleted projects past retention");
         }

@@ -86,7 +86,7 @@ impl FileStore for SqliteStore {
     async fn complete_file(&self, id: FileId, size: i64, sha256: &str, now: DateTime<Utc>) -> StoreResult<FileRecord> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
-            "UPDATE files SET status = 'ready', file_size = ?1, sha256 = ?2, updated_at = ?3
+            "UPDATE files SET status = 'ready', file_size = ?1, sha256 = ?2, updated_at = ?3, expires_at = NULL
              WHERE id = ?4 AND status = 'pending' RETURNING {}",
             // SQLite's RETURNING takes bare column names.
             COLUMNS.replace("f.", "")
@@ -223,6 +223,39 @@ impl FileStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn files_to_clean(
+        &self,
+        now: DateTime<Utc>,
+        purge_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<FileRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM files f WHERE f.status <> 'deleted' AND (f.expires_at < ?1
+               OR f.project_id IN (SELECT id FROM projects WHERE status = 'deleted' AND deleted_at < ?2))
+             ORDER BY f.created_at LIMIT ?3"
+        ))
+        .bind(millis(now))
+        .bind(millis(purge_before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(file_from_row).collect()
+    }
+
+    async fn live_file_keys(&self) -> StoreResult<Vec<(String, FileStatus)>> {
+        let rows = sqlx::query("SELECT storage_key, status FROM files WHERE status <> 'deleted'")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                let status =
+                    FileStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("file status {status}")))?;
+                Ok((r.try_get("storage_key")?, status))
+            })
+            .collect()
     }
 
     async fn parts(&self, id: FileId) -> StoreResult<Vec<UploadPart>> {

@@ -47,6 +47,21 @@ impl crate::Store for SqliteStore {
         Ok(())
     }
 
+    async fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO job_leases (name, holder, locked_until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, locked_until = excluded.locked_until
+             WHERE job_leases.locked_until < ?4 OR job_leases.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(millis(until))
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
