@@ -81,6 +81,13 @@ enum UserCommand {
         #[command(flatten)]
         location: Location,
     },
+    /// Recompute an account's storage usage from its stored files and repair it.
+    RepairUsage {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        location: Location,
+    },
     /// Set a new password and sign the account out everywhere. Reads standard input when
     /// --password is left out.
     ResetPassword {
@@ -165,6 +172,12 @@ async fn run_user(config: Option<&PathBuf>, command: UserCommand) -> anyhow::Res
             let store = AppState::build(settings(config, &location)?).await?.store;
             let user = admin::set_quota(store.as_ref(), &email, quota(&raw_quota)?).await?;
             println!("quota of <{}> is now {} ({} used)", user.email, user.quota_total, user.quota_used);
+        }
+        UserCommand::RepairUsage { email, location } => {
+            let store = AppState::build(settings(config, &location)?).await?.store;
+            let (before, after) = admin::repair_usage(store.as_ref(), &email).await?;
+            let verdict = if before == after { "already right" } else { "repaired" };
+            println!("usage of <{email}>: {before} bytes recorded, {after} bytes in ready files ({verdict})");
         }
         UserCommand::ResetPassword { email, password, location } => {
             let store = AppState::build(settings(config, &location)?).await?.store;

@@ -186,6 +186,11 @@ async fn admin_commands_manage_accounts(engine: Engine) {
     assert!(quota.status.success(), "{}", String::from_utf8_lossy(&quota.stderr));
     let bad_quota = run(&mut with_db(&["user", "set-quota", "--email", "admin@example.com", "--quota", "lots"]));
     assert!(String::from_utf8_lossy(&bad_quota.stderr).contains("--quota"));
+    let repaired = run(&mut with_db(&["user", "repair-usage", "--email", "admin@example.com"]));
+    assert!(
+        String::from_utf8_lossy(&repaired.stdout).contains("0 bytes in ready files (already right)"),
+        "{repaired:?}"
+    );
     let nobody = run(&mut with_db(&["user", "set-quota", "--email", "nobody@example.com", "--quota", "1GiB"]));
     assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user"));
 

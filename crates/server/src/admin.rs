@@ -53,3 +53,9 @@ pub async fn reset_password(store: &dyn Store, email: &str, password: &str) -> a
     store.set_password_hash(user.id, &password_hash, Utc::now()).await?;
     Ok(store.revoke_user_sessions(user.id, Utc::now()).await?)
 }
+
+/// Recomputes a user's `quota_used` from their ready files and repairs it; answers (before, after).
+pub async fn repair_usage(store: &dyn Store, email: &str) -> anyhow::Result<(i64, i64)> {
+    let user = find(store, email).await?;
+    Ok(store.recompute_quota(user.id).await?)
+}

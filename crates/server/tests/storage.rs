@@ -259,6 +259,19 @@ async fn s3_presigned_put_then_get_and_refused_forgeries() {
     assert!(reqwest::get(&forged).await.unwrap().status().is_client_error());
     let mismatch = upload(&app, &ann, &bytes, bytes.len(), Some(md5_hex(b"x"))).await;
     assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+
+    // Presigned URLs expire.
+    let short = TestApp::spawn_with(Engine::Sqlite, |c: &mut Config| {
+        s3_config(c);
+        c.url_ttl_secs = 3;
+    })
+    .await;
+    let bob = session(&short, "s3-expiry@example.com").await;
+    let done = upload(&short, &bob, &bytes, bytes.len(), None).await;
+    let url = done.data()["file"]["url"].as_str().unwrap().to_owned();
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    assert!(reqwest::get(&url).await.unwrap().status().is_client_error(), "an expired presigned URL still works");
 }
 
 /// An MP4 header followed by filler: `len` bytes.
