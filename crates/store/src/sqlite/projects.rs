@@ -34,8 +34,8 @@ fn role(text: &str) -> StoreResult<ProjectRole> {
 }
 
 fn settings(row: &SqliteRow) -> StoreResult<cinegen_domain::project::ProjectSettings> {
-    let value = json(row.try_get("settings")?, "settings")?;
-    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(format!("projects.settings: {e}")))
+    let text: String = row.try_get("settings")?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("projects.settings: {e}")))
 }
 
 fn record_from_row(row: &SqliteRow) -> StoreResult<ProjectRecord> {
