@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod projects;
 pub mod sessions;
 pub mod sqlite;
+pub mod tasks;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod users;
@@ -24,11 +25,12 @@ pub use projects::{
     AccessInfo, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore, StatusFilter,
 };
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
+pub use tasks::{ClaimRequest, NewTask, Outcome, TaskRecord, TaskStatus, TaskStore};
 pub use users::{NewUser, UserStore};
 
 /// Everything the application persists, behind one object.
 #[async_trait::async_trait]
-pub trait Store: UserStore + SessionStore + ProjectStore + FileStore + Send + Sync + 'static {
+pub trait Store: UserStore + SessionStore + ProjectStore + FileStore + TaskStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and the readiness probe.
     fn engine(&self) -> &'static str;
 

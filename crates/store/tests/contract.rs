@@ -4,11 +4,11 @@
 use chrono::{Duration, Utc};
 use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{ByteSize, DisplayName, Email, SessionId, UserId};
-use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId};
+use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, TaskId};
 use cinegen_store::testing::TestDatabase;
 use cinegen_store::{
-    Engine, FileRecord, NewSession, NewUser, ProjectQuery, ProjectRecord, RotateOutcome, StatusFilter, Store,
-    StoreError, connect,
+    ClaimRequest, Engine, FileRecord, NewSession, NewTask, NewUser, Outcome, ProjectQuery, ProjectRecord,
+    RotateOutcome, StatusFilter, Store, StoreError, TaskStatus, connect,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -49,6 +49,12 @@ contract!(
     files_are_visible_to_owner_and_project_members,
     leases_let_one_holder_run_at_a_time,
     cleanup_finds_expired_files_and_files_of_purgeable_projects,
+    enqueue_is_idempotent_per_user,
+    claims_follow_priority_and_never_hand_out_a_task_twice,
+    lapsed_leases_are_rescued_and_late_answers_ignored,
+    retries_back_off_until_attempts_run_out,
+    cancelling_pending_and_running_tasks,
+    busy_users_wait_for_their_running_tasks,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -504,4 +510,149 @@ async fn cleanup_finds_expired_files_and_files_of_purgeable_projects(store: Arc<
     let live = store.live_file_keys().await.unwrap();
     assert_eq!(live.len(), 4);
     assert_eq!(live.iter().filter(|(_, s)| *s == FileStatus::Ready).count(), 2);
+}
+
+fn task(user: UserId, key: Option<&str>, priority: i32) -> NewTask {
+    let now = Utc::now();
+    NewTask {
+        id: TaskId::new(),
+        user_id: user,
+        project_id: None,
+        parent_id: None,
+        task_type: "image".into(),
+        priority,
+        payload: json!({"prompt": "古装少女"}),
+        max_attempts: 3,
+        idempotency_key: key.map(str::to_owned),
+        run_at: now,
+        now,
+    }
+}
+
+fn claim_as(worker: &str) -> ClaimRequest {
+    let now = Utc::now();
+    ClaimRequest {
+        worker: worker.into(),
+        task_types: vec!["image".into(), "video".into()],
+        lease_until: now + Duration::seconds(30),
+        now,
+        per_user_running: 1000,
+    }
+}
+
+async fn enqueue_is_idempotent_per_user(store: Arc<dyn Store>) {
+    let ann = store.create_user(new_user("queue-ann@example.com")).await.unwrap();
+    let bob = store.create_user(new_user("queue-bob@example.com")).await.unwrap();
+    let (first, created) = store.enqueue(&task(ann.id, Some("k1"), 0)).await.unwrap();
+    assert!(created);
+    assert_eq!(
+        (first.status, first.attempts, first.payload["prompt"].as_str()),
+        (TaskStatus::Pending, 0, Some("古装少女"))
+    );
+    let (again, created) = store.enqueue(&task(ann.id, Some("k1"), 0)).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, first.id);
+    let (bobs, created) = store.enqueue(&task(bob.id, Some("k1"), 0)).await.unwrap();
+    assert!(created && bobs.id != first.id, "keys are per user");
+    let (_, created) = store.enqueue(&task(ann.id, None, 0)).await.unwrap();
+    assert!(created);
+}
+
+async fn claims_follow_priority_and_never_hand_out_a_task_twice(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("queue-claims@example.com")).await.unwrap();
+    let urgent = store.enqueue(&task(user.id, None, 10)).await.unwrap().0;
+    for _ in 0..199 {
+        store.enqueue(&task(user.id, None, 0)).await.unwrap();
+    }
+    let first = store.claim(&claim_as("w0")).await.unwrap().unwrap();
+    assert_eq!((first.id, first.attempts, first.status), (urgent.id, 1, TaskStatus::Running));
+    let workers = (1..=6).map(|w| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(task) = store.claim(&claim_as(&format!("w{w}"))).await.unwrap() {
+                mine.push(task.id);
+            }
+            mine
+        })
+    });
+    let mut all: Vec<TaskId> = futures::future::join_all(workers).await.into_iter().flat_map(|r| r.unwrap()).collect();
+    assert_eq!(all.len(), 199);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 199, "a task was handed out twice");
+}
+
+async fn lapsed_leases_are_rescued_and_late_answers_ignored(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("queue-rescue@example.com")).await.unwrap();
+    store.enqueue(&task(user.id, None, 0)).await.unwrap();
+    let mut short = claim_as("dying");
+    short.lease_until = Utc::now() - Duration::seconds(1);
+    let lost = store.claim(&short).await.unwrap().unwrap();
+    assert!(store.set_provider_job(lost.id, "dying", 1, "kling", "job-42", Utc::now()).await.unwrap());
+    let rescued = store.claim(&claim_as("rescuer")).await.unwrap().unwrap();
+    assert_eq!((rescued.id, rescued.attempts), (lost.id, 2));
+    assert_eq!(rescued.provider_job_id.as_deref(), Some("job-42"), "the job id survives, so nobody pays twice");
+    let late = store.finish(lost.id, "dying", 1, Outcome::Completed(json!({"late": true})), Utc::now()).await.unwrap();
+    assert!(!late, "the attempt that lost its lease changes nothing");
+    assert!(!store.heartbeat(lost.id, "dying", 1, Utc::now() + Duration::seconds(30), None, Utc::now()).await.unwrap());
+    let until = Utc::now() + Duration::seconds(60);
+    assert!(store.heartbeat(lost.id, "rescuer", 2, until, Some((40, "painting")), Utc::now()).await.unwrap());
+    let mid = store.task(lost.id).await.unwrap().unwrap();
+    assert_eq!((mid.progress, mid.progress_message.as_deref()), (40, Some("painting")));
+    assert!(store.finish(lost.id, "rescuer", 2, Outcome::Completed(json!({"ok": 1})), Utc::now()).await.unwrap());
+    let done = store.task(lost.id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.progress, done.result), (TaskStatus::Completed, 100, Some(json!({"ok": 1}))));
+}
+
+async fn retries_back_off_until_attempts_run_out(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("queue-retry@example.com")).await.unwrap();
+    let queued = store.enqueue(&task(user.id, None, 0)).await.unwrap().0;
+    for attempt in 1..=3 {
+        let mut request = claim_as("w");
+        request.now = Utc::now() + Duration::seconds(attempt * 100);
+        let running = store.claim(&request).await.unwrap().unwrap();
+        assert_eq!(running.attempts, attempt as i32);
+        let retry = Outcome::Retry {
+            run_at: request.now + Duration::seconds(50),
+            code: "PROVIDER_ERROR".into(),
+            message: "HTTP 503".into(),
+        };
+        assert!(store.finish(queued.id, "w", attempt as i32, retry, request.now).await.unwrap());
+        // Not due again before its back-off ends.
+        assert!(store.claim(&request).await.unwrap().is_none());
+    }
+    let failed = store.task(queued.id).await.unwrap().unwrap();
+    assert_eq!((failed.status, failed.error_message.as_deref()), (TaskStatus::Failed, Some("HTTP 503")));
+}
+
+async fn cancelling_pending_and_running_tasks(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("queue-cancel@example.com")).await.unwrap();
+    let pending = store.enqueue(&task(user.id, None, 0)).await.unwrap().0;
+    let cancelled = store.request_cancel(pending.id, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(cancelled.status, TaskStatus::Cancelled);
+    assert!(store.claim(&claim_as("w")).await.unwrap().is_none());
+    let running = store.enqueue(&task(user.id, None, 0)).await.unwrap().0;
+    store.claim(&claim_as("w")).await.unwrap().unwrap();
+    let asked = store.request_cancel(running.id, Utc::now()).await.unwrap().unwrap();
+    assert_eq!((asked.status, asked.cancel_requested), (TaskStatus::Running, true));
+    assert!(store.finish(running.id, "w", 1, Outcome::Cancelled, Utc::now()).await.unwrap());
+    assert_eq!(store.task(running.id).await.unwrap().unwrap().status, TaskStatus::Cancelled);
+    assert!(store.request_cancel(running.id, Utc::now()).await.unwrap().is_none(), "finished tasks stay as they are");
+}
+
+async fn busy_users_wait_for_their_running_tasks(store: Arc<dyn Store>) {
+    let batcher = store.create_user(new_user("queue-batch@example.com")).await.unwrap();
+    let other = store.create_user(new_user("queue-other@example.com")).await.unwrap();
+    for _ in 0..5 {
+        store.enqueue(&task(batcher.id, None, 0)).await.unwrap();
+    }
+    let single = store.enqueue(&task(other.id, None, 0)).await.unwrap().0;
+    let capped = ClaimRequest { per_user_running: 2, ..claim_as("w") };
+    let mut claimed = Vec::new();
+    while let Some(task) = store.claim(&capped).await.unwrap() {
+        claimed.push(task);
+    }
+    assert_eq!(claimed.len(), 3, "two of the batch, then the other user's task");
+    assert!(claimed.iter().any(|t| t.id == single.id));
 }

@@ -3,6 +3,7 @@
 mod files;
 mod projects;
 mod sessions;
+mod tasks;
 mod users;
 
 use crate::{ConnectOptions, StoreError, StoreResult};

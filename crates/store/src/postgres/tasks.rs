@@ -1,0 +1,237 @@
+use super::PostgresStore;
+use crate::tasks::{ClaimRequest, NewTask, Outcome, TaskRecord, TaskStatus, TaskStore};
+use crate::{StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use cinegen_domain::{ProjectId, TaskId, UserId};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+const COLUMNS: &str = "id, user_id, project_id, parent_id, task_type, status, priority, payload, result, progress, \
+    progress_message, error_code, error_message, attempts, max_attempts, run_at, locked_by, locked_until, provider, \
+    provider_job_id, idempotency_key, cancel_requested, created_at, updated_at";
+
+fn task_from_row(row: &PgRow) -> StoreResult<TaskRecord> {
+    let status: String = row.try_get("status")?;
+    Ok(TaskRecord {
+        id: TaskId(row.try_get::<Uuid, _>("id")?),
+        user_id: UserId(row.try_get::<Uuid, _>("user_id")?),
+        project_id: row.try_get::<Option<Uuid>, _>("project_id")?.map(ProjectId),
+        parent_id: row.try_get::<Option<Uuid>, _>("parent_id")?.map(TaskId),
+        task_type: row.try_get("task_type")?,
+        status: TaskStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("task status {status}")))?,
+        priority: row.try_get("priority")?,
+        payload: row.try_get("payload")?,
+        result: row.try_get("result")?,
+        progress: row.try_get("progress")?,
+        progress_message: row.try_get("progress_message")?,
+        error_code: row.try_get("error_code")?,
+        error_message: row.try_get("error_message")?,
+        attempts: row.try_get("attempts")?,
+        max_attempts: row.try_get("max_attempts")?,
+        run_at: row.try_get("run_at")?,
+        locked_by: row.try_get("locked_by")?,
+        locked_until: row.try_get("locked_until")?,
+        provider: row.try_get("provider")?,
+        provider_job_id: row.try_get("provider_job_id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        cancel_requested: row.try_get("cancel_requested")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The attempt that holds the lease: `$1` task, `$2` worker, `$3` attempt.
+const HOLDS_LEASE: &str = "id = $1 AND status = 'running' AND locked_by = $2 AND attempts = $3";
+
+#[async_trait::async_trait]
+impl TaskStore for PostgresStore {
+    async fn enqueue(&self, task: &NewTask) -> StoreResult<(TaskRecord, bool)> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO tasks (id, user_id, project_id, parent_id, task_type, status, priority, payload, max_attempts,
+                idempotency_key, run_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $11)
+             ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING {COLUMNS}"
+        ))
+        .bind(task.id.as_uuid())
+        .bind(task.user_id.as_uuid())
+        .bind(task.project_id.map(|p| p.as_uuid()))
+        .bind(task.parent_id.map(|p| p.as_uuid()))
+        .bind(&task.task_type)
+        .bind(task.priority)
+        .bind(Json(&task.payload))
+        .bind(task.max_attempts)
+        .bind(&task.idempotency_key)
+        .bind(task.run_at)
+        .bind(task.now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = inserted {
+            return Ok((task_from_row(&row)?, true));
+        }
+        let existing = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND idempotency_key = $2"))
+            .bind(task.user_id.as_uuid())
+            .bind(&task.idempotency_key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((task_from_row(&existing)?, false))
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>> {
+        let mut query =
+            QueryBuilder::<Postgres>::new("UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ");
+        query.push_bind(&request.worker).push(", locked_until = ").push_bind(request.lease_until);
+        query
+            .push(", started_at = COALESCE(started_at, ")
+            .push_bind(request.now)
+            .push("), updated_at = ")
+            .push_bind(request.now);
+        query.push(" WHERE id = (SELECT t.id FROM tasks t WHERE t.task_type = ANY(").push_bind(&request.task_types);
+        query.push(
+            ") AND NOT t.cancel_requested AND t.attempts < t.max_attempts AND ((t.status = 'pending' AND t.run_at <= ",
+        );
+        query.push_bind(request.now).push(") OR (t.status = 'running' AND t.locked_until < ").push_bind(request.now);
+        query.push(")) AND (SELECT COUNT(*) FROM tasks r WHERE r.user_id = t.user_id AND r.status = 'running' AND r.locked_until >= ");
+        query.push_bind(request.now).push(") < ").push_bind(request.per_user_running);
+        // SKIP LOCKED: concurrent workers pass over rows another claim holds instead of waiting.
+        query.push(" ORDER BY t.priority DESC, t.run_at, t.id FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING ");
+        query.push(COLUMNS);
+        let row = query.build().fetch_optional(&self.pool).await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    async fn heartbeat(
+        &self,
+        id: TaskId,
+        worker: &str,
+        attempt: i32,
+        lease_until: DateTime<Utc>,
+        progress: Option<(i32, &str)>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE tasks SET locked_until = $4, progress = COALESCE($5, progress),
+                progress_message = COALESCE($6, progress_message), updated_at = $7 WHERE {HOLDS_LEASE}"
+        ))
+        .bind(id.as_uuid())
+        .bind(worker)
+        .bind(attempt)
+        .bind(lease_until)
+        .bind(progress.map(|(p, _)| p.clamp(0, 100)))
+        .bind(progress.map(|(_, m)| m))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_provider_job(
+        &self,
+        id: TaskId,
+        worker: &str,
+        attempt: i32,
+        provider: &str,
+        job_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE tasks SET provider = $4, provider_job_id = $5, updated_at = $6 WHERE {HOLDS_LEASE}"
+        ))
+        .bind(id.as_uuid())
+        .bind(worker)
+        .bind(attempt)
+        .bind(provider)
+        .bind(job_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn finish(
+        &self,
+        id: TaskId,
+        worker: &str,
+        attempt: i32,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let released = "locked_by = NULL, locked_until = NULL, updated_at = $4";
+        let affected = match outcome {
+            Outcome::Completed(result) => sqlx::query(&format!(
+                "UPDATE tasks SET status = 'completed', result = $5, progress = 100, finished_at = $4,
+                    error_code = NULL, error_message = NULL, {released} WHERE {HOLDS_LEASE}"
+            ))
+            .bind(id.as_uuid())
+            .bind(worker)
+            .bind(attempt)
+            .bind(now)
+            .bind(Json(result))
+            .execute(&self.pool)
+            .await?
+            .rows_affected(),
+            Outcome::Retry { run_at, code, message } => sqlx::query(&format!(
+                "UPDATE tasks SET status = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END,
+                    finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE $4 END,
+                    run_at = $5, error_code = $6, error_message = $7, {released} WHERE {HOLDS_LEASE}"
+            ))
+            .bind(id.as_uuid())
+            .bind(worker)
+            .bind(attempt)
+            .bind(now)
+            .bind(run_at)
+            .bind(code)
+            .bind(message)
+            .execute(&self.pool)
+            .await?
+            .rows_affected(),
+            Outcome::Failed { code, message } => sqlx::query(&format!(
+                "UPDATE tasks SET status = 'failed', finished_at = $4, error_code = $5, error_message = $6, {released}
+                 WHERE {HOLDS_LEASE}"
+            ))
+            .bind(id.as_uuid())
+            .bind(worker)
+            .bind(attempt)
+            .bind(now)
+            .bind(code)
+            .bind(message)
+            .execute(&self.pool)
+            .await?
+            .rows_affected(),
+            Outcome::Cancelled => sqlx::query(&format!(
+                "UPDATE tasks SET status = 'cancelled', finished_at = $4, {released} WHERE {HOLDS_LEASE}"
+            ))
+            .bind(id.as_uuid())
+            .bind(worker)
+            .bind(attempt)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected(),
+        };
+        Ok(affected > 0)
+    }
+
+    async fn request_cancel(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>> {
+        let row = sqlx::query(&format!(
+            "UPDATE tasks SET cancel_requested = TRUE, updated_at = $2,
+                status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
+                finished_at = CASE WHEN status = 'pending' THEN $2 ELSE finished_at END
+             WHERE id = $1 AND status IN ('pending', 'running') RETURNING {COLUMNS}"
+        ))
+        .bind(id.as_uuid())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    async fn task(&self, id: TaskId) -> StoreResult<Option<TaskRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE id = $1"))
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+}

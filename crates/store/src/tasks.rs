@@ -1,0 +1,168 @@
+//! The durable task queue's rows: enqueue (idempotent), claim with a lease, heartbeat, finish by
+//! compare-and-set on the attempt that holds the lease, cancel.
+
+use crate::StoreResult;
+use chrono::{DateTime, Utc};
+use cinegen_domain::{ProjectId, TaskId, UserId};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Self::Pending),
+            "running" => Some(Self::Running),
+            "completed" => Some(Self::Completed),
+            "failed" => Some(Self::Failed),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// A task to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub id: TaskId,
+    pub user_id: UserId,
+    pub project_id: Option<ProjectId>,
+    pub parent_id: Option<TaskId>,
+    pub task_type: String,
+    /// Higher runs first: interactive work overtakes batches.
+    pub priority: i32,
+    pub payload: Value,
+    pub max_attempts: i32,
+    /// Enqueueing the same key again (per user) answers the existing task.
+    pub idempotency_key: Option<String>,
+    pub run_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRecord {
+    pub id: TaskId,
+    pub user_id: UserId,
+    pub project_id: Option<ProjectId>,
+    pub parent_id: Option<TaskId>,
+    pub task_type: String,
+    pub status: TaskStatus,
+    pub priority: i32,
+    pub payload: Value,
+    pub result: Option<Value>,
+    pub progress: i32,
+    pub progress_message: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub provider: Option<String>,
+    pub provider_job_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which task a worker may take.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub worker: String,
+    pub task_types: Vec<String>,
+    pub lease_until: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    /// A user with this many running tasks gets no more until one ends (fairness).
+    pub per_user_running: i64,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Completed(Value),
+    /// Tried again at `run_at` unless attempts are used up, in which case it fails.
+    Retry {
+        run_at: DateTime<Utc>,
+        code: String,
+        message: String,
+    },
+    Failed {
+        code: String,
+        message: String,
+    },
+    Cancelled,
+}
+
+#[async_trait::async_trait]
+pub trait TaskStore {
+    /// Enqueues a task; with an idempotency key already used by the user, answers that task
+    /// instead (`false`: nothing new was created).
+    async fn enqueue(&self, task: &NewTask) -> StoreResult<(TaskRecord, bool)>;
+
+    /// Takes the next runnable task — pending and due, or running with a lapsed lease (its worker
+    /// died) — highest priority first, and leases it to `request.worker`. Two workers never get
+    /// the same task.
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>>;
+
+    /// Extends the lease and records progress, if `worker`'s `attempt` still holds it.
+    async fn heartbeat(
+        &self,
+        id: TaskId,
+        worker: &str,
+        attempt: i32,
+        lease_until: DateTime<Utc>,
+        progress: Option<(i32, &str)>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Records the provider's job id, before anything else happens, so a resumed attempt polls it
+    /// instead of paying for a second job.
+    async fn set_provider_job(
+        &self,
+        id: TaskId,
+        worker: &str,
+        attempt: i32,
+        provider: &str,
+        job_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Ends the attempt, if it still holds the lease; a late answer from a lost lease changes
+    /// nothing and answers `false`.
+    async fn finish(
+        &self,
+        id: TaskId,
+        worker: &str,
+        attempt: i32,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Cancels a pending task at once, or asks a running one to stop at its next checkpoint.
+    async fn request_cancel(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>>;
+
+    async fn task(&self, id: TaskId) -> StoreResult<Option<TaskRecord>>;
+}
