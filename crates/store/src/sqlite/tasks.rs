@@ -27,7 +27,7 @@ fn task_from_row(row: &SqliteRow) -> StoreResult<TaskRecord> {
         status: TaskStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("task status {status}")))?,
         priority: row.try_get("priority")?,
         payload: json(row.try_get("payload")?)?,
-        result: row.try_get::<Option<String>, _>("result")?.map(|text| json(text)).transpose()?,
+        result: row.try_get::<Option<String>, _>("result")?.map(json).transpose()?,
         progress: row.try_get("progress")?,
         progress_message: row.try_get("progress_message")?,
         error_code: row.try_get("error_code")?,
