@@ -318,7 +318,8 @@ async fn multipart_round_trip(app: &TestApp, who: &Session) {
     // Resumed: part 2 again, then part 1 once more (a retry), and complete with the checksum.
     assert_eq!(send_part(app, who, &id, 2, parts[1]).await.status, StatusCode::OK);
     assert_eq!(send_part(app, who, &id, 1, parts[0]).await.status, StatusCode::OK);
-    assert_eq!(send_part(app, who, &id, 4, parts[0]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Refused by its number alone (a small body: the server answers before reading any).
+    assert_eq!(send_part(app, who, &id, 4, b"x").await.status, StatusCode::UNPROCESSABLE_ENTITY);
     let done = app
         .post_authed(&format!("/api/v1/storage/upload/{id}/complete"), &who.token, &json!({"md5": md5_hex(&video)}))
         .await;
