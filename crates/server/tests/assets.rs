@@ -75,6 +75,17 @@ async fn inline_images_become_files_and_minted_urls_round_trip(engine: Engine) {
     assert_eq!(app.get_authed("/api/v1/auth/me", &token).await.data()["user"]["quota_used"], size);
     let listed = app.get_authed("/api/v1/projects", &token).await;
     assert_eq!(listed.data()["items"][0]["counts"]["keyframes_completed"], 1);
+    let thumbnail = listed.data()["items"][0]["thumbnail_url"].as_str().unwrap();
+    assert_eq!(reqwest::get(app.url(thumbnail)).await.unwrap().status(), StatusCode::OK);
+
+    // Another user naming this file in their own document gets no link to it.
+    let thief = app.register("thief@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let stolen = json!([{"id": "s", "keyframes": [{"id": "k", "type": "start", "status": "completed",
+                                                   "imageFileId": keyframe["imageFileId"]}]}]);
+    let theirs = app.post_authed("/api/v1/projects", &thief, &json!({"title": "Mine", "shots": stolen})).await;
+    assert!(theirs.data()["project"]["shots"][0]["keyframes"][0].get("imageUrl").is_none());
+    let their_list = app.get_authed("/api/v1/projects", &thief).await;
+    assert!(their_list.data()["items"][0]["thumbnail_url"].is_null());
 
     // A data: URI that is not an image of an accepted type leaves the slot empty and failed.
     let bad = app

@@ -63,6 +63,9 @@ pub trait FileStore {
 
     async fn file_by_id(&self, id: FileId) -> StoreResult<Option<FileRecord>>;
 
+    /// The ready files among `ids`, whatever their project (callers check that).
+    async fn ready_files(&self, ids: &[FileId]) -> StoreResult<Vec<FileRecord>>;
+
     /// The ready files among `ids` that belong to `project` (for minting a document's URLs).
     async fn ready_files_of_project(&self, project: ProjectId, ids: &[FileId]) -> StoreResult<Vec<FileRecord>>;
 

@@ -188,6 +188,30 @@ impl AssetService {
         Ok(())
     }
 
+    /// Fresh URLs for list thumbnails (`file:<id>` references of each project). A reference to a
+    /// file of another project is ignored: documents are client-written, and a file id in them
+    /// must never reach a file the project does not own.
+    pub async fn thumbnail_urls(&self, items: &[(ProjectId, Option<String>)]) -> AppResult<HashMap<ProjectId, String>> {
+        let wanted: Vec<(ProjectId, FileId)> = items
+            .iter()
+            .filter_map(|(project, thumb)| {
+                let id = thumb.as_deref()?.strip_prefix("file:")?.parse().ok()?;
+                Some((*project, id))
+            })
+            .collect();
+        let ids: Vec<FileId> = wanted.iter().map(|(_, id)| *id).collect();
+        let files = self.store.ready_files(&ids).await?;
+        let mut urls = HashMap::new();
+        for file in files {
+            let Some((project, _)) = wanted.iter().find(|(p, id)| *id == file.id && file.project_id == Some(*p)) else {
+                continue;
+            };
+            let project = *project;
+            urls.insert(project, self.files.mint(file).await?.url);
+        }
+        Ok(urls)
+    }
+
     /// A fresh URL for the project's merged film.
     pub async fn merged_video_url(&self, project: ProjectId, file: Option<FileId>) -> AppResult<Option<String>> {
         let Some(id) = file else { return Ok(None) };

@@ -126,6 +126,22 @@ impl FileStore for SqliteStore {
         row.as_ref().map(file_from_row).transpose()
     }
 
+    async fn ready_files(&self, ids: &[FileId]) -> StoreResult<Vec<FileRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "SELECT {COLUMNS} FROM files f WHERE f.status = 'ready' AND f.id IN ("
+        ));
+        let mut ids_list = query.separated(", ");
+        for id in ids {
+            ids_list.push_bind(id.as_uuid());
+        }
+        query.push(")");
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(file_from_row).collect()
+    }
+
     async fn ready_files_of_project(&self, project: ProjectId, ids: &[FileId]) -> StoreResult<Vec<FileRecord>> {
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -64,8 +64,18 @@ pub async fn list_projects(
     let query = ProjectQuery { user: claims.sub, page, size, words: query_words(search), status };
     let (items, total) = state.projects.list(&query).await?;
     let pages = (total + i64::from(size) - 1) / i64::from(size);
+    let thumbs: Vec<_> = items.iter().map(|item| (item.id, item.thumbnail.clone())).collect();
+    let minted = state.assets.thumbnail_urls(&thumbs).await?;
     Ok(envelope::ok(ProjectPage {
-        items: items.into_iter().map(ProjectListItemView::from).collect(),
+        items: items
+            .into_iter()
+            .map(|item| {
+                let minted = minted.get(&item.id).cloned();
+                let mut view = ProjectListItemView::from(item);
+                view.thumbnail_url = minted.or(view.thumbnail_url);
+                view
+            })
+            .collect(),
         pagination: Pagination { page, size, total, pages },
     }))
 }
