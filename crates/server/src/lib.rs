@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod openapi;
 pub mod projects;
 pub mod state;
+pub mod tasks;
 pub mod telemetry;
 
 pub use config::{Config, Overrides, Settings};

@@ -1,0 +1,160 @@
+//! The worker pool: claim, run with a renewed lease, finish by compare-and-set.
+
+use super::backoff;
+use super::handler::{TaskContext, TaskError, TaskHandler};
+use chrono::Utc;
+use cinegen_store::{ClaimRequest, Outcome, Store, StoreResult, TaskRecord};
+use futures::FutureExt;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Names this process in leases (`locked_by`).
+    pub name: String,
+    /// Tasks run at once by this process.
+    pub workers: usize,
+    /// How long a claim holds a task without a heartbeat (seconds, not hours: a dead worker's
+    /// task is rescued soon).
+    pub lease: Duration,
+    /// How often a running task's lease is renewed; well inside `lease`.
+    pub heartbeat: Duration,
+    /// How long an idle worker waits before looking again (an in-process enqueue wakes it sooner).
+    pub poll: Duration,
+    /// Running tasks one user may have at once across all workers.
+    pub per_user_running: i64,
+    /// First retry wait, doubled for each later retry.
+    pub retry_base: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            name: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+            workers: 4,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            poll: Duration::from_millis(500),
+            per_user_running: 8,
+            retry_base: backoff::BASE,
+        }
+    }
+}
+
+pub struct WorkerPool {
+    store: Arc<dyn Store>,
+    handlers: HashMap<&'static str, Arc<dyn TaskHandler>>,
+    config: WorkerConfig,
+    wake: Notify,
+}
+
+impl WorkerPool {
+    pub fn new(store: Arc<dyn Store>, handlers: Vec<Arc<dyn TaskHandler>>, config: WorkerConfig) -> Self {
+        let handlers = handlers.into_iter().map(|h| (h.task_type(), h)).collect();
+        Self { store, handlers, config, wake: Notify::new() }
+    }
+
+    /// Wakes one idle worker (after an enqueue in this process).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Starts the workers; they stop when `shutdown` is cancelled, finishing nothing half-way
+    /// (an interrupted task is rescued by the next claim once its lease lapses).
+    pub fn spawn(self: &Arc<Self>, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+        (0..self.config.workers)
+            .map(|n| {
+                let pool = self.clone();
+                let shutdown = shutdown.clone();
+                let worker = format!("{}-{n}", self.config.name);
+                tokio::spawn(async move { pool.work(worker, shutdown).await })
+            })
+            .collect()
+    }
+
+    async fn work(&self, worker: String, shutdown: CancellationToken) {
+        loop {
+            let ran = tokio::select! {
+                () = shutdown.cancelled() => return,
+                ran = self.run_one(&worker) => ran,
+            };
+            match ran {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(worker, error = %error, "claiming a task failed; will retry"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(self.config.poll) => {}
+                () = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Claims and runs one task as `worker`; false when none was due.
+    pub async fn run_one(&self, worker: &str) -> StoreResult<bool> {
+        let now = Utc::now();
+        let request = ClaimRequest {
+            worker: worker.to_owned(),
+            task_types: self.handlers.keys().map(|t| (*t).to_owned()).collect(),
+            lease_until: now + chrono::Duration::from_std(self.config.lease).unwrap_or_default(),
+            now,
+            per_user_running: self.config.per_user_running,
+        };
+        let Some(task) = self.store.claim(&request).await? else { return Ok(false) };
+        self.run(worker, task).await?;
+        Ok(true)
+    }
+
+    async fn run(&self, worker: &str, task: TaskRecord) -> StoreResult<()> {
+        let Some(handler) = self.handlers.get(task.task_type.as_str()).cloned() else { return Ok(()) };
+        let (id, attempt) = (task.id, task.attempts);
+        tracing::info!(task.id = %id, task.r#type = %task.task_type, attempt, worker, "task started");
+        let ctx = TaskContext { task, store: self.store.clone(), worker: worker.to_owned(), lease: self.config.lease };
+        let work = AssertUnwindSafe(handler.run(&ctx)).catch_unwind();
+        let result = tokio::select! {
+            result = work => result.unwrap_or_else(|_| Err(TaskError::permanent("INTERNAL_ERROR", "the task failed unexpectedly"))),
+            () = self.keep_lease(&ctx) => Err(TaskError::LeaseLost),
+        };
+        let now = Utc::now();
+        let outcome = match result {
+            Ok(value) => Outcome::Completed(value),
+            Err(TaskError::Transient { message, retry_after }) => {
+                let wait = backoff::delay_from(self.config.retry_base, attempt, retry_after, rand::random());
+                Outcome::Retry {
+                    run_at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                    code: "TRANSIENT_ERROR".into(),
+                    message,
+                }
+            }
+            Err(TaskError::Permanent { code, message }) => Outcome::Failed { code, message },
+            Err(TaskError::Cancelled) => Outcome::Cancelled,
+            Err(TaskError::LeaseLost) => {
+                tracing::warn!(task.id = %id, attempt, "task taken over by another worker; this attempt writes nothing");
+                return Ok(());
+            }
+        };
+        if !self.store.finish(id, worker, attempt, outcome, now).await? {
+            tracing::warn!(task.id = %id, attempt, "late answer of an attempt that lost its lease; ignored");
+        }
+        Ok(())
+    }
+
+    /// Renews the lease every heartbeat; returns only when it was lost.
+    async fn keep_lease(&self, ctx: &TaskContext) {
+        loop {
+            tokio::time::sleep(self.config.heartbeat).await;
+            let until = Utc::now() + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+            match self.store.heartbeat(ctx.task.id, &ctx.worker, ctx.attempt(), until, None, Utc::now()).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                // A database hiccup: keep working; the next beat may get through before the lease ends.
+                Err(error) => tracing::warn!(task.id = %ctx.task.id, error = %error, "heartbeat failed"),
+            }
+        }
+    }
+}
