@@ -49,6 +49,8 @@ struct Location {
 enum Command {
     /// Run the HTTP API and web app.
     Serve(Location),
+    /// Run task workers only (no HTTP), alongside one or more `serve` instances.
+    Worker(Location),
     /// Apply database migrations and exit.
     Migrate(Location),
     /// Manage accounts.
@@ -148,6 +150,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = AppState::build(settings).await?;
             tracing::info!(addr = %listener.local_addr()?, engine = state.store.engine(), "cinegen is listening");
             cinegen_server::serve(state, listener, cinegen_server::shutdown_signal()).await?;
+        }
+        Command::Worker(location) => {
+            let state = AppState::build(settings(config, &location)?).await?;
+            tracing::info!(
+                workers = state.settings.workers,
+                engine = state.store.engine(),
+                "cinegen worker is running"
+            );
+            cinegen_server::work(state, cinegen_server::shutdown_signal()).await;
         }
         Command::Migrate(location) => {
             let state = AppState::build(settings(config, &location)?).await?;

@@ -36,6 +36,9 @@ pub struct Config {
     pub url_ttl_secs: u64,
     pub fetch_timeout_secs: u64,
     pub fetch_allow_loopback: bool,
+    pub workers: usize,
+    pub per_user_running_tasks: i64,
+    pub task_retry_base_ms: u64,
     pub body_limit: String,
     pub document_limit: String,
     pub default_quota: String,
@@ -70,6 +73,9 @@ impl Default for Config {
             url_ttl_secs: 24 * 3600,
             fetch_timeout_secs: 120,
             fetch_allow_loopback: false,
+            workers: 4,
+            per_user_running_tasks: 8,
+            task_retry_base_ms: 2000,
             body_limit: "2MiB".into(),
             document_limit: "20MiB".into(),
             default_quota: "5GiB".into(),
@@ -224,6 +230,9 @@ impl Config {
             url_ttl_secs: self.url_ttl_secs,
             fetch_timeout_secs: self.fetch_timeout_secs.max(1),
             fetch_allow_loopback: self.fetch_allow_loopback,
+            workers: self.workers,
+            per_user_running_tasks: self.per_user_running_tasks.max(1),
+            task_retry_base_ms: self.task_retry_base_ms.max(1),
             body_limit: positive_size("CINEGEN_BODY_LIMIT", &self.body_limit)?,
             document_limit: positive_size("CINEGEN_DOCUMENT_LIMIT", &self.document_limit)?,
             project_retention_days: self.project_retention_days,
@@ -408,6 +417,12 @@ pub struct Settings {
     pub fetch_timeout_secs: u64,
     /// Lets server-side downloads reach loopback addresses: for tests against local emulators only.
     pub fetch_allow_loopback: bool,
+    /// Task workers this process runs (0: none, for an API-only instance).
+    pub workers: usize,
+    /// Running tasks one user may have at once (fairness).
+    pub per_user_running_tasks: i64,
+    /// First wait before a task's retry, doubled for each later one.
+    pub task_retry_base_ms: u64,
     pub body_limit: ByteSize,
     /// Largest project document body (PUT/POST of a project).
     pub document_limit: ByteSize,

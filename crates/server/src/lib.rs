@@ -36,10 +36,38 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let maintenance = tokio::spawn(maintenance::run(state.clone()));
+    let stop_workers = tokio_util::sync::CancellationToken::new();
+    let workers = worker_pool(&state).spawn(stop_workers.clone());
     let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     maintenance.abort();
+    stop_workers.cancel();
+    futures::future::join_all(workers).await;
     served
+}
+
+/// The task workers of this process, with every task type's handler.
+pub fn worker_pool(state: &AppState) -> std::sync::Arc<tasks::WorkerPool> {
+    let settings = &state.settings;
+    let config = tasks::WorkerConfig {
+        name: state.instance_id.clone(),
+        workers: settings.workers,
+        per_user_running: settings.per_user_running_tasks,
+        retry_base: std::time::Duration::from_millis(settings.task_retry_base_ms),
+        ..tasks::WorkerConfig::default()
+    };
+    let handlers: Vec<std::sync::Arc<dyn tasks::TaskHandler>> =
+        vec![std::sync::Arc::new(projects::assets::ImportAssetHandler { assets: state.assets.clone() })];
+    std::sync::Arc::new(tasks::WorkerPool::new(state.store.clone(), handlers, config))
+}
+
+/// Runs only the task workers (`cinegen worker`) until `shutdown` resolves.
+pub async fn work(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let workers = worker_pool(&state).spawn(stop.clone());
+    shutdown.await;
+    stop.cancel();
+    futures::future::join_all(workers).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -101,7 +101,7 @@ async fn inline_images_become_files_and_minted_urls_round_trip(engine: Engine) {
 }
 
 async fn wait_for<F: Fn(&Value) -> bool>(app: &TestApp, token: &str, id: &str, done: F) -> Value {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let project = get_project(app, token, id).await;
         if done(&project) {
             return project;

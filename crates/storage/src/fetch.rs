@@ -30,7 +30,8 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    fn is_transient(&self) -> bool {
+    /// Whether trying again later could succeed (connection trouble, 429, 5xx).
+    pub fn is_transient(&self) -> bool {
         match self {
             Self::Status(code) => *code == 429 || *code >= 500,
             Self::Network(_) => true,

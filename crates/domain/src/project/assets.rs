@@ -10,7 +10,8 @@ use crate::FileKind;
 use serde_json::{Map, Value};
 
 /// Where a slot is, by the ids of the objects around it (stable while the document changes).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "slot", rename_all = "snake_case")]
 pub enum SlotId {
     Character { character: String },
     Variation { character: String, variation: String },

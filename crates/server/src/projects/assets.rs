@@ -40,6 +40,9 @@ pub struct Normalized {
     pub missing: Vec<AssetReport>,
 }
 
+/// The task type that downloads one outside asset into its slot.
+pub const IMPORT_ASSET: &str = "import_asset";
+
 #[derive(Clone)]
 pub struct AssetService {
     files: FileService,
@@ -119,25 +122,36 @@ impl AssetService {
         }
     }
 
-    /// Downloads external assets one after another in the background; each result (a file id, or
-    /// an empty slot marked failed) is written into the slot it came from.
-    pub fn spawn_downloads(&self, owner: UserId, project: ProjectId, pending: Vec<(SlotId, FileKind, String)>) {
-        if pending.is_empty() {
-            return;
+    /// Queues one download task per external asset; a worker stores each result (a file id, or
+    /// an empty slot marked failed) into the slot it came from.
+    pub async fn enqueue_downloads(
+        &self,
+        owner: UserId,
+        project: ProjectId,
+        pending: Vec<(SlotId, FileKind, String)>,
+    ) -> AppResult<()> {
+        let now = chrono::Utc::now();
+        for (slot, kind, url) in pending {
+            let task = cinegen_store::NewTask {
+                id: cinegen_domain::TaskId::new(),
+                user_id: owner,
+                project_id: Some(project),
+                parent_id: None,
+                task_type: IMPORT_ASSET.into(),
+                // Background work: anything a user waits on goes first.
+                priority: -10,
+                payload: serde_json::json!({ "slot": slot, "kind": kind, "url": url }),
+                max_attempts: 3,
+                idempotency_key: None,
+                run_at: now,
+                now,
+            };
+            self.store.enqueue(&task).await?;
         }
-        let this = self.clone();
-        tokio::spawn(async move {
-            for (slot_id, kind, url) in pending {
-                let result = this.files.persist_from_url(owner, project, kind, &url).await;
-                if let Err(error) = &result {
-                    tracing::info!(project.id = %project, slot = %slot_id.describe(), error = %error, "asset could not be imported");
-                }
-                this.write_back(owner, project, slot_id, url, result).await;
-            }
-        });
+        Ok(())
     }
 
-    async fn write_back(
+    pub(crate) async fn write_back(
         &self,
         owner: UserId,
         project: ProjectId,
@@ -238,5 +252,49 @@ mod tests {
     fn our_urls_are_recognised() {
         assert!(is_ours("/files/users/a/projects/b/scenes/c.png?exp=1&sig=2"));
         assert!(!is_ours("https://ark-content.example.com/x.png"));
+    }
+}
+
+/// Runs `import_asset` tasks: downloads one outside asset into storage and writes the result
+/// into its slot. Transient failures retry (with the queue's backoff) while attempts remain; the
+/// last failure leaves the slot empty and failed.
+pub struct ImportAssetHandler {
+    pub assets: AssetService,
+}
+
+#[derive(serde::Deserialize)]
+struct ImportAssetPayload {
+    slot: SlotId,
+    kind: FileKind,
+    url: String,
+}
+
+#[async_trait::async_trait]
+impl crate::tasks::TaskHandler for ImportAssetHandler {
+    fn task_type(&self) -> &'static str {
+        IMPORT_ASSET
+    }
+
+    async fn run(&self, ctx: &crate::tasks::TaskContext) -> Result<serde_json::Value, crate::tasks::TaskError> {
+        use crate::tasks::TaskError;
+        let payload: ImportAssetPayload = serde_json::from_value(ctx.task.payload.clone())
+            .map_err(|e| TaskError::permanent("VALIDATION_ERROR", format!("bad import task: {e}")))?;
+        let (owner, project) = match ctx.task.project_id {
+            Some(project) => (ctx.task.user_id, project),
+            None => return Err(TaskError::permanent("VALIDATION_ERROR", "an import task names no project")),
+        };
+        ctx.progress(10, "downloading").await?;
+        let result = self.assets.files.persist_from_url(owner, project, payload.kind, &payload.url).await;
+        let transient = matches!(&result, Err(PersistError::Fetch(error)) if error.is_transient());
+        if transient && ctx.attempt() < ctx.task.max_attempts {
+            let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+            return Err(TaskError::transient(message));
+        }
+        let outcome = result.as_ref().map(|file| file.id.to_string()).map_err(ToString::to_string);
+        self.assets.write_back(owner, project, payload.slot, payload.url, result).await;
+        match outcome {
+            Ok(file_id) => Ok(serde_json::json!({ "file_id": file_id })),
+            Err(reason) => Err(TaskError::permanent("ASSET_MISSING", reason)),
+        }
     }
 }

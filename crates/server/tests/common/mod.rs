@@ -82,6 +82,8 @@ impl TestApp {
             database_url: Some(Secret::new(database_url)),
             database_max_connections: 8,
             jwt_secret: Some(Secret::new(JWT_SECRET)),
+            // Retries of background tasks come quickly in tests.
+            task_retry_base_ms: 50,
             ..Config::default()
         };
         configure(&mut config);

@@ -102,7 +102,7 @@ pub async fn create_with_assets(
     let normalized = normalize_assets(state, owner, id, &mut attach).await?;
     match state.projects.attach_documents(id, attach.script_data, attach.shots).await {
         Ok(project) => {
-            state.assets.spawn_downloads(owner, id, normalized.pending.clone());
+            state.assets.enqueue_downloads(owner, id, normalized.pending.clone()).await?;
             state.users.invalidate(owner);
             Ok((project, normalized))
         }
@@ -179,7 +179,7 @@ pub async fn update_project(
     let normalized = normalize_assets(&state, access.owner_id, id, &mut update).await?;
     match state.projects.update(&access, update).await {
         Ok(project) => {
-            state.assets.spawn_downloads(access.owner_id, id, normalized.pending);
+            state.assets.enqueue_downloads(access.owner_id, id, normalized.pending).await?;
             state.users.invalidate(access.owner_id);
             answer(&state, project, access.role).await
         }
