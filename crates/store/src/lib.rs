@@ -25,7 +25,7 @@ pub use projects::{
     AccessInfo, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore, StatusFilter,
 };
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
-pub use tasks::{ClaimRequest, NewTask, Outcome, TaskRecord, TaskStatus, TaskStore};
+pub use tasks::{ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
 pub use users::{NewUser, UserStore};
 
 /// Everything the application persists, behind one object.

@@ -116,6 +116,18 @@ pub enum Outcome {
     Cancelled,
 }
 
+/// Which tasks a list shows: the caller's own and those of projects they own or are a member of.
+#[derive(Debug, Clone)]
+pub struct TaskQuery {
+    pub user: UserId,
+    pub project: Option<ProjectId>,
+    pub status: Option<TaskStatus>,
+    pub task_type: Option<String>,
+    /// 1-based.
+    pub page: u32,
+    pub size: u32,
+}
+
 #[async_trait::async_trait]
 pub trait TaskStore {
     /// Enqueues a task; with an idempotency key already used by the user, answers that task
@@ -165,4 +177,13 @@ pub trait TaskStore {
     async fn request_cancel(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>>;
 
     async fn task(&self, id: TaskId) -> StoreResult<Option<TaskRecord>>;
+
+    /// The task if `user` enqueued it or can see its project.
+    async fn task_for(&self, id: TaskId, user: UserId) -> StoreResult<Option<TaskRecord>>;
+
+    /// A page of visible tasks, newest first, and their total.
+    async fn list_tasks(&self, query: &TaskQuery) -> StoreResult<(Vec<TaskRecord>, i64)>;
+
+    /// Gives a failed task a fresh set of attempts, due now.
+    async fn retry_task(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>>;
 }

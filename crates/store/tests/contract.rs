@@ -8,7 +8,7 @@ use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, TaskId};
 use cinegen_store::testing::TestDatabase;
 use cinegen_store::{
     ClaimRequest, Engine, FileRecord, NewSession, NewTask, NewUser, Outcome, ProjectQuery, ProjectRecord,
-    RotateOutcome, StatusFilter, Store, StoreError, TaskStatus, connect,
+    RotateOutcome, StatusFilter, Store, StoreError, TaskQuery, TaskStatus, connect,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -55,6 +55,7 @@ contract!(
     retries_back_off_until_attempts_run_out,
     cancelling_pending_and_running_tasks,
     busy_users_wait_for_their_running_tasks,
+    tasks_are_visible_through_their_project_and_failed_ones_retry,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -655,4 +656,34 @@ async fn busy_users_wait_for_their_running_tasks(store: Arc<dyn Store>) {
     }
     assert_eq!(claimed.len(), 3, "two of the batch, then the other user's task");
     assert!(claimed.iter().any(|t| t.id == single.id));
+}
+
+async fn tasks_are_visible_through_their_project_and_failed_ones_retry(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("tasks-owner@example.com")).await.unwrap();
+    let member = store.create_user(new_user("tasks-member@example.com")).await.unwrap();
+    let stranger = store.create_user(new_user("tasks-stranger@example.com")).await.unwrap();
+    let record = project(owner.id, "Tasks", "");
+    store.create_project(&record).await.unwrap();
+    let mut in_project = task(owner.id, None, 0);
+    in_project.project_id = Some(record.id);
+    let in_project = store.enqueue(&in_project).await.unwrap().0;
+    let private = store.enqueue(&task(owner.id, None, 0)).await.unwrap().0;
+    let list = |user: UserId| TaskQuery { user, project: None, status: None, task_type: None, page: 1, size: 50 };
+    assert_eq!(store.list_tasks(&list(owner.id)).await.unwrap().1, 2);
+    assert_eq!(store.list_tasks(&list(member.id)).await.unwrap().1, 0);
+    assert!(store.task_for(in_project.id, stranger.id).await.unwrap().is_none());
+    store.set_member(record.id, member.id, ProjectRole::Viewer, Utc::now()).await.unwrap();
+    assert!(store.task_for(in_project.id, member.id).await.unwrap().is_some());
+    assert!(store.task_for(private.id, member.id).await.unwrap().is_none());
+    let (seen, total) = store.list_tasks(&list(member.id)).await.unwrap();
+    assert_eq!((seen.len(), total), (1, 1));
+    let filtered = TaskQuery { status: Some(TaskStatus::Completed), ..list(owner.id) };
+    assert_eq!(store.list_tasks(&filtered).await.unwrap().1, 0);
+
+    assert!(store.retry_task(private.id, Utc::now()).await.unwrap().is_none(), "only failed tasks retry");
+    let claimed = store.claim(&claim_as("w")).await.unwrap().unwrap();
+    let failed = Outcome::Failed { code: "PROVIDER_ERROR".into(), message: "refused".into() };
+    store.finish(claimed.id, "w", 1, failed, Utc::now()).await.unwrap();
+    let retried = store.retry_task(claimed.id, Utc::now()).await.unwrap().unwrap();
+    assert_eq!((retried.status, retried.attempts, retried.error_code), (TaskStatus::Pending, 0, None));
 }

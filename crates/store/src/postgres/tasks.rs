@@ -1,5 +1,5 @@
 use super::PostgresStore;
-use crate::tasks::{ClaimRequest, NewTask, Outcome, TaskRecord, TaskStatus, TaskStore};
+use crate::tasks::{ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{ProjectId, TaskId, UserId};
@@ -40,6 +40,11 @@ fn task_from_row(row: &PgRow) -> StoreResult<TaskRecord> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+/// The columns, qualified for queries that join other tables.
+fn qualified() -> String {
+    COLUMNS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The attempt that holds the lease: `$1` task, `$2` worker, `$3` attempt.
@@ -232,6 +237,61 @@ impl TaskStore for PostgresStore {
             .bind(id.as_uuid())
             .fetch_optional(&self.pool)
             .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    async fn task_for(&self, id: TaskId, user: UserId) -> StoreResult<Option<TaskRecord>> {
+        let visible = "(t.user_id = $2 OR p.user_id = $2 OR (p.status <> 'deleted' AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = t.project_id AND m.user_id = $2)))";
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM tasks t LEFT JOIN projects p ON p.id = t.project_id WHERE t.id = $1 AND {visible}",
+            qualified()
+        ))
+        .bind(id.as_uuid())
+        .bind(user.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    async fn list_tasks(&self, query: &TaskQuery) -> StoreResult<(Vec<TaskRecord>, i64)> {
+        let user = query.user.as_uuid();
+        let mut select = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {}, COUNT(*) OVER () AS total FROM tasks t LEFT JOIN projects p ON p.id = t.project_id WHERE (t.user_id = ",
+            qualified()
+        ));
+        select.push_bind(user).push(" OR p.user_id = ").push_bind(user);
+        select.push(" OR (p.status <> 'deleted' AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = t.project_id AND m.user_id = ");
+        select.push_bind(user).push(")))");
+        if let Some(project) = query.project {
+            select.push(" AND t.project_id = ").push_bind(project.as_uuid());
+        }
+        if let Some(status) = query.status {
+            select.push(" AND t.status = ").push_bind(status.as_str());
+        }
+        if let Some(task_type) = &query.task_type {
+            select.push(" AND t.task_type = ").push_bind(task_type.clone());
+        }
+        select.push(" ORDER BY t.created_at DESC, t.id DESC LIMIT ").push_bind(i64::from(query.size));
+        select.push(" OFFSET ").push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(query.size));
+        let rows = select.build().fetch_all(&self.pool).await?;
+        let total = match rows.first() {
+            Some(row) => row.try_get("total")?,
+            None => 0,
+        };
+        let tasks = rows.iter().map(task_from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok((tasks, total))
+    }
+
+    async fn retry_task(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>> {
+        let row = sqlx::query(&format!(
+            "UPDATE tasks SET status = 'pending', attempts = 0, run_at = $2, error_code = NULL, error_message = NULL,
+                cancel_requested = FALSE, finished_at = NULL, progress = 0, progress_message = NULL, updated_at = $2
+             WHERE id = $1 AND status = 'failed' RETURNING {COLUMNS}"
+        ))
+        .bind(id.as_uuid())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(task_from_row).transpose()
     }
 }
