@@ -26,6 +26,10 @@ use utoipa::{Modify, OpenApi};
         api::projects::members::remove_member,
         api::projects::export::export_project,
         api::import::import_legacy,
+        api::tasks::get_task,
+        api::tasks::list_tasks,
+        api::tasks::cancel_task,
+        api::tasks::retry_task,
         api::storage::upload::create_upload,
         api::storage::upload::complete_upload,
         api::storage::files::file_url,
@@ -41,7 +45,7 @@ use utoipa::{Modify, OpenApi};
         api::health::metrics,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ops", description = "Probes and metrics"))
+    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
 )]
 struct ApiDoc;
 

@@ -8,6 +8,7 @@ pub mod import;
 pub mod local_files;
 pub mod projects;
 pub mod storage;
+pub mod tasks;
 pub mod views;
 
 use crate::http::fallback;
@@ -29,6 +30,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(docs::openapi_json))
         .merge(projects::routes(document_limit))
         .merge(storage::routes())
+        .route("/ai/tasks", get(tasks::list_tasks))
+        .route("/ai/tasks/{id}", get(tasks::get_task))
+        .route("/ai/tasks/{id}/cancel", post(tasks::cancel_task))
+        .route("/ai/tasks/{id}/retry", post(tasks::retry_task))
         .route(
             "/import/legacy",
             post(import::import_legacy).layer(DefaultBodyLimit::max(document_limit.saturating_mul(5))),

@@ -1,0 +1,191 @@
+//! `/api/v1/ai/tasks/*`: a task's state, the caller's tasks, cancel and retry.
+
+use crate::api::projects::parse_id;
+use crate::envelope::{self, Envelope, ErrorEnvelope};
+use crate::error::{AppError, AppResult};
+use crate::extract::CurrentUser;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use cinegen_domain::{FieldError, ProjectId, TaskId, ValidationErrors};
+use cinegen_store::{TaskQuery, TaskRecord, TaskStatus};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+/// A task as the plan shows it: `{id, type, status, progress, result, error}` and a little more.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: TaskId,
+    #[serde(rename = "type")]
+    pub task_type: String,
+    /// pending, running, completed, failed or cancelled.
+    pub status: String,
+    /// 0–100.
+    pub progress: i32,
+    pub message: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+    pub error: Option<TaskErrorView>,
+    pub project_id: Option<ProjectId>,
+    pub attempts: i32,
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<TaskRecord> for TaskView {
+    fn from(task: TaskRecord) -> Self {
+        let error = match (task.error_code, task.error_message) {
+            (Some(code), Some(message)) if task.status != TaskStatus::Completed => {
+                Some(TaskErrorView { code, message })
+            }
+            _ => None,
+        };
+        Self {
+            id: task.id,
+            task_type: task.task_type,
+            status: task.status.as_str().to_owned(),
+            progress: task.progress,
+            message: task.progress_message,
+            result: task.result,
+            error,
+            project_id: task.project_id,
+            attempts: task.attempts,
+            cancel_requested: task.cancel_requested,
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskEnvelope {
+    pub task: TaskView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskPage {
+    pub items: Vec<TaskView>,
+    pub pagination: crate::api::projects::views::Pagination,
+}
+
+async fn visible(state: &AppState, user: cinegen_domain::UserId, raw: &str) -> AppResult<TaskRecord> {
+    let id: TaskId = parse_id(raw, "task")?;
+    state.store.task_for(id, user).await?.ok_or_else(|| AppError::not_found("task"))
+}
+
+/// One task: its status, progress, result or error.
+#[utoipa::path(
+    get, path = "/api/v1/ai/tasks/{id}", tag = "tasks", operation_id = "get_task",
+    security(("bearer" = [])),
+    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope))
+)]
+pub async fn get_task(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let task = visible(&state, claims.sub, &id).await?;
+    Ok(envelope::ok(TaskEnvelope { task: task.into() }))
+}
+
+/// The caller's tasks and those of projects they can see, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/ai/tasks", tag = "tasks", operation_id = "list_tasks",
+    security(("bearer" = [])),
+    params(
+        ("project_id" = Option<String>, Query), ("status" = Option<String>, Query),
+        ("type" = Option<String>, Query), ("page" = Option<u32>, Query), ("size" = Option<u32>, Query),
+    ),
+    responses((status = 200, body = Envelope<TaskPage>), (status = 422, body = ErrorEnvelope))
+)]
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Query(params): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let mut errors = ValidationErrors::default();
+    let mut number = |key: &str, default: u32, max: u32| match params.get(key) {
+        None => default,
+        Some(raw) => raw.parse().ok().filter(|n| (1..=max).contains(n)).unwrap_or_else(|| {
+            errors.push(FieldError::new(key, format!("must be a whole number from 1 to {max}")));
+            default
+        }),
+    };
+    let (page, size) = (number("page", 1, 1_000_000), number("size", 20, 100));
+    let project = params.get("project_id").map(|raw| {
+        raw.parse::<ProjectId>().map_err(|_| errors.push(FieldError::new("project_id", "must be a project id"))).ok()
+    });
+    let status = params.get("status").map(|raw| {
+        TaskStatus::parse(raw).or_else(|| {
+            errors.push(FieldError::new("status", "must be pending, running, completed, failed or cancelled"));
+            None
+        })
+    });
+    errors.into_result().map_err(AppError::validation)?;
+    let query = TaskQuery {
+        user: claims.sub,
+        project: project.flatten(),
+        status: status.flatten(),
+        task_type: params.get("type").cloned(),
+        page,
+        size,
+    };
+    let (tasks, total) = state.store.list_tasks(&query).await?;
+    let pages = (total + i64::from(size) - 1) / i64::from(size);
+    Ok(envelope::ok(TaskPage {
+        items: tasks.into_iter().map(TaskView::from).collect(),
+        pagination: crate::api::projects::views::Pagination { page, size, total, pages },
+    }))
+}
+
+/// Cancels a task: a pending one at once, a running one at its next checkpoint.
+#[utoipa::path(
+    post, path = "/api/v1/ai/tasks/{id}/cancel", tag = "tasks", operation_id = "cancel_task",
+    security(("bearer" = [])),
+    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope))
+)]
+pub async fn cancel_task(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let task = visible(&state, claims.sub, &id).await?;
+    match state.store.request_cancel(task.id, Utc::now()).await? {
+        Some(task) => Ok(envelope::ok(TaskEnvelope { task: task.into() })),
+        None => Err(AppError::Conflict {
+            message: "the task has already ended".into(),
+            details: json!({ "status": task.status.as_str() }),
+        }),
+    }
+}
+
+/// Runs a failed task again, with a fresh set of attempts.
+#[utoipa::path(
+    post, path = "/api/v1/ai/tasks/{id}/retry", tag = "tasks", operation_id = "retry_task",
+    security(("bearer" = [])),
+    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope))
+)]
+pub async fn retry_task(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let task = visible(&state, claims.sub, &id).await?;
+    match state.store.retry_task(task.id, Utc::now()).await? {
+        Some(task) => Ok(envelope::ok(TaskEnvelope { task: task.into() })),
+        None => Err(AppError::Conflict {
+            message: "only failed tasks can be retried".into(),
+            details: json!({ "status": task.status.as_str() }),
+        }),
+    }
+}
