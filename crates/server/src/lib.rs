@@ -58,7 +58,12 @@ pub fn worker_pool(state: &AppState) -> std::sync::Arc<tasks::WorkerPool> {
     };
     let handlers: Vec<std::sync::Arc<dyn tasks::TaskHandler>> =
         vec![std::sync::Arc::new(projects::assets::ImportAssetHandler { assets: state.assets.clone() })];
-    std::sync::Arc::new(tasks::WorkerPool::new(state.store.clone(), handlers, config))
+    std::sync::Arc::new(tasks::WorkerPool::with_events(
+        state.store.clone(),
+        handlers,
+        config,
+        state.task_events.clone(),
+    ))
 }
 
 /// Runs only the task workers (`cinegen worker`) until `shutdown` resolves.

@@ -27,6 +27,7 @@ pub struct AppState {
     pub files: FileService,
     pub assets: AssetService,
     pub metrics: PrometheusHandle,
+    pub task_events: crate::tasks::TaskEvents,
     /// Names this process in leases of scheduled jobs.
     pub instance_id: String,
 }
@@ -84,6 +85,7 @@ impl AppState {
             assets: AssetService::new(files.clone(), store.clone()),
             files,
             metrics: crate::http::metrics::handle(),
+            task_events: crate::tasks::TaskEvents::default(),
             instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         })
     }

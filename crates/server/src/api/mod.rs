@@ -10,6 +10,7 @@ pub mod projects;
 pub mod storage;
 pub mod tasks;
 pub mod views;
+pub mod ws;
 
 use crate::http::fallback;
 use crate::state::AppState;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::routes(document_limit))
         .merge(storage::routes())
         .route("/ai/tasks", get(tasks::list_tasks))
+        .route("/ws/tasks", get(ws::task_events))
         .route("/ai/tasks/{id}", get(tasks::get_task))
         .route("/ai/tasks/{id}/cancel", post(tasks::cancel_task))
         .route("/ai/tasks/{id}/retry", post(tasks::retry_task))

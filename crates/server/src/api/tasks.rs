@@ -161,7 +161,10 @@ pub async fn cancel_task(
 ) -> AppResult<Response> {
     let task = visible(&state, claims.sub, &id).await?;
     match state.store.request_cancel(task.id, Utc::now()).await? {
-        Some(task) => Ok(envelope::ok(TaskEnvelope { task: task.into() })),
+        Some(task) => {
+            state.task_events.publish(task.clone());
+            Ok(envelope::ok(TaskEnvelope { task: task.into() }))
+        }
         None => Err(AppError::Conflict {
             message: "the task has already ended".into(),
             details: json!({ "status": task.status.as_str() }),
@@ -182,7 +185,10 @@ pub async fn retry_task(
 ) -> AppResult<Response> {
     let task = visible(&state, claims.sub, &id).await?;
     match state.store.retry_task(task.id, Utc::now()).await? {
-        Some(task) => Ok(envelope::ok(TaskEnvelope { task: task.into() })),
+        Some(task) => {
+            state.task_events.publish(task.clone());
+            Ok(envelope::ok(TaskEnvelope { task: task.into() }))
+        }
         None => Err(AppError::Conflict {
             message: "only failed tasks can be retried".into(),
             details: json!({ "status": task.status.as_str() }),

@@ -47,6 +47,7 @@ pub struct TaskContext {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) worker: String,
     pub(crate) lease: Duration,
+    pub(crate) events: super::TaskEvents,
 }
 
 impl TaskContext {
@@ -79,11 +80,22 @@ impl TaskContext {
         self.checkpoint().await
     }
 
-    /// Stops the work when the user asked to cancel.
+    /// Announces the task's current state to live clients.
+    pub(crate) async fn announce(&self) {
+        if let Ok(Some(task)) = self.store.task(self.task.id).await {
+            self.events.publish(task);
+        }
+    }
+
+    /// Stops the work when the user asked to cancel (and announces the progress made so far).
     pub async fn checkpoint(&self) -> Result<(), TaskError> {
         match self.store.task(self.task.id).await {
             Ok(Some(task)) if task.cancel_requested => Err(TaskError::Cancelled),
-            Ok(_) => Ok(()),
+            Ok(Some(task)) => {
+                self.events.publish(task);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
             Err(e) => Err(TaskError::transient(e.to_string())),
         }
     }

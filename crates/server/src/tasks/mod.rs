@@ -3,8 +3,10 @@
 //! compare-and-set, so a task is never run twice at once and never paid for twice.
 
 pub mod backoff;
+pub mod events;
 pub mod handler;
 pub mod runtime;
 
+pub use events::TaskEvents;
 pub use handler::{TaskContext, TaskError, TaskHandler};
 pub use runtime::{WorkerConfig, WorkerPool};

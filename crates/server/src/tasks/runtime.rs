@@ -47,6 +47,7 @@ impl Default for WorkerConfig {
 
 pub struct WorkerPool {
     store: Arc<dyn Store>,
+    events: super::TaskEvents,
     handlers: HashMap<&'static str, Arc<dyn TaskHandler>>,
     config: WorkerConfig,
     wake: Notify,
@@ -54,8 +55,18 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     pub fn new(store: Arc<dyn Store>, handlers: Vec<Arc<dyn TaskHandler>>, config: WorkerConfig) -> Self {
+        Self::with_events(store, handlers, config, super::TaskEvents::default())
+    }
+
+    /// A pool that announces every change of its tasks on `events`.
+    pub fn with_events(
+        store: Arc<dyn Store>,
+        handlers: Vec<Arc<dyn TaskHandler>>,
+        config: WorkerConfig,
+        events: super::TaskEvents,
+    ) -> Self {
         let handlers = handlers.into_iter().map(|h| (h.task_type(), h)).collect();
-        Self { store, handlers, config, wake: Notify::new() }
+        Self { store, events, handlers, config, wake: Notify::new() }
     }
 
     /// Wakes one idle worker (after an enqueue in this process).
@@ -114,7 +125,14 @@ impl WorkerPool {
         let Some(handler) = self.handlers.get(task.task_type.as_str()).cloned() else { return Ok(()) };
         let (id, attempt) = (task.id, task.attempts);
         tracing::info!(task.id = %id, task.r#type = %task.task_type, attempt, worker, "task started");
-        let ctx = TaskContext { task, store: self.store.clone(), worker: worker.to_owned(), lease: self.config.lease };
+        self.events.publish(task.clone());
+        let ctx = TaskContext {
+            task,
+            store: self.store.clone(),
+            worker: worker.to_owned(),
+            lease: self.config.lease,
+            events: self.events.clone(),
+        };
         let work = AssertUnwindSafe(handler.run(&ctx)).catch_unwind();
         let result = tokio::select! {
             result = work => result.unwrap_or_else(|_| Err(TaskError::permanent("INTERNAL_ERROR", "the task failed unexpectedly"))),
@@ -138,7 +156,9 @@ impl WorkerPool {
                 return Ok(());
             }
         };
-        if !self.store.finish(id, worker, attempt, outcome, now).await? {
+        if self.store.finish(id, worker, attempt, outcome, now).await? {
+            ctx.announce().await;
+        } else {
             tracing::warn!(task.id = %id, attempt, "late answer of an attempt that lost its lease; ignored");
         }
         Ok(())

@@ -1,0 +1,96 @@
+//! Live task events over the WebSocket: a snapshot first, then every change of the caller's
+//! tasks; nothing of other users' tasks; tokens checked before the upgrade.
+
+mod common;
+
+use chrono::Utc;
+use cinegen_domain::{TaskId, UserId};
+use cinegen_store::{Engine, NewTask};
+use common::TestApp;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+on_both_engines!(clients_get_a_snapshot_then_their_own_task_events);
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, token: &str) -> Socket {
+    let url = format!("ws://{}/api/v1/ws/tasks?token={token}", app.addr);
+    tokio_tungstenite::connect_async(url).await.expect("websocket connects").0
+}
+
+/// The next JSON message, or None after `wait`.
+async fn next(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+async fn clients_get_a_snapshot_then_their_own_task_events(engine: Engine) {
+    let source = axum::Router::new().route("/gone.png", axum::routing::get(|| async { StatusCode::NOT_FOUND }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, source).await.unwrap() });
+    let app = TestApp::spawn_with(engine, |c| c.fetch_allow_loopback = true).await;
+    let owner = app.register("ws-owner@example.com").await;
+    let owner_token = owner["tokens"]["access"].as_str().unwrap().to_owned();
+    let stranger = app.register("ws-stranger@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+
+    let mut mine = connect(&app, &owner_token).await;
+    let mut theirs = connect(&app, &stranger).await;
+    assert_eq!(next(&mut mine, Duration::from_secs(5)).await.unwrap(), json!({"type": "snapshot", "tasks": []}));
+    assert_eq!(next(&mut theirs, Duration::from_secs(5)).await.unwrap()["type"], "snapshot");
+
+    let shots = json!([{"id": "s", "keyframes": [{"id": "k", "type": "start", "status": "completed", "imageUrl": format!("{origin}/gone.png")}]}]);
+    app.post_authed("/api/v1/projects", &owner_token, &json!({"title": "Live", "shots": shots})).await;
+    let mut statuses = Vec::new();
+    while let Some(event) = next(&mut mine, Duration::from_secs(15)).await {
+        assert_eq!(event["type"], "task");
+        assert_eq!(event["task"]["type"], "import_asset");
+        let status = event["task"]["status"].as_str().unwrap().to_owned();
+        statuses.push(status.clone());
+        if status == "failed" {
+            break;
+        }
+    }
+    assert_eq!(statuses.first().map(String::as_str), Some("running"), "{statuses:?}");
+    assert_eq!(statuses.last().map(String::as_str), Some("failed"), "{statuses:?}");
+    assert!(next(&mut theirs, Duration::from_millis(500)).await.is_none(), "another user saw the task");
+
+    // A reconnect starts with the unfinished tasks.
+    let user: UserId = owner["user"]["id"].as_str().unwrap().parse().unwrap();
+    let now = Utc::now();
+    let waiting = NewTask {
+        id: TaskId::new(),
+        user_id: user,
+        project_id: None,
+        parent_id: None,
+        task_type: "video".into(),
+        priority: 0,
+        payload: json!({}),
+        max_attempts: 3,
+        idempotency_key: None,
+        run_at: now,
+        now,
+    };
+    app.state.store.enqueue(&waiting).await.unwrap();
+    drop(mine);
+    let mut again = connect(&app, &owner_token).await;
+    let snapshot = next(&mut again, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(snapshot["tasks"][0]["id"], json!(waiting.id));
+    assert_eq!(snapshot["tasks"][0]["status"], "pending");
+
+    // Tokens are checked before the upgrade.
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws/tasks?token=forged", app.addr)).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("a forged token was accepted: {other:?}"),
+    }
+}
