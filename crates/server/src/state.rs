@@ -73,6 +73,10 @@ impl AppState {
             projects.clone(),
             Duration::from_secs(settings.url_ttl_secs),
         );
+        let task_events = match &settings.redis_url {
+            Some(url) => crate::tasks::TaskEvents::redis(url).await?,
+            None => crate::tasks::TaskEvents::default(),
+        };
         let project_cache = ProjectCache::new(Duration::from_secs(settings.url_ttl_secs));
         let auth = AuthService::new(store.clone(), keys, hasher, counters, denylist, limits, settings.default_quota);
         Ok(Self {
@@ -85,7 +89,7 @@ impl AppState {
             assets: AssetService::new(files.clone(), store.clone()),
             files,
             metrics: crate::http::metrics::handle(),
-            task_events: crate::tasks::TaskEvents::default(),
+            task_events,
             instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         })
     }

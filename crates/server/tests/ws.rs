@@ -94,3 +94,42 @@ async fn clients_get_a_snapshot_then_their_own_task_events(engine: Engine) {
         other => panic!("a forged token was accepted: {other:?}"),
     }
 }
+
+fn redis_url() -> String {
+    std::env::var("CINEGEN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Instance A serves the API and the WebSocket, runs no workers; instance B runs the task. With
+/// Redis, A's client sees B's progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_with_redis_relays_task_events_between_instances() {
+    let source = axum::Router::new().route("/gone.png", axum::routing::get(|| async { StatusCode::NOT_FOUND }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, source).await.unwrap() });
+    let api_only = TestApp::spawn_with(Engine::Postgres, |c| {
+        c.redis_url = Some(cinegen_server::config::Secret::new(redis_url()));
+        c.workers = 0;
+    })
+    .await;
+    let database = api_only.state.settings.database_url.expose().to_owned();
+    let _worker = TestApp::spawn_on(&database, |c| {
+        c.redis_url = Some(cinegen_server::config::Secret::new(redis_url()));
+        c.fetch_allow_loopback = true;
+    })
+    .await;
+    let token = api_only.register("relay@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let mut socket = connect(&api_only, &token).await;
+    assert_eq!(next(&mut socket, Duration::from_secs(5)).await.unwrap()["type"], "snapshot");
+    let shots = json!([{"id": "s", "keyframes": [{"id": "k", "type": "start", "status": "completed", "imageUrl": format!("{origin}/gone.png")}]}]);
+    api_only.post_authed("/api/v1/projects", &token, &json!({"title": "Relayed", "shots": shots})).await;
+    let mut last = Value::Null;
+    while let Some(event) = next(&mut socket, Duration::from_secs(15)).await {
+        last = event;
+        if last["task"]["status"] == "failed" {
+            break;
+        }
+    }
+    assert_eq!(last["task"]["status"], "failed", "{last}");
+    assert_eq!(last["task"]["type"], "import_asset");
+}

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use cinegen_domain::{ProjectId, TaskId, UserId};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TaskStatus {
     Pending,
     Running,
@@ -60,7 +61,7 @@ pub struct NewTask {
     pub now: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskRecord {
     pub id: TaskId,
     pub user_id: UserId,
