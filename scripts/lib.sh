@@ -125,6 +125,19 @@ ensure_moto() {
   export CINEGEN_TEST_MOTO_ENDPOINT="http://127.0.0.1:$port"
 }
 
+# ffmpeg and ffprobe make and merge clips; installed from Debian's packages where missing.
+ensure_ffmpeg() {
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && return 0
+  banner "installing ffmpeg (clips and merges)"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends ffmpeg >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q >/dev/null || return 1
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends ffmpeg >/dev/null || return 1
+  fi
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null
+}
+
 stop_throwaway_services() {
   local scratch=$1
   if [[ -f "$scratch/pg.stop" ]]; then

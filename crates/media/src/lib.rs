@@ -1,0 +1,9 @@
+//! Media work: pictures painted from a prompt (the offline provider's images), and ffmpeg for
+//! clips, merges and probes. ffmpeg is a separate program; its absence is a clear error, never a
+//! silent fallback.
+
+pub mod ffmpeg;
+pub mod picture;
+
+pub use ffmpeg::{ClipFrames, ClipSpec, Ffmpeg, MediaError, MergeMode, Probe};
+pub use picture::render_png;

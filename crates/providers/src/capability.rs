@@ -1,0 +1,194 @@
+//! The capability interfaces every provider implements, and their requests and answers.
+
+use bytes::Bytes;
+use serde_json::Value;
+use std::fmt;
+use std::time::Duration;
+
+/// What a call is authorised with: the user's key, else the server's. Never printed in full.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    pub api_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub base_url: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum ProviderError {
+    /// No key, or the provider refused the key.
+    #[error("provider '{provider}' is not configured: {reason}")]
+    NotConfigured { provider: String, reason: String },
+    /// Worth trying again (429, 5xx, a timeout), after `retry_after` if the provider said so.
+    #[error("{message}")]
+    Transient { message: String, retry_after: Option<Duration> },
+    /// A refusal (content policy) or invalid parameters; the provider's message is passed through.
+    #[error("{message}")]
+    Permanent { message: String },
+    /// The answer could not be read as the documented shape.
+    #[error("the provider's answer could not be read: {message}")]
+    Malformed { message: String },
+    #[error("provider '{provider}' offers no {capability} capability")]
+    Unsupported { provider: String, capability: &'static str },
+}
+
+/// The structured job behind a text request. Language models get [`TextRequest::system`] and
+/// [`TextRequest::user`]; the offline provider works from these fields directly.
+#[derive(Debug, Clone)]
+pub enum TextTask {
+    /// Script text → `{"scriptData": ScriptData, "shots": [Shot]}`.
+    ParseScript { script: String, genre: String, duration_secs: u32 },
+    /// An idea → `{"title": …, "script": …}`.
+    GenerateScript { idea: String, genre: String, duration_secs: u32 },
+    /// ScriptData (and optionally one scene) → `{"shots": [Shot]}`.
+    GenerateShots { script_data: Value, scene_id: Option<String>, duration_secs: u32 },
+    /// One character, variation, scene or shot → `{"visualPrompt": …}`.
+    VisualPrompt { target: PromptTarget, subject: Value, context: Value },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptTarget {
+    Character,
+    Variation,
+    Scene,
+    Keyframe,
+}
+
+#[derive(Debug, Clone)]
+pub struct TextRequest {
+    pub task: TextTask,
+    /// The project's output language (zh, en, ja, fr, es).
+    pub language: String,
+    pub visual_style: String,
+    pub system: String,
+    pub user: String,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TextOutput {
+    /// The answer, expected to be one JSON object.
+    pub text: String,
+    pub model: String,
+    /// Tokens (or characters, where a provider counts no tokens), for usage records.
+    pub units: i64,
+}
+
+/// An image or video a provider produced: bytes in the answer, or a (soon expiring) link.
+#[derive(Clone)]
+pub enum Media {
+    Bytes { bytes: Bytes, content_type: String },
+    Url(String),
+}
+
+impl fmt::Debug for Media {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bytes { bytes, content_type } => write!(f, "Media::Bytes({content_type}, {} bytes)", bytes.len()),
+            Self::Url(url) => write!(f, "Media::Url({url})"),
+        }
+    }
+}
+
+/// An image handed to a provider (a reference, a keyframe): its bytes, and a short-lived URL of
+/// our storage for providers that take links.
+#[derive(Clone)]
+pub struct MediaInput {
+    pub bytes: Bytes,
+    pub content_type: String,
+    pub url: Option<String>,
+}
+
+impl fmt::Debug for MediaInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MediaInput({}, {} bytes)", self.content_type, self.bytes.len())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageRequest {
+    pub prompt: String,
+    pub width: u32,
+    pub height: u32,
+    /// 1–9.
+    pub count: u8,
+    pub references: Vec<MediaInput>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageOutput {
+    pub images: Vec<Media>,
+    pub model: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum VideoFrames {
+    Start(MediaInput),
+    StartEnd(MediaInput, MediaInput),
+    Grid { image: MediaInput, panels: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct VideoRequest {
+    pub prompt: String,
+    pub frames: VideoFrames,
+    /// Seconds.
+    pub duration: f64,
+    pub width: u32,
+    pub height: u32,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VideoJob {
+    pub job_id: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum VideoPoll {
+    Running { progress: Option<u8> },
+    Done(Media),
+}
+
+#[async_trait::async_trait]
+pub trait TextModel: Send + Sync {
+    async fn complete(&self, request: &TextRequest, credentials: &Credentials) -> Result<TextOutput, ProviderError>;
+}
+
+#[async_trait::async_trait]
+pub trait ImageModel: Send + Sync {
+    async fn generate(&self, request: &ImageRequest, credentials: &Credentials)
+    -> Result<ImageOutput, ProviderError>;
+}
+
+/// Video is asynchronous everywhere: submit answers a job id (recorded before anything else is
+/// done, so a resumed task polls instead of paying twice), then poll until done.
+#[async_trait::async_trait]
+pub trait VideoModel: Send + Sync {
+    async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError>;
+
+    /// `request` is the one submitted (providers that keep the job ignore it).
+    async fn poll(
+        &self,
+        job_id: &str,
+        request: &VideoRequest,
+        credentials: &Credentials,
+    ) -> Result<VideoPoll, ProviderError>;
+
+    /// Cancels a job where the provider allows it.
+    async fn cancel(&self, _job_id: &str, _credentials: &Credentials) -> Result<(), ProviderError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+//! Providers by name, each with the capabilities it offers and its default models.
+
+use crate::capability::{ImageModel, ProviderError, TextModel, VideoModel};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    Text,
+    Image,
+    Video,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 3] = [Self::Text, Self::Image, Self::Video];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Image => "image",
+            Self::Video => "video",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Provider {
+    pub name: &'static str,
+    /// Whether calls need a key (the offline provider needs none).
+    pub needs_key: bool,
+    /// Whether the provider signs with a second, secret key (Kling).
+    pub has_secret_key: bool,
+    pub text: Option<Arc<dyn TextModel>>,
+    pub image: Option<Arc<dyn ImageModel>>,
+    pub video: Option<Arc<dyn VideoModel>>,
+    /// The model used per capability when neither the request nor the user names one.
+    pub default_models: BTreeMap<Capability, String>,
+}
+
+impl Provider {
+    pub fn capabilities(&self) -> Vec<Capability> {
+        Capability::ALL.into_iter().filter(|c| self.offers(*c)).collect()
+    }
+
+    pub fn offers(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::Text => self.text.is_some(),
+            Capability::Image => self.image.is_some(),
+            Capability::Video => self.video.is_some(),
+        }
+    }
+
+    fn unsupported(&self, capability: &'static str) -> ProviderError {
+        ProviderError::Unsupported { provider: self.name.into(), capability }
+    }
+
+    pub fn text(&self) -> Result<Arc<dyn TextModel>, ProviderError> {
+        self.text.clone().ok_or_else(|| self.unsupported("text"))
+    }
+
+    pub fn image(&self) -> Result<Arc<dyn ImageModel>, ProviderError> {
+        self.image.clone().ok_or_else(|| self.unsupported("image"))
+    }
+
+    pub fn video(&self) -> Result<Arc<dyn VideoModel>, ProviderError> {
+        self.video.clone().ok_or_else(|| self.unsupported("video"))
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Registry {
+    providers: BTreeMap<&'static str, Provider>,
+}
+
+impl Registry {
+    pub fn register(&mut self, provider: Provider) {
+        self.providers.insert(provider.name, provider);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Provider> {
+        self.providers.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.providers.keys().copied()
+    }
+
+    pub fn providers(&self) -> impl Iterator<Item = &Provider> {
+        self.providers.values()
+    }
+}
