@@ -10,7 +10,9 @@ use tokio::process::Command;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("{0} is not installed or not on PATH; install ffmpeg (Debian: apt-get install ffmpeg) to make and merge clips")]
+    #[error(
+        "{0} is not installed or not on PATH; install ffmpeg (Debian: apt-get install ffmpeg) to make and merge clips"
+    )]
     Missing(&'static str),
     #[error("{program} failed: {message}")]
     Failed { program: &'static str, message: String },
@@ -408,7 +410,10 @@ mod tests {
         // A clip of another size forces a normalising re-encode to the first clip's size.
         let odd = dir.path().join("odd.mp4");
         let frames = ClipFrames::Start(frame(dir.path(), "odd.png", 640, 360).await);
-        ffmpeg.clip(&ClipSpec { frames, duration: 1.0, width: 320, height: 180, fps: 24, out: odd.clone() }).await.unwrap();
+        ffmpeg
+            .clip(&ClipSpec { frames, duration: 1.0, width: 320, height: 180, fps: 24, out: odd.clone() })
+            .await
+            .unwrap();
         let mixed = dir.path().join("mixed.mp4");
         let mode = ffmpeg.merge(&[clips[0].clone(), odd], &mixed, |_| {}).await.unwrap();
         assert_eq!(mode, MergeMode::Reencode);

@@ -169,8 +169,7 @@ pub trait TextModel: Send + Sync {
 
 #[async_trait::async_trait]
 pub trait ImageModel: Send + Sync {
-    async fn generate(&self, request: &ImageRequest, credentials: &Credentials)
-    -> Result<ImageOutput, ProviderError>;
+    async fn generate(&self, request: &ImageRequest, credentials: &Credentials) -> Result<ImageOutput, ProviderError>;
 }
 
 /// Video is asynchronous everywhere: submit answers a job id (recorded before anything else is

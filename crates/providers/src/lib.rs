@@ -8,7 +8,7 @@ pub mod prompts;
 pub mod registry;
 
 pub use capability::{
-    Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, PromptTarget, TextModel,
+    Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, PromptTarget, ProviderError, TextModel,
     TextOutput, TextRequest, TextTask, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
 };
 pub use registry::{Capability, Provider, Registry};

@@ -14,6 +14,7 @@ pub mod sqlite;
 pub mod tasks;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod usage;
 pub mod users;
 
 use chrono::{DateTime, Utc};
@@ -22,15 +23,19 @@ use std::sync::Arc;
 pub use error::{StoreError, StoreResult};
 pub use files::{FileRecord, FileStore, KindUsage, UploadPart, Usage};
 pub use projects::{
-    AccessInfo, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore, StatusFilter,
+    AccessInfo, Enqueued, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore,
+    StatusFilter,
 };
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
 pub use tasks::{ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
+pub use usage::{ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
 pub use users::{NewUser, UserStore};
 
 /// Everything the application persists, behind one object.
 #[async_trait::async_trait]
-pub trait Store: UserStore + SessionStore + ProjectStore + FileStore + TaskStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore + SessionStore + ProjectStore + FileStore + TaskStore + UsageStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`, for logs and the readiness probe.
     fn engine(&self) -> &'static str;
 

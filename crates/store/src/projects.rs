@@ -121,6 +121,15 @@ pub struct AccessInfo {
     pub status: ProjectStatus,
 }
 
+/// What [`ProjectStore::change_project_and_enqueue`] did.
+#[derive(Debug, Clone)]
+pub struct Enqueued {
+    pub project: ProjectRecord,
+    pub tasks: Vec<crate::TaskRecord>,
+    /// False when an idempotent replay answered the earlier task and changed nothing.
+    pub created: bool,
+}
+
 /// A change to a project, run while the project is locked for writing. It may refuse (nothing is
 /// written); otherwise the store bumps the version, re-derives the list figures and search terms,
 /// and writes everything in the same transaction.
@@ -141,7 +150,19 @@ pub trait ProjectStore {
 
     /// Applies `change` atomically; `NotFound` when the project is gone, `Rejected` when the change
     /// refuses.
-    async fn change_project(&self, id: ProjectId, change: ProjectChange) -> StoreResult<ProjectRecord>;
+    async fn change_project(&self, id: ProjectId, change: ProjectChange) -> StoreResult<ProjectRecord> {
+        Ok(self.change_project_and_enqueue(id, change, Vec::new()).await?.project)
+    }
+
+    /// Applies `change` and enqueues `tasks` in one transaction: the change that asks for work (a
+    /// slot marked `generating`) and the work land together or not at all. When the first task's
+    /// idempotency key was used before by its user, nothing changes and that task is answered.
+    async fn change_project_and_enqueue(
+        &self,
+        id: ProjectId,
+        change: ProjectChange,
+        tasks: Vec<crate::NewTask>,
+    ) -> StoreResult<Enqueued>;
 
     /// Adds a member or changes their role.
     async fn set_member(

@@ -187,4 +187,11 @@ pub trait TaskStore {
 
     /// Gives a failed task a fresh set of attempts, due now.
     async fn retry_task(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>>;
+
+    /// The tasks enqueued under `parent` (a batch's items), oldest first.
+    async fn children(&self, parent: TaskId) -> StoreResult<Vec<TaskRecord>>;
+
+    /// Deletes finished tasks: completed and cancelled ones last changed before `finished_before`,
+    /// failed ones (kept longer, for inspection) before `failed_before`. Answers how many went.
+    async fn prune_tasks(&self, finished_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> StoreResult<u64>;
 }

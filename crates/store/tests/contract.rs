@@ -8,7 +8,7 @@ use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, TaskId};
 use cinegen_store::testing::TestDatabase;
 use cinegen_store::{
     ClaimRequest, Engine, FileRecord, NewSession, NewTask, NewUser, Outcome, ProjectQuery, ProjectRecord,
-    RotateOutcome, StatusFilter, Store, StoreError, TaskQuery, TaskStatus, connect,
+    ProviderSettingRecord, RotateOutcome, StatusFilter, Store, StoreError, TaskQuery, TaskStatus, UsageEvent, connect,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -56,6 +56,10 @@ contract!(
     cancelling_pending_and_running_tasks,
     busy_users_wait_for_their_running_tasks,
     tasks_are_visible_through_their_project_and_failed_ones_retry,
+    a_change_and_its_task_land_together_or_not_at_all,
+    batches_find_their_items_and_old_tasks_are_pruned,
+    usage_is_summed_by_day_provider_and_kind,
+    provider_settings_are_kept_per_user,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -686,4 +690,131 @@ async fn tasks_are_visible_through_their_project_and_failed_ones_retry(store: Ar
     store.finish(claimed.id, "w", 1, failed, Utc::now()).await.unwrap();
     let retried = store.retry_task(claimed.id, Utc::now()).await.unwrap().unwrap();
     assert_eq!((retried.status, retried.attempts, retried.error_code), (TaskStatus::Pending, 0, None));
+}
+
+async fn a_change_and_its_task_land_together_or_not_at_all(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("enqueue-tx@example.com")).await.unwrap();
+    let record = project(owner.id, "Together", "");
+    store.create_project(&record).await.unwrap();
+    let mut work = task(owner.id, Some("gen-1"), 10);
+    work.project_id = Some(record.id);
+    let mark = |title: &'static str| -> cinegen_store::ProjectChange {
+        Box::new(move |p: &mut ProjectRecord| {
+            p.title = title.into();
+            Ok(())
+        })
+    };
+    let done = store.change_project_and_enqueue(record.id, mark("generating"), vec![work.clone()]).await.unwrap();
+    assert!(done.created);
+    assert_eq!((done.project.title.as_str(), done.tasks.len()), ("generating", 1));
+    assert_eq!(store.task(done.tasks[0].id).await.unwrap().unwrap().priority, 10);
+
+    // The same key again: the first task is answered and the change is not applied twice.
+    let again = store.change_project_and_enqueue(record.id, mark("twice"), vec![work.clone()]).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.tasks[0].id, done.tasks[0].id);
+    assert_eq!(store.project_for(record.id, owner.id).await.unwrap().unwrap().0.title, "generating");
+
+    // A refused change enqueues nothing.
+    let refuse: cinegen_store::ProjectChange = Box::new(|_| Err(ChangeError::Conflict { current_version: 1 }));
+    let mut other = task(owner.id, Some("gen-2"), 10);
+    other.project_id = Some(record.id);
+    assert!(store.change_project_and_enqueue(record.id, refuse, vec![other.clone()]).await.is_err());
+    let (_, created) = store.enqueue(&other).await.unwrap();
+    assert!(created, "the refused change left no task behind");
+}
+
+async fn batches_find_their_items_and_old_tasks_are_pruned(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("batch@example.com")).await.unwrap();
+    let parent = store.enqueue(&task(owner.id, None, 0)).await.unwrap().0;
+    for _ in 0..3 {
+        let mut item = task(owner.id, None, 0);
+        item.parent_id = Some(parent.id);
+        store.enqueue(&item).await.unwrap();
+    }
+    assert_eq!(store.children(parent.id).await.unwrap().len(), 3);
+    assert!(store.children(TaskId::new()).await.unwrap().is_empty());
+
+    // Two tasks end: one completes, one fails.
+    let lone = store.create_user(new_user("prune@example.com")).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        ids.push(store.enqueue(&task(lone.id, None, 100)).await.unwrap().0.id);
+    }
+    let first = store.claim(&claim_as("w")).await.unwrap().unwrap();
+    store.finish(first.id, "w", 1, Outcome::Completed(json!({})), Utc::now()).await.unwrap();
+    let second = store.claim(&claim_as("w")).await.unwrap().unwrap();
+    let failed = Outcome::Failed { code: "X".into(), message: "x".into() };
+    store.finish(second.id, "w", 1, failed, Utc::now()).await.unwrap();
+    let later = Utc::now() + Duration::seconds(5);
+    // Finished ones older than the cut go; failed ones are kept longer.
+    assert_eq!(store.prune_tasks(later, Utc::now() - Duration::days(1)).await.unwrap(), 1);
+    assert!(store.task(first.id).await.unwrap().is_none());
+    assert!(store.task(second.id).await.unwrap().is_some());
+    assert!(store.task(parent.id).await.unwrap().is_some(), "pending tasks are never pruned");
+    assert_eq!(store.prune_tasks(later, later).await.unwrap(), 1);
+    assert!(store.task(second.id).await.unwrap().is_none());
+}
+
+async fn usage_is_summed_by_day_provider_and_kind(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("usage@example.com")).await.unwrap();
+    let other = store.create_user(new_user("usage-other@example.com")).await.unwrap();
+    let at = |days: i64| Utc::now() - Duration::days(days);
+    let event = |user: UserId, provider: &str, kind: &str, units: i64, created_at| UsageEvent {
+        id: uuid::Uuid::new_v4(),
+        user_id: user,
+        task_id: None,
+        provider: provider.into(),
+        model: "m".into(),
+        kind: kind.into(),
+        units,
+        created_at,
+    };
+    for e in [
+        event(user.id, "local", "image", 2, at(0)),
+        event(user.id, "local", "image", 3, at(0)),
+        event(user.id, "local", "video", 5, at(0)),
+        event(user.id, "openai", "text", 900, at(1)),
+        event(user.id, "openai", "text", 100, at(40)),
+        event(other.id, "local", "image", 7, at(0)),
+    ] {
+        store.record_usage(&e).await.unwrap();
+    }
+    let rows = store.usage_summary(user.id, at(30)).await.unwrap();
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    let figures: Vec<(bool, &str, &str, i64, i64)> =
+        rows.iter().map(|r| (r.day == today, r.provider.as_str(), r.kind.as_str(), r.calls, r.units)).collect();
+    assert_eq!(
+        figures,
+        [(true, "local", "image", 2, 5), (true, "local", "video", 1, 5), (false, "openai", "text", 1, 900)]
+    );
+}
+
+async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
+    let ann = store.create_user(new_user("keys-ann@example.com")).await.unwrap();
+    let bob = store.create_user(new_user("keys-bob@example.com")).await.unwrap();
+    let mut setting = ProviderSettingRecord {
+        user_id: ann.id,
+        provider: "openai".into(),
+        api_key: Some("v1:ciphertext".into()),
+        api_key_hint: Some("sk-…abcd".into()),
+        secret_key: None,
+        secret_hint: None,
+        base_url: Some("https://gateway.example.com/v1".into()),
+        models: json!({"text": "gpt-4o-mini"}),
+        updated_at: Utc::now(),
+    };
+    store.put_provider_setting(&setting).await.unwrap();
+    setting.models = json!({"text": "gpt-4.1", "image": "gpt-image-1"});
+    store.put_provider_setting(&setting).await.unwrap();
+    let kept = store.provider_settings(ann.id).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].models["image"].as_str(), kept[0].api_key.as_deref()),
+        (Some("gpt-image-1"), Some("v1:ciphertext"))
+    );
+    assert!(store.provider_settings(bob.id).await.unwrap().is_empty());
+    assert!(!store.delete_provider_setting(bob.id, "openai").await.unwrap());
+    assert!(store.delete_provider_setting(ann.id, "openai").await.unwrap());
+    assert!(store.provider_settings(ann.id).await.unwrap().is_empty());
 }

@@ -87,7 +87,13 @@ pub fn plan_shots(script_data: &Value, scene_id: Option<&str>, duration_secs: u3
         let first_in_scene = scene_ref != previous_scene;
         previous_scene = scene_ref.clone();
         let place = scene
-            .map(|s| [text(s, "location"), text(s, "time")].into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" "))
+            .map(|s| {
+                [text(s, "location"), text(s, "time")]
+                    .into_iter()
+                    .filter(|t| !t.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .unwrap_or_default();
         let movement = movements[n % movements.len()];
         let start_id = format!("{id}-start");
@@ -138,8 +144,19 @@ pub fn visual_prompt(target: PromptTarget, subject: &Value, context: &Value, sty
     let join = |parts: &[&str]| parts.iter().filter(|p| !p.trim().is_empty()).copied().collect::<Vec<_>>().join(sep);
     match target {
         PromptTarget::Character => {
-            let tail = if zh { "角色设定图，正面全身，纯色背景" } else { "character sheet, full body, front view, plain background" };
-            join(&[text(subject, "name"), text(subject, "gender"), &value_text(subject, "age"), text(subject, "personality"), tail, style])
+            let tail = if zh {
+                "角色设定图，正面全身，纯色背景"
+            } else {
+                "character sheet, full body, front view, plain background"
+            };
+            join(&[
+                text(subject, "name"),
+                text(subject, "gender"),
+                &value_text(subject, "age"),
+                text(subject, "personality"),
+                tail,
+                style,
+            ])
         }
         PromptTarget::Variation => {
             let keep = if zh { "保持同一张脸" } else { "same face as the reference" };
@@ -222,7 +239,8 @@ mod tests {
 
     #[test]
     fn a_script_from_an_idea_parses_into_three_scenes() {
-        let (title, script) = write_script(include_str!("../../../../../shared/fixtures/scripts/idea-zh.txt"), "奇幻", "zh");
+        let (title, script) =
+            write_script(include_str!("../../../../../shared/fixtures/scripts/idea-zh.txt"), "奇幻", "zh");
         assert_eq!(title, "一个会修复古画的少女");
         let play = screenplay::parse(&script);
         assert_eq!(play.scenes.len(), 3);

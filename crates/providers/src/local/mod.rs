@@ -56,7 +56,9 @@ impl TextModel for LocalProvider {
             TextTask::ParseScript { script, genre, duration_secs } => {
                 let play = screenplay::parse(script);
                 if play.scenes.iter().all(|s| s.lines.is_empty()) {
-                    return Err(ProviderError::Permanent { message: "the script has no scenes, action or dialogue".into() });
+                    return Err(ProviderError::Permanent {
+                        message: "the script has no scenes, action or dialogue".into(),
+                    });
                 }
                 let data = screenplay::script_data(&play, &request.language, genre, *duration_secs);
                 let shots = director::plan_shots(&data, None, *duration_secs, &request.language);
@@ -144,7 +146,9 @@ impl LocalProvider {
             let frames = match &request.frames {
                 VideoFrames::Start(a) => ClipFrames::Start(write("start", a).await?),
                 VideoFrames::StartEnd(a, b) => ClipFrames::StartEnd(write("start", a).await?, write("end", b).await?),
-                VideoFrames::Grid { image, panels } => ClipFrames::Grid { image: write("grid", image).await?, panels: *panels },
+                VideoFrames::Grid { image, panels } => {
+                    ClipFrames::Grid { image: write("grid", image).await?, panels: *panels }
+                }
             };
             let (width, height) = Self::clip_size(request.width, request.height);
             let out = dir.join("clip.mp4");
@@ -183,8 +187,14 @@ mod tests {
     #[tokio::test]
     async fn images_honour_size_and_count() {
         let local = LocalProvider::new(std::env::temp_dir());
-        let request =
-            ImageRequest { prompt: "古风少女".into(), width: 144, height: 256, count: 3, references: vec![], model: None };
+        let request = ImageRequest {
+            prompt: "古风少女".into(),
+            width: 144,
+            height: 256,
+            count: 3,
+            references: vec![],
+            model: None,
+        };
         let out = local.generate(&request, &Credentials::default()).await.unwrap();
         assert_eq!(out.images.len(), 3);
         let again = local.generate(&request, &Credentials::default()).await.unwrap();
@@ -221,7 +231,8 @@ mod tests {
 
     #[test]
     fn keys_never_show_in_debug_output() {
-        let credentials = Credentials { api_key: Some("sk-secret".into()), secret_key: Some("s2".into()), base_url: None };
+        let credentials =
+            Credentials { api_key: Some("sk-secret".into()), secret_key: Some("s2".into()), base_url: None };
         let shown = format!("{credentials:?}");
         assert!(!shown.contains("sk-secret") && !shown.contains("s2"), "{shown}");
     }

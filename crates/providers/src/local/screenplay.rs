@@ -30,8 +30,10 @@ pub struct Screenplay {
     pub chinese: bool,
 }
 
-const TIMES_ZH: &[&str] =
-    &["日", "夜", "晨", "清晨", "黄昏", "傍晚", "午后", "深夜", "白天", "夜晚", "黎明", "凌晨", "中午", "下午", "上午", "日落", "拂晓"];
+const TIMES_ZH: &[&str] = &[
+    "日", "夜", "晨", "清晨", "黄昏", "傍晚", "午后", "深夜", "白天", "夜晚", "黎明", "凌晨", "中午", "下午", "上午",
+    "日落", "拂晓",
+];
 const SETTINGS_ZH: &[&str] = &["内", "外", "内外", "内/外"];
 const META_KEYS_ZH: &[&str] = &["时间", "地点", "人物", "类型", "目标时长", "场景", "标题", "剧名", "备注"];
 const TITLE_PAGE_KEYS: &[&str] = &["title", "credit", "author", "authors", "source", "draft date", "contact", "notes"];
@@ -114,7 +116,12 @@ fn title_page(lines: &[&str], play: &mut Screenplay) -> usize {
 
 fn current(play: &mut Screenplay) -> &mut SceneBlock {
     if play.scenes.is_empty() {
-        play.scenes.push(SceneBlock { location: String::new(), time: String::new(), setting: String::new(), lines: vec![] });
+        play.scenes.push(SceneBlock {
+            location: String::new(),
+            time: String::new(),
+            setting: String::new(),
+            lines: vec![],
+        });
     }
     play.scenes.last_mut().expect("just ensured")
 }
@@ -128,7 +135,8 @@ fn scene_heading(line: &str) -> Option<SceneBlock> {
     if let Some(rest) = line.strip_prefix('第') {
         let number_end = rest.find(|c: char| !"一二三四五六七八九十百零〇两0123456789".contains(c))?;
         let after = &rest[number_end..];
-        let body = after.strip_prefix('场').or_else(|| after.strip_prefix('幕')).or_else(|| after.strip_prefix("集"))?;
+        let body =
+            after.strip_prefix('场').or_else(|| after.strip_prefix('幕')).or_else(|| after.strip_prefix("集"))?;
         if number_end == 0 {
             return None;
         }
@@ -192,7 +200,8 @@ fn transition(line: &str) -> Option<String> {
 
 /// `沈青禾：（低声）爹，女儿一定还你清白。`
 fn chinese_dialogue(line: &str) -> Option<Line> {
-    let (speaker, rest) = line.split_once('：').or_else(|| line.split_once(':').filter(|(s, _)| s.chars().any(is_cjk)))?;
+    let (speaker, rest) =
+        line.split_once('：').or_else(|| line.split_once(':').filter(|(s, _)| s.chars().any(is_cjk)))?;
     let speaker = speaker.trim();
     let count = speaker.chars().count();
     if count == 0 || count > 12 || META_KEYS_ZH.contains(&speaker) {
@@ -267,7 +276,11 @@ pub fn script_data(play: &Screenplay, language: &str, genre: &str, duration_secs
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let prompt = if zh { format!("{name}，角色设定图，正面全身") } else { format!("{name}, character sheet, full body, front view") };
+            let prompt = if zh {
+                format!("{name}，角色设定图，正面全身")
+            } else {
+                format!("{name}, character sheet, full body, front view")
+            };
             json!({"id": format!("char-{}", i + 1), "name": name, "gender": "", "age": "", "personality": "",
                    "visualPrompt": prompt, "variations": []})
         })
@@ -329,7 +342,8 @@ pub fn script_data(play: &Screenplay, language: &str, genre: &str, duration_secs
 }
 
 fn first_sentence(text: &str) -> String {
-    let end = text.find(['。', '！', '？', '.', '!', '?']).map(|at| at + text[at..].chars().next().map_or(0, char::len_utf8));
+    let end =
+        text.find(['。', '！', '？', '.', '!', '?']).map(|at| at + text[at..].chars().next().map_or(0, char::len_utf8));
     text[..end.unwrap_or(text.len())].trim().to_owned()
 }
 
@@ -350,10 +364,15 @@ mod tests {
         assert_eq!(places, [("沈府后院", "夜", "外"), ("京城长街", "清晨", "外"), ("北镇抚司 档案库", "日", "内")]);
         assert_eq!(
             play.scenes[0].lines[1],
-            Line::Dialogue { speaker: "沈青禾".into(), parenthetical: Some("低声".into()), text: "爹，女儿一定还你清白。".into() }
+            Line::Dialogue {
+                speaker: "沈青禾".into(),
+                parenthetical: Some("低声".into()),
+                text: "爹，女儿一定还你清白。".into()
+            }
         );
         let data = script_data(&play, "zh", "古装", 60);
-        let names: Vec<&str> = data["characters"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            data["characters"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["沈青禾", "萧砚"]);
         assert_eq!(data["storyParagraphs"][1]["text"], "沈青禾：（低声）爹，女儿一定还你清白。");
         assert_eq!(data["storyParagraphs"].as_array().unwrap().len(), 10);
@@ -366,11 +385,21 @@ mod tests {
         assert_eq!(play.title.as_deref(), Some("Neon Rain"));
         let places: Vec<(&str, &str, &str)> =
             play.scenes.iter().map(|s| (s.location.as_str(), s.time.as_str(), s.setting.as_str())).collect();
-        assert_eq!(places, [("Noodle Bar", "Night", "INT."), ("Rooftop", "Continuous", "EXT."), ("Server Vault", "Later", "INT.")]);
-        assert_eq!(play.scenes[0].lines[1], Line::Dialogue { speaker: "Kai".into(), parenthetical: None, text: "We're closed.".into() });
+        assert_eq!(
+            places,
+            [("Noodle Bar", "Night", "INT."), ("Rooftop", "Continuous", "EXT."), ("Server Vault", "Later", "INT.")]
+        );
+        assert_eq!(
+            play.scenes[0].lines[1],
+            Line::Dialogue { speaker: "Kai".into(), parenthetical: None, text: "We're closed.".into() }
+        );
         assert_eq!(
             play.scenes[1].lines[1],
-            Line::Dialogue { speaker: "Mira".into(), parenthetical: Some("pointing".into()), text: "That tower. Tonight.".into() }
+            Line::Dialogue {
+                speaker: "Mira".into(),
+                parenthetical: Some("pointing".into()),
+                text: "That tower. Tonight.".into()
+            }
         );
         assert_eq!(play.scenes[1].lines.last(), Some(&Line::Transition("CUT TO:".into())));
     }

@@ -4,6 +4,7 @@ mod files;
 mod projects;
 mod sessions;
 mod tasks;
+mod usage;
 mod users;
 
 use crate::{ConnectOptions, StoreError, StoreResult};

@@ -3,6 +3,7 @@ use crate::tasks::{ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskSt
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{ProjectId, TaskId, UserId};
+use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -50,37 +51,52 @@ fn qualified() -> String {
 /// The attempt that holds the lease: `$1` task, `$2` worker, `$3` attempt.
 const HOLDS_LEASE: &str = "id = $1 AND status = 'running' AND locked_by = $2 AND attempts = $3";
 
-#[async_trait::async_trait]
-impl TaskStore for PostgresStore {
-    async fn enqueue(&self, task: &NewTask) -> StoreResult<(TaskRecord, bool)> {
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO tasks (id, user_id, project_id, parent_id, task_type, status, priority, payload, max_attempts,
+/// Inserts a task unless its user already used its idempotency key (then `None`).
+pub(super) async fn insert_task(conn: &mut PgConnection, task: &NewTask) -> StoreResult<Option<TaskRecord>> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO tasks (id, user_id, project_id, parent_id, task_type, status, priority, payload, max_attempts,
                 idempotency_key, run_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $11)
              ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING {COLUMNS}"
-        ))
-        .bind(task.id.as_uuid())
+    ))
+    .bind(task.id.as_uuid())
+    .bind(task.user_id.as_uuid())
+    .bind(task.project_id.map(|p| p.as_uuid()))
+    .bind(task.parent_id.map(|p| p.as_uuid()))
+    .bind(&task.task_type)
+    .bind(task.priority)
+    .bind(Json(&task.payload))
+    .bind(task.max_attempts)
+    .bind(&task.idempotency_key)
+    .bind(task.run_at)
+    .bind(task.now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    inserted.as_ref().map(task_from_row).transpose()
+}
+
+/// The user's task enqueued before under `task`'s idempotency key.
+pub(super) async fn task_by_key(conn: &mut PgConnection, task: &NewTask) -> StoreResult<Option<TaskRecord>> {
+    if task.idempotency_key.is_none() {
+        return Ok(None);
+    }
+    let existing = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND idempotency_key = $2"))
         .bind(task.user_id.as_uuid())
-        .bind(task.project_id.map(|p| p.as_uuid()))
-        .bind(task.parent_id.map(|p| p.as_uuid()))
-        .bind(&task.task_type)
-        .bind(task.priority)
-        .bind(Json(&task.payload))
-        .bind(task.max_attempts)
         .bind(&task.idempotency_key)
-        .bind(task.run_at)
-        .bind(task.now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?;
-        if let Some(row) = inserted {
-            return Ok((task_from_row(&row)?, true));
+    existing.as_ref().map(task_from_row).transpose()
+}
+
+#[async_trait::async_trait]
+impl TaskStore for PostgresStore {
+    async fn enqueue(&self, task: &NewTask) -> StoreResult<(TaskRecord, bool)> {
+        let mut conn = self.pool.acquire().await?;
+        if let Some(created) = insert_task(&mut conn, task).await? {
+            return Ok((created, true));
         }
-        let existing = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND idempotency_key = $2"))
-            .bind(task.user_id.as_uuid())
-            .bind(&task.idempotency_key)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((task_from_row(&existing)?, false))
+        let existing = task_by_key(&mut conn, task).await?.ok_or(StoreError::NotFound)?;
+        Ok((existing, false))
     }
 
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>> {
@@ -293,5 +309,24 @@ impl TaskStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(task_from_row).transpose()
+    }
+    async fn children(&self, parent: TaskId) -> StoreResult<Vec<TaskRecord>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE parent_id = $1 ORDER BY created_at, id"))
+            .bind(parent.as_uuid())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(task_from_row).collect()
+    }
+
+    async fn prune_tasks(&self, finished_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM tasks WHERE (status IN ('completed', 'cancelled') AND updated_at < $1)
+                OR (status = 'failed' AND updated_at < $2)",
+        )
+        .bind(finished_before)
+        .bind(failed_before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }

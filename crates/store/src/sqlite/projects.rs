@@ -1,5 +1,6 @@
 use super::{SqliteStore, from_millis, millis};
-use crate::projects::{AccessInfo, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord};
+use crate::NewTask;
+use crate::projects::{AccessInfo, Enqueued, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord};
 use crate::{ProjectStore, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::project::{Documents, ProjectRole, ProjectStatus};
@@ -199,7 +200,12 @@ impl ProjectStore for SqliteStore {
         Ok((items, total))
     }
 
-    async fn change_project(&self, id: ProjectId, change: ProjectChange) -> StoreResult<ProjectRecord> {
+    async fn change_project_and_enqueue(
+        &self,
+        id: ProjectId,
+        change: ProjectChange,
+        tasks: Vec<NewTask>,
+    ) -> StoreResult<Enqueued> {
         let mut tx = self.pool.begin().await?;
         // A write first takes SQLite's write lock, so no other change interleaves with this one.
         let locked = sqlx::query("UPDATE projects SET version = version WHERE id = ?")
@@ -214,13 +220,26 @@ impl ProjectStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let mut record = record_from_row(&row)?;
+        if let Some(first) = tasks.first()
+            && let Some(existing) = super::tasks::task_by_key(&mut tx, first).await?
+        {
+            return Ok(Enqueued { project: record, tasks: vec![existing], created: false });
+        }
         let old_terms = record.search_terms();
         change(&mut record)?;
         record.version += 1;
         record.updated_at = Utc::now();
         write(&mut tx, &record, false, Some(old_terms)).await?;
+        let mut enqueued = Vec::with_capacity(tasks.len());
+        for task in &tasks {
+            let created = match super::tasks::insert_task(&mut tx, task).await? {
+                Some(created) => created,
+                None => super::tasks::task_by_key(&mut tx, task).await?.ok_or(StoreError::NotFound)?,
+            };
+            enqueued.push(created);
+        }
         tx.commit().await?;
-        Ok(record)
+        Ok(Enqueued { project: record, tasks: enqueued, created: true })
     }
 
     async fn set_member(

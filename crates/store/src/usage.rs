@@ -1,0 +1,63 @@
+//! Metering and provider settings: one usage event per provider call, and each user's provider
+//! keys (already encrypted by the caller), base URLs and default models.
+
+use crate::StoreResult;
+use chrono::{DateTime, Utc};
+use cinegen_domain::{TaskId, UserId};
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+pub struct UsageEvent {
+    pub id: uuid::Uuid,
+    pub user_id: UserId,
+    pub task_id: Option<TaskId>,
+    pub provider: String,
+    pub model: String,
+    /// text, image or video.
+    pub kind: String,
+    /// Tokens for text, images for image, seconds for video.
+    pub units: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Usage of one day (UTC), provider and kind.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UsageRow {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub provider: String,
+    pub kind: String,
+    pub calls: i64,
+    pub units: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSettingRecord {
+    pub user_id: UserId,
+    pub provider: String,
+    /// Ciphertext; the store never sees a key in the clear.
+    pub api_key: Option<String>,
+    /// A few characters for display (`sk-…abcd`).
+    pub api_key_hint: Option<String>,
+    pub secret_key: Option<String>,
+    pub secret_hint: Option<String>,
+    pub base_url: Option<String>,
+    /// `{"text": "...", "image": "...", "video": "..."}`.
+    pub models: Value,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+pub trait UsageStore {
+    async fn record_usage(&self, event: &UsageEvent) -> StoreResult<()>;
+
+    /// The user's usage since `since`, by day, provider and kind, newest day first.
+    async fn usage_summary(&self, user: UserId, since: DateTime<Utc>) -> StoreResult<Vec<UsageRow>>;
+
+    async fn provider_settings(&self, user: UserId) -> StoreResult<Vec<ProviderSettingRecord>>;
+
+    /// Creates or replaces the user's settings of one provider.
+    async fn put_provider_setting(&self, setting: &ProviderSettingRecord) -> StoreResult<()>;
+
+    async fn delete_provider_setting(&self, user: UserId, provider: &str) -> StoreResult<bool>;
+}
