@@ -194,4 +194,16 @@ pub trait TaskStore {
     /// Deletes finished tasks: completed and cancelled ones last changed before `finished_before`,
     /// failed ones (kept longer, for inspection) before `failed_before`. Answers how many went.
     async fn prune_tasks(&self, finished_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Records a batch's aggregated progress (it is then `running`) or, with `result`, its end
+    /// (`completed`). Batches are never claimed; their items settle them. A batch that already
+    /// ended (cancelled) is left alone and `false` answered.
+    async fn settle_batch(
+        &self,
+        id: TaskId,
+        progress: i32,
+        message: &str,
+        result: Option<Value>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }

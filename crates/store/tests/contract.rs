@@ -754,6 +754,15 @@ async fn batches_find_their_items_and_old_tasks_are_pruned(store: Arc<dyn Store>
     assert!(store.task(parent.id).await.unwrap().is_some(), "pending tasks are never pruned");
     assert_eq!(store.prune_tasks(later, later).await.unwrap(), 1);
     assert!(store.task(second.id).await.unwrap().is_none());
+
+    // A batch is settled by its items: progress, then its end; an ended batch stays ended.
+    assert!(store.settle_batch(parent.id, 33, "1 of 3", None, Utc::now()).await.unwrap());
+    let running = store.task(parent.id).await.unwrap().unwrap();
+    assert_eq!((running.status, running.progress), (TaskStatus::Running, 33));
+    assert!(store.settle_batch(parent.id, 100, "done", Some(json!({"completed": 3})), Utc::now()).await.unwrap());
+    let done = store.task(parent.id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.result), (TaskStatus::Completed, Some(json!({"completed": 3}))));
+    assert!(!store.settle_batch(parent.id, 50, "late", None, Utc::now()).await.unwrap());
 }
 
 async fn usage_is_summed_by_day_provider_and_kind(store: Arc<dyn Store>) {

@@ -340,4 +340,28 @@ impl TaskStore for SqliteStore {
         .await?;
         Ok(done.rows_affected())
     }
+
+    async fn settle_batch(
+        &self,
+        id: TaskId,
+        progress: i32,
+        message: &str,
+        result: Option<Value>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = CASE WHEN ?4 IS NULL THEN 'running' ELSE 'completed' END,
+                progress = ?2, progress_message = ?3, result = ?4, updated_at = ?5,
+                finished_at = CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END
+             WHERE id = ?1 AND status IN ('pending', 'running')",
+        )
+        .bind(id.as_uuid())
+        .bind(progress)
+        .bind(message)
+        .bind(result.map(|r| r.to_string()))
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
 }
