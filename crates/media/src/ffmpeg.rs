@@ -117,7 +117,7 @@ pub struct Ffmpeg {
 }
 
 fn find_on_path(program: &'static str) -> Result<PathBuf, MediaError> {
-    let path = std::env::var_os("PATH").unwrap_or_else(OsString::new);
+    let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())

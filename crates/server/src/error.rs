@@ -43,6 +43,10 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    #[error("{0}")]
+    ProviderNotConfigured(String),
+    #[error("{0}")]
+    ProviderError(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -79,6 +83,8 @@ impl AppError {
             Self::QuotaExceeded(_) | Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ProviderNotConfigured(_) => StatusCode::BAD_REQUEST,
+            Self::ProviderError(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,6 +105,8 @@ impl AppError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::ProviderNotConfigured(_) => "PROVIDER_NOT_CONFIGURED",
+            Self::ProviderError(_) => "PROVIDER_ERROR",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }

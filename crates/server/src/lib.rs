@@ -5,6 +5,7 @@
 //! same application.
 
 pub mod admin;
+pub mod ai;
 pub mod api;
 pub mod auth;
 pub mod cache;
@@ -56,8 +57,18 @@ pub fn worker_pool(state: &AppState) -> std::sync::Arc<tasks::WorkerPool> {
         retry_base: std::time::Duration::from_millis(settings.task_retry_base_ms),
         ..tasks::WorkerConfig::default()
     };
-    let handlers: Vec<std::sync::Arc<dyn tasks::TaskHandler>> =
-        vec![std::sync::Arc::new(projects::assets::ImportAssetHandler { assets: state.assets.clone() })];
+    use ai::handlers::*;
+    let ai = &state.ai;
+    let handlers: Vec<std::sync::Arc<dyn tasks::TaskHandler>> = vec![
+        std::sync::Arc::new(projects::assets::ImportAssetHandler { assets: state.assets.clone() }),
+        std::sync::Arc::new(ScriptParseHandler(ai.clone())),
+        std::sync::Arc::new(ScriptGenerateHandler(ai.clone())),
+        std::sync::Arc::new(ShotsGenerateHandler(ai.clone())),
+        std::sync::Arc::new(VisualPromptHandler(ai.clone())),
+        std::sync::Arc::new(ImageHandler(ai.clone())),
+        std::sync::Arc::new(VideoHandler(ai.clone())),
+        std::sync::Arc::new(MergeHandler(ai.clone())),
+    ];
     std::sync::Arc::new(tasks::WorkerPool::with_events(
         state.store.clone(),
         handlers,

@@ -26,6 +26,15 @@ use utoipa::{Modify, OpenApi};
         api::projects::members::remove_member,
         api::projects::export::export_project,
         api::import::import_legacy,
+        api::ai::parse_script,
+        api::ai::generate_script,
+        api::ai::generate_shots,
+        api::ai::visual_prompt,
+        api::ai::generate_image,
+        api::ai::generate_video,
+        api::ai::merge_video,
+        api::ai::generate_batch,
+        api::ai::usage,
         api::tasks::get_task,
         api::tasks::list_tasks,
         api::tasks::cancel_task,
@@ -45,7 +54,7 @@ use utoipa::{Modify, OpenApi};
         api::health::metrics,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
+    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ai", description = "Generation: script, shots, prompts, images, clips, merges, batches, usage"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
 )]
 struct ApiDoc;
 

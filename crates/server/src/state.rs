@@ -28,6 +28,9 @@ pub struct AppState {
     pub assets: AssetService,
     pub metrics: PrometheusHandle,
     pub task_events: crate::tasks::TaskEvents,
+    pub ai: crate::ai::AiService,
+    /// Windowed counters for rate limits (in memory, or Redis when configured).
+    pub counters: Arc<dyn Counters>,
     /// Names this process in leases of scheduled jobs.
     pub instance_id: String,
 }
@@ -78,9 +81,15 @@ impl AppState {
             None => crate::tasks::TaskEvents::default(),
         };
         let project_cache = ProjectCache::new(Duration::from_secs(settings.url_ttl_secs));
-        let auth = AuthService::new(store.clone(), keys, hasher, counters, denylist, limits, settings.default_quota);
+        let auth =
+            AuthService::new(store.clone(), keys, hasher, counters.clone(), denylist, limits, settings.default_quota);
+        let settings = Arc::new(settings);
+        let registry = Arc::new(crate::ai::registry(&settings));
+        let ai = crate::ai::AiService::new(store.clone(), files.clone(), registry, settings.clone());
         Ok(Self {
-            settings: Arc::new(settings),
+            settings,
+            ai,
+            counters,
             store: store.clone(),
             auth,
             users: UserCache::default(),

@@ -1,6 +1,7 @@
 //! HTTP routes, one folder per resource. Handlers parse and validate, call a service, and answer
 //! in the envelope; they hold no SQL and no business rules.
 
+pub mod ai;
 pub mod auth;
 pub mod docs;
 pub mod health;
@@ -31,6 +32,15 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(docs::openapi_json))
         .merge(projects::routes(document_limit))
         .merge(storage::routes())
+        .route("/ai/script/parse", post(ai::parse_script))
+        .route("/ai/script/generate", post(ai::generate_script))
+        .route("/ai/shots/generate", post(ai::generate_shots))
+        .route("/ai/visual-prompt", post(ai::visual_prompt))
+        .route("/ai/image/generate", post(ai::generate_image))
+        .route("/ai/video/generate", post(ai::generate_video))
+        .route("/ai/video/merge", post(ai::merge_video))
+        .route("/ai/batch/{kind}", post(ai::generate_batch))
+        .route("/usage", get(ai::usage))
         .route("/ai/tasks", get(tasks::list_tasks))
         .route("/ws/tasks", get(ws::task_events))
         .route("/ai/tasks/{id}", get(tasks::get_task))

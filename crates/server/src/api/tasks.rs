@@ -161,9 +161,19 @@ pub async fn cancel_task(
 ) -> AppResult<Response> {
     let task = visible(&state, claims.sub, &id).await?;
     match state.store.request_cancel(task.id, Utc::now()).await? {
-        Some(task) => {
-            state.task_events.publish(task.clone());
-            Ok(envelope::ok(TaskEnvelope { task: task.into() }))
+        Some(cancelled) => {
+            state.task_events.publish(cancelled.clone());
+            // A batch's items go with it; an item's end moves its batch on.
+            for item in state.store.children(task.id).await? {
+                if let Some(item) = state.store.request_cancel(item.id, Utc::now()).await? {
+                    state.task_events.publish(item);
+                }
+            }
+            if let Some(parent) = task.parent_id {
+                crate::tasks::batch::settle(&state.store, &state.task_events, parent).await?;
+            }
+            let cancelled = state.store.task(task.id).await?.unwrap_or(cancelled);
+            Ok(envelope::ok(TaskEnvelope { task: cancelled.into() }))
         }
         None => Err(AppError::Conflict {
             message: "the task has already ended".into(),

@@ -357,6 +357,50 @@ impl FileService {
         self.record_stored(owner, project, kind, id, key, content_type, file_name, digest).await
     }
 
+    /// Stores a file made on disk (a merged film, an export archive) as a ready file, streaming
+    /// it; the type is read from its first bytes.
+    pub async fn persist_file(
+        &self,
+        owner: UserId,
+        project: ProjectId,
+        kind: FileKind,
+        path: &std::path::Path,
+        file_name: &str,
+    ) -> AppResult<FileRecord> {
+        use tokio::io::AsyncReadExt;
+        let mut head = vec![0u8; 64];
+        let mut file = tokio::fs::File::open(path).await.map_err(AppError::internal)?;
+        let read = file.read(&mut head).await.map_err(AppError::internal)?;
+        head.truncate(read);
+        let content_type = self.accepted_type(kind, &head)?;
+        let file = tokio::fs::File::open(path).await.map_err(AppError::internal)?;
+        let id = FileId::new();
+        let key = StorageKey::for_file(owner, project, kind, id, content_type);
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        let digest = self.storage.put_stream(&key, stream, kind.max_bytes() as u64).await.map_err(storage_error)?;
+        self.record_stored(owner, project, kind, id, key, content_type, file_name, digest).await
+    }
+
+    /// A stored file's bytes (an image handed to a provider).
+    pub async fn read_all(&self, file: &FileRecord) -> AppResult<bytes::Bytes> {
+        let key = StorageKey::parse(&file.storage_key).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad key")))?;
+        let found = self.storage.get(&key, None).await.map_err(storage_error)?;
+        found.bytes().await.map_err(|e| storage_error(e.into()))
+    }
+
+    /// Copies a stored file to `path` on local disk (a clip to merge), chunk by chunk.
+    pub async fn copy_to(&self, file: &FileRecord, path: &std::path::Path) -> AppResult<()> {
+        use futures::TryStreamExt;
+        use tokio::io::AsyncWriteExt;
+        let key = StorageKey::parse(&file.storage_key).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad key")))?;
+        let mut stream = self.storage.get(&key, None).await.map_err(storage_error)?.into_stream();
+        let mut out = tokio::fs::File::create(path).await.map_err(AppError::internal)?;
+        while let Some(chunk) = stream.try_next().await.map_err(|e| storage_error(e.into()))? {
+            out.write_all(&chunk).await.map_err(AppError::internal)?;
+        }
+        out.flush().await.map_err(AppError::internal)
+    }
+
     /// Downloads a URL (SSRF-guarded, size-capped, retried) into storage as a ready file.
     pub async fn persist_from_url(
         &self,

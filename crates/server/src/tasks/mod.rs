@@ -3,6 +3,7 @@
 //! compare-and-set, so a task is never run twice at once and never paid for twice.
 
 pub mod backoff;
+pub mod batch;
 pub mod events;
 pub mod handler;
 pub mod runtime;

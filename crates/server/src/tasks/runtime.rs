@@ -158,6 +158,11 @@ impl WorkerPool {
         };
         if self.store.finish(id, worker, attempt, outcome, now).await? {
             ctx.announce().await;
+            if let Some(parent) = ctx.task.parent_id
+                && let Err(error) = super::batch::settle(&self.store, &self.events, parent).await
+            {
+                tracing::warn!(task.id = %id, error = %error, "could not settle the batch");
+            }
         } else {
             tracing::warn!(task.id = %id, attempt, "late answer of an attempt that lost its lease; ignored");
         }

@@ -37,7 +37,7 @@ pub struct TestApp {
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _db: Option<TestDatabase>,
-    data_dir: std::path::PathBuf,
+    pub data_dir: std::path::PathBuf,
 }
 
 /// One answer: status, headers and the parsed JSON envelope.

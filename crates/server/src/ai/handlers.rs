@@ -1,0 +1,684 @@
+//! The task handlers of the pipeline, one per task type. Each reads its payload, works, stores
+//! what it made, and writes the result back into the project by id.
+
+use super::targets::{self, Target, image_plan, video_plan};
+use super::{AiService, Choice, app_to_task, provider_to_task};
+use crate::tasks::{TaskContext, TaskError, TaskHandler};
+use cinegen_domain::project::ChangeError;
+use cinegen_domain::project::assets::{SlotId, slot_mut};
+use cinegen_domain::project::document::{id_matches, validate_script_data, validate_shots};
+use cinegen_domain::{FileId, FileKind, ProjectId, ValidationErrors};
+use cinegen_providers::{Capability, ImageRequest, PromptTarget, TextTask, VideoFrames, VideoPoll, VideoRequest};
+use cinegen_store::{ProjectRecord, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn payload<T: for<'de> Deserialize<'de>>(ctx: &TaskContext) -> Result<T, TaskError> {
+    serde_json::from_value(ctx.task.payload.clone())
+        .map_err(|e| TaskError::permanent("VALIDATION_ERROR", format!("bad task payload: {e}")))
+}
+
+fn project_id(ctx: &TaskContext) -> Result<ProjectId, TaskError> {
+    ctx.task.project_id.ok_or_else(|| TaskError::permanent("VALIDATION_ERROR", "the task names no project"))
+}
+
+/// Seconds of the project's target duration (`60s`, `2min`).
+fn duration_secs(project: &ProjectRecord) -> u32 {
+    let raw = project.settings.target_duration.as_str();
+    let digits: String = raw.chars().take_while(char::is_ascii_digit).collect();
+    let value: u32 = digits.parse().unwrap_or(60);
+    if raw.ends_with("min") { value * 60 } else { value }
+}
+
+fn store_error(error: StoreError) -> TaskError {
+    match error {
+        StoreError::NotFound => TaskError::permanent("NOT_FOUND", "the project is gone"),
+        StoreError::Rejected(ChangeError::Missing(what)) => {
+            TaskError::permanent("NOT_FOUND", format!("{what} is gone"))
+        }
+        StoreError::Rejected(other) => TaskError::permanent("VALIDATION_ERROR", other.to_string()),
+        other => TaskError::transient(other.to_string()),
+    }
+}
+
+/// Whether this error ends the task (rather than being retried).
+fn is_final(ctx: &TaskContext, error: &TaskError) -> bool {
+    match error {
+        TaskError::Permanent { .. } => true,
+        TaskError::Transient { .. } => ctx.attempt() >= ctx.task.max_attempts,
+        TaskError::Cancelled | TaskError::LeaseLost => false,
+    }
+}
+
+impl AiService {
+    /// Puts `file` into `slot` with `status`. Answers the file the slot held before (now
+    /// unreferenced), or `Err(NOT_FOUND)` when the slot no longer exists.
+    async fn settle_slot(
+        &self,
+        project: ProjectId,
+        slot: SlotId,
+        file: Option<FileId>,
+        status: &'static str,
+    ) -> Result<Option<FileId>, TaskError> {
+        let previous = Arc::new(Mutex::new(None));
+        let seen = previous.clone();
+        let change = move |record: &mut ProjectRecord| {
+            let mut found = slot_mut(&mut record.docs, &slot).ok_or_else(|| ChangeError::Missing(slot.describe()))?;
+            if let Some(file) = file {
+                *seen.lock().expect("slot") = found.file_id().and_then(|id| id.parse::<FileId>().ok());
+                found.set_file_id(Some(file.to_string()));
+                found.set_url(None);
+            }
+            found.set_status(status);
+            Ok(())
+        };
+        self.store.change_project(project, Box::new(change)).await.map_err(store_error)?;
+        let previous = *previous.lock().expect("slot");
+        Ok(previous.filter(|old| Some(*old) != file))
+    }
+
+    /// Marks `slot` failed (or back to pending when cancelled) once the task has really ended.
+    async fn release_slot(&self, ctx: &TaskContext, project: ProjectId, slot: SlotId, error: &TaskError) {
+        let status = match error {
+            TaskError::Cancelled => "pending",
+            other if is_final(ctx, other) => "failed",
+            _ => return,
+        };
+        let _ = self.settle_slot(project, slot, None, status).await;
+    }
+
+    /// Generates the image of `target`, stores it and writes it back; answers the new file.
+    pub async fn generate_image(
+        &self,
+        ctx: &TaskContext,
+        target: &Target,
+        choice: &Choice,
+    ) -> Result<FileId, TaskError> {
+        let project = self.project(ctx).await?;
+        let plan = image_plan(&project, target)
+            .map_err(|what| TaskError::permanent("NOT_FOUND", format!("{what} is gone")))?;
+        let resolved = self.resolve(ctx.task.user_id, Capability::Image, choice).await?;
+        let mut references = Vec::with_capacity(plan.references.len());
+        for file in &plan.references {
+            references.push(self.media_input(project.id, *file).await?);
+        }
+        let request = ImageRequest {
+            prompt: plan.prompt.clone(),
+            width: plan.width,
+            height: plan.height,
+            count: 1,
+            references,
+            model: resolved.model.clone(),
+        };
+        ctx.progress(20, "painting").await?;
+        let output = {
+            let _slot = self.limits.acquire(resolved.provider.name, Capability::Image).await;
+            let model = resolved.provider.image().map_err(provider_to_task)?;
+            model.generate(&request, &resolved.credentials).await.map_err(provider_to_task)?
+        };
+        self.record_usage(ctx, resolved.provider.name, &output.model, Capability::Image, output.images.len() as i64)
+            .await;
+        let media = output
+            .images
+            .into_iter()
+            .next()
+            .ok_or_else(|| TaskError::permanent("PROVIDER_ERROR", "the provider answered no image"))?;
+        ctx.progress(80, "storing").await?;
+        let name = format!("{}.png", plan.kind.as_str());
+        let file = self.store_media(project.owner_id, project.id, plan.kind, media, &name).await?;
+        match self.settle_slot(project.id, plan.slot, Some(file.id), "completed").await {
+            Ok(previous) => {
+                if let Some(old) = previous {
+                    let _ = self.files.delete(project.owner_id, old).await;
+                }
+                Ok(file.id)
+            }
+            Err(error) => {
+                // The slot (or project) went away while we worked: the file has no home.
+                let _ = self.files.delete(project.owner_id, file.id).await;
+                Err(error)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScriptParsePayload {
+    /// The script to parse; else the project's `raw_script`.
+    #[serde(default)]
+    pub raw_script: Option<String>,
+    #[serde(flatten)]
+    pub choice: Choice,
+}
+
+pub struct ScriptParseHandler(pub AiService);
+
+fn check_breakdown(value: &Value) -> Result<(), String> {
+    let mut errors = ValidationErrors::default();
+    match value.get("scriptData") {
+        Some(data) if data.is_object() => validate_script_data(data, &mut errors),
+        _ => return Err("`scriptData` must be an object".into()),
+    }
+    match value.get("shots") {
+        Some(shots) => validate_shots(shots, &mut errors),
+        None => return Err("`shots` is missing".into()),
+    }
+    if errors.0.is_empty() { Ok(()) } else { Err(errors.to_string()) }
+}
+
+#[async_trait::async_trait]
+impl TaskHandler for ScriptParseHandler {
+    fn task_type(&self) -> &'static str {
+        super::SCRIPT_PARSE
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
+        let input: ScriptParsePayload = payload(ctx)?;
+        let project = self.0.project(ctx).await?;
+        let script = input.raw_script.clone().unwrap_or_else(|| project.raw_script.clone());
+        if script.trim().is_empty() {
+            return Err(TaskError::permanent("VALIDATION_ERROR", "there is no script to parse"));
+        }
+        let resolved = self.0.resolve(ctx.task.user_id, Capability::Text, &input.choice).await?;
+        ctx.progress(10, "reading the script").await?;
+        let task = TextTask::ParseScript {
+            script: script.clone(),
+            genre: project.settings.genre.clone(),
+            duration_secs: duration_secs(&project),
+        };
+        let style = targets::style_words(&project);
+        let answer = self.0.ask(ctx, &resolved, task, &project.settings.language, &style, check_breakdown).await?;
+        ctx.progress(90, "saving the breakdown").await?;
+        let (data, shots) = (answer["scriptData"].clone(), answer["shots"].clone());
+        let summary = json!({
+            "characters": data["characters"].as_array().map_or(0, Vec::len),
+            "scenes": data["scenes"].as_array().map_or(0, Vec::len),
+            "shots": shots.as_array().map_or(0, Vec::len),
+        });
+        let change = move |record: &mut ProjectRecord| {
+            record.raw_script = script;
+            record.docs.script_data = data;
+            record.docs.shots = shots;
+            Ok(())
+        };
+        self.0.store.change_project(project.id, Box::new(change)).await.map_err(store_error)?;
+        Ok(summary)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScriptGeneratePayload {
+    pub idea: String,
+    #[serde(default)]
+    pub genre: Option<String>,
+    #[serde(default)]
+    pub duration_secs: Option<u32>,
+    #[serde(flatten)]
+    pub choice: Choice,
+}
+
+pub struct ScriptGenerateHandler(pub AiService);
+
+#[async_trait::async_trait]
+impl TaskHandler for ScriptGenerateHandler {
+    fn task_type(&self) -> &'static str {
+        super::SCRIPT_GENERATE
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
+        let input: ScriptGeneratePayload = payload(ctx)?;
+        let project = self.0.project(ctx).await?;
+        let resolved = self.0.resolve(ctx.task.user_id, Capability::Text, &input.choice).await?;
+        ctx.progress(10, "writing").await?;
+        let task = TextTask::GenerateScript {
+            idea: input.idea,
+            genre: input.genre.unwrap_or_else(|| project.settings.genre.clone()),
+            duration_secs: input.duration_secs.unwrap_or_else(|| duration_secs(&project)),
+        };
+        let check = |value: &Value| match value.get("script").and_then(Value::as_str) {
+            Some(script) if !script.trim().is_empty() => Ok(()),
+            _ => Err("`script` must be a non-empty string".to_owned()),
+        };
+        let style = targets::style_words(&project);
+        let answer = self.0.ask(ctx, &resolved, task, &project.settings.language, &style, check).await?;
+        let script = answer["script"].as_str().unwrap_or_default().to_owned();
+        let title = answer.get("title").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let saved = script.clone();
+        let change = move |record: &mut ProjectRecord| {
+            record.raw_script = saved;
+            Ok(())
+        };
+        self.0.store.change_project(project.id, Box::new(change)).await.map_err(store_error)?;
+        Ok(json!({ "title": title, "script": script }))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShotsGeneratePayload {
+    /// Only this scene's shots are planned (and replaced); else every shot.
+    #[serde(default)]
+    pub scene_id: Option<String>,
+    #[serde(flatten)]
+    pub choice: Choice,
+}
+
+pub struct ShotsGenerateHandler(pub AiService);
+
+/// Gives planned shots ids no other shot uses: `{prefix}-{n}` with keyframe and clip ids after it.
+fn renumber(shots: &mut [Value], prefix: &str) {
+    for (n, shot) in shots.iter_mut().enumerate() {
+        let id = format!("{prefix}-{}", n + 1);
+        let mut renamed = std::collections::HashMap::new();
+        if let Some(keyframes) = shot.get_mut("keyframes").and_then(Value::as_array_mut) {
+            for (k, keyframe) in keyframes.iter_mut().enumerate() {
+                let kind = keyframe.get("type").and_then(Value::as_str).unwrap_or("frame").to_owned();
+                let new = format!("{id}-{kind}-{}", k + 1);
+                if let Some(old) = keyframe.get("id").and_then(Value::as_str) {
+                    renamed.insert(old.to_owned(), new.clone());
+                }
+                keyframe["id"] = json!(new);
+            }
+        }
+        if let Some(interval) = shot.get_mut("interval").filter(|i| i.is_object()) {
+            interval["id"] = json!(format!("{id}-clip"));
+            for field in ["startKeyframeId", "endKeyframeId"] {
+                if let Some(new) = interval.get(field).and_then(Value::as_str).and_then(|old| renamed.get(old)) {
+                    interval[field] = json!(new);
+                }
+            }
+        }
+        shot["id"] = json!(id);
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskHandler for ShotsGenerateHandler {
+    fn task_type(&self) -> &'static str {
+        super::SHOTS_GENERATE
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
+        let input: ShotsGeneratePayload = payload(ctx)?;
+        let project = self.0.project(ctx).await?;
+        if let Some(scene) = &input.scene_id
+            && targets::scene(&project, scene).is_none()
+        {
+            return Err(TaskError::permanent("NOT_FOUND", format!("scene '{scene}' is gone")));
+        }
+        let resolved = self.0.resolve(ctx.task.user_id, Capability::Text, &input.choice).await?;
+        ctx.progress(10, "planning shots").await?;
+        let task = TextTask::GenerateShots {
+            script_data: project.docs.script_data.clone(),
+            scene_id: input.scene_id.clone(),
+            duration_secs: duration_secs(&project),
+        };
+        let check = |value: &Value| {
+            let mut errors = ValidationErrors::default();
+            match value.get("shots") {
+                Some(shots) => validate_shots(shots, &mut errors),
+                None => return Err("`shots` is missing".to_owned()),
+            }
+            if errors.0.is_empty() { Ok(()) } else { Err(errors.to_string()) }
+        };
+        let style = targets::style_words(&project);
+        let answer = self.0.ask(ctx, &resolved, task, &project.settings.language, &style, check).await?;
+        let mut planned = answer["shots"].as_array().cloned().unwrap_or_default();
+        let count = planned.len();
+        let scene = input.scene_id.clone();
+        let prefix = format!("shot-{}", &ctx.task.id.to_string()[..8]);
+        if scene.is_some() {
+            renumber(&mut planned, &prefix);
+        }
+        let change = move |record: &mut ProjectRecord| {
+            let Some(scene) = scene else {
+                record.docs.shots = Value::Array(planned);
+                return Ok(());
+            };
+            let existing = record.docs.shots.as_array().cloned().unwrap_or_default();
+            let in_scene = |shot: &Value| shot.get("sceneId").is_some_and(|id| id_matches(id, &scene));
+            let at = existing.iter().position(in_scene).unwrap_or(existing.len());
+            let mut kept: Vec<Value> = existing.iter().filter(|s| !in_scene(s)).cloned().collect();
+            let at = at.min(kept.len());
+            kept.splice(at..at, planned);
+            record.docs.shots = Value::Array(kept);
+            Ok(())
+        };
+        self.0.store.change_project(project.id, Box::new(change)).await.map_err(store_error)?;
+        Ok(json!({ "shots": count }))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VisualPromptPayload {
+    pub target: Target,
+    #[serde(flatten)]
+    pub choice: Choice,
+}
+
+pub struct VisualPromptHandler(pub AiService);
+
+#[async_trait::async_trait]
+impl TaskHandler for VisualPromptHandler {
+    fn task_type(&self) -> &'static str {
+        super::VISUAL_PROMPT
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
+        let input: VisualPromptPayload = payload(ctx)?;
+        let project = self.0.project(ctx).await?;
+        let gone = |what: String| TaskError::permanent("NOT_FOUND", format!("{what} is gone"));
+        let (kind, subject, context) = match &input.target {
+            Target::Character { character_id } => {
+                let c = targets::character(&project, character_id)
+                    .ok_or_else(|| gone(format!("character '{character_id}'")))?;
+                (PromptTarget::Character, c.clone(), json!({}))
+            }
+            Target::Variation { character_id, variation_id } => {
+                let c = targets::character(&project, character_id)
+                    .ok_or_else(|| gone(format!("character '{character_id}'")))?;
+                let v = targets::find(c.get("variations"), variation_id)
+                    .ok_or_else(|| gone(format!("variation '{variation_id}'")))?;
+                (PromptTarget::Variation, v.clone(), c.clone())
+            }
+            Target::Scene { scene_id } => {
+                let s = targets::scene(&project, scene_id).ok_or_else(|| gone(format!("scene '{scene_id}'")))?;
+                (PromptTarget::Scene, s.clone(), json!({}))
+            }
+            Target::Keyframe { shot_id, .. } => {
+                let shot = targets::shot(&project, shot_id).ok_or_else(|| gone(format!("shot '{shot_id}'")))?;
+                let scene = shot
+                    .get("sceneId")
+                    .and_then(Value::as_str)
+                    .and_then(|id| targets::scene(&project, id))
+                    .cloned()
+                    .unwrap_or(json!({}));
+                (PromptTarget::Keyframe, shot.clone(), scene)
+            }
+        };
+        let resolved = self.0.resolve(ctx.task.user_id, Capability::Text, &input.choice).await?;
+        let check = |value: &Value| match value.get("visualPrompt").and_then(Value::as_str) {
+            Some(prompt) if !prompt.trim().is_empty() => Ok(()),
+            _ => Err("`visualPrompt` must be a non-empty string".to_owned()),
+        };
+        let task = TextTask::VisualPrompt { target: kind, subject, context };
+        let style = targets::style_words(&project);
+        let answer = self.0.ask(ctx, &resolved, task, &project.settings.language, &style, check).await?;
+        let prompt = answer["visualPrompt"].as_str().unwrap_or_default().trim().to_owned();
+        let slot = input.target.slot();
+        let written = prompt.clone();
+        let change = move |record: &mut ProjectRecord| {
+            let found = slot_mut(&mut record.docs, &slot).ok_or_else(|| ChangeError::Missing(slot.describe()))?;
+            found.object.insert("visualPrompt".into(), Value::String(written));
+            Ok(())
+        };
+        self.0.store.change_project(project.id, Box::new(change)).await.map_err(store_error)?;
+        Ok(json!({ "visualPrompt": prompt }))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImagePayload {
+    pub target: Target,
+    #[serde(flatten)]
+    pub choice: Choice,
+    /// Images painted after this one, in the same task: a batch's variations of a character
+    /// whose base look this task paints first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<Target>,
+}
+
+pub struct ImageHandler(pub AiService);
+
+#[async_trait::async_trait]
+impl TaskHandler for ImageHandler {
+    fn task_type(&self) -> &'static str {
+        super::IMAGE
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
+        let input: ImagePayload = payload(ctx)?;
+        let project = project_id(ctx)?;
+        let file = match self.0.generate_image(ctx, &input.target, &input.choice).await {
+            Ok(file) => file,
+            Err(error) => {
+                self.0.release_slot(ctx, project, input.target.slot(), &error).await;
+                for follower in &input.then {
+                    self.0.release_slot(ctx, project, follower.slot(), &error).await;
+                }
+                return Err(error);
+            }
+        };
+        let mut followers = Vec::with_capacity(input.then.len());
+        for follower in &input.then {
+            // A follower's failure is its own: it is reported, and the others still run.
+            let outcome = match self.0.generate_image(ctx, follower, &input.choice).await {
+                Ok(file) => json!({ "target": follower, "file_id": file }),
+                Err(error @ (TaskError::Cancelled | TaskError::LeaseLost)) => return Err(error),
+                Err(error) => {
+                    let _ = self.0.settle_slot(project, follower.slot(), None, "failed").await;
+                    json!({ "target": follower, "error": format!("{error:?}") })
+                }
+            };
+            followers.push(outcome);
+        }
+        Ok(json!({ "file_id": file, "target": input.target, "then": followers }))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VideoPayload {
+    pub shot_id: String,
+    /// Seconds; else the shot's clip duration.
+    #[serde(default)]
+    pub duration: Option<f64>,
+    #[serde(flatten)]
+    pub choice: Choice,
+    /// The provider of a keyframe that must be made first.
+    #[serde(default)]
+    pub image: Choice,
+}
+
+pub struct VideoHandler(pub AiService);
+
+impl VideoHandler {
+    async fn clip(&self, ctx: &TaskContext, input: &VideoPayload) -> Result<Value, TaskError> {
+        let ai = &self.0;
+        let mut project = ai.project(ctx).await?;
+        let gone = |what: String| TaskError::permanent("NOT_FOUND", format!("{what} is gone"));
+        let mut plan = video_plan(&project, &input.shot_id, input.duration).map_err(gone)?;
+        // A clip whose first keyframe has no image gets it first.
+        let missing = [&plan.start, &plan.full].into_iter().flatten().find(|f| f.file.is_none()).cloned();
+        if plan.start.as_ref().or(plan.full.as_ref()).is_some_and(|f| f.file.is_none())
+            && let Some(frame) = missing
+        {
+            ctx.progress(5, "painting the missing keyframe").await?;
+            let target = Target::Keyframe { shot_id: input.shot_id.clone(), keyframe_id: frame.keyframe_id.clone() };
+            ai.generate_image(ctx, &target, &input.image).await?;
+            project = ai.project(ctx).await?;
+            plan = video_plan(&project, &input.shot_id, input.duration).map_err(gone)?;
+        }
+        let resolved = ai.resolve(ctx.task.user_id, Capability::Video, &input.choice).await?;
+        let input_of = |file: Option<FileId>| async move {
+            match file {
+                Some(file) => ai.media_input(project.id, file).await,
+                None => Err(TaskError::permanent("NOT_FOUND", "a keyframe of the shot has no image")),
+            }
+        };
+        let frames = match (&plan.start, &plan.end, &plan.full) {
+            (Some(start), Some(end), _) if end.file.is_some() => {
+                VideoFrames::StartEnd(input_of(start.file).await?, input_of(end.file).await?)
+            }
+            (Some(start), _, _) if start.file.is_some() => VideoFrames::Start(input_of(start.file).await?),
+            (_, _, Some(full)) => VideoFrames::Grid { image: input_of(full.file).await?, panels: plan.panels },
+            (Some(start), _, None) => VideoFrames::Start(input_of(start.file).await?),
+            (None, _, None) => return Err(gone(format!("the keyframes of shot '{}'", input.shot_id))),
+        };
+        let (width, height) = targets::frame_size(&project);
+        let request = VideoRequest {
+            prompt: plan.prompt.clone(),
+            frames,
+            duration: plan.duration,
+            width,
+            height,
+            model: resolved.model.clone(),
+        };
+        let model = resolved.provider.video().map_err(provider_to_task)?;
+        let _slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
+        // A resumed attempt polls the job the first one paid for.
+        let (job_id, model_name) = match &ctx.task.provider_job_id {
+            Some(job) => (job.clone(), resolved.model.clone().unwrap_or_default()),
+            None => {
+                ctx.progress(15, "submitting").await?;
+                let job = model.submit(&request, &resolved.credentials).await.map_err(provider_to_task)?;
+                ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
+                (job.job_id, job.model)
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(ai.settings.video_deadline_secs);
+        let media = loop {
+            match model.poll(&job_id, &request, &resolved.credentials).await.map_err(provider_to_task)? {
+                VideoPoll::Done(media) => break media,
+                VideoPoll::Running { progress } => {
+                    if Instant::now() > deadline {
+                        let _ = model.cancel(&job_id, &resolved.credentials).await;
+                        return Err(TaskError::permanent("PROVIDER_ERROR", "the video job did not finish in time"));
+                    }
+                    let percent = 20 + i32::from(progress.unwrap_or(0).min(100)) * 6 / 10;
+                    if let Err(error) = ctx.progress(percent, "rendering").await {
+                        if error == TaskError::Cancelled {
+                            let _ = model.cancel(&job_id, &resolved.credentials).await;
+                        }
+                        return Err(error);
+                    }
+                    tokio::time::sleep(Duration::from_millis(ai.settings.video_poll_ms)).await;
+                }
+            }
+        };
+        ai.record_usage(ctx, resolved.provider.name, &model_name, Capability::Video, plan.duration.ceil() as i64).await;
+        ctx.progress(85, "storing").await?;
+        let file = ai.store_media(project.owner_id, project.id, FileKind::Video, media, "clip.mp4").await?;
+        let slot = SlotId::Clip { shot: input.shot_id.clone() };
+        match ai.settle_slot(project.id, slot, Some(file.id), "completed").await {
+            Ok(previous) => {
+                if let Some(old) = previous {
+                    let _ = ai.files.delete(project.owner_id, old).await;
+                }
+                Ok(json!({ "file_id": file.id, "shot_id": input.shot_id, "duration": plan.duration }))
+            }
+            Err(error) => {
+                let _ = ai.files.delete(project.owner_id, file.id).await;
+                Err(error)
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskHandler for VideoHandler {
+    fn task_type(&self) -> &'static str {
+        super::VIDEO
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
+        let input: VideoPayload = payload(ctx)?;
+        let project = project_id(ctx)?;
+        let result = self.clip(ctx, &input).await;
+        if let Err(error) = &result {
+            self.0.release_slot(ctx, project, SlotId::Clip { shot: input.shot_id.clone() }, error).await;
+        }
+        result
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MergePayload {
+    pub shot_ids: Vec<String>,
+}
+
+pub struct MergeHandler(pub AiService);
+
+#[async_trait::async_trait]
+impl TaskHandler for MergeHandler {
+    fn task_type(&self) -> &'static str {
+        super::MERGE
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
+        let input: MergePayload = payload(ctx)?;
+        let ai = &self.0;
+        let project = ai.project(ctx).await?;
+        let ffmpeg =
+            cinegen_media::Ffmpeg::locate().map_err(|e| TaskError::permanent("MEDIA_TOOL_MISSING", e.to_string()))?;
+        let mut clips = Vec::with_capacity(input.shot_ids.len());
+        for shot_id in &input.shot_ids {
+            let shot = targets::shot(&project, shot_id)
+                .ok_or_else(|| TaskError::permanent("NOT_FOUND", format!("shot '{shot_id}' is gone")))?;
+            let file = shot
+                .get("interval")
+                .and_then(|i| i.get("videoFileId"))
+                .and_then(Value::as_str)
+                .and_then(|id| id.parse::<FileId>().ok())
+                .ok_or_else(|| TaskError::permanent("VALIDATION_ERROR", format!("shot '{shot_id}' has no clip yet")))?;
+            clips.push(file);
+        }
+        let records = ai
+            .store
+            .ready_files_of_project(project.id, &clips)
+            .await
+            .map_err(|e| TaskError::transient(e.to_string()))?;
+        let work = ai.settings.data_dir.join("work").join(ctx.task.id.to_string());
+        tokio::fs::create_dir_all(&work).await.map_err(|e| TaskError::transient(e.to_string()))?;
+        let result = async {
+            let mut paths = Vec::with_capacity(clips.len());
+            for (n, id) in clips.iter().enumerate() {
+                let record = records
+                    .iter()
+                    .find(|r| r.id == *id)
+                    .ok_or_else(|| TaskError::permanent("NOT_FOUND", format!("the clip of shot '{}' is gone", input.shot_ids[n])))?;
+                let path = work.join(format!("{n:04}.mp4"));
+                ai.files.copy_to(record, &path).await.map_err(app_to_task)?;
+                paths.push(path);
+            }
+            ctx.progress(10, "merging").await?;
+            let out = work.join("film.mp4");
+            let seen = Arc::new(std::sync::atomic::AtomicU8::new(0));
+            let reported = seen.clone();
+            let merging = ffmpeg.merge(&paths, &out, move |p| reported.store(p, std::sync::atomic::Ordering::Relaxed));
+            tokio::pin!(merging);
+            let mode = loop {
+                tokio::select! {
+                    done = &mut merging => break done.map_err(|e| TaskError::permanent("PROVIDER_ERROR", e.to_string()))?,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {
+                        let p = i32::from(seen.load(std::sync::atomic::Ordering::Relaxed));
+                        ctx.progress(10 + p * 8 / 10, "merging").await?;
+                    }
+                }
+            };
+            let duration = ffmpeg.probe(&out).await.map(|p| p.duration()).unwrap_or(0.0);
+            ctx.progress(92, "storing the film").await?;
+            let file = ai.files.persist_file(project.owner_id, project.id, FileKind::Video, &out, "film.mp4").await.map_err(app_to_task)?;
+            Ok::<_, TaskError>((file, mode, duration))
+        }
+        .await;
+        let _ = tokio::fs::remove_dir_all(&work).await;
+        let (file, mode, duration) = result?;
+        let previous = Arc::new(Mutex::new(None));
+        let seen = previous.clone();
+        let film = file.id;
+        let change = move |record: &mut ProjectRecord| {
+            *seen.lock().expect("film") = record.merged_video_file_id.replace(film);
+            Ok(())
+        };
+        if let Err(error) = ai.store.change_project(project.id, Box::new(change)).await {
+            let _ = ai.files.delete(project.owner_id, file.id).await;
+            return Err(store_error(error));
+        }
+        let old = *previous.lock().expect("film");
+        if let Some(old) = old.filter(|old| *old != file.id) {
+            let _ = ai.files.delete(project.owner_id, old).await;
+        }
+        Ok(json!({ "file_id": file.id, "mode": mode, "duration": duration, "clips": clips.len() }))
+    }
+}

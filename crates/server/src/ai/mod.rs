@@ -1,0 +1,191 @@
+//! The AI pipeline (DESIGN §1, §3, §6): endpoints enqueue tasks; the handlers here resolve a
+//! provider, call it, store every result in our storage, record usage, and write the result back
+//! into the project by id without touching anything else in it.
+
+pub mod handlers;
+pub mod limits;
+pub mod targets;
+pub mod text;
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::files::FileService;
+use crate::files::service::PersistError;
+use crate::tasks::{TaskContext, TaskError};
+use chrono::Utc;
+use cinegen_domain::{FileId, FileKind, ProjectId, UserId};
+use cinegen_providers::{Capability, Credentials, Media, MediaInput, Provider, ProviderError, Registry};
+use cinegen_store::{FileRecord, ProjectRecord, Store, UsageEvent};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub const SCRIPT_PARSE: &str = "ai.script_parse";
+pub const SCRIPT_GENERATE: &str = "ai.script_generate";
+pub const SHOTS_GENERATE: &str = "ai.shots_generate";
+pub const VISUAL_PROMPT: &str = "ai.visual_prompt";
+pub const IMAGE: &str = "ai.image";
+pub const VIDEO: &str = "ai.video";
+pub const MERGE: &str = "ai.merge";
+/// A batch: never claimed by a worker; its items settle it.
+pub const BATCH: &str = "ai.batch";
+
+/// Priorities: what a user waits on overtakes a batch's items, which overtake imports.
+pub const INTERACTIVE: i32 = 10;
+pub const BATCH_ITEM: i32 = 0;
+
+/// Which provider and model a request asks for (else the user's, else the server's default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// Every provider this server can call. The offline `local` provider renders its clips under
+/// the data directory's `work/`.
+pub fn registry(settings: &Settings) -> Registry {
+    let mut registry = Registry::default();
+    registry.register(cinegen_providers::local::LocalProvider::provider(settings.data_dir.join("work")));
+    registry
+}
+
+/// A provider ready to call.
+pub struct Resolved {
+    pub provider: Provider,
+    pub credentials: Credentials,
+    pub model: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AiService {
+    pub store: Arc<dyn Store>,
+    pub files: FileService,
+    pub registry: Arc<Registry>,
+    pub settings: Arc<Settings>,
+    pub limits: limits::ProviderSlots,
+}
+
+impl AiService {
+    pub fn new(store: Arc<dyn Store>, files: FileService, registry: Arc<Registry>, settings: Arc<Settings>) -> Self {
+        let limits = limits::ProviderSlots::new(settings.provider_concurrency);
+        Self { store, files, registry, settings, limits }
+    }
+
+    fn default_provider(&self, capability: Capability) -> &str {
+        match capability {
+            Capability::Text => &self.settings.text_provider,
+            Capability::Image => &self.settings.image_provider,
+            Capability::Video => &self.settings.video_provider,
+        }
+    }
+
+    /// The provider for `capability`: the request's, else the server's default; its key: the
+    /// user's, else the server's.
+    pub async fn resolve(&self, _user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, TaskError> {
+        let name = choice.provider.as_deref().unwrap_or_else(|| self.default_provider(capability));
+        let not_configured = |reason: String| TaskError::permanent("PROVIDER_NOT_CONFIGURED", reason);
+        let provider =
+            self.registry.get(name).ok_or_else(|| not_configured(format!("there is no provider named '{name}'")))?;
+        if !provider.offers(capability) {
+            return Err(not_configured(format!("provider '{name}' offers no {} capability", capability.as_str())));
+        }
+        let credentials = Credentials::default();
+        if provider.needs_key && credentials.api_key.is_none() {
+            return Err(not_configured(format!(
+                "provider '{name}' needs an API key; add one in the provider settings"
+            )));
+        }
+        let model = choice.model.clone().or_else(|| provider.default_models.get(&capability).cloned());
+        Ok(Resolved { provider: provider.clone(), credentials, model })
+    }
+
+    /// The project a task works on, as its user may see it.
+    pub async fn project(&self, ctx: &TaskContext) -> Result<ProjectRecord, TaskError> {
+        let id =
+            ctx.task.project_id.ok_or_else(|| TaskError::permanent("VALIDATION_ERROR", "the task names no project"))?;
+        match self.store.project_for(id, ctx.task.user_id).await {
+            Ok(Some((project, _))) => Ok(project),
+            Ok(None) => Err(TaskError::permanent("NOT_FOUND", "the project is gone or no longer shared with you")),
+            Err(e) => Err(TaskError::transient(e.to_string())),
+        }
+    }
+
+    /// Records one provider call for metering; a failure to record never fails the work.
+    pub async fn record_usage(&self, ctx: &TaskContext, provider: &str, model: &str, kind: Capability, units: i64) {
+        let event = UsageEvent {
+            id: uuid::Uuid::now_v7(),
+            user_id: ctx.task.user_id,
+            task_id: Some(ctx.task.id),
+            provider: provider.into(),
+            model: model.into(),
+            kind: kind.as_str().into(),
+            units,
+            created_at: Utc::now(),
+        };
+        if let Err(error) = self.store.record_usage(&event).await {
+            tracing::warn!(task.id = %ctx.task.id, error = %error, "could not record usage");
+        }
+    }
+
+    /// A stored image handed to a provider: its bytes and a short-lived URL.
+    pub async fn media_input(&self, project: ProjectId, file: FileId) -> Result<MediaInput, TaskError> {
+        let found = self
+            .store
+            .ready_files_of_project(project, &[file])
+            .await
+            .map_err(|e| TaskError::transient(e.to_string()))?;
+        let record = found
+            .into_iter()
+            .next()
+            .ok_or_else(|| TaskError::permanent("NOT_FOUND", format!("file {file} is gone")))?;
+        let bytes = self.files.read_all(&record).await.map_err(app_to_task)?;
+        let url = self.files.mint(record.clone()).await.ok().map(|m| m.url);
+        Ok(MediaInput { bytes, content_type: record.content_type, url })
+    }
+
+    /// Stores what a provider produced as a file of the project's owner.
+    pub async fn store_media(
+        &self,
+        owner: UserId,
+        project: ProjectId,
+        kind: FileKind,
+        media: Media,
+        name: &str,
+    ) -> Result<FileRecord, TaskError> {
+        match media {
+            Media::Bytes { bytes, .. } => {
+                self.files.persist_bytes(owner, project, kind, bytes, name).await.map_err(app_to_task)
+            }
+            Media::Url(url) => self.files.persist_from_url(owner, project, kind, &url).await.map_err(|e| match e {
+                PersistError::Fetch(fetch) if fetch.is_transient() => TaskError::transient(fetch.to_string()),
+                PersistError::App(app) => app_to_task(app),
+                other => TaskError::permanent(
+                    "PROVIDER_ERROR",
+                    format!("the provider's result could not be stored: {other}"),
+                ),
+            }),
+        }
+    }
+}
+
+/// A provider's failure as the task sees it.
+pub fn provider_to_task(error: ProviderError) -> TaskError {
+    match error {
+        ProviderError::NotConfigured { .. } | ProviderError::Unsupported { .. } => {
+            TaskError::permanent("PROVIDER_NOT_CONFIGURED", error.to_string())
+        }
+        ProviderError::Transient { message, retry_after } => TaskError::Transient { message, retry_after },
+        ProviderError::Permanent { .. } | ProviderError::Malformed { .. } => {
+            TaskError::permanent("PROVIDER_ERROR", error.to_string())
+        }
+    }
+}
+
+/// An application error met inside a task.
+pub fn app_to_task(error: AppError) -> TaskError {
+    match error {
+        AppError::Internal(_) | AppError::ServiceUnavailable(_) => TaskError::transient(error.to_string()),
+        other => TaskError::permanent(other.code(), other.to_string()),
+    }
+}

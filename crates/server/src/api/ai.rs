@@ -1,0 +1,619 @@
+//! `/api/v1/ai/*`: each generation endpoint checks the request, counts it against the caller's
+//! hourly limit, and enqueues a task (answering 202 with it). `Idempotency-Key` (or `client_key`
+//! in the body) answers the task a repeated request already made. Where a generation fills a
+//! slot, the slot is marked `generating` in the same transaction that enqueues the task.
+
+use crate::ai::handlers::{
+    ImagePayload, MergePayload, ScriptGeneratePayload, ScriptParsePayload, ShotsGeneratePayload, VideoPayload,
+    VisualPromptPayload,
+};
+use crate::ai::targets::{self, Target, image_plan, video_plan};
+use crate::ai::{self, Choice, limits};
+use crate::api::projects::parse_id;
+use crate::api::tasks::{TaskEnvelope, TaskView};
+use crate::envelope::{self, Envelope, ErrorEnvelope};
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, CurrentUser};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use cinegen_domain::project::ChangeError;
+use cinegen_domain::project::assets::{SlotId, slot_mut};
+use cinegen_domain::{FieldError, ProjectId, TaskId, UserId, ValidationErrors};
+use cinegen_store::{NewTask, ProjectRecord, StoreError, TaskRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// Model options of a request (the plan's `model_config`).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ModelConfig {
+    /// The provider's model id; else the user's or the provider's default.
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+/// Fields every generation request may carry.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct Common {
+    pub project_id: String,
+    /// A provider name (`local`, `openai`, …); else the user's or the server's default.
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub model_config: Option<ModelConfig>,
+    /// Same as the `Idempotency-Key` header.
+    #[serde(default)]
+    pub client_key: Option<String>,
+}
+
+impl Common {
+    fn choice(&self) -> Choice {
+        Choice { provider: self.provider.clone(), model: self.model_config.as_ref().and_then(|m| m.model.clone()) }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ParseScriptRequest {
+    #[serde(flatten)]
+    pub common: Common,
+    /// The script; else the project's saved `raw_script`.
+    #[serde(default)]
+    pub raw_script: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GenerateScriptRequest {
+    #[serde(flatten)]
+    pub common: Common,
+    pub idea: String,
+    #[serde(default)]
+    pub genre: Option<String>,
+    /// `60s`, `2min`, …; else the project's target duration.
+    #[serde(default)]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GenerateShotsRequest {
+    #[serde(flatten)]
+    pub common: Common,
+    /// Plan only this scene's shots (replacing them); else every shot.
+    #[serde(default)]
+    pub scene_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TargetRequest {
+    #[serde(flatten)]
+    pub common: Common,
+    pub target: Target,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GenerateVideoRequest {
+    #[serde(flatten)]
+    pub common: Common,
+    pub shot_id: String,
+    /// Seconds (1–60); else the shot's clip duration.
+    #[serde(default)]
+    pub duration: Option<f64>,
+    /// Provider of a keyframe that must be painted first; else the default image provider.
+    #[serde(default)]
+    pub image_provider: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MergeRequest {
+    pub project_id: String,
+    /// The shots whose clips make the film, in order.
+    pub shot_ids: Vec<String>,
+    #[serde(default)]
+    pub client_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchRequest {
+    #[serde(flatten)]
+    pub common: Common,
+    #[serde(default)]
+    pub image_provider: Option<String>,
+}
+
+/// The idempotency key of a request: the header, else the body's `client_key`.
+fn idempotency_key(headers: &HeaderMap, body: Option<&String>) -> AppResult<Option<String>> {
+    let raw = match headers.get("idempotency-key") {
+        Some(value) => Some(value.to_str().map_err(|_| bad_key())?.to_owned()),
+        None => body.cloned(),
+    };
+    match raw {
+        Some(key) if key.is_empty() || key.len() > 200 || key.chars().any(char::is_control) => Err(bad_key()),
+        other => Ok(other),
+    }
+}
+
+fn bad_key() -> AppError {
+    AppError::validation(ValidationErrors(vec![FieldError::new(
+        "Idempotency-Key",
+        "must be 1–200 printable characters",
+    )]))
+}
+
+fn missing(what: String) -> AppError {
+    AppError::NotFound(format!("{what} not found"))
+}
+
+fn task(user: UserId, project: ProjectId, task_type: &str, payload: Value, key: Option<String>) -> NewTask {
+    let now = Utc::now();
+    NewTask {
+        id: TaskId::new(),
+        user_id: user,
+        project_id: Some(project),
+        parent_id: None,
+        task_type: task_type.into(),
+        priority: ai::INTERACTIVE,
+        payload,
+        max_attempts: 3,
+        idempotency_key: key,
+        run_at: now,
+        now,
+    }
+}
+
+/// 202 with a new task, 200 with the task an earlier identical request made.
+fn answer(state: &AppState, task: TaskRecord, created: bool) -> Response {
+    if created {
+        state.task_events.publish(task.clone());
+        envelope::with_status(StatusCode::ACCEPTED, TaskEnvelope { task: TaskView::from(task) }, "queued")
+    } else {
+        envelope::ok(TaskEnvelope { task: TaskView::from(task) })
+    }
+}
+
+/// The project, for an editor of it.
+async fn prepare(state: &AppState, user: UserId, raw_id: &str) -> AppResult<ProjectRecord> {
+    let id: ProjectId = parse_id(raw_id, "project")?;
+    let access = state.projects.authorize(user, id).await?;
+    access.require_editor()?;
+    let (project, _) = state.projects.load(user, id).await?;
+    Ok(project)
+}
+
+/// Counts a request that passed every check against the caller's hourly limit of `kind`.
+async fn count(state: &AppState, user: UserId, kind: &str) -> AppResult<()> {
+    let settings = &state.settings;
+    let per_hour = match kind {
+        "video" => settings.video_requests_per_hour,
+        "image" => settings.image_requests_per_hour,
+        "batch" => settings.batch_requests_per_hour,
+        _ => settings.text_requests_per_hour,
+    };
+    limits::check_rate(state.counters.as_ref(), user, kind, per_hour).await
+}
+
+async fn enqueue_plain(state: &AppState, kind: &str, new: NewTask) -> AppResult<Response> {
+    count(state, new.user_id, kind).await?;
+    let (task, created) = state.store.enqueue(&new).await?;
+    Ok(answer(state, task, created))
+}
+
+/// Enqueues `tasks` (the first is answered) and marks `slots` as generating, in one transaction.
+async fn enqueue_marking(
+    state: &AppState,
+    kind: &str,
+    project: ProjectId,
+    slots: Vec<SlotId>,
+    tasks: Vec<NewTask>,
+) -> AppResult<Response> {
+    if let Some(first) = tasks.first() {
+        count(state, first.user_id, kind).await?;
+    }
+    let change = move |record: &mut ProjectRecord| {
+        for slot in &slots {
+            slot_mut(&mut record.docs, slot)
+                .ok_or_else(|| ChangeError::Missing(slot.describe()))?
+                .set_status("generating");
+        }
+        Ok(())
+    };
+    let done = state.store.change_project_and_enqueue(project, Box::new(change), tasks).await.map_err(|e| match e {
+        StoreError::Rejected(ChangeError::Missing(what)) => missing(what),
+        StoreError::NotFound => AppError::not_found("project"),
+        other => other.into(),
+    })?;
+    let first = done.tasks.into_iter().next().ok_or_else(|| AppError::internal(anyhow::anyhow!("nothing enqueued")))?;
+    Ok(answer(state, first, done.created))
+}
+
+fn payload<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// Parses the script into characters, scenes, paragraphs and shots (replacing the project's).
+#[utoipa::path(
+    post, path = "/api/v1/ai/script/parse", tag = "ai", operation_id = "parse_script",
+    security(("bearer" = [])), request_body = ParseScriptRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn parse_script(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ParseScriptRequest>,
+) -> AppResult<Response> {
+    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let script = body.raw_script.as_deref().unwrap_or(&project.raw_script);
+    if script.trim().is_empty() {
+        let error = FieldError::new("raw_script", "is empty, and the project has no saved script");
+        return Err(AppError::validation(ValidationErrors(vec![error])));
+    }
+    let input = ScriptParsePayload { raw_script: body.raw_script, choice: body.common.choice() };
+    enqueue_plain(&state, "text", task(claims.sub, project.id, ai::SCRIPT_PARSE, payload(&input), key)).await
+}
+
+/// Writes a screenplay from an idea (saved as the project's `raw_script`).
+#[utoipa::path(
+    post, path = "/api/v1/ai/script/generate", tag = "ai", operation_id = "generate_script",
+    security(("bearer" = [])), request_body = GenerateScriptRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn generate_script(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<GenerateScriptRequest>,
+) -> AppResult<Response> {
+    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    let mut errors = ValidationErrors::default();
+    if body.idea.trim().is_empty() || body.idea.chars().count() > 5000 {
+        errors.push(FieldError::new("idea", "must be 1–5000 characters"));
+    }
+    let duration = match body.duration.as_deref() {
+        None => None,
+        Some(raw) => match cinegen_domain::project::settings::parse_target_duration(raw) {
+            Some(parsed) => Some(parsed),
+            None => {
+                errors.push(FieldError::new("duration", "must be like 30s, 60s or 2min"));
+                None
+            }
+        },
+    };
+    errors.into_result().map_err(AppError::validation)?;
+    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let seconds = duration.map(|d| {
+        let n: u32 = d.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().unwrap_or(60);
+        if d.ends_with("min") { n * 60 } else { n }
+    });
+    let input = ScriptGeneratePayload {
+        idea: body.idea,
+        genre: body.genre,
+        duration_secs: seconds,
+        choice: body.common.choice(),
+    };
+    enqueue_plain(&state, "text", task(claims.sub, project.id, ai::SCRIPT_GENERATE, payload(&input), key)).await
+}
+
+/// Plans the shot list from the script data (all of it, or one scene's shots).
+#[utoipa::path(
+    post, path = "/api/v1/ai/shots/generate", tag = "ai", operation_id = "generate_shots",
+    security(("bearer" = [])), request_body = GenerateShotsRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn generate_shots(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<GenerateShotsRequest>,
+) -> AppResult<Response> {
+    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    if let Some(scene) = &body.scene_id
+        && targets::scene(&project, scene).is_none()
+    {
+        return Err(missing(format!("scene '{scene}'")));
+    }
+    let input = ShotsGeneratePayload { scene_id: body.scene_id, choice: body.common.choice() };
+    enqueue_plain(&state, "text", task(claims.sub, project.id, ai::SHOTS_GENERATE, payload(&input), key)).await
+}
+
+/// Writes the visual prompt of a character, variation, scene or keyframe.
+#[utoipa::path(
+    post, path = "/api/v1/ai/visual-prompt", tag = "ai", operation_id = "generate_visual_prompt",
+    security(("bearer" = [])), request_body = TargetRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn visual_prompt(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<TargetRequest>,
+) -> AppResult<Response> {
+    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    image_plan(&project, &body.target).map_err(missing)?;
+    let input = VisualPromptPayload { target: body.target, choice: body.common.choice() };
+    enqueue_plain(&state, "text", task(claims.sub, project.id, ai::VISUAL_PROMPT, payload(&input), key)).await
+}
+
+/// Paints one image: a character's base look, a wardrobe variation (keeping the face), a scene,
+/// or a shot's start / end / full keyframe (with the scene and the characters' looks as
+/// references). The result lands in the target's slot.
+#[utoipa::path(
+    post, path = "/api/v1/ai/image/generate", tag = "ai", operation_id = "generate_image",
+    security(("bearer" = [])), request_body = TargetRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn generate_image(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<TargetRequest>,
+) -> AppResult<Response> {
+    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let plan = image_plan(&project, &body.target).map_err(missing)?;
+    let input = ImagePayload { target: body.target, choice: body.common.choice(), then: vec![] };
+    let new = task(claims.sub, project.id, ai::IMAGE, payload(&input), key);
+    enqueue_marking(&state, "image", project.id, vec![plan.slot], vec![new]).await
+}
+
+/// Animates one shot from its keyframes (painting a missing first keyframe before).
+#[utoipa::path(
+    post, path = "/api/v1/ai/video/generate", tag = "ai", operation_id = "generate_video",
+    security(("bearer" = [])), request_body = GenerateVideoRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn generate_video(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<GenerateVideoRequest>,
+) -> AppResult<Response> {
+    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    if let Some(d) = body.duration
+        && !(1.0..=60.0).contains(&d)
+    {
+        return Err(AppError::validation(ValidationErrors(vec![FieldError::new("duration", "must be 1–60 seconds")])));
+    }
+    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    if targets::shot(&project, &body.shot_id).is_none() {
+        return Err(missing(format!("shot '{}'", body.shot_id)));
+    }
+    video_plan(&project, &body.shot_id, body.duration).map_err(|what| {
+        AppError::validation(ValidationErrors(vec![FieldError::new("shot_id", format!("needs {what}"))]))
+    })?;
+    let input = VideoPayload {
+        shot_id: body.shot_id.clone(),
+        duration: body.duration,
+        choice: body.common.choice(),
+        image: Choice { provider: body.image_provider, model: None },
+    };
+    let new = task(claims.sub, project.id, ai::VIDEO, payload(&input), key);
+    let slots = if has_interval(&project, &body.shot_id) { vec![SlotId::Clip { shot: body.shot_id }] } else { vec![] };
+    enqueue_marking(&state, "video", project.id, slots, vec![new]).await
+}
+
+fn has_interval(project: &ProjectRecord, shot_id: &str) -> bool {
+    targets::shot(project, shot_id).and_then(|s| s.get("interval")).is_some_and(Value::is_object)
+}
+
+/// Joins the clips of the named shots, in order, into the project's film.
+#[utoipa::path(
+    post, path = "/api/v1/ai/video/merge", tag = "ai", operation_id = "merge_video",
+    security(("bearer" = [])), request_body = MergeRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn merge_video(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<MergeRequest>,
+) -> AppResult<Response> {
+    let key = idempotency_key(&headers, body.client_key.as_ref())?;
+    if body.shot_ids.is_empty() || body.shot_ids.len() > 1000 {
+        return Err(AppError::validation(ValidationErrors(vec![FieldError::new(
+            "shot_ids",
+            "must name 1–1000 shots",
+        )])));
+    }
+    let project = prepare(&state, claims.sub, &body.project_id).await?;
+    let mut errors = ValidationErrors::default();
+    for (i, shot_id) in body.shot_ids.iter().enumerate() {
+        let clip = targets::shot(&project, shot_id).and_then(|s| s.get("interval")).and_then(|i| i.get("videoFileId"));
+        if targets::shot(&project, shot_id).is_none() {
+            errors.push(FieldError::new(format!("shot_ids[{i}]"), format!("shot '{shot_id}' does not exist")));
+        } else if clip.and_then(Value::as_str).is_none() {
+            errors.push(FieldError::new(format!("shot_ids[{i}]"), format!("shot '{shot_id}' has no clip yet")));
+        }
+    }
+    errors.into_result().map_err(AppError::validation)?;
+    let input = MergePayload { shot_ids: body.shot_ids };
+    enqueue_plain(&state, "batch", task(claims.sub, project.id, ai::MERGE, payload(&input), key)).await
+}
+
+/// What a batch of one kind would make for a project.
+struct BatchPlan {
+    slots: Vec<SlotId>,
+    items: Vec<(&'static str, Value)>,
+}
+
+fn file_of(value: &Value, field: &str) -> bool {
+    value.get(field).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+}
+
+fn ids(list: Option<&Value>) -> Vec<(String, &Value)> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let id = match item.get("id")? {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((id, item))
+        })
+        .collect()
+}
+
+fn plan_batch(project: &ProjectRecord, kind: &str, choice: &Choice, image: &Choice) -> BatchPlan {
+    let mut plan = BatchPlan { slots: vec![], items: vec![] };
+    match kind {
+        "images" => {
+            for (character_id, character) in ids(project.docs.script_data.get("characters")) {
+                let missing: Vec<Target> = ids(character.get("variations"))
+                    .into_iter()
+                    .filter(|(_, v)| !file_of(v, "referenceImageFileId"))
+                    .map(|(variation_id, _)| Target::Variation { character_id: character_id.clone(), variation_id })
+                    .collect();
+                if file_of(character, "referenceImageFileId") {
+                    // The base look exists: each missing variation is an item of its own.
+                    for target in missing {
+                        let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
+                        plan.items.push((ai::IMAGE, payload(&input)));
+                    }
+                } else {
+                    // The base look comes first; its variations follow in the same item, so
+                    // they can keep its face.
+                    let target = Target::Character { character_id: character_id.clone() };
+                    let input = ImagePayload { target, choice: choice.clone(), then: missing };
+                    plan.items.push((ai::IMAGE, payload(&input)));
+                }
+            }
+            for (scene_id, scene) in ids(project.docs.script_data.get("scenes")) {
+                if !file_of(scene, "referenceImageFileId") {
+                    let input =
+                        ImagePayload { target: Target::Scene { scene_id }, choice: choice.clone(), then: vec![] };
+                    plan.items.push((ai::IMAGE, payload(&input)));
+                }
+            }
+        }
+        "keyframes" => {
+            for (shot_id, shot) in ids(Some(&project.docs.shots)) {
+                for (keyframe_id, keyframe) in ids(shot.get("keyframes")) {
+                    if !file_of(keyframe, "imageFileId") {
+                        plan.slots.push(SlotId::Keyframe { shot: shot_id.clone(), keyframe: keyframe_id.clone() });
+                        let target = Target::Keyframe { shot_id: shot_id.clone(), keyframe_id };
+                        let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
+                        plan.items.push((ai::IMAGE, payload(&input)));
+                    }
+                }
+            }
+        }
+        _ => {
+            for (shot_id, shot) in ids(Some(&project.docs.shots)) {
+                let done = shot.get("interval").is_some_and(|i| file_of(i, "videoFileId"));
+                if done || video_plan(project, &shot_id, None).is_err() {
+                    continue;
+                }
+                if has_interval(project, &shot_id) {
+                    plan.slots.push(SlotId::Clip { shot: shot_id.clone() });
+                }
+                let input = VideoPayload { shot_id, duration: None, choice: choice.clone(), image: image.clone() };
+                plan.items.push((ai::VIDEO, payload(&input)));
+            }
+        }
+    }
+    plan
+}
+
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct BatchKind {
+    /// `images` (missing character, variation and scene images), `keyframes` or `clips`.
+    pub kind: String,
+}
+
+/// Generates everything missing of one kind: one task per item under a parent task whose
+/// progress is the items' mean; one item's failure never stops the rest.
+#[utoipa::path(
+    post, path = "/api/v1/ai/batch/{kind}", tag = "ai", operation_id = "generate_batch",
+    security(("bearer" = [])), request_body = BatchRequest,
+    params(("kind" = String, Path, description = "images, keyframes or clips"), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn generate_batch(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    axum::extract::Path(kind): axum::extract::Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<BatchRequest>,
+) -> AppResult<Response> {
+    if !matches!(kind.as_str(), "images" | "keyframes" | "clips") {
+        return Err(AppError::not_found("batch kind"));
+    }
+    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let image = Choice { provider: body.image_provider.clone(), model: None };
+    let plan = plan_batch(&project, &kind, &body.common.choice(), &image);
+    if plan.items.is_empty() {
+        let error = FieldError::new("kind", format!("nothing to generate: no {kind} are missing"));
+        return Err(AppError::validation(ValidationErrors(vec![error])));
+    }
+    let mut parent = task(claims.sub, project.id, ai::BATCH, json!({ "kind": kind, "items": plan.items.len() }), key);
+    parent.max_attempts = 1;
+    let mut tasks = vec![parent.clone()];
+    for (task_type, input) in plan.items {
+        let mut item = task(claims.sub, project.id, task_type, input, None);
+        item.parent_id = Some(parent.id);
+        item.priority = ai::BATCH_ITEM;
+        tasks.push(item);
+    }
+    enqueue_marking(&state, "batch", project.id, plan.slots, tasks).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageSummary {
+    pub days: u32,
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<cinegen_store::UsageRow>,
+    /// Calls and units per provider over the period.
+    #[schema(value_type = Object)]
+    pub providers: HashMap<String, Value>,
+}
+
+/// The caller's provider usage by day (UTC), provider and kind.
+#[utoipa::path(
+    get, path = "/api/v1/usage", tag = "ai", operation_id = "usage",
+    security(("bearer" = [])), params(("days" = Option<u32>, Query, description = "1–366, default 30")),
+    responses((status = 200, body = Envelope<UsageSummary>), (status = 422, body = ErrorEnvelope))
+)]
+pub async fn usage(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Query(params): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let days = match params.get("days") {
+        None => 30,
+        Some(raw) => raw.parse::<u32>().ok().filter(|d| (1..=366).contains(d)).ok_or_else(|| {
+            AppError::validation(ValidationErrors(vec![FieldError::new(
+                "days",
+                "must be a whole number from 1 to 366",
+            )]))
+        })?,
+    };
+    let since = Utc::now() - chrono::Duration::days(i64::from(days));
+    let items = state.store.usage_summary(claims.sub, since).await?;
+    let mut providers: HashMap<String, Value> = HashMap::new();
+    for row in &items {
+        let entry = providers.entry(row.provider.clone()).or_insert_with(|| json!({"calls": 0, "units": {}}));
+        entry["calls"] = json!(entry["calls"].as_i64().unwrap_or(0) + row.calls);
+        let units = entry["units"][&row.kind].as_i64().unwrap_or(0) + row.units;
+        entry["units"][&row.kind] = json!(units);
+    }
+    Ok(envelope::ok(UsageSummary { days, items, providers }))
+}

@@ -1,0 +1,334 @@
+//! The whole workflow on the offline `local` provider, over HTTP: a Chinese script is parsed,
+//! every character, variation and scene image painted, every keyframe, every clip, the film
+//! merged; every result is checked as a user would (real PNGs of the asked size, MP4s that probe
+//! to the right duration), with quota, usage and live events accounted for.
+
+mod common;
+
+use cinegen_store::Engine;
+use common::TestApp;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+on_both_engines!(a_chinese_script_becomes_a_film, failures_are_reported_per_item_and_limits_hold);
+
+const SCRIPT: &str = include_str!("../../../../shared/fixtures/scripts/qinghe-zh.txt");
+
+struct Session {
+    token: String,
+}
+
+async fn session(app: &TestApp, email: &str) -> Session {
+    Session { token: app.register(email).await["tokens"]["access"].as_str().unwrap().to_owned() }
+}
+
+/// Waits for a task to end; answers it.
+async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
+    for _ in 0..1200 {
+        let task = app.get_authed(&format!("/api/v1/ai/tasks/{id}"), token).await.data()["task"].clone();
+        if matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("task {id} did not end in two minutes");
+}
+
+async fn start(app: &TestApp, token: &str, path: &str, body: Value) -> String {
+    let answer = app.post_authed(path, token, &body).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{path}: {}", answer.body);
+    answer.data()["task"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn project(app: &TestApp, token: &str, id: &str) -> Value {
+    app.get_authed(&format!("/api/v1/projects/{id}"), token).await.data()["project"].clone()
+}
+
+async fn download(app: &TestApp, url: &str) -> bytes::Bytes {
+    let url = if url.starts_with('/') { app.url(url) } else { url.to_owned() };
+    let response = app.client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.bytes().await.unwrap()
+}
+
+/// Width and height from a PNG's header.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+async fn probe_duration(dir: &Path, name: &str, bytes: &[u8]) -> f64 {
+    let path = dir.join(name);
+    tokio::fs::write(&path, bytes).await.unwrap();
+    let ffmpeg = cinegen_media::Ffmpeg::locate().unwrap();
+    let probe = ffmpeg.probe(&path).await.expect("a valid MP4");
+    assert!(probe.format.format_name.contains("mp4"));
+    assert_eq!(probe.video().unwrap().codec_name, "h264");
+    probe.duration()
+}
+
+fn each<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    value[key].as_array().into_iter().flatten()
+}
+
+/// Collects every task event a WebSocket receives.
+fn listen(app: &TestApp, token: &str) -> Arc<Mutex<Vec<Value>>> {
+    let url = format!("ws://{}/api/v1/ws/tasks?token={token}", app.addr);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                let event: Value = serde_json::from_str(&text).unwrap();
+                if event["type"] == "task" {
+                    sink.lock().unwrap().push(event["task"].clone());
+                }
+            }
+        }
+    });
+    seen
+}
+
+fn storage_bytes(root: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                if entry.file_name() != ".parts" {
+                    stack.push(entry.path());
+                }
+            } else {
+                total += meta.len();
+            }
+        }
+    }
+    total
+}
+
+async fn a_chinese_script_becomes_a_film(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = session(&app, "pipeline@example.com").await;
+    let events = listen(&app, &ann.token);
+    let created = app
+        .post_authed(
+            "/api/v1/projects",
+            &ann.token,
+            &json!({"title": "青禾记", "language": "zh", "image_size": "1440x2560", "target_duration": "60s", "raw_script": SCRIPT}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    let mut task_ids = Vec::new();
+
+    // 01 Script: the breakdown replaces the documents.
+    let parse = start(&app, &ann.token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
+    let done = finished(&app, &ann.token, &parse).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"], json!({"characters": 2, "scenes": 3, "shots": 10}));
+    task_ids.push(parse);
+    let mut doc = project(&app, &ann.token, &id).await;
+    let names: Vec<&str> = each(&doc["script_data"], "characters").map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["沈青禾", "萧砚"]);
+
+    // A wardrobe variation, added by the user.
+    doc["script_data"]["characters"][0]["variations"] =
+        json!([{"id": "var-night", "name": "夜行衣", "visualPrompt": "沈青禾，黑色夜行衣，蒙面"}]);
+    let saved = app
+        .send(
+            app.client
+                .put(app.url(&format!("/api/v1/projects/{id}")))
+                .bearer_auth(&ann.token)
+                .json(&json!({"version": doc["version"], "script_data": doc["script_data"]})),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    // 02 Assets: every missing image, in one batch.
+    let batch = start(&app, &ann.token, "/api/v1/ai/batch/images", json!({"project_id": id})).await;
+    let done = finished(&app, &ann.token, &batch).await;
+    assert_eq!((done["status"].as_str(), done["progress"].as_i64()), (Some("completed"), Some(100)), "{done}");
+    assert_eq!(done["result"], json!({"total": 5, "completed": 5, "failed": 0, "cancelled": 0}));
+    task_ids.push(batch);
+    let doc = project(&app, &ann.token, &id).await;
+    let mut images = 0;
+    for character in each(&doc["script_data"], "characters") {
+        let mut looks = vec![character];
+        looks.extend(each(character, "variations"));
+        for look in looks {
+            assert!(look["referenceImageFileId"].is_string(), "{look}");
+            assert_eq!(png_size(&download(&app, look["referenceImage"].as_str().unwrap()).await), (1080, 1440));
+            images += 1;
+        }
+    }
+    for scene in each(&doc["script_data"], "scenes") {
+        assert_eq!(png_size(&download(&app, scene["referenceImage"].as_str().unwrap()).await), (1920, 1080));
+        images += 1;
+    }
+    assert_eq!(images, 6);
+
+    // 03 Director: all keyframes, then all clips.
+    let batch = start(&app, &ann.token, "/api/v1/ai/batch/keyframes", json!({"project_id": id})).await;
+    assert_eq!(finished(&app, &ann.token, &batch).await["result"]["failed"], 0);
+    task_ids.push(batch);
+    let doc = project(&app, &ann.token, &id).await;
+    let mut keyframes = 0;
+    for shot in each(&doc, "shots") {
+        for keyframe in each(shot, "keyframes") {
+            assert_eq!(keyframe["status"], "completed", "{keyframe}");
+            assert_eq!(png_size(&download(&app, keyframe["imageUrl"].as_str().unwrap()).await), (1440, 2560));
+            keyframes += 1;
+        }
+    }
+    images += keyframes;
+    let batch = start(&app, &ann.token, "/api/v1/ai/batch/clips", json!({"project_id": id})).await;
+    let done = finished(&app, &ann.token, &batch).await;
+    assert_eq!(done["result"], json!({"total": 10, "completed": 10, "failed": 0, "cancelled": 0}), "{done}");
+    task_ids.push(batch);
+    let doc = project(&app, &ann.token, &id).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let mut total = 0.0;
+    let mut shot_ids = Vec::new();
+    for (n, shot) in each(&doc, "shots").enumerate() {
+        let clip = &shot["interval"];
+        assert_eq!(clip["status"], "completed", "{clip}");
+        let lasts = probe_duration(
+            scratch.path(),
+            &format!("{n}.mp4"),
+            &download(&app, clip["videoUrl"].as_str().unwrap()).await,
+        )
+        .await;
+        let planned = clip["duration"].as_f64().unwrap();
+        assert!((lasts - planned).abs() < 0.2, "shot {n} lasts {lasts}, planned {planned}");
+        total += planned;
+        shot_ids.push(shot["id"].clone());
+    }
+
+    // 04 Export: the film.
+    let merge =
+        start(&app, &ann.token, "/api/v1/ai/video/merge", json!({"project_id": id, "shot_ids": shot_ids})).await;
+    let done = finished(&app, &ann.token, &merge).await;
+    assert_eq!(
+        (done["status"].as_str(), done["result"]["mode"].as_str()),
+        (Some("completed"), Some("stream_copy")),
+        "{done}"
+    );
+    task_ids.push(merge);
+    let doc = project(&app, &ann.token, &id).await;
+    let film = download(&app, doc["merged_video_url"].as_str().unwrap()).await;
+    let lasts = probe_duration(scratch.path(), "film.mp4", &film).await;
+    assert!((lasts - total).abs() < 0.5, "the film lasts {lasts}, its clips {total}");
+
+    // Quota: charged by exactly the bytes stored.
+    let usage = app.get_authed("/api/v1/storage/usage", &ann.token).await;
+    let used = usage.data()["used"].as_u64().unwrap();
+    assert_eq!(used, storage_bytes(&app.data_dir.join("files")));
+
+    // Usage: every provider call recorded.
+    let usage = app.get_authed("/api/v1/usage", &ann.token).await;
+    let rows = usage.data()["items"].as_array().unwrap().clone();
+    let calls: HashMap<String, i64> =
+        rows.iter().map(|r| (r["kind"].as_str().unwrap().to_owned(), r["calls"].as_i64().unwrap())).collect();
+    assert_eq!((calls["image"], calls["video"], calls["text"]), (images, 10, 1), "{rows:?}");
+
+    // Live events: every task was announced, and each ended completed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = events.lock().unwrap().clone();
+    let completed: HashSet<&str> =
+        seen.iter().filter(|t| t["status"] == "completed").map(|t| t["id"].as_str().unwrap()).collect();
+    for task in &task_ids {
+        assert!(completed.contains(task.as_str()), "no completion event for {task}");
+    }
+    let items = seen.iter().filter(|t| t["type"] == "ai.video" && t["status"] == "completed").count();
+    assert_eq!(items, 10, "each clip's completion was announced");
+}
+
+async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
+    let app = TestApp::spawn_with(engine, |c| c.video_requests_per_hour = 3).await;
+    let ann = session(&app, "limits@example.com").await;
+    let bob = session(&app, "limits-bob@example.com").await;
+    let shots = json!([
+        {"id": "a", "actionSummary": "雨夜", "keyframes": [{"id": "a1", "type": "start", "visualPrompt": "雨夜"}],
+         "interval": {"id": "ac", "duration": 2, "startKeyframeId": "a1"}},
+        // Its keyframe names a file that does not exist: this item fails, the others go on.
+        {"id": "b", "keyframes": [{"id": "b1", "type": "start", "imageFileId": "0193a000-0000-7000-8000-000000000000"}],
+         "interval": {"id": "bc", "duration": 2}},
+        {"id": "c", "actionSummary": "晨雾", "keyframes": [{"id": "c1", "type": "start", "visualPrompt": "晨雾"}],
+         "interval": {"id": "cc", "duration": 2}},
+    ]);
+    let created = app.post_authed("/api/v1/projects", &ann.token, &json!({"title": "Limits", "shots": shots})).await;
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+
+    let batch = start(&app, &ann.token, "/api/v1/ai/batch/clips", json!({"project_id": id})).await;
+    let done = finished(&app, &ann.token, &batch).await;
+    assert_eq!(done["result"], json!({"total": 3, "completed": 2, "failed": 1, "cancelled": 0}), "{done}");
+    let doc = project(&app, &ann.token, &id).await;
+    let statuses: Vec<&str> = each(&doc, "shots").map(|s| s["interval"]["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["completed", "failed", "completed"]);
+    let failed = app.get_authed(&format!("/api/v1/ai/tasks?project_id={id}&status=failed"), &ann.token).await;
+    let error = &failed.data()["items"][0]["error"];
+    assert_eq!(error["code"], "NOT_FOUND", "{error}");
+
+    // Idempotency: the same key answers the same task, once.
+    let request = || {
+        app.client
+            .post(app.url("/api/v1/ai/video/generate"))
+            .bearer_auth(&ann.token)
+            .header("Idempotency-Key", "clip-a-1")
+            .json(&json!({"project_id": id, "shot_id": "a"}))
+    };
+    let first = app.send(request()).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    let again = app.send(request()).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.data()["task"]["id"], first.data()["task"]["id"]);
+
+    // Limits: with 3 video requests an hour, the next is refused with Retry-After.
+    let limited =
+        app.post_authed("/api/v1/ai/video/generate", &ann.token, &json!({"project_id": id, "shot_id": "c"})).await;
+    assert_eq!(limited.status, StatusCode::ACCEPTED);
+    let refused =
+        app.post_authed("/api/v1/ai/video/generate", &ann.token, &json!({"project_id": id, "shot_id": "c"})).await;
+    assert_eq!(
+        (refused.status, refused.body["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED"))
+    );
+    assert!(refused.headers.get("retry-after").is_some());
+
+    // Bad input changes nothing and says why.
+    let unknown =
+        app.post_authed("/api/v1/ai/video/generate", &ann.token, &json!({"project_id": id, "shot_id": "zz"})).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let stranger = app
+        .post_authed(
+            "/api/v1/ai/image/generate",
+            &bob.token,
+            &json!({"project_id": id, "target": {"type": "keyframe", "shot_id": "a", "keyframe_id": "a1"}}),
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND, "another user's project is not disclosed");
+    let wrong = app
+        .post_authed("/api/v1/ai/image/generate", &ann.token, &json!({"project_id": id, "target": {"type": "planet"}}))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+    let provider = app
+        .post_authed(
+            "/api/v1/ai/script/parse",
+            &ann.token,
+            &json!({"project_id": id, "raw_script": "第一场 夜\n甲：乙", "provider": "nonesuch"}),
+        )
+        .await;
+    let task = finished(&app, &ann.token, provider.data()["task"]["id"].as_str().unwrap()).await;
+    assert_eq!(task["error"]["code"], "PROVIDER_NOT_CONFIGURED", "{task}");
+    let nothing = app.post_authed("/api/v1/ai/batch/images", &ann.token, &json!({"project_id": id})).await;
+    assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY, "no characters or scenes: nothing to paint");
+}
