@@ -58,6 +58,9 @@ pub struct Config {
     pub document_limit: String,
     pub default_quota: String,
     pub project_retention_days: u32,
+    /// Days finished tasks are kept; failed ones are kept for `failed_task_retention_days`.
+    pub task_retention_days: u32,
+    pub failed_task_retention_days: u32,
     pub login_failures_per_account: u32,
     pub login_failures_per_ip: u32,
     pub login_failure_window_secs: u64,
@@ -105,6 +108,8 @@ impl Default for Config {
             document_limit: "20MiB".into(),
             default_quota: "5GiB".into(),
             project_retention_days: 30,
+            task_retention_days: 7,
+            failed_task_retention_days: 30,
             login_failures_per_account: 5,
             login_failures_per_ip: 20,
             login_failure_window_secs: 15 * 60,
@@ -271,6 +276,8 @@ impl Config {
             body_limit: positive_size("CINEGEN_BODY_LIMIT", &self.body_limit)?,
             document_limit: positive_size("CINEGEN_DOCUMENT_LIMIT", &self.document_limit)?,
             project_retention_days: self.project_retention_days,
+            task_retention_days: self.task_retention_days,
+            failed_task_retention_days: self.failed_task_retention_days.max(self.task_retention_days),
             default_quota: ByteSize::parse(&self.default_quota).map_err(|e| invalid("CINEGEN_DEFAULT_QUOTA", e))?,
             login_failures_per_account: self.login_failures_per_account.max(1),
             login_failures_per_ip: self.login_failures_per_ip.max(1),
@@ -473,6 +480,9 @@ pub struct Settings {
     pub document_limit: ByteSize,
     /// Days a deleted project stays restorable before it is purged.
     pub project_retention_days: u32,
+    /// Days finished tasks are kept; failed ones are kept for `failed_task_retention_days`.
+    pub task_retention_days: u32,
+    pub failed_task_retention_days: u32,
     pub default_quota: ByteSize,
     pub login_failures_per_account: u32,
     pub login_failures_per_ip: u32,

@@ -1,5 +1,6 @@
 //! Scheduled upkeep inside `serve`: removing expired uploads and files, files of projects past
-//! their retention and then the projects themselves, and objects no record names.
+//! their retention and then the projects themselves, objects no record names, and task rows past
+//! their retention (failed ones are kept longer).
 //!
 //! Several instances may run; a lease row lets one of them at a time do a pass.
 
@@ -19,6 +20,7 @@ const LEASE_NAME: &str = "maintenance";
 pub struct MaintenanceReport {
     pub files: CleanupReport,
     pub purged_projects: usize,
+    pub pruned_tasks: u64,
 }
 
 pub async fn run(state: AppState) {
@@ -33,6 +35,7 @@ pub async fn run(state: AppState) {
                     orphan_objects = report.files.orphan_objects,
                     missing_objects = report.files.missing_objects,
                     purged_projects = report.purged_projects,
+                    pruned_tasks = report.pruned_tasks,
                     "maintenance pass done"
                 );
             }
@@ -51,5 +54,9 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> AppResult<Option<
     // Files first: once a project row is gone, its files no longer point at it.
     let files = state.files.clean_up(now, purge_before).await?;
     let purged_projects = state.projects.purge_deleted_before(purge_before).await?;
-    Ok(Some(MaintenanceReport { files, purged_projects }))
+    let days = |n: u32| now - chrono::Duration::days(i64::from(n));
+    let settings = &state.settings;
+    let pruned_tasks =
+        state.store.prune_tasks(days(settings.task_retention_days), days(settings.failed_task_retention_days)).await?;
+    Ok(Some(MaintenanceReport { files, purged_projects, pruned_tasks }))
 }

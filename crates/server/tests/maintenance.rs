@@ -68,9 +68,35 @@ async fn cleanup_removes_what_nobody_needs_and_reports_what_vanished(engine: Eng
     let vanished_key = StorageKey::parse(&vanished.storage_key).unwrap();
     storage.delete(&vanished_key).await.unwrap();
 
+    // A task that ended (cancelled) today.
+    let user = app
+        .state
+        .store
+        .user_by_email(&cinegen_domain::Email::parse("cleanup@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let now = Utc::now();
+    let ended = cinegen_store::NewTask {
+        id: cinegen_domain::TaskId::new(),
+        user_id: user.id,
+        project_id: None,
+        parent_id: None,
+        task_type: "ai.image".into(),
+        priority: 0,
+        payload: json!({}),
+        max_attempts: 1,
+        idempotency_key: None,
+        run_at: now,
+        now,
+    };
+    app.state.store.enqueue(&ended).await.unwrap();
+    app.state.store.request_cancel(ended.id, now).await.unwrap();
+
     // Today nothing is due but the report of the vanished object.
     let today = run_once(&app.state, Utc::now()).await.unwrap().unwrap();
     assert_eq!((today.files.removed_files, today.files.orphan_objects, today.purged_projects), (0, 0, 0));
+    assert_eq!(today.pruned_tasks, 0);
     assert_eq!(today.files.missing_objects, 1);
 
     // Forty days on: the abandoned upload and the deleted project's file go, then the project.
@@ -78,6 +104,7 @@ async fn cleanup_removes_what_nobody_needs_and_reports_what_vanished(engine: Eng
     assert_eq!(later.files.removed_files, 2, "{later:?}");
     assert_eq!(later.files.orphan_objects, 1);
     assert_eq!(later.purged_projects, 1);
+    assert_eq!(later.pruned_tasks, 1, "the ended task's row is past its retention");
     assert!(storage.head(&stray_key).await.unwrap().is_none());
     let usage = app.get_authed("/api/v1/storage/usage", &token).await;
     assert_eq!(usage.data()["used"], 1000, "the kept and the vanished file still count");
