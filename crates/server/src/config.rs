@@ -39,6 +39,8 @@ pub struct Config {
     pub workers: usize,
     pub per_user_running_tasks: i64,
     pub task_retry_base_ms: u64,
+    /// How long a claimed task is held without a heartbeat; a dead worker's task is rescued after it.
+    pub task_lease_secs: u64,
     /// The provider used per capability when neither the request nor the user names one.
     pub text_provider: String,
     pub image_provider: String,
@@ -94,6 +96,7 @@ impl Default for Config {
             workers: 4,
             per_user_running_tasks: 8,
             task_retry_base_ms: 2000,
+            task_lease_secs: 30,
             text_provider: "local".into(),
             image_provider: "local".into(),
             video_provider: "local".into(),
@@ -263,6 +266,7 @@ impl Config {
             workers: self.workers,
             per_user_running_tasks: self.per_user_running_tasks.max(1),
             task_retry_base_ms: self.task_retry_base_ms.max(1),
+            task_lease_secs: self.task_lease_secs.max(1),
             text_provider: self.text_provider,
             image_provider: self.image_provider,
             video_provider: self.video_provider,
@@ -465,6 +469,8 @@ pub struct Settings {
     pub per_user_running_tasks: i64,
     /// First wait before a task's retry, doubled for each later one.
     pub task_retry_base_ms: u64,
+    /// How long a claimed task is held without a heartbeat; a dead worker's task is rescued after it.
+    pub task_lease_secs: u64,
     pub text_provider: String,
     pub image_provider: String,
     pub video_provider: String,

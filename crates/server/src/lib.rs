@@ -55,6 +55,9 @@ pub fn worker_pool(state: &AppState) -> std::sync::Arc<tasks::WorkerPool> {
         workers: settings.workers,
         per_user_running: settings.per_user_running_tasks,
         retry_base: std::time::Duration::from_millis(settings.task_retry_base_ms),
+        lease: std::time::Duration::from_secs(settings.task_lease_secs),
+        // Three beats per lease: one lost beat never loses the task.
+        heartbeat: std::time::Duration::from_millis(settings.task_lease_secs * 1000 / 3),
         ..tasks::WorkerConfig::default()
     };
     use ai::handlers::*;

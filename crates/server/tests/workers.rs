@@ -289,7 +289,7 @@ impl TaskHandler for Counting {
 async fn many_workers_run_every_task_exactly_once(engine: Engine) {
     let (_db, store, user) = setup(engine).await;
     let mut ids = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..1000 {
         ids.push(enqueue(&store, user, "count", json!({})).await);
     }
     let runs = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -306,8 +306,8 @@ async fn many_workers_run_every_task_exactly_once(engine: Engine) {
     shutdown.cancel();
     futures::future::join_all(handles).await;
     let mut ran = runs.lock().unwrap().clone();
-    assert_eq!(ran.len(), 300);
+    assert_eq!(ran.len(), 1000);
     ran.sort();
     ran.dedup();
-    assert_eq!(ran.len(), 300, "a task ran twice");
+    assert_eq!(ran.len(), 1000, "a task ran twice");
 }

@@ -528,10 +528,14 @@ impl VideoHandler {
         let _slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
         // A resumed attempt polls the job the first one paid for.
         let (job_id, model_name) = match &ctx.task.provider_job_id {
-            Some(job) => (job.clone(), resolved.model.clone().unwrap_or_default()),
+            Some(job) => {
+                tracing::info!(task.id = %ctx.task.id, job, attempt = ctx.attempt(), "resuming the provider job");
+                (job.clone(), resolved.model.clone().unwrap_or_default())
+            }
             None => {
                 ctx.progress(15, "submitting").await?;
                 let job = model.submit(&request, &resolved.credentials).await.map_err(provider_to_task)?;
+                tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
                 ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
                 (job.job_id, job.model)
             }
