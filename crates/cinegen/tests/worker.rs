@@ -120,7 +120,8 @@ async fn a_killed_workers_video_task_is_finished_by_another_without_a_second_job
     assert_eq!((done.attempts, done.provider_job_id.as_deref()), (2, Some(job.as_str())));
     assert!(log.contains("resuming the provider job"), "{log}");
     assert!(!log.contains("submitted a provider job"), "the second worker submitted again:\n{log}");
-    let first_log = format!("{}{}", String::from_utf8_lossy(&first_log.stdout), String::from_utf8_lossy(&first_log.stderr));
+    let first_log =
+        format!("{}{}", String::from_utf8_lossy(&first_log.stdout), String::from_utf8_lossy(&first_log.stderr));
     assert!(first_log.contains("submitted a provider job"), "{first_log}");
     let (stored, _) = store.project_for(project.id, user.id).await.unwrap().unwrap();
     assert_eq!(stored.docs.shots[0]["interval"]["status"], "completed");

@@ -27,6 +27,13 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     pub jwt_secret: Option<Secret>,
     pub encryption_key: Option<Secret>,
+    /// Keys that encrypted provider keys before a rotation (comma-separated, hex or base64):
+    /// still read, never written; values are re-encrypted with the current key when next read.
+    pub encryption_keys_previous: Option<Secret>,
+    /// Server-wide provider keys, used where a user has none: `openai=sk-…,kling=AK:SK`.
+    pub provider_keys: Option<Secret>,
+    /// Server-wide provider base URLs: `openai=https://gateway.example.com/v1,…`.
+    pub provider_base_urls: Option<String>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub storage_url: Option<String>,
@@ -84,6 +91,9 @@ impl Default for Config {
             redis_url: None,
             jwt_secret: None,
             encryption_key: None,
+            encryption_keys_previous: None,
+            provider_keys: None,
+            provider_base_urls: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             storage_url: None,
@@ -250,6 +260,23 @@ impl Config {
                 .ok_or_else(|| invalid("ENCRYPTION_KEY", "must be 32 bytes, as 64 hex digits or base64"))?,
             None => load_or_generate(&data_dir, "encryption_key", &mut generated)?,
         };
+        let mut previous_keys = Vec::new();
+        for part in self.encryption_keys_previous.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default().split(',')
+        {
+            if part.trim().is_empty() {
+                continue;
+            }
+            previous_keys.push(SecretBytes(decode_key(part).ok_or_else(|| {
+                invalid("ENCRYPTION_KEYS_PREVIOUS", "each key must be 32 bytes, as 64 hex digits or base64")
+            })?));
+        }
+        let provider_keys = pairs("CINEGEN_PROVIDER_KEYS", self.provider_keys.as_ref().map(Secret::expose))?;
+        let provider_base_urls = pairs("CINEGEN_PROVIDER_BASE_URLS", self.provider_base_urls.as_deref())?;
+        for url in provider_base_urls.values() {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(invalid("CINEGEN_PROVIDER_BASE_URLS", "each URL must start with http:// or https://"));
+            }
+        }
         let ttl = |setting: &str, secs: u64| {
             if secs == 0 { Err(invalid(setting, "must be greater than 0")) } else { Ok(secs) }
         };
@@ -295,6 +322,9 @@ impl Config {
             database_url: Secret(database_url),
             jwt_secret: SecretBytes(jwt_secret),
             encryption_key: SecretBytes(encryption_key),
+            previous_encryption_keys: previous_keys,
+            provider_keys: provider_keys.into_iter().map(|(k, v)| (k, Secret(v))).collect(),
+            provider_base_urls,
             generated_secrets: generated,
         })
     }
@@ -393,6 +423,19 @@ fn describe_figment_error(error: figment::Error) -> String {
     error.into_iter().map(|e| e.to_string().replace("default.", "")).collect::<Vec<_>>().join("; ")
 }
 
+/// `name=value,name=value` into a map; names are lower-cased provider names.
+fn pairs(setting: &str, raw: Option<&str>) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    let mut map = std::collections::BTreeMap::new();
+    for part in raw.unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = part
+            .split_once('=')
+            .filter(|(n, v)| !n.trim().is_empty() && !v.trim().is_empty())
+            .ok_or_else(|| invalid(setting, "must be a list of name=value pairs"))?;
+        map.insert(name.trim().to_lowercase(), value.trim().to_owned());
+    }
+    Ok(map)
+}
+
 fn decode_key(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
     let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -455,6 +498,10 @@ pub struct Settings {
     pub redis_url: Option<String>,
     pub jwt_secret: SecretBytes,
     pub encryption_key: SecretBytes,
+    pub previous_encryption_keys: Vec<SecretBytes>,
+    /// Provider name → server-wide key (`KEY` or `ACCESS:SECRET`).
+    pub provider_keys: std::collections::BTreeMap<String, Secret>,
+    pub provider_base_urls: std::collections::BTreeMap<String, String>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub storage: StorageLocation,

@@ -35,6 +35,9 @@ use utoipa::{Modify, OpenApi};
         api::ai::merge_video,
         api::ai::generate_batch,
         api::ai::usage,
+        api::settings::get_providers,
+        api::settings::put_providers,
+        api::settings::test_provider,
         api::tasks::get_task,
         api::tasks::list_tasks,
         api::tasks::cancel_task,
@@ -54,7 +57,7 @@ use utoipa::{Modify, OpenApi};
         api::health::metrics,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ai", description = "Generation: script, shots, prompts, images, clips, merges, batches, usage"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
+    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ai", description = "Generation: script, shots, prompts, images, clips, merges, batches, usage"), (name = "settings", description = "Provider keys, base URLs and default models"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
 )]
 struct ApiDoc;
 

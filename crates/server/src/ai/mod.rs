@@ -3,7 +3,9 @@
 //! into the project by id without touching anything else in it.
 
 pub mod handlers;
+pub mod keys;
 pub mod limits;
+pub mod settings;
 pub mod targets;
 pub mod text;
 
@@ -64,12 +66,15 @@ pub struct AiService {
     pub registry: Arc<Registry>,
     pub settings: Arc<Settings>,
     pub limits: limits::ProviderSlots,
+    pub cipher: keys::KeyCipher,
 }
 
 impl AiService {
     pub fn new(store: Arc<dyn Store>, files: FileService, registry: Arc<Registry>, settings: Arc<Settings>) -> Self {
         let limits = limits::ProviderSlots::new(settings.provider_concurrency);
-        Self { store, files, registry, settings, limits }
+        let previous: Vec<&[u8]> = settings.previous_encryption_keys.iter().map(|k| k.expose()).collect();
+        let cipher = keys::KeyCipher::new(settings.encryption_key.expose(), &previous);
+        Self { store, files, registry, settings, limits, cipher }
     }
 
     fn default_provider(&self, capability: Capability) -> &str {
@@ -80,23 +85,42 @@ impl AiService {
         }
     }
 
-    /// The provider for `capability`: the request's, else the server's default; its key: the
-    /// user's, else the server's.
-    pub async fn resolve(&self, _user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, TaskError> {
-        let name = choice.provider.as_deref().unwrap_or_else(|| self.default_provider(capability));
+    /// The provider for `capability`: the request's, else the user's default, else the server's;
+    /// its key: the user's, else the server's; its model: the request's, else the user's, else
+    /// the provider's default.
+    pub async fn resolve(&self, user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, TaskError> {
+        let saved = self.store.provider_settings(user).await.map_err(|e| TaskError::transient(e.to_string()))?;
+        let user_default = saved
+            .iter()
+            .find(|s| s.provider == settings::DEFAULTS_ROW)
+            .and_then(|s| s.models.get(capability.as_str()))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        let name =
+            choice.provider.clone().or(user_default).unwrap_or_else(|| self.default_provider(capability).to_owned());
         let not_configured = |reason: String| TaskError::permanent("PROVIDER_NOT_CONFIGURED", reason);
         let provider =
-            self.registry.get(name).ok_or_else(|| not_configured(format!("there is no provider named '{name}'")))?;
+            self.registry.get(&name).ok_or_else(|| not_configured(format!("there is no provider named '{name}'")))?;
         if !provider.offers(capability) {
             return Err(not_configured(format!("provider '{name}' offers no {} capability", capability.as_str())));
         }
-        let credentials = Credentials::default();
+        let mine = saved.iter().find(|s| s.provider == name);
+        let credentials = self.credentials(provider, mine).await.map_err(not_configured)?;
         if provider.needs_key && credentials.api_key.is_none() {
             return Err(not_configured(format!(
                 "provider '{name}' needs an API key; add one in the provider settings"
             )));
         }
-        let model = choice.model.clone().or_else(|| provider.default_models.get(&capability).cloned());
+        if provider.has_secret_key && credentials.api_key.is_some() && credentials.secret_key.is_none() {
+            return Err(not_configured(format!("provider '{name}' needs a secret key as well as an access key")));
+        }
+        let model = choice
+            .model
+            .clone()
+            .or_else(|| {
+                mine.and_then(|s| s.models.get(capability.as_str())).and_then(|m| m.as_str()).map(str::to_owned)
+            })
+            .or_else(|| provider.default_models.get(&capability).cloned());
         Ok(Resolved { provider: provider.clone(), credentials, model })
     }
 

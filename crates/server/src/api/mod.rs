@@ -8,6 +8,7 @@ pub mod health;
 pub mod import;
 pub mod local_files;
 pub mod projects;
+pub mod settings;
 pub mod storage;
 pub mod tasks;
 pub mod views;
@@ -41,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ai/video/merge", post(ai::merge_video))
         .route("/ai/batch/{kind}", post(ai::generate_batch))
         .route("/usage", get(ai::usage))
+        .route("/settings/providers", get(settings::get_providers).put(settings::put_providers))
+        .route("/settings/providers/{name}/test", post(settings::test_provider))
         .route("/ai/tasks", get(tasks::list_tasks))
         .route("/ws/tasks", get(ws::task_events))
         .route("/ai/tasks/{id}", get(tasks::get_task))

@@ -41,7 +41,12 @@ pub async fn task_events(
         }
         None => None,
     };
-    Ok(upgrade.on_upgrade(move |socket| stream(state, claims.sub, project, socket)))
+    // Task events are small: modest buffers keep thousands of idle sockets cheap (the defaults
+    // of 128 KiB each way cost ~136 KiB per connection).
+    Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .on_upgrade(move |socket| stream(state, claims.sub, project, socket)))
 }
 
 async fn snapshot(state: &AppState, user: UserId, project: Option<ProjectId>) -> Vec<TaskView> {

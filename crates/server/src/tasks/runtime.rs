@@ -77,6 +77,23 @@ impl WorkerPool {
     /// Starts the workers; they stop when `shutdown` is cancelled, finishing nothing half-way
     /// (an interrupted task is rescued by the next claim once its lease lapses).
     pub fn spawn(self: &Arc<Self>, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+        // A newly queued task (announced here or, through Redis, by another instance) wakes an
+        // idle worker at once instead of at its next poll.
+        let pool = self.clone();
+        let stop = shutdown.clone();
+        let mut events = self.events.subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    event = events.recv() => match event {
+                        Ok(task) if task.status == cinegen_store::TaskStatus::Pending => pool.wake(),
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    },
+                }
+            }
+        });
         (0..self.config.workers)
             .map(|n| {
                 let pool = self.clone();
@@ -117,6 +134,8 @@ impl WorkerPool {
             per_user_running: self.config.per_user_running,
         };
         let Some(task) = self.store.claim(&request).await? else { return Ok(false) };
+        // There may be more: let another idle worker look too, so a burst fans out at once.
+        self.wake.notify_one();
         self.run(worker, task).await?;
         Ok(true)
     }

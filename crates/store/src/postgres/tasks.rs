@@ -100,25 +100,34 @@ impl TaskStore for PostgresStore {
     }
 
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>> {
-        let mut query =
-            QueryBuilder::<Postgres>::new("UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ");
-        query.push_bind(&request.worker).push(", locked_until = ").push_bind(request.lease_until);
-        query
-            .push(", started_at = COALESCE(started_at, ")
-            .push_bind(request.now)
-            .push("), updated_at = ")
-            .push_bind(request.now);
-        query.push(" WHERE id = (SELECT t.id FROM tasks t WHERE t.task_type = ANY(").push_bind(&request.task_types);
-        query.push(
-            ") AND NOT t.cancel_requested AND t.attempts < t.max_attempts AND ((t.status = 'pending' AND t.run_at <= ",
+        // Each branch walks a partial index in claim order and stops at the first row it may take,
+        // so a claim costs the same with ten tasks queued or a million. A task whose lease lapsed
+        // (its worker died) is rescued first; otherwise the next pending one, unless its user is
+        // at the running cap. SKIP LOCKED: concurrent claims pass over rows another one holds.
+        let query = format!(
+            "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2,
+                started_at = COALESCE(started_at, $3), updated_at = $3
+             WHERE id = COALESCE(
+                (SELECT t.id FROM tasks t
+                  WHERE t.status = 'running' AND t.locked_until < $3 AND t.task_type = ANY($4)
+                    AND NOT t.cancel_requested AND t.attempts < t.max_attempts
+                  ORDER BY t.locked_until LIMIT 1 FOR UPDATE SKIP LOCKED),
+                (SELECT t.id FROM tasks t
+                  WHERE t.status = 'pending' AND t.run_at <= $3 AND t.task_type = ANY($4)
+                    AND NOT t.cancel_requested AND t.attempts < t.max_attempts
+                    AND (SELECT COUNT(*) FROM tasks r WHERE r.status = 'running' AND r.user_id = t.user_id
+                          AND r.locked_until >= $3) < $5
+                  ORDER BY t.priority DESC, t.run_at, t.id LIMIT 1 FOR UPDATE SKIP LOCKED))
+             RETURNING {COLUMNS}"
         );
-        query.push_bind(request.now).push(") OR (t.status = 'running' AND t.locked_until < ").push_bind(request.now);
-        query.push(")) AND (SELECT COUNT(*) FROM tasks r WHERE r.user_id = t.user_id AND r.status = 'running' AND r.locked_until >= ");
-        query.push_bind(request.now).push(") < ").push_bind(request.per_user_running);
-        // SKIP LOCKED: concurrent workers pass over rows another claim holds instead of waiting.
-        query.push(" ORDER BY t.priority DESC, t.run_at, t.id FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING ");
-        query.push(COLUMNS);
-        let row = query.build().fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&query)
+            .bind(&request.worker)
+            .bind(request.lease_until)
+            .bind(request.now)
+            .bind(&request.task_types)
+            .bind(request.per_user_running)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(task_from_row).transpose()
     }
 

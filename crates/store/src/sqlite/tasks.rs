@@ -104,32 +104,37 @@ impl TaskStore for SqliteStore {
     }
 
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>> {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ");
-        query.push_bind(&request.worker).push(", locked_until = ").push_bind(millis(request.lease_until));
-        query
-            .push(", started_at = COALESCE(started_at, ")
-            .push_bind(millis(request.now))
-            .push("), updated_at = ")
-            .push_bind(millis(request.now));
-        query.push(" WHERE id = (SELECT t.id FROM tasks t WHERE t.task_type IN (");
-        let mut types = query.separated(", ");
-        for task_type in &request.task_types {
-            types.push_bind(task_type.clone());
-        }
-        query.push(
-            ") AND NOT t.cancel_requested AND t.attempts < t.max_attempts AND ((t.status = 'pending' AND t.run_at <= ",
+        // Each branch walks a partial index in claim order and stops at the first row it may take,
+        // so a claim costs the same with ten tasks queued or a million. A task whose lease lapsed
+        // (its worker died) is rescued first; otherwise the next pending one, unless its user is
+        // at the running cap. One statement under SQLite's single writer: claims run one by one.
+        let types = serde_json::to_string(&request.task_types).unwrap_or_else(|_| "[]".into());
+        let query = format!(
+            "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ?1, locked_until = ?2,
+                started_at = COALESCE(started_at, ?3), updated_at = ?3
+             WHERE id = COALESCE(
+                (SELECT t.id FROM tasks t
+                  WHERE t.status = 'running' AND t.locked_until < ?3
+                    AND t.task_type IN (SELECT value FROM json_each(?4))
+                    AND NOT t.cancel_requested AND t.attempts < t.max_attempts
+                  ORDER BY t.locked_until LIMIT 1),
+                (SELECT t.id FROM tasks t
+                  WHERE t.status = 'pending' AND t.run_at <= ?3
+                    AND t.task_type IN (SELECT value FROM json_each(?4))
+                    AND NOT t.cancel_requested AND t.attempts < t.max_attempts
+                    AND (SELECT COUNT(*) FROM tasks r WHERE r.status = 'running' AND r.user_id = t.user_id
+                          AND r.locked_until >= ?3) < ?5
+                  ORDER BY t.priority DESC, t.run_at, t.id LIMIT 1))
+             RETURNING {COLUMNS}"
         );
-        query
-            .push_bind(millis(request.now))
-            .push(") OR (t.status = 'running' AND t.locked_until < ")
-            .push_bind(millis(request.now));
-        query.push(")) AND (SELECT COUNT(*) FROM tasks r WHERE r.user_id = t.user_id AND r.status = 'running' AND r.locked_until >= ");
-        query.push_bind(millis(request.now)).push(") < ").push_bind(request.per_user_running);
-        // One statement under SQLite's single writer: concurrent claims run one after another.
-        query.push(" ORDER BY t.priority DESC, t.run_at, t.id LIMIT 1) RETURNING ");
-        query.push(COLUMNS);
-        let row = query.build().fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&query)
+            .bind(&request.worker)
+            .bind(millis(request.lease_until))
+            .bind(millis(request.now))
+            .bind(types)
+            .bind(request.per_user_running)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(task_from_row).transpose()
     }
 

@@ -1,0 +1,250 @@
+//! Task-queue figures, printed (run by `scripts/bench tasks`):
+//!
+//! - `throughput`: empty tasks claimed and completed per second by a pool of workers, on SQLite
+//!   and on PostgreSQL (the queue's own cost: claim, heartbeat-free run, compare-and-set finish,
+//!   events);
+//! - `latency <base-url>`: enqueue → WebSocket event, p50/p99, against a running server;
+//! - `sockets <base-url> <pid>`: the server's RSS with 5,000 idle WebSocket connections.
+
+use chrono::Utc;
+use cinegen_domain::{TaskId, UserId};
+use cinegen_server::tasks::{TaskContext, TaskError, TaskHandler, WorkerConfig, WorkerPool};
+use cinegen_store::testing::TestDatabase;
+use cinegen_store::{Engine, NewTask, Store, TaskQuery, TaskStatus};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+struct Empty(Arc<std::sync::atomic::AtomicUsize>);
+
+#[async_trait::async_trait]
+impl TaskHandler for Empty {
+    fn task_type(&self) -> &'static str {
+        "bench.empty"
+    }
+
+    async fn run(&self, _: &TaskContext) -> Result<Value, TaskError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(json!({}))
+    }
+}
+
+async fn throughput(engine: Engine, tasks: usize, workers: usize, users: usize) {
+    let db = TestDatabase::create(engine).await;
+    let mut options = db.connect_options();
+    options.max_connections = (workers as u32 + 4).max(8);
+    let store: Arc<dyn Store> = cinegen_store::connect(&options).await.unwrap();
+    let mut owners = Vec::new();
+    for n in 0..users {
+        let user = store
+            .create_user(cinegen_store::NewUser {
+                id: UserId::new(),
+                email: cinegen_domain::Email::parse(&format!("bench{n}@example.com")).unwrap(),
+                name: cinegen_domain::DisplayName::parse("Bench").unwrap(),
+                password_hash: "-".into(),
+                quota_total: cinegen_domain::ByteSize(1 << 30),
+                now: Utc::now(),
+            })
+            .await
+            .unwrap();
+        owners.push(user.id);
+    }
+    let enqueued = Instant::now();
+    for n in 0..tasks {
+        let now = Utc::now();
+        let task = NewTask {
+            id: TaskId::new(),
+            user_id: owners[n % users],
+            project_id: None,
+            parent_id: None,
+            task_type: "bench.empty".into(),
+            priority: 0,
+            payload: json!({}),
+            max_attempts: 1,
+            idempotency_key: None,
+            run_at: now,
+            now,
+        };
+        store.enqueue(&task).await.unwrap();
+    }
+    eprintln!("enqueued {tasks} in {:.1} s", enqueued.elapsed().as_secs_f64());
+    let config = WorkerConfig {
+        name: "bench".into(),
+        workers,
+        per_user_running: 1_000_000,
+        poll: Duration::from_millis(20),
+        ..WorkerConfig::default()
+    };
+    let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pool = Arc::new(WorkerPool::new(store.clone(), vec![Arc::new(Empty(ran.clone()))], config));
+    let started = Instant::now();
+    let stop = CancellationToken::new();
+    let handles = pool.spawn(stop.clone());
+    let query = TaskQuery {
+        user: owners[0],
+        project: None,
+        status: Some(TaskStatus::Completed),
+        task_type: None,
+        page: 1,
+        size: 1,
+    };
+    // Cheap waiting while the workers run; the store is asked only once they have all run.
+    while ran.load(std::sync::atomic::Ordering::Relaxed) < tasks {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    loop {
+        let (_, done) = store.list_tasks(&query).await.unwrap();
+        if done as usize >= tasks.div_ceil(users) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let took = started.elapsed();
+    stop.cancel();
+    futures::future::join_all(handles).await;
+    println!(
+        "{:<9} {tasks:>6} empty tasks of {users:>2} users, {workers:>2} workers: {:>8.0} tasks/s ({:.2} s)",
+        format!("{engine:?}").to_lowercase(),
+        tasks as f64 / took.as_secs_f64(),
+        took.as_secs_f64()
+    );
+}
+
+async fn session(base: &str) -> (reqwest::Client, String, String) {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let email = format!("bench-{}@example.com", uuid::Uuid::new_v4().simple());
+    let registered: Value = client
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&json!({"email": email, "password": "bench password 123", "name": "Bench"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["data"]["tokens"]["access"].as_str().unwrap().to_owned();
+    let project: Value = client
+        .post(format!("{base}/api/v1/projects"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Bench", "script_data": {"characters": [{"id": "c", "name": "沈青禾"}]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (client, token, project["data"]["project"]["id"].as_str().unwrap().to_owned())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+/// Time from the enqueue request to the WebSocket event of the task's completion (and to the
+/// first event about it), over `rounds` visual-prompt tasks on the offline provider.
+async fn latency(base: &str, rounds: usize) {
+    let (client, token, project) = session(base).await;
+    let ws = format!("{}/api/v1/ws/tasks?token={token}", base.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    socket.next().await; // the snapshot
+    let (mut first, mut done) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let sent = Instant::now();
+        let answer: Value = client
+            .post(format!("{base}/api/v1/ai/visual-prompt"))
+            .bearer_auth(&token)
+            .json(&json!({"project_id": project, "target": {"type": "character", "character_id": "c"}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = answer["data"]["task"]["id"].as_str().unwrap().to_owned();
+        let mut seen_first = false;
+        while let Some(Ok(message)) = socket.next().await {
+            let tokio_tungstenite::tungstenite::Message::Text(text) = message else { continue };
+            let event: Value = serde_json::from_str(&text).unwrap();
+            if event["task"]["id"] != id.as_str() {
+                continue;
+            }
+            if !seen_first {
+                first.push(sent.elapsed());
+                seen_first = true;
+            }
+            if event["task"]["status"] == "completed" {
+                done.push(sent.elapsed());
+                break;
+            }
+        }
+    }
+    first.sort();
+    done.sort();
+    println!(
+        "enqueue → first event:     p50 {:>6.2} ms  p99 {:>6.2} ms  ({rounds} tasks)",
+        percentile(&first, 0.5),
+        percentile(&first, 0.99)
+    );
+    println!(
+        "enqueue → completed event: p50 {:>6.2} ms  p99 {:>6.2} ms  (queue, worker, provider, write-back)",
+        percentile(&done, 0.5),
+        percentile(&done, 0.99)
+    );
+    let _ = socket.close(None).await;
+}
+
+fn rss_kib(pid: &str, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key).and_then(|v| v.trim_start_matches(':').split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn sockets(base: &str, pid: &str, count: usize) {
+    let (_, token, _) = session(base).await;
+    let before = rss_kib(pid, "VmRSS");
+    let ws = format!("{}/api/v1/ws/tasks?token={token}", base.replacen("http", "ws", 1));
+    let mut open = Vec::with_capacity(count);
+    let started = Instant::now();
+    for _ in 0..count {
+        let (mut socket, _) = tokio_tungstenite::connect_async(ws.as_str()).await.unwrap();
+        socket.next().await; // the snapshot
+        open.push(socket);
+    }
+    let opened = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid, "VmRSS");
+    println!(
+        "{count} idle WebSockets: server RSS {} MiB → {} MiB (+{:.1} KiB each), opened in {:.1} s",
+        before / 1024,
+        after / 1024,
+        (after.saturating_sub(before)) as f64 / count as f64,
+        opened.as_secs_f64()
+    );
+    for mut socket in open {
+        let _ = socket.send(tokio_tungstenite::tungstenite::Message::Close(None)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    match args.first().map(String::as_str) {
+        Some("throughput") => {
+            let tasks: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+            for engine in [Engine::Sqlite, Engine::Postgres] {
+                for (workers, users) in [(4, 1), (16, 1), (16, 20)] {
+                    throughput(engine, tasks, workers, users).await;
+                }
+            }
+        }
+        Some("latency") => latency(&args[1], 500).await,
+        Some("sockets") => sockets(&args[1], &args[2], 5000).await,
+        _ => eprintln!("usage: tasks throughput | latency <base-url> | sockets <base-url> <server-pid>"),
+    }
+}

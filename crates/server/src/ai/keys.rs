@@ -1,0 +1,120 @@
+//! Provider keys at rest: AES-256-GCM with a random nonce per value, under the key from
+//! `ENCRYPTION_KEY`. Each ciphertext names its key by a short fingerprint, so after a rotation
+//! values written under an earlier key (listed in `ENCRYPTION_KEYS_PREVIOUS`) still open, and
+//! are re-encrypted under the current key when next read. Keys in the clear never leave this
+//! module except into a provider call; what is shown is a hint such as `sk-…3f9a`.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+const PREFIX: &str = "aesgcm";
+
+#[derive(Clone)]
+pub struct KeyCipher {
+    /// The current key first, then earlier ones; each with its fingerprint.
+    keys: Vec<(String, Aes256Gcm)>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CipherError {
+    #[error("the stored key was encrypted under a key this server no longer has")]
+    UnknownKey,
+    #[error("the stored key is damaged")]
+    Damaged,
+}
+
+fn fingerprint(key: &[u8]) -> String {
+    hex::encode(&Sha256::digest(key)[..4])
+}
+
+impl KeyCipher {
+    /// `current` encrypts; `previous` keys only decrypt.
+    pub fn new(current: &[u8], previous: &[&[u8]]) -> Self {
+        let keys = std::iter::once(current)
+            .chain(previous.iter().copied())
+            .filter(|k| k.len() == 32)
+            .map(|k| (fingerprint(k), Aes256Gcm::new_from_slice(k).expect("a 32-byte key")))
+            .collect();
+        Self { keys }
+    }
+
+    pub fn encrypt(&self, plain: &str) -> String {
+        let (id, cipher) = &self.keys[0];
+        let nonce_bytes: [u8; 12] = rand::random();
+        let sealed = cipher.encrypt(Nonce::from_slice(&nonce_bytes), plain.as_bytes()).expect("AES-GCM encrypts");
+        let mut payload = nonce_bytes.to_vec();
+        payload.extend(sealed);
+        format!("{PREFIX}:{id}:{}", base64::engine::general_purpose::STANDARD.encode(payload))
+    }
+
+    /// The value in the clear, and whether it should be re-encrypted (it used an earlier key).
+    pub fn decrypt(&self, stored: &str) -> Result<(String, bool), CipherError> {
+        let mut parts = stored.splitn(3, ':');
+        let (Some(PREFIX), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(CipherError::Damaged);
+        };
+        let at = self.keys.iter().position(|(k, _)| k == id).ok_or(CipherError::UnknownKey)?;
+        let payload = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| CipherError::Damaged)?;
+        if payload.len() < 12 + 16 {
+            return Err(CipherError::Damaged);
+        }
+        let (nonce, sealed) = payload.split_at(12);
+        let plain = self.keys[at].1.decrypt(Nonce::from_slice(nonce), sealed).map_err(|_| CipherError::Damaged)?;
+        Ok((String::from_utf8(plain).map_err(|_| CipherError::Damaged)?, at > 0))
+    }
+}
+
+/// A hint of a key for display: its first three and last four characters, or nothing of a
+/// short one.
+pub fn hint(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() >= 16 {
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}…{tail}")
+    } else {
+        "••••".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_and_never_appear_in_the_ciphertext() {
+        let cipher = KeyCipher::new(&[7; 32], &[]);
+        let sealed = cipher.encrypt("sk-very-secret-key-123456");
+        assert!(!sealed.contains("secret"));
+        assert_ne!(sealed, cipher.encrypt("sk-very-secret-key-123456"), "a fresh nonce each time");
+        assert_eq!(cipher.decrypt(&sealed).unwrap(), ("sk-very-secret-key-123456".into(), false));
+    }
+
+    #[test]
+    fn rotation_reads_old_values_and_asks_for_re_encryption() {
+        let old = KeyCipher::new(&[1; 32], &[]);
+        let sealed = old.encrypt("sk-old");
+        let rotated = KeyCipher::new(&[2; 32], &[&[1; 32]]);
+        assert_eq!(rotated.decrypt(&sealed).unwrap(), ("sk-old".into(), true));
+        let forgot = KeyCipher::new(&[2; 32], &[]);
+        assert_eq!(forgot.decrypt(&sealed), Err(CipherError::UnknownKey));
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let cipher = KeyCipher::new(&[3; 32], &[]);
+        let mut sealed = cipher.encrypt("sk-abc");
+        sealed.pop();
+        sealed.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        assert!(cipher.decrypt(&sealed).is_err());
+        assert_eq!(cipher.decrypt("plain text"), Err(CipherError::Damaged));
+    }
+
+    #[test]
+    fn hints_show_little() {
+        assert_eq!(hint("sk-proj-abcdefghijklmnop3f9a"), "sk-…3f9a");
+        assert_eq!(hint("short"), "••••");
+    }
+}

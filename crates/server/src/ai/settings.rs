@@ -1,0 +1,322 @@
+//! Each user's provider settings: keys (encrypted, shown only as hints), base URLs, default
+//! models per capability, and which provider each capability uses by default.
+
+use super::AiService;
+use super::keys::hint;
+use crate::error::{AppError, AppResult};
+use chrono::Utc;
+use cinegen_domain::{FieldError, UserId, ValidationErrors};
+use cinegen_providers::{Capability, Credentials, Provider};
+use cinegen_store::ProviderSettingRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// The settings row that holds the user's default provider per capability.
+pub const DEFAULTS_ROW: &str = "@defaults";
+
+/// One provider as the settings page shows it; keys only as hints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderView {
+    pub name: String,
+    /// text, image, video: what the provider can do.
+    pub capabilities: Vec<String>,
+    pub needs_key: bool,
+    pub has_secret_key: bool,
+    /// The user's key, as a hint (`sk-…3f9a`), if one is saved.
+    pub api_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub base_url: Option<String>,
+    /// The user's model per capability.
+    #[schema(value_type = Object)]
+    pub models: Value,
+    #[schema(value_type = Object)]
+    pub default_models: BTreeMap<String, String>,
+    /// Whether the server has a key of its own for this provider (used when the user has none).
+    pub server_key: bool,
+    /// Whether calls can be made now (a key is at hand, or none is needed).
+    pub ready: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderSettings {
+    pub providers: Vec<ProviderView>,
+    /// The provider each capability uses when a request names none.
+    #[schema(value_type = Object)]
+    pub defaults: BTreeMap<String, String>,
+}
+
+/// A field that is present (even as `null`) is `Some`; an absent one stays `None`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// Changes to one provider: an absent field stays, `null` removes it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ProviderChange {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub api_key: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub secret_key: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub base_url: Option<Option<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub models: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SettingsChange {
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderChange>,
+    /// Capability → provider name; `null` returns a capability to the server's default.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub defaults: Option<Map<String, Value>>,
+}
+
+impl AiService {
+    /// The key, secret and base URL for `provider`: the user's saved ones, else the server's.
+    pub(super) async fn credentials(
+        &self,
+        provider: &Provider,
+        mine: Option<&ProviderSettingRecord>,
+    ) -> Result<Credentials, String> {
+        let mut credentials = Credentials::default();
+        if let Some(saved) = mine {
+            credentials.api_key = self.open(saved, saved.api_key.as_deref()).await?;
+            credentials.secret_key = self.open(saved, saved.secret_key.as_deref()).await?;
+            credentials.base_url = saved.base_url.clone();
+        }
+        if credentials.api_key.is_none()
+            && let Some(server) = self.settings.provider_keys.get(provider.name)
+        {
+            let raw = server.expose();
+            match raw.split_once(':').filter(|_| provider.has_secret_key) {
+                Some((access, secret)) => {
+                    credentials.api_key = Some(access.to_owned());
+                    credentials.secret_key = Some(secret.to_owned());
+                }
+                None => credentials.api_key = Some(raw.to_owned()),
+            }
+        }
+        if credentials.base_url.is_none() {
+            credentials.base_url = self.settings.provider_base_urls.get(provider.name).cloned();
+        }
+        Ok(credentials)
+    }
+
+    /// Decrypts a saved value, re-encrypting it under the current key after a rotation.
+    async fn open(&self, saved: &ProviderSettingRecord, value: Option<&str>) -> Result<Option<String>, String> {
+        let Some(sealed) = value else { return Ok(None) };
+        let (plain, stale) = self.cipher.decrypt(sealed).map_err(|e| {
+            format!("the saved key of provider '{}' cannot be read ({e}); enter it again", saved.provider)
+        })?;
+        if stale {
+            let mut fresh = saved.clone();
+            fresh.api_key = saved
+                .api_key
+                .as_deref()
+                .and_then(|v| self.cipher.decrypt(v).ok())
+                .map(|(p, _)| self.cipher.encrypt(&p));
+            fresh.secret_key = saved
+                .secret_key
+                .as_deref()
+                .and_then(|v| self.cipher.decrypt(v).ok())
+                .map(|(p, _)| self.cipher.encrypt(&p));
+            if let Err(error) = self.store.put_provider_setting(&fresh).await {
+                tracing::warn!(provider = %saved.provider, error = %error, "could not re-encrypt a provider key");
+            }
+        }
+        Ok(Some(plain))
+    }
+
+    pub async fn provider_settings(&self, user: UserId) -> AppResult<ProviderSettings> {
+        let saved = self.store.provider_settings(user).await?;
+        let mut providers = Vec::new();
+        for provider in self.registry.providers() {
+            let mine = saved.iter().find(|s| s.provider == provider.name);
+            let server_key = self.settings.provider_keys.contains_key(provider.name);
+            let has_key = mine.is_some_and(|m| m.api_key.is_some()) || server_key;
+            providers.push(ProviderView {
+                name: provider.name.into(),
+                capabilities: provider.capabilities().iter().map(|c| c.as_str().to_owned()).collect(),
+                needs_key: provider.needs_key,
+                has_secret_key: provider.has_secret_key,
+                api_key: mine.and_then(|m| m.api_key_hint.clone()),
+                secret_key: mine.and_then(|m| m.secret_hint.clone()),
+                base_url: mine.and_then(|m| m.base_url.clone()),
+                models: mine.map(|m| m.models.clone()).unwrap_or_else(|| json!({})),
+                default_models: provider
+                    .default_models
+                    .iter()
+                    .map(|(c, m)| (c.as_str().to_owned(), m.clone()))
+                    .collect(),
+                server_key,
+                ready: !provider.needs_key || has_key,
+            });
+        }
+        let mut defaults: BTreeMap<String, String> = BTreeMap::from([
+            ("text".into(), self.settings.text_provider.clone()),
+            ("image".into(), self.settings.image_provider.clone()),
+            ("video".into(), self.settings.video_provider.clone()),
+        ]);
+        if let Some(row) = saved.iter().find(|s| s.provider == DEFAULTS_ROW)
+            && let Some(chosen) = row.models.as_object()
+        {
+            for (capability, provider) in chosen {
+                if let Some(name) = provider.as_str() {
+                    defaults.insert(capability.clone(), name.to_owned());
+                }
+            }
+        }
+        Ok(ProviderSettings { providers, defaults })
+    }
+
+    /// Applies `change` after checking all of it; nothing is saved when any part is refused.
+    pub async fn change_provider_settings(&self, user: UserId, change: SettingsChange) -> AppResult<ProviderSettings> {
+        let saved = self.store.provider_settings(user).await?;
+        let mut errors = ValidationErrors::default();
+        let mut rows = Vec::new();
+        for (name, edit) in change.providers {
+            let field = |f: &str| format!("providers.{name}.{f}");
+            let Some(provider) = self.registry.get(&name) else {
+                errors.push(FieldError::new(format!("providers.{name}"), "is not a provider this server knows"));
+                continue;
+            };
+            let now = Utc::now();
+            let mut row = saved.iter().find(|s| s.provider == name).cloned().unwrap_or(ProviderSettingRecord {
+                user_id: user,
+                provider: name.clone(),
+                api_key: None,
+                api_key_hint: None,
+                secret_key: None,
+                secret_hint: None,
+                base_url: None,
+                models: json!({}),
+                updated_at: now,
+            });
+            row.updated_at = now;
+            for (label, value, sealed, shown) in [
+                ("api_key", edit.api_key, &mut row.api_key, &mut row.api_key_hint),
+                ("secret_key", edit.secret_key, &mut row.secret_key, &mut row.secret_hint),
+            ] {
+                match value {
+                    None => {}
+                    Some(None) => {
+                        *sealed = None;
+                        *shown = None;
+                    }
+                    Some(Some(key)) => {
+                        let key = key.trim();
+                        if key.is_empty()
+                            || key.len() > 1000
+                            || key.chars().any(|c| c.is_control() || c.is_whitespace())
+                        {
+                            errors.push(FieldError::new(field(label), "must be 1–1000 characters without spaces"));
+                        } else {
+                            *sealed = Some(self.cipher.encrypt(key));
+                            *shown = Some(hint(key));
+                        }
+                    }
+                }
+            }
+            if row.secret_key.is_some() && !provider.has_secret_key {
+                errors.push(FieldError::new(field("secret_key"), format!("provider '{name}' takes no secret key")));
+            }
+            match edit.base_url {
+                None => {}
+                Some(None) => row.base_url = None,
+                Some(Some(url)) => match self.check_base_url(&url) {
+                    Ok(url) => row.base_url = Some(url),
+                    Err(reason) => errors.push(FieldError::new(field("base_url"), reason)),
+                },
+            }
+            if let Some(models) = edit.models {
+                let mut kept = row.models.as_object().cloned().unwrap_or_default();
+                for (capability, model) in models {
+                    let offered = Capability::ALL.iter().any(|c| c.as_str() == capability && provider.offers(*c));
+                    match model {
+                        _ if !offered => errors.push(FieldError::new(
+                            field(&format!("models.{capability}")),
+                            format!("provider '{name}' offers no {capability} capability"),
+                        )),
+                        Value::Null => {
+                            kept.remove(&capability);
+                        }
+                        Value::String(m) if !m.trim().is_empty() && m.len() <= 200 => {
+                            kept.insert(capability, Value::String(m.trim().to_owned()));
+                        }
+                        _ => errors.push(FieldError::new(
+                            field(&format!("models.{capability}")),
+                            "must be a model name or null",
+                        )),
+                    }
+                }
+                row.models = Value::Object(kept);
+            }
+            rows.push(row);
+        }
+        if let Some(defaults) = change.defaults {
+            let now = Utc::now();
+            let mut row = saved.iter().find(|s| s.provider == DEFAULTS_ROW).cloned().unwrap_or(ProviderSettingRecord {
+                user_id: user,
+                provider: DEFAULTS_ROW.into(),
+                api_key: None,
+                api_key_hint: None,
+                secret_key: None,
+                secret_hint: None,
+                base_url: None,
+                models: json!({}),
+                updated_at: now,
+            });
+            let mut kept = row.models.as_object().cloned().unwrap_or_default();
+            for (capability, provider) in defaults {
+                let Some(cap) = Capability::ALL.into_iter().find(|c| c.as_str() == capability) else {
+                    errors.push(FieldError::new(format!("defaults.{capability}"), "must be text, image or video"));
+                    continue;
+                };
+                match provider {
+                    Value::Null => {
+                        kept.remove(&capability);
+                    }
+                    Value::String(name) if self.registry.get(&name).is_some_and(|p| p.offers(cap)) => {
+                        kept.insert(capability, Value::String(name));
+                    }
+                    _ => errors.push(FieldError::new(
+                        format!("defaults.{capability}"),
+                        format!("must name a provider that offers {capability}"),
+                    )),
+                }
+            }
+            row.models = Value::Object(kept);
+            row.updated_at = now;
+            rows.push(row);
+        }
+        errors.into_result().map_err(AppError::validation)?;
+        for row in &rows {
+            self.store.put_provider_setting(row).await?;
+        }
+        tracing::info!(user.id = %user, providers = rows.len(), "provider settings changed");
+        self.provider_settings(user).await
+    }
+
+    /// A base URL the server may call: https (http only where loopback fetches are allowed, for
+    /// local emulators), no credentials in it. Where it resolves to is checked again on each
+    /// call by the guarded client.
+    fn check_base_url(&self, raw: &str) -> Result<String, String> {
+        let url = url::Url::parse(raw.trim()).map_err(|_| "must be a URL".to_owned())?;
+        let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && self.settings.fetch_allow_loopback);
+        if !scheme_ok {
+            return Err("must be an https:// URL".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.host_str().is_none() {
+            return Err("must have a host and no user name or password".into());
+        }
+        Ok(url.as_str().trim_end_matches('/').to_owned())
+    }
+}

@@ -1,0 +1,163 @@
+//! Provider settings: keys are encrypted at rest, shown only as hints, never logged; bad changes
+//! are refused whole; a key can be checked.
+
+mod common;
+
+use cinegen_store::Engine;
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+on_both_engines!(keys_are_sealed_hinted_and_never_logged);
+
+const KEY: &str = "sk-live-0123456789abcdefSECRET9f3a";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn local(settings: &Value) -> Value {
+    settings["providers"].as_array().unwrap().iter().find(|p| p["name"] == "local").cloned().unwrap()
+}
+
+async fn put(app: &TestApp, token: &str, body: Value) -> common::Answer {
+    app.send(app.client.put(app.url("/api/v1/settings/providers")).bearer_auth(token).json(&body)).await
+}
+
+async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
+    // Every log line of the server, at the most detailed level, is kept to be searched.
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let app = TestApp::spawn(engine).await;
+    let ann = app.register("keys@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let bob = app.register("keys-bob@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let before = app.get_authed("/api/v1/settings/providers", &ann).await;
+    assert_eq!(before.status, StatusCode::OK);
+    let fresh = local(before.data());
+    assert_eq!(
+        (fresh["ready"].as_bool(), fresh["needs_key"].as_bool(), &fresh["api_key"]),
+        (Some(true), Some(false), &Value::Null)
+    );
+
+    let saved = put(&app, &ann, json!({"providers": {"local": {"api_key": KEY, "models": {"text": "screenplay-parser-1"}}}, "defaults": {"video": "local"}})).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(local(saved.data())["api_key"], "sk-…9f3a");
+    assert_eq!(saved.data()["defaults"]["video"], "local");
+    let shown = app.get_authed("/api/v1/settings/providers", &ann).await;
+    assert!(!shown.body.to_string().contains(KEY));
+    assert_eq!(local(shown.data())["models"]["text"], "screenplay-parser-1");
+    assert_eq!(
+        local(app.get_authed("/api/v1/settings/providers", &bob).await.data())["api_key"],
+        Value::Null,
+        "settings are per user"
+    );
+
+    // At rest the key is ciphertext.
+    let rows = app
+        .state
+        .store
+        .provider_settings(
+            app.state
+                .store
+                .user_by_email(&cinegen_domain::Email::parse("keys@example.com").unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    let sealed = rows.iter().find(|r| r.provider == "local").unwrap().api_key.clone().unwrap();
+    assert!(sealed.starts_with("aesgcm:") && !sealed.contains("SECRET"), "{sealed}");
+
+    // A bad change is refused whole, naming each bad field.
+    let refused = put(
+        &app,
+        &ann,
+        json!({"providers": {
+        "local": {"api_key": "sk-other-key-that-is-long", "secret_key": "nope", "base_url": "ftp://example.com"},
+        "nonesuch": {"api_key": "x"}}, "defaults": {"text": "nonesuch"}}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = refused.body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for field in ["providers.local.secret_key", "providers.local.base_url", "providers.nonesuch", "defaults.text"] {
+        assert!(fields.contains(&field), "{field} not in {fields:?}");
+    }
+    assert_eq!(
+        local(app.get_authed("/api/v1/settings/providers", &ann).await.data())["api_key"],
+        "sk-…9f3a",
+        "nothing was saved"
+    );
+    let malformed = app
+        .send(
+            app.client
+                .put(app.url("/api/v1/settings/providers"))
+                .bearer_auth(&ann)
+                .header("content-type", "application/json")
+                .body("{\"providers\": {"),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    let wrong_type = put(&app, &ann, json!({"providers": 3})).await;
+    assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The check calls the provider with the key.
+    let checked = app.post_authed("/api/v1/settings/providers/local/test", &ann, &json!({})).await;
+    assert_eq!(
+        (checked.status, checked.data()["message"].as_str()),
+        (StatusCode::OK, Some("the key works")),
+        "{}",
+        checked.body
+    );
+    assert_eq!(
+        app.post_authed("/api/v1/settings/providers/nonesuch/test", &ann, &json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A generation with the key in use.
+    let project = app
+        .post_authed("/api/v1/projects", &ann, &json!({"title": "Keys", "raw_script": "第一场 夜 内\n甲：你好。"}))
+        .await;
+    let id = project.data()["project"]["id"].as_str().unwrap();
+    let parse = app.post_authed("/api/v1/ai/script/parse", &ann, &json!({"project_id": id})).await;
+    assert_eq!(parse.status, StatusCode::ACCEPTED);
+    let task_id = parse.data()["task"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..100 {
+        let task = app.get_authed(&format!("/api/v1/ai/tasks/{task_id}"), &ann).await;
+        if task.data()["task"]["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Removing the key.
+    let removed = put(&app, &ann, json!({"providers": {"local": {"api_key": null}}})).await;
+    assert_eq!(local(removed.data())["api_key"], Value::Null);
+
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(logs.contains("provider settings changed"), "the log was captured");
+    assert!(!logs.contains(KEY) && !logs.contains("SECRET9f3a"), "a key reached the log");
+}
