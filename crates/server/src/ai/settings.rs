@@ -79,6 +79,20 @@ pub struct SettingsChange {
     pub defaults: Option<Map<String, Value>>,
 }
 
+fn empty_row(user: UserId, provider: &str, now: chrono::DateTime<Utc>) -> ProviderSettingRecord {
+    ProviderSettingRecord {
+        user_id: user,
+        provider: provider.into(),
+        api_key: None,
+        api_key_hint: None,
+        secret_key: None,
+        secret_hint: None,
+        base_url: None,
+        models: json!({}),
+        updated_at: now,
+    }
+}
+
 impl AiService {
     /// The key, secret and base URL for `provider`: the user's saved ones, else the server's.
     pub(super) async fn credentials(
@@ -189,17 +203,8 @@ impl AiService {
                 continue;
             };
             let now = Utc::now();
-            let mut row = saved.iter().find(|s| s.provider == name).cloned().unwrap_or(ProviderSettingRecord {
-                user_id: user,
-                provider: name.clone(),
-                api_key: None,
-                api_key_hint: None,
-                secret_key: None,
-                secret_hint: None,
-                base_url: None,
-                models: json!({}),
-                updated_at: now,
-            });
+            let mut row =
+                saved.iter().find(|s| s.provider == name).cloned().unwrap_or_else(|| empty_row(user, &name, now));
             row.updated_at = now;
             for (label, value, sealed, shown) in [
                 ("api_key", edit.api_key, &mut row.api_key, &mut row.api_key_hint),
@@ -263,17 +268,11 @@ impl AiService {
         }
         if let Some(defaults) = change.defaults {
             let now = Utc::now();
-            let mut row = saved.iter().find(|s| s.provider == DEFAULTS_ROW).cloned().unwrap_or(ProviderSettingRecord {
-                user_id: user,
-                provider: DEFAULTS_ROW.into(),
-                api_key: None,
-                api_key_hint: None,
-                secret_key: None,
-                secret_hint: None,
-                base_url: None,
-                models: json!({}),
-                updated_at: now,
-            });
+            let mut row = saved
+                .iter()
+                .find(|s| s.provider == DEFAULTS_ROW)
+                .cloned()
+                .unwrap_or_else(|| empty_row(user, DEFAULTS_ROW, now));
             let mut kept = row.models.as_object().cloned().unwrap_or_default();
             for (capability, provider) in defaults {
                 let Some(cap) = Capability::ALL.into_iter().find(|c| c.as_str() == capability) else {
