@@ -71,6 +71,7 @@ pub fn worker_pool(state: &AppState) -> std::sync::Arc<tasks::WorkerPool> {
         std::sync::Arc::new(ImageHandler(ai.clone())),
         std::sync::Arc::new(VideoHandler(ai.clone())),
         std::sync::Arc::new(MergeHandler(ai.clone())),
+        std::sync::Arc::new(projects::archive::ExportHandler(ai.clone())),
     ];
     std::sync::Arc::new(tasks::WorkerPool::with_events(
         state.store.clone(),

@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         api::ai::merge_video,
         api::ai::generate_batch,
         api::ai::usage,
+        api::ai::export_archive,
         api::settings::get_providers,
         api::settings::put_providers,
         api::settings::test_provider,

@@ -228,6 +228,28 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let lasts = probe_duration(scratch.path(), "film.mp4", &film).await;
     assert!((lasts - total).abs() < 0.5, "the film lasts {lasts}, its clips {total}");
 
+    // Every asset as a zip, kept as an export file.
+    let export = start(&app, &ann.token, &format!("/api/v1/projects/{id}/export"), json!({})).await;
+    let done = finished(&app, &ann.token, &export).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    task_ids.push(export);
+    let file_id = done["result"]["file_id"].as_str().unwrap();
+    let link = app.get_authed(&format!("/api/v1/storage/url/{file_id}"), &ann.token).await;
+    let archive = download(&app, link.data()["file"]["url"].as_str().unwrap()).await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive.to_vec())).expect("a zip");
+    let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+    assert_eq!(
+        (count("characters/"), count("scenes/"), count("keyframes/"), count("clips/")),
+        (3, 3, keyframes as usize, 10),
+        "{names:?}"
+    );
+    assert!(names.contains(&"film.mp4".to_owned()) && names.contains(&"project.json".to_owned()));
+    let mut json_text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("project.json").unwrap(), &mut json_text).unwrap();
+    let exported: Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(exported["projects"].as_array().unwrap().len(), 1);
+
     // Quota: charged by exactly the bytes stored.
     let usage = app.get_authed("/api/v1/storage/usage", &ann.token).await;
     let used = usage.data()["used"].as_u64().unwrap();

@@ -617,3 +617,36 @@ pub async fn usage(
     }
     Ok(envelope::ok(UsageSummary { days, items, providers }))
 }
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ExportRequest {
+    #[serde(default)]
+    pub client_key: Option<String>,
+}
+
+/// Archives the project: a zip of its JSON, every image and clip, and the film, kept as an
+/// export file; the task's result names the file (`storage/url/{file_id}` gives a download link).
+#[utoipa::path(
+    post, path = "/api/v1/projects/{id}/export", tag = "projects", operation_id = "export_archive",
+    security(("bearer" = [])), request_body(content = Option<ExportRequest>),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 403, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+)]
+pub async fn export_archive(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Response> {
+    let request: ExportRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ExportRequest::default()
+    } else {
+        crate::extract::parse_json(&body)?
+    };
+    let key = idempotency_key(&headers, request.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &id).await?;
+    let new = task(claims.sub, project.id, crate::projects::archive::EXPORT, json!({}), key);
+    enqueue_plain(&state, "batch", new).await
+}

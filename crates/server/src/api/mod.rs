@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ai/video/generate", post(ai::generate_video))
         .route("/ai/video/merge", post(ai::merge_video))
         .route("/ai/batch/{kind}", post(ai::generate_batch))
+        .route("/projects/{id}/export", post(ai::export_archive))
         .route("/usage", get(ai::usage))
         .route("/settings/providers", get(settings::get_providers).put(settings::put_providers))
         .route("/settings/providers/{name}/test", post(settings::test_provider))

@@ -1,6 +1,7 @@
 //! Projects: who may do what, and the rules of changing one.
 
 pub mod access;
+pub mod archive;
 pub mod assets;
 pub mod export;
 pub mod legacy;
