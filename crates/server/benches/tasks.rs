@@ -4,7 +4,9 @@
 //!   and on PostgreSQL (the queue's own cost: claim, heartbeat-free run, compare-and-set finish,
 //!   events);
 //! - `latency <base-url>`: enqueue → WebSocket event, p50/p99, against a running server;
-//! - `sockets <base-url> <pid>`: the server's RSS with 5,000 idle WebSocket connections.
+//! - `sockets <base-url> <pid>`: the server's RSS with 5,000 idle WebSocket connections;
+//! - `pipeline <base-url> <pid>`: the offline pipeline end to end for a 60-second, 12-shot
+//!   project (wall time per stage, the server's peak RSS).
 
 use chrono::Utc;
 use cinegen_domain::{TaskId, UserId};
@@ -231,6 +233,93 @@ async fn sockets(base: &str, pid: &str, count: usize) {
     }
 }
 
+/// Three scenes of two action beats and two lines each: twelve shots of five seconds.
+const TWELVE_SHOTS: &str = "《雨夜》\n\n第一场 长街 夜 外\n大雨倾盆，霓虹倒映在积水里。\n沈青禾撑伞独行。\n沈青禾：今夜必须找到他。\n萧砚：你来晚了。\n\n\
+第二场 茶楼 夜 内\n茶楼空无一人，烛火摇曳。\n萧砚推开窗，望向远处。\n沈青禾：卷宗在哪里？\n萧砚：在一个你想不到的地方。\n\n\
+第三场 城门 黎明 外\n城门缓缓打开，晨光洒落。\n两人并肩走出城门。\n沈青禾：我们还会回来。\n萧砚：一定。\n";
+
+async fn wait(client: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
+    loop {
+        let task: Value = client
+            .get(format!("{base}/api/v1/ai/tasks/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let task = task["data"]["task"].clone();
+        if matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
+            assert_eq!(task["status"], "completed", "{task}");
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn pipeline(base: &str, pid: &str) {
+    let (client, token, _) = session(base).await;
+    let created: Value = client
+        .post(format!("{base}/api/v1/projects"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "雨夜", "language": "zh", "target_duration": "60s", "raw_script": TWELVE_SHOTS}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let project = created["data"]["project"]["id"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    let mut shot_ids = Vec::new();
+    let stages: [(&str, String, Value); 6] = [
+        ("parse", "/api/v1/ai/script/parse".into(), json!({"project_id": project})),
+        ("character and scene images", "/api/v1/ai/batch/images".into(), json!({"project_id": project})),
+        ("keyframes", "/api/v1/ai/batch/keyframes".into(), json!({"project_id": project})),
+        ("clips", "/api/v1/ai/batch/clips".into(), json!({"project_id": project})),
+        ("merge", "/api/v1/ai/video/merge".into(), json!({})),
+        ("export zip", format!("/api/v1/projects/{project}/export"), json!({})),
+    ];
+    for (name, path, mut body) in stages {
+        if name == "merge" {
+            body = json!({"project_id": project, "shot_ids": shot_ids});
+        }
+        let stage = Instant::now();
+        let answer: Value = client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = answer["data"]["task"]["id"].as_str().unwrap_or_else(|| panic!("{name}: {answer}")).to_owned();
+        let task = wait(&client, base, &token, &id).await;
+        println!("  {name:<28} {:>6.1} s   {}", stage.elapsed().as_secs_f64(), task["result"]);
+        if name == "parse" {
+            let doc: Value = client
+                .get(format!("{base}/api/v1/projects/{project}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            shot_ids = doc["data"]["project"]["shots"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect();
+        }
+    }
+    println!(
+        "offline pipeline, {} shots: {:.1} s end to end; server peak RSS {} MiB",
+        shot_ids.len(),
+        started.elapsed().as_secs_f64(),
+        rss_kib(pid, "VmHWM") / 1024
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
@@ -245,6 +334,7 @@ async fn main() {
         }
         Some("latency") => latency(&args[1], 500).await,
         Some("sockets") => sockets(&args[1], &args[2], 5000).await,
-        _ => eprintln!("usage: tasks throughput | latency <base-url> | sockets <base-url> <server-pid>"),
+        Some("pipeline") => pipeline(&args[1], &args[2]).await,
+        _ => eprintln!("usage: tasks throughput [N] | latency <base-url> | sockets|pipeline <base-url> <server-pid>"),
     }
 }
