@@ -19,6 +19,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// A request sent, answered with JSON.
+trait SendJson {
+    async fn send_json(self) -> Value;
+}
+
+impl SendJson for reqwest::RequestBuilder {
+    async fn send_json(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 struct Empty(Arc<std::sync::atomic::AtomicUsize>);
 
 #[async_trait::async_trait]
@@ -120,23 +131,15 @@ async fn session(base: &str) -> (reqwest::Client, String, String) {
     let registered: Value = client
         .post(format!("{base}/api/v1/auth/register"))
         .json(&json!({"email": email, "password": "bench password 123", "name": "Bench"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     let token = registered["data"]["tokens"]["access"].as_str().unwrap().to_owned();
     let project: Value = client
         .post(format!("{base}/api/v1/projects"))
         .bearer_auth(&token)
         .json(&json!({"title": "Bench", "script_data": {"characters": [{"id": "c", "name": "沈青禾"}]}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     (client, token, project["data"]["project"]["id"].as_str().unwrap().to_owned())
 }
 
@@ -158,12 +161,8 @@ async fn latency(base: &str, rounds: usize) {
             .post(format!("{base}/api/v1/ai/visual-prompt"))
             .bearer_auth(&token)
             .json(&json!({"project_id": project, "target": {"type": "character", "character_id": "c"}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .send_json()
+            .await;
         let id = answer["data"]["task"]["id"].as_str().unwrap().to_owned();
         let mut seen_first = false;
         while let Some(Ok(message)) = socket.next().await {
@@ -240,15 +239,7 @@ const TWELVE_SHOTS: &str = "《雨夜》\n\n第一场 长街 夜 外\n大雨倾�
 
 async fn wait(client: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
     loop {
-        let task: Value = client
-            .get(format!("{base}/api/v1/ai/tasks/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let task: Value = client.get(format!("{base}/api/v1/ai/tasks/{id}")).bearer_auth(token).send_json().await;
         let task = task["data"]["task"].clone();
         if matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
             assert_eq!(task["status"], "completed", "{task}");
@@ -264,12 +255,8 @@ async fn pipeline(base: &str, pid: &str) {
         .post(format!("{base}/api/v1/projects"))
         .bearer_auth(&token)
         .json(&json!({"title": "雨夜", "language": "zh", "target_duration": "60s", "raw_script": TWELVE_SHOTS}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     let project = created["data"]["project"]["id"].as_str().unwrap().to_owned();
     let started = Instant::now();
     let mut shot_ids = Vec::new();
@@ -286,29 +273,13 @@ async fn pipeline(base: &str, pid: &str) {
             body = json!({"project_id": project, "shot_ids": shot_ids});
         }
         let stage = Instant::now();
-        let answer: Value = client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer: Value = client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send_json().await;
         let id = answer["data"]["task"]["id"].as_str().unwrap_or_else(|| panic!("{name}: {answer}")).to_owned();
         let task = wait(&client, base, &token, &id).await;
         println!("  {name:<28} {:>6.1} s   {}", stage.elapsed().as_secs_f64(), task["result"]);
         if name == "parse" {
-            let doc: Value = client
-                .get(format!("{base}/api/v1/projects/{project}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let doc: Value =
+                client.get(format!("{base}/api/v1/projects/{project}")).bearer_auth(&token).send_json().await;
             shot_ids = doc["data"]["project"]["shots"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect();
         }
     }

@@ -123,6 +123,14 @@ pub fn parse_target_duration(raw: &str) -> Option<String> {
     ok.then_some(text)
 }
 
+/// The seconds of a target duration as [`parse_target_duration`] keeps it (`60s`, `2min`).
+pub fn target_duration_secs(raw: &str) -> Option<u32> {
+    let text = parse_target_duration(raw)?;
+    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let value: u32 = digits.parse().ok()?;
+    Some(if unit == "min" { value * 60 } else { value })
+}
+
 /// A title: trimmed, 1–200 characters, no control characters.
 pub fn parse_title(raw: &str) -> Result<String, FieldError> {
     let title = raw.trim();

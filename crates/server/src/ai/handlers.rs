@@ -7,6 +7,7 @@ use crate::tasks::{TaskContext, TaskError, TaskHandler};
 use cinegen_domain::project::ChangeError;
 use cinegen_domain::project::assets::{SlotId, slot_mut};
 use cinegen_domain::project::document::{id_matches, validate_script_data, validate_shots};
+use cinegen_domain::project::settings::target_duration_secs;
 use cinegen_domain::{FileId, FileKind, ProjectId, ValidationErrors};
 use cinegen_providers::{Capability, ImageRequest, PromptTarget, TextTask, VideoFrames, VideoPoll, VideoRequest};
 use cinegen_store::{ProjectRecord, StoreError};
@@ -26,10 +27,7 @@ fn project_id(ctx: &TaskContext) -> Result<ProjectId, TaskError> {
 
 /// Seconds of the project's target duration (`60s`, `2min`).
 fn duration_secs(project: &ProjectRecord) -> u32 {
-    let raw = project.settings.target_duration.as_str();
-    let digits: String = raw.chars().take_while(char::is_ascii_digit).collect();
-    let value: u32 = digits.parse().unwrap_or(60);
-    if raw.ends_with("min") { value * 60 } else { value }
+    target_duration_secs(&project.settings.target_duration).unwrap_or(60)
 }
 
 fn store_error(error: StoreError) -> TaskError {
@@ -128,16 +126,22 @@ impl AiService {
         ctx.progress(80, "storing").await?;
         let name = format!("{}.png", plan.kind.as_str());
         let file = self.store_media(project.owner_id, project.id, plan.kind, media, &name).await?;
-        match self.settle_slot(project.id, plan.slot, Some(file.id), "completed").await {
+        self.place(&project, plan.slot, file.id).await?;
+        Ok(file.id)
+    }
+
+    /// Puts a new file into its slot as `completed` and deletes the file the slot held before;
+    /// when the slot (or project) went away meanwhile, the new file has no home and is deleted.
+    async fn place(&self, project: &ProjectRecord, slot: SlotId, file: FileId) -> Result<(), TaskError> {
+        match self.settle_slot(project.id, slot, Some(file), "completed").await {
             Ok(previous) => {
                 if let Some(old) = previous {
                     let _ = self.files.delete(project.owner_id, old).await;
                 }
-                Ok(file.id)
+                Ok(())
             }
             Err(error) => {
-                // The slot (or project) went away while we worked: the file has no home.
-                let _ = self.files.delete(project.owner_id, file.id).await;
+                let _ = self.files.delete(project.owner_id, file).await;
                 Err(error)
             }
         }
@@ -564,18 +568,8 @@ impl VideoHandler {
         ctx.progress(85, "storing").await?;
         let file = ai.store_media(project.owner_id, project.id, FileKind::Video, media, "clip.mp4").await?;
         let slot = SlotId::Clip { shot: input.shot_id.clone() };
-        match ai.settle_slot(project.id, slot, Some(file.id), "completed").await {
-            Ok(previous) => {
-                if let Some(old) = previous {
-                    let _ = ai.files.delete(project.owner_id, old).await;
-                }
-                Ok(json!({ "file_id": file.id, "shot_id": input.shot_id, "duration": plan.duration }))
-            }
-            Err(error) => {
-                let _ = ai.files.delete(project.owner_id, file.id).await;
-                Err(error)
-            }
-        }
+        ai.place(&project, slot, file.id).await?;
+        Ok(json!({ "file_id": file.id, "shot_id": input.shot_id, "duration": plan.duration }))
     }
 }
 

@@ -102,8 +102,14 @@ impl AiService {
     ) -> Result<Credentials, String> {
         let mut credentials = Credentials::default();
         if let Some(saved) = mine {
-            credentials.api_key = self.open(saved, saved.api_key.as_deref()).await?;
-            credentials.secret_key = self.open(saved, saved.secret_key.as_deref()).await?;
+            let api_key = self.open(saved, saved.api_key.as_deref())?;
+            let secret_key = self.open(saved, saved.secret_key.as_deref())?;
+            if [&api_key, &secret_key].into_iter().flatten().any(|(_, stale)| *stale) {
+                let plain = |v: &Option<(String, bool)>| v.as_ref().map(|(k, _)| k.clone());
+                self.reseal(saved, plain(&api_key).as_deref(), plain(&secret_key).as_deref()).await;
+            }
+            credentials.api_key = api_key.map(|(k, _)| k);
+            credentials.secret_key = secret_key.map(|(k, _)| k);
             credentials.base_url = saved.base_url.clone();
         }
         if credentials.api_key.is_none()
@@ -124,29 +130,25 @@ impl AiService {
         Ok(credentials)
     }
 
-    /// Decrypts a saved value, re-encrypting it under the current key after a rotation.
-    async fn open(&self, saved: &ProviderSettingRecord, value: Option<&str>) -> Result<Option<String>, String> {
-        let Some(sealed) = value else { return Ok(None) };
-        let (plain, stale) = self.cipher.decrypt(sealed).map_err(|e| {
-            format!("the saved key of provider '{}' cannot be read ({e}); enter it again", saved.provider)
-        })?;
-        if stale {
-            let mut fresh = saved.clone();
-            fresh.api_key = saved
-                .api_key
-                .as_deref()
-                .and_then(|v| self.cipher.decrypt(v).ok())
-                .map(|(p, _)| self.cipher.encrypt(&p));
-            fresh.secret_key = saved
-                .secret_key
-                .as_deref()
-                .and_then(|v| self.cipher.decrypt(v).ok())
-                .map(|(p, _)| self.cipher.encrypt(&p));
-            if let Err(error) = self.store.put_provider_setting(&fresh).await {
-                tracing::warn!(provider = %saved.provider, error = %error, "could not re-encrypt a provider key");
-            }
+    /// Decrypts a saved value; `true` beside it when it was sealed under an earlier key.
+    fn open(&self, saved: &ProviderSettingRecord, value: Option<&str>) -> Result<Option<(String, bool)>, String> {
+        value
+            .map(|sealed| {
+                self.cipher.decrypt(sealed).map_err(|e| {
+                    format!("the saved key of provider '{}' cannot be read ({e}); enter it again", saved.provider)
+                })
+            })
+            .transpose()
+    }
+
+    /// Seals a row's keys again under the current key, after a rotation.
+    async fn reseal(&self, saved: &ProviderSettingRecord, api_key: Option<&str>, secret_key: Option<&str>) {
+        let mut fresh = saved.clone();
+        fresh.api_key = api_key.map(|k| self.cipher.encrypt(k));
+        fresh.secret_key = secret_key.map(|k| self.cipher.encrypt(k));
+        if let Err(error) = self.store.put_provider_setting(&fresh).await {
+            tracing::warn!(provider = %saved.provider, error = %error, "could not re-encrypt a provider key");
         }
-        Ok(Some(plain))
     }
 
     pub async fn provider_settings(&self, user: UserId) -> AppResult<ProviderSettings> {

@@ -275,22 +275,18 @@ pub async fn generate_script(
     if body.idea.trim().is_empty() || body.idea.chars().count() > 5000 {
         errors.push(FieldError::new("idea", "must be 1–5000 characters"));
     }
-    let duration = match body.duration.as_deref() {
+    let seconds = match body.duration.as_deref() {
         None => None,
-        Some(raw) => match cinegen_domain::project::settings::parse_target_duration(raw) {
-            Some(parsed) => Some(parsed),
-            None => {
+        Some(raw) => {
+            let seconds = cinegen_domain::project::settings::target_duration_secs(raw);
+            if seconds.is_none() {
                 errors.push(FieldError::new("duration", "must be like 30s, 60s or 2min"));
-                None
             }
-        },
+            seconds
+        }
     };
     errors.into_result().map_err(AppError::validation)?;
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
-    let seconds = duration.map(|d| {
-        let n: u32 = d.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().unwrap_or(60);
-        if d.ends_with("min") { n * 60 } else { n }
-    });
     let input = ScriptGeneratePayload {
         idea: body.idea,
         genre: body.genre,
