@@ -2,8 +2,10 @@
 //! and a registry by provider name. The offline `local` provider makes the whole workflow run with
 //! no key at all; the networked adapters sit beside it.
 
+pub mod adapters;
 pub mod capability;
 pub mod local;
+pub mod net;
 pub mod prompts;
 pub mod registry;
 

@@ -52,6 +52,8 @@ pub struct Config {
     pub text_provider: String,
     pub image_provider: String,
     pub video_provider: String,
+    /// Limit of one call to a provider (a synchronous image can take a minute).
+    pub provider_timeout_secs: u64,
     /// How often a running video job is polled.
     pub video_poll_ms: u64,
     /// A video job not finished after this long fails.
@@ -76,6 +78,8 @@ pub struct Config {
     pub max_concurrent_password_hashes: usize,
     pub trust_forwarded_for: bool,
     pub secure_cookies: bool,
+    /// The built web app (`index.html` and hashed assets), served at `/` when the folder exists.
+    pub web_dir: PathBuf,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -110,6 +114,7 @@ impl Default for Config {
             text_provider: "local".into(),
             image_provider: "local".into(),
             video_provider: "local".into(),
+            provider_timeout_secs: 180,
             video_poll_ms: 2000,
             video_deadline_secs: 30 * 60,
             text_requests_per_hour: 120,
@@ -131,6 +136,7 @@ impl Default for Config {
             max_concurrent_password_hashes: (cores / 2).max(1),
             trust_forwarded_for: false,
             secure_cookies: false,
+            web_dir: PathBuf::from("./web/dist"),
             log_format: LogFormat::Json,
             log_level: "info".into(),
         }
@@ -297,6 +303,7 @@ impl Config {
             text_provider: self.text_provider,
             image_provider: self.image_provider,
             video_provider: self.video_provider,
+            provider_timeout_secs: self.provider_timeout_secs.max(1),
             video_poll_ms: self.video_poll_ms.max(1),
             video_deadline_secs: self.video_deadline_secs.max(1),
             text_requests_per_hour: self.text_requests_per_hour,
@@ -316,6 +323,7 @@ impl Config {
             max_concurrent_password_hashes: self.max_concurrent_password_hashes.max(1),
             trust_forwarded_for: self.trust_forwarded_for,
             secure_cookies: self.secure_cookies,
+            web_dir: self.web_dir.join("index.html").is_file().then(|| self.web_dir.clone()),
             log_format: self.log_format,
             log_level: self.log_level,
             data_dir,
@@ -521,6 +529,7 @@ pub struct Settings {
     pub text_provider: String,
     pub image_provider: String,
     pub video_provider: String,
+    pub provider_timeout_secs: u64,
     pub video_poll_ms: u64,
     pub video_deadline_secs: u64,
     pub text_requests_per_hour: u32,
@@ -543,6 +552,8 @@ pub struct Settings {
     pub max_concurrent_password_hashes: usize,
     pub trust_forwarded_for: bool,
     pub secure_cookies: bool,
+    /// The built web app's folder, when it holds an `index.html`.
+    pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_level: String,
     /// Secret files created by this start, so the caller can say so once in the log.

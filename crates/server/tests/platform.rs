@@ -81,3 +81,37 @@ async fn panics_answer_500_without_detail() {
     assert_eq!(body["error"]["code"], "INTERNAL_ERROR");
     assert!(!body.to_string().contains("deadbeef"));
 }
+
+/// The built web app is served at `/`: hashed assets cached for good, page paths answered with
+/// `index.html` (the app routes in the browser), and server paths still answered by the server.
+#[tokio::test]
+async fn the_web_app_is_served_with_spa_fallback_and_cached_assets() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<!doctype html><div id=root></div>").unwrap();
+    std::fs::create_dir(web.path().join("assets")).unwrap();
+    std::fs::write(web.path().join("assets/app-3f9a1c.js"), "console.log('app')").unwrap();
+    let dir = web.path().to_path_buf();
+    let app = TestApp::spawn_with(Engine::Sqlite, move |config| config.web_dir = dir).await;
+
+    for page in ["/", "/projects/0194b2c4-1111-7000-8000-000000000000/director", "/login"] {
+        let response = app.client.get(app.url(page)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        assert_eq!(response.headers()["cache-control"], "no-cache", "{page}");
+        assert!(response.text().await.unwrap().contains("id=root"), "{page}");
+    }
+    let asset = app.client.get(app.url("/assets/app-3f9a1c.js")).send().await.unwrap();
+    assert_eq!(asset.status(), StatusCode::OK);
+    assert_eq!(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
+    let missing_asset = app.client.get(app.url("/assets/gone-000000.js")).send().await.unwrap();
+    assert_eq!(missing_asset.status(), StatusCode::NOT_FOUND, "a missing asset is not the page");
+
+    // Server paths keep their envelope answers.
+    let api = app.get("/api/v1/no/such/thing").await;
+    assert_eq!((api.status, api.error_code()), (StatusCode::NOT_FOUND, "NOT_FOUND"));
+    let write = app.send(app.client.post(app.url("/some/page"))).await;
+    assert_eq!(write.status, StatusCode::METHOD_NOT_ALLOWED);
+    let traversal = app.client.get(app.url("/..%2f..%2fetc%2fpasswd")).send().await.unwrap();
+    assert!(!traversal.text().await.unwrap().contains("root:"), "no file outside the web folder is served");
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}

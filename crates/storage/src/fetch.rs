@@ -1,17 +1,14 @@
 //! `persist_from_url`'s download half: streams an http(s) URL into storage with a size cap,
 //! timeouts, retries of transient failures, and the SSRF guard of [`crate::guard`].
 
-use crate::guard::{Allowance, GuardedResolver};
+use crate::guard::{Allowance, check_url, guarded_client};
 use crate::keys::StorageKey;
 use crate::store::{Digest, Storage, StorageError};
 use futures::TryStreamExt;
-use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
 const ATTEMPTS: u32 = 3;
-const MAX_REDIRECTS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -53,40 +50,10 @@ pub struct Fetcher {
     allowance: Allowance,
 }
 
-/// Refuses what may never be fetched: other schemes, missing hosts, literal inside addresses.
-fn check_url(url: &Url, allowance: Allowance) -> Result<(), String> {
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("scheme '{}' is not http or https", url.scheme()));
-    }
-    match url.host() {
-        None => Err("the URL has no host".into()),
-        Some(url::Host::Ipv4(ip)) if !allowance.permits(IpAddr::V4(ip)) => Err(format!("address {ip} is not public")),
-        Some(url::Host::Ipv6(ip)) if !allowance.permits(IpAddr::V6(ip)) => Err(format!("address {ip} is not public")),
-        Some(_) => Ok(()),
-    }
-}
-
 impl Fetcher {
     /// `timeout` bounds each attempt as a whole; connecting has 10 s of it at most.
     pub fn new(allowance: Allowance, timeout: Duration) -> Self {
-        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                return attempt.error("too many redirects");
-            }
-            match check_url(attempt.url(), allowance) {
-                Ok(()) => attempt.follow(),
-                Err(reason) => attempt.error(format!("redirect refused: {reason}")),
-            }
-        });
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver { allowance }))
-            .redirect(redirect)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(timeout)
-            .no_proxy()
-            .user_agent("cinegen/1")
-            .build()
-            .expect("a TLS backend is compiled in");
+        let client = guarded_client(allowance).timeout(timeout).build().expect("a TLS backend is compiled in");
         Self { client, allowance }
     }
 

@@ -6,6 +6,11 @@
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+const MAX_REDIRECTS: usize = 5;
 
 /// Which addresses may be fetched besides global ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -87,6 +92,40 @@ impl Resolve for GuardedResolver {
             Ok(addrs)
         })
     }
+}
+
+/// Refuses what may never be fetched: other schemes, missing hosts, literal inside addresses
+/// (names are checked by [`GuardedResolver`] when they are resolved).
+pub fn check_url(url: &Url, allowance: Allowance) -> Result<(), String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("scheme '{}' is not http or https", url.scheme()));
+    }
+    match url.host() {
+        None => Err("the URL has no host".into()),
+        Some(url::Host::Ipv4(ip)) if !allowance.permits(IpAddr::V4(ip)) => Err(format!("address {ip} is not public")),
+        Some(url::Host::Ipv6(ip)) if !allowance.permits(IpAddr::V6(ip)) => Err(format!("address {ip} is not public")),
+        Some(_) => Ok(()),
+    }
+}
+
+/// An HTTP client for server-side calls to addresses that users choose (downloads, provider base
+/// URLs): names resolve only to permitted addresses and every redirect is checked again.
+pub fn guarded_client(allowance: Allowance) -> reqwest::ClientBuilder {
+    let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            return attempt.error("too many redirects");
+        }
+        match check_url(attempt.url(), allowance) {
+            Ok(()) => attempt.follow(),
+            Err(reason) => attempt.error(format!("redirect refused: {reason}")),
+        }
+    });
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(GuardedResolver { allowance }))
+        .redirect(redirect)
+        .connect_timeout(Duration::from_secs(10))
+        .no_proxy()
+        .user_agent("cinegen/1")
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod signing;
 mod store;
 
 pub use fetch::{FetchError, Fetched, Fetcher};
-pub use guard::Allowance;
+pub use guard::{Allowance, check_url, guarded_client};
 pub use keys::StorageKey;
 pub use signing::{SignedRequest, UrlSigner};
 pub use store::{Backend, Digest, S3Config, Storage, StorageError, UploadTarget};

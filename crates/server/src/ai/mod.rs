@@ -19,7 +19,10 @@ use cinegen_domain::{FileId, FileKind, ProjectId, UserId};
 use cinegen_providers::{Capability, Credentials, Media, MediaInput, Provider, ProviderError, Registry};
 use cinegen_store::{FileRecord, ProjectRecord, Store, UsageEvent};
 use serde::{Deserialize, Serialize};
+use cinegen_providers::net::Transport;
+use cinegen_storage::{Allowance, check_url, guarded_client};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub const SCRIPT_PARSE: &str = "ai.script_parse";
 pub const SCRIPT_GENERATE: &str = "ai.script_generate";
@@ -44,12 +47,27 @@ pub struct Choice {
     pub model: Option<String>,
 }
 
-/// Every provider this server can call. The offline `local` provider renders its clips under
-/// the data directory's `work/`.
+/// Every provider this server can call: the offline `local` provider (rendering its clips under
+/// the data directory's `work/`) and the networked adapters, which call out through the same
+/// address guard as server-side downloads — base URLs are user input.
 pub fn registry(settings: &Settings) -> Registry {
     let mut registry = Registry::default();
     registry.register(cinegen_providers::local::LocalProvider::provider(settings.data_dir.join("work")));
+    for provider in cinegen_providers::adapters::all(&provider_transport(settings)) {
+        registry.register(provider);
+    }
     registry
+}
+
+fn provider_transport(settings: &Settings) -> Transport {
+    let allowance = if settings.fetch_allow_loopback { Allowance::AlsoLoopback } else { Allowance::GlobalOnly };
+    let client = guarded_client(allowance).build().expect("a TLS backend is compiled in");
+    let direct = guarded_client(allowance)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a TLS backend is compiled in");
+    let guard = Arc::new(move |url: &url::Url| check_url(url, allowance));
+    Transport::new(client, direct, guard, Duration::from_secs(settings.provider_timeout_secs))
 }
 
 /// A provider ready to call.

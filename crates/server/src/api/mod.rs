@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/docs", get(docs::docs_page))
         .route("/docs/{asset}", get(docs::docs_asset))
-        .fallback(fallback::not_found)
+        .fallback(crate::http::web_app::serve)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);

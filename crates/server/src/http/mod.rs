@@ -3,6 +3,7 @@
 
 pub mod fallback;
 pub mod metrics;
+pub mod web_app;
 
 use crate::error::AppError;
 use axum::Router;

@@ -1,0 +1,351 @@
+//! What every emulator shares: the server on a loopback port, the queue of faults to play, the
+//! record of calls and violations, expiring file links, and generated media.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// A misbehaviour played on the next request that can show it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// The key is refused (401 or the vendor's equivalent).
+    Unauthorized,
+    /// Throttled, with the vendor's retry hint.
+    RateLimited { retry_after_secs: u64 },
+    /// An internal error (500 or the vendor's equivalent).
+    ServerError,
+    /// A content-policy refusal, in the form the vendor uses for the route.
+    Refusal,
+    /// An answer that is not the documented shape.
+    Malformed,
+    /// No answer for this long.
+    Slow(Duration),
+}
+
+/// A generation job the emulator keeps between submit and poll.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub kind: String,
+    pub request: Value,
+    pub polls: u32,
+    pub cancelled: bool,
+    /// The job ends in a refusal instead of a result.
+    pub refused: bool,
+}
+
+/// What a chat model answers, given the system and user prompts (a JSON text).
+pub type ChatResponder = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+
+pub struct Shared {
+    pub key: String,
+    /// Kling's secret key (its JWTs are signed with it).
+    pub secret: Option<String>,
+    faults: Mutex<VecDeque<Fault>>,
+    violations: Mutex<Vec<String>>,
+    calls: Mutex<Vec<String>>,
+    latency: Mutex<Duration>,
+    jobs: Mutex<HashMap<String, Job>>,
+    files: Mutex<HashMap<String, (Bytes, &'static str, Instant)>>,
+    /// Polls a job answers "running" before it is done.
+    pub polls_until_done: AtomicU32,
+    base_url: OnceLock<String>,
+    next_id: AtomicU32,
+    responder: Mutex<Option<ChatResponder>>,
+}
+
+impl Shared {
+    pub fn new(key: &str, secret: Option<&str>) -> Arc<Self> {
+        Arc::new(Self {
+            key: key.into(),
+            secret: secret.map(str::to_owned),
+            faults: Mutex::default(),
+            violations: Mutex::default(),
+            calls: Mutex::default(),
+            latency: Mutex::new(Duration::ZERO),
+            jobs: Mutex::default(),
+            files: Mutex::default(),
+            polls_until_done: AtomicU32::new(1),
+            base_url: OnceLock::new(),
+            next_id: AtomicU32::new(1),
+            responder: Mutex::new(None),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base_url.get().map_or("", String::as_str)
+    }
+
+    /// The next fault to play, if any (stalls are played by the server before handlers run).
+    pub fn take_fault(&self) -> Option<Fault> {
+        let mut faults = self.faults.lock().unwrap();
+        match faults.front() {
+            Some(Fault::Slow(_)) | None => None,
+            Some(_) => faults.pop_front(),
+        }
+    }
+
+    fn take_stall(&self) -> Option<Duration> {
+        let mut faults = self.faults.lock().unwrap();
+        match faults.front() {
+            Some(Fault::Slow(pause)) => {
+                let pause = *pause;
+                faults.pop_front();
+                Some(pause)
+            }
+            _ => None,
+        }
+    }
+
+    /// Records that a request departed from the documented format.
+    pub fn violation(&self, what: impl Into<String>) {
+        self.violations.lock().unwrap().push(what.into());
+    }
+
+    /// Checks `condition`; a failed check is recorded as a violation. Returns the condition.
+    pub fn expect(&self, condition: bool, what: impl FnOnce() -> String) -> bool {
+        if !condition {
+            self.violation(what());
+        }
+        condition
+    }
+
+    /// Checks that `body[field]` exists and satisfies `test`.
+    pub fn expect_field(&self, route: &str, body: &Value, field: &str, test: impl Fn(&Value) -> bool) -> bool {
+        let value = body.pointer(field).unwrap_or(&Value::Null);
+        self.expect(!value.is_null() && test(value), || format!("{route}: field {field} is missing or wrong: {value}"))
+    }
+
+    /// Whether the `Authorization: Bearer` header carries the emulator's key.
+    pub fn bearer_ok(&self, route: &str, headers: &HeaderMap) -> bool {
+        let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !value.starts_with("Bearer ") {
+            self.violation(format!("{route}: no 'Authorization: Bearer …' header"));
+            return false;
+        }
+        value["Bearer ".len()..] == self.key
+    }
+
+    pub fn new_id(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.next_id.fetch_add(1, Ordering::Relaxed) + 1000)
+    }
+
+    pub fn add_job(&self, id: &str, job: Job) {
+        self.jobs.lock().unwrap().insert(id.into(), job);
+    }
+
+    /// Counts a poll of job `id` and answers its state after it.
+    pub fn poll_job(&self, id: &str) -> Option<Job> {
+        let mut jobs = self.jobs.lock().unwrap();
+        let job = jobs.get_mut(id)?;
+        job.polls += 1;
+        Some(job.clone())
+    }
+
+    pub fn job(&self, id: &str) -> Option<Job> {
+        self.jobs.lock().unwrap().get(id).cloned()
+    }
+
+    pub fn cancel_job(&self, id: &str) -> bool {
+        self.jobs.lock().unwrap().get_mut(id).map(|job| job.cancelled = true).is_some()
+    }
+
+    pub fn is_done(&self, job: &Job) -> bool {
+        job.polls > self.polls_until_done.load(Ordering::Relaxed)
+    }
+
+    /// Keeps `bytes` and answers a link that expires after `ttl`, as vendors' signed links do.
+    pub fn file_url(&self, bytes: Bytes, content_type: &'static str, ttl: Duration) -> String {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let extension = if content_type == "video/mp4" { "mp4" } else { "png" };
+        self.files.lock().unwrap().insert(id.clone(), (bytes, content_type, Instant::now() + ttl));
+        format!("{}/_files/{id}.{extension}?Expires={}", self.base_url(), ttl.as_secs())
+    }
+
+    /// A PNG that differs per prompt and index.
+    pub fn png(&self, prompt: &str, width: u32, height: u32, index: u32) -> Bytes {
+        Bytes::from(cinegen_media::picture::render_png(prompt, width.clamp(16, 512), height.clamp(16, 512), index))
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        *self.latency.lock().unwrap() = latency;
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    pub base_url: String,
+    pub shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Emulator {
+    /// Starts `routes` on a loopback port with the shared file route, stalls and the call record.
+    pub async fn start(routes: Router<Arc<Shared>>, shared: Arc<Shared>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let base_url = format!("http://{}", listener.local_addr().expect("bound"));
+        shared.base_url.set(base_url.clone()).expect("set once");
+        let app = routes
+            .route("/_files/{name}", get(serve_file))
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), record_and_stall))
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { base_url, shared, server }
+    }
+
+    /// Plays `fault` on the next request that can show it.
+    pub fn fail_next(&self, fault: Fault) {
+        self.shared.faults.lock().unwrap().push_back(fault);
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.shared.violations.lock().unwrap().clone()
+    }
+
+    /// Calls received so far, as `METHOD /path`.
+    pub fn calls(&self) -> Vec<String> {
+        self.shared.calls.lock().unwrap().clone()
+    }
+
+    /// Makes chat completions answer what `responder` says (the default echoes the prompt).
+    pub fn set_chat_responder(&self, responder: ChatResponder) {
+        *self.shared.responder.lock().unwrap() = Some(responder);
+    }
+
+    /// Makes every answer wait this long (for load tests).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.set_latency(latency);
+    }
+
+    /// Polls a job answers "running" before it is done.
+    pub fn set_polls_until_done(&self, polls: u32) {
+        self.shared.polls_until_done.store(polls, Ordering::Relaxed);
+    }
+
+    /// Panics with the list of violations, if any.
+    pub fn assert_conformant(&self) {
+        let violations = self.violations();
+        assert!(violations.is_empty(), "requests departed from the documented wire format:\n{}", violations.join("\n"));
+    }
+}
+
+async fn record_and_stall(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if !path.starts_with("/_files/") {
+        shared.calls.lock().unwrap().push(format!("{} {}", request.method(), path));
+        if let Some(pause) = shared.take_stall() {
+            tokio::time::sleep(pause).await;
+        }
+        let latency = *shared.latency.lock().unwrap();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+    next.run(request).await
+}
+
+async fn serve_file(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    Query(_query): Query<HashMap<String, String>>,
+) -> Response {
+    let id = name.split('.').next().unwrap_or_default();
+    let found = shared.files.lock().unwrap().get(id).cloned();
+    match found {
+        Some((bytes, content_type, expires)) if Instant::now() < expires => {
+            ([(header::CONTENT_TYPE, content_type)], Body::from(bytes)).into_response()
+        }
+        Some(_) => (StatusCode::FORBIDDEN, "Request has expired").into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A short MP4 (made once with ffmpeg), the result of every emulated video job.
+pub async fn sample_mp4() -> Bytes {
+    static MP4: tokio::sync::OnceCell<Bytes> = tokio::sync::OnceCell::const_new();
+    MP4.get_or_init(|| async {
+        let dir = std::env::temp_dir().join(format!("cinegen-emulator-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let still = dir.join("still.png");
+        std::fs::write(&still, cinegen_media::picture::render_png("emulated video", 320, 180, 0)).expect("write");
+        let out = dir.join("clip.mp4");
+        let ffmpeg = cinegen_media::ffmpeg::Ffmpeg::locate().expect("ffmpeg for the emulators' videos");
+        ffmpeg
+            .clip(&cinegen_media::ffmpeg::ClipSpec {
+                frames: cinegen_media::ffmpeg::ClipFrames::Start(still),
+                duration: 1.0,
+                width: 320,
+                height: 180,
+                fps: 12,
+                out: out.clone(),
+            })
+            .await
+            .expect("an emulated clip");
+        let bytes = Bytes::from(std::fs::read(&out).expect("read the clip"));
+        let _ = std::fs::remove_dir_all(&dir);
+        bytes
+    })
+    .await
+    .clone()
+}
+
+/// The text a chat model answers: the test's responder, else a JSON echo of the prompt.
+pub fn chat_answer(shared: &Shared, system: &str, user: &str) -> String {
+    let responder = shared.responder.lock().unwrap().clone();
+    match responder {
+        Some(responder) => responder(system, user),
+        None => serde_json::json!({"answer": "ok", "echo": user.chars().take(80).collect::<String>()}).to_string(),
+    }
+}
+
+/// A JSON answer with a status.
+pub fn json(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// Text that is not JSON, for the malformed-answer fault.
+pub fn garbage() -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "<html><body>502 Bad Gateway</body></html>")
+        .into_response()
+}
+
+/// Parses a JSON body, recording a violation if it is not JSON.
+pub fn parse_body(shared: &Shared, route: &str, body: &Bytes) -> Option<Value> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            shared.violation(format!("{route}: the body is not JSON: {e}"));
+            None
+        }
+    }
+}
+
+/// Whether `text` is base64 without a `data:` prefix and decodes.
+pub fn is_raw_base64(text: &str) -> bool {
+    use base64::Engine;
+    !text.starts_with("data:") && base64::engine::general_purpose::STANDARD.decode(text).is_ok()
+}
+
+/// Whether `text` is a `data:image/<lowercase>;base64,…` URI.
+pub fn is_data_uri(text: &str) -> bool {
+    text.strip_prefix("data:image/")
+        .and_then(|rest| rest.split_once(";base64,"))
+        .is_some_and(|(format, payload)| format == format.to_ascii_lowercase() && is_raw_base64(payload))
+}

@@ -1,0 +1,184 @@
+//! One HTTP transport for every adapter: a per-call timeout, the address guard the server installs
+//! (so a user's base URL cannot reach inside the network), and answers read into [`Answer`].
+
+use crate::capability::ProviderError;
+use bytes::Bytes;
+use reqwest::{RequestBuilder, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// Checks a URL before it is called; the server plugs in its SSRF guard.
+pub type UrlGuard = Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    /// Follows no redirects: for downloads whose redirect must not carry the provider's key.
+    direct: reqwest::Client,
+    guard: UrlGuard,
+    /// Limit of one call; a video job's whole life is bounded separately by the task.
+    pub timeout: Duration,
+}
+
+/// An answer as received: status, the provider's retry hint, request id, and the body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub retry_after: Option<Duration>,
+    pub request_id: Option<String>,
+    pub location: Option<String>,
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// The body as JSON. Leading blank lines (DeepSeek's keep-alive while queued) are skipped.
+    pub fn json(&self, provider: &str) -> Result<Value, ProviderError> {
+        let text = std::str::from_utf8(&self.body).map_err(|_| malformed(provider, "the body is not UTF-8"))?;
+        serde_json::from_str(text.trim_start())
+            .map_err(|e| malformed(provider, &format!("the body is not JSON ({e}): {}", excerpt(text))))
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+}
+
+fn malformed(provider: &str, message: &str) -> ProviderError {
+    ProviderError::Malformed { message: format!("{provider}: {message}") }
+}
+
+/// At most 200 characters of a body, for error messages.
+pub fn excerpt(text: &str) -> String {
+    let trimmed = text.trim();
+    match trimmed.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
+        None => trimmed.to_owned(),
+    }
+}
+
+impl Transport {
+    pub fn new(client: reqwest::Client, direct: reqwest::Client, guard: UrlGuard, timeout: Duration) -> Self {
+        Self { client, direct, guard, timeout }
+    }
+
+    /// A transport without an address guard, for tests against emulators on loopback.
+    pub fn unguarded(timeout: Duration) -> Self {
+        let client = reqwest::Client::builder().no_proxy().build().expect("a TLS backend is compiled in");
+        let direct = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a TLS backend is compiled in");
+        Self::new(client, direct, Arc::new(|_| Ok(())), timeout)
+    }
+
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        Self { timeout, ..self.clone() }
+    }
+
+    fn checked(&self, provider: &str, url: &str) -> Result<Url, ProviderError> {
+        let parsed = Url::parse(url).map_err(|e| ProviderError::NotConfigured {
+            provider: provider.into(),
+            reason: format!("the base URL is not a URL: {e}"),
+        })?;
+        (self.guard)(&parsed).map_err(|reason| ProviderError::NotConfigured {
+            provider: provider.into(),
+            reason: format!("the base URL may not be called: {reason}"),
+        })?;
+        Ok(parsed)
+    }
+
+    pub fn get(&self, provider: &str, url: &str) -> Result<RequestBuilder, ProviderError> {
+        Ok(self.client.get(self.checked(provider, url)?))
+    }
+
+    pub fn post(&self, provider: &str, url: &str) -> Result<RequestBuilder, ProviderError> {
+        Ok(self.client.post(self.checked(provider, url)?))
+    }
+
+    pub fn delete(&self, provider: &str, url: &str) -> Result<RequestBuilder, ProviderError> {
+        Ok(self.client.delete(self.checked(provider, url)?))
+    }
+
+    /// A GET that does not follow redirects, so a key header never travels to another host.
+    pub fn get_direct(&self, provider: &str, url: &str) -> Result<RequestBuilder, ProviderError> {
+        Ok(self.direct.get(self.checked(provider, url)?))
+    }
+
+    /// Sends a request and reads the whole answer within the timeout. Connection trouble and
+    /// timeouts are transient; the caller classifies error statuses with the provider's codes.
+    pub async fn send(&self, provider: &str, request: RequestBuilder) -> Result<Answer, ProviderError> {
+        let call = async {
+            let response = request.send().await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
+        };
+        let (status, headers, body) = match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => {
+                return Err(ProviderError::Transient {
+                    message: format!("{provider} did not answer within {} s", self.timeout.as_secs_f64()),
+                    retry_after: None,
+                });
+            }
+            Ok(Err(error)) => return Err(network_error(provider, &error)),
+            Ok(Ok(answer)) => answer,
+        };
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Answer {
+            status,
+            retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
+            request_id: header("x-request-id").or_else(|| header("trace-id")),
+            location: header("location"),
+            body,
+        })
+    }
+}
+
+fn network_error(provider: &str, error: &reqwest::Error) -> ProviderError {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text = format!("{text}: {inner}");
+        source = inner.source();
+    }
+    if text.contains("may not be fetched") || text.contains("redirect refused") {
+        return ProviderError::NotConfigured { provider: provider.into(), reason: text };
+    }
+    ProviderError::Transient { message: format!("{provider} could not be reached: {text}"), retry_after: None }
+}
+
+/// `Retry-After` in seconds (fractions allowed); HTTP dates are rare from APIs and ignored.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let seconds: f64 = value.trim().trim_end_matches('s').parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(3600.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_google_durations() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("57.5s"), Some(Duration::from_millis(57_500)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn leading_blank_lines_are_skipped() {
+        let answer = Answer {
+            status: StatusCode::OK,
+            retry_after: None,
+            request_id: None,
+            location: None,
+            body: Bytes::from_static(b"\n\n  \n{\"ok\":true}"),
+        };
+        assert_eq!(answer.json("deepseek").unwrap()["ok"], true);
+        let garbage = Answer { body: Bytes::from_static(b"<html>oops"), ..answer };
+        assert!(matches!(garbage.json("deepseek"), Err(ProviderError::Malformed { .. })));
+    }
+}

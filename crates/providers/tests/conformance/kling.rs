@@ -1,0 +1,1 @@
+// This provider's scenarios land with its adapter.

@@ -1,0 +1,182 @@
+//! The whole pipeline through networked providers, as users mix them: text from one vendor,
+//! images from a second, video from a third — each an emulator speaking that vendor's wire format
+//! and checking every request against it. Every generated asset must land in our storage.
+
+mod common;
+
+use cinegen_emulators::Emulator;
+use cinegen_providers::local::{director, screenplay};
+use cinegen_store::Engine;
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SCRIPT: &str = "第一场 城门 外 黄昏\n沈青禾牵马走到城门下，抬头看着城楼。\n沈青禾：总算回来了。\n萧砚从城楼上走下来，拦住她的去路。\n萧砚：你不该回来。\n";
+
+/// A language model that answers our prompts as a capable model would: it reads the task from
+/// the prompt and answers the JSON object the prompt asks for.
+fn screenwriter(system: &str, user: &str) -> String {
+    let language = if system.contains("Chinese") { "zh" } else { "en" };
+    let after = |marker: &str| user.split_once(marker).map(|(_, rest)| rest.trim().to_owned());
+    if let Some(script) = after("SCREENPLAY:\n") {
+        let seconds = user
+            .split_once("Target length: ")
+            .and_then(|(_, rest)| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(30);
+        let data = screenplay::script_data(&screenplay::parse(&script), language, "古装", seconds);
+        let shots = director::plan_shots(&data, None, seconds, language);
+        return json!({"scriptData": data, "shots": shots}).to_string();
+    }
+    if user.contains("\"visualPrompt\"") && user.contains("SUBJECT:") {
+        return json!({"visualPrompt": "城门下的黄昏，电影感构图"}).to_string();
+    }
+    json!({"title": "回城", "script": SCRIPT}).to_string()
+}
+
+struct Emulators {
+    list: Vec<(&'static str, Emulator, Value)>,
+}
+
+impl Emulators {
+    /// Starts the emulators of `names` (one per distinct provider), each with its settings entry.
+    async fn start(names: &[&'static str]) -> Self {
+        let mut list: Vec<(&'static str, Emulator, Value)> = Vec::new();
+        for &name in names {
+            if name == "local" || list.iter().any(|(n, ..)| *n == name) {
+                continue;
+            }
+            let key = format!("sk-{name}-pipeline-key");
+            let (emulator, settings) = match name {
+                "openai" => {
+                    let e = cinegen_emulators::openai::start(&key).await;
+                    let base = format!("{}/v1", e.base_url);
+                    (e, json!({"api_key": key, "base_url": base}))
+                }
+                other => panic!("no emulator wired for {other}"),
+            };
+            emulator.set_chat_responder(Arc::new(screenwriter));
+            list.push((name, emulator, settings));
+        }
+        Self { list }
+    }
+
+    fn settings(&self) -> Value {
+        let providers: serde_json::Map<String, Value> =
+            self.list.iter().map(|(name, _, settings)| ((*name).to_owned(), settings.clone())).collect();
+        Value::Object(providers)
+    }
+
+    fn assert_conformant(&self) {
+        for (name, emulator, _) in &self.list {
+            assert!(!emulator.calls().is_empty(), "{name} was called");
+            emulator.assert_conformant();
+        }
+    }
+}
+
+async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
+    for _ in 0..1200 {
+        let task = app.get_authed(&format!("/api/v1/ai/tasks/{id}"), token).await.data()["task"].clone();
+        if matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("task {id} did not end in two minutes");
+}
+
+async fn run(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let answer = app.post_authed(path, token, &body).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{path}: {}", answer.body);
+    let task = finished(app, token, answer.data()["task"]["id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "completed", "{path}: {task}");
+    task
+}
+
+async fn download(app: &TestApp, url: &str) -> bytes::Bytes {
+    assert!(url.starts_with('/') || url.starts_with(&app.url("/")), "served from our storage: {url}");
+    let url = if url.starts_with('/') { app.url(url) } else { url.to_owned() };
+    let response = app.client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.bytes().await.unwrap()
+}
+
+fn each<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    value[key].as_array().into_iter().flatten()
+}
+
+/// A story becomes a film with `text`, `image` and `video` from the named providers.
+async fn story_to_film(engine: Engine, text: &'static str, image: &'static str, video: &'static str) {
+    let emulators = Emulators::start(&[text, image, video]).await;
+    let app = TestApp::spawn_with(engine, |config| {
+        config.fetch_allow_loopback = true;
+        config.video_poll_ms = 50;
+    })
+    .await;
+    let token = app.register(&format!("{text}-{image}-{video}@example.com")).await["tokens"]["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let saved = app
+        .send(app.client.put(app.url("/api/v1/settings/providers")).bearer_auth(&token).json(&json!({
+            "providers": emulators.settings(),
+            "defaults": {"text": text, "image": image, "video": video},
+        })))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(!saved.body.to_string().contains("pipeline-key"), "keys are shown only as hints");
+
+    let created = app
+        .post_authed(
+            "/api/v1/projects",
+            &token,
+            &json!({"title": "回城", "language": "zh", "target_duration": "15s", "raw_script": SCRIPT}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+
+    let parsed = run(&app, &token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
+    let shots = parsed["result"]["shots"].as_u64().unwrap();
+    assert!(shots >= 2, "{parsed}");
+    for path in ["/api/v1/ai/batch/images", "/api/v1/ai/batch/keyframes", "/api/v1/ai/batch/clips"] {
+        let batch = run(&app, &token, path, json!({"project_id": id})).await;
+        assert_eq!(batch["result"]["failed"], 0, "{path}: {batch}");
+    }
+    let doc = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+    for character in each(&doc["script_data"], "characters") {
+        let image = download(&app, character["referenceImage"].as_str().unwrap()).await;
+        assert!(image.starts_with(b"\x89PNG") || image.starts_with(b"\xff\xd8"), "a stored image");
+    }
+    let mut shot_ids = Vec::new();
+    for shot in each(&doc, "shots") {
+        for keyframe in each(shot, "keyframes") {
+            assert_eq!(keyframe["status"], "completed", "{keyframe}");
+            download(&app, keyframe["imageUrl"].as_str().unwrap()).await;
+        }
+        assert_eq!(shot["interval"]["status"], "completed", "{shot}");
+        let clip = download(&app, shot["interval"]["videoUrl"].as_str().unwrap()).await;
+        assert_eq!(&clip[4..8], b"ftyp", "a stored MP4");
+        shot_ids.push(shot["id"].clone());
+    }
+    run(&app, &token, "/api/v1/ai/video/merge", json!({"project_id": id, "shot_ids": shot_ids})).await;
+    let doc = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+    let film = download(&app, doc["merged_video_url"].as_str().unwrap()).await;
+    assert_eq!(&film[4..8], b"ftyp");
+
+    // Usage is recorded under each provider that did the work.
+    let usage = app.get_authed("/api/v1/usage", &token).await;
+    let rows = usage.data()["items"].as_array().unwrap().clone();
+    for (kind, provider) in [("text", text), ("image", image), ("video", video)] {
+        assert!(rows.iter().any(|r| r["kind"] == kind && r["provider"] == provider), "{kind} by {provider}: {rows:?}");
+    }
+    emulators.assert_conformant();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_text_and_images_with_local_video() {
+    story_to_film(Engine::Sqlite, "openai", "openai", "local").await;
+}
