@@ -291,6 +291,58 @@ async fn pipeline(base: &str, pid: &str) {
     );
 }
 
+/// Orchestration overhead: `items` image tasks (one batch) against an emulated provider that
+/// answers each call after `latency`, with the server's workers and provider slots set to
+/// `concurrency`. The ideal is `items / concurrency × latency`.
+async fn orchestration(base: &str, pid: &str, items: usize, concurrency: usize, latency: Duration) {
+    let emulator = cinegen_emulators::openai::start("sk-bench").await;
+    emulator.set_latency(latency);
+    let (client, token, _) = session(base).await;
+    let settings: Value = client
+        .put(format!("{base}/api/v1/settings/providers"))
+        .bearer_auth(&token)
+        .json(&json!({"providers": {"openai": {"api_key": "sk-bench", "base_url": format!("{}/v1", emulator.base_url)}},
+                      "defaults": {"image": "openai"}}))
+        .send_json()
+        .await;
+    assert_eq!(settings["success"], true, "{settings}");
+    let characters: Vec<Value> = (0..items / 2)
+        .map(|i| json!({"id": format!("char-{i}"), "name": format!("角色{i}"), "visualPrompt": format!("角色{i}，古装"), "variations": []}))
+        .collect();
+    let scenes: Vec<Value> = (0..items - items / 2)
+        .map(|i| json!({"id": format!("scene-{i}"), "location": format!("地点{i}"), "visualPrompt": format!("地点{i}，黄昏")}))
+        .collect();
+    let created: Value = client
+        .post(format!("{base}/api/v1/projects"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "编排", "language": "zh",
+                      "script_data": {"title": "编排", "characters": characters, "scenes": scenes, "storyParagraphs": []}}))
+        .send_json()
+        .await;
+    let project = created["data"]["project"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+    let started = Instant::now();
+    let answer: Value = client
+        .post(format!("{base}/api/v1/ai/batch/images"))
+        .bearer_auth(&token)
+        .json(&json!({"project_id": project}))
+        .send_json()
+        .await;
+    let id = answer["data"]["task"]["id"].as_str().unwrap_or_else(|| panic!("{answer}")).to_owned();
+    let task = wait(&client, base, &token, &id).await;
+    let wall = started.elapsed().as_secs_f64();
+    assert_eq!(task["result"]["completed"], items, "{task}");
+    let ideal = (items as f64 / concurrency as f64).ceil() * latency.as_secs_f64();
+    let calls = emulator.calls().len();
+    println!(
+        "{items} image tasks, provider latency {:.1} s, concurrency {concurrency}: {wall:.2} s \
+         (ideal {ideal:.1} s, {:.3}×); {calls} provider calls; server peak RSS {} MiB",
+        latency.as_secs_f64(),
+        wall / ideal,
+        rss_kib(pid, "VmHWM") / 1024
+    );
+    emulator.assert_conformant();
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
@@ -306,6 +358,9 @@ async fn main() {
         Some("latency") => latency(&args[1], 500).await,
         Some("sockets") => sockets(&args[1], &args[2], 5000).await,
         Some("pipeline") => pipeline(&args[1], &args[2]).await,
-        _ => eprintln!("usage: tasks throughput [N] | latency <base-url> | sockets|pipeline <base-url> <server-pid>"),
+        Some("orchestration") => orchestration(&args[1], &args[2], 500, 50, Duration::from_secs(1)).await,
+        _ => eprintln!(
+            "usage: tasks throughput [N] | latency <base-url> | sockets|pipeline|orchestration <base-url> <server-pid>"
+        ),
     }
 }

@@ -180,3 +180,54 @@ async fn story_to_film(engine: Engine, text: &'static str, image: &'static str, 
 async fn openai_text_and_images_with_local_video() {
     story_to_film(Engine::Sqlite, "openai", "openai", "local").await;
 }
+
+/// A model answering garbage gets one repair request; garbage again fails the task with
+/// PROVIDER_ERROR and the reason, and the project is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_from_the_model_is_repaired_once_then_reported() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let emulator = cinegen_emulators::openai::start("sk-garbage-key").await;
+    let garbage_left = Arc::new(AtomicUsize::new(1));
+    let left = garbage_left.clone();
+    emulator.set_chat_responder(Arc::new(move |system, user| {
+        let spend = left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if spend { "Sure! Here is the breakdown: {\"scriptData\": [oops".into() } else { screenwriter(system, user) }
+    }));
+    let app = TestApp::spawn_with(Engine::Sqlite, |config| config.fetch_allow_loopback = true).await;
+    let token = app.register("garbage@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let base = format!("{}/v1", emulator.base_url);
+    let saved = app
+        .send(app.client.put(app.url("/api/v1/settings/providers")).bearer_auth(&token).json(&json!({
+            "providers": {"openai": {"api_key": "sk-garbage-key", "base_url": base}},
+            "defaults": {"text": "openai"},
+        })))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let created = app
+        .post_authed("/api/v1/projects", &token, &json!({"title": "回城", "language": "zh", "raw_script": SCRIPT}))
+        .await;
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+
+    // One bad answer: repaired.
+    let repaired = run(&app, &token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
+    assert!(repaired["result"]["shots"].as_u64().unwrap() >= 2, "{repaired}");
+    let chats = |e: &Emulator| e.calls().iter().filter(|c| c.ends_with("/chat/completions")).count();
+    assert_eq!(chats(&emulator), 2, "one repair request");
+    let before = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+
+    // Two bad answers: a clear failure, nothing changed.
+    garbage_left.store(2, Ordering::SeqCst);
+    let answer = app
+        .post_authed("/api/v1/ai/script/parse", &token, &json!({"project_id": id, "client_key": "second-parse"}))
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    let failed = finished(&app, &token, answer.data()["task"]["id"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["error"]["code"], "PROVIDER_ERROR", "{failed}");
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(message.contains("after one repair") && message.contains("JSON"), "{message}");
+    assert_eq!(chats(&emulator), 4);
+    let after = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+    assert_eq!((&after["version"], &after["shots"]), (&before["version"], &before["shots"]), "the project is unchanged");
+    emulator.assert_conformant();
+}
