@@ -1,1 +1,440 @@
-//! Placeholder until this emulator lands.
+//! Gemini (Generative Language API, `x-goog-api-key`): `generateContent` for text (JSON output)
+//! and Nano Banana images (inline base64 in and out), Veo's `predictLongRunning` operations polled
+//! by name, and the auth-gated video download that redirects to a storage link which must be
+//! fetched without the key. Errors are `{"error": {"code", "message", "status", "details"}}`, a
+//! 429 carrying `RetryInfo.retryDelay`; a bad key is a 400 `API_KEY_INVALID`; content blocks are
+//! answers, not errors. See `shared/providers/gemini.md`.
+
+use crate::harness::{Emulator, Fault, Job, Shared, chat_answer, garbage, is_raw_base64, json, parse_body, sample_mp4};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+const KEY_HEADER: &str = "x-goog-api-key";
+const IMAGE_RATIOS: [&str; 10] = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"];
+/// How long Veo keeps a generated video.
+const VIDEO_LIFETIME: Duration = Duration::from_secs(2 * 24 * 3600);
+/// Parameters the Developer API rejects (Vertex AI only).
+const VERTEX_ONLY: [&str; 7] =
+    ["seed", "generateAudio", "fps", "outputGcsUri", "storageUri", "mask", "compressionQuality"];
+
+/// Starts a Gemini emulator; adapters use `{base_url}/v1beta` as their base URL.
+pub async fn start(key: &str) -> Emulator {
+    let routes = Router::new()
+        .route("/v1beta/models/{call}", post(model_call))
+        .route("/v1beta/models/{model}/operations/{operation}", get(poll))
+        .route("/v1beta/files/{file}", get(download))
+        .route("/_veo-storage/{file}", get(storage));
+    Emulator::start(routes, Shared::new(key, None)).await
+}
+
+fn error(status: StatusCode, google_status: &str, message: &str, details: Vec<Value>) -> Response {
+    let mut error = json!({"code": status.as_u16(), "message": message, "status": google_status});
+    if !details.is_empty() {
+        error["details"] = Value::Array(details);
+    }
+    json(status, json!({"error": error}))
+}
+
+fn invalid(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message, vec![])
+}
+
+fn key_invalid() -> Response {
+    let message = "API key not valid. Please pass a valid API key.";
+    error(
+        StatusCode::BAD_REQUEST,
+        "INVALID_ARGUMENT",
+        message,
+        vec![
+            json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                   "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}),
+            json!({"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US", "message": message}),
+        ],
+    )
+}
+
+/// Google's form of a fault that is an HTTP error (refusals are answers and are played per route).
+fn fault_error(fault: &Fault) -> Option<Response> {
+    Some(match fault {
+        Fault::Unauthorized => error(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "Your API key was reported as leaked. Please use another API key.",
+            vec![],
+        ),
+        Fault::RateLimited { retry_after_secs } => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RESOURCE_EXHAUSTED",
+            "You exceeded your current quota, please check your plan and billing details.",
+            vec![
+                json!({"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                       "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+                                       "quotaId": "GenerateRequestsPerMinutePerProjectPerModel"}]}),
+                json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{retry_after_secs}s")}),
+            ],
+        ),
+        Fault::ServerError => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+            vec![],
+        ),
+        Fault::Malformed => garbage(),
+        Fault::Slow(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Fault::Refusal => return None,
+    })
+}
+
+/// Checks the key header (never `?key=`) and answers the refusal of a missing key (403) or a
+/// wrong one (400), if any.
+fn key_refusal(shared: &Shared, route: &str, headers: &HeaderMap, query: Option<&str>) -> Option<Response> {
+    if query.is_some_and(|q| q.split('&').any(|pair| pair.starts_with("key="))) {
+        shared.violation(format!("{route}: the key travels in the query string; send the {KEY_HEADER} header"));
+    }
+    if headers.contains_key(header::AUTHORIZATION) {
+        shared.violation(format!("{route}: an Authorization header was sent; Gemini keys go in {KEY_HEADER}"));
+    }
+    match headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()) {
+        Some(key) if key == shared.key => None,
+        Some(_) => Some(key_invalid()),
+        None => {
+            shared.violation(format!("{route}: no {KEY_HEADER} header"));
+            Some(error(
+                StatusCode::FORBIDDEN,
+                "PERMISSION_DENIED",
+                "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+                vec![],
+            ))
+        }
+    }
+}
+
+async fn model_call(
+    State(shared): State<Arc<Shared>>,
+    Path(call): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some((model, method)) = call.split_once(':') else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("models/{call} is not found"), vec![]);
+    };
+    let route = format!("POST /v1beta/models/{{model}}:{method}");
+    if let Some(refused) = key_refusal(&shared, &route, &headers, query.as_deref()) {
+        return refused;
+    }
+    match method {
+        "generateContent" => generate_content(&shared, &route, model, &body),
+        "predictLongRunning" => predict_long_running(&shared, &route, model, &body).await,
+        other => {
+            shared.violation(format!("{route}: method '{other}' is not one CineGen uses"));
+            error(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                &format!("models/{model} is not found for API version v1beta, or is not supported for {other}."),
+                vec![],
+            )
+        }
+    }
+}
+
+/// Checks one `inlineData` part: raw base64 of an image and its lowercase MIME type.
+fn check_inline(shared: &Shared, route: &str, at: &str, inline: &Value) {
+    let mime = inline["mimeType"].as_str().unwrap_or_default();
+    shared.expect(matches!(mime, "image/png" | "image/jpeg" | "image/webp" | "image/heic" | "image/heif"), || {
+        format!("{route}: {at}.inlineData.mimeType is {}", inline["mimeType"])
+    });
+    let data = inline["data"].as_str().unwrap_or_default();
+    shared.expect(!data.is_empty() && is_raw_base64(data), || {
+        format!("{route}: {at}.inlineData.data is not raw base64 (no data: prefix)")
+    });
+}
+
+fn generate_content(shared: &Shared, route: &str, model: &str, body: &Bytes) -> Response {
+    let fault = shared.take_fault();
+    if let Some(answer) = fault.as_ref().and_then(fault_error) {
+        return answer;
+    }
+    let Some(body) = parse_body(shared, route, body) else {
+        return invalid("Invalid JSON payload received.");
+    };
+    shared.expect(model.starts_with("gemini-"), || format!("{route}: model '{model}' is not a Gemini model"));
+    let contents = body["contents"].as_array().cloned().unwrap_or_default();
+    shared.expect(!contents.is_empty(), || format!("{route}: contents is missing or empty"));
+    for (i, content) in contents.iter().enumerate() {
+        shared.expect(matches!(content["role"].as_str(), Some("user" | "model")), || {
+            format!("{route}: contents[{i}].role is {} (user or model)", content["role"])
+        });
+        let parts = content["parts"].as_array().cloned().unwrap_or_default();
+        shared.expect(!parts.is_empty(), || format!("{route}: contents[{i}].parts is missing or empty"));
+        for (j, part) in parts.iter().enumerate() {
+            let at = format!("contents[{i}].parts[{j}]");
+            if let Some(inline) = part.get("inlineData") {
+                check_inline(shared, route, &at, inline);
+            } else {
+                shared.expect(part["text"].is_string() || part.get("fileData").is_some(), || {
+                    format!("{route}: {at} has neither text, inlineData nor fileData: {part}")
+                });
+            }
+        }
+    }
+    let config = &body["generationConfig"];
+    shared.expect(config.get("aspectRatio").is_none(), || {
+        format!("{route}: aspectRatio belongs in generationConfig.imageConfig (a top-level one is ignored)")
+    });
+    let wants_image = config["responseModalities"].as_array().is_some_and(|m| m.iter().any(|m| m == "IMAGE"));
+    let user_text: String = contents
+        .iter()
+        .filter(|c| c["role"] == "user")
+        .flat_map(|c| c["parts"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["text"].as_str().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if wants_image {
+        image_answer(shared, route, model, &body, &user_text, fault)
+    } else {
+        text_answer(shared, route, model, &body, &user_text, fault)
+    }
+}
+
+fn text_answer(shared: &Shared, route: &str, model: &str, body: &Value, user: &str, fault: Option<Fault>) -> Response {
+    shared.expect(!model.contains("image"), || format!("{route}: text asked of image model '{model}'"));
+    shared.expect_field(route, body, "/systemInstruction/parts/0/text", Value::is_string);
+    shared.expect_field(route, body, "/generationConfig/responseMimeType", |m| m == "application/json");
+    if fault == Some(Fault::Refusal) {
+        return json(
+            StatusCode::OK,
+            json!({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+                   "usageMetadata": {"promptTokenCount": 85, "totalTokenCount": 85}, "modelVersion": model}),
+        );
+    }
+    let system: String = body["systemInstruction"]["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = chat_answer(shared, &system, user);
+    json(
+        StatusCode::OK,
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}],
+               "usageMetadata": {"promptTokenCount": 85, "candidatesTokenCount": 40, "totalTokenCount": 125},
+               "modelVersion": model, "responseId": shared.new_id("resp-")}),
+    )
+}
+
+fn image_answer(
+    shared: &Shared,
+    route: &str,
+    model: &str,
+    body: &Value,
+    prompt: &str,
+    fault: Option<Fault>,
+) -> Response {
+    shared.expect(model.contains("image"), || format!("{route}: images asked of model '{model}'"));
+    let config = &body["generationConfig"];
+    shared.expect(config.get("candidateCount").is_none_or(|n| n == 1) && body.get("n").is_none(), || {
+        format!("{route}: image models take no n / candidateCount; loop calls instead")
+    });
+    shared.expect(config.get("responseMimeType").is_none_or(|m| m != "application/json"), || {
+        format!("{route}: responseMimeType application/json cannot carry images")
+    });
+    let ratio = config.pointer("/imageConfig/aspectRatio").and_then(Value::as_str).unwrap_or("1:1");
+    shared.expect_field(route, body, "/generationConfig/imageConfig/aspectRatio", |r| {
+        r.as_str().is_some_and(|r| IMAGE_RATIOS.contains(&r))
+    });
+    match config.pointer("/imageConfig/imageSize") {
+        None => {}
+        Some(size) if model.starts_with("gemini-2") => {
+            shared.violation(format!("{route}: imageSize {size} is not taken by {model}"));
+        }
+        Some(size) => {
+            shared.expect(matches!(size.as_str(), Some("1K" | "2K" | "4K")), || {
+                format!("{route}: imageSize {size} is not 1K, 2K or 4K (uppercase K)")
+            });
+        }
+    }
+    let references = body["contents"][0]["parts"]
+        .as_array()
+        .map_or(0, |p| p.iter().filter(|p| p.get("inlineData").is_some()).count());
+    shared.expect(references <= 14, || format!("{route}: {references} reference images (at most 14)"));
+    if fault == Some(Fault::Refusal) {
+        return json(
+            StatusCode::OK,
+            json!({"candidates": [{"finishReason": "IMAGE_SAFETY", "index": 0}],
+                   "usageMetadata": {"promptTokenCount": 560, "totalTokenCount": 560}, "modelVersion": model}),
+        );
+    }
+    let (w, h) = ratio
+        .split_once(':')
+        .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+        .unwrap_or((1, 1));
+    let index = shared.new_id("").parse().unwrap_or(0);
+    let png = shared.png(prompt, w * 8, h * 8, index);
+    json(
+        StatusCode::OK,
+        json!({"candidates": [{"content": {"role": "model", "parts": [
+                    {"text": "Here is the scene."},
+                    {"inlineData": {"mimeType": "image/png", "data": STANDARD.encode(&png)}}]},
+                "finishReason": "STOP", "index": 0}],
+               "usageMetadata": {"promptTokenCount": 560, "candidatesTokenCount": 1290, "totalTokenCount": 1850},
+               "modelVersion": model, "responseId": shared.new_id("resp-")}),
+    )
+}
+
+/// Checks a Veo image: `bytesBase64Encoded` of a PNG or JPEG file with its MIME type.
+fn check_veo_image(shared: &Shared, route: &str, at: &str, image: &Value) {
+    shared.expect(image.get("inlineData").is_none() && image.get("gcsUri").is_none(), || {
+        format!("{route}: {at} must be {{bytesBase64Encoded, mimeType}}, not inlineData or gcsUri")
+    });
+    shared.expect(matches!(image["mimeType"].as_str(), Some("image/png" | "image/jpeg")), || {
+        format!("{route}: {at}.mimeType is {}", image["mimeType"])
+    });
+    let decoded =
+        image["bytesBase64Encoded"].as_str().filter(|d| is_raw_base64(d)).and_then(|d| STANDARD.decode(d).ok());
+    shared.expect(decoded.is_some_and(|d| d.starts_with(b"\x89PNG") || d.starts_with(b"\xff\xd8")), || {
+        format!("{route}: {at}.bytesBase64Encoded is not raw base64 of a PNG or JPEG file")
+    });
+}
+
+async fn predict_long_running(shared: &Shared, route: &str, model: &str, body: &Bytes) -> Response {
+    let fault = shared.take_fault();
+    if let Some(answer) = fault.as_ref().and_then(fault_error) {
+        return answer;
+    }
+    let Some(body) = parse_body(shared, route, body) else {
+        return invalid("Invalid JSON payload received.");
+    };
+    shared.expect(model.starts_with("veo-"), || format!("{route}: model '{model}' is not a Veo model"));
+    let instances = body["instances"].as_array().cloned().unwrap_or_default();
+    shared.expect(instances.len() == 1, || format!("{route}: instances holds {} entries, not 1", instances.len()));
+    let instance = instances.first().cloned().unwrap_or(Value::Null);
+    shared.expect_field(route, &instance, "/prompt", |p| p.as_str().is_some_and(|p| !p.trim().is_empty()));
+    if let Some(image) = instance.get("image") {
+        check_veo_image(shared, route, "instances[0].image", image);
+    }
+    if let Some(last) = instance.get("lastFrame") {
+        shared.expect(instance.get("image").is_some(), || format!("{route}: lastFrame without image"));
+        check_veo_image(shared, route, "instances[0].lastFrame", last);
+    }
+    shared.expect(instance.get("referenceImages").is_none() || instance.get("image").is_none(), || {
+        format!("{route}: referenceImages cannot be combined with first/last frames")
+    });
+    let parameters = &body["parameters"];
+    shared.expect_field(route, &body, "/parameters/aspectRatio", |r| r == "16:9" || r == "9:16");
+    shared.expect_field(route, &body, "/parameters/durationSeconds", |d| matches!(d.as_u64(), Some(4 | 6 | 8)));
+    if let Some(resolution) = parameters.get("resolution") {
+        shared.expect(matches!(resolution.as_str(), Some("720p" | "1080p" | "4k")), || {
+            format!("{route}: resolution {resolution} is not 720p, 1080p or 4k")
+        });
+        shared.expect(resolution == "720p" || parameters["durationSeconds"] == 8, || {
+            format!("{route}: {resolution} needs durationSeconds 8")
+        });
+    }
+    for field in VERTEX_ONLY {
+        shared.expect(parameters.get(field).is_none(), || format!("{route}: parameters.{field} is Vertex-only"));
+    }
+    let id = shared.new_id("op");
+    let job =
+        Job { kind: "video".into(), request: body, polls: 0, cancelled: false, refused: fault == Some(Fault::Refusal) };
+    shared.add_job(&id, job);
+    json(StatusCode::OK, json!({"name": format!("models/{model}/operations/{id}")}))
+}
+
+async fn poll(
+    State(shared): State<Arc<Shared>>,
+    Path((model, operation)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    const ROUTE: &str = "GET /v1beta/models/{model}/operations/{operation}";
+    if let Some(refused) = key_refusal(&shared, ROUTE, &headers, query.as_deref()) {
+        return refused;
+    }
+    let fault = shared.take_fault();
+    if let Some(answer) = fault.as_ref().and_then(fault_error) {
+        return answer;
+    }
+    let name = format!("models/{model}/operations/{operation}");
+    let Some(job) = shared.poll_job(&operation) else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("Operation {name} not found."), vec![]);
+    };
+    if job.refused || fault == Some(Fault::Refusal) {
+        return json(
+            StatusCode::OK,
+            json!({"name": name, "done": true, "response": {
+                "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+                "generateVideoResponse": {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": [
+                    "Your current safety settings for person generation blocked the input image. The request was not charged."]}}}),
+        );
+    }
+    if !shared.is_done(&job) {
+        return json(StatusCode::OK, json!({"name": name}));
+    }
+    let file = format!("vid{}", operation.trim_start_matches("op"));
+    if shared.job(&file).is_none() {
+        let link = shared.file_url(sample_mp4().await, "video/mp4", VIDEO_LIFETIME);
+        let record = json!({"storage": link});
+        shared.add_job(&file, Job { kind: "file".into(), request: record, polls: 0, cancelled: false, refused: false });
+    }
+    let uri = format!("{}/v1beta/files/{file}:download?alt=media", shared.base_url());
+    json(
+        StatusCode::OK,
+        json!({"name": name, "done": true, "response": {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+            "generateVideoResponse": {"generatedSamples": [{"video": {"uri": uri}}]}}}),
+    )
+}
+
+fn redirect(location: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location.to_owned())]).into_response()
+}
+
+/// The auth-gated file: with the key, a redirect to the storage host.
+async fn download(
+    State(shared): State<Arc<Shared>>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    const ROUTE: &str = "GET /v1beta/files/{file}:download";
+    if let Some(refused) = key_refusal(&shared, ROUTE, &headers, query.as_deref()) {
+        return refused;
+    }
+    if let Some(answer) = shared.take_fault().as_ref().and_then(fault_error) {
+        return answer;
+    }
+    let Some(id) = file.strip_suffix(":download") else {
+        shared.violation(format!("{ROUTE}: '{file}' is not a download link"));
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Requested entity was not found.", vec![]);
+    };
+    shared.expect(query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "alt=media")), || {
+        format!("{ROUTE}: alt=media is missing")
+    });
+    match shared.job(id) {
+        Some(_) => redirect(&format!("{}/_veo-storage/{id}", shared.base_url())),
+        None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "Requested entity was not found.", vec![]),
+    }
+}
+
+/// The storage host the download redirects to: it must be reached without the API key.
+async fn storage(State(shared): State<Arc<Shared>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    const ROUTE: &str = "GET {storage host}/{file}";
+    shared.expect(!headers.contains_key(KEY_HEADER) && !headers.contains_key(header::AUTHORIZATION), || {
+        format!("{ROUTE}: the API key was forwarded to the storage host")
+    });
+    match shared.job(&file).and_then(|job| job.request["storage"].as_str().map(str::to_owned)) {
+        Some(link) => redirect(&link),
+        None => (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+    }
+}

@@ -1,1 +1,313 @@
-//! Placeholder until this emulator lands.
+//! Kling: asynchronous image (`/v1/images/generations`) and image-to-video
+//! (`/v1/videos/image2video`) tasks, polled at the create path plus `/{task_id}`. Every call
+//! carries an HS256 JWT signed with the secret key (iss = access key, exp, nbf), which is checked
+//! here as the vendor does; every answer is the `{code, message, request_id, data}` envelope, and
+//! errors keep it with a non-zero `code`. See `shared/providers/kling.md`.
+
+use crate::harness::{Emulator, Fault, Job, Shared, garbage, is_raw_base64, json, parse_body, sample_mp4};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Results are kept 30 days by the vendor.
+const RESULT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+const ASPECT_RATIOS: [&str; 8] = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9"];
+/// The token lifetime the docs prescribe (30 min), with a little room for clock skew.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 1800 + 60;
+
+/// Starts a Kling emulator accepting tokens signed for `access_key` with `secret_key`; adapters use
+/// its `base_url` as their base URL.
+pub async fn start(access_key: &str, secret_key: &str) -> Emulator {
+    let routes = Router::new()
+        .route("/v1/images/generations", post(create_image))
+        .route("/v1/images/generations/{task_id}", get(query_image))
+        .route("/v1/videos/image2video", post(create_video))
+        .route("/v1/videos/image2video/{task_id}", get(query_video));
+    Emulator::start(routes, Shared::new(access_key, Some(secret_key))).await
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn request_id(shared: &Shared) -> String {
+    shared.new_id("req-")
+}
+
+/// An error in the vendor's envelope.
+fn error(shared: &Shared, status: StatusCode, code: u32, message: &str) -> Response {
+    json(status, json!({"code": code, "message": message, "request_id": request_id(shared)}))
+}
+
+fn success(shared: &Shared, data: Value) -> Response {
+    json(StatusCode::OK, json!({"code": 0, "message": "SUCCEED", "request_id": request_id(shared), "data": data}))
+}
+
+/// Checks the `Authorization: Bearer <JWT>` header as Kling does: 1001 when it is missing, 1002 when
+/// the token is not one signed by the secret for the access key, 1003 before `nbf`, 1004 after `exp`.
+/// Answers the refusal, if there is one.
+fn refusal_of_auth(shared: &Shared, route: &str, headers: &HeaderMap) -> Option<Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        shared.violation(format!("{route}: no Authorization header"));
+        return Some(error(shared, StatusCode::UNAUTHORIZED, 1001, "Authorization is empty"));
+    };
+    let Some(token) = value.strip_prefix("Bearer ") else {
+        shared.violation(format!("{route}: the Authorization header is not 'Bearer <token>'"));
+        return Some(error(shared, StatusCode::UNAUTHORIZED, 1002, "Authorization is invalid"));
+    };
+    let secret = shared.secret.as_deref().unwrap_or_default();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.leeway = 0;
+    validation.validate_nbf = true;
+    validation.required_spec_claims = ["exp", "nbf", "iss"].into_iter().map(String::from).collect();
+    validation.set_issuer(&[shared.key.as_str()]);
+    let decoded =
+        jsonwebtoken::decode::<Value>(token, &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()), &validation);
+    use jsonwebtoken::errors::ErrorKind;
+    match decoded {
+        Ok(data) => {
+            shared.expect(data.header.typ.as_deref() == Some("JWT"), || format!("{route}: the token's typ is not JWT"));
+            let exp = data.claims["exp"].as_u64().unwrap_or_default();
+            shared.expect(exp <= now() + MAX_TOKEN_LIFETIME_SECS, || {
+                format!("{route}: the token lives {} s; Kling tokens live 30 minutes", exp.saturating_sub(now()))
+            });
+            None
+        }
+        Err(e) => {
+            let (code, message) = match e.kind() {
+                ErrorKind::ExpiredSignature => (1004, "Authorization is expired"),
+                ErrorKind::ImmatureSignature => (1003, "Authorization is not active"),
+                ErrorKind::MissingRequiredClaim(claim) => {
+                    shared.violation(format!("{route}: the token has no '{claim}' claim"));
+                    (1002, "Authorization is invalid")
+                }
+                ErrorKind::InvalidAlgorithm => {
+                    shared.violation(format!("{route}: the token is not signed with HS256"));
+                    (1002, "Authorization is invalid")
+                }
+                _ => (1002, "Authorization is invalid"),
+            };
+            Some(error(shared, StatusCode::UNAUTHORIZED, code, message))
+        }
+    }
+}
+
+/// The vendor's form of a fault on a create call. A refusal is not an error here: the task is
+/// accepted and ends `failed` with Kling's risk-control message, so it is left to the caller.
+fn fault_answer(shared: &Shared, fault: Fault) -> Option<Response> {
+    Some(match fault {
+        // A token Kling calls expired: the signer must sign anew and try once more.
+        Fault::Unauthorized => error(shared, StatusCode::UNAUTHORIZED, 1004, "Authorization is expired"),
+        // Kling documents no Retry-After header with 1302/1303.
+        Fault::RateLimited { .. } => {
+            error(shared, StatusCode::TOO_MANY_REQUESTS, 1302, "request too fast, please slow down")
+        }
+        Fault::ServerError => error(shared, StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal server error"),
+        Fault::Malformed => garbage(),
+        Fault::Refusal => return None,
+        Fault::Slow(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    })
+}
+
+/// A fault on a query call (a refusal shows on the create call, not here).
+fn query_fault(shared: &Shared) -> Option<Response> {
+    match shared.take_fault() {
+        Some(Fault::Refusal) => {
+            error(shared, StatusCode::BAD_REQUEST, 1301, "Failure to pass the risk control system").into()
+        }
+        Some(fault) => fault_answer(shared, fault),
+        None => None,
+    }
+}
+
+/// An image field: a link, or raw base64 without a `data:` prefix.
+fn check_image(shared: &Shared, route: &str, body: &Value, field: &str) -> Result<(), String> {
+    let Some(value) = body.get(field) else { return Ok(()) };
+    let text = value.as_str().unwrap_or_default();
+    let ok = if text.starts_with("http://") || text.starts_with("https://") {
+        true
+    } else if text.starts_with("data:") {
+        shared.violation(format!("{route}: {field} has a data: prefix; Kling takes raw base64"));
+        false
+    } else {
+        shared
+            .expect(is_raw_base64(text) && !text.is_empty(), || format!("{route}: {field} is neither a URL nor base64"))
+    };
+    if ok { Ok(()) } else { Err(format!("{field} is invalid")) }
+}
+
+fn check_model(shared: &Shared, route: &str, body: &Value) {
+    shared.expect_field(route, body, "/model_name", |m| m.as_str().is_some_and(|m| m.starts_with("kling-")));
+    shared.expect(body.get("model").is_none(), || {
+        format!("{route}: 'model' is the old field (kling-v1); use model_name")
+    });
+}
+
+fn check_prompt(shared: &Shared, route: &str, body: &Value, required: bool) {
+    match body.get("prompt") {
+        Some(Value::String(prompt)) => {
+            shared.expect(!prompt.trim().is_empty(), || format!("{route}: the prompt is blank"));
+            shared.expect(prompt.chars().count() <= 2500, || format!("{route}: the prompt is over 2500 characters"));
+        }
+        None if !required => {}
+        other => shared.violation(format!("{route}: field /prompt is missing or wrong: {other:?}")),
+    }
+}
+
+fn created(shared: &Shared, kind: &str, body: Value, refused: bool) -> Response {
+    let task_id = shared.new_id("86543210987654");
+    shared.add_job(&task_id, Job { kind: kind.into(), request: body, polls: 0, cancelled: false, refused });
+    let millis = now() * 1000;
+    success(
+        shared,
+        json!({"task_id": task_id, "task_status": "submitted", "task_info": {}, "created_at": millis, "updated_at": millis}),
+    )
+}
+
+async fn create_image(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    const ROUTE: &str = "POST /v1/images/generations";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    let fault = shared.take_fault();
+    let refused = fault == Some(Fault::Refusal);
+    if let Some(answer) = fault.and_then(|f| fault_answer(&shared, f)) {
+        return answer;
+    }
+    let Some(body) = parse_body(&shared, ROUTE, &body) else {
+        return error(&shared, StatusCode::BAD_REQUEST, 1200, "invalid request body");
+    };
+    check_model(&shared, ROUTE, &body);
+    check_prompt(&shared, ROUTE, &body, true);
+    if let Err(message) = check_image(&shared, ROUTE, &body, "image") {
+        return error(&shared, StatusCode::BAD_REQUEST, 1201, &message);
+    }
+    shared.expect(body.get("negative_prompt").is_none() || body.get("image").is_none(), || {
+        format!("{ROUTE}: negative_prompt is not allowed with an image reference")
+    });
+    if body.get("n").is_some() {
+        shared.expect_field(ROUTE, &body, "/n", |n| n.as_u64().is_some_and(|n| (1..=9).contains(&n)));
+    }
+    if body.get("aspect_ratio").is_some() {
+        shared.expect_field(ROUTE, &body, "/aspect_ratio", |r| r.as_str().is_some_and(|r| ASPECT_RATIOS.contains(&r)));
+    }
+    if body.get("resolution").is_some() {
+        shared.expect_field(ROUTE, &body, "/resolution", |r| r == "1k" || r == "2k");
+    }
+    created(&shared, "image", body, refused)
+}
+
+async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    const ROUTE: &str = "POST /v1/videos/image2video";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    let fault = shared.take_fault();
+    let refused = fault == Some(Fault::Refusal);
+    if let Some(answer) = fault.and_then(|f| fault_answer(&shared, f)) {
+        return answer;
+    }
+    let Some(body) = parse_body(&shared, ROUTE, &body) else {
+        return error(&shared, StatusCode::BAD_REQUEST, 1200, "invalid request body");
+    };
+    check_model(&shared, ROUTE, &body);
+    check_prompt(&shared, ROUTE, &body, false);
+    for field in ["image", "image_tail"] {
+        if let Err(message) = check_image(&shared, ROUTE, &body, field) {
+            return error(&shared, StatusCode::BAD_REQUEST, 1201, &message);
+        }
+    }
+    shared.expect(body.get("image").is_some() || body.get("image_tail").is_some(), || {
+        format!("{ROUTE}: neither image nor image_tail")
+    });
+    if let Some(duration) = body.get("duration")
+        && !shared.expect(duration == "5" || duration == "10", || {
+            format!("{ROUTE}: duration {duration} is not the string \"5\" or \"10\"")
+        })
+    {
+        return error(&shared, StatusCode::BAD_REQUEST, 1201, "duration must be \"5\" or \"10\"");
+    }
+    if body.get("mode").is_some() {
+        shared.expect_field(ROUTE, &body, "/mode", |m| m == "std" || m == "pro");
+    }
+    if body.get("image_tail").is_some() {
+        let model = body["model_name"].as_str().unwrap_or_default();
+        shared.expect(body["mode"] == "pro", || format!("{ROUTE}: an end frame needs mode \"pro\""));
+        shared.expect(!model.ends_with("-master"), || format!("{ROUTE}: {model} takes no end frame"));
+        if model == "kling-v1" {
+            shared.expect(body["duration"] != "10", || format!("{ROUTE}: kling-v1 takes an end frame at 5 s only"));
+        }
+    }
+    shared.expect(body.get("aspect_ratio").is_none(), || format!("{ROUTE}: image2video has no aspect_ratio"));
+    created(&shared, "video", body, refused)
+}
+
+/// A task's state as its query answers it, after counting this poll.
+fn query(shared: &Shared, kind: &str, task_id: &str, result: impl FnOnce(&Job) -> Value) -> Response {
+    let job = match shared.job(task_id) {
+        Some(job) if job.kind == kind => shared.poll_job(task_id).unwrap_or(job),
+        _ => return error(shared, StatusCode::NOT_FOUND, 1203, "task not found"),
+    };
+    let millis = now() * 1000;
+    let mut data = json!({"task_id": task_id, "task_info": {}, "task_status_msg": "", "created_at": millis,
+                          "updated_at": millis});
+    if !shared.is_done(&job) {
+        data["task_status"] = json!(if job.polls <= 1 { "submitted" } else { "processing" });
+    } else if job.refused {
+        data["task_status"] = json!("failed");
+        data["task_status_msg"] = json!("Failure to pass the risk control system");
+    } else {
+        data["task_status"] = json!("succeed");
+        data["final_unit_deduction"] = json!("1");
+        data["task_result"] = result(&job);
+    }
+    success(shared, data)
+}
+
+/// Pixels of an `aspect_ratio` at the emulator's small scale.
+fn pixels(ratio: &str) -> (u32, u32) {
+    let (w, h) = ratio.split_once(':').unwrap_or(("16", "9"));
+    let (w, h) = (w.parse::<u32>().unwrap_or(16), h.parse::<u32>().unwrap_or(9));
+    let scale = 512 / w.max(h).max(1);
+    (w * scale, h * scale)
+}
+
+async fn query_image(State(shared): State<Arc<Shared>>, Path(task_id): Path<String>, headers: HeaderMap) -> Response {
+    const ROUTE: &str = "GET /v1/images/generations/{task_id}";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    if let Some(answer) = query_fault(&shared) {
+        return answer;
+    }
+    query(&shared, "image", &task_id, |job| {
+        let prompt = job.request["prompt"].as_str().unwrap_or_default();
+        let (width, height) = pixels(job.request["aspect_ratio"].as_str().unwrap_or("16:9"));
+        let images: Vec<Value> = (0..job.request["n"].as_u64().unwrap_or(1) as u32)
+            .map(|i| json!({"index": i, "url": shared.file_url(shared.png(prompt, width, height, i), "image/png", RESULT_TTL)}))
+            .collect();
+        json!({"images": images})
+    })
+}
+
+async fn query_video(State(shared): State<Arc<Shared>>, Path(task_id): Path<String>, headers: HeaderMap) -> Response {
+    const ROUTE: &str = "GET /v1/videos/image2video/{task_id}";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    if let Some(answer) = query_fault(&shared) {
+        return answer;
+    }
+    let mp4 = sample_mp4().await;
+    query(&shared, "video", &task_id, |job| {
+        let url = shared.file_url(mp4, "video/mp4", RESULT_TTL);
+        json!({"videos": [{"id": uuid::Uuid::new_v4().to_string(), "url": url,
+                           "duration": job.request["duration"].as_str().unwrap_or("5")}]})
+    })
+}

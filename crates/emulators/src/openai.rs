@@ -30,9 +30,12 @@ fn error(status: StatusCode, code: &str, kind: &str, message: &str) -> Response 
 /// The vendor's form of a fault; `image` chooses how a refusal looks.
 fn fault_answer(fault: Fault, image: bool) -> Response {
     match fault {
-        Fault::Unauthorized => {
-            error(StatusCode::UNAUTHORIZED, "invalid_api_key", "invalid_request_error", "Incorrect API key provided: sk-…xx")
-        }
+        Fault::Unauthorized => error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "invalid_request_error",
+            "Incorrect API key provided: sk-…xx",
+        ),
         Fault::RateLimited { retry_after_secs } => {
             let mut answer = error(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -45,9 +48,12 @@ fn fault_answer(fault: Fault, image: bool) -> Response {
             headers.insert("x-ratelimit-reset-requests", format!("{retry_after_secs}s").parse().unwrap());
             answer
         }
-        Fault::ServerError => {
-            error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "server_error", "The server had an error processing your request.")
-        }
+        Fault::ServerError => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "server_error",
+            "The server had an error processing your request.",
+        ),
         Fault::Refusal if image => error(
             StatusCode::BAD_REQUEST,
             "moderation_blocked",
@@ -79,7 +85,12 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         return fault_answer(fault, false);
     }
     let Some(body) = parse_body(&shared, ROUTE, &body) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_json", "invalid_request_error", "We could not parse the JSON body.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "invalid_request_error",
+            "We could not parse the JSON body.",
+        );
     };
     shared.expect_field(ROUTE, &body, "/model", Value::is_string);
     shared.expect_field(ROUTE, &body, "/messages/0/role", |r| r == "system");
@@ -130,7 +141,12 @@ async fn generate(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
         return fault_answer(fault, true);
     }
     let Some(body) = parse_body(&shared, ROUTE, &body) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_json", "invalid_request_error", "We could not parse the JSON body.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "invalid_request_error",
+            "We could not parse the JSON body.",
+        );
     };
     shared.expect_field(ROUTE, &body, "/model", |m| m.as_str().is_some_and(|m| m.starts_with("gpt-image")));
     shared.expect_field(ROUTE, &body, "/prompt", Value::is_string);
@@ -161,10 +177,9 @@ async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, mut form: M
         match name.as_str() {
             "image[]" | "image" => {
                 images += 1;
-                shared.expect(
-                    matches!(file_type.as_deref(), Some("image/png" | "image/jpeg" | "image/webp")),
-                    || format!("{ROUTE}: an image part is {file_type:?}, not png, jpeg or webp"),
-                );
+                shared.expect(matches!(file_type.as_deref(), Some("image/png" | "image/jpeg" | "image/webp")), || {
+                    format!("{ROUTE}: an image part is {file_type:?}, not png, jpeg or webp")
+                });
                 shared.expect(data.starts_with(b"\x89PNG") || data.starts_with(b"\xff\xd8"), || {
                     format!("{ROUTE}: an image part is not an image file")
                 });

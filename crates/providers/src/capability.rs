@@ -31,6 +31,11 @@ pub enum ProviderError {
     /// Worth trying again (429, 5xx, a timeout), after `retry_after` if the provider said so.
     #[error("{message}")]
     Transient { message: String, retry_after: Option<Duration> },
+    /// The call went out but no answer came back (a timeout, a broken connection): the provider
+    /// may have done — and charged for — the work. Reads may simply be retried; a paid submission
+    /// is not resubmitted on its own.
+    #[error("{message}")]
+    NoAnswer { message: String },
     /// A refusal (content policy) or invalid parameters; the provider's message is passed through.
     #[error("{message}")]
     Permanent { message: String },

@@ -301,8 +301,10 @@ async fn orchestration(base: &str, pid: &str, items: usize, concurrency: usize, 
     let settings: Value = client
         .put(format!("{base}/api/v1/settings/providers"))
         .bearer_auth(&token)
-        .json(&json!({"providers": {"openai": {"api_key": "sk-bench", "base_url": format!("{}/v1", emulator.base_url)}},
-                      "defaults": {"image": "openai"}}))
+        .json(
+            &json!({"providers": {"openai": {"api_key": "sk-bench", "base_url": format!("{}/v1", emulator.base_url)}},
+                      "defaults": {"image": "openai"}}),
+        )
         .send_json()
         .await;
     assert_eq!(settings["success"], true, "{settings}");

@@ -40,6 +40,9 @@ pub struct Config {
     pub s3_access_key_id: Option<Secret>,
     pub s3_secret_access_key: Option<Secret>,
     pub storage_public_base_url: Option<String>,
+    /// The address users and providers reach this server at (`https://cinegen.example.com`):
+    /// turns the local backend's file links into absolute ones for providers that take links.
+    pub public_url: Option<String>,
     pub url_ttl_secs: u64,
     pub fetch_timeout_secs: u64,
     pub fetch_allow_loopback: bool,
@@ -104,6 +107,7 @@ impl Default for Config {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             storage_public_base_url: None,
+            public_url: None,
             url_ttl_secs: 24 * 3600,
             fetch_timeout_secs: 120,
             fetch_allow_loopback: false,
@@ -322,6 +326,16 @@ impl Config {
             login_failure_window_secs: ttl("CINEGEN_LOGIN_FAILURE_WINDOW_SECS", self.login_failure_window_secs)?,
             max_concurrent_password_hashes: self.max_concurrent_password_hashes.max(1),
             trust_forwarded_for: self.trust_forwarded_for,
+            public_url: match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                Some(url) => Some(
+                    url::Url::parse(url)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
+                        .map(|_| url.trim_end_matches('/').to_owned())
+                        .ok_or_else(|| invalid("CINEGEN_PUBLIC_URL", format!("'{url}' is not an http(s) URL")))?,
+                ),
+                None => None,
+            },
             secure_cookies: self.secure_cookies,
             web_dir: self.web_dir.join("index.html").is_file().then(|| self.web_dir.clone()),
             log_format: self.log_format,
@@ -552,6 +566,8 @@ pub struct Settings {
     pub max_concurrent_password_hashes: usize,
     pub trust_forwarded_for: bool,
     pub secure_cookies: bool,
+    /// The server's external address, without a trailing slash.
+    pub public_url: Option<String>,
     /// The built web app's folder, when it holds an `index.html`.
     pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,

@@ -28,18 +28,6 @@ async fn session(app: &TestApp, email: &str) -> Session {
     Session { token: app.register(email).await["tokens"]["access"].as_str().unwrap().to_owned() }
 }
 
-/// Waits for a task to end; answers it.
-async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
-    for _ in 0..1200 {
-        let task = app.get_authed(&format!("/api/v1/ai/tasks/{id}"), token).await.data()["task"].clone();
-        if matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
-            return task;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {id} did not end in two minutes");
-}
-
 async fn start(app: &TestApp, token: &str, path: &str, body: Value) -> String {
     let answer = app.post_authed(path, token, &body).await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{path}: {}", answer.body);
@@ -132,7 +120,7 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
 
     // 01 Script: the breakdown replaces the documents.
     let parse = start(&app, &ann.token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
-    let done = finished(&app, &ann.token, &parse).await;
+    let done = app.finished_task(&ann.token, &parse).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["result"], json!({"characters": 2, "scenes": 3, "shots": 10}));
     task_ids.push(parse);
@@ -155,7 +143,7 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
 
     // 02 Assets: every missing image, in one batch.
     let batch = start(&app, &ann.token, "/api/v1/ai/batch/images", json!({"project_id": id})).await;
-    let done = finished(&app, &ann.token, &batch).await;
+    let done = app.finished_task(&ann.token, &batch).await;
     assert_eq!((done["status"].as_str(), done["progress"].as_i64()), (Some("completed"), Some(100)), "{done}");
     assert_eq!(done["result"], json!({"total": 5, "completed": 5, "failed": 0, "cancelled": 0}));
     task_ids.push(batch);
@@ -178,7 +166,7 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
 
     // 03 Director: all keyframes, then all clips.
     let batch = start(&app, &ann.token, "/api/v1/ai/batch/keyframes", json!({"project_id": id})).await;
-    assert_eq!(finished(&app, &ann.token, &batch).await["result"]["failed"], 0);
+    assert_eq!(app.finished_task(&ann.token, &batch).await["result"]["failed"], 0);
     task_ids.push(batch);
     let doc = project(&app, &ann.token, &id).await;
     let mut keyframes = 0;
@@ -191,7 +179,7 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     }
     images += keyframes;
     let batch = start(&app, &ann.token, "/api/v1/ai/batch/clips", json!({"project_id": id})).await;
-    let done = finished(&app, &ann.token, &batch).await;
+    let done = app.finished_task(&ann.token, &batch).await;
     assert_eq!(done["result"], json!({"total": 10, "completed": 10, "failed": 0, "cancelled": 0}), "{done}");
     task_ids.push(batch);
     let doc = project(&app, &ann.token, &id).await;
@@ -216,7 +204,7 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     // 04 Export: the film.
     let merge =
         start(&app, &ann.token, "/api/v1/ai/video/merge", json!({"project_id": id, "shot_ids": shot_ids})).await;
-    let done = finished(&app, &ann.token, &merge).await;
+    let done = app.finished_task(&ann.token, &merge).await;
     assert_eq!(
         (done["status"].as_str(), done["result"]["mode"].as_str()),
         (Some("completed"), Some("stream_copy")),
@@ -230,7 +218,7 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
 
     // Every asset as a zip, kept as an export file.
     let export = start(&app, &ann.token, &format!("/api/v1/projects/{id}/export"), json!({})).await;
-    let done = finished(&app, &ann.token, &export).await;
+    let done = app.finished_task(&ann.token, &export).await;
     assert_eq!(done["status"], "completed", "{done}");
     task_ids.push(export);
     let file_id = done["result"]["file_id"].as_str().unwrap();
@@ -291,7 +279,7 @@ async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
     let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
 
     let batch = start(&app, &ann.token, "/api/v1/ai/batch/clips", json!({"project_id": id})).await;
-    let done = finished(&app, &ann.token, &batch).await;
+    let done = app.finished_task(&ann.token, &batch).await;
     assert_eq!(done["result"], json!({"total": 3, "completed": 2, "failed": 1, "cancelled": 0}), "{done}");
     let doc = project(&app, &ann.token, &id).await;
     let statuses: Vec<&str> = each(&doc, "shots").map(|s| s["interval"]["status"].as_str().unwrap()).collect();
@@ -349,7 +337,7 @@ async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
             &json!({"project_id": id, "raw_script": "第一场 夜\n甲：乙", "provider": "nonesuch"}),
         )
         .await;
-    let task = finished(&app, &ann.token, provider.data()["task"]["id"].as_str().unwrap()).await;
+    let task = app.finished_task(&ann.token, provider.data()["task"]["id"].as_str().unwrap()).await;
     assert_eq!(task["error"]["code"], "PROVIDER_NOT_CONFIGURED", "{task}");
     let nothing = app.post_authed("/api/v1/ai/batch/images", &ann.token, &json!({"project_id": id})).await;
     assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY, "no characters or scenes: nothing to paint");

@@ -11,7 +11,6 @@ use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
 
 const SCRIPT: &str = "第一场 城门 外 黄昏\n沈青禾牵马走到城门下，抬头看着城楼。\n沈青禾：总算回来了。\n萧砚从城楼上走下来，拦住她的去路。\n萧砚：你不该回来。\n";
 
@@ -49,13 +48,20 @@ impl Emulators {
                 continue;
             }
             let key = format!("sk-{name}-pipeline-key");
-            let (emulator, settings) = match name {
-                "openai" => {
-                    let e = cinegen_emulators::openai::start(&key).await;
-                    let base = format!("{}/v1", e.base_url);
-                    (e, json!({"api_key": key, "base_url": base}))
-                }
-                other => panic!("no emulator wired for {other}"),
+            let (emulator, base_path) = match name {
+                "openai" => (cinegen_emulators::openai::start(&key).await, "/v1"),
+                "gemini" => (cinegen_emulators::gemini::start(&key).await, "/v1beta"),
+                "doubao" => (cinegen_emulators::doubao::start(&key).await, "/api/v3"),
+                "deepseek" => (cinegen_emulators::deepseek::start(&key).await, ""),
+                "yunwu" => (cinegen_emulators::yunwu::start(&key).await, ""),
+                "minimax" => (cinegen_emulators::minimax::start(&key).await, ""),
+                "kling" => (cinegen_emulators::kling::start(&key, "kling-secret-key").await, ""),
+                other => panic!("no emulator for {other}"),
+            };
+            let base_url = format!("{}{base_path}", emulator.base_url);
+            let settings = match name {
+                "kling" => json!({"api_key": key, "secret_key": "kling-secret-key", "base_url": base_url}),
+                _ => json!({"api_key": key, "base_url": base_url}),
             };
             emulator.set_chat_responder(Arc::new(screenwriter));
             list.push((name, emulator, settings));
@@ -77,21 +83,10 @@ impl Emulators {
     }
 }
 
-async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
-    for _ in 0..1200 {
-        let task = app.get_authed(&format!("/api/v1/ai/tasks/{id}"), token).await.data()["task"].clone();
-        if matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
-            return task;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {id} did not end in two minutes");
-}
-
 async fn run(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let answer = app.post_authed(path, token, &body).await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{path}: {}", answer.body);
-    let task = finished(app, token, answer.data()["task"]["id"].as_str().unwrap()).await;
+    let task = app.finished_task(token, answer.data()["task"]["id"].as_str().unwrap()).await;
     assert_eq!(task["status"], "completed", "{path}: {task}");
     task
 }
@@ -176,9 +171,28 @@ async fn story_to_film(engine: Engine, text: &'static str, image: &'static str, 
     emulators.assert_conformant();
 }
 
+/// Each provider takes part in each capability it offers, mixed with others.
+macro_rules! mixes {
+    ($($name:ident: $text:literal, $image:literal, $video:literal;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            story_to_film(Engine::Sqlite, $text, $image, $video).await;
+        }
+    )*};
+}
+
+mixes! {
+    deepseek_text_openai_images_kling_video: "deepseek", "openai", "kling";
+    openai_text_kling_images_doubao_video: "openai", "kling", "doubao";
+    doubao_text_gemini_images_minimax_video: "doubao", "gemini", "minimax";
+    gemini_text_minimax_images_yunwu_video: "gemini", "minimax", "yunwu";
+    minimax_text_doubao_images_gemini_video: "minimax", "doubao", "gemini";
+    yunwu_text_yunwu_images_local_video: "yunwu", "yunwu", "local";
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openai_text_and_images_with_local_video() {
-    story_to_film(Engine::Sqlite, "openai", "openai", "local").await;
+async fn a_mix_on_postgres() {
+    story_to_film(Engine::Postgres, "deepseek", "openai", "kling").await;
 }
 
 /// A model answering garbage gets one repair request; garbage again fails the task with
@@ -221,13 +235,17 @@ async fn garbage_from_the_model_is_repaired_once_then_reported() {
         .post_authed("/api/v1/ai/script/parse", &token, &json!({"project_id": id, "client_key": "second-parse"}))
         .await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
-    let failed = finished(&app, &token, answer.data()["task"]["id"].as_str().unwrap()).await;
+    let failed = app.finished_task(&token, answer.data()["task"]["id"].as_str().unwrap()).await;
     assert_eq!(failed["status"], "failed", "{failed}");
     assert_eq!(failed["error"]["code"], "PROVIDER_ERROR", "{failed}");
     let message = failed["error"]["message"].as_str().unwrap();
     assert!(message.contains("after one repair") && message.contains("JSON"), "{message}");
     assert_eq!(chats(&emulator), 4);
     let after = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
-    assert_eq!((&after["version"], &after["shots"]), (&before["version"], &before["shots"]), "the project is unchanged");
+    assert_eq!(
+        (&after["version"], &after["shots"]),
+        (&before["version"], &before["shots"]),
+        "the project is unchanged"
+    );
     emulator.assert_conformant();
 }

@@ -27,7 +27,7 @@ pub use projects::{
     StatusFilter,
 };
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
-pub use tasks::{ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
+pub use tasks::{BatchTally, ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
 pub use usage::{ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
 pub use users::{NewUser, UserStore};
 

@@ -89,6 +89,23 @@ pub struct TaskRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How far a batch's items got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchTally {
+    pub total: i64,
+    pub completed: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    /// Progress summed over the items, an ended item counting 100.
+    pub progress_sum: i64,
+}
+
+impl BatchTally {
+    pub fn ended(&self) -> i64 {
+        self.completed + self.failed + self.cancelled
+    }
+}
+
 /// Which task a worker may take.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest {
@@ -190,6 +207,9 @@ pub trait TaskStore {
 
     /// The tasks enqueued under `parent` (a batch's items), oldest first.
     async fn children(&self, parent: TaskId) -> StoreResult<Vec<TaskRecord>>;
+
+    /// A batch's items counted by outcome, without reading them (settled after every item).
+    async fn batch_tally(&self, parent: TaskId) -> StoreResult<BatchTally>;
 
     /// Deletes finished tasks: completed and cancelled ones last changed before `finished_before`,
     /// failed ones (kept longer, for inspection) before `failed_before`. Answers how many went.

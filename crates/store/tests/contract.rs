@@ -732,8 +732,15 @@ async fn batches_find_their_items_and_old_tasks_are_pruned(store: Arc<dyn Store>
         item.parent_id = Some(parent.id);
         store.enqueue(&item).await.unwrap();
     }
-    assert_eq!(store.children(parent.id).await.unwrap().len(), 3);
+    let items = store.children(parent.id).await.unwrap();
+    assert_eq!(items.len(), 3);
     assert!(store.children(TaskId::new()).await.unwrap().is_empty());
+    // Tallied without reading them: a cancelled item counts as ended, at 100.
+    store.request_cancel(items[0].id, Utc::now()).await.unwrap();
+    let tally = store.batch_tally(parent.id).await.unwrap();
+    assert_eq!(tally, cinegen_store::BatchTally { total: 3, completed: 0, failed: 0, cancelled: 1, progress_sum: 100 });
+    assert_eq!(tally.ended(), 1);
+    assert_eq!(store.batch_tally(TaskId::new()).await.unwrap(), cinegen_store::BatchTally::default());
 
     // Two tasks end: one completes, one fails.
     let lone = store.create_user(new_user("prune@example.com")).await.unwrap();
@@ -747,8 +754,9 @@ async fn batches_find_their_items_and_old_tasks_are_pruned(store: Arc<dyn Store>
     let failed = Outcome::Failed { code: "X".into(), message: "x".into() };
     store.finish(second.id, "w", 1, failed, Utc::now()).await.unwrap();
     let later = Utc::now() + Duration::seconds(5);
-    // Finished ones older than the cut go; failed ones are kept longer.
-    assert_eq!(store.prune_tasks(later, Utc::now() - Duration::days(1)).await.unwrap(), 1);
+    // Finished ones older than the cut go (the completed task and the cancelled item); failed
+    // ones are kept longer.
+    assert_eq!(store.prune_tasks(later, Utc::now() - Duration::days(1)).await.unwrap(), 2);
     assert!(store.task(first.id).await.unwrap().is_none());
     assert!(store.task(second.id).await.unwrap().is_some());
     assert!(store.task(parent.id).await.unwrap().is_some(), "pending tasks are never pruned");

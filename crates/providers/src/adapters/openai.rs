@@ -2,9 +2,11 @@
 //! edits (multipart `image[]`) when there are references; images come back inline. No video: the
 //! Videos API was shut down in September 2026. See `shared/providers/openai.md`.
 
-use crate::capability::{Credentials, ImageModel, ImageOutput, ImageRequest, ProviderError, TextModel, TextOutput, TextRequest};
+use crate::capability::{
+    Credentials, ImageModel, ImageOutput, ImageRequest, ProviderError, TextModel, TextOutput, TextRequest,
+};
 use crate::net::chat::{self, ChatDialect, openai_style_error};
-use crate::net::images::decode_base64;
+use crate::net::images::{decode_base64, edits_form};
 use crate::net::{Auth, Transport, api_key, base_url, model};
 use crate::registry::{Capability, Provider};
 use serde_json::{Value, json};
@@ -33,7 +35,10 @@ pub fn provider(transport: Transport) -> Provider {
         text: Some(adapter.clone()),
         image: Some(adapter),
         video: None,
-        default_models: BTreeMap::from([(Capability::Text, TEXT_MODEL.into()), (Capability::Image, IMAGE_MODEL.into())]),
+        default_models: BTreeMap::from([
+            (Capability::Text, TEXT_MODEL.into()),
+            (Capability::Image, IMAGE_MODEL.into()),
+        ]),
     }
 }
 
@@ -77,19 +82,7 @@ impl ImageModel for OpenAi {
             let body = json!({"model": model, "prompt": request.prompt, "n": n, "size": size});
             self.transport.post(NAME, &format!("{base}/images/generations"))?.json(&body)
         } else {
-            let mut form = reqwest::multipart::Form::new()
-                .text("model", model.clone())
-                .text("prompt", request.prompt.clone())
-                .text("n", n.to_string())
-                .text("size", size);
-            for (index, reference) in request.references.iter().take(16).enumerate() {
-                let extension = if reference.content_type == "image/jpeg" { "jpg" } else { "png" };
-                let part = reqwest::multipart::Part::bytes(reference.bytes.to_vec())
-                    .file_name(format!("reference-{index}.{extension}"))
-                    .mime_str(&reference.content_type)
-                    .map_err(|e| ProviderError::Permanent { message: format!("{NAME}: {e}") })?;
-                form = form.part("image[]", part);
-            }
+            let form = edits_form(NAME, &model, &request.prompt, n, size, &request.references)?;
             self.transport.post(NAME, &format!("{base}/images/edits"))?.multipart(form)
         };
         let answer = self.transport.send(NAME, auth.apply(call)).await?;

@@ -63,11 +63,8 @@ pub async fn complete(
 
 /// Reads a chat completion: the text of the first choice, with reasoning (`<think>…</think>`)
 /// removed; a refusal is permanent, a blank answer (DeepSeek blanks unparsable JSON) transient.
+/// Vendor status blocks (MiniMax's `base_resp`) are read by the vendor's adapter before this.
 pub fn read_answer(provider: &str, answer: &Value, model: &str) -> Result<TextOutput, ProviderError> {
-    if let Some(status) = answer.pointer("/base_resp/status_code").and_then(Value::as_i64).filter(|c| *c != 0) {
-        let message = answer.pointer("/base_resp/status_msg").and_then(Value::as_str).unwrap_or("error");
-        return Err(ProviderError::Permanent { message: format!("{provider}: {message} ({status})") });
-    }
     let message = answer
         .pointer("/choices/0/message")
         .ok_or_else(|| ProviderError::Malformed { message: format!("{provider}: the answer has no choices") })?;
@@ -100,12 +97,15 @@ fn strip_thinking(content: &str) -> &str {
 pub fn openai_style_error(provider: &str, answer: &Answer) -> ProviderError {
     let body = answer.json(provider).unwrap_or(Value::Null);
     let error = body.get("error").unwrap_or(&body);
-    let message = error
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("HTTP {}: {}", answer.status.as_u16(), super::transport::excerpt(&String::from_utf8_lossy(&answer.body))));
-    let code = error.get("code").and_then(|c| c.as_str().map(str::to_owned).or_else(|| c.as_i64().map(|n| n.to_string())));
+    let message = error.get("message").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| {
+        format!(
+            "HTTP {}: {}",
+            answer.status.as_u16(),
+            super::transport::excerpt(&String::from_utf8_lossy(&answer.body))
+        )
+    });
+    let code =
+        error.get("code").and_then(|c| c.as_str().map(str::to_owned).or_else(|| c.as_i64().map(|n| n.to_string())));
     let code = code.or_else(|| error.get("type").and_then(Value::as_str).map(str::to_owned));
     classify(provider, Classified { status: answer.status.as_u16(), code, message, retry_after: answer.retry_after })
 }

@@ -15,30 +15,42 @@ pub struct Classified {
 }
 
 /// Vendor codes that say the account cannot pay: not worth retrying though some come as 429.
-const BILLING: [&str; 6] =
-    ["insufficient_quota", "quotaexceeded", "setlimitexceeded", "accountoverdueerror", "billing", "insufficient balance"];
+/// Matched against codes only — ordinary throttling messages mention "billing details" too.
+const BILLING_CODES: [&str; 4] = ["insufficient_quota", "quotaexceeded", "setlimitexceeded", "accountoverdueerror"];
+/// Messages that say the same where a vendor gives no code.
+const BILLING_MESSAGES: [&str; 2] = ["insufficient balance", "insufficient quota"];
 
 /// Vendor codes of content-safety refusals, passed through to the user.
-const POLICY: [&str; 6] = ["moderation", "content_policy", "riskdetection", "sensitivecontent", "safety", "risk control"];
+const POLICY: [&str; 6] =
+    ["moderation", "content_policy", "riskdetection", "sensitivecontent", "safety", "risk control"];
 
 pub fn classify(provider: &str, error: Classified) -> ProviderError {
     let Classified { status, code, message, retry_after } = error;
     let code_lower = code.as_deref().unwrap_or_default().to_ascii_lowercase();
     let message_lower = message.to_ascii_lowercase();
     let says = |words: &[&str]| words.iter().any(|w| code_lower.contains(w) || message_lower.contains(w));
+    let billing = BILLING_CODES.iter().any(|w| code_lower.contains(w)) || says(&BILLING_MESSAGES);
     let text = match code.as_deref() {
         Some(code) if !code.is_empty() && !message.contains(code) => format!("{provider}: {message} ({code})"),
         _ => format!("{provider}: {message}"),
     };
     match status {
-        401 => ProviderError::NotConfigured { provider: provider.into(), reason: format!("the key was refused: {message}") },
+        401 => ProviderError::NotConfigured {
+            provider: provider.into(),
+            reason: format!("the key was refused: {message}"),
+        },
         402 => ProviderError::Permanent { message: text },
-        403 if says(&BILLING) => ProviderError::Permanent { message: text },
-        403 => ProviderError::NotConfigured { provider: provider.into(), reason: format!("the key may not do this: {message}") },
-        429 if says(&BILLING) => ProviderError::Permanent { message: text },
+        403 if billing => ProviderError::Permanent { message: text },
+        403 => ProviderError::NotConfigured {
+            provider: provider.into(),
+            reason: format!("the key may not do this: {message}"),
+        },
+        429 if billing => ProviderError::Permanent { message: text },
         429 | 408 => ProviderError::Transient { message: text, retry_after },
         500..=599 => ProviderError::Transient { message: text, retry_after },
-        _ if says(&POLICY) => ProviderError::Permanent { message: format!("{text} — refused by the provider's content policy") },
+        _ if says(&POLICY) => {
+            ProviderError::Permanent { message: format!("{text} — refused by the provider's content policy") }
+        }
         _ => ProviderError::Permanent { message: text },
     }
 }
@@ -60,6 +72,20 @@ mod tests {
     }
 
     #[test]
+    fn throttling_that_mentions_billing_is_still_retried() {
+        let error = classify(
+            "gemini",
+            Classified {
+                status: 429,
+                code: Some("RESOURCE_EXHAUSTED".into()),
+                message: "You exceeded your current quota, please check your plan and billing details.".into(),
+                retry_after: None,
+            },
+        );
+        assert!(matches!(error, ProviderError::Transient { .. }), "{error:?}");
+    }
+
+    #[test]
     fn refused_keys_name_the_provider() {
         let error = at(401, "invalid_api_key");
         assert!(matches!(&error, ProviderError::NotConfigured { provider, .. } if provider == "x"));
@@ -69,7 +95,12 @@ mod tests {
     fn policy_refusals_pass_the_message_through() {
         let error = classify(
             "doubao",
-            Classified { status: 400, code: Some("InputTextRiskDetection".into()), message: "risky".into(), retry_after: None },
+            Classified {
+                status: 400,
+                code: Some("InputTextRiskDetection".into()),
+                message: "risky".into(),
+                retry_after: None,
+            },
         );
         assert!(error.to_string().contains("risky"), "{error}");
         assert!(error.to_string().contains("content policy"), "{error}");

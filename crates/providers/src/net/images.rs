@@ -44,6 +44,32 @@ pub fn nearest_ratio<'a>(width: u32, height: u32, allowed: &[&'a str]) -> &'a st
         .unwrap_or("16:9")
 }
 
+/// The multipart body of an OpenAI-style image edit: the references as `image[]` files (at most
+/// 16), with the prompt, model, count and size.
+pub fn edits_form(
+    provider: &str,
+    model: &str,
+    prompt: &str,
+    n: u8,
+    size: String,
+    references: &[MediaInput],
+) -> Result<reqwest::multipart::Form, ProviderError> {
+    let mut form = reqwest::multipart::Form::new()
+        .text("model", model.to_owned())
+        .text("prompt", prompt.to_owned())
+        .text("n", n.to_string())
+        .text("size", size);
+    for (index, reference) in references.iter().take(16).enumerate() {
+        let extension = if reference.content_type == "image/jpeg" { "jpg" } else { "png" };
+        let part = reqwest::multipart::Part::bytes(reference.bytes.to_vec())
+            .file_name(format!("reference-{index}.{extension}"))
+            .mime_str(&reference.content_type)
+            .map_err(|e| ProviderError::Permanent { message: format!("{provider}: {e}") })?;
+        form = form.part("image[]", part);
+    }
+    Ok(form)
+}
+
 /// A vendor's JSON string field, or a Malformed error naming it.
 pub fn field<'a>(provider: &str, value: &'a serde_json::Value, pointer: &str) -> Result<&'a str, ProviderError> {
     value
@@ -67,7 +93,8 @@ mod tests {
 
     #[test]
     fn base64_with_and_without_a_data_prefix() {
-        let Media::Bytes { bytes, content_type } = decode_base64("x", "data:image/jpeg;base64,aGk=", "image/png").unwrap()
+        let Media::Bytes { bytes, content_type } =
+            decode_base64("x", "data:image/jpeg;base64,aGk=", "image/png").unwrap()
         else {
             panic!()
         };

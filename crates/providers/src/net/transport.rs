@@ -107,8 +107,9 @@ impl Transport {
         Ok(self.direct.get(self.checked(provider, url)?))
     }
 
-    /// Sends a request and reads the whole answer within the timeout. Connection trouble and
-    /// timeouts are transient; the caller classifies error statuses with the provider's codes.
+    /// Sends a request and reads the whole answer within the timeout. A refused connection is
+    /// transient; no answer after sending is [`ProviderError::NoAnswer`]; the caller classifies
+    /// error statuses with the provider's codes.
     pub async fn send(&self, provider: &str, request: RequestBuilder) -> Result<Answer, ProviderError> {
         let call = async {
             let response = request.send().await?;
@@ -119,9 +120,8 @@ impl Transport {
         };
         let (status, headers, body) = match tokio::time::timeout(self.timeout, call).await {
             Err(_) => {
-                return Err(ProviderError::Transient {
+                return Err(ProviderError::NoAnswer {
                     message: format!("{provider} did not answer within {} s", self.timeout.as_secs_f64()),
-                    retry_after: None,
                 });
             }
             Ok(Err(error)) => return Err(network_error(provider, &error)),
@@ -148,7 +148,14 @@ fn network_error(provider: &str, error: &reqwest::Error) -> ProviderError {
     if text.contains("may not be fetched") || text.contains("redirect refused") {
         return ProviderError::NotConfigured { provider: provider.into(), reason: text };
     }
-    ProviderError::Transient { message: format!("{provider} could not be reached: {text}"), retry_after: None }
+    if error.is_connect() {
+        // Nothing was sent: trying again cannot do the work twice.
+        return ProviderError::Transient {
+            message: format!("{provider} could not be reached: {text}"),
+            retry_after: None,
+        };
+    }
+    ProviderError::NoAnswer { message: format!("{provider} broke off the call: {text}") }
 }
 
 /// `Retry-After` in seconds (fractions allowed); HTTP dates are rare from APIs and ignored.

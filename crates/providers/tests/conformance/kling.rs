@@ -1,1 +1,130 @@
-// This provider's scenarios land with its adapter.
+use crate::scenarios::{CALL_TIMEOUT, Subject, image_request, video_request};
+use cinegen_emulators::Fault;
+use cinegen_providers::adapters::kling::{self, Kling};
+use cinegen_providers::net::Transport;
+use cinegen_providers::{Credentials, ProviderError};
+use serde_json::{Value, json};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const ACCESS_KEY: &str = "ak-kling-test";
+const SECRET_KEY: &str = "sk-kling-secret";
+
+async fn setup() -> Subject {
+    let emulator = cinegen_emulators::kling::start(ACCESS_KEY, SECRET_KEY).await;
+    let adapter = Kling::new(Transport::unguarded(CALL_TIMEOUT))
+        .with_image_polling(Duration::from_millis(20), Duration::from_secs(10));
+    // Kling's 1302/1303 answers carry no Retry-After; the adapter waits its own second.
+    let mut subject = Subject::new(adapter.into_provider(), emulator, ACCESS_KEY, "");
+    subject.credentials.secret_key = Some(SECRET_KEY.into());
+    subject
+}
+
+crate::suite!(setup, image, video);
+
+fn calls_to(subject: &Subject, call: &str) -> usize {
+    subject.emulator.calls().iter().filter(|c| c.as_str() == call).count()
+}
+
+/// A token the vendor calls expired (1004) is signed anew and the call made once more, unseen.
+#[tokio::test]
+async fn an_expired_token_is_resigned_and_the_call_retried_once() {
+    let subject = setup().await;
+    subject.emulator.fail_next(Fault::Unauthorized);
+    let output = subject
+        .provider
+        .image()
+        .unwrap()
+        .generate(&image_request(None, 1), &subject.credentials)
+        .await
+        .expect("the retried call succeeds");
+    assert_eq!(output.images.len(), 1);
+    assert_eq!(calls_to(&subject, "POST /v1/images/generations"), 2);
+
+    // Twice in a row is not retried again: the key is reported as refused.
+    subject.emulator.fail_next(Fault::Unauthorized);
+    subject.emulator.fail_next(Fault::Unauthorized);
+    let video = subject.provider.video().unwrap();
+    match video.submit(&video_request(None), &subject.credentials).await {
+        Err(ProviderError::NotConfigured { provider, .. }) => assert_eq!(provider, kling::NAME),
+        other => panic!("a token refused twice is a refused key, got {other:?}"),
+    }
+    assert_eq!(calls_to(&subject, "POST /v1/videos/image2video"), 2);
+    subject.emulator.assert_conformant();
+}
+
+/// A missing secret key is a missing key, whatever the access key.
+#[tokio::test]
+async fn the_secret_key_is_required() {
+    let subject = setup().await;
+    let credentials = Credentials { secret_key: None, ..subject.credentials.clone() };
+    match subject.provider.image().unwrap().generate(&image_request(None, 1), &credentials).await {
+        Err(ProviderError::NotConfigured { provider, .. }) => assert_eq!(provider, kling::NAME),
+        other => panic!("no secret key is PROVIDER_NOT_CONFIGURED, got {other:?}"),
+    }
+    let wrong = Credentials { secret_key: Some("not the secret".into()), ..subject.credentials.clone() };
+    match subject.provider.video().unwrap().submit(&video_request(None), &wrong).await {
+        Err(ProviderError::NotConfigured { provider, .. }) => assert_eq!(provider, kling::NAME),
+        other => panic!("a token signed with a wrong secret is refused, got {other:?}"),
+    }
+    assert!(subject.emulator.calls().len() == 1, "only the wrongly signed call reached Kling");
+}
+
+/// Throttling without a hint waits Kling's documented second.
+#[tokio::test]
+async fn throttling_without_a_hint_waits_a_second() {
+    let subject = setup().await;
+    subject.emulator.fail_next(Fault::RateLimited { retry_after_secs: 3 });
+    match subject.provider.video().unwrap().submit(&video_request(None), &subject.credentials).await {
+        Err(ProviderError::Transient { retry_after, .. }) => assert_eq!(retry_after, Some(Duration::from_secs(1))),
+        other => panic!("throttling is transient, got {other:?}"),
+    }
+}
+
+/// The job id keeps the endpoint family the poll path depends on.
+#[tokio::test]
+async fn video_jobs_name_their_endpoint_family() {
+    let subject = setup().await;
+    let job = subject.provider.video().unwrap().submit(&video_request(None), &subject.credentials).await.unwrap();
+    assert!(job.job_id.starts_with("image2video:"), "{}", job.job_id);
+    assert_eq!(job.model, kling::VIDEO_MODEL);
+}
+
+fn token(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn code_for(base_url: &str, authorization: Option<String>) -> (u16, i64) {
+    let mut request = reqwest::Client::new().get(format!("{base_url}/v1/videos/image2video/1"));
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (status, body["code"].as_i64().unwrap())
+}
+
+/// The emulator checks tokens as Kling does: missing, wrongly signed, not yet valid, expired.
+#[tokio::test]
+async fn the_emulator_checks_tokens_as_kling_does() {
+    let emulator = cinegen_emulators::kling::start(ACCESS_KEY, SECRET_KEY).await;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let bearer = |claims: Value, secret: &str| Some(format!("Bearer {}", token(claims, secret)));
+    let base = emulator.base_url.as_str();
+    assert_eq!(code_for(base, None).await, (401, 1001));
+    let expired = json!({"iss": ACCESS_KEY, "exp": now - 10, "nbf": now - 1800});
+    assert_eq!(code_for(base, bearer(expired, SECRET_KEY)).await, (401, 1004));
+    let early = json!({"iss": ACCESS_KEY, "exp": now + 1800, "nbf": now + 600});
+    assert_eq!(code_for(base, bearer(early, SECRET_KEY)).await, (401, 1003));
+    let valid = json!({"iss": ACCESS_KEY, "exp": now + 1800, "nbf": now - 5});
+    assert_eq!(code_for(base, bearer(valid.clone(), "wrong secret")).await, (401, 1002));
+    let stranger = json!({"iss": "someone else", "exp": now + 1800, "nbf": now - 5});
+    assert_eq!(code_for(base, bearer(stranger, SECRET_KEY)).await, (401, 1002));
+    // A well-signed token gets past auth to the (unknown) task.
+    assert_eq!(code_for(base, bearer(valid, SECRET_KEY)).await, (404, 1203));
+}

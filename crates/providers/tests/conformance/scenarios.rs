@@ -19,9 +19,31 @@ pub struct Subject {
     pub text_model: Option<String>,
     pub image_model: Option<String>,
     pub video_model: Option<String>,
+    /// Frames go as links the emulator serves (for vendors whose video route takes only links).
+    pub linked_frames: bool,
 }
 
 impl Subject {
+    /// An adapter wired to its emulator: `key`, and the emulator's address plus `base_path` as the
+    /// base URL. No retry hint, default models, frames as bytes.
+    pub fn new(provider: Provider, emulator: Emulator, key: &str, base_path: &str) -> Self {
+        let credentials = Credentials {
+            api_key: Some(key.into()),
+            secret_key: None,
+            base_url: Some(format!("{}{base_path}", emulator.base_url)),
+        };
+        Self {
+            provider,
+            emulator,
+            credentials,
+            retry_hint: false,
+            text_model: None,
+            image_model: None,
+            video_model: None,
+            linked_frames: false,
+        }
+    }
+
     pub fn wrong_key(&self) -> Credentials {
         let mut wrong = self.credentials.clone();
         wrong.api_key = Some("sk-wrong-key".into());
@@ -30,6 +52,21 @@ impl Subject {
 
     pub fn no_key(&self) -> Credentials {
         Credentials { api_key: None, ..self.credentials.clone() }
+    }
+
+    /// The suite's video request, with frames given links when the vendor needs them.
+    pub fn video_request(&self) -> VideoRequest {
+        let mut request = video_request(self.video_model.clone());
+        if self.linked_frames {
+            let link = |label: &str| {
+                let mut input = png_input(label);
+                let url = self.emulator.shared.file_url(input.bytes.clone(), "image/png", Duration::from_secs(3600));
+                input.url = Some(url);
+                input
+            };
+            request.frames = VideoFrames::StartEnd(link("start"), link("end"));
+        }
+        request
     }
 }
 
@@ -106,12 +143,13 @@ pub async fn call(subject: &Subject, capability: Capability, credentials: &Crede
         Capability::Text => {
             subject.provider.text()?.complete(&text_request(subject.text_model.clone()), credentials).await.map(drop)
         }
-        Capability::Image => {
-            subject.provider.image()?.generate(&image_request(subject.image_model.clone(), 1), credentials).await.map(drop)
-        }
-        Capability::Video => {
-            subject.provider.video()?.submit(&video_request(subject.video_model.clone()), credentials).await.map(drop)
-        }
+        Capability::Image => subject
+            .provider
+            .image()?
+            .generate(&image_request(subject.image_model.clone(), 1), credentials)
+            .await
+            .map(drop),
+        Capability::Video => subject.provider.video()?.submit(&subject.video_request(), credentials).await.map(drop),
     }
 }
 
@@ -154,7 +192,7 @@ async fn image_with_reference(subject: &Subject) {
 async fn video_round_trip(subject: &Subject) {
     subject.emulator.set_polls_until_done(2);
     let video = subject.provider.video().unwrap();
-    let request = video_request(subject.video_model.clone());
+    let request = subject.video_request();
     let job = video.submit(&request, &subject.credentials).await.expect("a submitted job");
     assert!(!job.job_id.is_empty());
     let mut running = 0;
@@ -209,7 +247,7 @@ pub async fn content_refusal(subject: &Subject, capability: Capability) {
         Capability::Video => {
             // Video refusals come when the job ends.
             let video = subject.provider.video().unwrap();
-            let request = video_request(subject.video_model.clone());
+            let request = subject.video_request();
             match video.submit(&request, &subject.credentials).await {
                 Err(error) => error,
                 Ok(job) => loop {
@@ -238,13 +276,14 @@ pub async fn malformed_answer(subject: &Subject, capability: Capability) {
     }
 }
 
-/// The adapter gives up on a stalled call within its timeout, as a transient failure.
+/// The adapter gives up on a stalled call within its timeout and says no answer came (the server
+/// retries reads, but does not resubmit paid work that may have been accepted).
 pub async fn slow_answer(subject: &Subject, capability: Capability) {
     subject.emulator.fail_next(Fault::Slow(Duration::from_secs(5)));
     let started = std::time::Instant::now();
     match call(subject, capability, &subject.credentials).await {
-        Err(ProviderError::Transient { message, .. }) => assert!(message.contains("did not answer"), "{message}"),
-        other => panic!("a stalled call times out as transient, got {other:?}"),
+        Err(ProviderError::NoAnswer { message }) => assert!(message.contains("did not answer"), "{message}"),
+        other => panic!("a stalled call times out as 'no answer', got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(4), "gave up within the timeout");
 }
@@ -257,7 +296,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_millis(1500);
 macro_rules! suite {
     ($setup:ident, $($capability:ident),+) => {$(
         mod $capability {
-            use crate::scenarios;
+            use $crate::scenarios;
 
             fn capability() -> cinegen_providers::Capability {
                 scenarios::capability(stringify!($capability))

@@ -9,7 +9,9 @@ use cinegen_domain::project::assets::{SlotId, slot_mut};
 use cinegen_domain::project::document::{id_matches, validate_script_data, validate_shots};
 use cinegen_domain::project::settings::target_duration_secs;
 use cinegen_domain::{FileId, FileKind, ProjectId, ValidationErrors};
-use cinegen_providers::{Capability, ImageRequest, PromptTarget, TextTask, VideoFrames, VideoPoll, VideoRequest};
+use cinegen_providers::{
+    Capability, ImageRequest, PromptTarget, ProviderError, TextTask, VideoFrames, VideoPoll, VideoRequest,
+};
 use cinegen_store::{ProjectRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -538,7 +540,14 @@ impl VideoHandler {
             }
             None => {
                 ctx.progress(15, "submitting").await?;
-                let job = model.submit(&request, &resolved.credentials).await.map_err(provider_to_task)?;
+                let job = model.submit(&request, &resolved.credentials).await.map_err(|error| match error {
+                    // The job may have been accepted; submitting again could pay for it twice.
+                    ProviderError::NoAnswer { message } => TaskError::permanent(
+                        "PROVIDER_ERROR",
+                        format!("{message}; the video job may have been accepted, so it is not submitted again on its own — retry the task to submit anew"),
+                    ),
+                    other => provider_to_task(other),
+                })?;
                 tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
                 ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
                 (job.job_id, job.model)

@@ -16,11 +16,11 @@ use crate::files::service::PersistError;
 use crate::tasks::{TaskContext, TaskError};
 use chrono::Utc;
 use cinegen_domain::{FileId, FileKind, ProjectId, UserId};
+use cinegen_providers::net::Transport;
 use cinegen_providers::{Capability, Credentials, Media, MediaInput, Provider, ProviderError, Registry};
+use cinegen_storage::{Allowance, check_url, guarded_client};
 use cinegen_store::{FileRecord, ProjectRecord, Store, UsageEvent};
 use serde::{Deserialize, Serialize};
-use cinegen_providers::net::Transport;
-use cinegen_storage::{Allowance, check_url, guarded_client};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -182,7 +182,11 @@ impl AiService {
             .next()
             .ok_or_else(|| TaskError::permanent("NOT_FOUND", format!("file {file} is gone")))?;
         let bytes = self.files.read_all(&record).await.map_err(app_to_task)?;
-        let url = self.files.mint(record.clone()).await.ok().map(|m| m.url);
+        // Providers fetch links from outside: only absolute ones are of use to them.
+        let url = self.files.mint(record.clone()).await.ok().and_then(|minted| match minted.url {
+            url if url.starts_with("https://") || url.starts_with("http://") => Some(url),
+            path => self.settings.public_url.as_ref().map(|base| format!("{base}{path}")),
+        });
         Ok(MediaInput { bytes, content_type: record.content_type, url })
     }
 
@@ -218,6 +222,7 @@ pub fn provider_to_task(error: ProviderError) -> TaskError {
             TaskError::permanent("PROVIDER_NOT_CONFIGURED", error.to_string())
         }
         ProviderError::Transient { message, retry_after } => TaskError::Transient { message, retry_after },
+        ProviderError::NoAnswer { message } => TaskError::Transient { message, retry_after: None },
         ProviderError::Permanent { .. } | ProviderError::Malformed { .. } => {
             TaskError::permanent("PROVIDER_ERROR", error.to_string())
         }

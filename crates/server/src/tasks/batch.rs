@@ -5,24 +5,22 @@
 use super::TaskEvents;
 use chrono::Utc;
 use cinegen_domain::TaskId;
-use cinegen_store::{Store, StoreResult, TaskStatus};
+use cinegen_store::{Store, StoreResult};
 use serde_json::json;
 use std::sync::Arc;
 
 pub async fn settle(store: &Arc<dyn Store>, events: &TaskEvents, parent: TaskId) -> StoreResult<()> {
-    let items = store.children(parent).await?;
-    if items.is_empty() {
+    // Counted in the database: a batch of hundreds settles after each item without reading them.
+    let tally = store.batch_tally(parent).await?;
+    if tally.total == 0 {
         return Ok(());
     }
-    let count = |status: TaskStatus| items.iter().filter(|t| t.status == status).count();
-    let (completed, failed, cancelled) =
-        (count(TaskStatus::Completed), count(TaskStatus::Failed), count(TaskStatus::Cancelled));
-    let ended = completed + failed + cancelled;
-    let sum: i64 = items.iter().map(|t| if t.status.is_final() { 100 } else { i64::from(t.progress) }).sum();
-    let progress = (sum / items.len() as i64) as i32;
-    let message = format!("{ended} of {} done, {failed} failed", items.len());
-    let result = (ended == items.len())
-        .then(|| json!({ "total": items.len(), "completed": completed, "failed": failed, "cancelled": cancelled }));
+    let ended = tally.ended();
+    let progress = (tally.progress_sum / tally.total) as i32;
+    let message = format!("{ended} of {} done, {} failed", tally.total, tally.failed);
+    let result = (ended == tally.total).then(|| {
+        json!({ "total": tally.total, "completed": tally.completed, "failed": tally.failed, "cancelled": tally.cancelled })
+    });
     if store.settle_batch(parent, progress, &message, result, Utc::now()).await?
         && let Some(task) = store.task(parent).await?
     {

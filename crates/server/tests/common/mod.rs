@@ -76,7 +76,10 @@ impl TestApp {
 
     async fn start(db: Option<TestDatabase>, database_url: &str, configure: impl FnOnce(&mut Config)) -> Self {
         let data_dir = std::env::temp_dir().join(format!("cinegen-app-{}", uuid::Uuid::new_v4()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let mut config = Config {
+            public_url: Some(format!("http://{addr}")),
             addr: "127.0.0.1:0".into(),
             data_dir: data_dir.clone(),
             database_url: Some(Secret::new(database_url)),
@@ -89,8 +92,6 @@ impl TestApp {
         configure(&mut config);
         let settings = config.resolve().expect("valid test configuration");
         let state = AppState::build(settings).await.expect("app state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
@@ -102,6 +103,18 @@ impl TestApp {
         });
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         Self { addr, client, state, shutdown: Some(tx), _db: db, data_dir }
+    }
+
+    /// Waits (up to two minutes) for a task to end; answers its view.
+    pub async fn finished_task(&self, token: &str, id: &str) -> Value {
+        for _ in 0..1200 {
+            let task = self.get_authed(&format!("/api/v1/ai/tasks/{id}"), token).await.data()["task"].clone();
+            if matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
+                return task;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("task {id} did not end in two minutes");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,5 +1,5 @@
 use super::PostgresStore;
-use crate::tasks::{ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
+use crate::tasks::{BatchTally, ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{ProjectId, TaskId, UserId};
@@ -325,6 +325,28 @@ impl TaskStore for PostgresStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(task_from_row).collect()
+    }
+
+    async fn batch_tally(&self, parent: TaskId) -> StoreResult<BatchTally> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS total,
+                    COALESCE(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END)::BIGINT, 0) AS completed,
+                    COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END)::BIGINT, 0) AS failed,
+                    COALESCE(SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END)::BIGINT, 0) AS cancelled,
+                    COALESCE(SUM(CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN 100 ELSE progress END)::BIGINT, 0)
+                        AS progress_sum
+             FROM tasks WHERE parent_id = $1",
+        )
+        .bind(parent.as_uuid())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(BatchTally {
+            total: row.try_get("total")?,
+            completed: row.try_get("completed")?,
+            failed: row.try_get("failed")?,
+            cancelled: row.try_get("cancelled")?,
+            progress_sum: row.try_get("progress_sum")?,
+        })
     }
 
     async fn prune_tasks(&self, finished_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> StoreResult<u64> {
