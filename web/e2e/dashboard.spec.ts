@@ -1,0 +1,142 @@
+import { expect, test, type Page } from '@playwright/test';
+import { newAccount, register } from './helpers';
+
+async function createFromDashboard(page: Page, title: string) {
+  await page.getByRole('button', { name: '+ 新建项目' }).click();
+  await page.getByRole('dialog').getByLabel('标题').fill(title);
+  await page.getByRole('dialog').getByRole('button', { name: '创建项目' }).click();
+  await expect(page).toHaveURL(/\/script$/);
+  await page.getByRole('link', { name: /返回项目列表/ }).click();
+}
+
+const card = (page: Page, title: string) => page.getByTestId('project-card').filter({ hasText: title });
+
+async function cardAction(page: Page, title: string, action: string) {
+  await page.getByRole('button', { name: `项目操作: ${title}` }).click();
+  await page.getByRole('menuitem', { name: action }).click();
+}
+
+test('projects: search, rename, archive, delete, restore', async ({ page }) => {
+  await register(page, newAccount('dash'));
+  await expect(page.getByText('还没有项目')).toBeVisible();
+  await createFromDashboard(page, '甲之城');
+  await createFromDashboard(page, '乙之海');
+  await expect(page.getByTestId('project-card')).toHaveCount(2);
+
+  await page.getByRole('searchbox', { name: '搜索' }).fill('乙之');
+  await expect(page.getByTestId('project-card')).toHaveCount(1);
+  await page.getByRole('searchbox', { name: '搜索' }).fill('');
+  await expect(page.getByTestId('project-card')).toHaveCount(2);
+
+  await cardAction(page, '甲之城', '重命名');
+  await page.getByRole('dialog').getByLabel('标题').fill('甲之城·改');
+  await page.getByRole('dialog').getByRole('button', { name: '保存' }).click();
+  await expect(card(page, '甲之城·改')).toBeVisible();
+
+  await cardAction(page, '乙之海', '归档');
+  await expect(page.getByTestId('project-card')).toHaveCount(1);
+  await page.getByRole('tab', { name: '已归档' }).click();
+  await expect(card(page, '乙之海')).toBeVisible();
+  await cardAction(page, '乙之海', '取消归档');
+  await expect(page.getByTestId('project-card')).toHaveCount(0);
+  await page.getByRole('tab', { name: '进行中' }).click();
+
+  await cardAction(page, '乙之海', '删除');
+  await page.getByRole('dialog', { name: '删除项目' }).getByRole('button', { name: '删除' }).click();
+  await expect(page.getByTestId('project-card')).toHaveCount(1);
+
+  await page.getByRole('tab', { name: '回收站' }).click();
+  await cardAction(page, '乙之海', '恢复');
+  await expect(page.getByTestId('project-card')).toHaveCount(0);
+  await page.getByRole('tab', { name: '进行中' }).click();
+  await expect(page.getByTestId('project-card')).toHaveCount(2);
+});
+
+test('sharing: a viewer sees the project with their role, read only', async ({ page, browser }) => {
+  const guest = newAccount('guest');
+  const other = await browser.newContext();
+  const guestPage = await other.newPage();
+  await register(guestPage, guest);
+
+  await register(page, newAccount('owner'));
+  await createFromDashboard(page, '共享的戏');
+  await cardAction(page, '共享的戏', '成员');
+  const dialog = page.getByRole('dialog', { name: '项目成员' });
+  await dialog.getByLabel('对方的注册邮箱').fill(guest.email);
+  await dialog.getByLabel('权限').selectOption('viewer');
+  await dialog.getByRole('button', { name: '邀请' }).click();
+  await expect(dialog.getByText(guest.email)).toBeVisible();
+
+  await guestPage.reload();
+  const shared = card(guestPage, '共享的戏');
+  await expect(shared).toContainText('只读');
+  await shared.getByRole('link').click();
+  await expect(guestPage.getByText('只读：你是这个项目的查看者')).toBeVisible();
+  await expect(guestPage.getByLabel('剧本原文')).toBeDisabled();
+  await other.close();
+});
+
+// A 1×1 PNG, as the old browser app kept images inline.
+const PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+test('import of an old export file reports each project and its assets', async ({ page }) => {
+  await register(page, newAccount('import'));
+  const legacy = {
+    version: '1.0',
+    exportDate: new Date().toISOString(),
+    projects: [
+      {
+        id: 'legacy-1',
+        title: '旧版的戏',
+        rawScript: '第一场 茶馆\n阿青：客官里面请。',
+        scriptData: {
+          title: '旧版的戏',
+          genre: '',
+          logline: '',
+          characters: [{ id: 'c1', name: '阿青', gender: '', age: '', personality: '', variations: [], referenceImage: `data:image/png;base64,${PIXEL}` }],
+          scenes: [],
+          storyParagraphs: [],
+        },
+        shots: [],
+      },
+    ],
+  };
+  await page.getByRole('button', { name: '导入旧版文件' }).click();
+  const dialog = page.getByRole('dialog', { name: '导入旧版导出文件' });
+  await dialog.locator('input[type=file]').setInputFiles({ name: 'cinegen-export.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(legacy)) });
+  await dialog.getByRole('button', { name: '开始导入' }).click();
+  const report = dialog.getByTestId('import-report');
+  await expect(report).toContainText('已导入 1 个项目');
+  await expect(report).toContainText('已存储 1 个素材');
+  await expect(report).toContainText('没有缺失的素材');
+  await dialog.getByRole('link', { name: '旧版的戏' }).click();
+  await expect(page.getByLabel('剧本原文')).toHaveValue(/茶馆/);
+});
+
+test('workspace: project settings are autosaved, the sidebar collapses', async ({ page }) => {
+  await register(page, newAccount('settings'));
+  await createFromDashboard(page, '设置之戏');
+  await card(page, '设置之戏').getByRole('link').click();
+  await page.getByRole('button', { name: /项目设置/ }).click();
+  const dialog = page.getByRole('dialog', { name: '项目设置' });
+  await dialog.getByLabel('画风').selectOption('ink-wash');
+  await dialog.getByLabel('画面尺寸').selectOption('2560x1440');
+  await dialog.getByLabel('宫格数量').selectOption('6');
+  await dialog.getByLabel('目标时长').selectOption('custom');
+  await dialog.getByLabel('自定义').fill('90s');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId('save-status')).toHaveAttribute('data-status', 'saved');
+
+  await page.getByRole('button', { name: '收起侧栏' }).click();
+  await expect(page.getByRole('button', { name: '展开侧栏' })).toBeVisible();
+  await page.getByRole('button', { name: '展开侧栏' }).click();
+
+  await page.reload();
+  await page.getByRole('button', { name: /项目设置/ }).click();
+  const again = page.getByRole('dialog', { name: '项目设置' });
+  await expect(again.getByLabel('画风')).toHaveValue('ink-wash');
+  await expect(again.getByLabel('画面尺寸')).toHaveValue('2560x1440');
+  await expect(again.getByLabel('宫格数量')).toHaveValue('6');
+  await expect(again.getByLabel('自定义')).toHaveValue('90s');
+});

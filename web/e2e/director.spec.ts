@@ -1,0 +1,59 @@
+// The director's per-shot editing: frames, prompts (autosaved), images, wardrobe, duration.
+import { expect, test } from '@playwright/test';
+import { createProject, expectSaved, fixture, newAccount, register } from './helpers';
+
+test('a shot is edited frame by frame and every change survives a reload', async ({ page }) => {
+  await register(page, newAccount('director'));
+  await createProject(page, '青禾记');
+  const text = fixture('qinghe-zh.txt');
+  await page.getByLabel('剧本原文').fill(text.slice(0, text.indexOf('第二场')));
+  await expectSaved(page);
+  await page.getByRole('button', { name: '解析剧本' }).click();
+  await expect(page.getByTestId('character-row').first()).toBeVisible({ timeout: 30_000 });
+
+  // A wardrobe variation, made in the assets stage.
+  await page.getByRole('link', { name: /角色与场景/ }).click();
+  const firstCharacter = page.getByTestId('character-card').first();
+  await firstCharacter.getByText(/服装造型/).click();
+  await firstCharacter.getByRole('button', { name: '+ 添加造型' }).click();
+  await firstCharacter.getByLabel('造型名称').fill('夜行衣');
+  await expectSaved(page);
+
+  // The second shot: a dialogue line, with a start frame only.
+  await page.getByRole('link', { name: /导演工作台/ }).click();
+  await page.getByTestId('shot-tile').nth(1).click();
+  const shot = page.getByTestId('shot-detail');
+  await expect(shot.getByRole('heading', { name: '分镜 2' })).toBeVisible();
+
+  // Wardrobe pick, duration and prompt are saved without any save button.
+  await shot.getByRole('combobox', { name: /造型/ }).first().selectOption({ label: '夜行衣' });
+  const duration = shot.getByLabel('时长（秒）');
+  await duration.fill('4');
+  await duration.blur();
+  const start = page.getByTestId('keyframe-start');
+  const promptSaved = page.waitForResponse(
+    // The parser names a shot's frames after it; the body is streamed, so the URL is what to match.
+    (r) => r.request().method() === 'PATCH' && r.url().endsWith('/shots/shot-2/keyframes/shot-2-start'),
+  );
+  await start.getByLabel('画面提示词').fill('月下的后院，少女推门而出');
+
+  // Frames: add an end frame, paint and delete an image, remove the frame again.
+  await shot.getByRole('button', { name: '+ 添加尾帧' }).click();
+  const end = page.getByTestId('keyframe-end');
+  await expect(end).toBeVisible();
+  await end.getByRole('button', { name: '生成', exact: true }).click();
+  await expect(end.getByRole('img')).toBeVisible({ timeout: 60_000 });
+  await end.getByRole('button', { name: '删除图片' }).click();
+  await expect(end.getByRole('img')).toHaveCount(0);
+  await end.getByRole('button', { name: '移除此帧' }).click();
+  await expect(end).toHaveCount(0);
+
+  await promptSaved; // the prompt's one-second autosave
+  await page.reload();
+  await page.getByTestId('shot-tile').nth(1).click();
+  const again = page.getByTestId('shot-detail');
+  await expect(again.getByRole('combobox', { name: /造型/ }).first()).toHaveValue(/.+/);
+  await expect(again.getByLabel('时长（秒）')).toHaveValue('4');
+  await expect(page.getByTestId('keyframe-start').getByLabel('画面提示词')).toHaveValue('月下的后院，少女推门而出');
+  await expect(page.getByTestId('keyframe-end')).toHaveCount(0);
+});

@@ -1,0 +1,66 @@
+// Small shared pieces of feedback: spinner, progress bar, empty state, error note, status badge.
+import type { ReactNode } from 'react';
+import { useI18n, errorMessage, type MessageKey } from '@/i18n';
+
+export function Spinner({ label }: { label?: string }) {
+  return (
+    <span role="status" className="inline-flex items-center gap-2 text-sm text-stone-500">
+      <span className="h-4 w-4 animate-spin rounded-full border-2 border-stone-300 border-t-amber-500" />
+      {label}
+    </span>
+  );
+}
+
+export function ProgressBar({ value, label }: { value: number; label?: string }) {
+  const clamped = Math.max(0, Math.min(100, Math.round(value)));
+  return (
+    <div
+      role="progressbar"
+      aria-valuenow={clamped}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-label={label}
+      className="h-1.5 w-full overflow-hidden rounded-full bg-stone-200"
+    >
+      <div className="h-full rounded-full bg-amber-500 transition-[width]" style={{ width: `${clamped}%` }} />
+    </div>
+  );
+}
+
+export function EmptyState({ children, action }: { children: ReactNode; action?: ReactNode }) {
+  return (
+    <div className="flex flex-col items-center gap-3 rounded-lg border border-dashed border-stone-300 bg-white/60 px-6 py-12 text-center text-sm text-stone-500">
+      <p>{children}</p>
+      {action}
+    </div>
+  );
+}
+
+export function ErrorNote({ error }: { error: unknown }) {
+  const { t } = useI18n();
+  if (!error) return null;
+  return (
+    <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
+      {errorMessage(t, error)}
+    </p>
+  );
+}
+
+const tones: Record<string, string> = {
+  completed: 'bg-emerald-100 text-emerald-800',
+  failed: 'bg-red-100 text-red-700',
+  cancelled: 'bg-stone-200 text-stone-600',
+  running: 'bg-amber-100 text-amber-800',
+  generating: 'bg-amber-100 text-amber-800',
+  pending: 'bg-stone-100 text-stone-600',
+};
+
+export function StatusBadge({ status }: { status: string }) {
+  const { t } = useI18n();
+  const key = `status.${status}` as MessageKey;
+  return (
+    <span className={`rounded px-1.5 py-0.5 text-[11px] font-medium ${tones[status] ?? tones.pending}`} data-status={status}>
+      {t(key)}
+    </span>
+  );
+}

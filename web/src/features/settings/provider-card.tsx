@@ -1,0 +1,128 @@
+// One provider: its key (shown as a hint once saved), secret key, base URL, models, and a key test.
+import { useState } from 'react';
+import { useMutation } from '@tanstack/react-query';
+import { api, unwrap } from '@/api/client';
+import type { ProviderView } from '@/api/types';
+import { Button } from '@/components/button';
+import { TextField } from '@/components/field';
+import { ErrorNote } from '@/components/feedback';
+import { useI18n, type MessageKey } from '@/i18n';
+
+export interface ProviderChange {
+  api_key?: string | null;
+  secret_key?: string | null;
+  base_url?: string | null;
+  models?: Record<string, string> | null;
+}
+
+interface Props {
+  provider: ProviderView;
+  onSave: (change: ProviderChange) => Promise<unknown>;
+}
+
+export function ProviderCard({ provider, onSave }: Props) {
+  const { t } = useI18n();
+  const [apiKey, setApiKey] = useState('');
+  const [secretKey, setSecretKey] = useState('');
+  const [baseUrl, setBaseUrl] = useState(provider.base_url ?? '');
+  const models = provider.models as Record<string, string>;
+  const defaults = provider.default_models as Record<string, string>;
+  const [modelDraft, setModelDraft] = useState<Record<string, string>>(models ?? {});
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const test = useMutation({
+    mutationFn: () => unwrap(api.POST('/api/v1/settings/providers/{name}/test', { params: { path: { name: provider.name } } })),
+  });
+
+  const save = async () => {
+    setError(null);
+    setSaved(false);
+    const change: ProviderChange = {};
+    if (apiKey.trim()) change.api_key = apiKey.trim();
+    if (provider.has_secret_key && secretKey.trim()) change.secret_key = secretKey.trim();
+    if (baseUrl.trim() !== (provider.base_url ?? '')) change.base_url = baseUrl.trim() || null;
+    const cleaned = Object.fromEntries(Object.entries(modelDraft).filter(([, v]) => v.trim()));
+    if (JSON.stringify(cleaned) !== JSON.stringify(models ?? {})) change.models = cleaned;
+    try {
+      await onSave(change);
+      setApiKey('');
+      setSecretKey('');
+      setSaved(true);
+    } catch (cause) {
+      setError(cause);
+    }
+  };
+
+  const removeKey = async () => {
+    setError(null);
+    try {
+      await onSave(provider.has_secret_key ? { api_key: null, secret_key: null } : { api_key: null });
+    } catch (cause) {
+      setError(cause);
+    }
+  };
+
+  return (
+    <article className="flex flex-col gap-3 rounded-lg border border-stone-200 bg-white p-4" data-testid={`provider-${provider.name}`}>
+      <header className="flex items-center gap-2">
+        <h3 className="mr-auto font-semibold">{provider.name}</h3>
+        <span className="text-xs text-stone-500">{provider.capabilities.map((c) => t(`capability.${c}` as MessageKey)).join(' · ')}</span>
+        <span className={`rounded px-1.5 py-0.5 text-[11px] ${provider.ready ? 'bg-emerald-100 text-emerald-800' : 'bg-stone-100 text-stone-600'}`}>
+          {provider.ready ? t('settings.ready') : t('settings.notReady')}
+        </span>
+      </header>
+      {provider.needs_key && (
+        <div className="grid grid-cols-1 gap-2 md:grid-cols-2">
+          <TextField
+            label={t('settings.apiKey')}
+            type="password"
+            autoComplete="off"
+            placeholder={provider.api_key ?? t('settings.keyPlaceholder')}
+            hint={provider.api_key ? provider.api_key : provider.server_key ? t('settings.serverKey') : undefined}
+            value={apiKey}
+            onChange={(e) => setApiKey(e.target.value)}
+          />
+          {provider.has_secret_key && (
+            <TextField
+              label={t('settings.secretKey')}
+              type="password"
+              autoComplete="off"
+              placeholder={provider.secret_key ?? t('settings.keyPlaceholder')}
+              hint={provider.secret_key ?? undefined}
+              value={secretKey}
+              onChange={(e) => setSecretKey(e.target.value)}
+            />
+          )}
+          <TextField label={t('settings.baseUrl')} placeholder="https://…" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} />
+        </div>
+      )}
+      <div className="grid grid-cols-1 gap-2 md:grid-cols-3">
+        {provider.capabilities.map((capability) => (
+          <TextField
+            key={capability}
+            label={`${t('settings.models')} · ${t(`capability.${capability}` as MessageKey)}`}
+            placeholder={defaults?.[capability] ?? ''}
+            value={modelDraft[capability] ?? ''}
+            onChange={(e) => setModelDraft((m) => ({ ...m, [capability]: e.target.value }))}
+          />
+        ))}
+      </div>
+      <div className="flex flex-wrap items-center gap-2">
+        <Button variant="primary" size="sm" onClick={save}>
+          {t('common.save')}
+        </Button>
+        <Button size="sm" disabled={test.isPending} onClick={() => test.mutate()}>
+          {t('settings.test')}
+        </Button>
+        {provider.api_key && (
+          <Button size="sm" variant="ghost" onClick={removeKey}>
+            {t('settings.removeKey')}
+          </Button>
+        )}
+        {saved && <span className="text-xs text-emerald-700">{t('settings.saved')}</span>}
+        {test.data && <span className="text-xs text-emerald-700" role="status">{t('settings.testOk', { ms: test.data.latency_ms })}</span>}
+      </div>
+      <ErrorNote error={error ?? test.error} />
+    </article>
+  );
+}

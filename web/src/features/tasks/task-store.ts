@@ -1,0 +1,88 @@
+// Tasks seen on the live feed (and those the app started), keyed by id; React reads it through
+// `useSyncExternalStore`. Tasks started here also remember what they are for (a slot key such
+// as `keyframe:shot-1:kf-1`), because the task view itself does not name its target.
+import { useSyncExternalStore } from 'react';
+import type { Task } from '@/api/types';
+import type { TaskMessage } from '@/api/task-socket';
+
+export const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+
+export interface TrackedTask extends Task {
+  slot?: string;
+}
+
+type Listener = () => void;
+
+export class TaskStore {
+  private tasks = new Map<string, TrackedTask>();
+  private slots = new Map<string, string>();
+  private listeners = new Set<Listener>();
+  private snapshot: TrackedTask[] = [];
+
+  subscribe = (listener: Listener) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getSnapshot = () => this.snapshot;
+
+  /** Records a task this app started, and what it is for. */
+  track(task: Task, slot?: string): void {
+    if (slot) this.slots.set(task.id, slot);
+    this.upsert(task);
+    this.emit();
+  }
+
+  apply(message: TaskMessage): Task[] {
+    const changed = message.type === 'snapshot' ? message.tasks : [message.task];
+    if (message.type === 'snapshot') {
+      // Unfinished tasks missing from a fresh snapshot finished while we were away: drop them,
+      // the project reload that follows a reconnect shows their outcome.
+      const present = new Set(message.tasks.map((t) => t.id));
+      for (const [id, task] of this.tasks) {
+        if (!FINISHED.has(task.status) && !present.has(id)) this.tasks.delete(id);
+      }
+    }
+    changed.forEach((task) => this.upsert(task));
+    this.emit();
+    return changed;
+  }
+
+  get(id: string): TrackedTask | undefined {
+    return this.tasks.get(id);
+  }
+
+  /** The newest unfinished task for a slot, if any. */
+  activeForSlot(slot: string): TrackedTask | undefined {
+    return this.snapshot.find((task) => task.slot === slot && !FINISHED.has(task.status));
+  }
+
+  clear(): void {
+    this.tasks.clear();
+    this.slots.clear();
+    this.emit();
+  }
+
+  private upsert(task: Task): void {
+    const known = this.tasks.get(task.id);
+    const slot = this.slots.get(task.id);
+    // Events can overtake each other (a quick task may finish on the feed before the request
+    // that queued it has answered): never let an older state replace a newer one.
+    if (known && Date.parse(known.updated_at) > Date.parse(task.updated_at)) {
+      if (slot && known.slot !== slot) this.tasks.set(task.id, { ...known, slot });
+      return;
+    }
+    this.tasks.set(task.id, { ...task, slot });
+  }
+
+  private emit(): void {
+    this.snapshot = [...this.tasks.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    this.listeners.forEach((listener) => listener());
+  }
+}
+
+export const taskStore = new TaskStore();
+
+export function useTasks(store: TaskStore = taskStore): TrackedTask[] {
+  return useSyncExternalStore(store.subscribe, store.getSnapshot);
+}

@@ -1,0 +1,66 @@
+// The feed as the app uses it: tasks reach the store, a finished task reloads its project, and
+// a dropped socket comes back by itself.
+import { renderHook, waitFor, act } from '@testing-library/react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setAccessToken } from '@/api/token-store';
+import { task } from '@/test/fixtures';
+import { taskStore } from './task-store';
+import { useTaskFeed } from './use-task-feed';
+
+class FakeWebSocket {
+  static opened: FakeWebSocket[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((event: { data: string }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeWebSocket.opened.push(this);
+    queueMicrotask(() => this.onopen?.());
+  }
+  emit(message: unknown) {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+  close() {
+    this.onclose?.();
+  }
+}
+
+beforeEach(() => {
+  FakeWebSocket.opened = [];
+  vi.stubGlobal('WebSocket', FakeWebSocket);
+  setAccessToken('live-token', 900);
+  taskStore.clear();
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  setAccessToken(null);
+});
+
+describe('the live task feed', () => {
+  it('fills the task store and reloads the project of a finished task', async () => {
+    const client = new QueryClient();
+    const invalidate = vi.spyOn(client, 'invalidateQueries');
+    const wrapper = ({ children }: { children: ReactNode }) => <QueryClientProvider client={client}>{children}</QueryClientProvider>;
+    const { result } = renderHook(() => useTaskFeed(true), { wrapper });
+    await waitFor(() => expect(result.current).toBe('open'));
+    const socket = FakeWebSocket.opened[0];
+    expect(socket.url).toContain('token=live-token');
+
+    act(() => socket.emit({ type: 'task', task: task({ status: 'running', progress: 50, updated_at: '2026-01-01T00:00:01.000Z' }) }));
+    expect(taskStore.get('t1')?.progress).toBe(50);
+    act(() => socket.emit({ type: 'task', task: task({ status: 'completed', progress: 100, updated_at: '2026-01-01T00:00:02.000Z' }) }));
+    await waitFor(() => expect(invalidate).toHaveBeenCalledWith({ queryKey: ['projects', 'detail', 'p1'] }));
+  });
+
+  it('reconnects after the socket drops', async () => {
+    const wrapper = ({ children }: { children: ReactNode }) => <QueryClientProvider client={new QueryClient()}>{children}</QueryClientProvider>;
+    const { result, unmount } = renderHook(() => useTaskFeed(true), { wrapper });
+    await waitFor(() => expect(result.current).toBe('open'));
+    act(() => FakeWebSocket.opened[0].close());
+    expect(result.current).toBe('closed');
+    await waitFor(() => expect(FakeWebSocket.opened).toHaveLength(2), { timeout: 2000 });
+    await waitFor(() => expect(result.current).toBe('open'));
+    unmount();
+  });
+});

@@ -1,0 +1,38 @@
+import { StatusBadge } from '@/components/feedback';
+import { useI18n } from '@/i18n';
+import type { Shot } from '@/api/types';
+import { clipSlot } from '../generation';
+import { useSlotTask } from '../use-slot-task';
+import { shotStatus } from './shot-status';
+
+/** A shot in the grid: its clip over its first image, its number and status. */
+export function ShotTile({ shot, index, selected, onSelect }: { shot: Shot; index: number; selected: boolean; onSelect: () => void }) {
+  const { t } = useI18n();
+  const clipTask = useSlotTask(clipSlot(shot.id));
+  const image = shot.keyframes.find((k) => k.imageUrl)?.imageUrl;
+  const video = shot.interval?.videoUrl;
+  const status = clipTask ? 'generating' : shotStatus(shot);
+  return (
+    <button
+      type="button"
+      onClick={onSelect}
+      aria-pressed={selected}
+      data-testid="shot-tile"
+      data-status={status}
+      className={`flex flex-col overflow-hidden rounded-md border text-left ${selected ? 'border-amber-500 ring-2 ring-amber-200' : 'border-stone-200 hover:border-stone-400'} bg-white`}
+    >
+      <div className="aspect-video overflow-hidden bg-stone-800">
+        {video ? (
+          <video src={video} poster={image ?? undefined} muted preload="metadata" className="block h-full w-full object-cover" />
+        ) : image ? (
+          <img src={image} alt="" className="h-full w-full object-cover" />
+        ) : null}
+      </div>
+      <div className="flex items-center gap-1 p-1.5">
+        <span className="mr-auto text-xs font-medium">{t('script.shotN', { n: index + 1 })}</span>
+        <StatusBadge status={status} />
+      </div>
+      {clipTask && <div className="h-1 bg-amber-500" style={{ width: `${clipTask.progress}%` }} />}
+    </button>
+  );
+}

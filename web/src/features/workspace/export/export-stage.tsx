@@ -1,0 +1,92 @@
+import { useState } from 'react';
+import { Button } from '@/components/button';
+import { EmptyState, ErrorNote, ProgressBar } from '@/components/feedback';
+import { useI18n } from '@/i18n';
+import { useProject } from '../project-context';
+import { mergeFilm } from '../generation';
+import { useSlotTask } from '../use-slot-task';
+import { clipDone } from '../director/shot-status';
+import { ArchivePanel } from './archive-panel';
+
+export function ExportStage() {
+  const { t } = useI18n();
+  const { project, canEdit, reload, editor } = useProject();
+  const finished = project.shots.filter(clipDone);
+  const [selected, setSelected] = useState<Set<string>>(() => new Set(finished.map((s) => s.id)));
+  const [error, setError] = useState<unknown>(null);
+  const merging = useSlotTask('film:merge');
+
+  const toggle = (id: string) =>
+    setSelected((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+
+  const merge = async () => {
+    setError(null);
+    try {
+      await editor.flush();
+      // The film follows the shot list's order, whatever the order of clicks.
+      await mergeFilm(project.id, project.shots.filter((s) => selected.has(s.id) && clipDone(s)).map((s) => s.id));
+      await reload();
+    } catch (cause) {
+      setError(cause);
+    }
+  };
+  const chosen = finished.filter((s) => selected.has(s.id)).length;
+
+  return (
+    <div className="mx-auto flex max-w-6xl flex-col gap-5 p-6">
+      <h2 className="text-xl font-semibold">04 · {t('stage.export')}</h2>
+      <section className="rounded-lg border border-stone-200 bg-white p-4">
+        <h3 className="mb-3 font-semibold">{t('export.film')}</h3>
+        {project.merged_video_url ? (
+          <div className="flex flex-col gap-2">
+            <video key={project.merged_video_url} src={project.merged_video_url} controls className="max-h-[60vh] w-full rounded bg-black" data-testid="film-video" />
+            <a href={project.merged_video_url} download={`${project.title}.mp4`} className="self-start text-sm font-medium text-amber-700 hover:underline">
+              ↓ {t('export.downloadFilm')}
+            </a>
+          </div>
+        ) : (
+          <EmptyState>{t('export.noFilm')}</EmptyState>
+        )}
+      </section>
+      <section className="rounded-lg border border-stone-200 bg-white p-4">
+        <div className="mb-3 flex flex-wrap items-center gap-3">
+          <h3 className="mr-auto font-semibold">{t('export.selected', { n: chosen })}</h3>
+          <Button size="sm" disabled={finished.length === 0} onClick={() => setSelected(new Set(finished.map((s) => s.id)))}>
+            {t('export.selectFinished')}
+          </Button>
+          <Button variant="primary" disabled={!canEdit || chosen === 0 || !!merging} onClick={merge}>
+            {t('export.merge')}
+          </Button>
+        </div>
+        {merging && <ProgressBar value={merging.progress} label={t('export.merge')} />}
+        <ErrorNote error={error} />
+        {finished.length === 0 ? (
+          <EmptyState>{t('export.noClips')}</EmptyState>
+        ) : (
+          <ul className="grid grid-cols-2 gap-3 md:grid-cols-4">
+            {project.shots.map((shot, i) => {
+              const done = clipDone(shot);
+              return (
+                <li key={shot.id}>
+                  <label className={`flex flex-col gap-1 rounded-md border p-2 text-sm ${done ? 'border-stone-200' : 'border-dashed border-stone-200 opacity-50'}`}>
+                    <video src={shot.interval?.videoUrl ?? undefined} poster={shot.keyframes.find((k) => k.imageUrl)?.imageUrl ?? undefined} muted preload="metadata" className="aspect-video w-full rounded bg-stone-800 object-cover" />
+                    <span className="flex items-center gap-2">
+                      <input type="checkbox" disabled={!done} checked={done && selected.has(shot.id)} onChange={() => toggle(shot.id)} />
+                      {t('script.shotN', { n: i + 1 })}
+                    </span>
+                  </label>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </section>
+      <ArchivePanel />
+    </div>
+  );
+}

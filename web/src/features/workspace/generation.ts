@@ -1,0 +1,75 @@
+// Starting generations. Each answers a task at once (202); the task is tracked with the slot it
+// is for, so the slot can show its progress, and the project is reloaded because the server
+// marked the slot `generating` in the same step.
+import { api, unwrap } from '@/api/client';
+import type { Target, Task } from '@/api/types';
+import { taskStore } from '@/features/tasks/task-store';
+
+export function slotKey(target: Target): string {
+  switch (target.type) {
+    case 'character':
+      return `character:${target.character_id}`;
+    case 'variation':
+      return `variation:${target.character_id}:${target.variation_id}`;
+    case 'scene':
+      return `scene:${target.scene_id}`;
+    case 'keyframe':
+      return `keyframe:${target.shot_id}:${target.keyframe_id}`;
+  }
+}
+
+export const clipSlot = (shotId: string) => `clip:${shotId}`;
+export const batchSlot = (kind: BatchKind) => `batch:${kind}`;
+
+function tracked(task: Task, slot?: string): Task {
+  taskStore.track(task, slot);
+  return task;
+}
+
+export async function generateImage(projectId: string, target: Target): Promise<Task> {
+  const { task } = await unwrap(api.POST('/api/v1/ai/image/generate', { body: { project_id: projectId, target } }));
+  return tracked(task, slotKey(target));
+}
+
+export async function generateClip(projectId: string, shotId: string, duration?: number): Promise<Task> {
+  const { task } = await unwrap(
+    api.POST('/api/v1/ai/video/generate', { body: { project_id: projectId, shot_id: shotId, ...(duration ? { duration } : {}) } }),
+  );
+  return tracked(task, clipSlot(shotId));
+}
+
+export type BatchKind = 'images' | 'keyframes' | 'clips';
+
+export async function generateBatch(projectId: string, kind: BatchKind): Promise<Task> {
+  const { task } = await unwrap(api.POST('/api/v1/ai/batch/{kind}', { params: { path: { kind } }, body: { project_id: projectId } }));
+  return tracked(task, batchSlot(kind));
+}
+
+export async function parseScript(projectId: string, rawScript: string): Promise<Task> {
+  const { task } = await unwrap(api.POST('/api/v1/ai/script/parse', { body: { project_id: projectId, raw_script: rawScript } }));
+  return tracked(task, 'script:parse');
+}
+
+export async function writeScript(projectId: string, idea: string, genre: string, duration: string): Promise<Task> {
+  const { task } = await unwrap(
+    api.POST('/api/v1/ai/script/generate', {
+      body: { project_id: projectId, idea, genre: genre || null, duration: duration || null },
+    }),
+  );
+  return tracked(task, 'script:generate');
+}
+
+export async function mergeFilm(projectId: string, shotIds: string[]): Promise<Task> {
+  const { task } = await unwrap(api.POST('/api/v1/ai/video/merge', { body: { project_id: projectId, shot_ids: shotIds } }));
+  return tracked(task, 'film:merge');
+}
+
+export async function exportArchive(projectId: string): Promise<Task> {
+  const { task } = await unwrap(api.POST('/api/v1/projects/{id}/export', { params: { path: { id: projectId } }, body: {} }));
+  return tracked(task, 'film:archive');
+}
+
+export async function fileUrl(fileId: string): Promise<string> {
+  const { file } = await unwrap(api.GET('/api/v1/storage/url/{file_id}', { params: { path: { file_id: fileId } } }));
+  return file.url;
+}

@@ -1,0 +1,84 @@
+// The interface language: Chinese first, English too, remembered in localStorage.
+import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
+import { zh, type MessageKey } from './zh';
+import { en } from './en';
+import { ApiError } from '@/api/errors';
+
+export type Language = 'zh' | 'en';
+export const LANGUAGE_KEY = 'cinegen.lang';
+const dictionaries: Record<Language, Record<MessageKey, string>> = { zh, en };
+
+export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
+
+interface I18n {
+  lang: Language;
+  setLang: (lang: Language) => void;
+  t: Translate;
+}
+
+const I18nContext = createContext<I18n | null>(null);
+
+export function storedLanguage(): Language {
+  try {
+    return localStorage.getItem(LANGUAGE_KEY) === 'en' ? 'en' : 'zh';
+  } catch {
+    return 'zh';
+  }
+}
+
+export function translate(lang: Language, key: MessageKey, vars?: Record<string, string | number>): string {
+  const template = dictionaries[lang][key] ?? key;
+  if (!vars) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+}
+
+export function I18nProvider({ children }: { children: ReactNode }) {
+  const [lang, setLangState] = useState<Language>(storedLanguage);
+  const setLang = useCallback((next: Language) => {
+    localStorage.setItem(LANGUAGE_KEY, next);
+    document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
+    setLangState(next);
+  }, []);
+  const value = useMemo<I18n>(
+    () => ({ lang, setLang, t: (key, vars) => translate(lang, key, vars) }),
+    [lang, setLang],
+  );
+  return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
+}
+
+export function useI18n(): I18n {
+  const value = useContext(I18nContext);
+  if (!value) throw new Error('useI18n outside I18nProvider');
+  return value;
+}
+
+/** An error in the user's language: the envelope's stable code, else a generic message. */
+export function errorMessage(t: Translate, error: unknown): string {
+  if (error instanceof ApiError) {
+    const field = fieldDetails(error);
+    const known = codeMessage(t, error.code);
+    return field ? `${known} (${field})` : known;
+  }
+  // A failed task carries `{code, message}` like the envelope's error.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    const message = (error as { message?: unknown }).message;
+    return typeof message === 'string' && message ? `${codeMessage(t, code)} (${message})` : codeMessage(t, code);
+  }
+  return t('errors.UNKNOWN_ERROR');
+}
+
+function codeMessage(t: Translate, code: string): string {
+  const key = `errors.${code}` as MessageKey;
+  return key in zh ? t(key) : t('errors.UNKNOWN_ERROR');
+}
+
+/** Validation errors name their fields in `details`; show them, they are what the user fixes. */
+function fieldDetails(error: ApiError): string | null {
+  if (error.code !== 'VALIDATION_ERROR') return null;
+  const fields = (error.details as { fields?: { field: string; message: string }[] }).fields;
+  if (!Array.isArray(fields) || fields.length === 0) return error.message || null;
+  return fields.map((f) => `${f.field}: ${f.message}`).join('; ');
+}
+
+export type { MessageKey };
