@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { newAccount, register } from './helpers';
+import { fileURLToPath } from 'node:url';
 
 async function createFromDashboard(page: Page, title: string) {
   await page.getByRole('button', { name: '+ 新建项目' }).click();
@@ -8,6 +9,9 @@ async function createFromDashboard(page: Page, title: string) {
   await expect(page).toHaveURL(/\/script$/);
   await page.getByRole('link', { name: /返回项目列表/ }).click();
 }
+
+const legacyFixture = (name: string) =>
+  fileURLToPath(new URL(`../../../shared/fixtures/legacy/${name}`, import.meta.url));
 
 const card = (page: Page, title: string) => page.getByTestId('project-card').filter({ hasText: title });
 
@@ -60,6 +64,14 @@ test('sharing: a viewer sees the project with their role, read only', async ({ p
 
   await register(page, newAccount('owner'));
   await createFromDashboard(page, '共享的戏');
+  // Until it is shared, the other user sees nothing of it: not in the list, not by its address.
+  const address = await card(page, '共享的戏').getByRole('link').first().getAttribute('href');
+  await guestPage.reload();
+  await expect(guestPage.getByText('还没有项目')).toBeVisible();
+  await guestPage.goto(address!);
+  await expect(guestPage.getByText('找不到这个内容，可能已被删除。')).toBeVisible();
+  await expect(guestPage.getByLabel('剧本原文')).toHaveCount(0);
+  await guestPage.goto('/');
   await cardAction(page, '共享的戏', '成员');
   const dialog = page.getByRole('dialog', { name: '项目成员' });
   await dialog.getByLabel('对方的注册邮箱').fill(guest.email);
@@ -111,6 +123,21 @@ test('import of an old export file reports each project and its assets', async (
   await expect(report).toContainText('没有缺失的素材');
   await dialog.getByRole('link', { name: '旧版的戏' }).click();
   await expect(page.getByLabel('剧本原文')).toHaveValue(/茶馆/);
+});
+
+test('the legacy export fixture imports; its expired provider links are reported missing', async ({ page }) => {
+  await register(page, newAccount('fixture'));
+  await page.getByRole('button', { name: '导入旧版文件' }).click();
+  const dialog = page.getByRole('dialog', { name: '导入旧版导出文件' });
+  await dialog.locator('input[type=file]').setInputFiles(legacyFixture('cinegen-export-2026-11-20.json'));
+  await dialog.getByRole('button', { name: '开始导入' }).click();
+  const report = dialog.getByTestId('import-report');
+  await expect(report).toContainText('已导入 2 个项目');
+  // Its provider links expired long ago (and nothing outside is reachable from here): they are
+  // tried in the background, then listed as missing, without failing the import.
+  await expect(report).toContainText('无法导入的素材', { timeout: 90_000 });
+  await dialog.getByRole('link', { name: '青禾记' }).click();
+  await expect(page.getByLabel('剧本原文')).toHaveValue(/青禾/);
 });
 
 test('workspace: project settings are autosaved, the sidebar collapses', async ({ page }) => {

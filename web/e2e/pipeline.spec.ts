@@ -1,12 +1,11 @@
 // The whole workflow on the offline `local` provider: script → assets → keyframes → clips → film.
-import { expect, test, type Locator } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { createProject, expectSaved, fixture, newAccount, register } from './helpers';
 
-/** The first scene of the sample screenplay: four shots, two characters, one scene. */
-const firstScene = () => {
-  const text = fixture('neon-rain.fountain');
-  return text.slice(0, text.indexOf('EXT. ROOFTOP'));
-};
+/** Saves a full-page screenshot of the stage into the test's output folder. */
+async function snap(page: Page, name: string) {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
+}
 
 async function videoPlays(video: Locator) {
   await expect(video).toBeVisible();
@@ -22,51 +21,57 @@ async function videoPlays(video: Locator) {
 
 test('from a pasted script to a film that plays', async ({ page }) => {
   await register(page, newAccount('pipeline'));
-  await createProject(page, '霓虹雨');
+  await createProject(page, '青禾记');
 
-  // 01 Script: paste, parse, trim the shot list to two shots.
-  await page.getByLabel('剧本原文').fill(firstScene());
+  // 01 Script: paste the sample screenplay and parse it.
+  await page.getByLabel('剧本原文').fill(fixture('qinghe-zh.txt'));
   await expectSaved(page);
   await page.getByRole('button', { name: '解析剧本' }).click();
   await expect(page.getByRole('tab', { name: /角色/ })).toBeVisible({ timeout: 30_000 });
   await expect(page.getByTestId('character-row')).toHaveCount(2);
   await page.getByRole('tab', { name: /分镜/ }).click();
-  await expect(page.getByTestId('shot-row')).toHaveCount(4);
-  await page.getByRole('button', { name: '删除: 分镜 4' }).click();
-  await page.getByRole('button', { name: '删除: 分镜 3' }).click();
-  await expect(page.getByTestId('shot-row')).toHaveCount(2);
-  await expectSaved(page);
+  await expect(page.getByTestId('shot-row')).toHaveCount(10);
+  await snap(page, '01-script');
 
   // 02 Assets: every missing character and scene image in one batch.
   await page.getByRole('link', { name: /角色与场景/ }).click();
   await page.getByRole('button', { name: '生成全部缺失图片' }).click();
   for (const card of await page.getByTestId('character-card').all()) {
+    await expect(card.getByRole('img').first()).toBeVisible({ timeout: 60_000 });
+  }
+  for (const card of await page.getByTestId('scene-card').all()) {
     await expect(card.getByRole('img')).toBeVisible({ timeout: 60_000 });
   }
-  await expect(page.getByTestId('scene-card').getByRole('img')).toBeVisible({ timeout: 60_000 });
+  await snap(page, '02-assets');
 
   // 03 Director: one frame by hand, the rest and every clip in batches.
   await page.getByRole('link', { name: /导演工作台/ }).click();
-  await expect(page.getByTestId('shot-tile')).toHaveCount(2);
+  await expect(page.getByTestId('shot-tile')).toHaveCount(10);
   const start = page.getByTestId('keyframe-start');
   await start.getByRole('button', { name: '生成' }).click();
   await expect(start.getByRole('img')).toBeVisible({ timeout: 60_000 });
   await page.getByRole('button', { name: '生成全部关键帧' }).click();
-  await expect(page.getByTestId('completion')).toContainText('关键帧 3/3', { timeout: 90_000 });
+  await expect(page.getByTestId('completion')).toContainText(/关键帧 (\d+)\/\1/, { timeout: 120_000 });
   await page.getByRole('button', { name: '生成全部视频' }).click();
-  await expect(page.getByTestId('completion')).toContainText('视频 2/2', { timeout: 180_000 });
+  await expect(page.getByTestId('completion')).toContainText('视频 10/10', { timeout: 240_000 });
   await videoPlays(page.getByTestId('clip-video'));
+  await snap(page, '03-director');
 
   // 04 Export: merge the finished shots and play the film.
   await page.getByRole('link', { name: /成片与导出/ }).click();
   await page.getByRole('button', { name: '全选已完成分镜' }).click();
-  await expect(page.getByText('已选 2 个分镜')).toBeVisible();
+  await expect(page.getByText('已选 10 个分镜')).toBeVisible();
   await page.getByRole('button', { name: '合成成片' }).click();
   await videoPlays(page.getByTestId('film-video'));
   await expect(page.getByRole('link', { name: /下载成片/ })).toBeVisible();
 
   await page.getByRole('button', { name: '打包下载全部素材' }).click();
   await expect(page.getByTestId('archive-link')).toBeVisible({ timeout: 60_000 });
+  const download = page.waitForEvent('download');
+  await page.getByTestId('archive-link').click();
+  const archive = await download;
+  expect(archive.suggestedFilename()).toMatch(/\.zip$/);
+  await snap(page, '04-export');
 });
 
 test('a script written from an idea lands in the editor', async ({ page }) => {

@@ -182,6 +182,22 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let done = app.finished_task(&ann.token, &batch).await;
     assert_eq!(done["result"], json!({"total": 10, "completed": 10, "failed": 0, "cancelled": 0}), "{done}");
     task_ids.push(batch);
+    let clips_batch = task_ids.last().unwrap().clone();
+    // Each item names its batch and the shot it works on, so clients show progress in place.
+    let items = app.get_authed(&format!("/api/v1/ai/tasks?project_id={id}&type=ai.video&size=50"), &ann.token).await;
+    let items = items.data()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 10);
+    let mut shots_in_items: Vec<&str> = items
+        .iter()
+        .map(|t| {
+            assert_eq!(t["parent_id"], clips_batch.as_str(), "{t}");
+            assert_eq!(t["target"]["type"], "clip", "{t}");
+            t["target"]["shot_id"].as_str().unwrap()
+        })
+        .collect();
+    shots_in_items.sort_unstable();
+    shots_in_items.dedup();
+    assert_eq!(shots_in_items.len(), 10, "one item per shot");
     let doc = project(&app, &ann.token, &id).await;
     let scratch = tempfile::tempdir().unwrap();
     let mut total = 0.0;
@@ -260,6 +276,13 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     }
     let items = seen.iter().filter(|t| t["type"] == "ai.video" && t["status"] == "completed").count();
     assert_eq!(items, 10, "each clip's completion was announced");
+    // The clips batch moved while its items worked, not only when they ended.
+    let batch_progress: Vec<i64> = seen
+        .iter()
+        .filter(|t| t["id"] == clips_batch.as_str() && t["status"] == "running")
+        .map(|t| t["progress"].as_i64().unwrap())
+        .collect();
+    assert!(batch_progress.iter().any(|p| *p > 0 && *p < 100), "{batch_progress:?}");
 }
 
 async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {

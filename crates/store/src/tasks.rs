@@ -217,7 +217,8 @@ pub trait TaskStore {
 
     /// Records a batch's aggregated progress (it is then `running`) or, with `result`, its end
     /// (`completed`). Batches are never claimed; their items settle them. A batch that already
-    /// ended (cancelled) is left alone and `false` answered.
+    /// ended (cancelled) is left alone and `false` answered; so is a tally lower than the one
+    /// recorded (it arrived late), so progress never goes back.
     async fn settle_batch(
         &self,
         id: TaskId,

@@ -767,6 +767,9 @@ async fn batches_find_their_items_and_old_tasks_are_pruned(store: Arc<dyn Store>
     assert!(store.settle_batch(parent.id, 33, "1 of 3", None, Utc::now()).await.unwrap());
     let running = store.task(parent.id).await.unwrap().unwrap();
     assert_eq!((running.status, running.progress), (TaskStatus::Running, 33));
+    // A tally that arrives late does not take progress back.
+    assert!(!store.settle_batch(parent.id, 20, "late tally", None, Utc::now()).await.unwrap());
+    assert_eq!(store.task(parent.id).await.unwrap().unwrap().progress, 33);
     assert!(store.settle_batch(parent.id, 100, "done", Some(json!({"completed": 3})), Utc::now()).await.unwrap());
     let done = store.task(parent.id).await.unwrap().unwrap();
     assert_eq!((done.status, done.result), (TaskStatus::Completed, Some(json!({"completed": 3}))));

@@ -1539,6 +1539,7 @@ export interface components {
             error?: null | components["schemas"]["TaskErrorView"];
             id: components["schemas"]["TaskId"];
             message?: string | null;
+            parent_id?: null | components["schemas"]["TaskId"];
             /**
              * Format: int32
              * @description 0–100.
@@ -1548,6 +1549,14 @@ export interface components {
             result?: Record<string, never> | null;
             /** @description pending, running, completed, failed or cancelled. */
             status: string;
+            /**
+             * @description What the task works on, so a client can show progress in place: an image's or prompt's
+             *     target (`{"type": "keyframe", "shot_id", "keyframe_id"}`, `character`, `variation`,
+             *     `scene`), or a clip's shot (`{"type": "clip", "shot_id"}`).
+             */
+            target?: {
+                [key: string]: string;
+            } | null;
             type: string;
             /** Format: date-time */
             updated_at: string;

@@ -36,6 +36,13 @@ pub struct TaskView {
     pub result: Option<Value>,
     pub error: Option<TaskErrorView>,
     pub project_id: Option<ProjectId>,
+    /// The batch this task is an item of.
+    pub parent_id: Option<TaskId>,
+    /// What the task works on, so a client can show progress in place: an image's or prompt's
+    /// target (`{"type": "keyframe", "shot_id", "keyframe_id"}`, `character`, `variation`,
+    /// `scene`), or a clip's shot (`{"type": "clip", "shot_id"}`).
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
+    pub target: Option<Value>,
     pub attempts: i32,
     pub cancel_requested: bool,
     pub created_at: DateTime<Utc>,
@@ -59,12 +66,22 @@ impl From<TaskRecord> for TaskView {
             result: task.result,
             error,
             project_id: task.project_id,
+            parent_id: task.parent_id,
+            target: target_of(&task.payload),
             attempts: task.attempts,
             cancel_requested: task.cancel_requested,
             created_at: task.created_at,
             updated_at: task.updated_at,
         }
     }
+}
+
+fn target_of(payload: &Value) -> Option<Value> {
+    if let Some(target) = payload.get("target").filter(|t| t.is_object()) {
+        return Some(target.clone());
+    }
+    let shot = payload.get("shot_id")?.as_str()?;
+    Some(serde_json::json!({"type": "clip", "shot_id": shot}))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

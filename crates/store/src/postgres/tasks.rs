@@ -373,7 +373,8 @@ impl TaskStore for PostgresStore {
             "UPDATE tasks SET status = CASE WHEN $4 IS NULL THEN 'running' ELSE 'completed' END,
                 progress = $2, progress_message = $3, result = $4, updated_at = $5,
                 finished_at = CASE WHEN $4 IS NULL THEN NULL ELSE $5 END
-             WHERE id = $1 AND status IN ('pending', 'running')",
+             WHERE id = $1 AND status IN ('pending', 'running')
+               AND (progress <= $2 OR $4 IS NOT NULL)",
         )
         .bind(id.as_uuid())
         .bind(progress)

@@ -22,6 +22,20 @@ describe('the task store', () => {
     expect(store.get('t1')).toMatchObject({ status: 'completed', slot: 'film:archive' });
   });
 
+  it('places tasks started elsewhere (batch items) by the target the server names', () => {
+    const store = new TaskStore();
+    store.apply({
+      type: 'task',
+      task: task({ id: 'item', status: 'running', progress: 30, parent_id: 'batch', target: { type: 'clip', shot_id: 'shot-3' } }),
+    });
+    store.apply({
+      type: 'task',
+      task: task({ id: 'frame', target: { type: 'keyframe', shot_id: 'shot-3', keyframe_id: 'shot-3-end' } }),
+    });
+    expect(store.activeForSlot('clip:shot-3')).toMatchObject({ id: 'item', progress: 30 });
+    expect(store.activeForSlot('keyframe:shot-3:shot-3-end')?.id).toBe('frame');
+  });
+
   it('finds the unfinished task of a slot', () => {
     const store = new TaskStore();
     store.track(task({ id: 'x' }), 'scene:s1');

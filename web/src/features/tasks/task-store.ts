@@ -7,6 +7,26 @@ import type { TaskMessage } from '@/api/task-socket';
 
 export const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 
+/** The slot a target names: `character:…`, `variation:…:…`, `scene:…`, `keyframe:…:…`, `clip:…`. */
+export function slotOfTarget(target: unknown): string | undefined {
+  if (!target || typeof target !== 'object') return undefined;
+  const t = target as Record<string, unknown>;
+  switch (t.type) {
+    case 'character':
+      return `character:${t.character_id}`;
+    case 'variation':
+      return `variation:${t.character_id}:${t.variation_id}`;
+    case 'scene':
+      return `scene:${t.scene_id}`;
+    case 'keyframe':
+      return `keyframe:${t.shot_id}:${t.keyframe_id}`;
+    case 'clip':
+      return `clip:${t.shot_id}`;
+    default:
+      return undefined;
+  }
+}
+
 export interface TrackedTask extends Task {
   slot?: string;
 }
@@ -65,7 +85,8 @@ export class TaskStore {
 
   private upsert(task: Task): void {
     const known = this.tasks.get(task.id);
-    const slot = this.slots.get(task.id);
+    // Tasks started elsewhere (another tab, a batch's items) name their target on the feed.
+    const slot = this.slots.get(task.id) ?? slotOfTarget(task.target);
     // Events can overtake each other (a quick task may finish on the feed before the request
     // that queued it has answered): never let an older state replace a newer one.
     if (known && Date.parse(known.updated_at) > Date.parse(task.updated_at)) {

@@ -3,19 +3,10 @@
 // marked the slot `generating` in the same step.
 import { api, unwrap } from '@/api/client';
 import type { Target, Task } from '@/api/types';
-import { taskStore } from '@/features/tasks/task-store';
+import { slotOfTarget, taskStore } from '@/features/tasks/task-store';
 
 export function slotKey(target: Target): string {
-  switch (target.type) {
-    case 'character':
-      return `character:${target.character_id}`;
-    case 'variation':
-      return `variation:${target.character_id}:${target.variation_id}`;
-    case 'scene':
-      return `scene:${target.scene_id}`;
-    case 'keyframe':
-      return `keyframe:${target.shot_id}:${target.keyframe_id}`;
-  }
+  return slotOfTarget(target) ?? `${target.type}`;
 }
 
 export const clipSlot = (shotId: string) => `clip:${shotId}`;
