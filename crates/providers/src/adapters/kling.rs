@@ -513,13 +513,7 @@ mod tests {
     }
 
     fn answer(status: u16, body: &'static str) -> Answer {
-        Answer {
-            status: reqwest::StatusCode::from_u16(status).unwrap(),
-            retry_after: None,
-            request_id: None,
-            location: None,
-            body: bytes::Bytes::from_static(body.as_bytes()),
-        }
+        Answer::canned(status, body)
     }
 
     #[test]

@@ -43,6 +43,18 @@ impl Answer {
     pub fn is_success(&self) -> bool {
         self.status.is_success()
     }
+
+    /// A canned answer, for tests of how adapters read their vendor's bodies.
+    #[cfg(test)]
+    pub fn canned(status: u16, body: &'static str) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).expect("a valid status"),
+            retry_after: None,
+            request_id: None,
+            location: None,
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
 }
 
 fn malformed(provider: &str, message: &str) -> ProviderError {

@@ -79,7 +79,7 @@ impl TaskContext {
         }
         // A batch shows the mean progress of its items as they go, not only as they end.
         if let Some(parent) = self.task.parent_id
-            && let Err(error) = super::batch::settle(&self.store, &self.events, parent).await
+            && let Err(error) = super::batch::settle_on_progress(&self.store, &self.events, parent).await
         {
             tracing::debug!(task.id = %self.task.id, error = %error, "could not settle the batch");
         }
