@@ -45,7 +45,7 @@ async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
         .finish();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let app = TestApp::spawn(engine).await;
+    let app = TestApp::spawn_with(engine, |config| config.fetch_allow_loopback = true).await;
     let ann = app.register("keys@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
     let bob = app.register("keys-bob@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
     let before = app.get_authed("/api/v1/settings/providers", &ann).await;
@@ -153,11 +153,30 @@ async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
+    // A networked provider, called with the key at the most detailed log level: the key travels
+    // in its header, and reaches no log line, no answer and no task error.
+    let openai = cinegen_emulators::openai::start(KEY).await;
+    let base = format!("{}/v1", openai.base_url);
+    let saved = put(&app, &ann, json!({"providers": {"openai": {"api_key": KEY, "base_url": base}}})).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let checked = app.post_authed("/api/v1/settings/providers/openai/test", &ann, &json!({})).await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert!(openai.calls().iter().any(|c| c.ends_with("/chat/completions")), "the emulator was called");
+    openai.assert_conformant();
+    let wrong = put(&app, &ann, json!({"providers": {"openai": {"api_key": "sk-wrong-0123456789SECRET"}}})).await;
+    assert_eq!(wrong.status, StatusCode::OK);
+    let refused = app.post_authed("/api/v1/settings/providers/openai/test", &ann, &json!({})).await;
+    assert_eq!(refused.error_code(), "PROVIDER_NOT_CONFIGURED", "{}", refused.body);
+    assert!(!refused.body.to_string().contains("0123456789SECRET"), "{}", refused.body);
+
     // Removing the key.
     let removed = put(&app, &ann, json!({"providers": {"local": {"api_key": null}}})).await;
     assert_eq!(local(removed.data())["api_key"], Value::Null);
 
     let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
     assert!(logs.contains("provider settings changed"), "the log was captured");
-    assert!(!logs.contains(KEY) && !logs.contains("SECRET9f3a"), "a key reached the log");
+    assert!(logs.contains("/chat/completions") || logs.contains("openai"), "the provider calls were logged");
+    for secret in [KEY, "SECRET9f3a", "0123456789SECRET"] {
+        assert!(!logs.contains(secret), "a key reached the log");
+    }
 }
