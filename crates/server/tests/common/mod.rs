@@ -132,10 +132,12 @@ impl TestApp {
 
     /// Posts a body meant to be refused as too large. The server may answer 413 and close the
     /// connection before the client has finished sending; the client then sometimes sees the reset
-    /// instead of the answer, so the request is retried until an answer is read.
+    /// instead of the answer, so the request is retried until an answer is read. It goes on a
+    /// connection of its own, so the one the server closes is never reused by a later request.
     pub async fn post_oversize(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().unwrap();
         for _ in 0..5 {
-            let mut request = self.client.post(self.url(path)).json(body);
+            let mut request = client.post(self.url(path)).json(body);
             if let Some(token) = token {
                 request = request.bearer_auth(token);
             }
