@@ -25,7 +25,7 @@ const MAX_TOKEN_LIFETIME_SECS: u64 = 1800 + 60;
 /// its `base_url` as their base URL.
 pub async fn start(access_key: &str, secret_key: &str) -> Emulator {
     let routes = Router::new()
-        .route("/v1/images/generations", post(create_image))
+        .route("/v1/images/generations", post(create_image).get(list_images))
         .route("/v1/images/generations/{task_id}", get(query_image))
         .route("/v1/videos/image2video", post(create_video))
         .route("/v1/videos/image2video/{task_id}", get(query_video));
@@ -201,6 +201,24 @@ async fn create_image(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
         shared.expect_field(ROUTE, &body, "/resolution", |r| r == "1k" || r == "2k");
     }
     created(&shared, "image", body, refused)
+}
+
+/// `GET /v1/images/generations?pageNum&pageSize`: the account's image tasks, newest first.
+async fn list_images(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    const ROUTE: &str = "GET /v1/images/generations";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    let number = |name: &str, range: std::ops::RangeInclusive<u64>| {
+        query.get(name).and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| range.contains(&n))
+    };
+    shared.expect(number("pageNum", 1..=1000), || format!("{ROUTE}: pageNum must be 1–1000"));
+    shared.expect(number("pageSize", 1..=500), || format!("{ROUTE}: pageSize must be 1–500"));
+    success(&shared, json!([]))
 }
 
 async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -175,6 +175,12 @@ pub trait TextModel: Send + Sync {
 #[async_trait::async_trait]
 pub trait ImageModel: Send + Sync {
     async fn generate(&self, request: &ImageRequest, credentials: &Credentials) -> Result<ImageOutput, ProviderError>;
+
+    /// Checks the key with a call that costs nothing, where the vendor has one (`Ok(true)`);
+    /// `Ok(false)` where every call would be a paid generation.
+    async fn check_key(&self, _credentials: &Credentials) -> Result<bool, ProviderError> {
+        Ok(false)
+    }
 }
 
 /// Video is asynchronous everywhere: submit answers a job id (recorded before anything else is

@@ -169,6 +169,22 @@ async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
     assert_eq!(refused.error_code(), "PROVIDER_NOT_CONFIGURED", "{}", refused.body);
     assert!(!refused.body.to_string().contains("0123456789SECRET"), "{}", refused.body);
 
+    // Kling has no text: its keys are checked by a free call (listing image tasks).
+    let kling = cinegen_emulators::kling::start("AK-settings", "SK-settings-0123456789SECRET").await;
+    let saved = put(
+        &app,
+        &ann,
+        json!({"providers": {"kling": {"api_key": "AK-settings", "secret_key": "SK-settings-0123456789SECRET", "base_url": kling.base_url}}}),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let checked = app.post_authed("/api/v1/settings/providers/kling/test", &ann, &json!({})).await;
+    assert_eq!(checked.data()["message"], "the key works", "{}", checked.body);
+    put(&app, &ann, json!({"providers": {"kling": {"secret_key": "SK-wrong"}}})).await;
+    let refused = app.post_authed("/api/v1/settings/providers/kling/test", &ann, &json!({})).await;
+    assert_eq!(refused.error_code(), "PROVIDER_NOT_CONFIGURED", "{}", refused.body);
+    kling.assert_conformant();
+
     // Removing the key.
     let removed = put(&app, &ann, json!({"providers": {"local": {"api_key": null}}})).await;
     assert_eq!(local(removed.data())["api_key"], Value::Null);
@@ -176,7 +192,7 @@ async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
     let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
     assert!(logs.contains("provider settings changed"), "the log was captured");
     assert!(logs.contains("/chat/completions") || logs.contains("openai"), "the provider calls were logged");
-    for secret in [KEY, "SECRET9f3a", "0123456789SECRET"] {
+    for secret in [KEY, "SECRET9f3a", "0123456789SECRET", "SK-settings"] {
         assert!(!logs.contains(secret), "a key reached the log");
     }
 }

@@ -182,9 +182,11 @@ fn read_envelope(answer: &Answer) -> Result<Value, Refused> {
     };
     let code = body.get("code").and_then(Value::as_i64);
     match code {
-        Some(0) if answer.is_success() => body.get("data").cloned().filter(Value::is_object).ok_or_else(|| {
-            Refused::Other(ProviderError::Malformed { message: format!("{NAME}: the answer has no data") })
-        }),
+        Some(0) if answer.is_success() => {
+            body.get("data").cloned().filter(|data| data.is_object() || data.is_array()).ok_or_else(|| {
+                Refused::Other(ProviderError::Malformed { message: format!("{NAME}: the answer has no data") })
+            })
+        }
         None if answer.is_success() => {
             Err(Refused::Other(ProviderError::Malformed { message: format!("{NAME}: the answer has no code") }))
         }
@@ -389,6 +391,12 @@ pub fn video_body(request: &VideoRequest, model: &str) -> Value {
 
 #[async_trait::async_trait]
 impl ImageModel for Kling {
+    /// Lists one image task: free, and refused with the vendor's auth codes when the keys are wrong.
+    async fn check_key(&self, credentials: &Credentials) -> Result<bool, ProviderError> {
+        self.call(credentials, &format!("/v1/{IMAGE_FAMILY}?pageNum=1&pageSize=1"), None).await?;
+        Ok(true)
+    }
+
     async fn generate(&self, request: &ImageRequest, credentials: &Credentials) -> Result<ImageOutput, ProviderError> {
         let model = model(request.model.as_deref(), IMAGE_MODEL);
         let body = image_body(request, &model);

@@ -128,3 +128,17 @@ async fn the_emulator_checks_tokens_as_kling_does() {
     // A well-signed token gets past auth to the (unknown) task.
     assert_eq!(code_for(base, bearer(valid, SECRET_KEY)).await, (404, 1203));
 }
+
+/// The key check lists one image task: free, and refused like any call when the keys are wrong.
+#[tokio::test]
+async fn keys_are_checked_without_paying() {
+    let subject = setup().await;
+    let image = subject.provider.image().unwrap();
+    assert!(image.check_key(&subject.credentials).await.expect("a check"));
+    assert_eq!(subject.emulator.calls(), ["GET /v1/images/generations"]);
+    match image.check_key(&subject.wrong_key()).await {
+        Err(ProviderError::NotConfigured { provider, .. }) => assert_eq!(provider, "kling"),
+        other => panic!("a wrong access key is refused, got {other:?}"),
+    }
+    subject.emulator.assert_conformant();
+}

@@ -103,8 +103,17 @@ pub async fn test_provider(
                 .map_err(|e| task_to_app(crate::ai::provider_to_task(e)))?;
             "the key works".to_owned()
         }
-        // Image and video calls cost money; a saved key is checked on its first use.
-        _ => "a key is at hand; it is checked on first use".to_owned(),
+        // Image and video calls cost money: a key is checked by a free call where the vendor has one,
+        // else on its first use.
+        Capability::Image => {
+            let model = resolved.provider.image().map_err(|e| AppError::ProviderNotConfigured(e.to_string()))?;
+            let checked = model
+                .check_key(&resolved.credentials)
+                .await
+                .map_err(|e| task_to_app(crate::ai::provider_to_task(e)))?;
+            if checked { "the key works" } else { "a key is at hand; it is checked on first use" }.to_owned()
+        }
+        Capability::Video => "a key is at hand; it is checked on first use".to_owned(),
     };
     Ok(envelope::ok(KeyCheck {
         provider: name,
