@@ -156,7 +156,7 @@ async fn generate(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     images_answer(&shared, body["prompt"].as_str().unwrap_or_default(), body["n"].as_u64().unwrap_or(1), size)
 }
 
-async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, mut form: Multipart) -> Response {
+async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, form: Multipart) -> Response {
     const ROUTE: &str = "POST /v1/images/edits";
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     shared.expect(content_type.starts_with("multipart/form-data"), || format!("{ROUTE}: not multipart/form-data"));
@@ -166,22 +166,42 @@ async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, mut form: M
     if let Some(fault) = shared.take_fault() {
         return fault_answer(fault, true);
     }
+    let EditForm { prompt, model, size, n, images } = read_edit_form(&shared, ROUTE, form).await;
+    shared.expect((1..=16).contains(&images), || format!("{ROUTE}: {images} images; 1 to 16 are allowed"));
+    shared.expect(!prompt.is_empty(), || format!("{ROUTE}: no prompt"));
+    shared.expect(model.starts_with("gpt-image"), || format!("{ROUTE}: model '{model}' is not a GPT image model"));
+    shared.expect((1..=10).contains(&n), || format!("{ROUTE}: n = {n}"));
+    let size = size_of(&shared, ROUTE, &size);
+    images_answer(&shared, &prompt, n, size)
+}
+
+/// The fields of an image edit (`multipart/form-data`, references as `image[]` files).
+pub struct EditForm {
+    pub prompt: String,
+    pub model: String,
+    pub size: String,
+    pub n: u64,
+    pub images: usize,
+}
+
+/// Reads an edit's parts, recording image parts that are not PNG, JPEG or WebP files.
+pub async fn read_edit_form(shared: &Shared, route: &str, mut form: Multipart) -> EditForm {
     let (mut prompt, mut model, mut size, mut n, mut images) = (String::new(), String::new(), String::new(), 1, 0);
     while let Ok(Some(field)) = form.next_field().await {
         let name = field.name().unwrap_or_default().to_owned();
         let file_type = field.content_type().map(str::to_owned);
         let Ok(data) = field.bytes().await else {
-            shared.violation(format!("{ROUTE}: a part could not be read"));
+            shared.violation(format!("{route}: a part could not be read"));
             break;
         };
         match name.as_str() {
             "image[]" | "image" => {
                 images += 1;
                 shared.expect(matches!(file_type.as_deref(), Some("image/png" | "image/jpeg" | "image/webp")), || {
-                    format!("{ROUTE}: an image part is {file_type:?}, not png, jpeg or webp")
+                    format!("{route}: an image part is {file_type:?}, not png, jpeg or webp")
                 });
                 shared.expect(data.starts_with(b"\x89PNG") || data.starts_with(b"\xff\xd8"), || {
-                    format!("{ROUTE}: an image part is not an image file")
+                    format!("{route}: an image part is not an image file")
                 });
             }
             "prompt" => prompt = String::from_utf8_lossy(&data).into_owned(),
@@ -191,10 +211,5 @@ async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, mut form: M
             _ => {}
         }
     }
-    shared.expect((1..=16).contains(&images), || format!("{ROUTE}: {images} images; 1 to 16 are allowed"));
-    shared.expect(!prompt.is_empty(), || format!("{ROUTE}: no prompt"));
-    shared.expect(model.starts_with("gpt-image"), || format!("{ROUTE}: model '{model}' is not a GPT image model"));
-    shared.expect((1..=10).contains(&n), || format!("{ROUTE}: n = {n}"));
-    let size = size_of(&shared, ROUTE, &size);
-    images_answer(&shared, &prompt, n, size)
+    EditForm { prompt, model, size, n, images }
 }

@@ -215,7 +215,7 @@ async fn generate(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     json(StatusCode::OK, json!({"created": 1764000000, "data": data}))
 }
 
-async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, mut form: Multipart) -> Response {
+async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, form: Multipart) -> Response {
     const ROUTE: &str = "POST /v1/images/edits";
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     shared.expect(content_type.starts_with("multipart/form-data"), || format!("{ROUTE}: not multipart/form-data"));
@@ -225,31 +225,8 @@ async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, mut form: M
     if let Some(fault) = shared.take_fault() {
         return fault_answer(fault);
     }
-    let (mut prompt, mut model, mut size, mut n, mut images) = (String::new(), String::new(), String::new(), 1, 0);
-    while let Ok(Some(field)) = form.next_field().await {
-        let name = field.name().unwrap_or_default().to_owned();
-        let file_type = field.content_type().map(str::to_owned);
-        let Ok(data) = field.bytes().await else {
-            shared.violation(format!("{ROUTE}: a part could not be read"));
-            break;
-        };
-        match name.as_str() {
-            "image[]" | "image" => {
-                images += 1;
-                shared.expect(matches!(file_type.as_deref(), Some("image/png" | "image/jpeg" | "image/webp")), || {
-                    format!("{ROUTE}: an image part is {file_type:?}, not png, jpeg or webp")
-                });
-                shared.expect(data.starts_with(b"\x89PNG") || data.starts_with(b"\xff\xd8"), || {
-                    format!("{ROUTE}: an image part is not an image file")
-                });
-            }
-            "prompt" => prompt = String::from_utf8_lossy(&data).into_owned(),
-            "model" => model = String::from_utf8_lossy(&data).into_owned(),
-            "size" => size = String::from_utf8_lossy(&data).into_owned(),
-            "n" => n = String::from_utf8_lossy(&data).parse().unwrap_or(0),
-            _ => {}
-        }
-    }
+    let crate::openai::EditForm { prompt, model, size, n, images } =
+        crate::openai::read_edit_form(&shared, ROUTE, form).await;
     if let Some(answer) = no_channel(&model, &IMAGE_MODELS) {
         return answer;
     }
