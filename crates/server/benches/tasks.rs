@@ -351,7 +351,12 @@ async fn main() {
     match args.first().map(String::as_str) {
         Some("throughput") => {
             let tasks: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
-            for engine in [Engine::Sqlite, Engine::Postgres] {
+            let engines = match args.get(2).map(String::as_str) {
+                Some("sqlite") => vec![Engine::Sqlite],
+                Some("postgres") => vec![Engine::Postgres],
+                _ => vec![Engine::Sqlite, Engine::Postgres],
+            };
+            for engine in engines {
                 for (workers, users) in [(4, 1), (16, 1), (16, 20)] {
                     throughput(engine, tasks, workers, users).await;
                 }
@@ -362,7 +367,7 @@ async fn main() {
         Some("pipeline") => pipeline(&args[1], &args[2]).await,
         Some("orchestration") => orchestration(&args[1], &args[2], 500, 50, Duration::from_secs(1)).await,
         _ => eprintln!(
-            "usage: tasks throughput [N] | latency <base-url> | sockets|pipeline|orchestration <base-url> <server-pid>"
+            "usage: tasks throughput [N] [sqlite|postgres] | latency <base-url> | sockets|pipeline|orchestration <base-url> <server-pid>"
         ),
     }
 }

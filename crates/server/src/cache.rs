@@ -70,3 +70,126 @@ impl ProjectCache {
         self.entries.insert((id, version), body);
     }
 }
+
+/// How long a cached page of a project list may be served. Changes written by this process drop
+/// the pages they touch at once; this bounds how late a change written by another process (a
+/// separate `cinegen worker`, another instance) shows, and keeps minted thumbnail links fresh.
+pub const LIST_TTL: Duration = Duration::from_secs(2);
+
+/// Serialised pages of project lists, per user. The store announces every committed project write
+/// with the users whose lists it changed (owner and members); those users' pages are dropped
+/// before the next list is served, so a caller always sees their own writes.
+#[derive(Clone)]
+pub struct ListCache {
+    users: Cache<UserId, Arc<ListPages>>,
+    changes: Arc<std::sync::Mutex<tokio::sync::broadcast::Receiver<Arc<[UserId]>>>>,
+}
+
+/// One user's cached pages, by query. A handle taken before reading the database and filled after
+/// can never serve a page from before a change: the change drops the handle from the cache.
+#[derive(Default)]
+pub struct ListPages {
+    pages: std::sync::Mutex<std::collections::HashMap<String, bytes::Bytes>>,
+}
+
+impl ListPages {
+    pub fn get(&self, query: &str) -> Option<bytes::Bytes> {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner()).get(query).cloned()
+    }
+
+    pub fn insert(&self, query: String, page: bytes::Bytes) {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner()).insert(query, page);
+    }
+}
+
+impl ListCache {
+    /// A cache of `store`'s lists whose pages carry file links valid for `url_ttl`.
+    pub fn new(store: &dyn Store, url_ttl: Duration) -> Self {
+        let changes = Arc::new(std::sync::Mutex::new(store.project_changes().subscribe()));
+        let ttl = LIST_TTL.min(url_ttl / 2);
+        Self { users: Cache::builder().max_capacity(CAPACITY).time_to_live(ttl).build(), changes }
+    }
+
+    /// `user`'s cached pages, after applying every change announced so far.
+    pub fn pages(&self, user: UserId) -> Arc<ListPages> {
+        self.apply_changes();
+        self.users.get_with(user, || Arc::new(ListPages::default()))
+    }
+
+    fn apply_changes(&self) {
+        use tokio::sync::broadcast::error::TryRecvError;
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match changes.try_recv() {
+                Ok(users) => users.iter().for_each(|user| self.users.invalidate(user)),
+                // Missed announcements: any page may be stale.
+                Err(TryRecvError::Lagged(_)) => self.users.invalidate_all(),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+    }
+}
+
+/// The Redis channel on which instances tell each other whose project lists changed.
+const LIST_CHANGES_CHANNEL: &str = "cinegen:project-list-changes";
+
+/// An announcement as it travels between instances.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ListChange {
+    /// The instance that wrote (it has applied the change already).
+    from: String,
+    /// Whose lists changed; `None`: anyone's (the announcer missed some of its own).
+    users: Option<Vec<UserId>>,
+}
+
+impl ListCache {
+    /// Drops the pages of `users`.
+    pub fn forget(&self, users: &[UserId]) {
+        users.iter().for_each(|user| self.users.invalidate(user));
+    }
+
+    /// Shares announcements with the other instances through Redis at `url`: this process's
+    /// writes drop pages there, and theirs drop pages here, as soon as Redis delivers them.
+    pub async fn share_through_redis(&self, store: &dyn Store, url: &str) -> anyhow::Result<()> {
+        use futures::StreamExt;
+        use redis::AsyncCommands;
+        use tokio::sync::broadcast::error::RecvError;
+        let instance = uuid::Uuid::new_v4().simple().to_string();
+
+        let client = redis::Client::open(url)?;
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(LIST_CHANGES_CHANNEL).await?;
+        let (cache, me) = (self.clone(), instance.clone());
+        tokio::spawn(async move {
+            let mut messages = pubsub.into_on_message();
+            while let Some(message) = messages.next().await {
+                let Ok(payload) = message.get_payload::<String>() else { continue };
+                match serde_json::from_str::<ListChange>(&payload) {
+                    Ok(change) if change.from == me => {}
+                    Ok(ListChange { users: Some(users), .. }) => cache.forget(&users),
+                    Ok(ListChange { users: None, .. }) => cache.users.invalidate_all(),
+                    Err(error) => tracing::warn!(error = %error, "unreadable project-list change on Redis"),
+                }
+            }
+            tracing::warn!("the Redis project-list subscription ended");
+        });
+
+        let mut local = store.project_changes().subscribe();
+        let mut publisher = crate::ephemeral::redis::connect(url).await?;
+        tokio::spawn(async move {
+            loop {
+                let users = match local.recv().await {
+                    Ok(users) => Some(users.to_vec()),
+                    Err(RecvError::Lagged(_)) => None,
+                    Err(RecvError::Closed) => return,
+                };
+                let change = ListChange { from: instance.clone(), users };
+                let Ok(payload) = serde_json::to_string(&change) else { continue };
+                if let Err(error) = publisher.publish::<_, _, ()>(LIST_CHANGES_CHANNEL, payload).await {
+                    tracing::warn!(error = %error, "publishing a project-list change failed");
+                }
+            }
+        });
+        Ok(())
+    }
+}

@@ -3,7 +3,7 @@
 use crate::auth::password::PasswordHasher;
 use crate::auth::service::LoginLimits;
 use crate::auth::{AuthService, TokenKeys};
-use crate::cache::{ProjectCache, UserCache};
+use crate::cache::{ListCache, ProjectCache, UserCache};
 use crate::config::Settings;
 use crate::config::StorageLocation;
 use crate::ephemeral::{self, Counters, Denylist};
@@ -23,6 +23,8 @@ pub struct AppState {
     pub auth: AuthService,
     pub users: UserCache,
     pub project_cache: ProjectCache,
+    /// Serialised pages of project lists, dropped when the store announces a change to them.
+    pub project_lists: ListCache,
     pub projects: ProjectService,
     pub files: FileService,
     pub assets: AssetService,
@@ -81,6 +83,10 @@ impl AppState {
             None => crate::tasks::TaskEvents::default(),
         };
         let project_cache = ProjectCache::new(Duration::from_secs(settings.url_ttl_secs));
+        let project_lists = ListCache::new(store.as_ref(), Duration::from_secs(settings.url_ttl_secs));
+        if let Some(url) = &settings.redis_url {
+            project_lists.share_through_redis(store.as_ref(), url).await?;
+        }
         let auth =
             AuthService::new(store.clone(), keys, hasher, counters.clone(), denylist, limits, settings.default_quota);
         let settings = Arc::new(settings);
@@ -94,6 +100,7 @@ impl AppState {
             auth,
             users: UserCache::default(),
             project_cache,
+            project_lists,
             projects,
             assets: AssetService::new(files.clone(), store.clone()),
             files,

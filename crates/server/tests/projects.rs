@@ -21,6 +21,7 @@ on_both_engines!(
     export_uses_the_legacy_format,
     bad_list_parameters_are_refused,
     repeated_reads_answer_each_caller_with_their_role,
+    lists_show_every_write_at_once_to_owner_and_members,
 );
 
 struct User {
@@ -480,4 +481,49 @@ async fn repeated_reads_answer_each_caller_with_their_role(engine: Engine) {
     // A change makes a new version, and the next read shows it.
     put(&app, &owner, id, json!({"version": 1, "title": "Changed"})).await;
     assert_eq!(app.get_authed(&path, &viewer.token).await.data()["project"]["title"], "Changed");
+}
+
+async fn lists_show_every_write_at_once_to_owner_and_members(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let owner = user(&app, "list-owner@example.com").await;
+    let member = user(&app, "list-member@example.com").await;
+    let project = create(&app, &owner, json!({"title": "First title", "shots": [shot("a")]})).await;
+    let id = project["id"].as_str().unwrap();
+    let titles = |answer: common::Answer| -> Vec<String> {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.data()["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_owned()).collect()
+    };
+    let list = "/api/v1/projects";
+    // Lists read (and kept) before each write must not hide it.
+    assert_eq!(titles(app.get_authed(list, &owner.token).await), ["First title"]);
+    assert!(titles(app.get_authed(list, &member.token).await).is_empty());
+
+    let share = json!({"email": "list-member@example.com", "role": "editor"});
+    assert_eq!(
+        app.post_authed(&format!("/api/v1/projects/{id}/share"), &owner.token, &share).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(titles(app.get_authed(list, &member.token).await), ["First title"], "shared: in the member's list");
+
+    // The member renames it: the owner's list shows it too.
+    assert_eq!(put(&app, &member, id, json!({"version": 1, "title": "Renamed"})).await.status, StatusCode::OK);
+    assert_eq!(titles(app.get_authed(list, &owner.token).await), ["Renamed"]);
+    assert_eq!(titles(app.get_authed(list, &member.token).await), ["Renamed"]);
+
+    // A new project comes first, with its counts, and is found by a search read before.
+    let counts = |answer: common::Answer| answer.data()["items"][0]["counts"]["shots"].clone();
+    assert!(titles(app.get_authed("/api/v1/projects?search=second", &owner.token).await).is_empty());
+    let second = create(&app, &owner, json!({"title": "Second", "shots": [shot("a"), shot("b")]})).await;
+    assert_eq!(counts(app.get_authed(list, &owner.token).await), 2, "the newest project first, with its counts");
+    assert_eq!(titles(app.get_authed("/api/v1/projects?search=second", &owner.token).await), ["Second"]);
+
+    // Removing the member takes the project out of their list at once.
+    let removed = delete(&app, &owner, &format!("/api/v1/projects/{id}/members/{}", member.id)).await;
+    assert!(removed.status.is_success(), "{}", removed.body);
+    assert!(titles(app.get_authed(list, &member.token).await).is_empty());
+    // Deleting moves a project from the list to the deleted ones.
+    let second_id = second["id"].as_str().unwrap();
+    assert!(delete(&app, &owner, &format!("/api/v1/projects/{second_id}")).await.status.is_success());
+    assert_eq!(titles(app.get_authed(list, &owner.token).await), ["Renamed"]);
+    assert_eq!(titles(app.get_authed("/api/v1/projects?status=deleted", &owner.token).await), ["Second"]);
 }

@@ -28,6 +28,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Database(sqlx::Error),
+    /// A write could not be made and the cause was reported elsewhere (a batched write that
+    /// failed for every caller in it).
+    #[error("database write failed: {0}")]
+    WriteFailed(String),
 }
 
 impl From<sqlx::Error> for StoreError {

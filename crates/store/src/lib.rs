@@ -5,6 +5,7 @@
 //! suite in `tests/contract.rs` runs the same scenarios against both, which is what proves them
 //! equal. No SQL lives outside this crate.
 
+pub mod changes;
 pub mod error;
 pub mod files;
 pub mod postgres;
@@ -20,6 +21,7 @@ pub mod users;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use changes::ProjectChanges;
 pub use error::{StoreError, StoreResult};
 pub use files::{FileRecord, FileStore, KindUsage, UploadPart, Usage};
 pub use projects::{
@@ -27,7 +29,7 @@ pub use projects::{
     StatusFilter,
 };
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
-pub use tasks::{BatchTally, ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
+pub use tasks::{BatchTally, ClaimRequest, Completion, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
 pub use usage::{ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
 pub use users::{NewUser, UserStore};
 
@@ -45,6 +47,9 @@ pub trait Store:
     /// Takes (or renews) the lease `name` for `holder` until `until`, unless another holder's
     /// lease is still running. Answers whether `holder` now has it.
     async fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Announcements of committed project writes (whose lists changed), for list caches.
+    fn project_changes(&self) -> &ProjectChanges;
 
     /// Closes every pooled connection; later calls fail.
     async fn close(&self);

@@ -117,6 +117,15 @@ pub struct ClaimRequest {
     pub per_user_running: i64,
 }
 
+/// An attempt that ended well, for [`TaskStore::complete_many`].
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub id: TaskId,
+    pub worker: String,
+    pub attempt: i32,
+    pub result: Value,
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -155,7 +164,14 @@ pub trait TaskStore {
     /// Takes the next runnable task — pending and due, or running with a lapsed lease (its worker
     /// died) — highest priority first, and leases it to `request.worker`. Two workers never get
     /// the same task.
-    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>>;
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>> {
+        Ok(self.claim_many(request, 1).await?.pop())
+    }
+
+    /// Takes up to `limit` runnable tasks at once, as [`TaskStore::claim`] would one by one (lapsed
+    /// leases first, then by priority, within each user's running cap): a pool with several idle
+    /// slots fills them with one statement instead of one per slot.
+    async fn claim_many(&self, request: &ClaimRequest, limit: u32) -> StoreResult<Vec<TaskRecord>>;
 
     /// Extends the lease and records progress, if `worker`'s `attempt` still holds it.
     async fn heartbeat(
@@ -180,8 +196,8 @@ pub trait TaskStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
-    /// Ends the attempt, if it still holds the lease; a late answer from a lost lease changes
-    /// nothing and answers `false`.
+    /// Ends the attempt, if it still holds the lease, and answers the task as it now is; a late
+    /// answer from a lost lease changes nothing and answers `None`.
     async fn finish(
         &self,
         id: TaskId,
@@ -189,7 +205,11 @@ pub trait TaskStore {
         attempt: i32,
         outcome: Outcome,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<TaskRecord>>;
+
+    /// Completes several attempts in one statement, each only if it still holds its lease (as
+    /// [`TaskStore::finish`] would); answers the tasks that were completed.
+    async fn complete_many(&self, done: &[Completion], now: DateTime<Utc>) -> StoreResult<Vec<TaskRecord>>;
 
     /// Cancels a pending task at once, or asks a running one to stop at its next checkpoint.
     async fn request_cancel(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>>;
@@ -227,4 +247,11 @@ pub trait TaskStore {
         result: Option<Value>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+}
+
+/// Orders a claimed batch as the claim walked it: priority first, then the time it was due.
+pub(crate) fn sort_in_claim_order(tasks: &mut [TaskRecord]) {
+    tasks.sort_by(|a, b| {
+        b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.as_uuid().cmp(&b.id.as_uuid()))
+    });
 }

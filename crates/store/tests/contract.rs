@@ -55,6 +55,9 @@ contract!(
     retries_back_off_until_attempts_run_out,
     cancelling_pending_and_running_tasks,
     busy_users_wait_for_their_running_tasks,
+    batch_claims_keep_priority_and_the_running_cap,
+    batch_completions_write_only_attempts_that_hold_their_lease,
+    committed_project_writes_are_announced_to_owner_and_members,
     tasks_are_visible_through_their_project_and_failed_ones_retry,
     a_change_and_its_task_land_together_or_not_at_all,
     batches_find_their_items_and_old_tasks_are_pruned,
@@ -598,14 +601,20 @@ async fn lapsed_leases_are_rescued_and_late_answers_ignored(store: Arc<dyn Store
     let rescued = store.claim(&claim_as("rescuer")).await.unwrap().unwrap();
     assert_eq!((rescued.id, rescued.attempts), (lost.id, 2));
     assert_eq!(rescued.provider_job_id.as_deref(), Some("job-42"), "the job id survives, so nobody pays twice");
-    let late = store.finish(lost.id, "dying", 1, Outcome::Completed(json!({"late": true})), Utc::now()).await.unwrap();
+    let late = store
+        .finish(lost.id, "dying", 1, Outcome::Completed(json!({"late": true})), Utc::now())
+        .await
+        .unwrap()
+        .is_some();
     assert!(!late, "the attempt that lost its lease changes nothing");
     assert!(!store.heartbeat(lost.id, "dying", 1, Utc::now() + Duration::seconds(30), None, Utc::now()).await.unwrap());
     let until = Utc::now() + Duration::seconds(60);
     assert!(store.heartbeat(lost.id, "rescuer", 2, until, Some((40, "painting")), Utc::now()).await.unwrap());
     let mid = store.task(lost.id).await.unwrap().unwrap();
     assert_eq!((mid.progress, mid.progress_message.as_deref()), (40, Some("painting")));
-    assert!(store.finish(lost.id, "rescuer", 2, Outcome::Completed(json!({"ok": 1})), Utc::now()).await.unwrap());
+    assert!(
+        store.finish(lost.id, "rescuer", 2, Outcome::Completed(json!({"ok": 1})), Utc::now()).await.unwrap().is_some()
+    );
     let done = store.task(lost.id).await.unwrap().unwrap();
     assert_eq!((done.status, done.progress, done.result), (TaskStatus::Completed, 100, Some(json!({"ok": 1}))));
 }
@@ -623,7 +632,7 @@ async fn retries_back_off_until_attempts_run_out(store: Arc<dyn Store>) {
             code: "PROVIDER_ERROR".into(),
             message: "HTTP 503".into(),
         };
-        assert!(store.finish(queued.id, "w", attempt as i32, retry, request.now).await.unwrap());
+        assert!(store.finish(queued.id, "w", attempt as i32, retry, request.now).await.unwrap().is_some());
         // Not due again before its back-off ends.
         assert!(store.claim(&request).await.unwrap().is_none());
     }
@@ -641,7 +650,8 @@ async fn cancelling_pending_and_running_tasks(store: Arc<dyn Store>) {
     store.claim(&claim_as("w")).await.unwrap().unwrap();
     let asked = store.request_cancel(running.id, Utc::now()).await.unwrap().unwrap();
     assert_eq!((asked.status, asked.cancel_requested), (TaskStatus::Running, true));
-    assert!(store.finish(running.id, "w", 1, Outcome::Cancelled, Utc::now()).await.unwrap());
+    let cancelled = store.finish(running.id, "w", 1, Outcome::Cancelled, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(cancelled.status, TaskStatus::Cancelled, "the finish answers the task as it now is");
     assert_eq!(store.task(running.id).await.unwrap().unwrap().status, TaskStatus::Cancelled);
     assert!(store.request_cancel(running.id, Utc::now()).await.unwrap().is_none(), "finished tasks stay as they are");
 }
@@ -660,6 +670,93 @@ async fn busy_users_wait_for_their_running_tasks(store: Arc<dyn Store>) {
     }
     assert_eq!(claimed.len(), 3, "two of the batch, then the other user's task");
     assert!(claimed.iter().any(|t| t.id == single.id));
+}
+
+async fn batch_claims_keep_priority_and_the_running_cap(store: Arc<dyn Store>) {
+    let batcher = store.create_user(new_user("batch-claims@example.com")).await.unwrap();
+    let other = store.create_user(new_user("batch-claims-other@example.com")).await.unwrap();
+    for _ in 0..5 {
+        store.enqueue(&task(batcher.id, None, 0)).await.unwrap();
+    }
+    let urgent = store.enqueue(&task(other.id, None, 5)).await.unwrap().0;
+    let later = store.enqueue(&task(other.id, None, 0)).await.unwrap().0;
+    let capped = ClaimRequest { per_user_running: 2, ..claim_as("pool") };
+    let first = store.claim_many(&capped, 10).await.unwrap();
+    assert_eq!(first.len(), 4, "two of each user's tasks, no more");
+    assert_eq!(first[0].id, urgent.id, "highest priority first");
+    assert!(first.iter().any(|t| t.id == later.id));
+    assert_eq!(first.iter().filter(|t| t.user_id == batcher.id).count(), 2);
+    assert!(first.iter().all(|t| t.status == TaskStatus::Running && t.attempts == 1));
+    assert!(store.claim_many(&capped, 10).await.unwrap().is_empty(), "both users are at their cap");
+    let done = first.iter().find(|t| t.user_id == batcher.id).unwrap();
+    store.finish(done.id, "pool", 1, Outcome::Completed(json!({})), Utc::now()).await.unwrap().unwrap();
+    let next = store.claim_many(&capped, 10).await.unwrap();
+    assert_eq!(next.len(), 1, "one slot came free");
+    assert!(first.iter().all(|t| t.id != next[0].id), "never handed out twice");
+}
+
+async fn batch_completions_write_only_attempts_that_hold_their_lease(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("batch-done@example.com")).await.unwrap();
+    for _ in 0..3 {
+        store.enqueue(&task(user.id, None, 0)).await.unwrap();
+    }
+    let claimed = store.claim_many(&claim_as("pool"), 3).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    let completion = |task: &cinegen_store::TaskRecord, worker: &str, attempt: i32| cinegen_store::Completion {
+        id: task.id,
+        worker: worker.into(),
+        attempt,
+        result: json!({"n": task.id.as_uuid().to_string()}),
+    };
+    let done = store
+        .complete_many(
+            &[
+                completion(&claimed[0], "pool", 1),
+                completion(&claimed[1], "someone-else", 1),
+                completion(&claimed[2], "pool", 2),
+            ],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1, "only the attempt that holds the lease is written");
+    assert_eq!((done[0].id, done[0].status, done[0].progress), (claimed[0].id, TaskStatus::Completed, 100));
+    assert_eq!(done[0].result, Some(json!({"n": claimed[0].id.as_uuid().to_string()})));
+    for other in &claimed[1..] {
+        assert_eq!(store.task(other.id).await.unwrap().unwrap().status, TaskStatus::Running, "untouched");
+    }
+    assert!(store.complete_many(&[], Utc::now()).await.unwrap().is_empty());
+}
+
+async fn committed_project_writes_are_announced_to_owner_and_members(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("announce-owner@example.com")).await.unwrap();
+    let member = store.create_user(new_user("announce-member@example.com")).await.unwrap();
+    let mut heard = store.project_changes().subscribe();
+    let mut next = move || {
+        let mut users = heard.try_recv().map(|users| users.to_vec()).unwrap_or_default();
+        users.sort_by_key(|u| u.as_uuid());
+        users
+    };
+    let both = {
+        let mut both = vec![owner.id, member.id];
+        both.sort_by_key(|u| u.as_uuid());
+        both
+    };
+    let record = project(owner.id, "Announced", "");
+    store.create_project(&record).await.unwrap();
+    assert_eq!(next(), [owner.id]);
+    store.set_member(record.id, member.id, ProjectRole::Viewer, Utc::now()).await.unwrap();
+    assert_eq!(next(), [member.id]);
+    store.change_project(record.id, Box::new(|p| Ok(p.title = "Renamed".into()))).await.unwrap();
+    assert_eq!(next(), both, "a change reaches every list that shows the project");
+    let refused =
+        store.change_project(record.id, Box::new(|_| Err(ChangeError::Conflict { current_version: 1 }))).await;
+    assert!(refused.is_err());
+    assert!(next().is_empty(), "a refused change announces nothing");
+    assert!(store.remove_member(record.id, member.id).await.unwrap());
+    assert_eq!(next(), [member.id]);
+    assert!(!store.remove_member(record.id, member.id).await.unwrap());
+    assert!(next().is_empty());
 }
 
 async fn tasks_are_visible_through_their_project_and_failed_ones_retry(store: Arc<dyn Store>) {

@@ -86,13 +86,6 @@ impl TaskContext {
         self.checkpoint().await
     }
 
-    /// Announces the task's current state to live clients.
-    pub(crate) async fn announce(&self) {
-        if let Ok(Some(task)) = self.store.task(self.task.id).await {
-            self.events.publish(task);
-        }
-    }
-
     /// Stops the work when the user asked to cancel (and announces the progress made so far).
     pub async fn checkpoint(&self) -> Result<(), TaskError> {
         match self.store.task(self.task.id).await {

@@ -4,6 +4,7 @@
 
 pub mod backoff;
 pub mod batch;
+mod completer;
 pub mod events;
 pub mod handler;
 pub mod runtime;

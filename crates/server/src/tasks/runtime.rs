@@ -3,7 +3,7 @@
 use super::backoff;
 use super::handler::{TaskContext, TaskError, TaskHandler};
 use chrono::Utc;
-use cinegen_store::{ClaimRequest, Outcome, Store, StoreResult, TaskRecord};
+use cinegen_store::{ClaimRequest, Completion, Outcome, Store, StoreResult, TaskRecord};
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -94,53 +94,100 @@ impl WorkerPool {
                 }
             }
         });
-        (0..self.config.workers)
-            .map(|n| {
-                let pool = self.clone();
-                let shutdown = shutdown.clone();
-                let worker = format!("{}-{n}", self.config.name);
-                tokio::spawn(async move { pool.work(worker, shutdown).await })
-            })
-            .collect()
+        let pool = self.clone();
+        vec![tokio::spawn(async move { pool.dispatch(shutdown).await })]
     }
 
-    async fn work(&self, worker: String, shutdown: CancellationToken) {
+    /// Keeps up to `workers` tasks running: claims as many as there are free slots in one
+    /// statement, runs each on its own, and looks again as soon as a slot frees up (or a task is
+    /// queued). On shutdown it waits for the running tasks to be interrupted.
+    async fn dispatch(self: Arc<Self>, shutdown: CancellationToken) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.config.workers.max(1)));
+        let completer = super::completer::Completer::start(self.store.clone());
+        let mut running = tokio::task::JoinSet::new();
         loop {
-            let ran = tokio::select! {
-                () = shutdown.cancelled() => return,
-                ran = self.run_one(&worker) => ran,
+            let first = tokio::select! {
+                () = shutdown.cancelled() => break,
+                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             };
-            match ran {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(error) => tracing::warn!(worker, error = %error, "claiming a task failed; will retry"),
+            let mut permits = vec![first];
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                permits.push(permit);
+            }
+            let wanted = permits.len();
+            let claimed = tokio::select! {
+                () = shutdown.cancelled() => break,
+                claimed = self.claim(wanted) => claimed,
+            };
+            let got = match claimed {
+                Ok(tasks) => {
+                    let got = tasks.len();
+                    for (task, permit) in tasks.into_iter().zip(permits.drain(..)) {
+                        let pool = self.clone();
+                        let stop = shutdown.clone();
+                        let completer = completer.clone();
+                        running.spawn(async move {
+                            tokio::select! {
+                                () = stop.cancelled() => {}
+                                ran = pool.run(task, Some(&completer)) => if let Err(error) = ran {
+                                    tracing::warn!(error = %error, "finishing a task failed");
+                                },
+                            }
+                            drop(permit);
+                            // A free slot: look for more work at once.
+                            pool.wake.notify_one();
+                        });
+                    }
+                    got
+                }
+                Err(error) => {
+                    tracing::warn!(worker = %self.config.name, error = %error, "claiming tasks failed; will retry");
+                    0
+                }
+            };
+            drop(permits);
+            while running.try_join_next().is_some() {}
+            if got == wanted {
+                continue;
             }
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(self.config.poll) => {}
                 () = self.wake.notified() => {}
             }
         }
+        while running.join_next().await.is_some() {}
     }
 
-    /// Claims and runs one task as `worker`; false when none was due.
-    pub async fn run_one(&self, worker: &str) -> StoreResult<bool> {
+    /// Claims up to `limit` due tasks for this pool.
+    async fn claim(&self, limit: usize) -> StoreResult<Vec<TaskRecord>> {
+        let request = self.claim_request(&self.config.name);
+        self.store.claim_many(&request, u32::try_from(limit).unwrap_or(u32::MAX)).await
+    }
+
+    fn claim_request(&self, worker: &str) -> ClaimRequest {
         let now = Utc::now();
-        let request = ClaimRequest {
+        ClaimRequest {
             worker: worker.to_owned(),
             task_types: self.handlers.keys().map(|t| (*t).to_owned()).collect(),
             lease_until: now + chrono::Duration::from_std(self.config.lease).unwrap_or_default(),
             now,
             per_user_running: self.config.per_user_running,
-        };
-        let Some(task) = self.store.claim(&request).await? else { return Ok(false) };
-        // There may be more: let another idle worker look too, so a burst fans out at once.
-        self.wake.notify_one();
-        self.run(worker, task).await?;
+        }
+    }
+
+    /// Claims and runs one task as `worker`; false when none was due.
+    pub async fn run_one(&self, worker: &str) -> StoreResult<bool> {
+        let Some(task) = self.store.claim(&self.claim_request(worker)).await? else { return Ok(false) };
+        self.run(task, None).await?;
         Ok(true)
     }
 
-    async fn run(&self, worker: &str, task: TaskRecord) -> StoreResult<()> {
+    /// Runs a claimed task and records how it ended; completions go through `completer` when
+    /// there is one (batched with others), every other ending is written on its own.
+    async fn run(&self, task: TaskRecord, completer: Option<&super::completer::Completer>) -> StoreResult<()> {
+        let worker = task.locked_by.clone().unwrap_or_default();
+        let worker = worker.as_str();
         let Some(handler) = self.handlers.get(task.task_type.as_str()).cloned() else { return Ok(()) };
         let (id, attempt) = (task.id, task.attempts);
         tracing::info!(task.id = %id, task.r#type = %task.task_type, attempt, worker, "task started");
@@ -175,8 +222,14 @@ impl WorkerPool {
                 return Ok(());
             }
         };
-        if self.store.finish(id, worker, attempt, outcome, now).await? {
-            ctx.announce().await;
+        let finished = match (outcome, completer) {
+            (Outcome::Completed(result), Some(completer)) => {
+                completer.complete(Completion { id, worker: worker.to_owned(), attempt, result }).await?
+            }
+            (outcome, _) => self.store.finish(id, worker, attempt, outcome, now).await?,
+        };
+        if let Some(finished) = finished {
+            self.events.publish(finished);
             if let Some(parent) = ctx.task.parent_id
                 && let Err(error) = super::batch::settle(&self.store, &self.events, parent).await
             {

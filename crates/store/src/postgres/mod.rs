@@ -18,6 +18,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// Connections for task claims only, on which the planner never takes a bitmap scan: right
+    /// after a burst of enqueues the table's statistics still describe it as nearly empty, and the
+    /// planner would then fetch and sort every pending task instead of walking the claim index in
+    /// order and stopping after a few rows (35 ms instead of 0.2 ms with 30,000 queued).
+    claims: PgPool,
+    changes: crate::ProjectChanges,
 }
 
 impl PostgresStore {
@@ -25,13 +31,17 @@ impl PostgresStore {
         let connect = PgConnectOptions::from_str(&options.url)
             .map_err(|e| StoreError::Config(format!("DATABASE_URL: {e}")))?
             .application_name("cinegen");
+        let claims = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(connect.clone().options([("enable_bitmapscan", "off")]));
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, claims, changes: crate::ProjectChanges::default() })
     }
 }
 
@@ -61,7 +71,12 @@ impl crate::Store for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
+    fn project_changes(&self) -> &crate::ProjectChanges {
+        &self.changes
+    }
+
     async fn close(&self) {
+        self.claims.close().await;
         self.pool.close().await;
     }
 }

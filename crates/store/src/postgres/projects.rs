@@ -141,6 +141,7 @@ impl ProjectStore for PostgresStore {
         let mut tx = self.pool.begin().await?;
         write(&mut tx, project, true, None).await?;
         tx.commit().await?;
+        self.changes.announce(vec![project.owner_id]);
         Ok(())
     }
 
@@ -220,7 +221,17 @@ impl ProjectStore for PostgresStore {
             };
             enqueued.push(created);
         }
+        let mut audience: Vec<UserId> =
+            sqlx::query_scalar::<_, Uuid>("SELECT user_id FROM project_members WHERE project_id = $1")
+                .bind(id.as_uuid())
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(UserId)
+                .collect();
         tx.commit().await?;
+        audience.push(record.owner_id);
+        self.changes.announce(audience);
         Ok(Enqueued { project: record, tasks: enqueued, created: true })
     }
 
@@ -241,6 +252,7 @@ impl ProjectStore for PostgresStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        self.changes.announce(vec![user]);
         Ok(())
     }
 
@@ -250,7 +262,11 @@ impl ProjectStore for PostgresStore {
             .bind(user.as_uuid())
             .execute(&self.pool)
             .await?;
-        Ok(done.rows_affected() > 0)
+        let removed = done.rows_affected() > 0;
+        if removed {
+            self.changes.announce(vec![user]);
+        }
+        Ok(removed)
     }
 
     async fn members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {
@@ -275,10 +291,15 @@ impl ProjectStore for PostgresStore {
     }
 
     async fn purge_projects_deleted_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<ProjectId>> {
-        let rows = sqlx::query("DELETE FROM projects WHERE status = 'deleted' AND deleted_at < $1 RETURNING id")
-            .bind(before)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|row| Ok(ProjectId(row.try_get::<Uuid, _>("id")?))).collect()
+        let rows =
+            sqlx::query("DELETE FROM projects WHERE status = 'deleted' AND deleted_at < $1 RETURNING id, user_id")
+                .bind(before)
+                .fetch_all(&self.pool)
+                .await?;
+        let purged = rows.iter().map(|row| Ok(ProjectId(row.try_get::<Uuid, _>("id")?))).collect::<StoreResult<_>>()?;
+        let owners =
+            rows.iter().map(|row| Ok(UserId(row.try_get::<Uuid, _>("user_id")?))).collect::<StoreResult<_>>()?;
+        self.changes.announce(owners);
+        Ok(purged)
     }
 }

@@ -1,5 +1,7 @@
 use super::PostgresStore;
-use crate::tasks::{BatchTally, ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
+use crate::tasks::{
+    BatchTally, ClaimRequest, Completion, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore,
+};
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{ProjectId, TaskId, UserId};
@@ -99,36 +101,56 @@ impl TaskStore for PostgresStore {
         Ok((existing, false))
     }
 
-    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>> {
-        // Each branch walks a partial index in claim order and stops at the first row it may take,
-        // so a claim costs the same with ten tasks queued or a million. A task whose lease lapsed
-        // (its worker died) is rescued first; otherwise the next pending one, unless its user is
-        // at the running cap. SKIP LOCKED: concurrent claims pass over rows another one holds.
+    async fn claim_many(&self, request: &ClaimRequest, limit: u32) -> StoreResult<Vec<TaskRecord>> {
+        // One statement claims the whole batch. Tasks whose lease lapsed (their worker died) come
+        // first, then pending ones in claim order; both walk a partial index in that order and stop
+        // after `limit` rows, so a claim costs the same with ten tasks queued or a million. The
+        // running tasks are counted once per user for the whole batch: users at the cap are passed
+        // over in the walk, and the batch gives each user no more than the slots they have left.
+        // SKIP LOCKED: concurrent claims pass over rows another one holds.
         let query = format!(
-            "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2,
+            "WITH running AS (
+                SELECT user_id, COUNT(*) AS n FROM tasks
+                 WHERE status = 'running' AND locked_until >= $3 GROUP BY user_id),
+             lapsed AS (
+                SELECT id FROM tasks
+                 WHERE status = 'running' AND locked_until < $3 AND task_type = ANY($4)
+                   AND NOT cancel_requested AND attempts < max_attempts
+                 ORDER BY locked_until LIMIT $6 FOR UPDATE SKIP LOCKED),
+             due AS (
+                SELECT id, user_id, priority, run_at FROM tasks
+                 WHERE status = 'pending' AND run_at <= $3 AND task_type = ANY($4)
+                   AND NOT cancel_requested AND attempts < max_attempts
+                   AND user_id NOT IN (SELECT user_id FROM running WHERE n >= $5)
+                 ORDER BY priority DESC, run_at, id LIMIT $6 FOR UPDATE SKIP LOCKED),
+             chosen AS (
+                SELECT id FROM (
+                    SELECT id, 0 AS tier, 0::BIGINT AS place FROM lapsed
+                    UNION ALL
+                    SELECT id, 1, ROW_NUMBER() OVER (ORDER BY priority DESC, run_at, id) FROM (
+                        SELECT d.*, COALESCE(r.n, 0)
+                                + ROW_NUMBER() OVER (PARTITION BY d.user_id ORDER BY d.priority DESC, d.run_at, d.id)
+                                AS slot
+                          FROM due d LEFT JOIN running r ON r.user_id = d.user_id) ranked
+                     WHERE slot <= $5) candidates
+                 ORDER BY tier, place LIMIT $6)
+             UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2,
                 started_at = COALESCE(started_at, $3), updated_at = $3
-             WHERE id = COALESCE(
-                (SELECT t.id FROM tasks t
-                  WHERE t.status = 'running' AND t.locked_until < $3 AND t.task_type = ANY($4)
-                    AND NOT t.cancel_requested AND t.attempts < t.max_attempts
-                  ORDER BY t.locked_until LIMIT 1 FOR UPDATE SKIP LOCKED),
-                (SELECT t.id FROM tasks t
-                  WHERE t.status = 'pending' AND t.run_at <= $3 AND t.task_type = ANY($4)
-                    AND NOT t.cancel_requested AND t.attempts < t.max_attempts
-                    AND (SELECT COUNT(*) FROM tasks r WHERE r.status = 'running' AND r.user_id = t.user_id
-                          AND r.locked_until >= $3) < $5
-                  ORDER BY t.priority DESC, t.run_at, t.id LIMIT 1 FOR UPDATE SKIP LOCKED))
+             WHERE id IN (SELECT id FROM chosen)
              RETURNING {COLUMNS}"
         );
-        let row = sqlx::query(&query)
+        let rows = sqlx::query(&query)
             .bind(&request.worker)
             .bind(request.lease_until)
             .bind(request.now)
             .bind(&request.task_types)
             .bind(request.per_user_running)
-            .fetch_optional(&self.pool)
+            .bind(i64::from(limit))
+            .fetch_all(&self.claims)
             .await?;
-        row.as_ref().map(task_from_row).transpose()
+        let mut claimed = rows.iter().map(task_from_row).collect::<StoreResult<Vec<_>>>()?;
+        crate::tasks::sort_in_claim_order(&mut claimed);
+        Ok(claimed)
     }
 
     async fn heartbeat(
@@ -186,25 +208,24 @@ impl TaskStore for PostgresStore {
         attempt: i32,
         outcome: Outcome,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<TaskRecord>> {
         let released = "locked_by = NULL, locked_until = NULL, updated_at = $4";
-        let affected = match outcome {
+        let row = match outcome {
             Outcome::Completed(result) => sqlx::query(&format!(
                 "UPDATE tasks SET status = 'completed', result = $5, progress = 100, finished_at = $4,
-                    error_code = NULL, error_message = NULL, {released} WHERE {HOLDS_LEASE}"
+                    error_code = NULL, error_message = NULL, {released} WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
             ))
             .bind(id.as_uuid())
             .bind(worker)
             .bind(attempt)
             .bind(now)
             .bind(Json(result))
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .fetch_optional(&self.pool)
+            .await?,
             Outcome::Retry { run_at, code, message } => sqlx::query(&format!(
                 "UPDATE tasks SET status = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END,
                     finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE $4 END,
-                    run_at = $5, error_code = $6, error_message = $7, {released} WHERE {HOLDS_LEASE}"
+                    run_at = $5, error_code = $6, error_message = $7, {released} WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
             ))
             .bind(id.as_uuid())
             .bind(worker)
@@ -213,12 +234,11 @@ impl TaskStore for PostgresStore {
             .bind(run_at)
             .bind(code)
             .bind(message)
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .fetch_optional(&self.pool)
+            .await?,
             Outcome::Failed { code, message } => sqlx::query(&format!(
                 "UPDATE tasks SET status = 'failed', finished_at = $4, error_code = $5, error_message = $6, {released}
-                 WHERE {HOLDS_LEASE}"
+                 WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
             ))
             .bind(id.as_uuid())
             .bind(worker)
@@ -226,21 +246,42 @@ impl TaskStore for PostgresStore {
             .bind(now)
             .bind(code)
             .bind(message)
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .fetch_optional(&self.pool)
+            .await?,
             Outcome::Cancelled => sqlx::query(&format!(
-                "UPDATE tasks SET status = 'cancelled', finished_at = $4, {released} WHERE {HOLDS_LEASE}"
+                "UPDATE tasks SET status = 'cancelled', finished_at = $4, {released} WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
             ))
             .bind(id.as_uuid())
             .bind(worker)
             .bind(attempt)
             .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .fetch_optional(&self.pool)
+            .await?,
         };
-        Ok(affected > 0)
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    async fn complete_many(&self, done: &[Completion], now: DateTime<Utc>) -> StoreResult<Vec<TaskRecord>> {
+        let ids: Vec<Uuid> = done.iter().map(|d| d.id.as_uuid()).collect();
+        let workers: Vec<&str> = done.iter().map(|d| d.worker.as_str()).collect();
+        let attempts: Vec<i32> = done.iter().map(|d| d.attempt).collect();
+        let results: Vec<String> = done.iter().map(|d| d.result.to_string()).collect();
+        let rows = sqlx::query(&format!(
+            "UPDATE tasks t SET status = 'completed', result = v.result::JSONB, progress = 100, finished_at = $5,
+                error_code = NULL, error_message = NULL, locked_by = NULL, locked_until = NULL, updated_at = $5
+             FROM UNNEST($1::UUID[], $2::TEXT[], $3::INT4[], $4::TEXT[]) AS v(id, worker, attempt, result)
+             WHERE t.id = v.id AND t.status = 'running' AND t.locked_by = v.worker AND t.attempts = v.attempt
+             RETURNING {}",
+            qualified()
+        ))
+        .bind(ids)
+        .bind(workers)
+        .bind(attempts)
+        .bind(results)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(task_from_row).collect()
     }
 
     async fn request_cancel(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>> {

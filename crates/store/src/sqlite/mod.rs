@@ -19,6 +19,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    changes: crate::ProjectChanges,
 }
 
 impl SqliteStore {
@@ -34,7 +35,7 @@ impl SqliteStore {
         let pool =
             SqlitePoolOptions::new().max_connections(options.max_connections.max(1)).connect_with(connect).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, changes: crate::ProjectChanges::default() })
     }
 }
 
@@ -62,6 +63,10 @@ impl crate::Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    fn project_changes(&self) -> &crate::ProjectChanges {
+        &self.changes
     }
 
     async fn close(&self) {

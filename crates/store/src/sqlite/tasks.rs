@@ -1,5 +1,7 @@
 use super::{SqliteStore, from_millis, millis};
-use crate::tasks::{BatchTally, ClaimRequest, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
+use crate::tasks::{
+    BatchTally, ClaimRequest, Completion, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore,
+};
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{ProjectId, TaskId, UserId};
@@ -92,6 +94,42 @@ pub(super) async fn task_by_key(conn: &mut SqliteConnection, task: &NewTask) -> 
     existing.as_ref().map(task_from_row).transpose()
 }
 
+/// Claims the next runnable task on `conn` (see [`TaskStore::claim`]).
+async fn claim_one(conn: &mut SqliteConnection, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>> {
+    // Each branch walks a partial index in claim order and stops at the first row it may take,
+    // so a claim costs the same with ten tasks queued or a million. A task whose lease lapsed
+    // (its worker died) is rescued first; otherwise the next pending one, unless its user is
+    // at the running cap.
+    let types = serde_json::to_string(&request.task_types).unwrap_or_else(|_| "[]".into());
+    let query = format!(
+        "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ?1, locked_until = ?2,
+            started_at = COALESCE(started_at, ?3), updated_at = ?3
+         WHERE id = COALESCE(
+            (SELECT t.id FROM tasks t
+              WHERE t.status = 'running' AND t.locked_until < ?3
+                AND t.task_type IN (SELECT value FROM json_each(?4))
+                AND NOT t.cancel_requested AND t.attempts < t.max_attempts
+              ORDER BY t.locked_until LIMIT 1),
+            (SELECT t.id FROM tasks t
+              WHERE t.status = 'pending' AND t.run_at <= ?3
+                AND t.task_type IN (SELECT value FROM json_each(?4))
+                AND NOT t.cancel_requested AND t.attempts < t.max_attempts
+                AND (SELECT COUNT(*) FROM tasks r WHERE r.status = 'running' AND r.user_id = t.user_id
+                      AND r.locked_until >= ?3) < ?5
+              ORDER BY t.priority DESC, t.run_at, t.id LIMIT 1))
+         RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&query)
+        .bind(&request.worker)
+        .bind(millis(request.lease_until))
+        .bind(millis(request.now))
+        .bind(types)
+        .bind(request.per_user_running)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(task_from_row).transpose()
+}
+
 #[async_trait::async_trait]
 impl TaskStore for SqliteStore {
     async fn enqueue(&self, task: &NewTask) -> StoreResult<(TaskRecord, bool)> {
@@ -103,39 +141,22 @@ impl TaskStore for SqliteStore {
         Ok((existing, false))
     }
 
-    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Option<TaskRecord>> {
-        // Each branch walks a partial index in claim order and stops at the first row it may take,
-        // so a claim costs the same with ten tasks queued or a million. A task whose lease lapsed
-        // (its worker died) is rescued first; otherwise the next pending one, unless its user is
-        // at the running cap. One statement under SQLite's single writer: claims run one by one.
-        let types = serde_json::to_string(&request.task_types).unwrap_or_else(|_| "[]".into());
-        let query = format!(
-            "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ?1, locked_until = ?2,
-                started_at = COALESCE(started_at, ?3), updated_at = ?3
-             WHERE id = COALESCE(
-                (SELECT t.id FROM tasks t
-                  WHERE t.status = 'running' AND t.locked_until < ?3
-                    AND t.task_type IN (SELECT value FROM json_each(?4))
-                    AND NOT t.cancel_requested AND t.attempts < t.max_attempts
-                  ORDER BY t.locked_until LIMIT 1),
-                (SELECT t.id FROM tasks t
-                  WHERE t.status = 'pending' AND t.run_at <= ?3
-                    AND t.task_type IN (SELECT value FROM json_each(?4))
-                    AND NOT t.cancel_requested AND t.attempts < t.max_attempts
-                    AND (SELECT COUNT(*) FROM tasks r WHERE r.status = 'running' AND r.user_id = t.user_id
-                          AND r.locked_until >= ?3) < ?5
-                  ORDER BY t.priority DESC, t.run_at, t.id LIMIT 1))
-             RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query(&query)
-            .bind(&request.worker)
-            .bind(millis(request.lease_until))
-            .bind(millis(request.now))
-            .bind(types)
-            .bind(request.per_user_running)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(task_from_row).transpose()
+    async fn claim_many(&self, request: &ClaimRequest, limit: u32) -> StoreResult<Vec<TaskRecord>> {
+        // SQLite has one writer: a batch is claimed row by row inside one transaction, so it costs
+        // one commit instead of one per task.
+        if limit <= 1 {
+            return Ok(claim_one(&mut *self.pool.acquire().await?, request).await?.into_iter().collect());
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut claimed = Vec::new();
+        while claimed.len() < limit as usize {
+            match claim_one(&mut tx, request).await? {
+                Some(task) => claimed.push(task),
+                None => break,
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     async fn heartbeat(
@@ -193,25 +214,24 @@ impl TaskStore for SqliteStore {
         attempt: i32,
         outcome: Outcome,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<TaskRecord>> {
         let released = "locked_by = NULL, locked_until = NULL, updated_at = ?4";
-        let affected = match outcome {
+        let row = match outcome {
             Outcome::Completed(result) => sqlx::query(&format!(
                 "UPDATE tasks SET status = 'completed', result = ?5, progress = 100, finished_at = ?4,
-                    error_code = NULL, error_message = NULL, {released} WHERE {HOLDS_LEASE}"
+                    error_code = NULL, error_message = NULL, {released} WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
             ))
             .bind(id.as_uuid())
             .bind(worker)
             .bind(attempt)
             .bind(millis(now))
             .bind(result.to_string())
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .fetch_optional(&self.pool)
+            .await?,
             Outcome::Retry { run_at, code, message } => sqlx::query(&format!(
                 "UPDATE tasks SET status = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END,
                     finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE ?4 END,
-                    run_at = ?5, error_code = ?6, error_message = ?7, {released} WHERE {HOLDS_LEASE}"
+                    run_at = ?5, error_code = ?6, error_message = ?7, {released} WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
             ))
             .bind(id.as_uuid())
             .bind(worker)
@@ -220,12 +240,11 @@ impl TaskStore for SqliteStore {
             .bind(millis(run_at))
             .bind(code)
             .bind(message)
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .fetch_optional(&self.pool)
+            .await?,
             Outcome::Failed { code, message } => sqlx::query(&format!(
                 "UPDATE tasks SET status = 'failed', finished_at = ?4, error_code = ?5, error_message = ?6, {released}
-                 WHERE {HOLDS_LEASE}"
+                 WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
             ))
             .bind(id.as_uuid())
             .bind(worker)
@@ -233,21 +252,42 @@ impl TaskStore for SqliteStore {
             .bind(millis(now))
             .bind(code)
             .bind(message)
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .fetch_optional(&self.pool)
+            .await?,
             Outcome::Cancelled => sqlx::query(&format!(
-                "UPDATE tasks SET status = 'cancelled', finished_at = ?4, {released} WHERE {HOLDS_LEASE}"
+                "UPDATE tasks SET status = 'cancelled', finished_at = ?4, {released} WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
             ))
             .bind(id.as_uuid())
             .bind(worker)
             .bind(attempt)
             .bind(millis(now))
-            .execute(&self.pool)
-            .await?
-            .rows_affected(),
+            .fetch_optional(&self.pool)
+            .await?,
         };
-        Ok(affected > 0)
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    async fn complete_many(&self, done: &[Completion], now: DateTime<Utc>) -> StoreResult<Vec<TaskRecord>> {
+        // One transaction, one commit, under SQLite's single writer.
+        let mut tx = self.pool.begin().await?;
+        let mut completed = Vec::with_capacity(done.len());
+        for item in done {
+            let row = sqlx::query(&format!(
+                "UPDATE tasks SET status = 'completed', result = ?5, progress = 100, finished_at = ?4,
+                    error_code = NULL, error_message = NULL, locked_by = NULL, locked_until = NULL, updated_at = ?4
+                 WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
+            ))
+            .bind(item.id.as_uuid())
+            .bind(&item.worker)
+            .bind(item.attempt)
+            .bind(millis(now))
+            .bind(item.result.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            completed.extend(row.as_ref().map(task_from_row).transpose()?);
+        }
+        tx.commit().await?;
+        Ok(completed)
     }
 
     async fn request_cancel(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>> {

@@ -8,7 +8,7 @@ use crate::projects::update::ProjectUpdate;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use cinegen_domain::project::assets::for_each_slot;
 use cinegen_domain::project::{Documents, ProjectRole};
 use cinegen_domain::{ProjectId, UserId};
@@ -140,14 +140,13 @@ pub async fn get_project(
 
 /// The envelope around a serialised project (without its role), with the caller's role put in
 /// front: the one part of the answer that differs between callers.
-fn cached_answer(project: &[u8], role: ProjectRole) -> Response {
-    let head = format!(r#"{{"success":true,"data":{{"project":{{"role":"{role}","#);
-    let tail = format!(r#"}},"message":"ok","code":0,"timestamp":{}}}"#, crate::envelope::now_unix());
-    let mut body = Vec::with_capacity(head.len() + project.len() + tail.len());
-    body.extend_from_slice(head.as_bytes());
-    body.extend_from_slice(project.strip_prefix(b"{").unwrap_or(project));
-    body.extend_from_slice(tail.as_bytes());
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+fn cached_answer(project: &bytes::Bytes, role: ProjectRole) -> Response {
+    let fields = project.strip_prefix(b"{").map_or_else(|| project.clone(), |_| project.slice(1..));
+    envelope::ok_serialised([
+        bytes::Bytes::from(format!(r#"{{"project":{{"role":"{role}","#)),
+        fields,
+        bytes::Bytes::from_static(b"}"),
+    ])
 }
 
 /// Updates settings and documents. The body names the `version` it was based on (or `If-Match`);

@@ -62,11 +62,16 @@ pub async fn list_projects(
     };
     errors.into_result().map_err(AppError::validation)?;
     let query = ProjectQuery { user: claims.sub, page, size, words: query_words(search), status };
+    let key = format!("{page}/{size}/{status:?}/{}", query.words.join(" "));
+    let cached = state.project_lists.pages(claims.sub);
+    if let Some(page) = cached.get(&key) {
+        return Ok(envelope::ok_serialised([page]));
+    }
     let (items, total) = state.projects.list(&query).await?;
     let pages = (total + i64::from(size) - 1) / i64::from(size);
     let thumbs: Vec<_> = items.iter().map(|item| (item.id, item.thumbnail.clone())).collect();
     let minted = state.assets.thumbnail_urls(&thumbs).await?;
-    Ok(envelope::ok(ProjectPage {
+    let page = ProjectPage {
         items: items
             .into_iter()
             .map(|item| {
@@ -77,5 +82,8 @@ pub async fn list_projects(
             })
             .collect(),
         pagination: Pagination { page, size, total, pages },
-    }))
+    };
+    let page = bytes::Bytes::from(serde_json::to_vec(&page).map_err(AppError::internal)?);
+    cached.insert(key, page.clone());
+    Ok(envelope::ok_serialised([page]))
 }
