@@ -71,28 +71,40 @@ impl ProjectCache {
     }
 }
 
-/// How long a cached page of a project list may be served. Changes written by this process drop
+/// How long a cached page of a project list (or a user's access to a project) may be served. Changes written by this process drop
 /// the pages they touch at once; this bounds how late a change written by another process (a
 /// separate `cinegen worker`, another instance) shows, and keeps minted thumbnail links fresh.
-pub const LIST_TTL: Duration = Duration::from_secs(2);
+pub const SEEN_TTL: Duration = Duration::from_secs(2);
 
-/// Serialised pages of project lists, per user. The store announces every committed project write
-/// with the users whose lists it changed (owner and members); those users' pages are dropped
-/// before the next list is served, so a caller always sees their own writes.
+/// What each user sees of projects: serialised pages of their project lists, and their access to
+/// single projects (role and current version, which pick the cached document). The store
+/// announces every committed project write with the users it concerns (owner and members); what
+/// those users saw is dropped before their next request is served, so a caller always sees their
+/// own writes and those of anyone in the same process.
 #[derive(Clone)]
-pub struct ListCache {
-    users: Cache<UserId, Arc<ListPages>>,
+pub struct SeenProjects {
+    users: Cache<UserId, Arc<UserSees>>,
     changes: Arc<std::sync::Mutex<tokio::sync::broadcast::Receiver<Arc<[UserId]>>>>,
 }
 
-/// One user's cached pages, by query. A handle taken before reading the database and filled after
-/// can never serve a page from before a change: the change drops the handle from the cache.
+/// What one user saw: list pages by query, access by project. A handle taken before reading the
+/// database and filled after can never serve something from before a change: the change drops
+/// the handle from the cache.
 #[derive(Default)]
-pub struct ListPages {
+pub struct UserSees {
     pages: std::sync::Mutex<std::collections::HashMap<String, bytes::Bytes>>,
+    access: std::sync::Mutex<std::collections::HashMap<cinegen_domain::ProjectId, crate::projects::ProjectAccess>>,
 }
 
-impl ListPages {
+impl UserSees {
+    pub fn access(&self, project: cinegen_domain::ProjectId) -> Option<crate::projects::ProjectAccess> {
+        self.access.lock().unwrap_or_else(|e| e.into_inner()).get(&project).copied()
+    }
+
+    pub fn remember_access(&self, access: crate::projects::ProjectAccess) {
+        self.access.lock().unwrap_or_else(|e| e.into_inner()).insert(access.id, access);
+    }
+
     pub fn get(&self, query: &str) -> Option<bytes::Bytes> {
         self.pages.lock().unwrap_or_else(|e| e.into_inner()).get(query).cloned()
     }
@@ -102,18 +114,18 @@ impl ListPages {
     }
 }
 
-impl ListCache {
+impl SeenProjects {
     /// A cache of `store`'s lists whose pages carry file links valid for `url_ttl`.
     pub fn new(store: &dyn Store, url_ttl: Duration) -> Self {
         let changes = Arc::new(std::sync::Mutex::new(store.project_changes().subscribe()));
-        let ttl = LIST_TTL.min(url_ttl / 2);
+        let ttl = SEEN_TTL.min(url_ttl / 2);
         Self { users: Cache::builder().max_capacity(CAPACITY).time_to_live(ttl).build(), changes }
     }
 
-    /// `user`'s cached pages, after applying every change announced so far.
-    pub fn pages(&self, user: UserId) -> Arc<ListPages> {
+    /// What `user` saw, after applying every change announced so far.
+    pub fn of(&self, user: UserId) -> Arc<UserSees> {
         self.apply_changes();
-        self.users.get_with(user, || Arc::new(ListPages::default()))
+        self.users.get_with(user, || Arc::new(UserSees::default()))
     }
 
     fn apply_changes(&self) {
@@ -142,7 +154,7 @@ struct ListChange {
     users: Option<Vec<UserId>>,
 }
 
-impl ListCache {
+impl SeenProjects {
     /// Drops the pages of `users`.
     pub fn forget(&self, users: &[UserId]) {
         users.iter().for_each(|user| self.users.invalidate(user));

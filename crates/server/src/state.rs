@@ -3,7 +3,7 @@
 use crate::auth::password::PasswordHasher;
 use crate::auth::service::LoginLimits;
 use crate::auth::{AuthService, TokenKeys};
-use crate::cache::{ListCache, ProjectCache, UserCache};
+use crate::cache::{ProjectCache, SeenProjects, UserCache};
 use crate::config::Settings;
 use crate::config::StorageLocation;
 use crate::ephemeral::{self, Counters, Denylist};
@@ -24,7 +24,7 @@ pub struct AppState {
     pub users: UserCache,
     pub project_cache: ProjectCache,
     /// Serialised pages of project lists, dropped when the store announces a change to them.
-    pub project_lists: ListCache,
+    pub seen_projects: SeenProjects,
     pub projects: ProjectService,
     pub files: FileService,
     pub assets: AssetService,
@@ -83,9 +83,9 @@ impl AppState {
             None => crate::tasks::TaskEvents::default(),
         };
         let project_cache = ProjectCache::new(Duration::from_secs(settings.url_ttl_secs));
-        let project_lists = ListCache::new(store.as_ref(), Duration::from_secs(settings.url_ttl_secs));
+        let seen_projects = SeenProjects::new(store.as_ref(), Duration::from_secs(settings.url_ttl_secs));
         if let Some(url) = &settings.redis_url {
-            project_lists.share_through_redis(store.as_ref(), url).await?;
+            seen_projects.share_through_redis(store.as_ref(), url).await?;
         }
         let auth =
             AuthService::new(store.clone(), keys, hasher, counters.clone(), denylist, limits, settings.default_quota);
@@ -100,7 +100,7 @@ impl AppState {
             auth,
             users: UserCache::default(),
             project_cache,
-            project_lists,
+            seen_projects,
             projects,
             assets: AssetService::new(files.clone(), store.clone()),
             files,

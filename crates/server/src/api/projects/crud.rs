@@ -125,7 +125,17 @@ pub async fn get_project(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
-    let access = state.projects.authorize(claims.sub, id).await?;
+    // Access is checked against what this caller last saw of the project, kept until a write to
+    // it is announced; the document itself is cached by version.
+    let seen = state.seen_projects.of(claims.sub);
+    let access = match seen.access(id) {
+        Some(access) => access,
+        None => {
+            let access = state.projects.authorize(claims.sub, id).await?;
+            seen.remember_access(access);
+            access
+        }
+    };
     if let Some(body) = state.project_cache.get(id, access.version) {
         return Ok(cached_answer(&body, access.role));
     }

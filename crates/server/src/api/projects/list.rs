@@ -63,7 +63,7 @@ pub async fn list_projects(
     errors.into_result().map_err(AppError::validation)?;
     let query = ProjectQuery { user: claims.sub, page, size, words: query_words(search), status };
     let key = format!("{page}/{size}/{status:?}/{}", query.words.join(" "));
-    let cached = state.project_lists.pages(claims.sub);
+    let cached = state.seen_projects.of(claims.sub);
     if let Some(page) = cached.get(&key) {
         return Ok(envelope::ok_serialised([page]));
     }
