@@ -268,7 +268,11 @@ impl TaskStore for SqliteStore {
     }
 
     async fn complete_many(&self, done: &[Completion], now: DateTime<Utc>) -> StoreResult<Vec<TaskRecord>> {
-        // One transaction, one commit, under SQLite's single writer.
+        // One transaction, one commit, under SQLite's single writer (a single row needs none).
+        if let [item] = done {
+            let outcome = Outcome::Completed(item.result.clone());
+            return Ok(self.finish(item.id, &item.worker, item.attempt, outcome, now).await?.into_iter().collect());
+        }
         let mut tx = self.pool.begin().await?;
         let mut completed = Vec::with_capacity(done.len());
         for item in done {
