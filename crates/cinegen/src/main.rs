@@ -90,6 +90,16 @@ enum UserCommand {
         #[command(flatten)]
         location: Location,
     },
+    /// Print an invitation code that lets this address register (with `registration = invite`).
+    Invite {
+        #[arg(long)]
+        email: String,
+        /// Days the code stays valid.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[command(flatten)]
+        location: Location,
+    },
     /// Set a new password and sign the account out everywhere. Reads standard input when
     /// --password is left out.
     ResetPassword {
@@ -189,6 +199,15 @@ async fn run_user(config: Option<&PathBuf>, command: UserCommand) -> anyhow::Res
             let (before, after) = admin::repair_usage(store.as_ref(), &email).await?;
             let verdict = if before == after { "already right" } else { "repaired" };
             println!("usage of <{email}>: {before} bytes recorded, {after} bytes in ready files ({verdict})");
+        }
+        UserCommand::Invite { email, days, location } => {
+            let settings = settings(config, &location)?;
+            let address = cinegen_domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
+            let expires = chrono::Utc::now() + chrono::Duration::days(i64::from(days.clamp(1, 365)));
+            let code = cinegen_server::auth::invites::Invites::new(settings.jwt_secret.expose())
+                .issue(&address, expires.timestamp());
+            println!("invitation for <{}>, valid until {}:", address.as_str(), expires.format("%Y-%m-%d %H:%M UTC"));
+            println!("{code}");
         }
         UserCommand::ResetPassword { email, password, location } => {
             let store = AppState::build(settings(config, &location)?).await?.store;

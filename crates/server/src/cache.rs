@@ -102,7 +102,7 @@ impl UserSees {
     }
 
     pub fn remember_access(&self, access: crate::projects::ProjectAccess) {
-        self.access.lock().unwrap_or_else(|e| e.into_inner()).insert(access.id, access);
+        self.access.lock().unwrap_or_else(|e| e.into_inner()).insert(access.id(), access);
     }
 
     pub fn get(&self, query: &str) -> Option<bytes::Bytes> {

@@ -34,6 +34,11 @@ pub struct Config {
     pub provider_keys: Option<Secret>,
     /// Server-wide provider base URLs: `openai=https://gateway.example.com/v1,…`.
     pub provider_base_urls: Option<String>,
+    /// Whether users may point a provider at a base URL of their own (always with their own key).
+    pub allow_user_base_urls: bool,
+    /// Hosts users' base URLs may name (`api.example.com`, or `.example.com` for its subdomains);
+    /// empty: any public host.
+    pub user_base_url_hosts: Option<String>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub storage_url: Option<String>,
@@ -80,7 +85,21 @@ pub struct Config {
     pub login_failure_window_secs: u64,
     pub max_concurrent_password_hashes: usize,
     pub trust_forwarded_for: bool,
-    pub secure_cookies: bool,
+    /// Who may create an account through the API: `open` (anyone), `invite` (with a code from
+    /// `cinegen user invite`), `closed` (only operators, with `cinegen user create`).
+    pub registration: Registration,
+    /// Accounts one client address may register per hour.
+    pub registrations_per_ip_per_hour: u32,
+    /// Shares (invitations into a project) one user may send per hour.
+    pub shares_per_hour: u32,
+    /// Serve `/metrics` only on this address (an internal network), not beside the API.
+    pub metrics_addr: Option<String>,
+    /// Networks of the proxies in front of this server (`10.0.0.0/8,192.168.1.7`): with
+    /// `trust_forwarded_for`, the client is the right-most `X-Forwarded-For` hop outside them.
+    /// Empty: only the connecting peer is trusted.
+    pub trusted_proxies: Option<String>,
+    /// Marks the refresh cookie `Secure`; unset: on exactly when `public_url` is https.
+    pub secure_cookies: Option<bool>,
     /// The built web app (`index.html` and hashed assets), served at `/` when the folder exists.
     pub web_dir: PathBuf,
     pub log_format: LogFormat,
@@ -101,6 +120,8 @@ impl Default for Config {
             encryption_keys_previous: None,
             provider_keys: None,
             provider_base_urls: None,
+            allow_user_base_urls: true,
+            user_base_url_hosts: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             storage_url: None,
@@ -139,12 +160,25 @@ impl Default for Config {
             // everything else keeps a login flood from stalling other requests.
             max_concurrent_password_hashes: (cores / 2).max(1),
             trust_forwarded_for: false,
-            secure_cookies: false,
+            registration: Registration::Open,
+            registrations_per_ip_per_hour: 20,
+            shares_per_hour: 60,
+            metrics_addr: None,
+            trusted_proxies: None,
+            secure_cookies: None,
             web_dir: PathBuf::from("./web/dist"),
             log_format: LogFormat::Json,
             log_level: "info".into(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    Open,
+    Invite,
+    Closed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,8 +274,10 @@ impl Config {
             .parse()
             .map_err(|e| invalid("CINEGEN_ADDR", format!("'{}' is not host:port ({e})", self.addr)))?;
         let data_dir = self.data_dir.clone();
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| invalid("CINEGEN_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
+        if !data_dir.exists() {
+            create_private_dir(&data_dir)
+                .map_err(|e| invalid("CINEGEN_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
+        }
         let storage = storage_location(&self, &data_dir)?;
         if self.url_ttl_secs == 0 || self.url_ttl_secs > MAX_URL_TTL_SECS {
             return Err(invalid("CINEGEN_URL_TTL_SECS", "must be between 1 and 604800 (7 days)"));
@@ -253,8 +289,8 @@ impl Config {
             }
             None => format!("sqlite://{}", data_dir.join("cinegen.db").display()),
         };
-        let redis_url = self.redis_url.map(|url| url.0);
-        if let Some(url) = &redis_url
+        let redis_url = self.redis_url;
+        if let Some(url) = redis_url.as_ref().map(Secret::expose)
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
             return Err(invalid("REDIS_URL", "must start with redis:// or rediss://"));
@@ -286,6 +322,25 @@ impl Config {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(invalid("CINEGEN_PROVIDER_BASE_URLS", "each URL must start with http:// or https://"));
             }
+        }
+        let user_base_url_hosts: Vec<String> = self
+            .user_base_url_hosts
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
+        if let Some(bad) = user_base_url_hosts.iter().find(|h| h.contains(['/', ':', '@', ' ']) || h.trim_start_matches('.').is_empty()) {
+            return Err(invalid("CINEGEN_USER_BASE_URL_HOSTS", format!("'{bad}' is not a host name (api.example.com or .example.com)")));
+        }
+        let mut trusted_proxies = Vec::new();
+        for part in self.trusted_proxies.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let net = part
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| invalid("CINEGEN_TRUSTED_PROXIES", format!("'{part}' is not an address or network (10.0.0.0/8)")))?;
+            trusted_proxies.push(net);
         }
         let ttl = |setting: &str, secs: u64| {
             if secs == 0 { Err(invalid(setting, "must be greater than 0")) } else { Ok(secs) }
@@ -326,6 +381,16 @@ impl Config {
             login_failure_window_secs: ttl("CINEGEN_LOGIN_FAILURE_WINDOW_SECS", self.login_failure_window_secs)?,
             max_concurrent_password_hashes: self.max_concurrent_password_hashes.max(1),
             trust_forwarded_for: self.trust_forwarded_for,
+            registration: self.registration,
+            registrations_per_ip_per_hour: self.registrations_per_ip_per_hour.max(1),
+            shares_per_hour: self.shares_per_hour.max(1),
+            metrics_addr: match self.metrics_addr.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+                Some(raw) => Some(raw.parse::<SocketAddr>().map_err(|e| {
+                    invalid("CINEGEN_METRICS_ADDR", format!("'{raw}' is not host:port ({e})"))
+                })?),
+                None => None,
+            },
+            trusted_proxies,
             public_url: match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
                 Some(url) => Some(
                     url::Url::parse(url)
@@ -336,7 +401,9 @@ impl Config {
                 ),
                 None => None,
             },
-            secure_cookies: self.secure_cookies,
+            secure_cookies: self
+                .secure_cookies
+                .unwrap_or_else(|| self.public_url.as_deref().is_some_and(|u| u.trim().starts_with("https://"))),
             web_dir: self.web_dir.join("index.html").is_file().then(|| self.web_dir.clone()),
             log_format: self.log_format,
             log_level: self.log_level,
@@ -347,6 +414,8 @@ impl Config {
             previous_encryption_keys: previous_keys,
             provider_keys: provider_keys.into_iter().map(|(k, v)| (k, Secret(v))).collect(),
             provider_base_urls,
+            allow_user_base_urls: self.allow_user_base_urls,
+            user_base_url_hosts,
             generated_secrets: generated,
         })
     }
@@ -477,11 +546,20 @@ fn load_or_generate(data_dir: &Path, name: &str, generated: &mut Vec<PathBuf>) -
         let text = std::fs::read_to_string(&path).map_err(|e| invalid(&setting, e))?;
         return decode_key(&text).ok_or_else(|| invalid(&setting, "is not 32 bytes of hex"));
     }
-    std::fs::create_dir_all(&dir).map_err(|e| invalid(&setting, e))?;
+    create_private_dir(&dir).map_err(|e| invalid(&setting, e))?;
     let bytes: [u8; 32] = rand::random();
     write_private(&path, &hex::encode(bytes)).map_err(|e| invalid(&setting, e))?;
     generated.push(path);
     Ok(bytes.to_vec())
+}
+
+/// Creates `dir` (and its parents) readable by this user only (mode 0700).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -517,13 +595,18 @@ pub struct Settings {
     /// May carry a password, so it is a secret; [`Settings::database_url_masked`] is loggable.
     pub database_url: Secret,
     pub database_max_connections: u32,
-    pub redis_url: Option<String>,
+    /// May carry a password: [`Settings::redis_url_masked`] is loggable.
+    pub redis_url: Option<Secret>,
     pub jwt_secret: SecretBytes,
     pub encryption_key: SecretBytes,
     pub previous_encryption_keys: Vec<SecretBytes>,
     /// Provider name → server-wide key (`KEY` or `ACCESS:SECRET`).
     pub provider_keys: std::collections::BTreeMap<String, Secret>,
     pub provider_base_urls: std::collections::BTreeMap<String, String>,
+    /// Whether users may save base URLs of their own (only ever used with their own keys).
+    pub allow_user_base_urls: bool,
+    /// Hosts (exact, or `.suffix`) users' base URLs may name; empty: any public host.
+    pub user_base_url_hosts: Vec<String>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub storage: StorageLocation,
@@ -565,6 +648,13 @@ pub struct Settings {
     pub login_failure_window_secs: u64,
     pub max_concurrent_password_hashes: usize,
     pub trust_forwarded_for: bool,
+    pub registration: Registration,
+    pub registrations_per_ip_per_hour: u32,
+    pub shares_per_hour: u32,
+    /// Where `/metrics` is served when not beside the API.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Proxies whose `X-Forwarded-For` hops are skipped when finding the client (beside the peer).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub secure_cookies: bool,
     /// The server's external address, without a trailing slash.
     pub public_url: Option<String>,
@@ -577,6 +667,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Generation requests per user and hour for `kind` (text, image, video, batch).
+    pub fn requests_per_hour(&self, kind: &str) -> u32 {
+        match kind {
+            "video" => self.video_requests_per_hour,
+            "image" => self.image_requests_per_hour,
+            "batch" => self.batch_requests_per_hour,
+            _ => self.text_requests_per_hour,
+        }
+    }
+
     /// The database URL with any password replaced by `***`.
     pub fn database_url_masked(&self) -> String {
         mask_url_password(self.database_url.expose())
@@ -584,7 +684,7 @@ impl Settings {
 
     /// The Redis URL with any password replaced by `***`.
     pub fn redis_url_masked(&self) -> Option<String> {
-        self.redis_url.as_deref().map(mask_url_password)
+        self.redis_url.as_ref().map(|url| mask_url_password(url.expose()))
     }
 }
 
@@ -593,7 +693,8 @@ fn mask_url_password(url: &str) -> String {
     let Some((credentials, host)) = rest.split_once('@') else { return url.to_owned() };
     match credentials.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+        // `redis://secret@host`: some clients read a lone credential as the password.
+        None => format!("{scheme}://***@{host}"),
     }
 }
 
@@ -616,6 +717,13 @@ mod tests {
         assert_eq!(first.generated_secrets.len(), 2);
         let second = config.resolve().unwrap();
         assert!(second.generated_secrets.is_empty());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.join("secrets")), 0o700);
+            assert_eq!(mode(&first.generated_secrets[0]), 0o600);
+        }
         assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -650,7 +758,12 @@ mod tests {
         };
         let text = format!("{config:?} {:?}", config.clone().resolve().unwrap());
         assert!(!text.contains("ssssssss") && !text.contains("hunter2"), "{text}");
-        assert_eq!(config.resolve().unwrap().database_url_masked(), "postgres://app:***@db/cinegen");
+        assert_eq!(config.clone().resolve().unwrap().database_url_masked(), "postgres://app:***@db/cinegen");
+        let redis = Config { redis_url: Some(Secret::new("redis://:hunter2@cache:6379/0")), ..config };
+        let settings = redis.resolve().unwrap();
+        assert_eq!(settings.redis_url_masked().as_deref(), Some("redis://:***@cache:6379/0"));
+        assert!(!format!("{settings:?}").contains("hunter2"), "the settings never print the Redis password");
+        assert_eq!(mask_url_password("redis://hunter2@cache"), "redis://***@cache");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -121,17 +121,36 @@ impl FromRequestParts<AppState> for Client {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let forwarded = state
-            .settings
-            .trust_forwarded_for
-            .then(|| {
-                parts.headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse::<IpAddr>().ok()
-            })
-            .flatten();
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let settings = &state.settings;
+        let ip = match peer {
+            Some(peer) if settings.trust_forwarded_for => {
+                let hops = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+                Some(client_ip(peer, hops, &settings.trusted_proxies))
+            }
+            other => other,
+        };
         let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(Client(crate::auth::ClientInfo { ip: forwarded.or(peer), user_agent }))
+        Ok(Client(crate::auth::ClientInfo { ip, user_agent }))
     }
+}
+
+/// The client behind a trusted peer: walking `X-Forwarded-For` from the right (the hop our proxy
+/// added) leftwards past the trusted proxies, the first hop outside them. Hops to its left were
+/// written by the client and prove nothing; a hop that is not an address ends the walk there.
+fn client_ip<'a>(peer: IpAddr, headers: impl Iterator<Item = &'a str>, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let hops: Vec<&str> = headers.flat_map(|h| h.split(',')).map(str::trim).collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        if !(client == peer || trusted.iter().any(|net| net.contains(&client))) {
+            break;
+        }
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 #[cfg(test)]
@@ -156,6 +175,23 @@ mod tests {
     fn missing_and_mistyped_fields_are_named() {
         assert_eq!(field_of(parse_json::<Body>(br#"{"email":"a"}"#).unwrap_err()), "age");
         assert_eq!(field_of(parse_json::<Body>(br#"{"email":5,"age":1}"#).unwrap_err()), "email");
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_untrusted_hop() {
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |headers: &[&str], trusted: &[ipnet::IpNet]| client_ip(peer, headers.iter().copied(), trusted).to_string();
+        // A forged left-most hop is skipped: the proxy appended the real one.
+        assert_eq!(ip(&["6.6.6.6, 203.0.113.9"], &[]), "203.0.113.9");
+        // Behind two proxies, the hop the inner one saw.
+        assert_eq!(ip(&["6.6.6.6, 203.0.113.9, 10.1.2.3"], &trusted), "203.0.113.9");
+        // Without trusting the inner proxy, its address is the client.
+        assert_eq!(ip(&["6.6.6.6, 203.0.113.9, 10.1.2.3"], &[]), "10.1.2.3");
+        // Several headers read as one list; garbage stops the walk at the last good hop.
+        assert_eq!(ip(&["6.6.6.6", "203.0.113.9"], &[]), "203.0.113.9");
+        assert_eq!(ip(&["nonsense"], &[]), "10.0.0.2");
+        assert_eq!(ip(&[], &[]), "10.0.0.2");
     }
 
     #[test]

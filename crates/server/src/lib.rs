@@ -37,11 +37,25 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let maintenance = tokio::spawn(maintenance::run(state.clone()));
+    let sessions = tokio::spawn(state.live_sessions.clone().run(state.store.clone()));
+    let metrics = match state.settings.metrics_addr {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await?;
+            tracing::info!(addr = %listener.local_addr()?, "metrics are served on their own address");
+            let router = api::metrics_router(state.clone());
+            Some(tokio::spawn(async move { axum::serve(listener, router).await }))
+        }
+        None => None,
+    };
     let stop_workers = tokio_util::sync::CancellationToken::new();
     let workers = worker_pool(&state).spawn(stop_workers.clone());
     let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     maintenance.abort();
+    sessions.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     stop_workers.cancel();
     futures::future::join_all(workers).await;
     served

@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         api::tasks::list_tasks,
         api::tasks::cancel_task,
         api::tasks::retry_task,
+        api::ws::ticket,
         api::storage::upload::create_upload,
         api::storage::upload::complete_upload,
         api::storage::files::file_url,

@@ -31,8 +31,12 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub task_events: crate::tasks::TaskEvents,
     pub ai: crate::ai::AiService,
+    /// Who may cancel and retry tasks, and what that does.
+    pub tasks: crate::tasks::TaskService,
     /// Windowed counters for rate limits (in memory, or Redis when configured).
     pub counters: Arc<dyn Counters>,
+    /// Open live-feed sockets, ended when their session ends.
+    pub live_sessions: crate::auth::LiveSessions,
     /// Names this process in leases of scheduled jobs.
     pub instance_id: String,
 }
@@ -51,7 +55,7 @@ impl AppState {
     pub async fn with_store(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let (counters, denylist): (Arc<dyn Counters>, Arc<dyn Denylist>) = match &settings.redis_url {
             Some(url) => {
-                let conn = ephemeral::redis::connect(url).await?;
+                let conn = ephemeral::redis::connect(url.expose()).await?;
                 (Arc::new(ephemeral::RedisCounters::new(conn.clone())), Arc::new(ephemeral::RedisDenylist::new(conn)))
             }
             None => (Arc::new(ephemeral::MemoryCounters::default()), Arc::new(ephemeral::MemoryDenylist::default())),
@@ -66,11 +70,16 @@ impl AppState {
             per_account: settings.login_failures_per_account,
             per_ip: settings.login_failures_per_ip,
             window: Duration::from_secs(settings.login_failure_window_secs),
+            registrations_per_ip_per_hour: settings.registrations_per_ip_per_hour,
+        };
+        let registration = crate::auth::service::RegistrationPolicy {
+            mode: settings.registration,
+            invites: crate::auth::invites::Invites::new(settings.jwt_secret.expose()),
         };
         let storage = open_storage(&settings)?;
         let allowance = if settings.fetch_allow_loopback { Allowance::AlsoLoopback } else { Allowance::GlobalOnly };
         let fetcher = Fetcher::new(allowance, Duration::from_secs(settings.fetch_timeout_secs));
-        let projects = ProjectService::new(store.clone());
+        let projects = ProjectService::new(store.clone(), counters.clone(), settings.shares_per_hour);
         let files = FileService::new(
             store.clone(),
             storage,
@@ -79,20 +88,37 @@ impl AppState {
             Duration::from_secs(settings.url_ttl_secs),
         );
         let task_events = match &settings.redis_url {
-            Some(url) => crate::tasks::TaskEvents::redis(url).await?,
+            Some(url) => crate::tasks::TaskEvents::redis(url.expose()).await?,
             None => crate::tasks::TaskEvents::default(),
         };
         let project_cache = ProjectCache::new(Duration::from_secs(settings.url_ttl_secs));
         let seen_projects = SeenProjects::new(store.as_ref(), Duration::from_secs(settings.url_ttl_secs));
         if let Some(url) = &settings.redis_url {
-            seen_projects.share_through_redis(store.as_ref(), url).await?;
+            seen_projects.share_through_redis(store.as_ref(), url.expose()).await?;
         }
-        let auth =
-            AuthService::new(store.clone(), keys, hasher, counters.clone(), denylist, limits, settings.default_quota);
+        let auth = AuthService::new(
+            store.clone(),
+            keys,
+            hasher,
+            counters.clone(),
+            denylist,
+            limits,
+            settings.default_quota,
+            registration,
+        );
         let settings = Arc::new(settings);
         let registry = Arc::new(crate::ai::registry(&settings));
         let ai = crate::ai::AiService::new(store.clone(), files.clone(), registry, settings.clone());
+        let tasks = crate::tasks::TaskService::new(
+            store.clone(),
+            projects.clone(),
+            task_events.clone(),
+            counters.clone(),
+            settings.clone(),
+        );
         Ok(Self {
+            tasks,
+            live_sessions: crate::auth::LiveSessions::default(),
             settings,
             ai,
             counters,

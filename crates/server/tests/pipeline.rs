@@ -292,14 +292,21 @@ async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
     let shots = json!([
         {"id": "a", "actionSummary": "雨夜", "keyframes": [{"id": "a1", "type": "start", "visualPrompt": "雨夜"}],
          "interval": {"id": "ac", "duration": 2, "startKeyframeId": "a1"}},
-        // Its keyframe names a file that does not exist: this item fails, the others go on.
-        {"id": "b", "keyframes": [{"id": "b1", "type": "start", "imageFileId": "0193a000-0000-7000-8000-000000000000"}],
+        // Its keyframe will name a file that is gone (below): this item fails, the others go on.
+        {"id": "b", "keyframes": [{"id": "b1", "type": "start"}],
          "interval": {"id": "bc", "duration": 2}},
         {"id": "c", "actionSummary": "晨雾", "keyframes": [{"id": "c1", "type": "start", "visualPrompt": "晨雾"}],
          "interval": {"id": "cc", "duration": 2}},
     ]);
     let created = app.post_authed("/api/v1/projects", &ann.token, &json!({"title": "Limits", "shots": shots})).await;
     let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    // A file id the document kept after its file went away (clients cannot write one in: ids of
+    // files the project does not hold are refused).
+    let stale = move |record: &mut cinegen_store::ProjectRecord| {
+        record.docs.shots[1]["keyframes"][0]["imageFileId"] = json!("0193a000-0000-7000-8000-000000000000");
+        Ok(())
+    };
+    app.state.store.change_project(id.parse().unwrap(), Box::new(stale)).await.unwrap();
 
     let batch = start(&app, &ann.token, "/api/v1/ai/batch/clips", json!({"project_id": id})).await;
     let done = app.finished_task(&ann.token, &batch).await;

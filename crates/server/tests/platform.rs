@@ -70,13 +70,14 @@ async fn panics_answer_500_without_detail() {
             }
             "unreachable"
         }),
-    ));
+    ), Default::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let response = reqwest::get(format!("http://{addr}/boom")).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff", "security headers on a panic's answer too");
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "INTERNAL_ERROR");
     assert!(!body.to_string().contains("deadbeef"));

@@ -85,7 +85,7 @@ async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
         .await
         .unwrap();
     let sealed = rows.iter().find(|r| r.provider == "local").unwrap().api_key.clone().unwrap();
-    assert!(sealed.starts_with("aesgcm:") && !sealed.contains("SECRET"), "{sealed}");
+    assert!(sealed.starts_with("aesgcm2:") && !sealed.contains("SECRET"), "{sealed}");
 
     // A bad change is refused whole, naming each bad field.
     let refused = put(

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// Storing the file would pass the owner's quota; nothing was written.
     #[error("storage quota exceeded")]
     QuotaExceeded,
+    /// The owner already has as many unfinished uploads as allowed; nothing was written.
+    #[error("too many unfinished uploads")]
+    TooManyPending,
     /// A row the operation needs does not exist.
     #[error("not found")]
     NotFound,

@@ -45,10 +45,37 @@ pub struct Usage {
     pub by_kind: Vec<KindUsage>,
 }
 
+/// What an owner holds and has promised, read under their row lock before a new upload is promised.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reservations {
+    pub total: i64,
+    pub used: i64,
+    /// Unfinished (unexpired pending) uploads, and the bytes they promise.
+    pub pending: i64,
+    pub reserved: i64,
+}
+
+impl Reservations {
+    /// Whether one more pending upload of `size` bytes fits.
+    pub fn admit(self, size: i64, max_pending: i64) -> crate::StoreResult<()> {
+        if self.pending >= max_pending {
+            return Err(crate::StoreError::TooManyPending);
+        }
+        if self.used + self.reserved + size > self.total {
+            return Err(crate::StoreError::QuotaExceeded);
+        }
+        Ok(())
+    }
+}
+
 #[async_trait::async_trait]
 pub trait FileStore {
-    /// Records an upload that has been promised but not yet made; it counts against nothing yet.
-    async fn create_pending_file(&self, file: &FileRecord) -> StoreResult<()>;
+    /// Records an upload that has been promised but not yet made, reserving its size: the owner's
+    /// ready files plus every unexpired pending upload must fit the quota (`QuotaExceeded`), and
+    /// the owner may have at most `max_pending` of them (`TooManyPending`). Checked and written
+    /// under the owner's row lock, so concurrent requests cannot together pass either limit. A
+    /// reservation ends when the upload completes (and is charged), fails or expires.
+    async fn create_pending_file(&self, file: &FileRecord, max_pending: i64) -> StoreResult<()>;
 
     /// Records a stored file as ready and charges its size to the owner's quota, atomically:
     /// `QuotaExceeded` (and nothing written) when it does not fit.

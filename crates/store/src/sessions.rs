@@ -45,4 +45,8 @@ pub trait SessionStore {
 
     /// Revokes every token of a user (password reset). Returns how many were live.
     async fn revoke_user_sessions(&self, user_id: UserId, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Which of `families` still have a live refresh token (not rotated, revoked or expired):
+    /// the sessions whose open connections may stay open.
+    async fn live_families(&self, families: &[SessionId], now: DateTime<Utc>) -> StoreResult<Vec<SessionId>>;
 }

@@ -46,6 +46,7 @@ contract!(
     large_documents_round_trip_with_unknown_fields,
     deleted_projects_are_purged_after_retention,
     files_charge_the_quota_atomically_and_refund_on_delete,
+    pending_uploads_reserve_the_quota_until_they_end,
     files_are_visible_to_owner_and_project_members,
     leases_let_one_holder_run_at_a_time,
     cleanup_finds_expired_files_and_files_of_purgeable_projects,
@@ -194,9 +195,15 @@ async fn revoking_a_family_ends_it(store: Arc<dyn Store>) {
     // The other login of the same user is untouched until every session of the user is revoked.
     let other = store.rotate_session("g1", new_session(user.id, other_family, "g2", Duration::days(1))).await.unwrap();
     assert!(matches!(other, RotateOutcome::Rotated { .. }));
+    // Only the family still holding a live token counts as signed in; a rotation keeps it so.
+    let unknown = SessionId::new();
+    let live = store.live_families(&[family, other_family, unknown], Utc::now()).await.unwrap();
+    assert_eq!(live, [other_family]);
+    assert!(store.live_families(&[], Utc::now()).await.unwrap().is_empty());
     assert_eq!(store.revoke_user_sessions(user.id, Utc::now()).await.unwrap(), 1);
     let gone = store.rotate_session("g2", new_session(user.id, other_family, "g3", Duration::days(1))).await.unwrap();
     assert!(matches!(gone, RotateOutcome::Reused { .. }));
+    assert!(store.live_families(&[other_family], Utc::now()).await.unwrap().is_empty(), "signed out everywhere");
 }
 
 fn project(owner: UserId, title: &str, logline: &str) -> ProjectRecord {
@@ -411,14 +418,55 @@ fn file(user: UserId, project: Option<ProjectId>, size: i64, status: FileStatus)
     }
 }
 
+async fn pending_uploads_reserve_the_quota_until_they_end(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("reserve@example.com")).await.unwrap();
+    store.set_quota_total(user.id, ByteSize(1000), Utc::now()).await.unwrap();
+    let upload = |size| {
+        let mut f = file(user.id, None, size, FileStatus::Pending);
+        f.expires_at = Some(Utc::now() + Duration::hours(1));
+        f
+    };
+    // Ten promises of 300 bytes race against a 1000-byte quota: three are reserved.
+    let promises = (0..10).map(|_| {
+        let (store, f) = (store.clone(), upload(300));
+        tokio::spawn(async move { store.create_pending_file(&f, 100).await.map(|()| f) })
+    });
+    let results = futures::future::join_all(promises).await;
+    let reserved: Vec<FileRecord> = results.into_iter().filter_map(|r| r.unwrap().ok()).collect();
+    assert_eq!(reserved.len(), 3);
+    assert!(matches!(store.create_pending_file(&upload(200), 100).await, Err(StoreError::QuotaExceeded)));
+    // A failed upload gives its reservation back; an expired one holds nothing.
+    store.delete_file(reserved[0].id, Utc::now()).await.unwrap();
+    store.create_pending_file(&upload(300), 100).await.unwrap();
+    let mut expired = upload(100);
+    expired.expires_at = Some(Utc::now() - Duration::minutes(1));
+    store.create_pending_file(&expired, 100).await.unwrap();
+    store.create_pending_file(&upload(100), 100).await.unwrap();
+    // A completed upload is charged once: its reservation turns into usage.
+    store.complete_file(reserved[1].id, 300, "abc", Utc::now()).await.unwrap();
+    assert_eq!(store.usage(user.id).await.unwrap().used, 300);
+    assert!(matches!(store.create_pending_file(&upload(1), 100).await, Err(StoreError::QuotaExceeded)));
+    // At most `max_pending` unfinished uploads, whatever their size.
+    let other = store.create_user(new_user("many@example.com")).await.unwrap();
+    for _ in 0..2 {
+        let mut f = file(other.id, None, 1, FileStatus::Pending);
+        f.expires_at = Some(Utc::now() + Duration::hours(1));
+        store.create_pending_file(&f, 2).await.unwrap();
+    }
+    let mut third = file(other.id, None, 1, FileStatus::Pending);
+    third.expires_at = Some(Utc::now() + Duration::hours(1));
+    assert!(matches!(store.create_pending_file(&third, 2).await, Err(StoreError::TooManyPending)));
+}
+
 async fn files_charge_the_quota_atomically_and_refund_on_delete(store: Arc<dyn Store>) {
     let user = store.create_user(new_user("quota@example.com")).await.unwrap();
-    store.set_quota_total(user.id, ByteSize(1000), Utc::now()).await.unwrap();
-    // Ten uploads of 300 bytes race to complete against a 1000-byte quota: exactly three fit.
+    // Ten uploads of 300 bytes race to complete against a 1000-byte quota (lowered after they
+    // were promised, which reservations would otherwise refuse): exactly three fit.
     let pending: Vec<FileRecord> = (0..10).map(|_| file(user.id, None, 300, FileStatus::Pending)).collect();
     for f in &pending {
-        store.create_pending_file(f).await.unwrap();
+        store.create_pending_file(f, 100).await.unwrap();
     }
+    store.set_quota_total(user.id, ByteSize(1000), Utc::now()).await.unwrap();
     let completions = pending.iter().map(|f| {
         let store = store.clone();
         let id = f.id;
@@ -493,7 +541,7 @@ async fn cleanup_finds_expired_files_and_files_of_purgeable_projects(store: Arc<
     let ready = file(owner.id, Some(kept.id), 5, FileStatus::Ready);
     let in_trash = file(owner.id, Some(trashed.id), 5, FileStatus::Ready);
     for f in [&stale_upload, &fresh_upload] {
-        store.create_pending_file(f).await.unwrap();
+        store.create_pending_file(f, 100).await.unwrap();
     }
     for f in [&ready, &in_trash] {
         store.insert_ready_file(f).await.unwrap();

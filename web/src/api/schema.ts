@@ -746,6 +746,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ws/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A single-use ticket for opening the live task feed. */
+        post: operations["ws_ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -1062,6 +1079,24 @@ export interface components {
             data: {
                 items: components["schemas"]["TaskView"][];
                 pagination: components["schemas"]["Pagination"];
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_Ticket: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                /** Format: int64 */
+                expires_in: number;
+                /** @description Put in `?ticket=` of `/api/v1/ws/tasks`; it works once, within `expires_in` seconds. */
+                ticket: string;
             };
             message: string;
             success: boolean;
@@ -1454,6 +1489,8 @@ export interface components {
         };
         RegisterRequest: {
             email: string;
+            /** @description Required when the server registers by invitation only (`cinegen user invite`). */
+            invite_code?: string | null;
             /** @description Display name, 1–64 characters, any script. */
             name: string;
             /** @description 8–128 characters. */
@@ -1560,6 +1597,12 @@ export interface components {
             type: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        Ticket: {
+            /** Format: int64 */
+            expires_in: number;
+            /** @description Put in `?ticket=` of `/api/v1/ws/tasks`; it works once, within `expires_in` seconds. */
+            ticket: string;
         };
         /** @description The token pair of the plan: `{"access", "refresh", "expiresIn"}`. */
         TokenPair: {
@@ -1955,6 +1998,14 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_TaskEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1992,6 +2043,14 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_TaskEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2001,6 +2060,14 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2299,6 +2366,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_SessionView"];
                 };
             };
+            /** @description registration closed, or no valid invitation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description EMAIL_TAKEN */
             409: {
                 headers: {
@@ -2310,6 +2386,15 @@ export interface operations {
             };
             /** @description VALIDATION_ERROR */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description too many registrations from this address */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3411,6 +3496,33 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ws_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Ticket"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -26,12 +26,12 @@ class FakeSocket {
 afterEach(() => vi.useRealTimers());
 
 describe('the task feed socket', () => {
-  it('builds the ws URL with the token and the project', () => {
-    expect(taskFeedUrl('https://studio.example.com', 'a b', 'p1')).toBe('wss://studio.example.com/api/v1/ws/tasks?token=a+b&project_id=p1');
-    expect(taskFeedUrl('http://127.0.0.1:8000', 't')).toBe('ws://127.0.0.1:8000/api/v1/ws/tasks?token=t');
+  it('builds the ws URL with the ticket and the project', () => {
+    expect(taskFeedUrl('https://studio.example.com', 'a b', 'p1')).toBe('wss://studio.example.com/api/v1/ws/tasks?ticket=a+b&project_id=p1');
+    expect(taskFeedUrl('http://127.0.0.1:8000', 't')).toBe('ws://127.0.0.1:8000/api/v1/ws/tasks?ticket=t');
   });
 
-  it('delivers messages and reconnects with a fresh token after a drop', async () => {
+  it('delivers messages and reconnects with a fresh ticket after a drop', async () => {
     vi.useFakeTimers();
     const sockets: FakeSocket[] = [];
     const tokens = ['first', 'second'];
@@ -39,7 +39,7 @@ describe('the task feed socket', () => {
     const states: string[] = [];
     const feed = new TaskSocket({
       baseUrl: 'http://host',
-      getToken: async () => tokens.shift() ?? null,
+      getTicket: async () => tokens.shift() ?? null,
       createSocket: (url) => {
         const socket = new FakeSocket(url);
         sockets.push(socket);
@@ -50,7 +50,7 @@ describe('the task feed socket', () => {
     });
     feed.start();
     await vi.waitFor(() => expect(sockets).toHaveLength(1));
-    expect(sockets[0].url).toContain('token=first');
+    expect(sockets[0].url).toContain('ticket=first');
     sockets[0].open();
     sockets[0].send({ type: 'snapshot', tasks: [task()] });
     expect(messages).toHaveLength(1);
@@ -59,7 +59,7 @@ describe('the task feed socket', () => {
     expect(states.at(-1)).toBe('closed');
     await vi.advanceTimersByTimeAsync(500);
     await vi.waitFor(() => expect(sockets).toHaveLength(2));
-    expect(sockets[1].url).toContain('token=second');
+    expect(sockets[1].url).toContain('ticket=second');
     sockets[1].open();
     expect(states.at(-1)).toBe('open');
     feed.stop();
@@ -70,7 +70,7 @@ describe('the task feed socket', () => {
     vi.useFakeTimers();
     let attempts = 0;
     const feed = new TaskSocket({
-      getToken: async () => {
+      getTicket: async () => {
         attempts += 1;
         return null;
       },

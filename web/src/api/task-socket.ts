@@ -1,6 +1,8 @@
 // The live task feed (`WS /api/v1/ws/tasks`). The server sends a snapshot of unfinished tasks
-// first, then every change. The socket reconnects by itself with growing pauses, asking for a
-// fresh access token each time: the token is only checked at the upgrade, and it may have expired.
+// first, then every change. The socket opens with a single-use ticket (`POST /api/v1/ws/ticket`,
+// valid 30 s) rather than the access token, so no token sits in a URL. It reconnects by itself
+// with growing pauses, with a fresh ticket each time: the server closes the feed when the access
+// token behind it expires or the session ends.
 import type { Task } from './types';
 import { freshAccessToken } from './token-store';
 
@@ -11,19 +13,37 @@ export interface TaskSocketOptions {
   projectId?: string;
   onMessage: (message: TaskMessage) => void;
   onState?: (state: SocketState) => void;
-  /** For tests; defaults to the token store and the browser's WebSocket. */
-  getToken?: () => Promise<string | null>;
+  /** For tests; defaults to a ticket bought with the token store's token, and the browser's WebSocket. */
+  getTicket?: () => Promise<string | null>;
   createSocket?: (url: string) => WebSocket;
   baseUrl?: string;
   maxDelayMs?: number;
 }
 
-export function taskFeedUrl(base: string, token: string, projectId?: string): string {
+export function taskFeedUrl(base: string, ticket: string, projectId?: string): string {
   const url = new URL('/api/v1/ws/tasks', base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.searchParams.set('token', token);
+  url.searchParams.set('ticket', ticket);
   if (projectId) url.searchParams.set('project_id', projectId);
   return url.toString();
+}
+
+/** A single-use ticket for the feed, bought with a fresh access token; null when signed out. */
+export async function feedTicket(): Promise<string | null> {
+  const token = await freshAccessToken();
+  if (!token) return null;
+  try {
+    const response = await fetch('/api/v1/ws/ticket', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    if (!response.ok) return null;
+    const body = (await response.json()) as { data: { ticket: string } };
+    return body.data.ticket;
+  } catch {
+    return null;
+  }
 }
 
 export class TaskSocket {
@@ -52,14 +72,14 @@ export class TaskSocket {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     this.options.onState?.('connecting');
-    const token = await (this.options.getToken ?? freshAccessToken)();
+    const ticket = await (this.options.getTicket ?? feedTicket)();
     if (this.stopped) return;
-    if (!token) {
+    if (!ticket) {
       this.scheduleReconnect();
       return;
     }
     const base = this.options.baseUrl ?? window.location.origin;
-    const url = taskFeedUrl(base, token, this.options.projectId);
+    const url = taskFeedUrl(base, ticket, this.options.projectId);
     const socket = (this.options.createSocket ?? ((u) => new WebSocket(u)))(url);
     this.socket = socket;
     socket.onopen = () => {

@@ -158,6 +158,59 @@ pub fn slot_mut<'a>(docs: &'a mut Documents, id: &SlotId) -> Option<Slot<'a>> {
     Some(Slot { id: id.clone(), kind, object })
 }
 
+/// Every file id the documents' slots hold.
+pub fn slot_file_ids(docs: &mut Documents) -> std::collections::HashSet<String> {
+    let mut ids = std::collections::HashSet::new();
+    for_each_slot(docs, |slot| {
+        if let Some(id) = slot.file_id() {
+            ids.insert(id.to_owned());
+        }
+    });
+    ids
+}
+
+/// Removes from the slots every file id `keep` refuses; answers where each one sat, as
+/// `shots[shot-1].keyframes[k1].imageFileId`.
+pub fn retain_file_ids(docs: &mut Documents, mut keep: impl FnMut(&str) -> bool) -> Vec<String> {
+    let mut refused = Vec::new();
+    for_each_slot(docs, |mut slot| {
+        if let Some(id) = slot.file_id().map(str::to_owned)
+            && !keep(&id)
+        {
+            refused.push(format!("{}.{}", slot.id.describe(), slot.id.fields().1));
+            slot.set_file_id(None);
+        }
+    });
+    refused
+}
+
+/// Every string in `values` that reads as a file id, at most `limit` of them: the ids a write may
+/// bring into a document, to be checked against the project's files before it is applied.
+pub fn file_id_candidates<'a>(values: impl IntoIterator<Item = &'a Value>, limit: usize) -> Vec<crate::FileId> {
+    fn walk(value: &Value, out: &mut Vec<crate::FileId>, limit: usize) {
+        if out.len() >= limit {
+            return;
+        }
+        match value {
+            Value::String(s) if s.len() == 36 => {
+                if let Ok(id) = s.parse() {
+                    out.push(id);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out, limit)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, out, limit)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for value in values {
+        walk(value, &mut out, limit);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +249,22 @@ mod tests {
             json!({"id": "k1", "type": "end", "imageFileId": "f", "status": "completed"})
         );
         assert!(slot_mut(&mut docs, &SlotId::Scene { scene: "gone".into() }).is_none());
+    }
+
+    #[test]
+    fn foreign_file_ids_are_found_and_removed() {
+        let ours = crate::FileId::new().to_string();
+        let theirs = crate::FileId::new().to_string();
+        let mut docs = Documents {
+            script_data: json!({"scenes": [{"id": "s1", "referenceImageFileId": theirs}]}),
+            shots: json!([{"id": "shot-1", "keyframes": [{"id": "k1", "imageFileId": ours}]}]),
+        };
+        let candidates = file_id_candidates([&docs.script_data, &docs.shots], 100);
+        assert_eq!(candidates.len(), 2);
+        assert_eq!(slot_file_ids(&mut docs).len(), 2);
+        let refused = retain_file_ids(&mut docs, |id| id == ours);
+        assert_eq!(refused, ["scenes[s1].referenceImageFileId"]);
+        assert_eq!(slot_file_ids(&mut docs).into_iter().collect::<Vec<_>>(), [ours]);
+        assert_eq!(file_id_candidates([&json!([theirs, theirs, "x"])], 100).len(), 1, "deduplicated");
     }
 }

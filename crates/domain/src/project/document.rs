@@ -293,6 +293,52 @@ pub fn validate_shots(value: &Value, errors: &mut ValidationErrors) {
     unique(present.into_iter(), &|i| format!("shots[{i}]"), errors);
 }
 
+/// How deep a stored document (or an extra field of a project) may nest. JSON readers refuse
+/// deeper input (serde_json at 128 levels), so a document stored any deeper could never be read
+/// again; this leaves ample room for the API's envelope around it.
+pub const MAX_DEPTH: usize = 64;
+/// How many object keys and array items one document may hold in all.
+pub const MAX_NODES: usize = 500_000;
+
+/// Depth and node count of a JSON value, walked without recursion so no input can exhaust the
+/// stack. Stops counting once either limit is passed.
+pub fn shape(value: &Value) -> (usize, usize) {
+    let (mut depth, mut nodes) = (0, 0);
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, level)) = stack.pop() {
+        depth = depth.max(level);
+        if depth > MAX_DEPTH || nodes > MAX_NODES {
+            break;
+        }
+        match value {
+            Value::Array(items) => {
+                nodes += items.len();
+                stack.extend(items.iter().map(|v| (v, level + 1)));
+            }
+            Value::Object(map) => {
+                nodes += map.len();
+                stack.extend(map.values().map(|v| (v, level + 1)));
+            }
+            _ => {}
+        }
+    }
+    (depth, nodes)
+}
+
+/// Refuses a value nested deeper than [`MAX_DEPTH`] or holding more than [`MAX_NODES`] entries.
+pub fn check_shape(value: &Value, path: &str, errors: &mut ValidationErrors) -> bool {
+    let (depth, nodes) = shape(value);
+    if depth > MAX_DEPTH {
+        errors.push(FieldError::new(path, format!("nests deeper than {MAX_DEPTH} levels")));
+        false
+    } else if nodes > MAX_NODES {
+        errors.push(FieldError::new(path, format!("holds more than {MAX_NODES} keys and items")));
+        false
+    } else {
+        true
+    }
+}
+
 /// A project's two documents.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Documents {
@@ -329,8 +375,12 @@ fn image_ref(file_id: Option<&Value>, url: Option<&Value>) -> Option<String> {
 impl Documents {
     pub fn validate(&self) -> ValidationErrors {
         let mut errors = ValidationErrors::default();
-        validate_script_data(&self.script_data, &mut errors);
-        validate_shots(&self.shots, &mut errors);
+        if check_shape(&self.script_data, "script_data", &mut errors) {
+            validate_script_data(&self.script_data, &mut errors);
+        }
+        if check_shape(&self.shots, "shots", &mut errors) {
+            validate_shots(&self.shots, &mut errors);
+        }
         errors
     }
 

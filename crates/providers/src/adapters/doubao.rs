@@ -301,7 +301,7 @@ impl ImageModel for Doubao {
         let model = model(request.model.as_deref(), IMAGE_MODEL);
         let url = format!("{}/images/generations", api_base(credentials));
         let call = self.transport.post(NAME, &url)?.json(&seedream_body(&model, request));
-        let answer = self.transport.send(NAME, auth.apply(call)).await?;
+        let answer = self.transport.for_images().send(NAME, auth.apply(call)).await?;
         if !answer.is_success() {
             return Err(ark_error(NAME, &answer));
         }

@@ -349,7 +349,9 @@ impl Gemini {
         body: &Value,
     ) -> Result<Value, ProviderError> {
         let url = format!("{base}/models/{}:generateContent", model_path(model));
-        let answer = self.transport.send(NAME, auth.apply(self.transport.post(NAME, &url)?.json(body))).await?;
+        // Images come back inline.
+        let transport = self.transport.for_images();
+        let answer = transport.send(NAME, auth.apply(transport.post(NAME, &url)?.json(body))).await?;
         if !answer.is_success() {
             return Err(error_of(&answer));
         }
@@ -363,7 +365,8 @@ impl Gemini {
         if same_origin(uri, base) {
             call = Auth::GoogApiKey(key.into()).apply(call);
         }
-        let answer = self.transport.send(NAME, call).await?;
+        let files = self.transport.with_answer_limit(crate::net::transport::VIDEO_FILE_LIMIT);
+        let answer = files.send(NAME, call).await?;
         let answer = if answer.status.is_redirection() {
             let location = answer.location.as_deref().ok_or_else(|| ProviderError::Malformed {
                 message: format!("{NAME}: the video download redirects nowhere"),
@@ -371,7 +374,7 @@ impl Gemini {
             let target = Url::parse(uri).and_then(|u| u.join(location)).map_err(|e| ProviderError::Malformed {
                 message: format!("{NAME}: the video download redirects to a bad address ({e})"),
             })?;
-            let answer = self.transport.send(NAME, self.transport.get(NAME, target.as_str())?).await?;
+            let answer = files.send(NAME, files.get(NAME, target.as_str())?).await?;
             if !answer.is_success() {
                 let message = format!(
                     "{NAME}: the video could not be fetched from storage (HTTP {}: {})",

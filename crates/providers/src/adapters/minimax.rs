@@ -62,7 +62,8 @@ impl MiniMax {
     /// Sends a call and answers its body when both the HTTP status and `base_resp` say success.
     async fn send(&self, credentials: &Credentials, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
         let auth = Auth::Bearer(api_key(NAME, credentials)?.into());
-        let answer = self.transport.send(NAME, auth.apply(request)).await?;
+        // One sender for every call; image answers may carry base64 images.
+        let answer = self.transport.for_images().send(NAME, auth.apply(request)).await?;
         read(&answer)
     }
 

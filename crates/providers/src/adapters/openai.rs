@@ -85,7 +85,7 @@ impl ImageModel for OpenAi {
             let form = edits_form(NAME, &model, &request.prompt, n, size, &request.references)?;
             self.transport.post(NAME, &format!("{base}/images/edits"))?.multipart(form)
         };
-        let answer = self.transport.send(NAME, auth.apply(call)).await?;
+        let answer = self.transport.for_images().send(NAME, auth.apply(call)).await?;
         if !answer.is_success() {
             return Err(openai_style_error(NAME, &answer));
         }

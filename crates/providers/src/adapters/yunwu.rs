@@ -188,7 +188,7 @@ impl ImageModel for Yunwu {
         } else {
             self.transport.post(NAME, &format!("{base}/v1/images/edits"))?.multipart(edits_form(&model, request)?)
         };
-        let answer = self.transport.send(NAME, auth.apply(call)).await?;
+        let answer = self.transport.for_images().send(NAME, auth.apply(call)).await?;
         if !answer.is_success() {
             return Err(relay_error(&answer));
         }

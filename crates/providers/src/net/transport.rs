@@ -20,7 +20,16 @@ pub struct Transport {
     guard: UrlGuard,
     /// Limit of one call; a video job's whole life is bounded separately by the task.
     pub timeout: Duration,
+    /// The largest answer body read: a hostile or broken endpoint cannot exhaust memory.
+    pub answer_limit: u64,
 }
+
+/// Answers of JSON calls (text, job status): a few MiB.
+pub const JSON_ANSWER_LIMIT: u64 = 8 * 1024 * 1024;
+/// Answers that carry images inline (base64 in JSON): the image kind's 50 MiB, encoded, and room.
+pub const IMAGE_ANSWER_LIMIT: u64 = 96 * 1024 * 1024;
+/// A video file fetched into memory from a vendor's file store.
+pub const VIDEO_FILE_LIMIT: u64 = 2 * 1024 * 1024 * 1024;
 
 /// An answer as received: status, the provider's retry hint, request id, and the body.
 #[derive(Debug, Clone)]
@@ -72,7 +81,17 @@ pub fn excerpt(text: &str) -> String {
 
 impl Transport {
     pub fn new(client: reqwest::Client, direct: reqwest::Client, guard: UrlGuard, timeout: Duration) -> Self {
-        Self { client, direct, guard, timeout }
+        Self { client, direct, guard, timeout, answer_limit: JSON_ANSWER_LIMIT }
+    }
+
+    /// The same transport reading answers of up to `limit` bytes.
+    pub fn with_answer_limit(&self, limit: u64) -> Self {
+        Self { answer_limit: limit, ..self.clone() }
+    }
+
+    /// For calls whose answers carry images inline.
+    pub fn for_images(&self) -> Self {
+        self.with_answer_limit(IMAGE_ANSWER_LIMIT)
     }
 
     /// A transport without an address guard, for tests against emulators on loopback.
@@ -123,12 +142,23 @@ impl Transport {
     /// transient; no answer after sending is [`ProviderError::NoAnswer`]; the caller classifies
     /// error statuses with the provider's codes.
     pub async fn send(&self, provider: &str, request: RequestBuilder) -> Result<Answer, ProviderError> {
+        let limit = self.answer_limit;
         let call = async {
-            let response = request.send().await?;
+            let mut response = request.send().await.map_err(Read::Network)?;
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
+            if response.content_length().is_some_and(|n| n > limit) {
+                return Err(Read::TooLarge);
+            }
+            // Read in chunks, so an answer without a length (or lying about it) stops at the limit.
+            let mut body = bytes::BytesMut::new();
+            while let Some(chunk) = response.chunk().await.map_err(Read::Network)? {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Err(Read::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, headers, body.freeze()))
         };
         let (status, headers, body) = match tokio::time::timeout(self.timeout, call).await {
             Err(_) => {
@@ -136,7 +166,12 @@ impl Transport {
                     message: format!("{provider} did not answer within {} s", self.timeout.as_secs_f64()),
                 });
             }
-            Ok(Err(error)) => return Err(network_error(provider, &error)),
+            Ok(Err(Read::Network(error))) => return Err(network_error(provider, &error)),
+            Ok(Err(Read::TooLarge)) => {
+                return Err(ProviderError::Malformed {
+                    message: format!("{provider}: the answer is larger than {} MiB", limit / (1024 * 1024)),
+                });
+            }
             Ok(Ok(answer)) => answer,
         };
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -148,6 +183,12 @@ impl Transport {
             body,
         })
     }
+}
+
+/// Why an answer could not be read.
+enum Read {
+    Network(reqwest::Error),
+    TooLarge,
 }
 
 fn network_error(provider: &str, error: &reqwest::Error) -> ProviderError {

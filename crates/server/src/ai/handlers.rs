@@ -138,7 +138,7 @@ impl AiService {
         match self.settle_slot(project.id, slot, Some(file), "completed").await {
             Ok(previous) => {
                 if let Some(old) = previous {
-                    let _ = self.files.delete(project.owner_id, old).await;
+                    let _ = self.files.delete_replaced(project.id, old).await;
                 }
                 Ok(())
             }
@@ -684,7 +684,7 @@ impl TaskHandler for MergeHandler {
         }
         let old = *previous.lock().expect("film");
         if let Some(old) = old.filter(|old| *old != file.id) {
-            let _ = ai.files.delete(project.owner_id, old).await;
+            let _ = ai.files.delete_replaced(project.id, old).await;
         }
         Ok(json!({ "file_id": file.id, "mode": mode, "duration": duration, "clips": clips.len() }))
     }

@@ -1,15 +1,20 @@
 //! Provider keys at rest: AES-256-GCM with a random nonce per value, under the key from
 //! `ENCRYPTION_KEY`. Each ciphertext names its key by a short fingerprint, so after a rotation
 //! values written under an earlier key (listed in `ENCRYPTION_KEYS_PREVIOUS`) still open, and
-//! are re-encrypted under the current key when next read. Keys in the clear never leave this
+//! are re-encrypted under the current key when next read. Each ciphertext is bound to its row
+//! (the user, provider and field, as AES-GCM associated data), so a sealed key copied into
+//! another user's row, or into another field, does not open. Keys in the clear never leave this
 //! module except into a provider call; what is shown is a hint such as `sk-…3f9a`.
 
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-const PREFIX: &str = "aesgcm";
+/// Bound to its row by associated data.
+const PREFIX: &str = "aesgcm2";
+/// Written before values were bound to their rows: still read, re-sealed when next read.
+const UNBOUND_PREFIX: &str = "aesgcm";
 
 #[derive(Clone)]
 pub struct KeyCipher {
@@ -40,20 +45,29 @@ impl KeyCipher {
         Self { keys }
     }
 
-    pub fn encrypt(&self, plain: &str) -> String {
+    /// Seals `plain` for the row named by `context` (e.g. `user:provider:api_key`).
+    pub fn encrypt(&self, plain: &str, context: &str) -> String {
         let (id, cipher) = &self.keys[0];
         let nonce_bytes: [u8; 12] = rand::random();
-        let sealed = cipher.encrypt(Nonce::from_slice(&nonce_bytes), plain.as_bytes()).expect("AES-GCM encrypts");
+        let payload = Payload { msg: plain.as_bytes(), aad: context.as_bytes() };
+        let sealed = cipher.encrypt(Nonce::from_slice(&nonce_bytes), payload).expect("AES-GCM encrypts");
         let mut payload = nonce_bytes.to_vec();
         payload.extend(sealed);
         format!("{PREFIX}:{id}:{}", base64::engine::general_purpose::STANDARD.encode(payload))
     }
 
-    /// The value in the clear, and whether it should be re-encrypted (it used an earlier key).
-    pub fn decrypt(&self, stored: &str) -> Result<(String, bool), CipherError> {
+    /// The value in the clear, and whether it should be sealed again (it used an earlier key,
+    /// or was sealed before values were bound to their rows). A value sealed for another
+    /// `context` is damaged.
+    pub fn decrypt(&self, stored: &str, context: &str) -> Result<(String, bool), CipherError> {
         let mut parts = stored.splitn(3, ':');
-        let (Some(PREFIX), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(prefix), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(CipherError::Damaged);
+        };
+        let aad = match prefix {
+            PREFIX => context.as_bytes(),
+            UNBOUND_PREFIX => b"",
+            _ => return Err(CipherError::Damaged),
         };
         let at = self.keys.iter().position(|(k, _)| k == id).ok_or(CipherError::UnknownKey)?;
         let payload = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| CipherError::Damaged)?;
@@ -61,8 +75,11 @@ impl KeyCipher {
             return Err(CipherError::Damaged);
         }
         let (nonce, sealed) = payload.split_at(12);
-        let plain = self.keys[at].1.decrypt(Nonce::from_slice(nonce), sealed).map_err(|_| CipherError::Damaged)?;
-        Ok((String::from_utf8(plain).map_err(|_| CipherError::Damaged)?, at > 0))
+        let plain = self.keys[at]
+            .1
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad })
+            .map_err(|_| CipherError::Damaged)?;
+        Ok((String::from_utf8(plain).map_err(|_| CipherError::Damaged)?, at > 0 || prefix == UNBOUND_PREFIX))
     }
 }
 
@@ -86,30 +103,43 @@ mod tests {
     #[test]
     fn values_round_trip_and_never_appear_in_the_ciphertext() {
         let cipher = KeyCipher::new(&[7; 32], &[]);
-        let sealed = cipher.encrypt("sk-very-secret-key-123456");
+        let sealed = cipher.encrypt("sk-very-secret-key-123456", "u1:openai:api_key");
         assert!(!sealed.contains("secret"));
-        assert_ne!(sealed, cipher.encrypt("sk-very-secret-key-123456"), "a fresh nonce each time");
-        assert_eq!(cipher.decrypt(&sealed).unwrap(), ("sk-very-secret-key-123456".into(), false));
+        assert_ne!(sealed, cipher.encrypt("sk-very-secret-key-123456", "u1:openai:api_key"), "a fresh nonce each time");
+        assert_eq!(cipher.decrypt(&sealed, "u1:openai:api_key").unwrap(), ("sk-very-secret-key-123456".into(), false));
+        assert_eq!(cipher.decrypt(&sealed, "u2:openai:api_key"), Err(CipherError::Damaged), "bound to its row");
+        assert_eq!(cipher.decrypt(&sealed, "u1:openai:secret_key"), Err(CipherError::Damaged), "and its field");
     }
 
     #[test]
     fn rotation_reads_old_values_and_asks_for_re_encryption() {
         let old = KeyCipher::new(&[1; 32], &[]);
-        let sealed = old.encrypt("sk-old");
+        let sealed = old.encrypt("sk-old", "row");
         let rotated = KeyCipher::new(&[2; 32], &[&[1; 32]]);
-        assert_eq!(rotated.decrypt(&sealed).unwrap(), ("sk-old".into(), true));
+        assert_eq!(rotated.decrypt(&sealed, "row").unwrap(), ("sk-old".into(), true));
         let forgot = KeyCipher::new(&[2; 32], &[]);
-        assert_eq!(forgot.decrypt(&sealed), Err(CipherError::UnknownKey));
+        assert_eq!(forgot.decrypt(&sealed, "row"), Err(CipherError::UnknownKey));
     }
 
     #[test]
     fn tampering_is_detected() {
         let cipher = KeyCipher::new(&[3; 32], &[]);
-        let mut sealed = cipher.encrypt("sk-abc");
+        let mut sealed = cipher.encrypt("sk-abc", "row");
         sealed.pop();
         sealed.push(if sealed.ends_with('A') { 'B' } else { 'A' });
-        assert!(cipher.decrypt(&sealed).is_err());
-        assert_eq!(cipher.decrypt("plain text"), Err(CipherError::Damaged));
+        assert!(cipher.decrypt(&sealed, "row").is_err());
+        assert_eq!(cipher.decrypt("plain text", "row"), Err(CipherError::Damaged));
+    }
+
+    #[test]
+    fn values_sealed_before_binding_open_and_ask_to_be_sealed_again() {
+        let cipher = KeyCipher::new(&[4; 32], &[]);
+        let (id, aes) = &cipher.keys[0];
+        let nonce = [9u8; 12];
+        let mut payload = nonce.to_vec();
+        payload.extend(aes.encrypt(Nonce::from_slice(&nonce), b"sk-legacy".as_slice()).unwrap());
+        let legacy = format!("{UNBOUND_PREFIX}:{id}:{}", base64::engine::general_purpose::STANDARD.encode(payload));
+        assert_eq!(cipher.decrypt(&legacy, "any row").unwrap(), ("sk-legacy".into(), true));
     }
 
     #[test]

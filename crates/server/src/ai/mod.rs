@@ -142,12 +142,14 @@ impl AiService {
         Ok(Resolved { provider: provider.clone(), credentials, model })
     }
 
-    /// The project a task works on, as its user may see it.
+    /// The project a task works on, checked again when the task runs: its creator must still be
+    /// able to edit it (a member removed or made a viewer since, or a retry after that, stops here).
     pub async fn project(&self, ctx: &TaskContext) -> Result<ProjectRecord, TaskError> {
         let id =
             ctx.task.project_id.ok_or_else(|| TaskError::permanent("VALIDATION_ERROR", "the task names no project"))?;
         match self.store.project_for(id, ctx.task.user_id).await {
-            Ok(Some((project, _))) => Ok(project),
+            Ok(Some((project, role))) if role.can_edit() => Ok(project),
+            Ok(Some(_)) => Err(TaskError::permanent("FORBIDDEN", "you can no longer edit this project")),
             Ok(None) => Err(TaskError::permanent("NOT_FOUND", "the project is gone or no longer shared with you")),
             Err(e) => Err(TaskError::transient(e.to_string())),
         }

@@ -94,27 +94,45 @@ fn empty_row(user: UserId, provider: &str, now: chrono::DateTime<Utc>) -> Provid
 }
 
 impl AiService {
-    /// The key, secret and base URL for `provider`: the user's saved ones, else the server's.
+    /// The key, secret and base URL for `provider`, as one pair from one source: the user's own
+    /// key with the user's base URL (or the vendor's default), else the server's key with the
+    /// server's base URL (or the vendor's default). A server key never travels to an address a
+    /// user chose: a saved base URL without a key of the user's is refused, not filled in.
     pub(super) async fn credentials(
         &self,
         provider: &Provider,
         mine: Option<&ProviderSettingRecord>,
     ) -> Result<Credentials, String> {
-        let mut credentials = Credentials::default();
-        if let Some(saved) = mine {
-            let api_key = self.open(saved, saved.api_key.as_deref())?;
-            let secret_key = self.open(saved, saved.secret_key.as_deref())?;
+        if let Some(saved) = mine.filter(|m| m.api_key.is_some()) {
+            let api_key = self.open(saved, "api_key", saved.api_key.as_deref())?;
+            let secret_key = self.open(saved, "secret_key", saved.secret_key.as_deref())?;
             if [&api_key, &secret_key].into_iter().flatten().any(|(_, stale)| *stale) {
                 let plain = |v: &Option<(String, bool)>| v.as_ref().map(|(k, _)| k.clone());
                 self.reseal(saved, plain(&api_key).as_deref(), plain(&secret_key).as_deref()).await;
             }
-            credentials.api_key = api_key.map(|(k, _)| k);
-            credentials.secret_key = secret_key.map(|(k, _)| k);
-            credentials.base_url = saved.base_url.clone();
+            if let Some(url) = &saved.base_url {
+                // The operator's policy may have tightened since the URL was saved.
+                self.check_base_url(url).map_err(|reason| {
+                    format!("your base URL for provider '{}' is no longer accepted: it {reason}", provider.name)
+                })?;
+            }
+            return Ok(Credentials {
+                api_key: api_key.map(|(k, _)| k),
+                secret_key: secret_key.map(|(k, _)| k),
+                base_url: saved.base_url.clone(),
+            });
         }
-        if credentials.api_key.is_none()
-            && let Some(server) = self.settings.provider_keys.get(provider.name)
-        {
+        if mine.is_some_and(|m| m.base_url.is_some()) {
+            return Err(format!(
+                "your base URL for provider '{}' has no API key of yours beside it; add your key, or remove the base URL to use the server's",
+                provider.name
+            ));
+        }
+        let mut credentials = Credentials {
+            base_url: self.settings.provider_base_urls.get(provider.name).cloned(),
+            ..Credentials::default()
+        };
+        if let Some(server) = self.settings.provider_keys.get(provider.name) {
             let raw = server.expose();
             match raw.split_once(':').filter(|_| provider.has_secret_key) {
                 Some((access, secret)) => {
@@ -124,17 +142,20 @@ impl AiService {
                 None => credentials.api_key = Some(raw.to_owned()),
             }
         }
-        if credentials.base_url.is_none() {
-            credentials.base_url = self.settings.provider_base_urls.get(provider.name).cloned();
-        }
         Ok(credentials)
     }
 
     /// Decrypts a saved value; `true` beside it when it was sealed under an earlier key.
-    fn open(&self, saved: &ProviderSettingRecord, value: Option<&str>) -> Result<Option<(String, bool)>, String> {
+    fn open(
+        &self,
+        saved: &ProviderSettingRecord,
+        field: &str,
+        value: Option<&str>,
+    ) -> Result<Option<(String, bool)>, String> {
+        let context = seal_context(saved.user_id, &saved.provider, field);
         value
             .map(|sealed| {
-                self.cipher.decrypt(sealed).map_err(|e| {
+                self.cipher.decrypt(sealed, &context).map_err(|e| {
                     format!("the saved key of provider '{}' cannot be read ({e}); enter it again", saved.provider)
                 })
             })
@@ -144,8 +165,9 @@ impl AiService {
     /// Seals a row's keys again under the current key, after a rotation.
     async fn reseal(&self, saved: &ProviderSettingRecord, api_key: Option<&str>, secret_key: Option<&str>) {
         let mut fresh = saved.clone();
-        fresh.api_key = api_key.map(|k| self.cipher.encrypt(k));
-        fresh.secret_key = secret_key.map(|k| self.cipher.encrypt(k));
+        fresh.api_key = api_key.map(|k| self.cipher.encrypt(k, &seal_context(saved.user_id, &saved.provider, "api_key")));
+        fresh.secret_key =
+            secret_key.map(|k| self.cipher.encrypt(k, &seal_context(saved.user_id, &saved.provider, "secret_key")));
         if let Err(error) = self.store.put_provider_setting(&fresh).await {
             tracing::warn!(provider = %saved.provider, error = %error, "could not re-encrypt a provider key");
         }
@@ -157,7 +179,9 @@ impl AiService {
         for provider in self.registry.providers() {
             let mine = saved.iter().find(|s| s.provider == provider.name);
             let server_key = self.settings.provider_keys.contains_key(provider.name);
-            let has_key = mine.is_some_and(|m| m.api_key.is_some()) || server_key;
+            // The server's key is used only where the user has neither a key nor a base URL.
+            let own_key = mine.is_some_and(|m| m.api_key.is_some());
+            let has_key = own_key || (server_key && !mine.is_some_and(|m| m.base_url.is_some()));
             providers.push(ProviderView {
                 name: provider.name.into(),
                 capabilities: provider.capabilities().iter().map(|c| c.as_str().to_owned()).collect(),
@@ -226,7 +250,7 @@ impl AiService {
                         {
                             errors.push(FieldError::new(field(label), "must be 1–1000 characters without spaces"));
                         } else {
-                            *sealed = Some(self.cipher.encrypt(key));
+                            *sealed = Some(self.cipher.encrypt(key, &seal_context(user, &name, label)));
                             *shown = Some(hint(key));
                         }
                     }
@@ -242,6 +266,12 @@ impl AiService {
                     Ok(url) => row.base_url = Some(url),
                     Err(reason) => errors.push(FieldError::new(field("base_url"), reason)),
                 },
+            }
+            if row.base_url.is_some() && row.api_key.is_none() && provider.needs_key {
+                errors.push(FieldError::new(
+                    field("base_url"),
+                    "needs your own API key beside it: the server's key is only ever sent to the server's own address",
+                ));
             }
             if let Some(models) = edit.models {
                 let mut kept = row.models.as_object().cloned().unwrap_or_default();
@@ -306,10 +336,14 @@ impl AiService {
         self.provider_settings(user).await
     }
 
-    /// A base URL the server may call: https (http only where loopback fetches are allowed, for
-    /// local emulators), no credentials in it. Where it resolves to is checked again on each
-    /// call by the guarded client.
+    /// A base URL the server may call with a user's key: https (http only where loopback fetches
+    /// are allowed, for local emulators), no credentials in it, allowed by the operator (user
+    /// base URLs may be forbidden, or limited to listed hosts). Where it resolves to is checked
+    /// again on each call by the guarded client.
     fn check_base_url(&self, raw: &str) -> Result<String, String> {
+        if !self.settings.allow_user_base_urls {
+            return Err("is not accepted: this server does not allow base URLs of your own".into());
+        }
         let url = url::Url::parse(raw.trim()).map_err(|_| "must be a URL".to_owned())?;
         let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && self.settings.fetch_allow_loopback);
         if !scheme_ok {
@@ -318,6 +352,41 @@ impl AiService {
         if !url.username().is_empty() || url.password().is_some() || url.host_str().is_none() {
             return Err("must have a host and no user name or password".into());
         }
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if !host_allowed(&self.settings.user_base_url_hosts, &host) {
+            return Err(format!("names host '{host}', which this server does not allow"));
+        }
         Ok(url.as_str().trim_end_matches('/').to_owned())
+    }
+}
+
+/// What a sealed key is bound to: its user, provider and field.
+fn seal_context(user: UserId, provider: &str, field: &str) -> String {
+    format!("{user}:{provider}:{field}")
+}
+
+/// Whether `host` is on the operator's list (`api.example.com` exactly, `.example.com` for any
+/// of its subdomains); an empty list allows every host.
+fn host_allowed(allowed: &[String], host: &str) -> bool {
+    allowed.is_empty()
+        || allowed.iter().any(|entry| match entry.strip_prefix('.') {
+            Some(suffix) => host.ends_with(&format!(".{suffix}")),
+            None => host == entry,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn hosts_match_exactly_or_by_subdomain() {
+        let list = vec!["api.openai.com".to_owned(), ".volces.com".to_owned()];
+        assert!(host_allowed(&list, "api.openai.com"));
+        assert!(host_allowed(&list, "ark.cn-beijing.volces.com"));
+        assert!(!host_allowed(&list, "volces.com.evil.example"));
+        assert!(!host_allowed(&list, "evilvolces.com"));
+        assert!(!host_allowed(&list, "api.openai.com.evil.example"));
+        assert!(host_allowed(&[], "anything.example"));
     }
 }

@@ -8,7 +8,7 @@ use crate::ai::handlers::{
     VisualPromptPayload,
 };
 use crate::ai::targets::{self, Target, image_plan, video_plan};
-use crate::ai::{self, Choice, limits};
+use crate::ai::{self, Choice};
 use crate::api::projects::parse_id;
 use crate::api::tasks::{TaskEnvelope, TaskView};
 use crate::envelope::{self, Envelope, ErrorEnvelope};
@@ -176,22 +176,14 @@ fn answer(state: &AppState, task: TaskRecord, created: bool) -> Response {
 /// The project, for an editor of it.
 async fn prepare(state: &AppState, user: UserId, raw_id: &str) -> AppResult<ProjectRecord> {
     let id: ProjectId = parse_id(raw_id, "project")?;
-    let access = state.projects.authorize(user, id).await?;
-    access.require_editor()?;
+    state.projects.authorize(user, id).await?.editor()?;
     let (project, _) = state.projects.load(user, id).await?;
     Ok(project)
 }
 
 /// Counts a request that passed every check against the caller's hourly limit of `kind`.
 async fn count(state: &AppState, user: UserId, kind: &str) -> AppResult<()> {
-    let settings = &state.settings;
-    let per_hour = match kind {
-        "video" => settings.video_requests_per_hour,
-        "image" => settings.image_requests_per_hour,
-        "batch" => settings.batch_requests_per_hour,
-        _ => settings.text_requests_per_hour,
-    };
-    limits::check_rate(state.counters.as_ref(), user, kind, per_hour).await
+    state.tasks.count(user, kind).await
 }
 
 async fn enqueue_plain(state: &AppState, kind: &str, new: NewTask) -> AppResult<Response> {

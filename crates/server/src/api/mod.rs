@@ -20,6 +20,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
+/// `/metrics` alone, for the internal address of `metrics_addr`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(health::metrics)).with_state(state)
+}
+
 /// The whole application: API under `/api/v1`, probes and metrics at the root, docs at `/docs`.
 pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.settings.body_limit.bytes()).unwrap_or(usize::MAX);
@@ -47,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/providers/{name}/test", post(settings::test_provider))
         .route("/ai/tasks", get(tasks::list_tasks))
         .route("/ws/tasks", get(ws::task_events))
+        .route("/ws/ticket", post(ws::ticket))
         .route("/ai/tasks/{id}", get(tasks::get_task))
         .route("/ai/tasks/{id}/cancel", post(tasks::cancel_task))
         .route("/ai/tasks/{id}/retry", post(tasks::retry_task))
@@ -54,11 +60,16 @@ pub fn router(state: AppState) -> Router {
             "/import/legacy",
             post(import::import_legacy).layer(DefaultBodyLimit::max(document_limit.saturating_mul(5))),
         );
-    let app = Router::new()
+    let headers = crate::http::security_headers::SecurityHeaders::new(&state.settings);
+    let mut app = Router::new();
+    // With `metrics_addr`, metrics are served there only (see `metrics_router`).
+    if state.settings.metrics_addr.is_none() {
+        app = app.route("/metrics", get(health::metrics));
+    }
+    let app = app
         .nest("/api/v1", api)
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
         .route(
             "/files/{*key}",
             get(local_files::get_file).put(local_files::put_file).layer(DefaultBodyLimit::disable()),
@@ -69,5 +80,5 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
-    crate::http::layers(app)
+    crate::http::layers(app, headers)
 }

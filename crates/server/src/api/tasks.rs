@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use cinegen_domain::{FieldError, ProjectId, TaskId, ValidationErrors};
 use cinegen_store::{TaskQuery, TaskRecord, TaskStatus};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
@@ -96,8 +96,7 @@ pub struct TaskPage {
 }
 
 async fn visible(state: &AppState, user: cinegen_domain::UserId, raw: &str) -> AppResult<TaskRecord> {
-    let id: TaskId = parse_id(raw, "task")?;
-    state.store.task_for(id, user).await?.ok_or_else(|| AppError::not_found("task"))
+    state.tasks.visible(user, parse_id(raw, "task")?).await
 }
 
 /// One task: its status, progress, result or error.
@@ -169,56 +168,28 @@ pub async fn list_tasks(
 #[utoipa::path(
     post, path = "/api/v1/ai/tasks/{id}/cancel", tag = "tasks", operation_id = "cancel_task",
     security(("bearer" = [])),
-    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope))
+    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope))
 )]
 pub async fn cancel_task(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let task = visible(&state, claims.sub, &id).await?;
-    match state.store.request_cancel(task.id, Utc::now()).await? {
-        Some(cancelled) => {
-            state.task_events.publish(cancelled.clone());
-            // A batch's items go with it; an item's end moves its batch on.
-            for item in state.store.children(task.id).await? {
-                if let Some(item) = state.store.request_cancel(item.id, Utc::now()).await? {
-                    state.task_events.publish(item);
-                }
-            }
-            if let Some(parent) = task.parent_id {
-                crate::tasks::batch::settle(&state.store, &state.task_events, parent).await?;
-            }
-            let cancelled = state.store.task(task.id).await?.unwrap_or(cancelled);
-            Ok(envelope::ok(TaskEnvelope { task: cancelled.into() }))
-        }
-        None => Err(AppError::Conflict {
-            message: "the task has already ended".into(),
-            details: json!({ "status": task.status.as_str() }),
-        }),
-    }
+    let cancelled = state.tasks.cancel(claims.sub, parse_id(&id, "task")?).await?;
+    Ok(envelope::ok(TaskEnvelope { task: cancelled.into() }))
 }
 
 /// Runs a failed task again, with a fresh set of attempts.
 #[utoipa::path(
     post, path = "/api/v1/ai/tasks/{id}/retry", tag = "tasks", operation_id = "retry_task",
     security(("bearer" = [])),
-    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope))
+    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn retry_task(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let task = visible(&state, claims.sub, &id).await?;
-    match state.store.retry_task(task.id, Utc::now()).await? {
-        Some(task) => {
-            state.task_events.publish(task.clone());
-            Ok(envelope::ok(TaskEnvelope { task: task.into() }))
-        }
-        None => Err(AppError::Conflict {
-            message: "only failed tasks can be retried".into(),
-            details: json!({ "status": task.status.as_str() }),
-        }),
-    }
+    let retried = state.tasks.retry(claims.sub, parse_id(&id, "task")?).await?;
+    Ok(envelope::ok(TaskEnvelope { task: retried.into() }))
 }

@@ -1,29 +1,73 @@
-//! `GET /api/v1/ws/tasks`: live task progress. The access token comes in the query string
-//! (`?token=…`; browsers cannot set headers on a WebSocket) and is checked before the upgrade.
-//! The first message is a snapshot of the caller's unfinished tasks, so a reconnecting client
-//! misses nothing; then every change of a task the caller may see, optionally of one project.
+//! `GET /api/v1/ws/tasks`: live task progress. Browsers cannot set headers on a WebSocket, so the
+//! caller first trades its access token for a single-use ticket (`POST /api/v1/ws/ticket`, valid
+//! 30 s) and opens `?ticket=…`; `?token=…` (the access token itself) is still accepted. Either is
+//! checked before the upgrade. The first message is a snapshot of the caller's unfinished tasks,
+//! so a reconnecting client misses nothing; then every change of a task the caller may see,
+//! optionally of one project.
+//!
+//! The feed follows access as it changes: the socket closes when the session ends (logout, a
+//! revoked refresh family, a password reset — checked every two seconds), when the access token
+//! it was opened with expires, and, for a one-project feed, when the caller loses the project;
+//! a project's events stop reaching a member within two seconds of their removal.
 
 use crate::api::projects::parse_id;
 use crate::api::tasks::TaskView;
+use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
+use crate::extract::CurrentUser;
 use crate::state::AppState;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
-use cinegen_domain::{ProjectId, UserId};
+use cinegen_domain::{ProjectId, SessionId, UserId};
 use cinegen_store::{TaskQuery, TaskRecord, TaskStatus};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;
+use utoipa::ToSchema;
 
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// How long an answer to "may this caller see this project" is trusted before it is asked again.
+const ACCESS_RECHECK: Duration = Duration::from_secs(2);
+
+/// Close codes (the private range 4000–4999), so a client knows whether to reconnect.
+const SESSION_ENDED: u16 = 4001;
+const TOKEN_EXPIRED: u16 = 4002;
+const ACCESS_REMOVED: u16 = 4003;
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
+    ticket: Option<String>,
     token: Option<String>,
     project_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ticket {
+    /// Put in `?ticket=` of `/api/v1/ws/tasks`; it works once, within `expires_in` seconds.
+    pub ticket: String,
+    pub expires_in: u64,
+}
+
+/// A single-use ticket for opening the live task feed.
+#[utoipa::path(
+    post, path = "/api/v1/ws/ticket", tag = "tasks", operation_id = "ws_ticket",
+    security(("bearer" = [])),
+    responses((status = 200, body = Envelope<Ticket>), (status = 401, body = ErrorEnvelope))
+)]
+pub async fn ticket(State(state): State<AppState>, CurrentUser(claims): CurrentUser) -> AppResult<Response> {
+    let (ticket, expires_in) = state.auth.issue_ticket(&claims)?;
+    Ok(envelope::ok(Ticket { ticket, expires_in }))
+}
+
+/// Who opened a feed, and until when it may stay open.
+struct Holder {
+    user: UserId,
+    session: SessionId,
+    /// Unix seconds: when the access token behind the feed expires.
+    until: i64,
 }
 
 pub async fn task_events(
@@ -31,12 +75,21 @@ pub async fn task_events(
     Query(query): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
-    let token = query.token.ok_or(AppError::InvalidToken("missing token (?token=…)"))?;
-    let claims = state.auth.authenticate(&token).await?;
+    let holder = match (query.ticket, query.token) {
+        (Some(ticket), _) => {
+            let claims = state.auth.redeem_ticket(&ticket).await?;
+            Holder { user: claims.sub, session: claims.sid, until: claims.ses.unwrap_or(claims.exp) }
+        }
+        (None, Some(token)) => {
+            let claims = state.auth.authenticate(&token).await?;
+            Holder { user: claims.sub, session: claims.sid, until: claims.exp }
+        }
+        (None, None) => return Err(AppError::InvalidToken("missing ticket (?ticket=…, from POST /api/v1/ws/ticket)")),
+    };
     let project = match query.project_id.as_deref() {
         Some(raw) => {
             let id: ProjectId = parse_id(raw, "project")?;
-            state.projects.authorize(claims.sub, id).await?;
+            state.projects.authorize(holder.user, id).await?;
             Some(id)
         }
         None => None,
@@ -46,7 +99,7 @@ pub async fn task_events(
     Ok(upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| stream(state, claims.sub, project, socket)))
+        .on_upgrade(move |socket| stream(state, holder, project, socket)))
 }
 
 async fn snapshot(state: &AppState, user: UserId, project: Option<ProjectId>) -> Vec<TaskView> {
@@ -60,34 +113,66 @@ async fn snapshot(state: &AppState, user: UserId, project: Option<ProjectId>) ->
     tasks
 }
 
-/// Whether `user` may see `task` (their own, or of a project they can see), remembering answers.
-async fn visible(state: &AppState, user: UserId, task: &TaskRecord, known: &mut HashMap<ProjectId, bool>) -> bool {
-    if task.user_id == user {
-        return true;
+/// Answers to "may this user see this project", each trusted for [`ACCESS_RECHECK`].
+#[derive(Default)]
+struct KnownAccess(HashMap<ProjectId, (bool, Instant)>);
+
+impl KnownAccess {
+    async fn project(&mut self, state: &AppState, user: UserId, project: ProjectId) -> bool {
+        if let Some((answer, at)) = self.0.get(&project)
+            && at.elapsed() < ACCESS_RECHECK
+        {
+            return *answer;
+        }
+        let answer = state.projects.authorize(user, project).await.is_ok();
+        self.0.insert(project, (answer, Instant::now()));
+        answer
     }
-    let Some(project) = task.project_id else { return false };
-    if let Some(answer) = known.get(&project) {
-        return *answer;
+
+    /// Whether `user` may see `task`: their own, or one of a project they can see now.
+    async fn task(&mut self, state: &AppState, user: UserId, task: &TaskRecord) -> bool {
+        if task.user_id == user {
+            return true;
+        }
+        match task.project_id {
+            Some(project) => self.project(state, user, project).await,
+            None => false,
+        }
     }
-    let answer = state.projects.authorize(user, project).await.is_ok();
-    known.insert(project, answer);
-    answer
 }
 
-async fn stream(state: AppState, user: UserId, project: Option<ProjectId>, mut socket: WebSocket) {
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code, reason: reason.into() };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+async fn stream(state: AppState, holder: Holder, project: Option<ProjectId>, mut socket: WebSocket) {
+    let user = holder.user;
+    let session = state.live_sessions.watch(holder.session);
+    let remaining = (holder.until - chrono::Utc::now().timestamp()).max(0) as u64;
+    let expiry = tokio::time::sleep(Duration::from_secs(remaining));
+    tokio::pin!(expiry);
     let mut events = state.task_events.subscribe();
     let first = json!({ "type": "snapshot", "tasks": snapshot(&state, user, project).await });
     if socket.send(Message::Text(first.to_string().into())).await.is_err() {
         return;
     }
-    let mut known = HashMap::new();
+    let mut known = KnownAccess::default();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Ok(task) => {
-                    if project.is_some_and(|p| task.project_id != Some(p)) || !visible(&state, user, &task, &mut known).await {
+                    if let Some(p) = project {
+                        if task.project_id != Some(p) {
+                            continue;
+                        }
+                        if !known.project(&state, user, p).await {
+                            return close(&mut socket, ACCESS_REMOVED, "no longer a member of this project").await;
+                        }
+                    }
+                    if !known.task(&state, user, &task).await {
                         continue;
                     }
                     let message = json!({ "type": "task", "task": TaskView::from((*task).clone()) });
@@ -106,6 +191,8 @@ async fn stream(state: AppState, user: UserId, project: Option<ProjectId>, mut s
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            () = session.ended() => return close(&mut socket, SESSION_ENDED, "signed out").await,
+            () = &mut expiry => return close(&mut socket, TOKEN_EXPIRED, "token expired; reconnect with a new ticket").await,
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
                     return;

@@ -30,12 +30,21 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
-/// Limits on failed logins within one window.
+/// Limits on failed logins within one window, and on registrations.
 #[derive(Debug, Clone)]
 pub struct LoginLimits {
     pub per_account: u32,
     pub per_ip: u32,
     pub window: Duration,
+    /// Accounts one client address may register per hour.
+    pub registrations_per_ip_per_hour: u32,
+}
+
+/// Who may register, with the invitations of `invite` mode.
+#[derive(Clone)]
+pub struct RegistrationPolicy {
+    pub mode: crate::config::Registration,
+    pub invites: super::invites::Invites,
 }
 
 #[derive(Clone)]
@@ -47,6 +56,7 @@ pub struct AuthService {
     denylist: Arc<dyn Denylist>,
     limits: LoginLimits,
     default_quota: ByteSize,
+    registration: RegistrationPolicy,
 }
 
 impl AuthService {
@@ -58,17 +68,26 @@ impl AuthService {
         denylist: Arc<dyn Denylist>,
         limits: LoginLimits,
         default_quota: ByteSize,
+        registration: RegistrationPolicy,
     ) -> Self {
-        Self { store, keys, hasher, counters, denylist, limits, default_quota }
+        Self { store, keys, hasher, counters, denylist, limits, default_quota, registration }
     }
 
+    /// Creates an account, if the server's registration policy lets this caller (open; with a
+    /// valid invitation for this address; never when closed), at most so many per client address
+    /// and hour.
     pub async fn register(
         &self,
         email: &str,
         password: &str,
         name: &str,
+        invite_code: Option<&str>,
         client: &ClientInfo,
     ) -> AppResult<(User, TokenPair)> {
+        use crate::config::Registration;
+        if self.registration.mode == Registration::Closed {
+            return Err(AppError::Forbidden("registration is closed on this server; ask its operator for an account"));
+        }
         let mut errors = ValidationErrors::default();
         let email = errors.check(Email::parse(email));
         let password = errors.check(Password::parse(password));
@@ -76,6 +95,21 @@ impl AuthService {
         let (Some(email), Some(password), Some(name)) = (email, password, name) else {
             return Err(AppError::validation(errors));
         };
+        if self.registration.mode == Registration::Invite
+            && !invite_code.is_some_and(|code| self.registration.invites.admits(&email, code, Utc::now().timestamp()))
+        {
+            return Err(AppError::Forbidden("registration needs an invitation for this address (invite_code)"));
+        }
+        if let Some(ip) = client.ip {
+            let key = format!("register:ip:{ip}");
+            let window = self.counters.increment(&key, Duration::from_secs(3600)).await.map_err(AppError::internal)?;
+            if window.count > u64::from(self.limits.registrations_per_ip_per_hour) {
+                return Err(AppError::RateLimited {
+                    retry_after_secs: window.resets_in_secs.max(1),
+                    message: "too many accounts registered from this address; try again later".into(),
+                });
+            }
+        }
         // Cheap check first so a taken email does not cost a hash; the unique index still decides.
         if self.store.user_by_email(&email).await?.is_some() {
             return Err(AppError::EmailTaken);
@@ -90,46 +124,66 @@ impl AuthService {
     }
 
     /// Wrong password and unknown email answer alike, in the same time: both verify one hash.
+    /// Each attempt is reserved against both failure limits before the hash is checked, so a burst
+    /// of parallel guesses cannot all pass a check made before any of them has failed.
     pub async fn login(&self, email: &str, password: &str, client: &ClientInfo) -> AppResult<(User, TokenPair)> {
         let account_key = format!("login:account:{}", email.trim().to_lowercase());
         let ip_key = client.ip.map(|ip| format!("login:ip:{ip}"));
-        self.refuse_if_limited(&account_key, ip_key.as_deref()).await?;
+        self.reserve_attempt(&account_key, ip_key.as_deref()).await?;
 
-        let user = match Email::parse(email) {
-            Ok(email) => self.store.user_by_email(&email).await?,
-            Err(_) => None,
-        };
-        let verified = self.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
-        let Some(user) = user.filter(|_| verified) else {
-            self.count_failure(&account_key, ip_key.as_deref()).await?;
-            return Err(AppError::InvalidCredentials);
+        let checked = async {
+            let user = match Email::parse(email) {
+                Ok(email) => self.store.user_by_email(&email).await?,
+                Err(_) => None,
+            };
+            let verified = self.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+            Ok::<_, AppError>(user.filter(|_| verified))
+        }
+        .await;
+        let user = match checked {
+            // The reservation stands: it was a failure.
+            Ok(None) => return Err(AppError::InvalidCredentials),
+            Ok(Some(user)) => user,
+            // Not the caller's failure (the hashing queue was full, the database away).
+            Err(error) => {
+                self.release_attempt(&account_key, ip_key.as_deref()).await;
+                return Err(error);
+            }
         };
         self.counters.reset(&account_key).await.map_err(AppError::internal)?;
+        if let Some(ip_key) = &ip_key {
+            self.counters.release(ip_key).await.map_err(AppError::internal)?;
+        }
         let tokens = self.start_session(user.id, client).await?;
         tracing::info!(user.id = %user.id, "signed in");
         Ok((user, tokens))
     }
 
-    async fn refuse_if_limited(&self, account_key: &str, ip_key: Option<&str>) -> AppResult<()> {
-        let account = self.counters.peek(account_key).await.map_err(AppError::internal)?;
-        if account.count >= u64::from(self.limits.per_account) {
+    /// Counts the attempt against the account and the client address; one over either limit is
+    /// refused (and given back, so refusals do not extend the lockout).
+    async fn reserve_attempt(&self, account_key: &str, ip_key: Option<&str>) -> AppResult<()> {
+        let window = self.limits.window;
+        let account = self.counters.increment(account_key, window).await.map_err(AppError::internal)?;
+        if account.count > u64::from(self.limits.per_account) {
+            self.counters.release(account_key).await.map_err(AppError::internal)?;
             return Err(too_many_failures(account.resets_in_secs));
         }
         if let Some(ip_key) = ip_key {
-            let ip = self.counters.peek(ip_key).await.map_err(AppError::internal)?;
-            if ip.count >= u64::from(self.limits.per_ip) {
+            let ip = self.counters.increment(ip_key, window).await.map_err(AppError::internal)?;
+            if ip.count > u64::from(self.limits.per_ip) {
+                self.release_attempt(account_key, Some(ip_key)).await;
                 return Err(too_many_failures(ip.resets_in_secs));
             }
         }
         Ok(())
     }
 
-    async fn count_failure(&self, account_key: &str, ip_key: Option<&str>) -> AppResult<()> {
-        self.counters.increment(account_key, self.limits.window).await.map_err(AppError::internal)?;
-        if let Some(ip_key) = ip_key {
-            self.counters.increment(ip_key, self.limits.window).await.map_err(AppError::internal)?;
+    async fn release_attempt(&self, account_key: &str, ip_key: Option<&str>) {
+        for key in std::iter::once(account_key).chain(ip_key) {
+            if let Err(error) = self.counters.release(key).await {
+                tracing::warn!(error = %error, "could not give back a reserved sign-in attempt");
+            }
         }
-        Ok(())
     }
 
     /// Spends a refresh token for a new pair. Presenting a spent token revokes its whole family:
@@ -172,6 +226,27 @@ impl AuthService {
         if self.denylist.any_denied(&[&claims.jti, &family]).await.map_err(AppError::internal)? {
             return Err(AppError::InvalidToken("token has been revoked"));
         }
+        Ok(claims)
+    }
+
+    /// A single-use ticket for the live feed, for the holder of a valid access token.
+    pub fn issue_ticket(&self, access: &Claims) -> AppResult<(String, u64)> {
+        let issued = self.keys.issue_ticket(access)?;
+        let lifetime = (issued.claims.exp - issued.claims.iat).max(0) as u64;
+        Ok((issued.token, lifetime))
+    }
+
+    /// Spends a ticket: valid, unused, of a session not ended. Answers its claims (`ses` is when
+    /// the access token it was issued for expires).
+    pub async fn redeem_ticket(&self, ticket: &str) -> AppResult<Claims> {
+        let claims = self.keys.verify(ticket, TokenType::Ticket)?;
+        let family = claims.sid.to_string();
+        let used = format!("ticket:{}", claims.jti);
+        if self.denylist.any_denied(&[&used, &family]).await.map_err(AppError::internal)? {
+            return Err(AppError::InvalidToken("ticket already used or revoked"));
+        }
+        let remaining = (claims.exp - Utc::now().timestamp()).max(1) as u64;
+        self.denylist.deny(&used, Duration::from_secs(remaining)).await.map_err(AppError::internal)?;
         Ok(claims)
     }
 

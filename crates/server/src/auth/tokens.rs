@@ -17,7 +17,13 @@ const ISSUER: &str = "cinegen";
 pub enum TokenType {
     Access,
     Refresh,
+    /// A ticket for opening the live task feed: seconds long, used once, so no long-lived token
+    /// ever sits in a WebSocket URL (and so in proxy logs).
+    Ticket,
 }
+
+/// How long a live-feed ticket may wait to be used.
+pub const TICKET_TTL_SECS: u64 = 30;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -29,6 +35,9 @@ pub struct Claims {
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
+    /// On a ticket: when the access token it was issued for expires (the feed closes then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ses: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -66,6 +75,7 @@ impl TokenKeys {
         let ttl = match typ {
             TokenType::Access => self.access_ttl_secs,
             TokenType::Refresh => self.refresh_ttl_secs,
+            TokenType::Ticket => TICKET_TTL_SECS,
         };
         let claims = Claims {
             sub: user,
@@ -75,7 +85,28 @@ impl TokenKeys {
             iss: ISSUER.into(),
             iat: now,
             exp: now + ttl as i64,
+            ses: None,
         };
+        self.sign(claims)
+    }
+
+    /// A live-feed ticket for the holder of `access`: same user and session, never outliving it.
+    pub fn issue_ticket(&self, access: &Claims) -> AppResult<Issued> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: access.sub,
+            sid: access.sid,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            typ: TokenType::Ticket,
+            iss: ISSUER.into(),
+            iat: now,
+            exp: (now + TICKET_TTL_SECS as i64).min(access.exp),
+            ses: Some(access.exp),
+        };
+        self.sign(claims)
+    }
+
+    fn sign(&self, claims: Claims) -> AppResult<Issued> {
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(AppError::internal)?;
         Ok(Issued { token, claims })
@@ -92,6 +123,7 @@ impl TokenKeys {
             return Err(AppError::InvalidToken(match expected {
                 TokenType::Access => "not an access token",
                 TokenType::Refresh => "not a refresh token",
+                TokenType::Ticket => "not a live-feed ticket",
             }));
         }
         Ok(data.claims)
@@ -132,6 +164,18 @@ mod tests {
         let other = TokenKeys::new(&[8u8; 32], 900, 3600);
         let forged = other.issue(TokenType::Access, UserId::new(), SessionId::new()).unwrap();
         assert!(matches!(keys.verify(&forged.token, TokenType::Access), Err(AppError::InvalidToken(_))));
+    }
+
+    #[test]
+    fn tickets_are_their_own_type_and_never_outlive_the_access_token() {
+        let keys = keys();
+        let access = keys.issue(TokenType::Access, UserId::new(), SessionId::new()).unwrap();
+        let ticket = keys.issue_ticket(&access.claims).unwrap();
+        let claims = keys.verify(&ticket.token, TokenType::Ticket).unwrap();
+        assert_eq!((claims.sub, claims.sid, claims.ses), (access.claims.sub, access.claims.sid, Some(access.claims.exp)));
+        assert!(claims.exp <= access.claims.exp && claims.exp <= Utc::now().timestamp() + TICKET_TTL_SECS as i64);
+        assert!(keys.verify(&ticket.token, TokenType::Access).is_err(), "a ticket is no access token");
+        assert!(keys.verify(&access.token, TokenType::Ticket).is_err());
     }
 
     #[test]

@@ -43,6 +43,13 @@ impl Counters for MemoryCounters {
         Ok(window_of(Some(entry), now))
     }
 
+    async fn release(&self, key: &str) -> anyhow::Result<()> {
+        if let Some(entry) = self.windows.lock().expect("counter lock").get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
+        Ok(())
+    }
+
     async fn reset(&self, key: &str) -> anyhow::Result<()> {
         self.windows.lock().expect("counter lock").remove(key);
         Ok(())

@@ -26,6 +26,9 @@ pub trait Counters: Send + Sync + 'static {
     async fn peek(&self, key: &str) -> anyhow::Result<Window>;
     /// Counts one event; the first event of a window opens it for `window`.
     async fn increment(&self, key: &str, window: Duration) -> anyhow::Result<Window>;
+    /// Gives back one counted event (never below zero), keeping the window: for an attempt that
+    /// was reserved up front and turned out not to count.
+    async fn release(&self, key: &str) -> anyhow::Result<()>;
     async fn reset(&self, key: &str) -> anyhow::Result<()>;
 }
 
@@ -49,6 +52,12 @@ pub(crate) mod contract {
         assert!(first.resets_in_secs > 0 && first.resets_in_secs <= 60, "{first:?}");
         counters.increment(key, Duration::from_secs(60)).await.unwrap();
         assert_eq!(counters.peek(key).await.unwrap().count, 2);
+        counters.release(key).await.unwrap();
+        assert_eq!(counters.peek(key).await.unwrap().count, 1);
+        counters.release(key).await.unwrap();
+        counters.release(key).await.unwrap();
+        assert_eq!(counters.peek(key).await.unwrap().count, 0, "never below zero");
+        counters.increment(key, Duration::from_secs(60)).await.unwrap();
         counters.reset(key).await.unwrap();
         assert_eq!(counters.peek(key).await.unwrap().count, 0);
     }

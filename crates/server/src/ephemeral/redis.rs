@@ -15,6 +15,7 @@ pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
 pub struct RedisCounters {
     conn: ConnectionManager,
     increment: redis::Script,
+    release: redis::Script,
 }
 
 impl RedisCounters {
@@ -26,7 +27,13 @@ impl RedisCounters {
              if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
              return {n, redis.call('PTTL', KEYS[1])}",
         );
-        Self { conn, increment }
+        // DECR only a live, positive counter: never below zero, never recreating an expired key.
+        let release = redis::Script::new(
+            "local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+             if n > 0 then redis.call('DECR', KEYS[1]) end
+             return 0",
+        );
+        Self { conn, increment, release }
     }
 }
 
@@ -58,6 +65,11 @@ impl Counters for RedisCounters {
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(window(count, pttl))
+    }
+
+    async fn release(&self, key: &str) -> anyhow::Result<()> {
+        let _: i64 = self.release.key(counter_key(key)).invoke_async(&mut self.conn.clone()).await?;
+        Ok(())
     }
 
     async fn reset(&self, key: &str) -> anyhow::Result<()> {

@@ -74,6 +74,9 @@ fn storage_error(error: StorageError) -> AppError {
     }
 }
 
+/// Unfinished uploads one user may have at once (each reserves its size until it ends).
+pub const MAX_PENDING_UPLOADS: i64 = 20;
+
 fn quota_exceeded() -> AppError {
     AppError::QuotaExceeded("this file does not fit in your storage quota".into())
 }
@@ -129,12 +132,7 @@ impl FileService {
         }
         let (Some(kind), Some(project_id)) = (kind, project_id) else { return Err(AppError::validation(errors)) };
         errors.into_result().map_err(AppError::validation)?;
-        let access = self.projects.authorize(user, project_id).await?;
-        access.require_editor()?;
-        let usage = self.store.usage(user).await?;
-        if usage.used + request.file_size > usage.total {
-            return Err(quota_exceeded());
-        }
+        self.projects.authorize(user, project_id).await?.editor()?;
         let now = Utc::now();
         let id = FileId::new();
         let key = StorageKey::for_file(user, project_id, kind, id, &content_type);
@@ -153,7 +151,18 @@ impl FileService {
             updated_at: now,
             expires_at: Some(now + UPLOAD_WINDOW),
         };
-        self.store.create_pending_file(&file).await?;
+        // The promised bytes are reserved now, so uploads that are never completed cannot fill
+        // the disk beyond the quota.
+        self.store.create_pending_file(&file, MAX_PENDING_UPLOADS).await.map_err(|e| match e {
+            StoreError::QuotaExceeded => quota_exceeded(),
+            StoreError::TooManyPending => AppError::RateLimited {
+                retry_after_secs: 60,
+                message: format!(
+                    "at most {MAX_PENDING_UPLOADS} uploads may be unfinished at once; complete or abort some first"
+                ),
+            },
+            other => other.into(),
+        })?;
         Ok((file, key))
     }
 
@@ -496,12 +505,28 @@ impl FileService {
         self.storage.download_url(&key, self.url_ttl, None).await.ok().map(|(url, _)| url)
     }
 
+    /// Deletes a file that a slot of `project` held before it was replaced — only if the file
+    /// belongs to that project: a document may still name another project's file (written before
+    /// such ids were refused), and replacing it must never touch that project's work.
+    pub async fn delete_replaced(&self, project: ProjectId, id: FileId) -> AppResult<()> {
+        if self.store.ready_files_of_project(project, &[id]).await?.is_empty() {
+            tracing::warn!(project.id = %project, file.id = %id, "a replaced slot named a file of another project; kept it");
+            return Ok(());
+        }
+        if let Some(deleted) = self.store.delete_file(id, Utc::now()).await?
+            && let Some(key) = StorageKey::parse(&deleted.storage_key)
+        {
+            self.storage.delete(&key).await.map_err(storage_error)?;
+        }
+        Ok(())
+    }
+
     /// Deletes a file: its owner, or an editor of its project.
     pub async fn delete(&self, user: UserId, id: FileId) -> AppResult<()> {
         let file = self.visible(user, id).await?;
         if file.user_id != user {
             let project = file.project_id.ok_or_else(|| AppError::not_found("file"))?;
-            self.projects.authorize(user, project).await?.require_editor()?;
+            self.projects.authorize(user, project).await?.editor()?;
         }
         if let Some(deleted) = self.store.delete_file(id, Utc::now()).await?
             && let Some(key) = StorageKey::parse(&deleted.storage_key)

@@ -3,6 +3,7 @@
 
 pub mod fallback;
 pub mod metrics;
+pub mod security_headers;
 pub mod web_app;
 
 use crate::error::AppError;
@@ -18,10 +19,12 @@ use tracing::Level;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps the router in the layers every request passes, outermost first: request id, trace span,
-/// metrics, panic catcher.
-pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+/// metrics, security headers, panic catcher.
+pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>, headers: security_headers::SecurityHeaders) -> Router<S> {
+    let headers = std::sync::Arc::new(headers);
     router
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(move |request, next| security_headers::apply(headers.clone(), request, next)))
         .layer(axum::middleware::from_fn(metrics::record))
         .layer(
             TraceLayer::new_for_http()

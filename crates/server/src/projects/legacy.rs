@@ -88,7 +88,9 @@ pub fn to_update(mut entry: Map<String, Value>) -> (ProjectUpdate, Option<String
         script_data,
         shots: Some(entry.get("shots").cloned().filter(Value::is_array).unwrap_or(Value::Array(Vec::new()))),
         extra: {
-            entry.retain(|key, _| !CONSUMED.contains(&key.as_str()));
+            entry.retain(|key, _| {
+                !CONSUMED.contains(&key.as_str()) && !super::update::SERVER_OWNED.contains(&key.as_str())
+            });
             entry
         },
     };
@@ -115,7 +117,9 @@ mod tests {
     #[test]
     fn settings_come_from_either_place_and_are_forgiving() {
         let exported = json!({"title": "青禾记", "settings": {"language": "中文", "visualStyle": "仙侠古装", "imageCount": 40,
-                              "imageSize": "1x1"}, "scriptData": {"genre": "历史片"}, "futureThing": 1});
+                              "imageSize": "1x1"}, "scriptData": {"genre": "历史片"}, "futureThing": 1,
+                              "role": "owner", "owner_id": "someone", "version": 99, "status": "archived",
+                              "merged_video_file_id": "0193a000-0000-7000-8000-000000000000"});
         let (update, _) = to_update(entries(exported).unwrap().remove(0));
         assert_eq!(update.settings.language.as_deref(), Some("中文"));
         assert_eq!(update.settings.image_count, Some(9));

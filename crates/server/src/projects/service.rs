@@ -1,19 +1,36 @@
 //! The rules of projects, independent of HTTP: visibility, roles, versions, validation.
 
-use super::access::ProjectAccess;
+use super::access::{EditorAccess, OwnerAccess, ProjectAccess};
 use super::update::ProjectUpdate;
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
-use cinegen_domain::project::document::{merge_patch, validate_shot};
+use cinegen_domain::project::document::{check_shape, merge_patch, validate_shot};
 use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{Email, FieldError, ProjectId, UserId, ValidationErrors};
+use cinegen_domain::FileId;
+use cinegen_domain::project::assets::{file_id_candidates, retain_file_ids, slot_file_ids};
 use cinegen_store::{Member, ProjectListItem, ProjectQuery, ProjectRecord, Store, StoreError};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use std::sync::Arc;
+
+/// Most file ids one write may bring into a document (far more than a project has slots).
+const MAX_FILE_IDS_PER_WRITE: usize = 10_000;
+
+/// What a write does with a file id that is not a ready file of the project: a direct edit is
+/// refused (the client sent something wrong), a copied-in document (a new project, an import)
+/// loses the id and keeps the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ForeignFiles {
+    Refuse,
+    Drop,
+}
 
 #[derive(Clone)]
 pub struct ProjectService {
     store: Arc<dyn Store>,
+    counters: Arc<dyn crate::ephemeral::Counters>,
+    shares_per_hour: u32,
 }
 
 fn invalid(errors: ValidationErrors) -> ChangeError {
@@ -43,6 +60,18 @@ fn apply_documents(project: &mut ProjectRecord, update: ProjectUpdate, errors: &
     }
 }
 
+/// Holds every stored JSON value of the project, after the change, to a depth and size it can be
+/// read back at: a merge patch can nest a value below what it already held.
+fn check_shapes(project: &ProjectRecord) -> Result<(), ChangeError> {
+    let mut errors = ValidationErrors::default();
+    check_shape(&project.docs.script_data, "script_data", &mut errors);
+    check_shape(&project.docs.shots, "shots", &mut errors);
+    for (key, value) in &project.extra {
+        check_shape(value, key, &mut errors);
+    }
+    if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+}
+
 fn check_version(expected: Option<i64>, current: i64) -> Result<(), ChangeError> {
     match expected {
         Some(version) if version != current => Err(ChangeError::Conflict { current_version: current }),
@@ -51,8 +80,8 @@ fn check_version(expected: Option<i64>, current: i64) -> Result<(), ChangeError>
 }
 
 impl ProjectService {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, counters: Arc<dyn crate::ephemeral::Counters>, shares_per_hour: u32) -> Self {
+        Self { store, counters, shares_per_hour }
     }
 
     /// The caller's access to a project. A project the caller cannot see — someone else's, or a
@@ -62,7 +91,7 @@ impl ProjectService {
         if info.status == ProjectStatus::Deleted && !info.role.is_owner() {
             return Err(AppError::not_found("project"));
         }
-        Ok(ProjectAccess { id, owner_id: info.owner_id, role: info.role, version: info.version, status: info.status })
+        Ok(ProjectAccess::new(id, info.owner_id, info.role, info.version, info.status))
     }
 
     /// The whole project, under the same visibility rule as [`Self::authorize`].
@@ -106,8 +135,18 @@ impl ProjectService {
             deleted_at: None,
         };
         apply_documents(&mut project, update, &mut errors);
+        if errors.is_empty()
+            && let Err(ChangeError::Invalid(shape)) = check_shapes(&project)
+        {
+            errors = shape;
+        }
         if !errors.is_empty() {
             return Err(AppError::validation(errors));
+        }
+        // A new project owns no files yet: ids copied in from elsewhere are not its own.
+        let dropped = retain_file_ids(&mut project.docs, |_| false);
+        if !dropped.is_empty() {
+            tracing::info!(project.id = %project.id, dropped = dropped.len(), "dropped file ids of other projects");
         }
         self.store.create_project(&project).await?;
         tracing::info!(project.id = %project.id, user.id = %owner, "created project");
@@ -122,7 +161,9 @@ impl ProjectService {
         script_data: Option<Value>,
         shots: Option<Value>,
     ) -> AppResult<ProjectRecord> {
-        self.change(id, move |project: &mut ProjectRecord| {
+        let incoming = [script_data.as_ref(), shots.as_ref()];
+        let allowed = self.own_files(id, incoming.into_iter().flatten()).await?;
+        self.change_guarded(id, allowed, ForeignFiles::Drop, move |project: &mut ProjectRecord| {
             if let Some(script_data) = script_data {
                 project.docs.script_data = script_data;
             }
@@ -136,15 +177,16 @@ impl ProjectService {
     }
 
     /// A full update: it must name the version it was based on.
-    pub async fn update(&self, access: &ProjectAccess, update: ProjectUpdate) -> AppResult<ProjectRecord> {
-        access.require_editor()?;
+    pub async fn update(&self, access: &EditorAccess, update: ProjectUpdate) -> AppResult<ProjectRecord> {
         let Some(expected) = update.version else {
             return Err(AppError::validation(ValidationErrors(vec![FieldError::new(
                 "version",
                 "is required (as a body field or an If-Match header): the version this change is based on",
             )])));
         };
-        let role = access.role;
+        let role = access.role();
+        let incoming = [update.script_data.as_ref(), update.shots.as_ref()];
+        let allowed = self.own_files(access.id(), incoming.into_iter().flatten()).await?;
         let change = move |project: &mut ProjectRecord| {
             check_version(Some(expected), project.version)?;
             let mut errors = ValidationErrors::default();
@@ -166,20 +208,20 @@ impl ProjectService {
             apply_documents(project, update, &mut errors);
             if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
         };
-        self.change(access.id, change).await
+        self.change_guarded(access.id(), allowed, ForeignFiles::Refuse, change).await
     }
 
     /// Merges `patch` into one shot; other shots, and concurrent edits of them, are untouched.
     pub async fn patch_shot(
         &self,
-        access: &ProjectAccess,
+        access: &EditorAccess,
         shot_id: String,
         patch: Map<String, Value>,
         expected: Option<i64>,
     ) -> AppResult<ProjectRecord> {
-        access.require_editor()?;
         refuse_id_change(&patch, &shot_id)?;
-        self.change(access.id, move |project: &mut ProjectRecord| {
+        let allowed = self.own_files(access.id(), patch.values()).await?;
+        self.change_guarded(access.id(), allowed, ForeignFiles::Refuse, move |project: &mut ProjectRecord| {
             check_version(expected, project.version)?;
             let (index, shot) =
                 project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
@@ -196,15 +238,15 @@ impl ProjectService {
     /// Merges `patch` into one keyframe of one shot.
     pub async fn patch_keyframe(
         &self,
-        access: &ProjectAccess,
+        access: &EditorAccess,
         shot_id: String,
         keyframe_id: String,
         patch: Map<String, Value>,
         expected: Option<i64>,
     ) -> AppResult<ProjectRecord> {
-        access.require_editor()?;
         refuse_id_change(&patch, &keyframe_id)?;
-        self.change(access.id, move |project: &mut ProjectRecord| {
+        let allowed = self.own_files(access.id(), patch.values()).await?;
+        self.change_guarded(access.id(), allowed, ForeignFiles::Refuse, move |project: &mut ProjectRecord| {
             check_version(expected, project.version)?;
             let (index, shot) =
                 project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
@@ -226,9 +268,8 @@ impl ProjectService {
     }
 
     /// Moves the project to `deleted`; it can be restored until the retention period ends.
-    pub async fn delete(&self, access: &ProjectAccess) -> AppResult<ProjectRecord> {
-        access.require_owner()?;
-        self.change(access.id, |project: &mut ProjectRecord| {
+    pub async fn delete(&self, access: &OwnerAccess) -> AppResult<ProjectRecord> {
+        self.change(access.id(), |project: &mut ProjectRecord| {
             project.status = ProjectStatus::Deleted;
             project.deleted_at = Some(Utc::now());
             Ok(())
@@ -236,15 +277,14 @@ impl ProjectService {
         .await
     }
 
-    pub async fn restore(&self, access: &ProjectAccess) -> AppResult<ProjectRecord> {
-        access.require_owner()?;
-        if access.status != ProjectStatus::Deleted {
+    pub async fn restore(&self, access: &OwnerAccess) -> AppResult<ProjectRecord> {
+        if access.status() != ProjectStatus::Deleted {
             return Err(AppError::Conflict {
                 message: "the project is not deleted".into(),
-                details: serde_json::json!({ "status": access.status.as_str() }),
+                details: serde_json::json!({ "status": access.status().as_str() }),
             });
         }
-        self.change(access.id, |project: &mut ProjectRecord| {
+        self.change(access.id(), |project: &mut ProjectRecord| {
             project.status = ProjectStatus::Active;
             project.deleted_at = None;
             Ok(())
@@ -252,9 +292,16 @@ impl ProjectService {
         .await
     }
 
-    /// Gives the account with `email` a role on the project (or changes it).
-    pub async fn share(&self, access: &ProjectAccess, owner: UserId, email: &str, role: &str) -> AppResult<()> {
-        access.require_owner()?;
+    /// Gives the account with `email` a role on the project (or changes it). Shares count against
+    /// the owner's hourly limit, so a project cannot be used to probe which addresses have accounts.
+    pub async fn share(
+        &self,
+        access: &OwnerAccess,
+        owner: UserId,
+        email: &str,
+        role: &str,
+    ) -> AppResult<()> {
+        crate::ai::limits::check_rate(self.counters.as_ref(), owner, "share", self.shares_per_hour).await?;
         let mut errors = ValidationErrors::default();
         let email = errors.check(Email::parse(email));
         let role = match role {
@@ -275,17 +322,17 @@ impl ProjectService {
             let error = FieldError::new("email", "the owner already has every right on the project");
             return Err(AppError::validation(ValidationErrors(vec![error])));
         }
-        self.store.set_member(access.id, user.id, role, Utc::now()).await?;
-        tracing::info!(project.id = %access.id, member.id = %user.id, role = %role, "shared project");
+        self.store.set_member(access.id(), user.id, role, Utc::now()).await?;
+        tracing::info!(project.id = %access.id(), member.id = %user.id, role = %role, "shared project");
         Ok(())
     }
 
     /// Removes a member: the owner may remove anyone, a member may leave.
     pub async fn unshare(&self, access: &ProjectAccess, caller: UserId, member: UserId) -> AppResult<()> {
         if caller != member {
-            access.require_owner()?;
+            access.owner()?;
         }
-        if self.store.remove_member(access.id, member).await? {
+        if self.store.remove_member(access.id(), member).await? {
             Ok(())
         } else {
             Err(AppError::NotFound("no such member".into()))
@@ -293,7 +340,7 @@ impl ProjectService {
     }
 
     pub async fn members(&self, access: &ProjectAccess) -> AppResult<Vec<Member>> {
-        Ok(self.store.members(access.id).await?)
+        Ok(self.store.members(access.id()).await?)
     }
 
     /// Deletes for good the projects deleted before `before`.
@@ -303,6 +350,48 @@ impl ProjectService {
             tracing::info!(count = purged.len(), "purged deleted projects past retention");
         }
         Ok(purged.len())
+    }
+
+    /// The ready files of `project` among the ids `values` mention: the only new file ids a
+    /// write may put into the project's documents.
+    async fn own_files<'a>(
+        &self,
+        project: ProjectId,
+        values: impl IntoIterator<Item = &'a Value>,
+    ) -> AppResult<HashSet<FileId>> {
+        let candidates = file_id_candidates(values, MAX_FILE_IDS_PER_WRITE);
+        if candidates.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let files = self.store.ready_files_of_project(project, &candidates).await?;
+        Ok(files.into_iter().map(|f| f.id).collect())
+    }
+
+    /// Runs `change`, then holds the documents to the rule that a slot may name only a ready file
+    /// of this project: a file id the change brought in must be one of `allowed`. Ids already in
+    /// the documents before the change are left alone.
+    async fn change_guarded(
+        &self,
+        id: ProjectId,
+        allowed: HashSet<FileId>,
+        foreign: ForeignFiles,
+        change: impl FnOnce(&mut ProjectRecord) -> Result<(), ChangeError> + Send + 'static,
+    ) -> AppResult<ProjectRecord> {
+        self.change(id, move |project: &mut ProjectRecord| {
+            let before = slot_file_ids(&mut project.docs);
+            change(project)?;
+            check_shapes(project)?;
+            let refused = retain_file_ids(&mut project.docs, |file| {
+                before.contains(file) || file.parse::<FileId>().is_ok_and(|f| allowed.contains(&f))
+            });
+            match foreign {
+                ForeignFiles::Refuse if !refused.is_empty() => Err(invalid(ValidationErrors(
+                    refused.into_iter().map(|at| FieldError::new(at, "is not a stored file of this project")).collect(),
+                ))),
+                _ => Ok(()),
+            }
+        })
+        .await
     }
 
     async fn change(

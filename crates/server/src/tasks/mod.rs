@@ -8,7 +8,9 @@ mod completer;
 pub mod events;
 pub mod handler;
 pub mod runtime;
+pub mod service;
 
 pub use events::TaskEvents;
 pub use handler::{TaskContext, TaskError, TaskHandler};
 pub use runtime::{WorkerConfig, WorkerPool};
+pub use service::TaskService;

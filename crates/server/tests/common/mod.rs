@@ -87,6 +87,8 @@ impl TestApp {
             jwt_secret: Some(Secret::new(JWT_SECRET)),
             // Retries of background tasks come quickly in tests.
             task_retry_base_ms: 50,
+            // Every test account registers from 127.0.0.1 (and, with Redis, into shared counters).
+            registrations_per_ip_per_hour: 1_000_000,
             ..Config::default()
         };
         configure(&mut config);

@@ -1,5 +1,5 @@
 use super::{SqliteStore, from_millis, millis};
-use crate::files::{FileRecord, FileStore, KindUsage, UploadPart, Usage};
+use crate::files::{FileRecord, FileStore, KindUsage, Reservations, UploadPart, Usage};
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, UserId};
@@ -44,6 +44,15 @@ async fn charge(conn: &mut SqliteConnection, user: UserId, bytes: i64, now: Date
     if done.rows_affected() == 0 { Err(StoreError::QuotaExceeded) } else { Ok(()) }
 }
 
+fn reservations(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Reservations> {
+    Ok(Reservations {
+        total: row.try_get("quota_total")?,
+        used: row.try_get("quota_used")?,
+        pending: row.try_get("pending")?,
+        reserved: row.try_get("reserved")?,
+    })
+}
+
 async fn insert(conn: &mut SqliteConnection, file: &FileRecord) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO files (id, user_id, project_id, file_type, file_name, content_type, file_size, sha256,
@@ -70,9 +79,27 @@ async fn insert(conn: &mut SqliteConnection, file: &FileRecord) -> StoreResult<(
 
 #[async_trait::async_trait]
 impl FileStore for SqliteStore {
-    async fn create_pending_file(&self, file: &FileRecord) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert(&mut conn, file).await
+    async fn create_pending_file(&self, file: &FileRecord, max_pending: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // A no-op write first: it takes the database's write lock, so the sums below stay true
+        // until this transaction commits.
+        sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = ?").bind(file.user_id.as_uuid()).execute(&mut *tx).await?;
+        let row = sqlx::query(
+            "SELECT u.quota_total, u.quota_used,
+                    (SELECT COUNT(*) FROM files f WHERE f.user_id = u.id AND f.status = 'pending' AND (f.expires_at IS NULL OR f.expires_at > ?2)) AS pending,
+                    (SELECT COALESCE(SUM(f.file_size), 0) FROM files f
+                      WHERE f.user_id = u.id AND f.status = 'pending' AND (f.expires_at IS NULL OR f.expires_at > ?2)) AS reserved
+             FROM users u WHERE u.id = ?1",
+        )
+        .bind(file.user_id.as_uuid())
+        .bind(millis(file.created_at))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        reservations(&row)?.admit(file.file_size, max_pending)?;
+        insert(&mut tx, file).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn insert_ready_file(&self, file: &FileRecord) -> StoreResult<()> {

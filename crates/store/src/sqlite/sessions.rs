@@ -86,4 +86,21 @@ impl SessionStore for SqliteStore {
         .await?;
         Ok(done.rows_affected())
     }
+
+    async fn live_families(&self, families: &[SessionId], now: DateTime<Utc>) -> StoreResult<Vec<SessionId>> {
+        if families.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT DISTINCT family_id FROM sessions WHERE revoked_at IS NULL AND rotated_at IS NULL AND expires_at > ",
+        );
+        query.push_bind(millis(now)).push(" AND family_id IN (");
+        let mut list = query.separated(", ");
+        for family in families {
+            list.push_bind(family.as_uuid());
+        }
+        query.push(")");
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok(SessionId::from(row.try_get::<Uuid, _>("family_id")?))).collect()
+    }
 }

@@ -26,9 +26,23 @@ class FakeWebSocket {
   }
 }
 
+/** The server's ticket endpoint: a fresh single-use ticket for each bearer of the live token. */
+let ticketsIssued = 0;
+async function fakeFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const auth = new Headers(init?.headers).get('Authorization');
+  if (String(input) !== '/api/v1/ws/ticket' || init?.method !== 'POST' || auth !== 'Bearer live-token') {
+    return new Response('{}', { status: 401 });
+  }
+  ticketsIssued += 1;
+  const body = { success: true, data: { ticket: `ticket-${ticketsIssued}`, expires_in: 30 } };
+  return new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+}
+
 beforeEach(() => {
   FakeWebSocket.opened = [];
+  ticketsIssued = 0;
   vi.stubGlobal('WebSocket', FakeWebSocket);
+  vi.stubGlobal('fetch', fakeFetch);
   setAccessToken('live-token', 900);
   taskStore.clear();
 });
@@ -45,7 +59,9 @@ describe('the live task feed', () => {
     const { result } = renderHook(() => useTaskFeed(true), { wrapper });
     await waitFor(() => expect(result.current).toBe('open'));
     const socket = FakeWebSocket.opened[0];
-    expect(socket.url).toContain('token=live-token');
+    // The feed opens with a ticket bought with the access token, never with the token itself.
+    expect(socket.url).toContain('ticket=ticket-1');
+    expect(socket.url).not.toContain('live-token');
 
     act(() => socket.emit({ type: 'task', task: task({ status: 'running', progress: 50, updated_at: '2026-01-01T00:00:01.000Z' }) }));
     expect(taskStore.get('t1')?.progress).toBe(50);
@@ -60,6 +76,7 @@ describe('the live task feed', () => {
     act(() => FakeWebSocket.opened[0].close());
     expect(result.current).toBe('closed');
     await waitFor(() => expect(FakeWebSocket.opened).toHaveLength(2), { timeout: 2000 });
+    expect(FakeWebSocket.opened[1].url).toContain('ticket=ticket-2'); // a ticket works once
     await waitFor(() => expect(result.current).toBe('open'));
     unmount();
   });

@@ -15,6 +15,9 @@ pub struct RegisterRequest {
     pub password: String,
     /// Display name, 1–64 characters, any script.
     pub name: String,
+    /// Required when the server registers by invitation only (`cinegen user invite`).
+    #[serde(default)]
+    pub invite_code: Option<String>,
 }
 
 /// Creates an account and signs it in.
@@ -23,7 +26,9 @@ pub struct RegisterRequest {
     request_body = RegisterRequest,
     responses(
         (status = 201, body = Envelope<SessionView>),
+        (status = 403, description = "registration closed, or no valid invitation", body = crate::envelope::ErrorEnvelope),
         (status = 409, description = "EMAIL_TAKEN", body = crate::envelope::ErrorEnvelope),
+        (status = 429, description = "too many registrations from this address", body = crate::envelope::ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR", body = crate::envelope::ErrorEnvelope),
     )
 )]
@@ -32,7 +37,8 @@ pub async fn register(
     Client(client): Client,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> AppResult<Response> {
-    let (user, tokens) = state.auth.register(&body.email, &body.password, &body.name, &client).await?;
+    let (user, tokens) =
+        state.auth.register(&body.email, &body.password, &body.name, body.invite_code.as_deref(), &client).await?;
     let refresh = tokens.refresh.clone();
     let mut response = envelope::created(SessionView { user: (&user).into(), tokens });
     set_refresh_cookie(&mut response, &state, Some(&refresh));

@@ -136,8 +136,8 @@ pub async fn get_project(
             access
         }
     };
-    if let Some(body) = state.project_cache.get(id, access.version) {
-        return Ok(cached_answer(&body, access.role));
+    if let Some(body) = state.project_cache.get(id, access.version()) {
+        return Ok(cached_answer(&body, access.role()));
     }
     let (project, role) = state.projects.load(claims.sub, id).await?;
     let version = project.version;
@@ -181,19 +181,18 @@ pub async fn update_project(
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
-    let access = state.projects.authorize(claims.sub, id).await?;
-    access.require_editor()?;
+    let access = state.projects.authorize(claims.sub, id).await?.editor()?;
     let mut update = ProjectUpdate::parse(body)?;
     update.version = update.version.or_else(|| if_match(&headers));
-    let normalized = normalize_assets(&state, access.owner_id, id, &mut update).await?;
+    let normalized = normalize_assets(&state, access.owner_id(), id, &mut update).await?;
     match state.projects.update(&access, update).await {
         Ok(project) => {
-            state.assets.enqueue_downloads(access.owner_id, id, normalized.pending).await?;
-            state.users.invalidate(access.owner_id);
-            answer(&state, project, access.role).await
+            state.assets.enqueue_downloads(access.owner_id(), id, normalized.pending).await?;
+            state.users.invalidate(access.owner_id());
+            answer(&state, project, access.role()).await
         }
         Err(error) => {
-            state.assets.discard(access.owner_id, &normalized.stored).await;
+            state.assets.discard(access.owner_id(), &normalized.stored).await;
             Err(error)
         }
     }
@@ -211,9 +210,9 @@ pub async fn delete_project(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
-    let access = state.projects.authorize(claims.sub, id).await?;
+    let access = state.projects.authorize(claims.sub, id).await?.owner()?;
     let project = state.projects.delete(&access).await?;
-    answer(&state, project, access.role).await
+    answer(&state, project, access.role()).await
 }
 
 /// Brings a deleted project back (owner only).
@@ -228,10 +227,9 @@ pub async fn restore_project(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
-    let access = state.projects.authorize(claims.sub, id).await?;
-    let project = state.projects.restore(&access).await.map_err(|e| match e {
-        AppError::Forbidden(_) => AppError::not_found("project"),
-        other => other,
-    })?;
-    answer(&state, project, access.role).await
+    // A deleted project is not disclosed to its members: anyone but the owner gets 404.
+    let access =
+        state.projects.authorize(claims.sub, id).await?.owner().map_err(|_| AppError::not_found("project"))?;
+    let project = state.projects.restore(&access).await?;
+    answer(&state, project, access.role()).await
 }

@@ -39,7 +39,7 @@ pub async fn share_project(
     ApiJson(body): ApiJson<ShareRequest>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
-    let access = state.projects.authorize(claims.sub, id).await?;
+    let access = state.projects.authorize(claims.sub, id).await?.owner()?;
     state.projects.share(&access, claims.sub, &body.email, &body.role).await?;
     members_answer(&state, &access).await
 }

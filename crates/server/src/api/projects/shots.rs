@@ -47,7 +47,7 @@ pub async fn patch_shot(
     ApiJson(patch): ApiJson<Map<String, Value>>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
-    let access = state.projects.authorize(claims.sub, id).await?;
+    let access = state.projects.authorize(claims.sub, id).await?.editor()?;
     let project = state.projects.patch_shot(&access, shot_id.clone(), patch, if_match(&headers)).await?;
     let shot = find(Some(&project.docs.shots), &shot_id).cloned().ok_or_else(|| AppError::not_found("shot"))?;
     Ok(envelope::ok(ShotPatched { version: project.version, shot, keyframe: None }))
@@ -72,7 +72,7 @@ pub async fn patch_keyframe(
     ApiJson(patch): ApiJson<Map<String, Value>>,
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
-    let access = state.projects.authorize(claims.sub, id).await?;
+    let access = state.projects.authorize(claims.sub, id).await?.editor()?;
     let project =
         state.projects.patch_keyframe(&access, shot_id.clone(), keyframe_id.clone(), patch, if_match(&headers)).await?;
     let shot = find(Some(&project.docs.shots), &shot_id).cloned().ok_or_else(|| AppError::not_found("shot"))?;

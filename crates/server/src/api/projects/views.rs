@@ -43,9 +43,19 @@ pub struct ProjectView {
     pub extra: Map<String, Value>,
 }
 
+/// The fields of [`ProjectView`]: an extra field of the same name (written by an older server, or
+/// an import) never shadows them on the wire.
+const VIEW_FIELDS: [&str; 20] = [
+    "id", "owner_id", "title", "stage", "target_duration", "language", "visual_style", "image_size", "image_count",
+    "genre", "raw_script", "script_data", "shots", "merged_video_url", "status", "role", "version", "created_at",
+    "updated_at", "deleted_at",
+];
+
 impl ProjectView {
     pub fn new(project: ProjectRecord, role: ProjectRole) -> Self {
         let settings = project.settings;
+        let mut extra = project.extra;
+        extra.retain(|key, _| !VIEW_FIELDS.contains(&key.as_str()));
         Self {
             id: project.id,
             owner_id: project.owner_id,
@@ -67,7 +77,7 @@ impl ProjectView {
             created_at: project.created_at,
             updated_at: project.updated_at,
             deleted_at: project.deleted_at,
-            extra: project.extra,
+            extra,
         }
     }
 }
