@@ -33,6 +33,8 @@ pub struct AppState {
     pub ai: crate::ai::AiService,
     /// Who may cancel and retry tasks, and what that does.
     pub tasks: crate::tasks::TaskService,
+    /// Who may queue generations, and how slots and batches are marked and planned.
+    pub generation: crate::ai::generation::GenerationService,
     /// Windowed counters for rate limits (in memory, or Redis when configured).
     pub counters: Arc<dyn Counters>,
     /// Open live-feed sockets, ended when their session ends.
@@ -116,7 +118,14 @@ impl AppState {
             counters.clone(),
             settings.clone(),
         );
+        let generation = crate::ai::generation::GenerationService::new(
+            store.clone(),
+            projects.clone(),
+            tasks.clone(),
+            task_events.clone(),
+        );
         Ok(Self {
+            generation,
             tasks,
             live_sessions: crate::auth::LiveSessions::default(),
             settings,

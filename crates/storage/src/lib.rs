@@ -8,6 +8,7 @@
 pub mod fetch;
 pub mod guard;
 pub mod keys;
+pub mod presign;
 pub mod signing;
 mod store;
 

@@ -1,5 +1,6 @@
 //! [`Storage`]: reads and writes through `object_store`, URLs per backend.
 
+use crate::presign::{Presign, S3Signer};
 use crate::keys::StorageKey;
 use crate::signing::{SignedRequest, UrlSigner};
 use bytes::Bytes;
@@ -55,7 +56,16 @@ pub struct S3Config {
 #[derive(Clone)]
 pub enum Backend {
     Local { root: PathBuf },
-    S3 { bucket: Arc<AmazonS3>, public_base_url: Option<String> },
+    S3 { bucket: Arc<AmazonS3>, public_base_url: Option<String>, presigner: Arc<S3Signer> },
+}
+
+/// Presigned S3 uploads expire this soon, whatever the download URL lifetime.
+const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Where clients' own S3 uploads land until the server has verified them; the verified object
+/// is then copied to its key, which no presigned URL can write.
+fn staged(key: &StorageKey) -> ObjectPath {
+    ObjectPath::from(format!("staging/{key}"))
 }
 
 /// Size and checksums of an object, and its first bytes.
@@ -154,7 +164,17 @@ impl Storage {
         }
         let bucket = Arc::new(builder.build()?);
         let objects: Arc<dyn ObjectStore> = bucket.clone();
-        Ok(Self { objects, backend: Backend::S3 { bucket, public_base_url: config.public_base_url }, signer })
+        let endpoint = config.endpoint.clone().unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", config.region));
+        let presigner = Arc::new(S3Signer {
+            endpoint: url::Url::parse(&endpoint).map_err(|e| StorageError::Config(format!("S3 endpoint: {e}")))?,
+            bucket: config.bucket.clone(),
+            region: config.region.clone(),
+            access_key_id: config.access_key_id.clone(),
+            secret_access_key: config.secret_access_key.clone(),
+            path_style: config.path_style,
+        });
+        let backend = Backend::S3 { bucket, public_base_url: config.public_base_url, presigner };
+        Ok(Self { objects, backend, signer })
     }
 
     pub fn backend(&self) -> &Backend {
@@ -203,7 +223,15 @@ impl Storage {
 
     /// Size and checksums of a stored object, read back in full (the server trusts no claim).
     pub async fn digest(&self, key: &StorageKey) -> Result<Digest, StorageError> {
-        let mut stream = self.get(key, None).await?.into_stream();
+        self.digest_of(&path(key)).await
+    }
+
+    async fn digest_of(&self, location: &ObjectPath) -> Result<Digest, StorageError> {
+        let get = self.objects.get(location).await.map_err(|error| match error {
+            object_store::Error::NotFound { .. } => StorageError::NotFound,
+            other => other.into(),
+        })?;
+        let mut stream = get.into_stream();
         let mut hashing = Hashing::new();
         while let Some(chunk) = stream.try_next().await? {
             hashing.update(&chunk);
@@ -212,7 +240,11 @@ impl Storage {
     }
 
     pub async fn head(&self, key: &StorageKey) -> Result<Option<ObjectMeta>, StorageError> {
-        match self.objects.head(&path(key)).await {
+        self.head_of(&path(key)).await
+    }
+
+    async fn head_of(&self, location: &ObjectPath) -> Result<Option<ObjectMeta>, StorageError> {
+        match self.objects.head(location).await {
             Ok(meta) => Ok(Some(meta)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(error.into()),
@@ -228,12 +260,46 @@ impl Storage {
         })
     }
 
-    /// Deletes `key`; deleting what is not there is not an error.
+    /// Deletes `key` (and a staged upload of it); deleting what is not there is not an error.
     pub async fn delete(&self, key: &StorageKey) -> Result<(), StorageError> {
-        match self.objects.delete(&path(key)).await {
+        if !self.is_local() {
+            self.delete_at(&staged(key)).await?;
+        }
+        self.delete_at(&path(key)).await
+    }
+
+    async fn delete_at(&self, location: &ObjectPath) -> Result<(), StorageError> {
+        match self.objects.delete(location).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Where a client's own upload of `key` (through [`Self::upload_target`]) was written:
+    /// staged on S3, the key itself on the local backend (whose PUT handler writes only while
+    /// the upload is pending).
+    fn landing(&self, key: &StorageKey) -> ObjectPath {
+        if self.is_local() { path(key) } else { staged(key) }
+    }
+
+    /// The metadata of a client's upload of `key`, before verification.
+    pub async fn head_upload(&self, key: &StorageKey) -> Result<Option<ObjectMeta>, StorageError> {
+        self.head_of(&self.landing(key)).await
+    }
+
+    /// The digest of a client's upload of `key`, before verification.
+    pub async fn digest_upload(&self, key: &StorageKey) -> Result<Digest, StorageError> {
+        self.digest_of(&self.landing(key)).await
+    }
+
+    /// Moves a verified client upload to its key: on S3 a server-side copy out of staging, so a
+    /// presigned URL still in someone's hands can never overwrite the verified object.
+    pub async fn promote_upload(&self, key: &StorageKey) -> Result<(), StorageError> {
+        if self.is_local() {
+            return Ok(());
+        }
+        self.objects.copy(&staged(key), &path(key)).await?;
+        self.delete_at(&staged(key)).await
     }
 
     /// Every object under `prefix`.
@@ -282,16 +348,30 @@ impl Storage {
         size: u64,
         ttl: Duration,
     ) -> Result<UploadTarget, StorageError> {
-        let expires_at = Utc::now() + ttl;
         let headers = vec![("Content-Type".to_owned(), content_type.to_owned())];
-        let url = match &self.backend {
+        let (url, expires_at) = match &self.backend {
             Backend::Local { .. } => {
+                let expires_at = Utc::now() + ttl;
                 let extra = format!("{content_type}\n{size}");
                 let request =
                     SignedRequest { method: "PUT", key: key.as_str(), expires: expires_at.timestamp(), extra: &extra };
-                format!("/files/{key}?exp={}&sig={}", expires_at.timestamp(), self.signer.sign(&request))
+                (format!("/files/{key}?exp={}&sig={}", expires_at.timestamp(), self.signer.sign(&request)), expires_at)
             }
-            Backend::S3 { bucket, .. } => bucket.signed_url(reqwest::Method::PUT, &path(key), ttl).await?.to_string(),
+            Backend::S3 { presigner, .. } => {
+                // Short-lived, into staging, and only for exactly this type and length (the
+                // client's HTTP library sends Content-Length by itself).
+                let ttl = ttl.min(UPLOAD_URL_TTL);
+                let now = Utc::now();
+                let signed = [("Content-Type", content_type.to_owned()), ("Content-Length", size.to_string())];
+                let url = presigner.presign(&Presign {
+                    method: "PUT",
+                    key: staged(key).as_ref(),
+                    headers: &signed,
+                    expires_secs: ttl.as_secs(),
+                    now,
+                });
+                (url, now + ttl)
+            }
         };
         Ok(UploadTarget { url, method: "PUT", headers, expires_at })
     }

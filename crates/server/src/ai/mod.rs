@@ -2,6 +2,8 @@
 //! provider, call it, store every result in our storage, record usage, and write the result back
 //! into the project by id without touching anything else in it.
 
+pub mod batch_plan;
+pub mod generation;
 pub mod handlers;
 pub mod keys;
 pub mod limits;

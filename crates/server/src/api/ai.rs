@@ -7,6 +7,8 @@ use crate::ai::handlers::{
     ImagePayload, MergePayload, ScriptGeneratePayload, ScriptParsePayload, ShotsGeneratePayload, VideoPayload,
     VisualPromptPayload,
 };
+use crate::ai::batch_plan::{BatchKind, has_interval};
+use crate::ai::generation::{Editable, Queued};
 use crate::ai::targets::{self, Target, image_plan, video_plan};
 use crate::ai::{self, Choice};
 use crate::api::projects::parse_id;
@@ -19,10 +21,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use cinegen_domain::project::ChangeError;
-use cinegen_domain::project::assets::{SlotId, slot_mut};
-use cinegen_domain::{FieldError, ProjectId, TaskId, UserId, ValidationErrors};
-use cinegen_store::{NewTask, ProjectRecord, StoreError, TaskRecord};
+use cinegen_domain::project::assets::SlotId;
+use cinegen_domain::{FieldError, UserId, ValidationErrors};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -146,27 +146,10 @@ fn missing(what: String) -> AppError {
     AppError::NotFound(format!("{what} not found"))
 }
 
-fn task(user: UserId, project: ProjectId, task_type: &str, payload: Value, key: Option<String>) -> NewTask {
-    let now = Utc::now();
-    NewTask {
-        id: TaskId::new(),
-        user_id: user,
-        project_id: Some(project),
-        parent_id: None,
-        task_type: task_type.into(),
-        priority: ai::INTERACTIVE,
-        payload,
-        max_attempts: 3,
-        idempotency_key: key,
-        run_at: now,
-        now,
-    }
-}
-
 /// 202 with a new task, 200 with the task an earlier identical request made.
-fn answer(state: &AppState, task: TaskRecord, created: bool) -> Response {
+fn answer(queued: Queued) -> Response {
+    let Queued { task, created } = queued;
     if created {
-        state.task_events.publish(task.clone());
         envelope::with_status(StatusCode::ACCEPTED, TaskEnvelope { task: TaskView::from(task) }, "queued")
     } else {
         envelope::ok(TaskEnvelope { task: TaskView::from(task) })
@@ -174,50 +157,8 @@ fn answer(state: &AppState, task: TaskRecord, created: bool) -> Response {
 }
 
 /// The project, for an editor of it.
-async fn prepare(state: &AppState, user: UserId, raw_id: &str) -> AppResult<ProjectRecord> {
-    let id: ProjectId = parse_id(raw_id, "project")?;
-    state.projects.authorize(user, id).await?.editor()?;
-    let (project, _) = state.projects.load(user, id).await?;
-    Ok(project)
-}
-
-/// Counts a request that passed every check against the caller's hourly limit of `kind`.
-async fn count(state: &AppState, user: UserId, kind: &str) -> AppResult<()> {
-    state.tasks.count(user, kind).await
-}
-
-async fn enqueue_plain(state: &AppState, kind: &str, new: NewTask) -> AppResult<Response> {
-    count(state, new.user_id, kind).await?;
-    let (task, created) = state.store.enqueue(&new).await?;
-    Ok(answer(state, task, created))
-}
-
-/// Enqueues `tasks` (the first is answered) and marks `slots` as generating, in one transaction.
-async fn enqueue_marking(
-    state: &AppState,
-    kind: &str,
-    project: ProjectId,
-    slots: Vec<SlotId>,
-    tasks: Vec<NewTask>,
-) -> AppResult<Response> {
-    if let Some(first) = tasks.first() {
-        count(state, first.user_id, kind).await?;
-    }
-    let change = move |record: &mut ProjectRecord| {
-        for slot in &slots {
-            slot_mut(&mut record.docs, slot)
-                .ok_or_else(|| ChangeError::Missing(slot.describe()))?
-                .set_status("generating");
-        }
-        Ok(())
-    };
-    let done = state.store.change_project_and_enqueue(project, Box::new(change), tasks).await.map_err(|e| match e {
-        StoreError::Rejected(ChangeError::Missing(what)) => missing(what),
-        StoreError::NotFound => AppError::not_found("project"),
-        other => other.into(),
-    })?;
-    let first = done.tasks.into_iter().next().ok_or_else(|| AppError::internal(anyhow::anyhow!("nothing enqueued")))?;
-    Ok(answer(state, first, done.created))
+async fn prepare(state: &AppState, user: UserId, raw_id: &str) -> AppResult<Editable> {
+    state.generation.editable(user, parse_id(raw_id, "project")?).await
 }
 
 fn payload<T: Serialize>(value: &T) -> Value {
@@ -240,13 +181,14 @@ pub async fn parse_script(
 ) -> AppResult<Response> {
     let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
-    let script = body.raw_script.as_deref().unwrap_or(&project.raw_script);
+    let script = body.raw_script.as_deref().unwrap_or(&project.project.raw_script);
     if script.trim().is_empty() {
         let error = FieldError::new("raw_script", "is empty, and the project has no saved script");
         return Err(AppError::validation(ValidationErrors(vec![error])));
     }
     let input = ScriptParsePayload { raw_script: body.raw_script, choice: body.common.choice() };
-    enqueue_plain(&state, "text", task(claims.sub, project.id, ai::SCRIPT_PARSE, payload(&input), key)).await
+    let new = state.generation.task(&project, ai::SCRIPT_PARSE, payload(&input), key);
+    Ok(answer(state.generation.enqueue(&project, "text", new).await?))
 }
 
 /// Writes a screenplay from an idea (saved as the project's `raw_script`).
@@ -285,7 +227,8 @@ pub async fn generate_script(
         duration_secs: seconds,
         choice: body.common.choice(),
     };
-    enqueue_plain(&state, "text", task(claims.sub, project.id, ai::SCRIPT_GENERATE, payload(&input), key)).await
+    let new = state.generation.task(&project, ai::SCRIPT_GENERATE, payload(&input), key);
+    Ok(answer(state.generation.enqueue(&project, "text", new).await?))
 }
 
 /// Plans the shot list from the script data (all of it, or one scene's shots).
@@ -304,12 +247,13 @@ pub async fn generate_shots(
     let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
     if let Some(scene) = &body.scene_id
-        && targets::scene(&project, scene).is_none()
+        && targets::scene(&project.project, scene).is_none()
     {
         return Err(missing(format!("scene '{scene}'")));
     }
     let input = ShotsGeneratePayload { scene_id: body.scene_id, choice: body.common.choice() };
-    enqueue_plain(&state, "text", task(claims.sub, project.id, ai::SHOTS_GENERATE, payload(&input), key)).await
+    let new = state.generation.task(&project, ai::SHOTS_GENERATE, payload(&input), key);
+    Ok(answer(state.generation.enqueue(&project, "text", new).await?))
 }
 
 /// Writes the visual prompt of a character, variation, scene or keyframe.
@@ -327,9 +271,10 @@ pub async fn visual_prompt(
 ) -> AppResult<Response> {
     let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
-    image_plan(&project, &body.target).map_err(missing)?;
+    image_plan(&project.project, &body.target).map_err(missing)?;
     let input = VisualPromptPayload { target: body.target, choice: body.common.choice() };
-    enqueue_plain(&state, "text", task(claims.sub, project.id, ai::VISUAL_PROMPT, payload(&input), key)).await
+    let new = state.generation.task(&project, ai::VISUAL_PROMPT, payload(&input), key);
+    Ok(answer(state.generation.enqueue(&project, "text", new).await?))
 }
 
 /// Paints one image: a character's base look, a wardrobe variation (keeping the face), a scene,
@@ -349,10 +294,10 @@ pub async fn generate_image(
 ) -> AppResult<Response> {
     let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
-    let plan = image_plan(&project, &body.target).map_err(missing)?;
+    let plan = image_plan(&project.project, &body.target).map_err(missing)?;
     let input = ImagePayload { target: body.target, choice: body.common.choice(), then: vec![] };
-    let new = task(claims.sub, project.id, ai::IMAGE, payload(&input), key);
-    enqueue_marking(&state, "image", project.id, vec![plan.slot], vec![new]).await
+    let new = state.generation.task(&project, ai::IMAGE, payload(&input), key);
+    Ok(answer(state.generation.enqueue_into(&project, "image", vec![plan.slot], vec![new]).await?))
 }
 
 /// Animates one shot from its keyframes (painting a missing first keyframe before).
@@ -376,10 +321,10 @@ pub async fn generate_video(
         return Err(AppError::validation(ValidationErrors(vec![FieldError::new("duration", "must be 1–60 seconds")])));
     }
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
-    if targets::shot(&project, &body.shot_id).is_none() {
+    if targets::shot(&project.project, &body.shot_id).is_none() {
         return Err(missing(format!("shot '{}'", body.shot_id)));
     }
-    video_plan(&project, &body.shot_id, body.duration).map_err(|what| {
+    video_plan(&project.project, &body.shot_id, body.duration).map_err(|what| {
         AppError::validation(ValidationErrors(vec![FieldError::new("shot_id", format!("needs {what}"))]))
     })?;
     let input = VideoPayload {
@@ -388,14 +333,12 @@ pub async fn generate_video(
         choice: body.common.choice(),
         image: Choice { provider: body.image_provider, model: None },
     };
-    let new = task(claims.sub, project.id, ai::VIDEO, payload(&input), key);
-    let slots = if has_interval(&project, &body.shot_id) { vec![SlotId::Clip { shot: body.shot_id }] } else { vec![] };
-    enqueue_marking(&state, "video", project.id, slots, vec![new]).await
+    let new = state.generation.task(&project, ai::VIDEO, payload(&input), key);
+    let slots =
+        if has_interval(&project.project, &body.shot_id) { vec![SlotId::Clip { shot: body.shot_id }] } else { vec![] };
+    Ok(answer(state.generation.enqueue_into(&project, "video", slots, vec![new]).await?))
 }
 
-fn has_interval(project: &ProjectRecord, shot_id: &str) -> bool {
-    targets::shot(project, shot_id).and_then(|s| s.get("interval")).is_some_and(Value::is_object)
-}
 
 /// Joins the clips of the named shots, in order, into the project's film.
 #[utoipa::path(
@@ -421,8 +364,9 @@ pub async fn merge_video(
     let project = prepare(&state, claims.sub, &body.project_id).await?;
     let mut errors = ValidationErrors::default();
     for (i, shot_id) in body.shot_ids.iter().enumerate() {
-        let clip = targets::shot(&project, shot_id).and_then(|s| s.get("interval")).and_then(|i| i.get("videoFileId"));
-        if targets::shot(&project, shot_id).is_none() {
+        let shot = targets::shot(&project.project, shot_id);
+        let clip = shot.and_then(|s| s.get("interval")).and_then(|i| i.get("videoFileId"));
+        if shot.is_none() {
             errors.push(FieldError::new(format!("shot_ids[{i}]"), format!("shot '{shot_id}' does not exist")));
         } else if clip.and_then(Value::as_str).is_none() {
             errors.push(FieldError::new(format!("shot_ids[{i}]"), format!("shot '{shot_id}' has no clip yet")));
@@ -430,99 +374,8 @@ pub async fn merge_video(
     }
     errors.into_result().map_err(AppError::validation)?;
     let input = MergePayload { shot_ids: body.shot_ids };
-    enqueue_plain(&state, "batch", task(claims.sub, project.id, ai::MERGE, payload(&input), key)).await
-}
-
-/// What a batch of one kind would make for a project.
-struct BatchPlan {
-    slots: Vec<SlotId>,
-    items: Vec<(&'static str, Value)>,
-}
-
-fn file_of(value: &Value, field: &str) -> bool {
-    value.get(field).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
-}
-
-fn ids(list: Option<&Value>) -> Vec<(String, &Value)> {
-    list.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|item| {
-            let id = match item.get("id")? {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => return None,
-            };
-            Some((id, item))
-        })
-        .collect()
-}
-
-fn plan_batch(project: &ProjectRecord, kind: &str, choice: &Choice, image: &Choice) -> BatchPlan {
-    let mut plan = BatchPlan { slots: vec![], items: vec![] };
-    match kind {
-        "images" => {
-            for (character_id, character) in ids(project.docs.script_data.get("characters")) {
-                let missing: Vec<Target> = ids(character.get("variations"))
-                    .into_iter()
-                    .filter(|(_, v)| !file_of(v, "referenceImageFileId"))
-                    .map(|(variation_id, _)| Target::Variation { character_id: character_id.clone(), variation_id })
-                    .collect();
-                if file_of(character, "referenceImageFileId") {
-                    // The base look exists: each missing variation is an item of its own.
-                    for target in missing {
-                        let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
-                        plan.items.push((ai::IMAGE, payload(&input)));
-                    }
-                } else {
-                    // The base look comes first; its variations follow in the same item, so
-                    // they can keep its face.
-                    let target = Target::Character { character_id: character_id.clone() };
-                    let input = ImagePayload { target, choice: choice.clone(), then: missing };
-                    plan.items.push((ai::IMAGE, payload(&input)));
-                }
-            }
-            for (scene_id, scene) in ids(project.docs.script_data.get("scenes")) {
-                if !file_of(scene, "referenceImageFileId") {
-                    let input =
-                        ImagePayload { target: Target::Scene { scene_id }, choice: choice.clone(), then: vec![] };
-                    plan.items.push((ai::IMAGE, payload(&input)));
-                }
-            }
-        }
-        "keyframes" => {
-            for (shot_id, shot) in ids(Some(&project.docs.shots)) {
-                for (keyframe_id, keyframe) in ids(shot.get("keyframes")) {
-                    if !file_of(keyframe, "imageFileId") {
-                        plan.slots.push(SlotId::Keyframe { shot: shot_id.clone(), keyframe: keyframe_id.clone() });
-                        let target = Target::Keyframe { shot_id: shot_id.clone(), keyframe_id };
-                        let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
-                        plan.items.push((ai::IMAGE, payload(&input)));
-                    }
-                }
-            }
-        }
-        _ => {
-            for (shot_id, shot) in ids(Some(&project.docs.shots)) {
-                let done = shot.get("interval").is_some_and(|i| file_of(i, "videoFileId"));
-                if done || video_plan(project, &shot_id, None).is_err() {
-                    continue;
-                }
-                if has_interval(project, &shot_id) {
-                    plan.slots.push(SlotId::Clip { shot: shot_id.clone() });
-                }
-                let input = VideoPayload { shot_id, duration: None, choice: choice.clone(), image: image.clone() };
-                plan.items.push((ai::VIDEO, payload(&input)));
-            }
-        }
-    }
-    plan
-}
-
-#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
-pub struct BatchKind {
-    /// `images` (missing character, variation and scene images), `keyframes` or `clips`.
-    pub kind: String,
+    let new = state.generation.task(&project, ai::MERGE, payload(&input), key);
+    Ok(answer(state.generation.enqueue(&project, "batch", new).await?))
 }
 
 /// Generates everything missing of one kind: one task per item under a parent task whose
@@ -541,27 +394,11 @@ pub async fn generate_batch(
     headers: HeaderMap,
     ApiJson(body): ApiJson<BatchRequest>,
 ) -> AppResult<Response> {
-    if !matches!(kind.as_str(), "images" | "keyframes" | "clips") {
-        return Err(AppError::not_found("batch kind"));
-    }
+    let kind = BatchKind::parse(&kind).ok_or_else(|| AppError::not_found("batch kind"))?;
     let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
     let image = Choice { provider: body.image_provider.clone(), model: None };
-    let plan = plan_batch(&project, &kind, &body.common.choice(), &image);
-    if plan.items.is_empty() {
-        let error = FieldError::new("kind", format!("nothing to generate: no {kind} are missing"));
-        return Err(AppError::validation(ValidationErrors(vec![error])));
-    }
-    let mut parent = task(claims.sub, project.id, ai::BATCH, json!({ "kind": kind, "items": plan.items.len() }), key);
-    parent.max_attempts = 1;
-    let mut tasks = vec![parent.clone()];
-    for (task_type, input) in plan.items {
-        let mut item = task(claims.sub, project.id, task_type, input, None);
-        item.parent_id = Some(parent.id);
-        item.priority = ai::BATCH_ITEM;
-        tasks.push(item);
-    }
-    enqueue_marking(&state, "batch", project.id, plan.slots, tasks).await
+    Ok(answer(state.generation.batch(&project, kind, &body.common.choice(), &image, key).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -635,6 +472,6 @@ pub async fn export_archive(
     };
     let key = idempotency_key(&headers, request.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &id).await?;
-    let new = task(claims.sub, project.id, crate::projects::archive::EXPORT, json!({}), key);
-    enqueue_plain(&state, "batch", new).await
+    let new = state.generation.task(&project, crate::projects::archive::EXPORT, json!({}), key);
+    Ok(answer(state.generation.enqueue(&project, "batch", new).await?))
 }

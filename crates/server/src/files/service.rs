@@ -74,6 +74,14 @@ fn storage_error(error: StorageError) -> AppError {
     }
 }
 
+/// Where an upload's bytes are when it is completed: where the client's own PUT put them
+/// (staged, on S3), or already at the key (parts the server assembled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Landed {
+    AsUploaded,
+    AtKey,
+}
+
 /// Unfinished uploads one user may have at once (each reserves its size until it ends).
 pub const MAX_PENDING_UPLOADS: i64 = 20;
 
@@ -257,7 +265,8 @@ impl FileService {
             self.discard(&file, &key).await;
             return Err(storage_error(error));
         }
-        self.complete_upload(user, id, true, Some(file.file_size), md5).await
+        // The server wrote the parts itself, at the key: nothing is staged.
+        self.finish_upload(user, id, true, Some(file.file_size), md5, Landed::AtKey).await
     }
 
     /// Abandons a multipart upload and everything stored for it.
@@ -268,9 +277,9 @@ impl FileService {
         Ok(())
     }
 
-    /// Verifies an upload against the stored object itself — it exists, has the declared size,
-    /// the given MD5, and bytes of the declared type — then charges the quota and marks it ready.
-    /// Any failure removes the object and the record.
+    /// Verifies a client's upload against the stored object itself — it exists, has the declared
+    /// size, the given MD5, and bytes of the declared type — then charges the quota and marks it
+    /// ready. Any failure removes the object and the record.
     pub async fn complete_upload(
         &self,
         user: UserId,
@@ -278,6 +287,18 @@ impl FileService {
         succeeded: bool,
         actual_size: Option<i64>,
         md5: Option<&str>,
+    ) -> AppResult<MintedFile> {
+        self.finish_upload(user, file_id, succeeded, actual_size, md5, Landed::AsUploaded).await
+    }
+
+    async fn finish_upload(
+        &self,
+        user: UserId,
+        file_id: FileId,
+        succeeded: bool,
+        actual_size: Option<i64>,
+        md5: Option<&str>,
+        landed: Landed,
     ) -> AppResult<MintedFile> {
         let file = self.store.file_by_id(file_id).await?.filter(|f| f.user_id == user);
         let file = file.ok_or_else(|| AppError::not_found("file"))?;
@@ -288,7 +309,13 @@ impl FileService {
             });
         }
         let key = StorageKey::parse(&file.storage_key).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad key")))?;
-        match self.verify_upload(&file, &key, succeeded, actual_size, md5).await {
+        let verified = match self.verify_upload(&file, &key, succeeded, actual_size, md5, landed).await {
+            Ok(sha256) if landed == Landed::AsUploaded => {
+                self.storage.promote_upload(&key).await.map_err(storage_error).map(|()| sha256)
+            }
+            other => other,
+        };
+        match verified {
             Ok(sha256) => match self.store.complete_file(file.id, file.file_size, &sha256, Utc::now()).await {
                 Ok(ready) => self.mint(ready).await,
                 Err(StoreError::QuotaExceeded) => {
@@ -311,15 +338,24 @@ impl FileService {
         succeeded: bool,
         actual_size: Option<i64>,
         md5: Option<&str>,
+        landed: Landed,
     ) -> AppResult<String> {
         let refuse = |message: String| AppError::bad_request(message, Vec::new());
         if !succeeded {
             return Err(refuse("the client reported the upload as failed; it was discarded".into()));
         }
-        if self.storage.head(key).await.map_err(storage_error)?.is_none() {
+        let head = match landed {
+            Landed::AsUploaded => self.storage.head_upload(key).await,
+            Landed::AtKey => self.storage.head(key).await,
+        };
+        if head.map_err(storage_error)?.is_none() {
             return Err(refuse("no uploaded object was found; upload the file before completing it".into()));
         }
-        let digest = self.storage.digest(key).await.map_err(storage_error)?;
+        let digest = match landed {
+            Landed::AsUploaded => self.storage.digest_upload(key).await,
+            Landed::AtKey => self.storage.digest(key).await,
+        };
+        let digest = digest.map_err(storage_error)?;
         let size = digest.size as i64;
         if size != file.file_size || actual_size.is_some_and(|claimed| claimed != size) {
             return Err(refuse(format!("the stored object has {size} bytes, not the {} declared", file.file_size)));

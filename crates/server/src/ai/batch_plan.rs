@@ -1,0 +1,134 @@
+//! What a batch would make: one item per missing image, keyframe or clip of a project, found
+//! in its documents as they are now.
+
+use super::handlers::{ImagePayload, VideoPayload};
+use super::targets::{self, Target, video_plan};
+use super::{Choice, IMAGE, VIDEO};
+use cinegen_domain::project::assets::SlotId;
+use cinegen_store::ProjectRecord;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The kinds of batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchKind {
+    /// Missing character, variation and scene images.
+    Images,
+    Keyframes,
+    Clips,
+}
+
+impl BatchKind {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "images" => Some(Self::Images),
+            "keyframes" => Some(Self::Keyframes),
+            "clips" => Some(Self::Clips),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Images => "images",
+            Self::Keyframes => "keyframes",
+            Self::Clips => "clips",
+        }
+    }
+}
+
+fn payload<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// Whether the shot has a clip slot (an `interval` object).
+pub fn has_interval(project: &ProjectRecord, shot_id: &str) -> bool {
+    targets::shot(project, shot_id).and_then(|s| s.get("interval")).is_some_and(Value::is_object)
+}
+
+/// What a batch of one kind would make for a project.
+pub struct BatchPlan {
+    pub slots: Vec<SlotId>,
+    pub items: Vec<(&'static str, Value)>,
+}
+
+fn file_of(value: &Value, field: &str) -> bool {
+    value.get(field).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+}
+
+fn ids(list: Option<&Value>) -> Vec<(String, &Value)> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let id = match item.get("id")? {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((id, item))
+        })
+        .collect()
+}
+
+pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, image: &Choice) -> BatchPlan {
+    let mut plan = BatchPlan { slots: vec![], items: vec![] };
+    match kind {
+        BatchKind::Images => {
+            for (character_id, character) in ids(project.docs.script_data.get("characters")) {
+                let missing: Vec<Target> = ids(character.get("variations"))
+                    .into_iter()
+                    .filter(|(_, v)| !file_of(v, "referenceImageFileId"))
+                    .map(|(variation_id, _)| Target::Variation { character_id: character_id.clone(), variation_id })
+                    .collect();
+                if file_of(character, "referenceImageFileId") {
+                    // The base look exists: each missing variation is an item of its own.
+                    for target in missing {
+                        let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
+                        plan.items.push((IMAGE, payload(&input)));
+                    }
+                } else {
+                    // The base look comes first; its variations follow in the same item, so
+                    // they can keep its face.
+                    let target = Target::Character { character_id: character_id.clone() };
+                    let input = ImagePayload { target, choice: choice.clone(), then: missing };
+                    plan.items.push((IMAGE, payload(&input)));
+                }
+            }
+            for (scene_id, scene) in ids(project.docs.script_data.get("scenes")) {
+                if !file_of(scene, "referenceImageFileId") {
+                    let input =
+                        ImagePayload { target: Target::Scene { scene_id }, choice: choice.clone(), then: vec![] };
+                    plan.items.push((IMAGE, payload(&input)));
+                }
+            }
+        }
+        BatchKind::Keyframes => {
+            for (shot_id, shot) in ids(Some(&project.docs.shots)) {
+                for (keyframe_id, keyframe) in ids(shot.get("keyframes")) {
+                    if !file_of(keyframe, "imageFileId") {
+                        plan.slots.push(SlotId::Keyframe { shot: shot_id.clone(), keyframe: keyframe_id.clone() });
+                        let target = Target::Keyframe { shot_id: shot_id.clone(), keyframe_id };
+                        let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
+                        plan.items.push((IMAGE, payload(&input)));
+                    }
+                }
+            }
+        }
+        BatchKind::Clips => {
+            for (shot_id, shot) in ids(Some(&project.docs.shots)) {
+                let done = shot.get("interval").is_some_and(|i| file_of(i, "videoFileId"));
+                if done || video_plan(project, &shot_id, None).is_err() {
+                    continue;
+                }
+                if has_interval(project, &shot_id) {
+                    plan.slots.push(SlotId::Clip { shot: shot_id.clone() });
+                }
+                let input = VideoPayload { shot_id, duration: None, choice: choice.clone(), image: image.clone() };
+                plan.items.push((VIDEO, payload(&input)));
+            }
+        }
+    }
+    plan
+}
+

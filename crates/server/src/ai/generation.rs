@@ -1,0 +1,145 @@
+//! The rules of asking for generations, independent of HTTP: only an editor of a project may
+//! queue work on it, every request counts against its kind's hourly budget, a slot being filled
+//! is marked `generating` in the same transaction that queues its task, and a batch is planned
+//! from what the documents are missing.
+
+use super::batch_plan::{BatchKind, plan_batch};
+use super::{BATCH, BATCH_ITEM, Choice, INTERACTIVE};
+use crate::error::{AppError, AppResult};
+use crate::projects::ProjectService;
+use crate::projects::access::EditorAccess;
+use crate::tasks::{TaskEvents, TaskService};
+use chrono::Utc;
+use cinegen_domain::project::ChangeError;
+use cinegen_domain::project::assets::{SlotId, slot_mut};
+use cinegen_domain::{FieldError, ProjectId, TaskId, UserId, ValidationErrors};
+use cinegen_store::{NewTask, ProjectRecord, Store, StoreError, TaskRecord};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct GenerationService {
+    store: Arc<dyn Store>,
+    projects: ProjectService,
+    tasks: TaskService,
+    events: TaskEvents,
+}
+
+/// A project the caller may generate into: the proof, and the documents as they are now.
+pub struct Editable {
+    pub caller: UserId,
+    pub access: EditorAccess,
+    pub project: ProjectRecord,
+}
+
+/// What a queued request answers: its task, and whether this request made it (an idempotent
+/// repeat answers the earlier one's).
+pub struct Queued {
+    pub task: TaskRecord,
+    pub created: bool,
+}
+
+fn missing(what: String) -> AppError {
+    AppError::NotFound(format!("{what} not found"))
+}
+
+impl GenerationService {
+    pub fn new(store: Arc<dyn Store>, projects: ProjectService, tasks: TaskService, events: TaskEvents) -> Self {
+        Self { store, projects, tasks, events }
+    }
+
+    /// The project, for an editor of it (viewers: 403; strangers: 404).
+    pub async fn editable(&self, caller: UserId, id: ProjectId) -> AppResult<Editable> {
+        let access = self.projects.authorize(caller, id).await?.editor()?;
+        let (project, _) = self.projects.load(caller, id).await?;
+        Ok(Editable { caller, access, project })
+    }
+
+    /// A task of the caller's on the project, interactive priority.
+    pub fn task(&self, on: &Editable, task_type: &str, payload: Value, key: Option<String>) -> NewTask {
+        let now = Utc::now();
+        NewTask {
+            id: TaskId::new(),
+            user_id: on.caller,
+            project_id: Some(on.access.id()),
+            parent_id: None,
+            task_type: task_type.into(),
+            priority: INTERACTIVE,
+            payload,
+            max_attempts: 3,
+            idempotency_key: key,
+            run_at: now,
+            now,
+        }
+    }
+
+    /// Queues one task, counted against the caller's hourly budget of `kind`.
+    pub async fn enqueue(&self, on: &Editable, kind: &str, new: NewTask) -> AppResult<Queued> {
+        self.tasks.count(on.caller, kind).await?;
+        let (task, created) = self.store.enqueue(&new).await?;
+        Ok(self.announce(task, created))
+    }
+
+    /// Queues `tasks` (the first is answered) and marks `slots` as generating, in one transaction.
+    pub async fn enqueue_into(
+        &self,
+        on: &Editable,
+        kind: &str,
+        slots: Vec<SlotId>,
+        tasks: Vec<NewTask>,
+    ) -> AppResult<Queued> {
+        self.tasks.count(on.caller, kind).await?;
+        let change = move |record: &mut ProjectRecord| {
+            for slot in &slots {
+                slot_mut(&mut record.docs, slot)
+                    .ok_or_else(|| ChangeError::Missing(slot.describe()))?
+                    .set_status("generating");
+            }
+            Ok(())
+        };
+        let done =
+            self.store.change_project_and_enqueue(on.access.id(), Box::new(change), tasks).await.map_err(|e| match e {
+                StoreError::Rejected(ChangeError::Missing(what)) => missing(what),
+                StoreError::NotFound => AppError::not_found("project"),
+                other => other.into(),
+            })?;
+        let first =
+            done.tasks.into_iter().next().ok_or_else(|| AppError::internal(anyhow::anyhow!("nothing enqueued")))?;
+        Ok(self.announce(first, done.created))
+    }
+
+    /// Everything missing of one kind: one item per slot under a parent task that no worker
+    /// claims; the items' slots are marked in the same transaction.
+    pub async fn batch(
+        &self,
+        on: &Editable,
+        kind: BatchKind,
+        choice: &Choice,
+        image: &Choice,
+        key: Option<String>,
+    ) -> AppResult<Queued> {
+        let plan = plan_batch(&on.project, kind, choice, image);
+        if plan.items.is_empty() {
+            let error = FieldError::new("kind", format!("nothing to generate: no {} are missing", kind.as_str()));
+            return Err(AppError::validation(ValidationErrors(vec![error])));
+        }
+        let mut parent = self.task(on, BATCH, json!({ "kind": kind.as_str(), "items": plan.items.len() }), key);
+        parent.max_attempts = 1;
+        let mut tasks = vec![parent.clone()];
+        for (task_type, input) in plan.items {
+            let mut item = self.task(on, task_type, input, None);
+            item.parent_id = Some(parent.id);
+            item.priority = BATCH_ITEM;
+            tasks.push(item);
+        }
+        self.enqueue_into(on, "batch", plan.slots, tasks).await
+    }
+
+    /// A new task is announced on the live feed; a repeat is not.
+    fn announce(&self, task: TaskRecord, created: bool) -> Queued {
+        if created {
+            self.events.publish(task.clone());
+        }
+        Queued { task, created }
+    }
+}
