@@ -264,6 +264,27 @@ async fn s3_presigned_put_then_get_and_refused_forgeries() {
     let mismatch = upload(&app, &ann, &bytes, bytes.len(), Some(md5_hex(b"x"))).await;
     assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
 
+    // The presigned PUT takes exactly the declared type and length, and lands in staging: once
+    // the upload is verified, the same URL can no longer change the stored file.
+    let request = json!({"file_name": "scene.png", "file_type": "scene", "file_size": bytes.len(),
+                         "project_id": ann.project, "content_type": "image/png"});
+    let target = app.post_authed("/api/v1/storage/upload", &ann.token, &request).await;
+    let put_url = target.data()["upload_url"].as_str().unwrap().to_owned();
+    let put = |content_type: &'static str, body: Vec<u8>| {
+        reqwest::Client::new().put(&put_url).header("content-type", content_type).body(body).send()
+    };
+    assert_eq!(put("image/jpeg", bytes.clone()).await.unwrap().status(), StatusCode::FORBIDDEN, "another type");
+    assert!(put("image/png", png(1500)).await.unwrap().status().is_client_error(), "another length");
+    assert!(put("image/png", bytes.clone()).await.unwrap().status().is_success());
+    let callback = json!({"file_id": target.data()["file_id"], "upload_status": "success", "actual_size": bytes.len()});
+    let verified = app.post_authed("/api/v1/storage/upload/callback", &ann.token, &callback).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    let mut other = bytes.clone();
+    *other.last_mut().unwrap() ^= 0xff;
+    assert!(put("image/png", other).await.unwrap().status().is_success(), "it writes to staging only");
+    let stored = reqwest::get(verified.data()["file"]["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    assert_eq!(md5_hex(&stored), md5_hex(&bytes), "the verified file is unchanged");
+
     // Presigned URLs expire.
     let short = TestApp::spawn_with(Engine::Sqlite, |c: &mut Config| {
         s3_config(c);
