@@ -23,6 +23,7 @@ on_both_engines!(
     registration_follows_the_operators_policy,
     shares_and_registrations_are_throttled,
     metrics_can_live_on_an_internal_address,
+    batches_and_imports_are_capped,
     no_file_of_another_project_is_touched,
     only_creators_and_editors_control_tasks,
     a_burst_of_wrong_passwords_meets_the_limit,
@@ -740,4 +741,39 @@ async fn metrics_can_live_on_an_internal_address(engine: Engine) {
     }
     let text = scraped.expect("metrics answer on the internal address");
     assert!(text.contains("http_requests"), "{}", &text[..text.len().min(500)]);
+}
+
+async fn batches_and_imports_are_capped(engine: Engine) {
+    let app = TestApp::spawn_with(engine, |c| c.workers = 0).await;
+    let ann = person(&app, "caps@example.com").await;
+    let keyframes = |n: usize, url: Option<&str>| -> Value {
+        let list: Vec<Value> = (0..n)
+            .map(|i| match url {
+                Some(url) => json!({"id": format!("k{i}"), "type": "start", "imageUrl": format!("{url}/{i}.png")}),
+                None => json!({"id": format!("k{i}"), "type": "start"}),
+            })
+            .collect();
+        json!([{"id": "s1", "keyframes": list}])
+    };
+    let created = app.post_authed("/api/v1/projects", &ann.token, &json!({"title": "Huge", "shots": keyframes(501, None)})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let project = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    let batch = app.post_authed("/api/v1/ai/batch/keyframes", &ann.token, &json!({"project_id": project})).await;
+    assert_eq!(batch.error_code(), "VALIDATION_ERROR", "{}", batch.body);
+    assert!(batch.body["error"]["message"].as_str().unwrap().contains("at most 500"), "{}", batch.body);
+    let (tasks, _) = app
+        .state
+        .store
+        .list_tasks(&cinegen_store::TaskQuery { user: ann.id, project: None, status: None, task_type: None, page: 1, size: 10 })
+        .await
+        .unwrap();
+    assert!(tasks.is_empty(), "nothing was queued");
+
+    let file = json!({"projects": [{"title": "Links", "shots": keyframes(2001, Some("https://cdn.example.com"))}]});
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(file.to_string().into_bytes()).file_name("export.json"));
+    let imported = app.send(app.client.post(app.url("/api/v1/import/legacy")).bearer_auth(&ann.token).multipart(form)).await;
+    assert_eq!(imported.error_code(), "VALIDATION_ERROR", "{}", imported.body);
+    let listed = app.get_authed("/api/v1/projects", &ann.token).await;
+    assert_eq!(listed.data()["pagination"]["total"], 1, "the import created nothing");
 }

@@ -17,6 +17,9 @@ use cinegen_store::{NewTask, ProjectRecord, Store, StoreError, TaskRecord};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// Items one batch may queue.
+pub const MAX_BATCH_ITEMS: usize = 500;
+
 #[derive(Clone)]
 pub struct GenerationService {
     store: Arc<dyn Store>,
@@ -121,6 +124,13 @@ impl GenerationService {
         let plan = plan_batch(&on.project, kind, choice, image);
         if plan.items.is_empty() {
             let error = FieldError::new("kind", format!("nothing to generate: no {} are missing", kind.as_str()));
+            return Err(AppError::validation(ValidationErrors(vec![error])));
+        }
+        if plan.items.len() > MAX_BATCH_ITEMS {
+            let error = FieldError::new(
+                "kind",
+                format!("{} {} are missing; a batch makes at most {MAX_BATCH_ITEMS}", plan.items.len(), kind.as_str()),
+            );
             return Err(AppError::validation(ValidationErrors(vec![error])));
         }
         let mut parent = self.task(on, BATCH, json!({ "kind": kind.as_str(), "items": plan.items.len() }), key);

@@ -51,6 +51,9 @@ async fn read_file(mut multipart: Multipart) -> AppResult<Vec<u8>> {
     Err(field_error("a multipart field named `file` is required"))
 }
 
+/// Outside links one import may queue for download.
+pub const MAX_IMPORT_LINKS: usize = 2_000;
+
 /// Imports the old app's export file, an exported project, or a raw `ProjectState`: one project
 /// per entry. Inline images become files at once; links are downloaded in the background
 /// (SSRF-guarded); an asset that cannot be had is reported and never fails the import.
@@ -78,16 +81,27 @@ pub async fn import_legacy(
     // Every entry is checked before any is created, so a bad file creates nothing.
     let mut prepared = Vec::new();
     let mut errors = cinegen_domain::ValidationErrors::default();
+    let mut links = 0;
     for (index, entry) in entries.into_iter().enumerate() {
         let (update, merged_video) = legacy::to_update(entry);
-        let docs = cinegen_domain::project::Documents {
+        let mut docs = cinegen_domain::project::Documents {
             script_data: update.script_data.clone().unwrap_or_default(),
             shots: update.shots.clone().unwrap_or_default(),
         };
         for error in docs.validate().0 {
             errors.push(FieldError::new(format!("projects[{index}].{}", error.field), error.message));
         }
+        cinegen_domain::project::assets::for_each_slot(&mut docs, |slot| {
+            links += usize::from(slot.url().is_some_and(|u| u.starts_with("http://") || u.starts_with("https://")));
+        });
         prepared.push((update, merged_video));
+    }
+    // Each outside link becomes a download on the queue: one file cannot fill it.
+    if links > MAX_IMPORT_LINKS {
+        errors.push(FieldError::new(
+            "file",
+            format!("links to {links} outside images and clips; an import may bring at most {MAX_IMPORT_LINKS}"),
+        ));
     }
     errors.into_result().map_err(AppError::validation)?;
     let mut projects = Vec::new();
