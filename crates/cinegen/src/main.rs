@@ -202,7 +202,8 @@ async fn run_user(config: Option<&PathBuf>, command: UserCommand) -> anyhow::Res
         }
         UserCommand::Invite { email, days, location } => {
             let settings = settings(config, &location)?;
-            let address = cinegen_domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
+            let address =
+                cinegen_domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
             let expires = chrono::Utc::now() + chrono::Duration::days(i64::from(days.clamp(1, 365)));
             let code = cinegen_server::auth::invites::Invites::new(settings.jwt_secret.expose())
                 .issue(&address, expires.timestamp());

@@ -66,11 +66,15 @@ pub struct Config {
     pub video_poll_ms: u64,
     /// A video job not finished after this long fails.
     pub video_deadline_secs: u64,
-    /// Requests per user and hour, per kind of endpoint.
+    /// Requests per user and hour, per budget (a batch item counts like a request).
     pub text_requests_per_hour: u32,
     pub image_requests_per_hour: u32,
     pub video_requests_per_hour: u32,
     pub batch_requests_per_hour: u32,
+    /// Anything the offline provider makes (it costs CPU, not money).
+    pub local_requests_per_hour: u32,
+    /// Outside assets an import may download.
+    pub downloads_per_hour: u32,
     /// Calls in flight at once per provider and capability across this process's workers.
     pub provider_concurrency: usize,
     pub body_limit: String,
@@ -146,6 +150,8 @@ impl Default for Config {
             image_requests_per_hour: 300,
             video_requests_per_hour: 10,
             batch_requests_per_hour: 30,
+            local_requests_per_hour: 1000,
+            downloads_per_hour: 5000,
             provider_concurrency: 8,
             body_limit: "2MiB".into(),
             document_limit: "20MiB".into(),
@@ -331,15 +337,25 @@ impl Config {
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty())
             .collect();
-        if let Some(bad) = user_base_url_hosts.iter().find(|h| h.contains(['/', ':', '@', ' ']) || h.trim_start_matches('.').is_empty()) {
-            return Err(invalid("CINEGEN_USER_BASE_URL_HOSTS", format!("'{bad}' is not a host name (api.example.com or .example.com)")));
+        if let Some(bad) = user_base_url_hosts
+            .iter()
+            .find(|h| h.contains(['/', ':', '@', ' ']) || h.trim_start_matches('.').is_empty())
+        {
+            return Err(invalid(
+                "CINEGEN_USER_BASE_URL_HOSTS",
+                format!("'{bad}' is not a host name (api.example.com or .example.com)"),
+            ));
         }
         let mut trusted_proxies = Vec::new();
-        for part in self.trusted_proxies.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for part in
+            self.trusted_proxies.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty())
+        {
             let net = part
                 .parse::<ipnet::IpNet>()
                 .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| invalid("CINEGEN_TRUSTED_PROXIES", format!("'{part}' is not an address or network (10.0.0.0/8)")))?;
+                .map_err(|_| {
+                    invalid("CINEGEN_TRUSTED_PROXIES", format!("'{part}' is not an address or network (10.0.0.0/8)"))
+                })?;
             trusted_proxies.push(net);
         }
         let ttl = |setting: &str, secs: u64| {
@@ -369,6 +385,8 @@ impl Config {
             image_requests_per_hour: self.image_requests_per_hour,
             video_requests_per_hour: self.video_requests_per_hour,
             batch_requests_per_hour: self.batch_requests_per_hour,
+            local_requests_per_hour: self.local_requests_per_hour,
+            downloads_per_hour: self.downloads_per_hour,
             provider_concurrency: self.provider_concurrency.max(1),
             body_limit: positive_size("CINEGEN_BODY_LIMIT", &self.body_limit)?,
             document_limit: positive_size("CINEGEN_DOCUMENT_LIMIT", &self.document_limit)?,
@@ -385,9 +403,10 @@ impl Config {
             registrations_per_ip_per_hour: self.registrations_per_ip_per_hour.max(1),
             shares_per_hour: self.shares_per_hour.max(1),
             metrics_addr: match self.metrics_addr.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-                Some(raw) => Some(raw.parse::<SocketAddr>().map_err(|e| {
-                    invalid("CINEGEN_METRICS_ADDR", format!("'{raw}' is not host:port ({e})"))
-                })?),
+                Some(raw) => Some(
+                    raw.parse::<SocketAddr>()
+                        .map_err(|e| invalid("CINEGEN_METRICS_ADDR", format!("'{raw}' is not host:port ({e})")))?,
+                ),
                 None => None,
             },
             trusted_proxies,
@@ -633,6 +652,8 @@ pub struct Settings {
     pub image_requests_per_hour: u32,
     pub video_requests_per_hour: u32,
     pub batch_requests_per_hour: u32,
+    pub local_requests_per_hour: u32,
+    pub downloads_per_hour: u32,
     pub provider_concurrency: usize,
     pub body_limit: ByteSize,
     /// Largest project document body (PUT/POST of a project).
@@ -667,13 +688,17 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Generation requests per user and hour for `kind` (text, image, video, batch).
-    pub fn requests_per_hour(&self, kind: &str) -> u32 {
-        match kind {
-            "video" => self.video_requests_per_hour,
-            "image" => self.image_requests_per_hour,
-            "batch" => self.batch_requests_per_hour,
-            _ => self.text_requests_per_hour,
+    /// What one user may draw of `budget` in an hour.
+    pub fn requests_per_hour(&self, budget: crate::tasks::budget::Budget) -> u32 {
+        use crate::tasks::budget::Budget;
+        match budget {
+            Budget::Text => self.text_requests_per_hour,
+            Budget::Image => self.image_requests_per_hour,
+            Budget::Video => self.video_requests_per_hour,
+            Budget::Batch => self.batch_requests_per_hour,
+            Budget::Local => self.local_requests_per_hour,
+            Budget::Downloads => self.downloads_per_hour,
+            Budget::Shares => self.shares_per_hour,
         }
     }
 

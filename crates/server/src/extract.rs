@@ -181,7 +181,8 @@ mod tests {
     fn the_client_is_the_right_most_untrusted_hop() {
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
         let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let ip = |headers: &[&str], trusted: &[ipnet::IpNet]| client_ip(peer, headers.iter().copied(), trusted).to_string();
+        let ip =
+            |headers: &[&str], trusted: &[ipnet::IpNet]| client_ip(peer, headers.iter().copied(), trusted).to_string();
         // A forged left-most hop is skipped: the proxy appended the real one.
         assert_eq!(ip(&["6.6.6.6, 203.0.113.9"], &[]), "203.0.113.9");
         // Behind two proxies, the hop the inner one saw.

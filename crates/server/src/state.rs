@@ -117,6 +117,7 @@ impl AppState {
             task_events.clone(),
             counters.clone(),
             settings.clone(),
+            ai.clone(),
         );
         let generation = crate::ai::generation::GenerationService::new(
             store.clone(),

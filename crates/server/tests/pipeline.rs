@@ -286,7 +286,8 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
 }
 
 async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
-    let app = TestApp::spawn_with(engine, |c| c.video_requests_per_hour = 3).await;
+    // Offline clips draw on the offline provider's budget: a batch's items each, like requests.
+    let app = TestApp::spawn_with(engine, |c| c.local_requests_per_hour = 5).await;
     let ann = session(&app, "limits@example.com").await;
     let bob = session(&app, "limits-bob@example.com").await;
     let shots = json!([
@@ -332,7 +333,8 @@ async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.data()["task"]["id"], first.data()["task"]["id"]);
 
-    // Limits: with 3 video requests an hour, the next is refused with Retry-After.
+    // Limits: the batch's 3 clips and 1 request leave 1 of 5 (the idempotent repeat drew
+    // nothing); the next after it is refused with Retry-After.
     let limited =
         app.post_authed("/api/v1/ai/video/generate", &ann.token, &json!({"project_id": id, "shot_id": "c"})).await;
     assert_eq!(limited.status, StatusCode::ACCEPTED);
@@ -367,8 +369,8 @@ async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
             &json!({"project_id": id, "raw_script": "第一场 夜\n甲：乙", "provider": "nonesuch"}),
         )
         .await;
-    let task = app.finished_task(&ann.token, provider.data()["task"]["id"].as_str().unwrap()).await;
-    assert_eq!(task["error"]["code"], "PROVIDER_NOT_CONFIGURED", "{task}");
+    assert_eq!(provider.status, StatusCode::UNPROCESSABLE_ENTITY, "refused when asked, not later: {}", provider.body);
+    assert!(provider.body.to_string().contains("no provider named 'nonesuch'"), "{}", provider.body);
     let nothing = app.post_authed("/api/v1/ai/batch/images", &ann.token, &json!({"project_id": id})).await;
     assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY, "no characters or scenes: nothing to paint");
 }

@@ -62,15 +62,18 @@ async fn probes_metrics_and_docs(engine: Engine) {
 /// detail of the panic.
 #[tokio::test]
 async fn panics_answer_500_without_detail() {
-    let router = cinegen_server::http::layers(axum::Router::new().route(
-        "/boom",
-        get(|| async {
-            if std::hint::black_box(true) {
-                panic!("secret detail 0xdeadbeef");
-            }
-            "unreachable"
-        }),
-    ), Default::default());
+    let router = cinegen_server::http::layers(
+        axum::Router::new().route(
+            "/boom",
+            get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("secret detail 0xdeadbeef");
+                }
+                "unreachable"
+            }),
+        ),
+        Default::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

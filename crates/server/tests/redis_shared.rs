@@ -6,8 +6,10 @@ mod common;
 use cinegen_server::config::Secret;
 use cinegen_store::Engine;
 use common::{PASSWORD, TestApp};
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 fn redis_url() -> String {
     std::env::var("CINEGEN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -68,4 +70,60 @@ async fn a_project_write_on_one_instance_shows_in_lists_on_the_other_at_once() {
         assert!(started.elapsed() < std::time::Duration::from_millis(1000), "B still lists the old title");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A live feed opened on `app` (one project's when `project` is given), past its snapshot.
+async fn feed(app: &TestApp, token: &str, project: Option<&str>) -> Socket {
+    let ticket = app.post_authed("/api/v1/ws/ticket", token, &json!({})).await;
+    let ticket = ticket.data()["ticket"].as_str().unwrap().to_owned();
+    let scope = project.map(|p| format!("&project_id={p}")).unwrap_or_default();
+    let url = format!("ws://{}/api/v1/ws/tasks?ticket={ticket}{scope}", app.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("the feed opens");
+    let snapshot = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await;
+    assert!(matches!(snapshot, Ok(Some(Ok(Message::Text(_))))), "{snapshot:?}");
+    socket
+}
+
+/// The close code the feed ends with within `wait` (None: it stayed open).
+async fn closed_with(socket: &mut Socket, wait: std::time::Duration) -> Option<u16> {
+    let until = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(until, socket.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code.into()),
+            Ok(Some(Ok(_))) => continue,
+            Ok(None | Some(Err(_))) => return Some(1006),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_taken_away_on_one_instance_closes_feeds_open_on_the_other() {
+    let a = TestApp::spawn_with(Engine::Postgres, |c| c.redis_url = Some(Secret::new(redis_url()))).await;
+    let database_url = a.state.settings.database_url.expose().to_owned();
+    let b = TestApp::spawn_on(&database_url, |c| c.redis_url = Some(Secret::new(redis_url()))).await;
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let (ann_email, bob_email) = (format!("feed-a-{unique}@example.com"), format!("feed-b-{unique}@example.com"));
+    let ann = a.register(&ann_email).await["tokens"]["access"].as_str().unwrap().to_owned();
+    let bob_session = a.register(&bob_email).await;
+    let bob = bob_session["tokens"]["access"].as_str().unwrap().to_owned();
+    let bob_id = bob_session["user"]["id"].as_str().unwrap().to_owned();
+    let created = a.post_authed("/api/v1/projects", &ann, &json!({"title": "Shared feed"})).await;
+    let project = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    let share = json!({"email": bob_email, "role": "viewer"});
+    assert_eq!(a.post_authed(&format!("/api/v1/projects/{project}/share"), &ann, &share).await.status, StatusCode::OK);
+
+    // Bob watches the project on A; Ann removes him on B.
+    let mut watching = feed(&a, &bob, Some(&project)).await;
+    let removed =
+        b.send(b.client.delete(b.url(&format!("/api/v1/projects/{project}/members/{bob_id}"))).bearer_auth(&ann)).await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(closed_with(&mut watching, std::time::Duration::from_secs(6)).await, Some(4003), "access removed");
+
+    // Bob's own feed on A ends when he signs out on B.
+    let mut own = feed(&a, &bob, None).await;
+    assert_eq!(b.post_authed("/api/v1/auth/logout", &bob, &json!({})).await.status, StatusCode::OK);
+    assert_eq!(closed_with(&mut own, std::time::Duration::from_secs(6)).await, Some(4001), "session ended");
 }

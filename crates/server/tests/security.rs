@@ -8,8 +8,8 @@ use cinegen_domain::{TaskId, UserId};
 use cinegen_server::config::Secret;
 use cinegen_store::{Engine, NewTask, ProviderSettingRecord};
 use common::TestApp;
-use reqwest::StatusCode;
 use futures::StreamExt;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -24,6 +24,7 @@ on_both_engines!(
     shares_and_registrations_are_throttled,
     metrics_can_live_on_an_internal_address,
     batches_and_imports_are_capped,
+    batch_items_and_imports_draw_on_the_hourly_budgets,
     no_file_of_another_project_is_touched,
     only_creators_and_editors_control_tasks,
     a_burst_of_wrong_passwords_meets_the_limit,
@@ -114,12 +115,17 @@ async fn server_keys_never_reach_a_host_a_user_chose(engine: Engine) {
     base_url_only_row(&app, mallory.id, "openai", &attacker_base).await;
     base_url_only_row(&app, mallory.id, "kling", &attacker_kling.base_url).await;
     for provider in ["openai", "kling"] {
-        let test = app.post_authed(&format!("/api/v1/settings/providers/{provider}/test"), &mallory.token, &json!({})).await;
+        let test =
+            app.post_authed(&format!("/api/v1/settings/providers/{provider}/test"), &mallory.token, &json!({})).await;
         assert_eq!(test.error_code(), "PROVIDER_NOT_CONFIGURED", "{provider}: {}", test.body);
         assert!(test.body["error"]["message"].as_str().unwrap().contains("no API key of yours"), "{}", test.body);
     }
     let project = app
-        .post_authed("/api/v1/projects", &mallory.token, &json!({"title": "Exfil", "raw_script": "第一场 夜 内\n甲：你好。"}))
+        .post_authed(
+            "/api/v1/projects",
+            &mallory.token,
+            &json!({"title": "Exfil", "raw_script": "第一场 夜 内\n甲：你好。"}),
+        )
         .await;
     let id = project.data()["project"]["id"].as_str().unwrap();
     let parse = app
@@ -207,7 +213,10 @@ async fn no_file_of_another_project_is_touched(engine: Engine) {
     let (secret_project, secret_file) = project_with_image(&app, &ann.token, "Private").await;
     let (shared, own_file) = project_with_image(&app, &ann.token, "Shared").await;
     let share = json!({"email": "editor@example.com", "role": "editor"});
-    assert_eq!(app.post_authed(&format!("/api/v1/projects/{shared}/share"), &ann.token, &share).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post_authed(&format!("/api/v1/projects/{shared}/share"), &ann.token, &share).await.status,
+        StatusCode::OK
+    );
     let current = app.get_authed(&format!("/api/v1/projects/{shared}"), &eve.token).await.data()["project"].clone();
 
     // Every way of writing the other project's file id into the shared one is refused.
@@ -227,11 +236,9 @@ async fn no_file_of_another_project_is_touched(engine: Engine) {
         let request = app.client.patch(app.url(&path)).bearer_auth(&eve.token).json(&body);
         app.send(request)
     };
-    let keyframe = patch(
-        format!("/api/v1/projects/{shared}/shots/shot-1/keyframes/kf-1"),
-        json!({"imageFileId": secret_file}),
-    )
-    .await;
+    let keyframe =
+        patch(format!("/api/v1/projects/{shared}/shots/shot-1/keyframes/kf-1"), json!({"imageFileId": secret_file}))
+            .await;
     assert_eq!(keyframe.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", keyframe.body);
     let shot = patch(
         format!("/api/v1/projects/{shared}/shots/shot-1"),
@@ -303,7 +310,11 @@ async fn only_creators_and_editors_control_tasks(engine: Engine) {
     let vic = person(&app, "task-viewer@example.com").await;
     let eve = person(&app, "task-editor@example.com").await;
     let created = app
-        .post_authed("/api/v1/projects", &ann.token, &json!({"title": "Control", "raw_script": "第一场 夜 内\n甲：你好。"}))
+        .post_authed(
+            "/api/v1/projects",
+            &ann.token,
+            &json!({"title": "Control", "raw_script": "第一场 夜 内\n甲：你好。"}),
+        )
         .await;
     let project = created.data()["project"]["id"].as_str().unwrap().to_owned();
     for (email, role) in [("task-viewer@example.com", "viewer"), ("task-editor@example.com", "editor")] {
@@ -323,7 +334,8 @@ async fn only_creators_and_editors_control_tasks(engine: Engine) {
     assert_eq!(cancelled.data()["task"]["status"], "cancelled");
 
     // A failed task: a viewer may not spend its creator's keys again; the creator may.
-    let failing = json!({"project_id": project, "provider": "nonesuch"});
+    // A vendor without a key: queued, then failed by the worker.
+    let failing = json!({"project_id": project, "provider": "openai"});
     let parse = app.post_authed("/api/v1/ai/script/parse", &ann.token, &failing).await;
     let id = parse.data()["task"]["id"].as_str().unwrap().to_owned();
     assert_eq!(app.finished_task(&ann.token, &id).await["status"], "failed");
@@ -412,7 +424,11 @@ async fn every_answer_carries_security_headers(engine: Engine) {
     }
     let file = app.send(app.client.get(app.url(&file_url))).await;
     assert_eq!(file.status, StatusCode::OK);
-    assert!(header(&file, "content-security-policy").starts_with("sandbox"), "{}", header(&file, "content-security-policy"));
+    assert!(
+        header(&file, "content-security-policy").starts_with("sandbox"),
+        "{}",
+        header(&file, "content-security-policy")
+    );
     assert_eq!(header(&file, "referrer-policy"), "no-referrer");
     // The docs page runs no inline script, so the policy needs no 'unsafe-inline' for scripts.
     assert!(!app.get("/docs").await.body["raw"].as_str().unwrap().contains("<script>"));
@@ -449,7 +465,12 @@ async fn documents_too_deep_to_read_back_are_refused(engine: Engine) {
     ];
     for (at, body) in patches {
         let answer = app.send(app.client.patch(app.url(&at)).bearer_auth(&ann.token).json(&body)).await;
-        assert_eq!((answer.status, answer.error_code()), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"), "{}", answer.body);
+        assert_eq!(
+            (answer.status, answer.error_code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+            "{}",
+            answer.body
+        );
         assert!(answer.body["error"]["message"].as_str().unwrap().contains("deeper"), "{}", answer.body);
     }
     let put = |body: Value| app.send(app.client.put(app.url(&path)).bearer_auth(&ann.token).json(&body));
@@ -540,7 +561,8 @@ async fn the_live_feed_follows_access_as_it_changes(engine: Engine) {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
         other => panic!("a used ticket opened a second feed: {other:?}"),
     }
-    let forged = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws/tasks?ticket={}", app.addr, ann.token)).await;
+    let forged =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws/tasks?ticket={}", app.addr, ann.token)).await;
     assert!(forged.is_err(), "an access token is not a ticket");
     assert!(matches!(next_event(&mut member, Duration::from_secs(5)).await, Event::Message(_)));
 
@@ -548,7 +570,11 @@ async fn the_live_feed_follows_access_as_it_changes(engine: Engine) {
     assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
     assert!(events_of(&mut member, &project, Duration::from_secs(2)).await > 0, "a member sees the project's work");
     let removed = app
-        .send(app.client.delete(app.url(&format!("/api/v1/projects/{project}/members/{}", bob.id))).bearer_auth(&ann.token))
+        .send(
+            app.client
+                .delete(app.url(&format!("/api/v1/projects/{project}/members/{}", bob.id)))
+                .bearer_auth(&ann.token),
+        )
         .await;
     assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -560,9 +586,13 @@ async fn the_live_feed_follows_access_as_it_changes(engine: Engine) {
     assert_eq!(app.post_authed("/api/v1/auth/logout", &bob.token, &json!({})).await.status, StatusCode::OK);
     assert!(matches!(next_event(&mut signed_in, Duration::from_secs(6)).await, Event::Closed(Some(4001))));
     let mut owner = feed(&app, &ann.token).await;
-    cinegen_server::admin::reset_password(app.state.store.as_ref(), "feed-owner@example.com", "another good password 2")
-        .await
-        .unwrap();
+    cinegen_server::admin::reset_password(
+        app.state.store.as_ref(),
+        "feed-owner@example.com",
+        "another good password 2",
+    )
+    .await
+    .unwrap();
     assert!(matches!(next_event(&mut owner, Duration::from_secs(6)).await, Event::Closed(Some(4001))));
 }
 
@@ -588,7 +618,8 @@ async fn provider_answers_are_read_only_up_to_a_limit(engine: Engine) {
     tokio::spawn(async move { axum::serve(listener, endless).await.unwrap() });
     let app = TestApp::spawn_with(engine, |c| c.fetch_allow_loopback = true).await;
     let ann = person(&app, "endless@example.com").await;
-    let saved = put_settings(&app, &ann.token, json!({"providers": {"openai": {"api_key": USER_KEY, "base_url": base}}})).await;
+    let saved =
+        put_settings(&app, &ann.token, json!({"providers": {"openai": {"api_key": USER_KEY, "base_url": base}}})).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     let checked = app.post_authed("/api/v1/settings/providers/openai/test", &ann.token, &json!({})).await;
     assert_eq!(checked.error_code(), "PROVIDER_ERROR", "{}", checked.body);
@@ -605,7 +636,8 @@ async fn a_sealed_key_opens_only_in_its_own_row(engine: Engine) {
     assert_eq!(put_settings(&app, &bob.token, json!({"providers": {"openai": {"api_key": "sk-bob-0123456789abcdef", "base_url": format!("{}/v1", own.base_url)}}})).await.status, StatusCode::OK);
     // Someone who can write rows but not read keys copies Ann's sealed key into Bob's row.
     let ann_rows = app.state.store.provider_settings(ann.id).await.unwrap();
-    let mut bob_row = app.state.store.provider_settings(bob.id).await.unwrap().into_iter().find(|r| r.provider == "openai").unwrap();
+    let mut bob_row =
+        app.state.store.provider_settings(bob.id).await.unwrap().into_iter().find(|r| r.provider == "openai").unwrap();
     bob_row.api_key = ann_rows.iter().find(|r| r.provider == "openai").unwrap().api_key.clone();
     app.state.store.put_provider_setting(&bob_row).await.unwrap();
     let test = app.post_authed("/api/v1/settings/providers/openai/test", &bob.token, &json!({})).await;
@@ -644,7 +676,10 @@ async fn unfinished_uploads_reserve_the_quota(engine: Engine) {
         statuses.push(app.post_authed("/api/v1/storage/upload", &ann.token, &request(10)).await.status.as_u16());
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count() as i64, cinegen_server::files::service::MAX_PENDING_UPLOADS - 1);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count() as i64,
+        cinegen_server::files::service::MAX_PENDING_UPLOADS - 1
+    );
 }
 
 async fn imports_cannot_smuggle_server_owned_fields(engine: Engine) {
@@ -656,7 +691,8 @@ async fn imports_cannot_smuggle_server_owned_fields(engine: Engine) {
         "created_at": "2000-01-01T00:00:00Z", "futureThing": 1}]});
     let form = reqwest::multipart::Form::new()
         .part("file", reqwest::multipart::Part::bytes(file.to_string().into_bytes()).file_name("export.json"));
-    let imported = app.send(app.client.post(app.url("/api/v1/import/legacy")).bearer_auth(&eve.token).multipart(form)).await;
+    let imported =
+        app.send(app.client.post(app.url("/api/v1/import/legacy")).bearer_auth(&eve.token).multipart(form)).await;
     assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
     let id = imported.data()["projects"][0]["id"].as_str().unwrap();
     let raw = app.send(app.client.get(app.url(&format!("/api/v1/projects/{id}"))).bearer_auth(&eve.token)).await;
@@ -686,12 +722,20 @@ async fn registration_follows_the_operators_policy(engine: Engine) {
     let ann = cinegen_domain::Email::parse("invited@example.com").unwrap();
     let code = invites.issue(&ann, Utc::now().timestamp() + 3600);
     assert_eq!(register(&invite, "invited@example.com", None).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(register(&invite, "other@example.com", Some(&code)).await.status, StatusCode::FORBIDDEN, "another address");
+    assert_eq!(
+        register(&invite, "other@example.com", Some(&code)).await.status,
+        StatusCode::FORBIDDEN,
+        "another address"
+    );
     let expired = invites.issue(&ann, Utc::now().timestamp() - 1);
     assert_eq!(register(&invite, "invited@example.com", Some(&expired)).await.status, StatusCode::FORBIDDEN);
     let welcomed = register(&invite, "invited@example.com", Some(&code)).await;
     assert_eq!(welcomed.status, StatusCode::CREATED, "{}", welcomed.body);
-    assert_eq!(register(&invite, "invited@example.com", Some(&code)).await.error_code(), "EMAIL_TAKEN", "spent by its use");
+    assert_eq!(
+        register(&invite, "invited@example.com", Some(&code)).await.error_code(),
+        "EMAIL_TAKEN",
+        "spent by its use"
+    );
 }
 
 async fn shares_and_registrations_are_throttled(engine: Engine) {
@@ -705,9 +749,17 @@ async fn shares_and_registrations_are_throttled(engine: Engine) {
         person(&app, &format!("throttle-{i}@example.com")).await;
     }
     let fourth = app
-        .post("/api/v1/auth/register", &json!({"email": "throttle-3@example.com", "password": common::PASSWORD, "name": "N"}))
+        .post(
+            "/api/v1/auth/register",
+            &json!({"email": "throttle-3@example.com", "password": common::PASSWORD, "name": "N"}),
+        )
         .await;
-    assert_eq!((fourth.status, fourth.error_code()), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"), "{}", fourth.body);
+    assert_eq!(
+        (fourth.status, fourth.error_code()),
+        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
+        "{}",
+        fourth.body
+    );
     assert!(fourth.headers.get("retry-after").is_some());
 
     // Probing which addresses have accounts through shares runs out quickly.
@@ -715,7 +767,8 @@ async fn shares_and_registrations_are_throttled(engine: Engine) {
     let project = created.data()["project"]["id"].as_str().unwrap().to_owned();
     let share = |email: &str| {
         let body = json!({"email": email, "role": "viewer"});
-        let request = app.client.post(app.url(&format!("/api/v1/projects/{project}/share"))).bearer_auth(&ann.token).json(&body);
+        let request =
+            app.client.post(app.url(&format!("/api/v1/projects/{project}/share"))).bearer_auth(&ann.token).json(&body);
         app.send(request)
     };
     assert_eq!(share("throttle-1@example.com").await.status, StatusCode::OK);
@@ -755,7 +808,8 @@ async fn batches_and_imports_are_capped(engine: Engine) {
             .collect();
         json!([{"id": "s1", "keyframes": list}])
     };
-    let created = app.post_authed("/api/v1/projects", &ann.token, &json!({"title": "Huge", "shots": keyframes(501, None)})).await;
+    let created =
+        app.post_authed("/api/v1/projects", &ann.token, &json!({"title": "Huge", "shots": keyframes(501, None)})).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let project = created.data()["project"]["id"].as_str().unwrap().to_owned();
     let batch = app.post_authed("/api/v1/ai/batch/keyframes", &ann.token, &json!({"project_id": project})).await;
@@ -764,7 +818,14 @@ async fn batches_and_imports_are_capped(engine: Engine) {
     let (tasks, _) = app
         .state
         .store
-        .list_tasks(&cinegen_store::TaskQuery { user: ann.id, project: None, status: None, task_type: None, page: 1, size: 10 })
+        .list_tasks(&cinegen_store::TaskQuery {
+            user: ann.id,
+            project: None,
+            status: None,
+            task_type: None,
+            page: 1,
+            size: 10,
+        })
         .await
         .unwrap();
     assert!(tasks.is_empty(), "nothing was queued");
@@ -772,8 +833,67 @@ async fn batches_and_imports_are_capped(engine: Engine) {
     let file = json!({"projects": [{"title": "Links", "shots": keyframes(2001, Some("https://cdn.example.com"))}]});
     let form = reqwest::multipart::Form::new()
         .part("file", reqwest::multipart::Part::bytes(file.to_string().into_bytes()).file_name("export.json"));
-    let imported = app.send(app.client.post(app.url("/api/v1/import/legacy")).bearer_auth(&ann.token).multipart(form)).await;
+    let imported =
+        app.send(app.client.post(app.url("/api/v1/import/legacy")).bearer_auth(&ann.token).multipart(form)).await;
     assert_eq!(imported.error_code(), "VALIDATION_ERROR", "{}", imported.body);
     let listed = app.get_authed("/api/v1/projects", &ann.token).await;
     assert_eq!(listed.data()["pagination"]["total"], 1, "the import created nothing");
+}
+
+async fn batch_items_and_imports_draw_on_the_hourly_budgets(engine: Engine) {
+    let app = TestApp::spawn_with(engine, |c| {
+        c.workers = 0;
+        c.local_requests_per_hour = 4;
+        c.downloads_per_hour = 2;
+    })
+    .await;
+    let ann = person(&app, "budgets@example.com").await;
+    let keyframes: Vec<Value> = (0..5).map(|i| json!({"id": format!("k{i}"), "type": "start"})).collect();
+    let shots = json!([{"id": "s1", "keyframes": keyframes}]);
+    let created = app.post_authed("/api/v1/projects", &ann.token, &json!({"title": "Budget", "shots": shots})).await;
+    let project = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    let queued = |app: &TestApp| {
+        let query =
+            cinegen_store::TaskQuery { user: ann.id, project: None, status: None, task_type: None, page: 1, size: 50 };
+        let store = app.state.store.clone();
+        async move { store.list_tasks(&query).await.unwrap().1 }
+    };
+
+    // Five offline keyframes in one batch are five requests: over a budget of four, refused whole.
+    let batch = app.post_authed("/api/v1/ai/batch/keyframes", &ann.token, &json!({"project_id": project})).await;
+    assert_eq!((batch.status, batch.error_code()), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"), "{}", batch.body);
+    let message = batch.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("4 left, and this asks for 5"), "{message}");
+    assert!(batch.headers.get("retry-after").is_some());
+    assert_eq!(queued(&app).await, 0, "nothing was queued");
+    let doc = app.get_authed(&format!("/api/v1/projects/{project}"), &ann.token).await;
+    assert!(doc.body.to_string().matches("generating").count() == 0, "no slot was marked: {}", doc.body);
+
+    // The refusal drew nothing: four single requests still fit, the fifth does not.
+    for i in 0..4 {
+        let target = json!({"type": "keyframe", "shot_id": "s1", "keyframe_id": format!("k{i}")});
+        let one = app
+            .post_authed("/api/v1/ai/image/generate", &ann.token, &json!({"project_id": project, "target": target}))
+            .await;
+        assert_eq!(one.status, StatusCode::ACCEPTED, "{}", one.body);
+    }
+    let target = json!({"type": "keyframe", "shot_id": "s1", "keyframe_id": "k4"});
+    let fifth = app
+        .post_authed("/api/v1/ai/image/generate", &ann.token, &json!({"project_id": project, "target": target}))
+        .await;
+    assert_eq!(fifth.status, StatusCode::TOO_MANY_REQUESTS, "{}", fifth.body);
+
+    // An import of three outside links is three downloads: over a budget of two, nothing is made.
+    let linked: Vec<Value> = (0..3)
+        .map(
+            |i| json!({"id": format!("k{i}"), "type": "start", "imageUrl": format!("https://cdn.example.com/{i}.png")}),
+        )
+        .collect();
+    let body = json!({"title": "Linked", "shots": [{"id": "s1", "keyframes": linked}]});
+    let refused = app.post_authed("/api/v1/projects", &ann.token, &body).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("asset downloads"), "{}", refused.body);
+    let listed = app.get_authed("/api/v1/projects", &ann.token).await;
+    assert_eq!(listed.data()["pagination"]["total"], 1, "no project was created");
+    assert_eq!(queued(&app).await, 4, "and no download was queued");
 }

@@ -93,11 +93,11 @@ impl S3Signer {
             ("X-Amz-SignedHeaders", signed.clone()),
         ];
         query.sort_by(|a, b| a.0.cmp(b.0));
-        let query: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", encode(k, false), encode(v, false))).collect();
+        let query: Vec<String> =
+            query.iter().map(|(k, v)| format!("{}={}", encode(k, false), encode(v, false))).collect();
         let query = query.join("&");
 
-        let canonical =
-            format!("{}\n{path}\n{query}\n{canonical_headers}\n{signed}\nUNSIGNED-PAYLOAD", request.method);
+        let canonical = format!("{}\n{path}\n{query}\n{canonical_headers}\n{signed}\nUNSIGNED-PAYLOAD", request.method);
         let to_sign =
             format!("AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
         let key = [date.as_str(), &self.region, "s3", "aws4_request"]

@@ -1,7 +1,7 @@
 //! [`Storage`]: reads and writes through `object_store`, URLs per backend.
 
-use crate::presign::{Presign, S3Signer};
 use crate::keys::StorageKey;
+use crate::presign::{Presign, S3Signer};
 use crate::signing::{SignedRequest, UrlSigner};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};

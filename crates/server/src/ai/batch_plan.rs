@@ -1,16 +1,18 @@
 //! What a batch would make: one item per missing image, keyframe or clip of a project, found
 //! in its documents as they are now.
 
+use super::Choice;
 use super::handlers::{ImagePayload, VideoPayload};
 use super::targets::{self, Target, video_plan};
-use super::{Choice, IMAGE, VIDEO};
+use crate::tasks::kind::TaskKind;
 use cinegen_domain::project::assets::SlotId;
 use cinegen_store::ProjectRecord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The kinds of batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BatchKind {
     /// Missing character, variation and scene images.
     Images,
@@ -37,10 +39,6 @@ impl BatchKind {
     }
 }
 
-fn payload<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 /// Whether the shot has a clip slot (an `interval` object).
 pub fn has_interval(project: &ProjectRecord, shot_id: &str) -> bool {
     targets::shot(project, shot_id).and_then(|s| s.get("interval")).is_some_and(Value::is_object)
@@ -49,7 +47,7 @@ pub fn has_interval(project: &ProjectRecord, shot_id: &str) -> bool {
 /// What a batch of one kind would make for a project.
 pub struct BatchPlan {
     pub slots: Vec<SlotId>,
-    pub items: Vec<(&'static str, Value)>,
+    pub items: Vec<TaskKind>,
 }
 
 fn file_of(value: &Value, field: &str) -> bool {
@@ -85,21 +83,21 @@ pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, ima
                     // The base look exists: each missing variation is an item of its own.
                     for target in missing {
                         let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
-                        plan.items.push((IMAGE, payload(&input)));
+                        plan.items.push(input.into());
                     }
                 } else {
                     // The base look comes first; its variations follow in the same item, so
                     // they can keep its face.
                     let target = Target::Character { character_id: character_id.clone() };
                     let input = ImagePayload { target, choice: choice.clone(), then: missing };
-                    plan.items.push((IMAGE, payload(&input)));
+                    plan.items.push(input.into());
                 }
             }
             for (scene_id, scene) in ids(project.docs.script_data.get("scenes")) {
                 if !file_of(scene, "referenceImageFileId") {
                     let input =
                         ImagePayload { target: Target::Scene { scene_id }, choice: choice.clone(), then: vec![] };
-                    plan.items.push((IMAGE, payload(&input)));
+                    plan.items.push(input.into());
                 }
             }
         }
@@ -110,7 +108,7 @@ pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, ima
                         plan.slots.push(SlotId::Keyframe { shot: shot_id.clone(), keyframe: keyframe_id.clone() });
                         let target = Target::Keyframe { shot_id: shot_id.clone(), keyframe_id };
                         let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
-                        plan.items.push((IMAGE, payload(&input)));
+                        plan.items.push(input.into());
                     }
                 }
             }
@@ -125,10 +123,9 @@ pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, ima
                     plan.slots.push(SlotId::Clip { shot: shot_id.clone() });
                 }
                 let input = VideoPayload { shot_id, duration: None, choice: choice.clone(), image: image.clone() };
-                plan.items.push((VIDEO, payload(&input)));
+                plan.items.push(input.into());
             }
         }
     }
     plan
 }
-

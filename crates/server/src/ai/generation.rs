@@ -1,20 +1,21 @@
 //! The rules of asking for generations, independent of HTTP: only an editor of a project may
-//! queue work on it, every request counts against its kind's hourly budget, a slot being filled
-//! is marked `generating` in the same transaction that queues its task, and a batch is planned
-//! from what the documents are missing.
+//! queue work on it, every task queued (a batch's items each) draws on its hourly budget, a slot
+//! being filled is marked `generating` in the same transaction that queues its task, and a batch
+//! is planned from what the documents are missing.
 
 use super::batch_plan::{BatchKind, plan_batch};
-use super::{BATCH, BATCH_ITEM, Choice, INTERACTIVE};
+use super::{BATCH_ITEM, Choice, INTERACTIVE};
 use crate::error::{AppError, AppResult};
 use crate::projects::ProjectService;
 use crate::projects::access::EditorAccess;
+use crate::tasks::budget::{Budget, Charge};
+use crate::tasks::kind::{BatchPayload, TaskKind};
 use crate::tasks::{TaskEvents, TaskService};
 use chrono::Utc;
 use cinegen_domain::project::ChangeError;
 use cinegen_domain::project::assets::{SlotId, slot_mut};
 use cinegen_domain::{FieldError, ProjectId, TaskId, UserId, ValidationErrors};
 use cinegen_store::{NewTask, ProjectRecord, Store, StoreError, TaskRecord};
-use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// Items one batch may queue.
@@ -59,16 +60,16 @@ impl GenerationService {
     }
 
     /// A task of the caller's on the project, interactive priority.
-    pub fn task(&self, on: &Editable, task_type: &str, payload: Value, key: Option<String>) -> NewTask {
+    fn task(&self, on: &Editable, kind: &TaskKind, key: Option<String>) -> NewTask {
         let now = Utc::now();
         NewTask {
             id: TaskId::new(),
             user_id: on.caller,
             project_id: Some(on.access.id()),
             parent_id: None,
-            task_type: task_type.into(),
+            task_type: kind.name().into(),
             priority: INTERACTIVE,
-            payload,
+            payload: kind.payload(),
             max_attempts: 3,
             idempotency_key: key,
             run_at: now,
@@ -76,22 +77,50 @@ impl GenerationService {
         }
     }
 
-    /// Queues one task, counted against the caller's hourly budget of `kind`.
-    pub async fn enqueue(&self, on: &Editable, kind: &str, new: NewTask) -> AppResult<Queued> {
-        self.tasks.count(on.caller, kind).await?;
-        let (task, created) = self.store.enqueue(&new).await?;
-        Ok(self.announce(task, created))
+    /// Queues one task, drawn from the caller's hourly budget.
+    pub async fn enqueue(&self, on: &Editable, kind: TaskKind, key: Option<String>) -> AppResult<Queued> {
+        let charge = self.tasks.charge_for(on.caller, std::slice::from_ref(&kind)).await?;
+        self.tasks.draw(on.caller, &charge).await?;
+        let queued = self.store.enqueue(&self.task(on, &kind, key)).await.map_err(AppError::from);
+        self.settle_charge(on, &charge, queued.map(|(task, created)| self.announce(task, created))).await
     }
 
-    /// Queues `tasks` (the first is answered) and marks `slots` as generating, in one transaction.
+    /// Queues one task that fills `slots`, marking them as generating in the same transaction.
     pub async fn enqueue_into(
         &self,
         on: &Editable,
-        kind: &str,
+        slots: Vec<SlotId>,
+        kind: TaskKind,
+        key: Option<String>,
+    ) -> AppResult<Queued> {
+        let charge = self.tasks.charge_for(on.caller, std::slice::from_ref(&kind)).await?;
+        let task = self.task(on, &kind, key);
+        self.enqueue_charged(on, slots, vec![task], charge).await
+    }
+
+    /// Gives the charge back when nothing new was queued (refused, or an idempotent repeat).
+    async fn settle_charge(&self, on: &Editable, charge: &Charge, queued: AppResult<Queued>) -> AppResult<Queued> {
+        if !matches!(queued, Ok(Queued { created: true, .. })) {
+            self.tasks.refund(on.caller, charge).await;
+        }
+        queued
+    }
+
+    /// Draws `charge`, then queues `tasks` (the first is answered) and marks `slots` as
+    /// generating, in one transaction.
+    async fn enqueue_charged(
+        &self,
+        on: &Editable,
         slots: Vec<SlotId>,
         tasks: Vec<NewTask>,
+        charge: Charge,
     ) -> AppResult<Queued> {
-        self.tasks.count(on.caller, kind).await?;
+        self.tasks.draw(on.caller, &charge).await?;
+        let queued = self.enqueue_marking(on, slots, tasks).await;
+        self.settle_charge(on, &charge, queued).await
+    }
+
+    async fn enqueue_marking(&self, on: &Editable, slots: Vec<SlotId>, tasks: Vec<NewTask>) -> AppResult<Queued> {
         let change = move |record: &mut ProjectRecord| {
             for slot in &slots {
                 slot_mut(&mut record.docs, slot)
@@ -100,12 +129,13 @@ impl GenerationService {
             }
             Ok(())
         };
-        let done =
-            self.store.change_project_and_enqueue(on.access.id(), Box::new(change), tasks).await.map_err(|e| match e {
+        let done = self.store.change_project_and_enqueue(on.access.id(), Box::new(change), tasks).await.map_err(
+            |e| match e {
                 StoreError::Rejected(ChangeError::Missing(what)) => missing(what),
                 StoreError::NotFound => AppError::not_found("project"),
                 other => other.into(),
-            })?;
+            },
+        )?;
         let first =
             done.tasks.into_iter().next().ok_or_else(|| AppError::internal(anyhow::anyhow!("nothing enqueued")))?;
         Ok(self.announce(first, done.created))
@@ -133,16 +163,19 @@ impl GenerationService {
             );
             return Err(AppError::validation(ValidationErrors(vec![error])));
         }
-        let mut parent = self.task(on, BATCH, json!({ "kind": kind.as_str(), "items": plan.items.len() }), key);
+        let batch = TaskKind::from(BatchPayload { kind, items: plan.items.len() });
+        // The batch itself, and each item like a request of its own.
+        let charge = self.tasks.charge_for(on.caller, &plan.items).await?.and(Budget::Batch, 1);
+        let mut parent = self.task(on, &batch, key);
         parent.max_attempts = 1;
         let mut tasks = vec![parent.clone()];
-        for (task_type, input) in plan.items {
-            let mut item = self.task(on, task_type, input, None);
+        for input in &plan.items {
+            let mut item = self.task(on, input, None);
             item.parent_id = Some(parent.id);
             item.priority = BATCH_ITEM;
             tasks.push(item);
         }
-        self.enqueue_into(on, "batch", plan.slots, tasks).await
+        self.enqueue_charged(on, plan.slots, tasks, charge).await
     }
 
     /// A new task is announced on the live feed; a repeat is not.

@@ -3,6 +3,7 @@
 
 use super::targets::{self, Target, image_plan, video_plan};
 use super::{AiService, Choice, app_to_task, provider_to_task};
+use crate::tasks::kind::{KindPayload, TaskKind};
 use crate::tasks::{TaskContext, TaskError, TaskHandler};
 use cinegen_domain::project::ChangeError;
 use cinegen_domain::project::assets::{SlotId, slot_mut};
@@ -18,9 +19,8 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn payload<T: for<'de> Deserialize<'de>>(ctx: &TaskContext) -> Result<T, TaskError> {
-    serde_json::from_value(ctx.task.payload.clone())
-        .map_err(|e| TaskError::permanent("VALIDATION_ERROR", format!("bad task payload: {e}")))
+fn payload<P: KindPayload>(ctx: &TaskContext) -> Result<P, TaskError> {
+    TaskKind::input(&ctx.task)
 }
 
 fn project_id(ctx: &TaskContext) -> Result<ProjectId, TaskError> {
@@ -150,7 +150,7 @@ impl AiService {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScriptParsePayload {
     /// The script to parse; else the project's `raw_script`.
     #[serde(default)]
@@ -177,7 +177,7 @@ fn check_breakdown(value: &Value) -> Result<(), String> {
 #[async_trait::async_trait]
 impl TaskHandler for ScriptParseHandler {
     fn task_type(&self) -> &'static str {
-        super::SCRIPT_PARSE
+        TaskKind::SCRIPT_PARSE
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
@@ -214,7 +214,7 @@ impl TaskHandler for ScriptParseHandler {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScriptGeneratePayload {
     pub idea: String,
     #[serde(default)]
@@ -230,7 +230,7 @@ pub struct ScriptGenerateHandler(pub AiService);
 #[async_trait::async_trait]
 impl TaskHandler for ScriptGenerateHandler {
     fn task_type(&self) -> &'static str {
-        super::SCRIPT_GENERATE
+        TaskKind::SCRIPT_GENERATE
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
@@ -261,7 +261,7 @@ impl TaskHandler for ScriptGenerateHandler {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShotsGeneratePayload {
     /// Only this scene's shots are planned (and replaced); else every shot.
     #[serde(default)]
@@ -302,7 +302,7 @@ fn renumber(shots: &mut [Value], prefix: &str) {
 #[async_trait::async_trait]
 impl TaskHandler for ShotsGenerateHandler {
     fn task_type(&self) -> &'static str {
-        super::SHOTS_GENERATE
+        TaskKind::SHOTS_GENERATE
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
@@ -356,7 +356,7 @@ impl TaskHandler for ShotsGenerateHandler {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VisualPromptPayload {
     pub target: Target,
     #[serde(flatten)]
@@ -368,7 +368,7 @@ pub struct VisualPromptHandler(pub AiService);
 #[async_trait::async_trait]
 impl TaskHandler for VisualPromptHandler {
     fn task_type(&self) -> &'static str {
-        super::VISUAL_PROMPT
+        TaskKind::VISUAL_PROMPT
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
@@ -424,7 +424,7 @@ impl TaskHandler for VisualPromptHandler {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImagePayload {
     pub target: Target,
     #[serde(flatten)]
@@ -440,7 +440,7 @@ pub struct ImageHandler(pub AiService);
 #[async_trait::async_trait]
 impl TaskHandler for ImageHandler {
     fn task_type(&self) -> &'static str {
-        super::IMAGE
+        TaskKind::IMAGE
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
@@ -473,7 +473,7 @@ impl TaskHandler for ImageHandler {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoPayload {
     pub shot_id: String,
     /// Seconds; else the shot's clip duration.
@@ -585,7 +585,7 @@ impl VideoHandler {
 #[async_trait::async_trait]
 impl TaskHandler for VideoHandler {
     fn task_type(&self) -> &'static str {
-        super::VIDEO
+        TaskKind::VIDEO
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
@@ -599,7 +599,7 @@ impl TaskHandler for VideoHandler {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MergePayload {
     pub shot_ids: Vec<String>,
 }
@@ -609,7 +609,7 @@ pub struct MergeHandler(pub AiService);
 #[async_trait::async_trait]
 impl TaskHandler for MergeHandler {
     fn task_type(&self) -> &'static str {
-        super::MERGE
+        TaskKind::MERGE
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {

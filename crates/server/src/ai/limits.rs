@@ -1,31 +1,10 @@
-//! Limits around provider work: requests per user and hour (in memory or Redis), and calls in
-//! flight per provider and capability, so a batch does not trip a provider's own limits.
+//! Calls in flight per provider and capability, so a batch does not trip a provider's own
+//! limits (hourly budgets per user are `tasks::budget`).
 
-use crate::ephemeral::Counters;
-use crate::error::{AppError, AppResult};
-use cinegen_domain::UserId;
 use cinegen_providers::Capability;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-/// Counts a request of `kind` by `user` against `per_hour`; the one over the limit is refused
-/// with the seconds until the window opens again.
-pub async fn check_rate(counters: &dyn Counters, user: UserId, kind: &str, per_hour: u32) -> AppResult<()> {
-    let key = format!("rate:{kind}:{user}");
-    let window = counters.increment(&key, Duration::from_secs(3600)).await.map_err(AppError::internal)?;
-    if window.count > u64::from(per_hour) {
-        return Err(AppError::RateLimited {
-            retry_after_secs: window.resets_in_secs.max(1),
-            message: format!(
-                "at most {per_hour} {kind} requests an hour; try again in {} s",
-                window.resets_in_secs.max(1)
-            ),
-        });
-    }
-    Ok(())
-}
 
 type SlotMap = HashMap<(String, Capability), Arc<Semaphore>>;
 
@@ -57,20 +36,7 @@ impl ProviderSlots {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ephemeral::MemoryCounters;
-
-    #[tokio::test]
-    async fn the_request_over_the_limit_is_refused_with_retry_after() {
-        let counters = MemoryCounters::default();
-        let user = UserId::new();
-        for _ in 0..10 {
-            check_rate(&counters, user, "video", 10).await.unwrap();
-        }
-        let refused = check_rate(&counters, user, "video", 10).await.unwrap_err();
-        assert!(matches!(refused, AppError::RateLimited { retry_after_secs, .. } if retry_after_secs > 3500));
-        check_rate(&counters, UserId::new(), "video", 10).await.expect("other users have their own count");
-        check_rate(&counters, user, "image", 10).await.expect("and each kind its own");
-    }
+    use std::time::Duration;
 
     #[tokio::test]
     async fn slots_cap_calls_in_flight() {

@@ -12,12 +12,12 @@ pub mod targets;
 pub mod text;
 
 use crate::config::Settings;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::files::FileService;
 use crate::files::service::PersistError;
 use crate::tasks::{TaskContext, TaskError};
 use chrono::Utc;
-use cinegen_domain::{FileId, FileKind, ProjectId, UserId};
+use cinegen_domain::{FieldError, FileId, FileKind, ProjectId, UserId, ValidationErrors};
 use cinegen_providers::net::Transport;
 use cinegen_providers::{Capability, Credentials, Media, MediaInput, Provider, ProviderError, Registry};
 use cinegen_storage::{Allowance, check_url, guarded_client};
@@ -25,16 +25,6 @@ use cinegen_store::{FileRecord, ProjectRecord, Store, UsageEvent};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-
-pub const SCRIPT_PARSE: &str = "ai.script_parse";
-pub const SCRIPT_GENERATE: &str = "ai.script_generate";
-pub const SHOTS_GENERATE: &str = "ai.shots_generate";
-pub const VISUAL_PROMPT: &str = "ai.visual_prompt";
-pub const IMAGE: &str = "ai.image";
-pub const VIDEO: &str = "ai.video";
-pub const MERGE: &str = "ai.merge";
-/// A batch: never claimed by a worker; its items settle it.
-pub const BATCH: &str = "ai.batch";
 
 /// Priorities: what a user waits on overtakes a batch's items, which overtake imports.
 pub const INTERACTIVE: i32 = 10;
@@ -105,10 +95,14 @@ impl AiService {
         }
     }
 
-    /// The provider for `capability`: the request's, else the user's default, else the server's;
-    /// its key: the user's, else the server's; its model: the request's, else the user's, else
-    /// the provider's default.
-    pub async fn resolve(&self, user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, TaskError> {
+    /// The provider a request of `capability` will use: the request's, else the user's default,
+    /// else the server's. Answers the user's saved provider settings too.
+    async fn pick(
+        &self,
+        user: UserId,
+        capability: Capability,
+        choice: &Choice,
+    ) -> Result<(&Provider, Vec<cinegen_store::ProviderSettingRecord>), TaskError> {
         let saved = self.store.provider_settings(user).await.map_err(|e| TaskError::transient(e.to_string()))?;
         let user_default = saved
             .iter()
@@ -124,6 +118,26 @@ impl AiService {
         if !provider.offers(capability) {
             return Err(not_configured(format!("provider '{name}' offers no {} capability", capability.as_str())));
         }
+        Ok((provider, saved))
+    }
+
+    /// The name of the provider a request of `capability` will use, checked when it is asked for.
+    pub async fn provider_for(&self, user: UserId, capability: Capability, choice: &Choice) -> AppResult<&'static str> {
+        match self.pick(user, capability, choice).await {
+            Ok((provider, _)) => Ok(provider.name),
+            Err(TaskError::Permanent { message, .. }) => {
+                Err(AppError::validation(ValidationErrors(vec![FieldError::new("provider", message)])))
+            }
+            Err(other) => Err(AppError::internal(anyhow::anyhow!("{other:?}"))),
+        }
+    }
+
+    /// The provider for `capability` (see [`Self::pick`]); its key: the user's, else the
+    /// server's; its model: the request's, else the user's, else the provider's default.
+    pub async fn resolve(&self, user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, TaskError> {
+        let (provider, saved) = self.pick(user, capability, choice).await?;
+        let name = provider.name;
+        let not_configured = |reason: String| TaskError::permanent("PROVIDER_NOT_CONFIGURED", reason);
         let mine = saved.iter().find(|s| s.provider == name);
         let credentials = self.credentials(provider, mine).await.map_err(not_configured)?;
         if provider.needs_key && credentials.api_key.is_none() {

@@ -165,7 +165,8 @@ impl AiService {
     /// Seals a row's keys again under the current key, after a rotation.
     async fn reseal(&self, saved: &ProviderSettingRecord, api_key: Option<&str>, secret_key: Option<&str>) {
         let mut fresh = saved.clone();
-        fresh.api_key = api_key.map(|k| self.cipher.encrypt(k, &seal_context(saved.user_id, &saved.provider, "api_key")));
+        fresh.api_key =
+            api_key.map(|k| self.cipher.encrypt(k, &seal_context(saved.user_id, &saved.provider, "api_key")));
         fresh.secret_key =
             secret_key.map(|k| self.cipher.encrypt(k, &seal_context(saved.user_id, &saved.provider, "secret_key")));
         if let Err(error) = self.store.put_provider_setting(&fresh).await {

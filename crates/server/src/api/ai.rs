@@ -3,14 +3,14 @@
 //! in the body) answers the task a repeated request already made. Where a generation fills a
 //! slot, the slot is marked `generating` in the same transaction that enqueues the task.
 
+use crate::ai::Choice;
+use crate::ai::batch_plan::{BatchKind, has_interval};
+use crate::ai::generation::{Editable, Queued};
 use crate::ai::handlers::{
     ImagePayload, MergePayload, ScriptGeneratePayload, ScriptParsePayload, ShotsGeneratePayload, VideoPayload,
     VisualPromptPayload,
 };
-use crate::ai::batch_plan::{BatchKind, has_interval};
-use crate::ai::generation::{Editable, Queued};
 use crate::ai::targets::{self, Target, image_plan, video_plan};
-use crate::ai::{self, Choice};
 use crate::api::projects::parse_id;
 use crate::api::tasks::{TaskEnvelope, TaskView};
 use crate::envelope::{self, Envelope, ErrorEnvelope};
@@ -161,10 +161,6 @@ async fn prepare(state: &AppState, user: UserId, raw_id: &str) -> AppResult<Edit
     state.generation.editable(user, parse_id(raw_id, "project")?).await
 }
 
-fn payload<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 /// Parses the script into characters, scenes, paragraphs and shots (replacing the project's).
 #[utoipa::path(
     post, path = "/api/v1/ai/script/parse", tag = "ai", operation_id = "parse_script",
@@ -187,8 +183,7 @@ pub async fn parse_script(
         return Err(AppError::validation(ValidationErrors(vec![error])));
     }
     let input = ScriptParsePayload { raw_script: body.raw_script, choice: body.common.choice() };
-    let new = state.generation.task(&project, ai::SCRIPT_PARSE, payload(&input), key);
-    Ok(answer(state.generation.enqueue(&project, "text", new).await?))
+    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
 }
 
 /// Writes a screenplay from an idea (saved as the project's `raw_script`).
@@ -227,8 +222,7 @@ pub async fn generate_script(
         duration_secs: seconds,
         choice: body.common.choice(),
     };
-    let new = state.generation.task(&project, ai::SCRIPT_GENERATE, payload(&input), key);
-    Ok(answer(state.generation.enqueue(&project, "text", new).await?))
+    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
 }
 
 /// Plans the shot list from the script data (all of it, or one scene's shots).
@@ -252,8 +246,7 @@ pub async fn generate_shots(
         return Err(missing(format!("scene '{scene}'")));
     }
     let input = ShotsGeneratePayload { scene_id: body.scene_id, choice: body.common.choice() };
-    let new = state.generation.task(&project, ai::SHOTS_GENERATE, payload(&input), key);
-    Ok(answer(state.generation.enqueue(&project, "text", new).await?))
+    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
 }
 
 /// Writes the visual prompt of a character, variation, scene or keyframe.
@@ -273,8 +266,7 @@ pub async fn visual_prompt(
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
     image_plan(&project.project, &body.target).map_err(missing)?;
     let input = VisualPromptPayload { target: body.target, choice: body.common.choice() };
-    let new = state.generation.task(&project, ai::VISUAL_PROMPT, payload(&input), key);
-    Ok(answer(state.generation.enqueue(&project, "text", new).await?))
+    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
 }
 
 /// Paints one image: a character's base look, a wardrobe variation (keeping the face), a scene,
@@ -296,8 +288,7 @@ pub async fn generate_image(
     let project = prepare(&state, claims.sub, &body.common.project_id).await?;
     let plan = image_plan(&project.project, &body.target).map_err(missing)?;
     let input = ImagePayload { target: body.target, choice: body.common.choice(), then: vec![] };
-    let new = state.generation.task(&project, ai::IMAGE, payload(&input), key);
-    Ok(answer(state.generation.enqueue_into(&project, "image", vec![plan.slot], vec![new]).await?))
+    Ok(answer(state.generation.enqueue_into(&project, vec![plan.slot], input.into(), key).await?))
 }
 
 /// Animates one shot from its keyframes (painting a missing first keyframe before).
@@ -333,12 +324,10 @@ pub async fn generate_video(
         choice: body.common.choice(),
         image: Choice { provider: body.image_provider, model: None },
     };
-    let new = state.generation.task(&project, ai::VIDEO, payload(&input), key);
     let slots =
         if has_interval(&project.project, &body.shot_id) { vec![SlotId::Clip { shot: body.shot_id }] } else { vec![] };
-    Ok(answer(state.generation.enqueue_into(&project, "video", slots, vec![new]).await?))
+    Ok(answer(state.generation.enqueue_into(&project, slots, input.into(), key).await?))
 }
-
 
 /// Joins the clips of the named shots, in order, into the project's film.
 #[utoipa::path(
@@ -374,8 +363,7 @@ pub async fn merge_video(
     }
     errors.into_result().map_err(AppError::validation)?;
     let input = MergePayload { shot_ids: body.shot_ids };
-    let new = state.generation.task(&project, ai::MERGE, payload(&input), key);
-    Ok(answer(state.generation.enqueue(&project, "batch", new).await?))
+    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
 }
 
 /// Generates everything missing of one kind: one task per item under a parent task whose
@@ -472,6 +460,6 @@ pub async fn export_archive(
     };
     let key = idempotency_key(&headers, request.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &id).await?;
-    let new = state.generation.task(&project, crate::projects::archive::EXPORT, json!({}), key);
-    Ok(answer(state.generation.enqueue(&project, "batch", new).await?))
+    let input = crate::tasks::kind::ExportPayload {};
+    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
 }

@@ -74,8 +74,9 @@ pub async fn test_provider(
     Path(name): Path<String>,
 ) -> AppResult<Response> {
     let provider = state.ai.registry.get(&name).ok_or_else(|| AppError::not_found("provider"))?.clone();
-    crate::ai::limits::check_rate(state.counters.as_ref(), claims.sub, "text", state.settings.text_requests_per_hour)
-        .await?;
+    // A key check is one small call: it draws on the text budget like a request.
+    let check = crate::tasks::budget::Charge::of(crate::tasks::budget::Budget::Text, 1);
+    state.tasks.draw(claims.sub, &check).await?;
     let capability = provider.capabilities().first().copied().ok_or_else(|| AppError::not_found("provider"))?;
     let choice = Choice { provider: Some(name.clone()), model: None };
     let resolved = state.ai.resolve(claims.sub, capability, &choice).await.map_err(task_to_app)?;

@@ -160,6 +160,10 @@ async fn stream(state: AppState, holder: Holder, project: Option<ProjectId>, mut
     let mut known = KnownAccess::default();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    // A one-project feed asks again even when nothing happens, so a member removed on any
+    // instance is let go within a few seconds, not at the project's next event.
+    let mut recheck = tokio::time::interval(ACCESS_RECHECK);
+    recheck.tick().await;
     loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -193,6 +197,13 @@ async fn stream(state: AppState, holder: Holder, project: Option<ProjectId>, mut
             },
             () = session.ended() => return close(&mut socket, SESSION_ENDED, "signed out").await,
             () = &mut expiry => return close(&mut socket, TOKEN_EXPIRED, "token expired; reconnect with a new ticket").await,
+            _ = recheck.tick(), if project.is_some() => {
+                if let Some(p) = project
+                    && !known.project(&state, user, p).await
+                {
+                    return close(&mut socket, ACCESS_REMOVED, "no longer a member of this project").await;
+                }
+            }
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
                     return;

@@ -172,7 +172,10 @@ mod tests {
         let access = keys.issue(TokenType::Access, UserId::new(), SessionId::new()).unwrap();
         let ticket = keys.issue_ticket(&access.claims).unwrap();
         let claims = keys.verify(&ticket.token, TokenType::Ticket).unwrap();
-        assert_eq!((claims.sub, claims.sid, claims.ses), (access.claims.sub, access.claims.sid, Some(access.claims.exp)));
+        assert_eq!(
+            (claims.sub, claims.sid, claims.ses),
+            (access.claims.sub, access.claims.sid, Some(access.claims.exp))
+        );
         assert!(claims.exp <= access.claims.exp && claims.exp <= Utc::now().timestamp() + TICKET_TTL_SECS as i64);
         assert!(keys.verify(&ticket.token, TokenType::Access).is_err(), "a ticket is no access token");
         assert!(keys.verify(&access.token, TokenType::Ticket).is_err());

@@ -29,7 +29,7 @@ impl Counters for MemoryCounters {
         Ok(window_of(windows.get(key), Instant::now()))
     }
 
-    async fn increment(&self, key: &str, window: Duration) -> anyhow::Result<Window> {
+    async fn increment_by(&self, key: &str, by: u64, window: Duration) -> anyhow::Result<Window> {
         let now = Instant::now();
         let mut windows = self.windows.lock().expect("counter lock");
         if windows.len() > PRUNE_THRESHOLD {
@@ -39,13 +39,13 @@ impl Counters for MemoryCounters {
         if entry.1 <= now {
             *entry = (0, now + window);
         }
-        entry.0 += 1;
+        entry.0 += by;
         Ok(window_of(Some(entry), now))
     }
 
-    async fn release(&self, key: &str) -> anyhow::Result<()> {
+    async fn release_by(&self, key: &str, by: u64) -> anyhow::Result<()> {
         if let Some(entry) = self.windows.lock().expect("counter lock").get_mut(key) {
-            entry.0 = entry.0.saturating_sub(1);
+            entry.0 = entry.0.saturating_sub(by);
         }
         Ok(())
     }

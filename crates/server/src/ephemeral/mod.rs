@@ -24,11 +24,19 @@ pub struct Window {
 pub trait Counters: Send + Sync + 'static {
     /// The current window of `key`, without counting.
     async fn peek(&self, key: &str) -> anyhow::Result<Window>;
-    /// Counts one event; the first event of a window opens it for `window`.
-    async fn increment(&self, key: &str, window: Duration) -> anyhow::Result<Window>;
-    /// Gives back one counted event (never below zero), keeping the window: for an attempt that
-    /// was reserved up front and turned out not to count.
-    async fn release(&self, key: &str) -> anyhow::Result<()>;
+    /// Counts `by` events at once; the first count of a window opens it for `window`.
+    async fn increment_by(&self, key: &str, by: u64, window: Duration) -> anyhow::Result<Window>;
+    /// Gives back `by` counted events (never below zero), keeping the window: for work that was
+    /// reserved up front and turned out not to count.
+    async fn release_by(&self, key: &str, by: u64) -> anyhow::Result<()>;
+    /// Counts one event.
+    async fn increment(&self, key: &str, window: Duration) -> anyhow::Result<Window> {
+        self.increment_by(key, 1, window).await
+    }
+    /// Gives back one event.
+    async fn release(&self, key: &str) -> anyhow::Result<()> {
+        self.release_by(key, 1).await
+    }
     async fn reset(&self, key: &str) -> anyhow::Result<()>;
 }
 
@@ -57,6 +65,12 @@ pub(crate) mod contract {
         counters.release(key).await.unwrap();
         counters.release(key).await.unwrap();
         assert_eq!(counters.peek(key).await.unwrap().count, 0, "never below zero");
+        let many = counters.increment_by(key, 12, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(many.count, 12, "counts several at once");
+        counters.release_by(key, 5).await.unwrap();
+        assert_eq!(counters.peek(key).await.unwrap().count, 7);
+        counters.release_by(key, 50).await.unwrap();
+        assert_eq!(counters.peek(key).await.unwrap().count, 0, "gives back at most what was counted");
         counters.increment(key, Duration::from_secs(60)).await.unwrap();
         counters.reset(key).await.unwrap();
         assert_eq!(counters.peek(key).await.unwrap().count, 0);

@@ -20,17 +20,18 @@ pub struct RedisCounters {
 
 impl RedisCounters {
     pub fn new(conn: ConnectionManager) -> Self {
-        // INCR and the first PEXPIRE in one step, so a crash between them cannot leave a counter
-        // that never expires.
+        // INCRBY and the first PEXPIRE in one step, so a crash between them cannot leave a
+        // counter that never expires.
         let increment = redis::Script::new(
-            "local n = redis.call('INCR', KEYS[1])
-             if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+            "local n = redis.call('INCRBY', KEYS[1], ARGV[2])
+             if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
              return {n, redis.call('PTTL', KEYS[1])}",
         );
-        // DECR only a live, positive counter: never below zero, never recreating an expired key.
+        // DECRBY only a live, positive counter: never below zero, never recreating an expired key.
         let release = redis::Script::new(
             "local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-             if n > 0 then redis.call('DECR', KEYS[1]) end
+             local by = math.min(n, tonumber(ARGV[1]))
+             if by > 0 then redis.call('DECRBY', KEYS[1], by) end
              return 0",
         );
         Self { conn, increment, release }
@@ -57,18 +58,19 @@ impl Counters for RedisCounters {
         Ok(window(count.unwrap_or(0), pttl))
     }
 
-    async fn increment(&self, key: &str, period: Duration) -> anyhow::Result<Window> {
+    async fn increment_by(&self, key: &str, by: u64, period: Duration) -> anyhow::Result<Window> {
         let (count, pttl): (u64, i64) = self
             .increment
             .key(counter_key(key))
             .arg(period.as_millis().max(1) as u64)
+            .arg(by)
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(window(count, pttl))
     }
 
-    async fn release(&self, key: &str) -> anyhow::Result<()> {
-        let _: i64 = self.release.key(counter_key(key)).invoke_async(&mut self.conn.clone()).await?;
+    async fn release_by(&self, key: &str, by: u64) -> anyhow::Result<()> {
+        let _: i64 = self.release.key(counter_key(key)).arg(by).invoke_async(&mut self.conn.clone()).await?;
         Ok(())
     }
 

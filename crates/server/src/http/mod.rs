@@ -20,7 +20,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps the router in the layers every request passes, outermost first: request id, trace span,
 /// metrics, security headers, panic catcher.
-pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>, headers: security_headers::SecurityHeaders) -> Router<S> {
+pub fn layers<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    headers: security_headers::SecurityHeaders,
+) -> Router<S> {
     let headers = std::sync::Arc::new(headers);
     router
         .layer(CatchPanicLayer::custom(panic_response))

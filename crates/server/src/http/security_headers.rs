@@ -16,7 +16,9 @@ pub struct SecurityHeaders {
     hsts: Option<HeaderValue>,
 }
 
-const FILES_POLICY: HeaderValue = HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'");
+const FILES_POLICY: HeaderValue = HeaderValue::from_static(
+    "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'",
+);
 
 impl Default for SecurityHeaders {
     /// Files on this server, plain http.

@@ -28,13 +28,7 @@ pub struct EditorAccess(ProjectAccess);
 pub struct OwnerAccess(ProjectAccess);
 
 impl ProjectAccess {
-    pub(super) fn new(
-        id: ProjectId,
-        owner_id: UserId,
-        role: ProjectRole,
-        version: i64,
-        status: ProjectStatus,
-    ) -> Self {
+    pub(super) fn new(id: ProjectId, owner_id: UserId, role: ProjectRole, version: i64, status: ProjectStatus) -> Self {
         Self { id, owner_id, role, version, status }
     }
 

@@ -14,8 +14,6 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
 
-pub const EXPORT: &str = "project.export";
-
 /// An id as a safe file-name part: letters, digits, `-` and `_` (CJK letters kept), at most 80.
 fn safe(id: &str) -> String {
     let cleaned: String =
@@ -40,7 +38,7 @@ pub struct ExportHandler(pub AiService);
 #[async_trait::async_trait]
 impl TaskHandler for ExportHandler {
     fn task_type(&self) -> &'static str {
-        EXPORT
+        crate::tasks::kind::TaskKind::EXPORT
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {

@@ -8,6 +8,7 @@
 use crate::error::AppResult;
 use crate::files::FileService;
 use crate::files::service::PersistError;
+use crate::tasks::kind::TaskKind;
 use base64::Engine as _;
 use cinegen_domain::project::Documents;
 use cinegen_domain::project::assets::{SlotId, for_each_slot, slot_mut};
@@ -39,9 +40,6 @@ pub struct Normalized {
     pub pending: Vec<(SlotId, FileKind, String)>,
     pub missing: Vec<AssetReport>,
 }
-
-/// The task type that downloads one outside asset into its slot.
-pub const IMPORT_ASSET: &str = "import_asset";
 
 #[derive(Clone)]
 pub struct AssetService {
@@ -137,10 +135,10 @@ impl AssetService {
                 user_id: owner,
                 project_id: Some(project),
                 parent_id: None,
-                task_type: IMPORT_ASSET.into(),
+                task_type: TaskKind::IMPORT_ASSET.into(),
                 // Background work: anything a user waits on goes first.
                 priority: -10,
-                payload: serde_json::json!({ "slot": slot, "kind": kind, "url": url }),
+                payload: TaskKind::from(ImportAssetPayload { slot, kind, url }).payload(),
                 max_attempts: 3,
                 idempotency_key: None,
                 run_at: now,
@@ -262,23 +260,23 @@ pub struct ImportAssetHandler {
     pub assets: AssetService,
 }
 
-#[derive(serde::Deserialize)]
-struct ImportAssetPayload {
-    slot: SlotId,
-    kind: FileKind,
-    url: String,
+/// One outside asset to download into its slot.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ImportAssetPayload {
+    pub slot: SlotId,
+    pub kind: FileKind,
+    pub url: String,
 }
 
 #[async_trait::async_trait]
 impl crate::tasks::TaskHandler for ImportAssetHandler {
     fn task_type(&self) -> &'static str {
-        IMPORT_ASSET
+        TaskKind::IMPORT_ASSET
     }
 
     async fn run(&self, ctx: &crate::tasks::TaskContext) -> Result<serde_json::Value, crate::tasks::TaskError> {
         use crate::tasks::TaskError;
-        let payload: ImportAssetPayload = serde_json::from_value(ctx.task.payload.clone())
-            .map_err(|e| TaskError::permanent("VALIDATION_ERROR", format!("bad import task: {e}")))?;
+        let payload: ImportAssetPayload = TaskKind::input(&ctx.task)?;
         let (owner, project) = match ctx.task.project_id {
             Some(project) => (ctx.task.user_id, project),
             None => return Err(TaskError::permanent("VALIDATION_ERROR", "an import task names no project")),

@@ -4,11 +4,11 @@ use super::access::{EditorAccess, OwnerAccess, ProjectAccess};
 use super::update::ProjectUpdate;
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
+use cinegen_domain::FileId;
+use cinegen_domain::project::assets::{file_id_candidates, retain_file_ids, slot_file_ids};
 use cinegen_domain::project::document::{check_shape, merge_patch, validate_shot};
 use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{Email, FieldError, ProjectId, UserId, ValidationErrors};
-use cinegen_domain::FileId;
-use cinegen_domain::project::assets::{file_id_candidates, retain_file_ids, slot_file_ids};
 use cinegen_store::{Member, ProjectListItem, ProjectQuery, ProjectRecord, Store, StoreError};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -294,14 +294,9 @@ impl ProjectService {
 
     /// Gives the account with `email` a role on the project (or changes it). Shares count against
     /// the owner's hourly limit, so a project cannot be used to probe which addresses have accounts.
-    pub async fn share(
-        &self,
-        access: &OwnerAccess,
-        owner: UserId,
-        email: &str,
-        role: &str,
-    ) -> AppResult<()> {
-        crate::ai::limits::check_rate(self.counters.as_ref(), owner, "share", self.shares_per_hour).await?;
+    pub async fn share(&self, access: &OwnerAccess, owner: UserId, email: &str, role: &str) -> AppResult<()> {
+        use crate::tasks::budget::{Budget, draw_within};
+        draw_within(self.counters.as_ref(), owner, Budget::Shares, 1, self.shares_per_hour).await?;
         let mut errors = ValidationErrors::default();
         let email = errors.check(Email::parse(email));
         let role = match role {

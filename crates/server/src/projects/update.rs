@@ -15,8 +15,22 @@ const READ_ONLY: [&str; 9] =
 /// Every key of a project that only the server sets: never kept as an extra field, whatever the
 /// source (an import above all).
 pub const SERVER_OWNED: [&str; 16] = [
-    "id", "role", "owner_id", "owner", "members", "created_at", "updated_at", "deleted_at", "merged_video_url",
-    "merged_video_file_id", "thumbnail", "thumbnail_url", "counts", "version", "status", "settings",
+    "id",
+    "role",
+    "owner_id",
+    "owner",
+    "members",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "merged_video_url",
+    "merged_video_file_id",
+    "thumbnail",
+    "thumbnail_url",
+    "counts",
+    "version",
+    "status",
+    "settings",
 ];
 const SETTINGS: [&str; 8] =
     ["title", "stage", "target_duration", "language", "visual_style", "image_size", "image_count", "genre"];

@@ -4,9 +4,11 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod budget;
 mod completer;
 pub mod events;
 pub mod handler;
+pub mod kind;
 pub mod runtime;
 pub mod service;
 

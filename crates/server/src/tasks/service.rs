@@ -2,13 +2,16 @@
 //! and what a cancel or retry does to the rest of the queue.
 
 use super::TaskEvents;
-use crate::ai::limits::check_rate;
+use super::budget::{self, Budget, Charge};
+use super::kind::{Spends, TaskKind};
+use crate::ai::{AiService, Choice};
 use crate::config::Settings;
 use crate::ephemeral::Counters;
 use crate::error::{AppError, AppResult};
 use crate::projects::ProjectService;
 use chrono::Utc;
 use cinegen_domain::{TaskId, UserId};
+use cinegen_providers::Capability;
 use cinegen_store::{Store, TaskRecord};
 use serde_json::json;
 use std::sync::Arc;
@@ -20,16 +23,7 @@ pub struct TaskService {
     events: TaskEvents,
     counters: Arc<dyn Counters>,
     settings: Arc<Settings>,
-}
-
-/// The hourly budget a task type draws on when it is run again.
-fn rate_kind(task_type: &str) -> &'static str {
-    match task_type {
-        crate::ai::IMAGE => "image",
-        crate::ai::VIDEO => "video",
-        crate::ai::MERGE | crate::ai::BATCH | crate::projects::archive::EXPORT => "batch",
-        _ => "text",
-    }
+    ai: AiService,
 }
 
 impl TaskService {
@@ -39,8 +33,9 @@ impl TaskService {
         events: TaskEvents,
         counters: Arc<dyn Counters>,
         settings: Arc<Settings>,
+        ai: AiService,
     ) -> Self {
-        Self { store, projects, events, counters, settings }
+        Self { store, projects, events, counters, settings, ai }
     }
 
     /// A task the caller may see: their own, or one of a project they can see.
@@ -98,12 +93,24 @@ impl TaskService {
                 details: json!({ "status": task.status.as_str() }),
             });
         }
-        let kind = rate_kind(&task.task_type);
-        self.count(caller, kind).await?;
-        if task.user_id != caller {
-            self.count(task.user_id, kind).await?;
+        let kind = TaskKind::of(&task).map_err(|_| AppError::Conflict {
+            message: "this task can no longer be run".into(),
+            details: json!({ "type": task.task_type }),
+        })?;
+        // Priced for the creator, whose defaults and keys the retry uses.
+        let charge = self.charge_for(task.user_id, std::slice::from_ref(&kind)).await?;
+        self.draw(caller, &charge).await?;
+        if task.user_id != caller
+            && let Err(error) = self.draw(task.user_id, &charge).await
+        {
+            self.refund(caller, &charge).await;
+            return Err(error);
         }
         let Some(retried) = self.store.retry_task(task.id, Utc::now()).await? else {
+            self.refund(caller, &charge).await;
+            if task.user_id != caller {
+                self.refund(task.user_id, &charge).await;
+            }
             return Err(AppError::Conflict {
                 message: "only failed tasks can be retried".into(),
                 details: json!({ "status": task.status.as_str() }),
@@ -113,21 +120,41 @@ impl TaskService {
         Ok(retried)
     }
 
-    /// Counts one request of `kind` against `user`'s hourly budget.
-    pub async fn count(&self, user: UserId, kind: &str) -> AppResult<()> {
-        check_rate(self.counters.as_ref(), user, kind, self.settings.requests_per_hour(kind)).await
+    /// What `user` asking for `kinds` draws: each provider call on the budget of its provider
+    /// and capability (an unknown provider, or one without the capability, is refused here),
+    /// merges, archives and batches on the batch budget, downloads on their own.
+    pub async fn charge_for(&self, user: UserId, kinds: &[TaskKind]) -> AppResult<Charge> {
+        // A batch's items share one choice: the provider is looked up once per distinct one.
+        let mut providers: Vec<((Capability, &Choice), Budget)> = Vec::new();
+        let mut charge = Charge::default();
+        for kind in kinds {
+            let budget = match kind.spends() {
+                Spends::Provider(capability, choice) => {
+                    match providers.iter().find(|(seen, _)| *seen == (capability, choice)) {
+                        Some((_, budget)) => *budget,
+                        None => {
+                            let name = self.ai.provider_for(user, capability, choice).await?;
+                            let budget = Budget::for_call(name, capability);
+                            providers.push(((capability, choice), budget));
+                            budget
+                        }
+                    }
+                }
+                Spends::Cpu | Spends::Nothing => Budget::Batch,
+                Spends::Download => Budget::Downloads,
+            };
+            charge = charge.and(budget, 1);
+        }
+        Ok(charge)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::rate_kind;
+    /// Draws `charge` from `user`'s hourly budgets: all of it, or nothing and a refusal.
+    pub async fn draw(&self, user: UserId, charge: &Charge) -> AppResult<()> {
+        budget::draw(self.counters.as_ref(), &self.settings, user, charge).await
+    }
 
-    #[test]
-    fn retries_draw_on_the_budget_of_their_kind() {
-        assert_eq!(rate_kind(crate::ai::IMAGE), "image");
-        assert_eq!(rate_kind(crate::ai::VIDEO), "video");
-        assert_eq!(rate_kind(crate::ai::MERGE), "batch");
-        assert_eq!(rate_kind(crate::ai::SCRIPT_PARSE), "text");
+    /// Gives back a charge whose work was not queued after all.
+    pub async fn refund(&self, user: UserId, charge: &Charge) {
+        budget::refund(self.counters.as_ref(), user, charge).await;
     }
 }

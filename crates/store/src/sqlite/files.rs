@@ -83,7 +83,10 @@ impl FileStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         // A no-op write first: it takes the database's write lock, so the sums below stay true
         // until this transaction commits.
-        sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = ?").bind(file.user_id.as_uuid()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = ?")
+            .bind(file.user_id.as_uuid())
+            .execute(&mut *tx)
+            .await?;
         let row = sqlx::query(
             "SELECT u.quota_total, u.quota_used,
                     (SELECT COUNT(*) FROM files f WHERE f.user_id = u.id AND f.status = 'pending' AND (f.expires_at IS NULL OR f.expires_at > ?2)) AS pending,

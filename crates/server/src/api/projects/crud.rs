@@ -6,6 +6,7 @@ use crate::extract::{ApiJson, CurrentUser};
 use crate::projects::assets::Normalized;
 use crate::projects::update::ProjectUpdate;
 use crate::state::AppState;
+use crate::tasks::budget::{Budget, Charge};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -90,27 +91,39 @@ pub async fn create_with_assets(
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
-    let mut has_assets = false;
-    for_each_slot(&mut docs, |slot| has_assets |= slot.url().is_some());
+    let (mut has_assets, mut links) = (false, 0);
+    for_each_slot(&mut docs, |slot| {
+        has_assets |= slot.url().is_some();
+        links += u64::from(slot.url().is_some_and(|url| url.starts_with("http://") || url.starts_with("https://")));
+    });
     if !has_assets {
         return Ok((state.projects.create(owner, id, update).await?, Normalized::default()));
     }
-    let (script_data, shots) = (update.script_data.take(), update.shots.take());
-    let project = state.projects.create(owner, id, update).await?;
-    debug_assert_eq!(project.version, 1);
-    let mut attach = ProjectUpdate { script_data, shots, ..ProjectUpdate::default() };
-    let normalized = normalize_assets(state, owner, id, &mut attach).await?;
-    match state.projects.attach_documents(id, attach.script_data, attach.shots).await {
-        Ok(project) => {
-            state.assets.enqueue_downloads(owner, id, normalized.pending.clone()).await?;
-            state.users.invalidate(owner);
-            Ok((project, normalized))
-        }
-        Err(error) => {
-            state.assets.discard(owner, &normalized.stored).await;
-            Err(error)
+    // Drawn before anything is created; links that turn out to be our own files are given back.
+    let downloads = Charge::of(Budget::Downloads, links);
+    state.tasks.draw(owner, &downloads).await?;
+    let created = async {
+        let (script_data, shots) = (update.script_data.take(), update.shots.take());
+        let project = state.projects.create(owner, id, update).await?;
+        debug_assert_eq!(project.version, 1);
+        let mut attach = ProjectUpdate { script_data, shots, ..ProjectUpdate::default() };
+        let normalized = normalize_assets(state, owner, id, &mut attach).await?;
+        match state.projects.attach_documents(id, attach.script_data, attach.shots).await {
+            Ok(project) => {
+                state.assets.enqueue_downloads(owner, id, normalized.pending.clone()).await?;
+                state.users.invalidate(owner);
+                Ok((project, normalized))
+            }
+            Err(error) => {
+                state.assets.discard(owner, &normalized.stored).await;
+                Err(error)
+            }
         }
     }
+    .await;
+    let used = created.as_ref().map_or(0, |(_, normalized)| normalized.pending.len() as u64);
+    state.tasks.refund(owner, &Charge::of(Budget::Downloads, links.saturating_sub(used))).await;
+    created
 }
 
 /// A whole project, with the caller's role.
@@ -185,6 +198,12 @@ pub async fn update_project(
     let mut update = ProjectUpdate::parse(body)?;
     update.version = update.version.or_else(|| if_match(&headers));
     let normalized = normalize_assets(&state, access.owner_id(), id, &mut update).await?;
+    // Outside links are downloaded by the owner's workers, from the owner's budget.
+    let downloads = Charge::of(Budget::Downloads, normalized.pending.len() as u64);
+    if let Err(error) = state.tasks.draw(access.owner_id(), &downloads).await {
+        state.assets.discard(access.owner_id(), &normalized.stored).await;
+        return Err(error);
+    }
     match state.projects.update(&access, update).await {
         Ok(project) => {
             state.assets.enqueue_downloads(access.owner_id(), id, normalized.pending).await?;
@@ -192,6 +211,7 @@ pub async fn update_project(
             answer(&state, project, access.role()).await
         }
         Err(error) => {
+            state.tasks.refund(access.owner_id(), &downloads).await;
             state.assets.discard(access.owner_id(), &normalized.stored).await;
             Err(error)
         }
@@ -228,8 +248,7 @@ pub async fn restore_project(
 ) -> AppResult<Response> {
     let id: ProjectId = parse_id(&id, "project")?;
     // A deleted project is not disclosed to its members: anyone but the owner gets 404.
-    let access =
-        state.projects.authorize(claims.sub, id).await?.owner().map_err(|_| AppError::not_found("project"))?;
+    let access = state.projects.authorize(claims.sub, id).await?.owner().map_err(|_| AppError::not_found("project"))?;
     let project = state.projects.restore(&access).await?;
     answer(&state, project, access.role()).await
 }

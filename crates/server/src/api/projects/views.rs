@@ -46,9 +46,26 @@ pub struct ProjectView {
 /// The fields of [`ProjectView`]: an extra field of the same name (written by an older server, or
 /// an import) never shadows them on the wire.
 const VIEW_FIELDS: [&str; 20] = [
-    "id", "owner_id", "title", "stage", "target_duration", "language", "visual_style", "image_size", "image_count",
-    "genre", "raw_script", "script_data", "shots", "merged_video_url", "status", "role", "version", "created_at",
-    "updated_at", "deleted_at",
+    "id",
+    "owner_id",
+    "title",
+    "stage",
+    "target_duration",
+    "language",
+    "visual_style",
+    "image_size",
+    "image_count",
+    "genre",
+    "raw_script",
+    "script_data",
+    "shots",
+    "merged_video_url",
+    "status",
+    "role",
+    "version",
+    "created_at",
+    "updated_at",
+    "deleted_at",
 ];
 
 impl ProjectView {
