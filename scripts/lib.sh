@@ -162,3 +162,13 @@ ensure_nextest() {
   banner "installing cargo-nextest"
   cargo install cargo-nextest --locked
 }
+
+# schemathesis (PyPI) in a virtual environment of its own under the shared cache; sets $ST.
+ensure_schemathesis() {
+  local venv="${CINEGEN_CACHE:-$HOME/.cache/cinegen}/schemathesis"
+  ST="$venv/bin/st"
+  [[ -x "$ST" ]] && "$ST" --version >/dev/null 2>&1 && return 0
+  banner "installing schemathesis (API fuzzing from the OpenAPI document)"
+  python3 -m venv "$venv" || return 1
+  "$venv/bin/pip" install --quiet "schemathesis>=4.1,<5" || return 1
+}

@@ -185,17 +185,17 @@ async fn run_user(config: Option<&PathBuf>, command: UserCommand) -> anyhow::Res
         UserCommand::Create { email, name, password, quota: raw_quota, location } => {
             let settings = settings(config, &location)?;
             let quota = raw_quota.as_deref().map(quota).transpose()?.unwrap_or(settings.default_quota);
-            let store = AppState::build(settings).await?.store;
+            let store = AppState::build(settings).await?.store.clone();
             let user = admin::create_user(store.as_ref(), &email, &name, &password_from(password)?, quota).await?;
             println!("created user {} <{}> with a quota of {}", user.id, user.email, user.quota_total);
         }
         UserCommand::SetQuota { email, quota: raw_quota, location } => {
-            let store = AppState::build(settings(config, &location)?).await?.store;
+            let store = AppState::build(settings(config, &location)?).await?.store.clone();
             let user = admin::set_quota(store.as_ref(), &email, quota(&raw_quota)?).await?;
             println!("quota of <{}> is now {} ({} used)", user.email, user.quota_total, user.quota_used);
         }
         UserCommand::RepairUsage { email, location } => {
-            let store = AppState::build(settings(config, &location)?).await?.store;
+            let store = AppState::build(settings(config, &location)?).await?.store.clone();
             let (before, after) = admin::repair_usage(store.as_ref(), &email).await?;
             let verdict = if before == after { "already right" } else { "repaired" };
             println!("usage of <{email}>: {before} bytes recorded, {after} bytes in ready files ({verdict})");
@@ -211,7 +211,7 @@ async fn run_user(config: Option<&PathBuf>, command: UserCommand) -> anyhow::Res
             println!("{code}");
         }
         UserCommand::ResetPassword { email, password, location } => {
-            let store = AppState::build(settings(config, &location)?).await?.store;
+            let store = AppState::build(settings(config, &location)?).await?.store.clone();
             let ended = admin::reset_password(store.as_ref(), &email, &password_from(password)?).await?;
             println!("password of <{email}> reset; {ended} session(s) signed out");
         }

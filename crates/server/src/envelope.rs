@@ -51,6 +51,15 @@ pub fn created<T: Serialize>(data: T) -> Response {
     with_status(StatusCode::CREATED, data, "created")
 }
 
+/// `201 Created` with `data`, and `Location` naming where the new resource lives.
+pub fn created_at<T: Serialize>(location: &str, data: T) -> Response {
+    let mut response = created(data);
+    if let Ok(value) = axum::http::HeaderValue::from_str(location) {
+        response.headers_mut().insert(axum::http::header::LOCATION, value);
+    }
+    response
+}
+
 pub fn with_status<T: Serialize>(status: StatusCode, data: T, message: &str) -> Response {
     let body = Envelope { success: true, data, message: message.to_owned(), code: 0, timestamp: now_unix() };
     (status, Json(body)).into_response()

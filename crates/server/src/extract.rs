@@ -60,31 +60,84 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             },
         });
     }
+    if let Some(inner) = enveloped(bytes)? {
+        return serde_path_to_error::deserialize(inner).map_err(field_error);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
     if parsed.is_ok() {
         deserializer.end().map_err(|e| AppError::bad_request(format!("malformed JSON: {e}"), Vec::new()))?;
     }
-    parsed.map_err(|error| {
-        let inner = error.inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return AppError::bad_request(format!("malformed JSON: {inner}"), Vec::new());
-        }
-        let message = inner.to_string();
-        let path = error.path().to_string();
-        let field = match (path.as_str(), missing_field(&message)) {
-            (".", Some(name)) => name.to_owned(),
-            (".", None) => "body".to_owned(),
-            (path, Some(name)) => format!("{path}.{name}"),
-            (path, None) => path.to_owned(),
-        };
-        let text = if missing_field(&message).is_some() { "is required".to_owned() } else { strip_position(&message) };
-        AppError::Validation {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: format!("invalid input: {field}: {text}"),
-            fields: vec![FieldError::new(field, text)],
-        }
-    })
+    parsed.map_err(field_error)
+}
+
+/// The plan's request envelope, `{"data": {…}, "meta": {…}}`: answers what `data` holds when the
+/// body is exactly that (only those keys, `data` an object), so both forms are accepted.
+fn enveloped(bytes: &[u8]) -> Result<Option<serde_json::Value>, AppError> {
+    let rest = bytes.iter().skip_while(|b| b.is_ascii_whitespace()).skip(1);
+    let first: Vec<u8> = rest.skip_while(|b| b.is_ascii_whitespace()).take(6).copied().collect();
+    if first != b"\"data\"" && first != b"\"meta\"" {
+        return Ok(None);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| AppError::bad_request(format!("malformed JSON: {e}"), Vec::new()))?;
+    let serde_json::Value::Object(mut map) = value else { return Ok(None) };
+    let wrapped = map.keys().all(|k| k == "data" || k == "meta") && map.get("data").is_some_and(|d| d.is_object());
+    Ok(wrapped.then(|| map.remove("data")).flatten())
+}
+
+fn field_error(error: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let inner = error.inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return AppError::bad_request(format!("malformed JSON: {inner}"), Vec::new());
+    }
+    let message = strip_position(&inner.to_string());
+    let path = error.path().to_string();
+    let unknown = unknown_field(&message);
+    // serde_path_to_error already ends the path of an unknown field with its name.
+    let name = if unknown.is_some() && path != "." {
+        None
+    } else {
+        missing_field(&message).or(unknown.as_ref().map(|(n, _)| *n))
+    };
+    let field = match (path.as_str(), name) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_owned(),
+    };
+    let text = match (missing_field(&message), &unknown) {
+        (Some(_), _) => "is required".to_owned(),
+        (None, Some((name, expected))) => unknown_field_text(name, expected),
+        (None, None) => message.clone(),
+    };
+    AppError::Validation {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        message: format!("invalid input: {field}: {text}"),
+        fields: vec![FieldError::new(field, text)],
+    }
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`": the field and the names it expected.
+fn unknown_field(message: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (name, expected) = rest.split_once('`')?;
+    let known = expected.split('`').skip(1).step_by(2).collect();
+    Some((name, known))
+}
+
+/// "is not a field here", with the known name it is most likely a typo of.
+fn unknown_field_text(name: &str, known: &[&str]) -> String {
+    let closest = known
+        .iter()
+        .map(|candidate| (strsim::damerau_levenshtein(name, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 4))
+        .min();
+    match closest {
+        Some((_, candidate)) => format!("is not a field here; did you mean `{candidate}`?"),
+        None if known.is_empty() => "is not a field here".to_owned(),
+        None => format!("is not a field here (known: {})", known.join(", ")),
+    }
 }
 
 fn missing_field(message: &str) -> Option<&str> {

@@ -58,7 +58,7 @@ use utoipa::{Modify, OpenApi};
         api::health::ready,
         api::health::metrics,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &EveryAnswer),
     tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ai", description = "Generation: script, shots, prompts, images, clips, merges, batches, usage"), (name = "settings", description = "Provider keys, base URLs and default models"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
 )]
 struct ApiDoc;
@@ -72,6 +72,54 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+    }
+}
+
+/// Declares, on every operation, the answers that come from the layers rather than the handler:
+/// 401 where a token is needed; 400 and 413 where a body is read, 415 and 422 where it is JSON;
+/// 404 where a path names something; 422 where a query is read; 413 for any body (the limit).
+/// Each with the error envelope, so a client (and schemathesis) finds every status documented.
+struct EveryAnswer;
+
+impl Modify for EveryAnswer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorEnvelope"))).build();
+            ResponseBuilder::new().description(description).content("application/json", content).build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations =
+                [item.get.as_mut(), item.put.as_mut(), item.post.as_mut(), item.delete.as_mut(), item.patch.as_mut()];
+            for operation in operations.into_iter().flatten() {
+                let mut answers: Vec<(&str, &str)> = Vec::new();
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    answers.push(("401", "a missing, expired, revoked or forged token"));
+                }
+                if let Some(body) = &operation.request_body {
+                    answers.push(("413", "the body is larger than the limit"));
+                    answers.push(("400", "a malformed body"));
+                    if body.content.keys().any(|c| c.contains("json")) {
+                        answers.push(("415", "the body is not JSON"));
+                        answers.push(("422", "a field is missing, mistyped, unknown or invalid"));
+                    }
+                }
+                if path.contains('{') {
+                    answers.push(("404", "nothing of that id that the caller can see"));
+                }
+                let queried = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query));
+                if queried {
+                    answers.push(("422", "a query parameter is invalid"));
+                }
+                for (status, description) in answers {
+                    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error(description).into());
+                }
+            }
+        }
     }
 }
 

@@ -16,8 +16,20 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What every handler can reach: one shared handle, so the per-request clone axum makes of its
+/// state is a single reference count, however many services there are.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppServices>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppServices;
+
+    fn deref(&self) -> &AppServices {
+        &self.0
+    }
+}
+
+pub struct AppServices {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub auth: AuthService,
@@ -125,7 +137,7 @@ impl AppState {
             tasks.clone(),
             task_events.clone(),
         );
-        Ok(Self {
+        Ok(Self(Arc::new(AppServices {
             generation,
             tasks,
             live_sessions: crate::auth::LiveSessions::default(),
@@ -143,7 +155,7 @@ impl AppState {
             metrics: crate::http::metrics::handle(),
             task_events,
             instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
-        })
+        })))
     }
 }
 

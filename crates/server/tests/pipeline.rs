@@ -274,7 +274,7 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     for task in &task_ids {
         assert!(completed.contains(task.as_str()), "no completion event for {task}");
     }
-    let items = seen.iter().filter(|t| t["type"] == "ai.video" && t["status"] == "completed").count();
+    let items = seen.iter().filter(|t| t["type"] == "video_generate" && t["status"] == "completed").count();
     assert_eq!(items, 10, "each clip's completion was announced");
     // The clips batch moved while its items worked, not only when they ended.
     let batch_progress: Vec<i64> = seen

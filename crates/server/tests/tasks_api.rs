@@ -38,7 +38,7 @@ async fn tasks_of_downloads_are_visible_and_retryable(engine: Engine) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(task["type"], "import_asset");
+    assert_eq!((task["type"].as_str(), task["kind"].as_str()), (Some("asset_import"), Some("import_asset")));
     assert_eq!(task["status"], "failed", "{task}");
     assert_eq!(task["error"]["code"], "ASSET_MISSING");
     assert!(task["error"]["message"].as_str().unwrap().contains("403"), "{task}");

@@ -53,7 +53,7 @@ async fn clients_get_a_snapshot_then_their_own_task_events(engine: Engine) {
     let mut statuses = Vec::new();
     while let Some(event) = next(&mut mine, Duration::from_secs(15)).await {
         assert_eq!(event["type"], "task");
-        assert_eq!(event["task"]["type"], "import_asset");
+        assert_eq!(event["task"]["type"], "asset_import");
         let status = event["task"]["status"].as_str().unwrap().to_owned();
         statuses.push(status.clone());
         if status == "failed" {
@@ -131,5 +131,5 @@ async fn postgres_with_redis_relays_task_events_between_instances() {
         }
     }
     assert_eq!(last["task"]["status"], "failed", "{last}");
-    assert_eq!(last["task"]["type"], "import_asset");
+    assert_eq!(last["task"]["type"], "asset_import");
 }

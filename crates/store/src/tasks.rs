@@ -231,6 +231,10 @@ pub trait TaskStore {
     /// A batch's items counted by outcome, without reading them (settled after every item).
     async fn batch_tally(&self, parent: TaskId) -> StoreResult<BatchTally>;
 
+    /// Tasks of `task`'s type a worker will take before it: running ones, and pending ones of a
+    /// higher priority or the same priority and older (for a time estimate).
+    async fn queue_ahead(&self, task: &TaskRecord) -> StoreResult<i64>;
+
     /// Deletes finished tasks: completed and cancelled ones last changed before `finished_before`,
     /// failed ones (kept longer, for inspection) before `failed_before`. Answers how many went.
     async fn prune_tasks(&self, finished_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> StoreResult<u64>;

@@ -51,6 +51,7 @@ contract!(
     leases_let_one_holder_run_at_a_time,
     cleanup_finds_expired_files_and_files_of_purgeable_projects,
     enqueue_is_idempotent_per_user,
+    the_queue_ahead_counts_what_runs_first,
     claims_follow_priority_and_never_hand_out_a_task_twice,
     lapsed_leases_are_rescued_and_late_answers_ignored,
     retries_back_off_until_attempts_run_out,
@@ -612,6 +613,23 @@ async fn enqueue_is_idempotent_per_user(store: Arc<dyn Store>) {
     assert!(created && bobs.id != first.id, "keys are per user");
     let (_, created) = store.enqueue(&task(ann.id, None, 0)).await.unwrap();
     assert!(created);
+}
+
+async fn the_queue_ahead_counts_what_runs_first(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("queue-ahead@example.com")).await.unwrap();
+    let first = store.enqueue(&task(user.id, None, 0)).await.unwrap().0;
+    assert_eq!(store.queue_ahead(&first).await.unwrap(), 0);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = store.enqueue(&task(user.id, None, 0)).await.unwrap().0;
+    let urgent = store.enqueue(&task(user.id, None, 10)).await.unwrap().0;
+    let mut other = task(user.id, None, 10);
+    other.task_type = "video".into();
+    store.enqueue(&other).await.unwrap();
+    assert_eq!(store.queue_ahead(&urgent).await.unwrap(), 0, "nothing of its kind outranks it");
+    assert_eq!(store.queue_ahead(&second).await.unwrap(), 2, "the older one and the urgent one");
+    let running = store.claim(&claim_as("w")).await.unwrap().unwrap();
+    assert_eq!(running.id, urgent.id);
+    assert_eq!(store.queue_ahead(&first).await.unwrap(), 1, "the running one still goes first");
 }
 
 async fn claims_follow_priority_and_never_hand_out_a_task_twice(store: Arc<dyn Store>) {

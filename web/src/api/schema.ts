@@ -120,7 +120,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One task: its status, progress, result or error. */
+        /** One task: its status, progress, result (with a fresh `url` of the file it made) or error. */
         get: operations["get_task"];
         put?: never;
         post?: never;
@@ -173,7 +173,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Animates one shot from its keyframes (painting a missing first keyframe before). */
+        /**
+         * Animates one shot from its keyframes (painting a missing first keyframe before), or from the
+         *     frames the request names.
+         */
         post: operations["generate_video"];
         delete?: never;
         options?: never;
@@ -826,13 +829,10 @@ export interface components {
             /** @description The source (cut to 200 characters; `data:` URIs are not repeated). */
             source: string;
         };
-        BatchRequest: components["schemas"]["Common"] & {
-            image_provider?: string | null;
-        };
-        /** @description Fields every generation request may carry. */
-        Common: {
+        BatchRequest: {
             /** @description Same as the `Idempotency-Key` header. */
             client_key?: string | null;
+            image_provider?: string | null;
             model_config?: null | components["schemas"]["ModelConfig"];
             project_id: string;
             /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
@@ -1025,8 +1025,12 @@ export interface components {
         Envelope_SessionView: {
             /** Format: int32 */
             code: number;
-            /** @description Answer of register and login. */
+            /**
+             * @description Answer of register and login: the plan names the pair `token`; earlier versions of this
+             *     server `tokens`. Both are sent, alike.
+             */
             data: {
+                token: components["schemas"]["TokenPair"];
                 tokens: components["schemas"]["TokenPair"];
                 user: components["schemas"]["UserView"];
             };
@@ -1048,6 +1052,35 @@ export interface components {
                 shot: Record<string, never>;
                 /** Format: int64 */
                 version: number;
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_TaskAccepted: {
+            /** Format: int32 */
+            code: number;
+            /**
+             * @description What a generation request answers: the plan's `task_id`, `status`, `message` and (where it
+             *     can be told) `estimated_time`, and this server's whole `task` beside them.
+             */
+            data: {
+                /**
+                 * Format: int64
+                 * @description Seconds until the result is likely ready: the provider's recent median for the model and
+                 *     the work of the same kind queued before it.
+                 */
+                estimated_time?: number | null;
+                message: string;
+                /** @description The task's status now: `pending` when just queued. */
+                status: string;
+                task: components["schemas"]["TaskView"];
+                task_id: components["schemas"]["TaskId"];
             };
             message: string;
             success: boolean;
@@ -1253,25 +1286,72 @@ export interface components {
             sha256?: string | null;
             url: string;
         };
-        GenerateScriptRequest: components["schemas"]["Common"] & {
+        /** @description One image: a `target` (this server's form), or the plan's `shot_id` with `keyframe_type`. */
+        GenerateImageRequest: {
+            /** @description Same as the `Idempotency-Key` header. */
+            client_key?: string | null;
+            keyframe_type?: null | components["schemas"]["KeyframeType"];
+            model_config?: null | components["schemas"]["ModelConfig"];
+            project_id: string;
+            /** @description The prompt to paint from; else the target's visual prompt. */
+            prompt?: string | null;
+            /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
+            provider?: string | null;
+            /**
+             * @description Extra reference images: links to this project's files (or their ids); other links
+             *     are downloaded into the project first.
+             */
+            reference_images?: string[] | null;
+            shot_id?: string | null;
+            target?: null | components["schemas"]["Target"];
+        };
+        GenerateScriptRequest: {
+            /** @description Same as the `Idempotency-Key` header. */
+            client_key?: string | null;
             /** @description `60s`, `2min`, …; else the project's target duration. */
             duration?: string | null;
             genre?: string | null;
             idea: string;
+            model_config?: null | components["schemas"]["ModelConfig"];
+            project_id: string;
+            /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
+            provider?: string | null;
         };
-        GenerateShotsRequest: components["schemas"]["Common"] & {
+        GenerateShotsRequest: {
+            /** @description Same as the `Idempotency-Key` header. */
+            client_key?: string | null;
+            model_config?: null | components["schemas"]["ModelConfig"];
+            project_id: string;
+            /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
+            provider?: string | null;
             /** @description Plan only this scene's shots (replacing them); else every shot. */
             scene_id?: string | null;
         };
-        GenerateVideoRequest: components["schemas"]["Common"] & {
+        GenerateVideoRequest: {
+            /** @description Same as the `Idempotency-Key` header. */
+            client_key?: string | null;
             /**
              * Format: double
              * @description Seconds (1–60); else the shot's clip duration.
              */
             duration?: number | null;
+            end_image_url?: string | null;
+            /** @description Animate the shot's `full` keyframe (a grid of panels) rather than start and end. */
+            full_frame?: boolean | null;
             /** @description Provider of a keyframe that must be painted first; else the default image provider. */
             image_provider?: string | null;
+            model_config?: null | components["schemas"]["ModelConfig"];
+            project_id: string;
+            /** @description The motion prompt; else the one built from the shot. */
+            prompt?: string | null;
+            /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
+            provider?: string | null;
             shot_id: string;
+            /**
+             * @description The first and last frames: links to this project's files (or their ids); other links
+             *     are downloaded into the project first. Else the shot's keyframes.
+             */
+            start_image_url?: string | null;
         };
         ImportReport: {
             projects: components["schemas"]["ImportedProject"][];
@@ -1298,6 +1378,11 @@ export interface components {
             model?: string | null;
             provider: string;
         };
+        /**
+         * @description Which keyframe of a shot the plan's image request paints.
+         * @enum {string}
+         */
+        KeyframeType: "start" | "end" | "full";
         KindUsageView: {
             /** Format: int64 */
             bytes: number;
@@ -1328,10 +1413,16 @@ export interface components {
             /** @description The shots whose clips make the film, in order. */
             shot_ids: string[];
         };
-        /** @description Model options of a request (the plan's `model_config`). */
+        /**
+         * @description Model options (the plan's `model_config`): the model under the plan's name for the request's
+         *     capability (`text_model`, `image_model`, `video_model`), or as `model`.
+         */
         ModelConfig: {
+            image_model?: string | null;
             /** @description The provider's model id; else the user's or the provider's default. */
             model?: string | null;
+            text_model?: string | null;
+            video_model?: string | null;
         };
         MultipartView: {
             file_id: components["schemas"]["FileId"];
@@ -1353,8 +1444,16 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
-        ParseScriptRequest: components["schemas"]["Common"] & {
-            /** @description The script; else the project's saved `raw_script`. */
+        ParseScriptRequest: {
+            /** @description Same as the `Idempotency-Key` header. */
+            client_key?: string | null;
+            /** @description The script's language (`zh`, `en`, …); else the project's. */
+            language?: string | null;
+            model_config?: null | components["schemas"]["ModelConfig"];
+            project_id: string;
+            /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
+            provider?: string | null;
+            /** @description The script (the plan's `raw_text`); else the project's saved `raw_script`. */
             raw_script?: string | null;
         };
         PartView: {
@@ -1398,7 +1497,9 @@ export interface components {
             stage: string;
             status: components["schemas"]["ProjectStatus"];
             target_duration: string;
-            /** @description The first generated image, if any. */
+            /** @description The first generated image, if any (the plan's name). */
+            thumbnail?: string | null;
+            /** @description The same link, under this server's earlier name. */
             thumbnail_url?: string | null;
             title: string;
             /** Format: date-time */
@@ -1417,6 +1518,17 @@ export interface components {
          * @enum {string}
          */
         ProjectRole: "viewer" | "editor" | "owner";
+        /** @description The settings of a project (title is kept beside them, as its own column). */
+        ProjectSettings: {
+            genre: string;
+            /** Format: int32 */
+            image_count: number;
+            image_size: string;
+            language: string;
+            stage: string;
+            target_duration: string;
+            visual_style: string;
+        };
         /** @enum {string} */
         ProjectStatus: "active" | "archived" | "deleted";
         /** @description A whole project. Fields this server does not know are returned as they were sent. */
@@ -1437,6 +1549,8 @@ export interface components {
             role?: null | components["schemas"]["ProjectRole"];
             /** @description ScriptData (camelCase fields), or null before the script is parsed. */
             script_data: Record<string, never>;
+            /** @description The same settings as one object, as the plan answers them. */
+            settings: components["schemas"]["ProjectSettings"];
             /** @description Shot[] (camelCase fields). */
             shots: Record<string, never>[];
             stage: string;
@@ -1496,8 +1610,12 @@ export interface components {
             /** @description 8–128 characters. */
             password: string;
         };
-        /** @description Answer of register and login. */
+        /**
+         * @description Answer of register and login: the plan names the pair `token`; earlier versions of this
+         *     server `tokens`. Both are sent, alike.
+         */
         SessionView: {
+            token: components["schemas"]["TokenPair"];
             tokens: components["schemas"]["TokenPair"];
             user: components["schemas"]["UserView"];
         };
@@ -1547,8 +1665,31 @@ export interface components {
             /** @enum {string} */
             type: "keyframe";
         };
-        TargetRequest: components["schemas"]["Common"] & {
+        TargetRequest: {
+            /** @description Same as the `Idempotency-Key` header. */
+            client_key?: string | null;
+            model_config?: null | components["schemas"]["ModelConfig"];
+            project_id: string;
+            /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
+            provider?: string | null;
             target: components["schemas"]["Target"];
+        };
+        /**
+         * @description What a generation request answers: the plan's `task_id`, `status`, `message` and (where it
+         *     can be told) `estimated_time`, and this server's whole `task` beside them.
+         */
+        TaskAccepted: {
+            /**
+             * Format: int64
+             * @description Seconds until the result is likely ready: the provider's recent median for the model and
+             *     the work of the same kind queued before it.
+             */
+            estimated_time?: number | null;
+            message: string;
+            /** @description The task's status now: `pending` when just queued. */
+            status: string;
+            task: components["schemas"]["TaskView"];
+            task_id: components["schemas"]["TaskId"];
         };
         TaskEnvelope: {
             task: components["schemas"]["TaskView"];
@@ -1575,6 +1716,8 @@ export interface components {
             created_at: string;
             error?: null | components["schemas"]["TaskErrorView"];
             id: components["schemas"]["TaskId"];
+            /** @description This server's name of the kind (`ai.image`, …), as earlier versions answered in `type`. */
+            kind: string;
             message?: string | null;
             parent_id?: null | components["schemas"]["TaskId"];
             /**
@@ -1594,6 +1737,11 @@ export interface components {
             target?: {
                 [key: string]: string;
             } | null;
+            /**
+             * @description The plan's name of the kind: script_parse, script_generate, shot_generate,
+             *     prompt_generate, image_generate, video_generate, video_merge, batch_generate,
+             *     project_export or asset_import.
+             */
             type: string;
             /** Format: date-time */
             updated_at: string;
@@ -1716,10 +1864,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1756,7 +1949,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TargetRequest"];
+                "application/json": components["schemas"]["GenerateImageRequest"];
             };
         };
         responses: {
@@ -1765,10 +1958,63 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1806,7 +2052,60 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             422: {
@@ -1847,10 +2146,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1896,10 +2240,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a field is missing, mistyped, unknown or invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1940,6 +2338,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_TaskPage"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1969,6 +2376,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_TaskEnvelope"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1996,6 +2412,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2041,6 +2466,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2097,10 +2531,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2146,10 +2625,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2195,10 +2719,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a field is missing, mistyped, unknown or invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2237,8 +2815,44 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_SessionView"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description INVALID_CREDENTIALS */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a field is missing, mistyped, unknown or invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2334,8 +2948,44 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_TokenPair"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description INVALID_TOKEN or TOKEN_EXPIRED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a field is missing, mistyped, unknown or invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2366,6 +3016,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_SessionView"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description registration closed, or no valid invitation */
             403: {
                 headers: {
@@ -2377,6 +3036,24 @@ export interface operations {
             };
             /** @description EMAIL_TAKEN */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2426,6 +3103,24 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ImportReport"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2470,6 +3165,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ProjectPage"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2502,6 +3206,42 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ProjectEnvelope"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2531,6 +3271,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ProjectEnvelope"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2550,7 +3299,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description version (required) and any fields to change */
+        /** @description any fields to change; `version` (or If-Match) makes the write conditional: a stale one answers 409 */
         requestBody: {
             content: {
                 "application/json": Record<string, never>;
@@ -2563,6 +3312,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_ProjectEnvelope"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description viewer */
@@ -2584,6 +3351,24 @@ export interface operations {
             };
             /** @description stale version; details.current_version */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2618,6 +3403,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_ProjectEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2660,7 +3454,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_TaskEnvelope"];
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2672,6 +3484,33 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a field is missing, mistyped, unknown or invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2709,6 +3548,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2736,6 +3584,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_MembersView"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2766,6 +3623,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_MembersView"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2803,6 +3669,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_ProjectEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2846,6 +3721,24 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_MembersView"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2856,6 +3749,24 @@ export interface operations {
             };
             /** @description no such project or account */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2898,6 +3809,24 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ShotPatched"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2915,6 +3844,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2958,6 +3905,24 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ShotPatched"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2975,6 +3940,24 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3009,6 +3992,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ProviderSettings"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     put_provider_settings: {
@@ -3030,6 +4022,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_ProviderSettings"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             422: {
@@ -3062,6 +4090,15 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3114,6 +4151,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_Value"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3153,6 +4199,24 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_UploadTargetView"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3163,6 +4227,15 @@ export interface operations {
             };
             /** @description QUOTA_EXCEEDED */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3210,6 +4283,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3228,6 +4310,24 @@ export interface operations {
             };
             /** @description QUOTA_EXCEEDED */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a field is missing, mistyped, unknown or invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3270,7 +4370,34 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a query parameter is invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3301,7 +4428,34 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_MultipartView"];
                 };
             };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3336,6 +4490,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_Value"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3380,6 +4543,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3389,6 +4561,24 @@ export interface operations {
                 };
             };
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a field is missing, mistyped, unknown or invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3415,6 +4605,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_MultipartView"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3446,6 +4645,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_FileEnvelope"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3473,6 +4681,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_UsageView"];
                 };
             };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     usage: {
@@ -3493,6 +4710,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_UsageSummary"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             422: {

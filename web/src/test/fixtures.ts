@@ -26,6 +26,7 @@ export function project(overrides: Partial<Project> = {}): Project {
     image_size: '1440x2560',
     image_count: 4,
     genre: '',
+    settings: { stage: 'script', target_duration: '60s', language: 'zh', visual_style: 'cyberpunk', image_size: '1440x2560', image_count: 4, genre: '' },
     raw_script: '',
     script_data: null,
     shots: [],
@@ -41,7 +42,8 @@ export function project(overrides: Partial<Project> = {}): Project {
 export function task(overrides: Partial<Task> = {}): Task {
   return {
     id: 't1',
-    type: 'ai.image',
+    type: 'image_generate',
+    kind: 'ai.image',
     status: 'pending',
     progress: 0,
     attempts: 0,

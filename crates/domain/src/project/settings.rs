@@ -49,7 +49,7 @@ impl ProjectStatus {
 }
 
 /// The settings of a project (title is kept beside them, as its own column).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProjectSettings {
     pub stage: String,
     pub target_duration: String,

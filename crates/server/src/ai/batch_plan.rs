@@ -82,21 +82,20 @@ pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, ima
                 if file_of(character, "referenceImageFileId") {
                     // The base look exists: each missing variation is an item of its own.
                     for target in missing {
-                        let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
+                        let input = ImagePayload::new(target, choice.clone());
                         plan.items.push(input.into());
                     }
                 } else {
                     // The base look comes first; its variations follow in the same item, so
                     // they can keep its face.
                     let target = Target::Character { character_id: character_id.clone() };
-                    let input = ImagePayload { target, choice: choice.clone(), then: missing };
+                    let input = ImagePayload { then: missing, ..ImagePayload::new(target, choice.clone()) };
                     plan.items.push(input.into());
                 }
             }
             for (scene_id, scene) in ids(project.docs.script_data.get("scenes")) {
                 if !file_of(scene, "referenceImageFileId") {
-                    let input =
-                        ImagePayload { target: Target::Scene { scene_id }, choice: choice.clone(), then: vec![] };
+                    let input = ImagePayload::new(Target::Scene { scene_id }, choice.clone());
                     plan.items.push(input.into());
                 }
             }
@@ -107,7 +106,7 @@ pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, ima
                     if !file_of(keyframe, "imageFileId") {
                         plan.slots.push(SlotId::Keyframe { shot: shot_id.clone(), keyframe: keyframe_id.clone() });
                         let target = Target::Keyframe { shot_id: shot_id.clone(), keyframe_id };
-                        let input = ImagePayload { target, choice: choice.clone(), then: vec![] };
+                        let input = ImagePayload::new(target, choice.clone());
                         plan.items.push(input.into());
                     }
                 }
@@ -122,7 +121,7 @@ pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, ima
                 if has_interval(project, &shot_id) {
                     plan.slots.push(SlotId::Clip { shot: shot_id.clone() });
                 }
-                let input = VideoPayload { shot_id, duration: None, choice: choice.clone(), image: image.clone() };
+                let input = VideoPayload::new(shot_id, choice.clone(), image.clone());
                 plan.items.push(input.into());
             }
         }

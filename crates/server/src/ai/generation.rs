@@ -4,6 +4,7 @@
 //! is planned from what the documents are missing.
 
 use super::batch_plan::{BatchKind, plan_batch};
+use super::links::Link;
 use super::{BATCH_ITEM, Choice, INTERACTIVE};
 use crate::error::{AppError, AppResult};
 use crate::projects::ProjectService;
@@ -14,7 +15,7 @@ use crate::tasks::{TaskEvents, TaskService};
 use chrono::Utc;
 use cinegen_domain::project::ChangeError;
 use cinegen_domain::project::assets::{SlotId, slot_mut};
-use cinegen_domain::{FieldError, ProjectId, TaskId, UserId, ValidationErrors};
+use cinegen_domain::{FieldError, FileId, ProjectId, TaskId, UserId, ValidationErrors};
 use cinegen_store::{NewTask, ProjectRecord, Store, StoreError, TaskRecord};
 use std::sync::Arc;
 
@@ -176,6 +177,34 @@ impl GenerationService {
             tasks.push(item);
         }
         self.enqueue_charged(on, plan.slots, tasks, charge).await
+    }
+
+    /// The images a request names by link, each checked: a file must be a ready file of this
+    /// project (else `NOT_FOUND`, whoever's it is); an outside link must be http(s), and is
+    /// downloaded by the worker. `field` names the request's field in errors.
+    pub async fn links(&self, on: &Editable, field: &str, raw: &[String]) -> AppResult<Vec<Link>> {
+        const MAX_LINKS: usize = 8;
+        if raw.len() > MAX_LINKS {
+            let error = FieldError::new(field, format!("names at most {MAX_LINKS} images"));
+            return Err(AppError::validation(ValidationErrors(vec![error])));
+        }
+        let mut errors = ValidationErrors::default();
+        let mut links = Vec::with_capacity(raw.len());
+        for (n, text) in raw.iter().enumerate() {
+            let name = if raw.len() == 1 && !field.ends_with('s') { field.to_owned() } else { format!("{field}[{n}]") };
+            match super::links::parse(text) {
+                Some(link) => links.push(link),
+                None => errors.push(FieldError::new(name, "must be an http(s) link to an image, or a file id")),
+            }
+        }
+        errors.into_result().map_err(AppError::validation)?;
+        let ids: Vec<FileId> =
+            links.iter().filter_map(|l| if let Link::File(id) = l { Some(*id) } else { None }).collect();
+        let found = self.store.ready_files_of_project(on.access.id(), &ids).await?;
+        if let Some(absent) = ids.iter().find(|id| !found.iter().any(|f| f.id == **id)) {
+            return Err(AppError::NotFound(format!("file {absent} not found in this project")));
+        }
+        Ok(links)
     }
 
     /// A new task is announced on the live feed; a repeat is not.

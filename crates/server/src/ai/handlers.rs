@@ -1,7 +1,8 @@
 //! The task handlers of the pipeline, one per task type. Each reads its payload, works, stores
 //! what it made, and writes the result back into the project by id.
 
-use super::targets::{self, Target, image_plan, video_plan};
+use super::links::Link;
+use super::targets::{self, FrameRef, Target, image_plan, video_plan};
 use super::{AiService, Choice, app_to_task, provider_to_task};
 use crate::tasks::kind::{KindPayload, TaskKind};
 use crate::tasks::{TaskContext, TaskError, TaskHandler};
@@ -95,11 +96,18 @@ impl AiService {
         ctx: &TaskContext,
         target: &Target,
         choice: &Choice,
+        inputs: &ImageInputs,
     ) -> Result<FileId, TaskError> {
         let project = self.project(ctx).await?;
-        let plan = image_plan(&project, target)
+        let mut plan = image_plan(&project, target)
             .map_err(|what| TaskError::permanent("NOT_FOUND", format!("{what} is gone")))?;
         let resolved = self.resolve(ctx.task.user_id, Capability::Image, choice).await?;
+        if let Some(prompt) = inputs.prompt.as_ref().filter(|p| !p.trim().is_empty()) {
+            plan.prompt = prompt.clone();
+        }
+        for link in &inputs.references {
+            plan.references.push(self.fetch_link(&project, link, plan.kind).await?);
+        }
         let mut references = Vec::with_capacity(plan.references.len());
         for file in &plan.references {
             references.push(self.media_input(project.id, *file).await?);
@@ -116,7 +124,11 @@ impl AiService {
         let output = {
             let _slot = self.limits.acquire(resolved.provider.name, Capability::Image).await;
             let model = resolved.provider.image().map_err(provider_to_task)?;
-            model.generate(&request, &resolved.credentials).await.map_err(provider_to_task)?
+            let started = Instant::now();
+            let output = model.generate(&request, &resolved.credentials).await.map_err(provider_to_task)?;
+            let name = resolved.model.as_deref().unwrap_or(&output.model);
+            self.latencies.record(resolved.provider.name, name, started.elapsed());
+            output
         };
         self.record_usage(ctx, resolved.provider.name, &output.model, Capability::Image, output.images.len() as i64)
             .await;
@@ -130,6 +142,18 @@ impl AiService {
         let file = self.store_media(project.owner_id, project.id, plan.kind, media, &name).await?;
         self.place(&project, plan.slot, file.id).await?;
         Ok(file.id)
+    }
+
+    /// The file a link names: the project's own, or an outside image downloaded into the
+    /// project first (through the guarded downloader), so it is ours before a provider sees it.
+    async fn fetch_link(&self, project: &ProjectRecord, link: &Link, kind: FileKind) -> Result<FileId, TaskError> {
+        match link {
+            Link::File(id) => Ok(*id),
+            Link::Url(url) => {
+                let media = cinegen_providers::Media::Url(url.clone());
+                Ok(self.store_media(project.owner_id, project.id, kind, media, "reference").await?.id)
+            }
+        }
     }
 
     /// Puts a new file into its slot as `completed` and deletes the file the slot held before;
@@ -155,6 +179,9 @@ pub struct ScriptParsePayload {
     /// The script to parse; else the project's `raw_script`.
     #[serde(default)]
     pub raw_script: Option<String>,
+    /// The script's language; else the project's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     #[serde(flatten)]
     pub choice: Choice,
 }
@@ -195,7 +222,8 @@ impl TaskHandler for ScriptParseHandler {
             duration_secs: duration_secs(&project),
         };
         let style = targets::style_words(&project);
-        let answer = self.0.ask(ctx, &resolved, task, &project.settings.language, &style, check_breakdown).await?;
+        let language = input.language.as_deref().unwrap_or(&project.settings.language);
+        let answer = self.0.ask(ctx, &resolved, task, language, &style, check_breakdown).await?;
         ctx.progress(90, "saving the breakdown").await?;
         let (data, shots) = (answer["scriptData"].clone(), answer["shots"].clone());
         let summary = json!({
@@ -424,15 +452,32 @@ impl TaskHandler for VisualPromptHandler {
     }
 }
 
+/// What a request adds to an image's plan: its own prompt, and more reference images.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageInputs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<Link>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImagePayload {
     pub target: Target,
     #[serde(flatten)]
     pub choice: Choice,
+    #[serde(flatten)]
+    pub inputs: ImageInputs,
     /// Images painted after this one, in the same task: a batch's variations of a character
     /// whose base look this task paints first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub then: Vec<Target>,
+}
+
+impl ImagePayload {
+    pub fn new(target: Target, choice: Choice) -> Self {
+        Self { target, choice, inputs: ImageInputs::default(), then: vec![] }
+    }
 }
 
 pub struct ImageHandler(pub AiService);
@@ -446,7 +491,7 @@ impl TaskHandler for ImageHandler {
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
         let input: ImagePayload = payload(ctx)?;
         let project = project_id(ctx)?;
-        let file = match self.0.generate_image(ctx, &input.target, &input.choice).await {
+        let file = match self.0.generate_image(ctx, &input.target, &input.choice, &input.inputs).await {
             Ok(file) => file,
             Err(error) => {
                 self.0.release_slot(ctx, project, input.target.slot(), &error).await;
@@ -459,7 +504,7 @@ impl TaskHandler for ImageHandler {
         let mut followers = Vec::with_capacity(input.then.len());
         for follower in &input.then {
             // A follower's failure is its own: it is reported, and the others still run.
-            let outcome = match self.0.generate_image(ctx, follower, &input.choice).await {
+            let outcome = match self.0.generate_image(ctx, follower, &input.choice, &ImageInputs::default()).await {
                 Ok(file) => json!({ "target": follower, "file_id": file }),
                 Err(error @ (TaskError::Cancelled | TaskError::LeaseLost)) => return Err(error),
                 Err(error) => {
@@ -484,6 +529,24 @@ pub struct VideoPayload {
     /// The provider of a keyframe that must be made first.
     #[serde(default)]
     pub image: Choice,
+    /// The motion prompt; else the one built from the shot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// The first and last frames the request names; else the shot's keyframes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Link>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<Link>,
+    /// Animate the shot's `full` keyframe (a grid of panels).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full_frame: bool,
+}
+
+impl VideoPayload {
+    /// The shot's clip from its own keyframes and prompt.
+    pub fn new(shot_id: String, choice: Choice, image: Choice) -> Self {
+        Self { shot_id, duration: None, choice, image, prompt: None, start: None, end: None, full_frame: false }
+    }
 }
 
 pub struct VideoHandler(pub AiService);
@@ -494,18 +557,33 @@ impl VideoHandler {
         let mut project = ai.project(ctx).await?;
         let gone = |what: String| TaskError::permanent("NOT_FOUND", format!("{what} is gone"));
         let mut plan = video_plan(&project, &input.shot_id, input.duration).map_err(gone)?;
-        // A clip whose first keyframe has no image gets it first.
-        let missing = [&plan.start, &plan.full].into_iter().flatten().find(|f| f.file.is_none()).cloned();
-        if plan.start.as_ref().or(plan.full.as_ref()).is_some_and(|f| f.file.is_none())
-            && let Some(frame) = missing
+        if input.full_frame && plan.full.is_none() {
+            return Err(gone(format!("the full keyframe of shot '{}'", input.shot_id)));
+        }
+        let first = if input.full_frame { plan.full.as_ref() } else { plan.start.as_ref().or(plan.full.as_ref()) };
+        // A clip whose first keyframe has no image gets it first (unless the request names one).
+        if input.start.is_none()
+            && let Some(frame) = first.filter(|f| f.file.is_none()).cloned()
         {
             ctx.progress(5, "painting the missing keyframe").await?;
             let target = Target::Keyframe { shot_id: input.shot_id.clone(), keyframe_id: frame.keyframe_id.clone() };
-            ai.generate_image(ctx, &target, &input.image).await?;
+            ai.generate_image(ctx, &target, &input.image, &ImageInputs::default()).await?;
             project = ai.project(ctx).await?;
             plan = video_plan(&project, &input.shot_id, input.duration).map_err(gone)?;
         }
         let resolved = ai.resolve(ctx.task.user_id, Capability::Video, &input.choice).await?;
+        // Frames the request names replace the shot's own.
+        if let Some(link) = &input.start {
+            let file = ai.fetch_link(&project, link, FileKind::KeyframeStart).await?;
+            plan.start = Some(FrameRef { keyframe_id: String::new(), file: Some(file) });
+        }
+        if let Some(link) = &input.end {
+            let file = ai.fetch_link(&project, link, FileKind::KeyframeEnd).await?;
+            plan.end = Some(FrameRef { keyframe_id: String::new(), file: Some(file) });
+        }
+        if let Some(prompt) = input.prompt.as_ref().filter(|p| !p.trim().is_empty()) {
+            plan.prompt = prompt.clone();
+        }
         let input_of = |file: Option<FileId>| async move {
             match file {
                 Some(file) => ai.media_input(project.id, file).await,
@@ -513,7 +591,10 @@ impl VideoHandler {
             }
         };
         let frames = match (&plan.start, &plan.end, &plan.full) {
-            (Some(start), Some(end), _) if end.file.is_some() => {
+            (_, _, Some(full)) if input.full_frame => {
+                VideoFrames::Grid { image: input_of(full.file).await?, panels: plan.panels }
+            }
+            (Some(start), Some(end), _) if start.file.is_some() && end.file.is_some() => {
                 VideoFrames::StartEnd(input_of(start.file).await?, input_of(end.file).await?)
             }
             (Some(start), _, _) if start.file.is_some() => VideoFrames::Start(input_of(start.file).await?),
@@ -532,6 +613,7 @@ impl VideoHandler {
         };
         let model = resolved.provider.video().map_err(provider_to_task)?;
         let _slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
+        let submitted = Instant::now();
         // A resumed attempt polls the job the first one paid for.
         let (job_id, model_name) = match &ctx.task.provider_job_id {
             Some(job) => {
@@ -573,6 +655,11 @@ impl VideoHandler {
                 }
             }
         };
+        // A resumed job's time is not the job's: only whole runs teach the estimate.
+        if ctx.task.provider_job_id.is_none() {
+            let name = resolved.model.as_deref().unwrap_or(&model_name);
+            ai.latencies.record(resolved.provider.name, name, submitted.elapsed());
+        }
         ai.record_usage(ctx, resolved.provider.name, &model_name, Capability::Video, plan.duration.ceil() as i64).await;
         ctx.progress(85, "storing").await?;
         let file = ai.store_media(project.owner_id, project.id, FileKind::Video, media, "clip.mp4").await?;

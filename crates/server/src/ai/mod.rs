@@ -6,7 +6,9 @@ pub mod batch_plan;
 pub mod generation;
 pub mod handlers;
 pub mod keys;
+pub mod latency;
 pub mod limits;
+pub mod links;
 pub mod settings;
 pub mod targets;
 pub mod text;
@@ -77,6 +79,7 @@ pub struct AiService {
     pub settings: Arc<Settings>,
     pub limits: limits::ProviderSlots,
     pub cipher: keys::KeyCipher,
+    pub latencies: latency::Latencies,
 }
 
 impl AiService {
@@ -84,7 +87,7 @@ impl AiService {
         let limits = limits::ProviderSlots::new(settings.provider_concurrency);
         let previous: Vec<&[u8]> = settings.previous_encryption_keys.iter().map(|k| k.expose()).collect();
         let cipher = keys::KeyCipher::new(settings.encryption_key.expose(), &previous);
-        Self { store, files, registry, settings, limits, cipher }
+        Self { store, files, registry, settings, limits, cipher, latencies: latency::Latencies::default() }
     }
 
     fn default_provider(&self, capability: Capability) -> &str {
@@ -148,14 +151,25 @@ impl AiService {
         if provider.has_secret_key && credentials.api_key.is_some() && credentials.secret_key.is_none() {
             return Err(not_configured(format!("provider '{name}' needs a secret key as well as an access key")));
         }
-        let model = choice
-            .model
-            .clone()
-            .or_else(|| {
-                mine.and_then(|s| s.models.get(capability.as_str())).and_then(|m| m.as_str()).map(str::to_owned)
-            })
-            .or_else(|| provider.default_models.get(&capability).cloned());
+        let model = model_of(provider, mine, capability, choice);
         Ok(Resolved { provider: provider.clone(), credentials, model })
+    }
+
+    /// Seconds until `task` (just queued, of `capability`) is likely done: the provider's recent
+    /// median for the model, times the rounds of work of its kind queued before it.
+    pub async fn estimate(
+        &self,
+        task: &cinegen_store::TaskRecord,
+        capability: Capability,
+        choice: &Choice,
+    ) -> Option<u64> {
+        let (provider, saved) = self.pick(task.user_id, capability, choice).await.ok()?;
+        let mine = saved.iter().find(|s| s.provider == provider.name);
+        let model = model_of(provider, mine, capability, choice);
+        let typical = self.latencies.typical_secs(provider.name, model.as_deref(), capability);
+        let ahead = self.store.queue_ahead(task).await.ok()?;
+        let parallel = self.settings.provider_concurrency.min(self.settings.workers.max(1));
+        Some(latency::estimate(typical, ahead, parallel))
     }
 
     /// The project a task works on, checked again when the task runs: its creator must still be
@@ -231,6 +245,20 @@ impl AiService {
             }),
         }
     }
+}
+
+/// The model of a call: the request's, else the user's saved one, else the provider's default.
+fn model_of(
+    provider: &Provider,
+    mine: Option<&cinegen_store::ProviderSettingRecord>,
+    capability: Capability,
+    choice: &Choice,
+) -> Option<String> {
+    choice
+        .model
+        .clone()
+        .or_else(|| mine.and_then(|s| s.models.get(capability.as_str())).and_then(|m| m.as_str()).map(str::to_owned))
+        .or_else(|| provider.default_models.get(&capability).cloned())
 }
 
 /// A provider's failure as the task sees it.

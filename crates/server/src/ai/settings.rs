@@ -54,6 +54,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 
 /// Changes to one provider: an absent field stays, `null` removes it.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProviderChange {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -70,6 +71,7 @@ pub struct ProviderChange {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsChange {
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderChange>,

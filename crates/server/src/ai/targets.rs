@@ -230,6 +230,11 @@ fn frame(shot: &Value, id: Option<&str>, kind: &str) -> Option<FrameRef> {
     Some(FrameRef { keyframe_id, file: file_id(found, "imageFileId") })
 }
 
+/// The id of `shot_id`'s keyframe of `kind` (`start`, `end`, `full`), if it has one.
+pub fn keyframe_of_type(project: &ProjectRecord, shot_id: &str, kind: &str) -> Option<String> {
+    frame(shot(project, shot_id)?, None, kind).map(|f| f.keyframe_id)
+}
+
 /// Plans the clip of `shot_id`: its keyframes, duration, and a prompt with camera movement and
 /// shot size.
 pub fn video_plan(project: &ProjectRecord, shot_id: &str, duration: Option<f64>) -> Result<VideoPlan, String> {

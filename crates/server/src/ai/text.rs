@@ -43,7 +43,11 @@ impl AiService {
         for attempt in 0..2 {
             let output = {
                 let _slot = self.limits.acquire(resolved.provider.name, Capability::Text).await;
-                model.complete(&request, &resolved.credentials).await.map_err(provider_to_task)?
+                let started = std::time::Instant::now();
+                let output = model.complete(&request, &resolved.credentials).await.map_err(provider_to_task)?;
+                let name = resolved.model.as_deref().unwrap_or(&output.model);
+                self.latencies.record(resolved.provider.name, name, started.elapsed());
+                output
             };
             self.record_usage(ctx, resolved.provider.name, &output.model, Capability::Text, output.units).await;
             match json_object(&output.text).and_then(|value| validate(&value).map(|()| value)) {

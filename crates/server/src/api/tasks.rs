@@ -5,6 +5,7 @@ use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
 use crate::extract::CurrentUser;
 use crate::state::AppState;
+use crate::tasks::kind::TaskKind;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -25,8 +26,13 @@ pub struct TaskErrorView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskView {
     pub id: TaskId,
+    /// The plan's name of the kind: script_parse, script_generate, shot_generate,
+    /// prompt_generate, image_generate, video_generate, video_merge, batch_generate,
+    /// project_export or asset_import.
     #[serde(rename = "type")]
     pub task_type: String,
+    /// This server's name of the kind (`ai.image`, …), as earlier versions answered in `type`.
+    pub kind: String,
     /// pending, running, completed, failed or cancelled.
     pub status: String,
     /// 0–100.
@@ -59,7 +65,8 @@ impl From<TaskRecord> for TaskView {
         };
         Self {
             id: task.id,
-            task_type: task.task_type,
+            task_type: TaskKind::plan_name(&task.task_type).to_owned(),
+            kind: task.task_type,
             status: task.status.as_str().to_owned(),
             progress: task.progress,
             message: task.progress_message,
@@ -99,7 +106,7 @@ async fn visible(state: &AppState, user: cinegen_domain::UserId, raw: &str) -> A
     state.tasks.visible(user, parse_id(raw, "task")?).await
 }
 
-/// One task: its status, progress, result or error.
+/// One task: its status, progress, result (with a fresh `url` of the file it made) or error.
 #[utoipa::path(
     get, path = "/api/v1/ai/tasks/{id}", tag = "tasks", operation_id = "get_task",
     security(("bearer" = [])),
@@ -111,7 +118,23 @@ pub async fn get_task(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let task = visible(&state, claims.sub, &id).await?;
-    Ok(envelope::ok(TaskEnvelope { task: task.into() }))
+    let mut view = TaskView::from(task);
+    if let Some(result) = view.result.as_mut() {
+        add_file_url(&state, claims.sub, result).await;
+    }
+    Ok(envelope::ok(TaskEnvelope { task: view }))
+}
+
+/// The plan's `result.url`: a fresh link to the file a finished task made, when the caller may
+/// still reach it (results keep only the id; links expire).
+async fn add_file_url(state: &AppState, user: cinegen_domain::UserId, result: &mut Value) {
+    let Some(id) = result.get("file_id").and_then(Value::as_str).and_then(|id| id.parse().ok()) else { return };
+    let Ok(file) = state.files.visible(user, id).await else { return };
+    if let Ok(minted) = state.files.mint(file).await
+        && let Some(object) = result.as_object_mut()
+    {
+        object.insert("url".into(), Value::String(minted.url));
+    }
 }
 
 /// The caller's tasks and those of projects they can see, newest first.
@@ -152,7 +175,8 @@ pub async fn list_tasks(
         user: claims.sub,
         project: project.flatten(),
         status: status.flatten(),
-        task_type: params.get("type").cloned(),
+        // Either name of a kind; an unknown one matches nothing.
+        task_type: params.get("type").map(|t| TaskKind::stored_name(t).map_or_else(|| t.clone(), str::to_owned)),
         page,
         size,
     };

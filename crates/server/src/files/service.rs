@@ -19,7 +19,8 @@ const MAX_PARTS: i64 = 10_000;
 
 /// How many parts of `part_size` bytes carry `size` bytes (both positive).
 fn parts_of(size: i64, part_size: i64) -> i64 {
-    (size + part_size - 1) / part_size
+    // Not `(size + part_size - 1) / part_size`: a declared size near i64::MAX would overflow.
+    size / part_size + i64::from(size % part_size != 0)
 }
 
 /// How a multipart upload is cut.
@@ -653,7 +654,15 @@ pub enum PersistError {
 
 #[cfg(test)]
 mod tests {
-    use super::clean_file_name;
+    use super::{clean_file_name, parts_of};
+
+    #[test]
+    fn parts_are_counted_without_overflow() {
+        assert_eq!(parts_of(10, 5), 2);
+        assert_eq!(parts_of(11, 5), 3);
+        assert_eq!(parts_of(1, 5), 1);
+        assert_eq!(parts_of(i64::MAX - 1, 5 << 20), (i64::MAX - 1) / (5 << 20) + 1, "a hostile declared size");
+    }
 
     #[test]
     fn file_names_lose_paths_and_control_characters() {

@@ -36,14 +36,23 @@ impl SecurityHeaders {
     /// Images and clips come from this origin, or from the object store's (presigned S3 URLs, a
     /// CDN); uploads PUT to the object store directly.
     fn with(storage_origins: &[String], https: bool) -> Self {
-        let storage = storage_origins.join(" ");
-        let policy = format!(
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data: blob: https: {storage}; media-src 'self' blob: https: {storage}; \
-             connect-src 'self' {storage}; font-src 'self' data:; object-src 'none'; base-uri 'self'; \
-             form-action 'self'; frame-ancestors 'none'"
-        );
-        let policy = policy.split_whitespace().collect::<Vec<_>>().join(" ");
+        let with_storage = |sources: &str| {
+            std::iter::once(sources).chain(storage_origins.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        };
+        let policy = [
+            "default-src 'self'".to_owned(),
+            "script-src 'self'".to_owned(),
+            "style-src 'self' 'unsafe-inline'".to_owned(),
+            with_storage("img-src 'self' data: blob: https:"),
+            with_storage("media-src 'self' blob: https:"),
+            with_storage("connect-src 'self'"),
+            "font-src 'self' data:".to_owned(),
+            "object-src 'none'".to_owned(),
+            "base-uri 'self'".to_owned(),
+            "form-action 'self'".to_owned(),
+            "frame-ancestors 'none'".to_owned(),
+        ]
+        .join("; ");
         Self {
             app_policy: HeaderValue::from_str(&policy).expect("a CSP of ASCII origins"),
             hsts: https.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains")),

@@ -176,19 +176,15 @@ impl ProjectService {
         .await
     }
 
-    /// A full update: it must name the version it was based on.
+    /// A full update. Naming the version it was based on makes it conditional (a stale one is
+    /// refused with the current version); the plan's clients name none, and write last-wins.
     pub async fn update(&self, access: &EditorAccess, update: ProjectUpdate) -> AppResult<ProjectRecord> {
-        let Some(expected) = update.version else {
-            return Err(AppError::validation(ValidationErrors(vec![FieldError::new(
-                "version",
-                "is required (as a body field or an If-Match header): the version this change is based on",
-            )])));
-        };
+        let expected = update.version;
         let role = access.role();
         let incoming = [update.script_data.as_ref(), update.shots.as_ref()];
         let allowed = self.own_files(access.id(), incoming.into_iter().flatten()).await?;
         let change = move |project: &mut ProjectRecord| {
-            check_version(Some(expected), project.version)?;
+            check_version(expected, project.version)?;
             let mut errors = ValidationErrors::default();
             if let Some(title) = project.settings.apply(&update.settings, &mut errors) {
                 project.title = title;

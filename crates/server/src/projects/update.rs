@@ -9,8 +9,18 @@ use cinegen_domain::{FieldError, ValidationErrors};
 use serde_json::{Map, Value};
 
 /// Keys the server owns or derives; a client may send them back, and they are ignored.
-const READ_ONLY: [&str; 9] =
-    ["id", "role", "owner_id", "created_at", "updated_at", "deleted_at", "merged_video_url", "thumbnail_url", "counts"];
+const READ_ONLY: [&str; 10] = [
+    "id",
+    "role",
+    "owner_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "merged_video_url",
+    "thumbnail",
+    "thumbnail_url",
+    "counts",
+];
 
 /// Every key of a project that only the server sets: never kept as an extra field, whatever the
 /// source (an import above all).
@@ -51,9 +61,16 @@ impl ProjectUpdate {
     pub fn parse(body: Map<String, Value>) -> AppResult<Self> {
         let mut update = Self::default();
         let mut settings = Map::new();
+        let mut nested = Map::new();
         let mut errors = ValidationErrors::default();
         for (key, value) in body {
             match key.as_str() {
+                // The settings object projects are answered with; top-level fields win over it.
+                "settings" => match value {
+                    Value::Object(object) => nested = object,
+                    Value::Null => {}
+                    _ => errors.push(FieldError::new("settings", "must be an object")),
+                },
                 "version" => match value.as_i64() {
                     Some(v) => update.version = Some(v),
                     None => errors.push(FieldError::new("version", "must be an integer")),
@@ -76,6 +93,13 @@ impl ProjectUpdate {
                 _ => {
                     update.extra.insert(key, value);
                 }
+            }
+        }
+        for (key, value) in nested {
+            if SETTINGS[1..].contains(&key.as_str()) {
+                settings.entry(key).or_insert(value);
+            } else {
+                errors.push(FieldError::new(format!("settings.{key}"), "is not a project setting"));
             }
         }
         match serde_path_to_error::deserialize::<_, SettingsPatch>(Value::Object(settings)) {
@@ -111,6 +135,18 @@ mod tests {
         assert_eq!(update.settings.image_count, Some(2));
         assert_eq!(update.shots, Some(json!([])));
         assert_eq!(update.extra.keys().collect::<Vec<_>>(), ["futureField"]);
+    }
+
+    #[test]
+    fn the_settings_object_is_read_and_top_level_fields_win() {
+        let update = ProjectUpdate::parse(object(json!({
+            "settings": {"language": "en", "image_count": 3}, "image_count": 2, "thumbnail": "ignored"
+        })))
+        .unwrap();
+        assert_eq!((update.settings.language.as_deref(), update.settings.image_count), (Some("en"), Some(2)));
+        assert!(update.extra.is_empty());
+        let error = ProjectUpdate::parse(object(json!({"settings": {"colour": "red"}}))).unwrap_err();
+        assert!(error.to_string().contains("settings.colour"), "{error}");
     }
 
     #[test]

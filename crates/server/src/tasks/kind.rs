@@ -32,7 +32,7 @@ pub trait KindPayload: Sized {
 }
 
 macro_rules! task_kinds {
-    ($($variant:ident($payload:ty) = $const:ident: $name:literal;)*) => {
+    ($($variant:ident($payload:ty) = $const:ident: $name:literal as $plan:literal;)*) => {
         #[derive(Debug, Clone, PartialEq)]
         pub enum TaskKind {
             $($variant($payload),)*
@@ -45,6 +45,22 @@ macro_rules! task_kinds {
             pub fn name(&self) -> &'static str {
                 match self {
                     $(Self::$variant(_) => $name,)*
+                }
+            }
+
+            /// The name the plan's API gives this kind (`image_generate`, …), from the stored one.
+            pub fn plan_name(stored: &str) -> &str {
+                match stored {
+                    $($name => $plan,)*
+                    other => other,
+                }
+            }
+
+            /// The stored name of a kind named either way (`image_generate` or `ai.image`).
+            pub fn stored_name(either: &str) -> Option<&'static str> {
+                match either {
+                    $($name | $plan => Some($name),)*
+                    _ => None,
                 }
             }
 
@@ -85,18 +101,19 @@ macro_rules! task_kinds {
     };
 }
 
+// Variant(payload) = CONST: "stored name" as "the plan's name".
 task_kinds! {
-    ScriptParse(ScriptParsePayload) = SCRIPT_PARSE: "ai.script_parse";
-    ScriptGenerate(ScriptGeneratePayload) = SCRIPT_GENERATE: "ai.script_generate";
-    ShotsGenerate(ShotsGeneratePayload) = SHOTS_GENERATE: "ai.shots_generate";
-    VisualPrompt(VisualPromptPayload) = VISUAL_PROMPT: "ai.visual_prompt";
-    Image(ImagePayload) = IMAGE: "ai.image";
-    Video(VideoPayload) = VIDEO: "ai.video";
-    Merge(MergePayload) = MERGE: "ai.merge";
+    ScriptParse(ScriptParsePayload) = SCRIPT_PARSE: "ai.script_parse" as "script_parse";
+    ScriptGenerate(ScriptGeneratePayload) = SCRIPT_GENERATE: "ai.script_generate" as "script_generate";
+    ShotsGenerate(ShotsGeneratePayload) = SHOTS_GENERATE: "ai.shots_generate" as "shot_generate";
+    VisualPrompt(VisualPromptPayload) = VISUAL_PROMPT: "ai.visual_prompt" as "prompt_generate";
+    Image(ImagePayload) = IMAGE: "ai.image" as "image_generate";
+    Video(VideoPayload) = VIDEO: "ai.video" as "video_generate";
+    Merge(MergePayload) = MERGE: "ai.merge" as "video_merge";
     // Never claimed by a worker: its items settle it.
-    Batch(BatchPayload) = BATCH: "ai.batch";
-    Export(ExportPayload) = EXPORT: "project.export";
-    ImportAsset(ImportAssetPayload) = IMPORT_ASSET: "import_asset";
+    Batch(BatchPayload) = BATCH: "ai.batch" as "batch_generate";
+    Export(ExportPayload) = EXPORT: "project.export" as "project_export";
+    ImportAsset(ImportAssetPayload) = IMPORT_ASSET: "import_asset" as "asset_import";
 }
 
 /// What running a task spends, which decides the hourly budget it draws on.
@@ -152,16 +169,22 @@ mod tests {
 
     #[test]
     fn a_kind_reads_back_as_it_was_stored() {
-        let kind = TaskKind::from(ImagePayload {
-            target: Target::Scene { scene_id: "s1".into() },
-            choice: Choice { provider: Some("local".into()), model: None },
-            then: vec![],
-        });
+        let choice = Choice { provider: Some("local".into()), model: None };
+        let kind = TaskKind::from(ImagePayload::new(Target::Scene { scene_id: "s1".into() }, choice));
         assert_eq!(kind.name(), "ai.image");
         assert_eq!(TaskKind::decode(kind.name(), &kind.payload()).unwrap(), kind);
         let batch = TaskKind::decode("ai.batch", &json!({ "kind": "clips", "items": 3 })).unwrap();
         assert_eq!(batch, TaskKind::Batch(BatchPayload { kind: BatchKind::Clips, items: 3 }));
         assert_eq!(TaskKind::decode("project.export", &json!({})).unwrap(), TaskKind::Export(ExportPayload {}));
+    }
+
+    #[test]
+    fn kinds_answer_to_the_plans_names_too() {
+        assert_eq!(TaskKind::plan_name("ai.image"), "image_generate");
+        assert_eq!(TaskKind::plan_name("ai.shots_generate"), "shot_generate");
+        assert_eq!(TaskKind::stored_name("video_merge"), Some("ai.merge"));
+        assert_eq!(TaskKind::stored_name("ai.merge"), Some("ai.merge"));
+        assert_eq!(TaskKind::stored_name("paint"), None);
     }
 
     #[test]
@@ -174,7 +197,7 @@ mod tests {
     fn each_kind_says_what_it_spends() {
         let merge = TaskKind::from(MergePayload { shot_ids: vec!["s1".into()] });
         assert_eq!(merge.spends(), Spends::Cpu);
-        let parse = TaskKind::from(ScriptParsePayload { raw_script: None, choice: Choice::default() });
+        let parse = TaskKind::from(ScriptParsePayload { raw_script: None, language: None, choice: Choice::default() });
         assert!(matches!(parse.spends(), Spends::Provider(Capability::Text, _)));
     }
 }

@@ -390,6 +390,22 @@ impl TaskStore for PostgresStore {
         })
     }
 
+    async fn queue_ahead(&self, task: &TaskRecord) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS ahead FROM tasks
+             WHERE task_type = $1 AND id <> $2
+               AND (status = 'running'
+                    OR (status = 'pending' AND (priority > $3 OR (priority = $3 AND created_at < $4))))",
+        )
+        .bind(&task.task_type)
+        .bind(task.id.as_uuid())
+        .bind(task.priority)
+        .bind(task.created_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("ahead")?)
+    }
+
     async fn prune_tasks(&self, finished_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> StoreResult<u64> {
         let done = sqlx::query(
             "DELETE FROM tasks WHERE (status IN ('completed', 'cancelled') AND updated_at < $1)

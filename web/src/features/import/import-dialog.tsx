@@ -23,7 +23,7 @@ async function importLegacy(file: File): Promise<ImportReport> {
 }
 
 function PendingProgress({ projectId }: { projectId: string }) {
-  const tasks = useTasks().filter((task) => task.project_id === projectId && task.type === 'import_asset');
+  const tasks = useTasks().filter((task) => task.project_id === projectId && task.kind === 'import_asset');
   if (tasks.length === 0) return null;
   const done = tasks.filter((task) => FINISHED.has(task.status)).length;
   const mean = tasks.reduce((sum, task) => sum + (FINISHED.has(task.status) ? 100 : task.progress), 0) / tasks.length;

@@ -26,8 +26,8 @@ describe('the task tray', () => {
     taskStore.apply({
       type: 'snapshot',
       tasks: [
-        task({ id: 'running', type: 'ai.video', status: 'running', progress: 40 }),
-        task({ id: 'broken', type: 'ai.image', status: 'failed', error: { code: 'PROVIDER_ERROR', message: 'upstream timeout' } }),
+        task({ id: 'running', type: 'video_generate', kind: 'ai.video', status: 'running', progress: 40 }),
+        task({ id: 'broken', type: 'image_generate', kind: 'ai.image', status: 'failed', error: { code: 'PROVIDER_ERROR', message: 'upstream timeout' } }),
         task({ id: 'elsewhere', project_id: 'p2', status: 'running' }),
       ],
     });

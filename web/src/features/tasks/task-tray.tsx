@@ -43,7 +43,7 @@ export function TaskTray({ projectId, feed }: { projectId: string; feed: SocketS
               {tasks.slice(0, 30).map((task) => (
                 <li key={task.id} className="flex flex-col gap-1 border-b border-stone-100 pb-2 last:border-0">
                   <div className="flex items-center gap-2">
-                    <span className="mr-auto truncate">{taskLabel(t, task.type)}</span>
+                    <span className="mr-auto truncate">{taskLabel(t, task.kind)}</span>
                     <StatusBadge status={task.status} />
                     {!FINISHED.has(task.status) && (
                       <Button size="sm" variant="ghost" onClick={() => act(task.id, 'cancel')}>
@@ -56,7 +56,7 @@ export function TaskTray({ projectId, feed }: { projectId: string; feed: SocketS
                       </Button>
                     )}
                   </div>
-                  {!FINISHED.has(task.status) && <ProgressBar value={task.progress} label={taskLabel(t, task.type)} />}
+                  {!FINISHED.has(task.status) && <ProgressBar value={task.progress} label={taskLabel(t, task.kind)} />}
                   {task.error && <p className="text-xs text-red-600">{task.error.message}</p>}
                 </li>
               ))}

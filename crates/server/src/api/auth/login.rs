@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -32,7 +33,7 @@ pub async fn login(
 ) -> AppResult<Response> {
     let (user, tokens) = state.auth.login(&body.email, &body.password, &client).await?;
     let refresh = tokens.refresh.clone();
-    let mut response = envelope::ok(SessionView { user: (&user).into(), tokens });
+    let mut response = envelope::ok(SessionView::new((&user).into(), tokens));
     set_refresh_cookie(&mut response, &state, Some(&refresh));
     Ok(response)
 }

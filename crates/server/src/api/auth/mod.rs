@@ -19,11 +19,19 @@ use utoipa::ToSchema;
 pub const REFRESH_COOKIE: &str = "cinegen_refresh";
 const COOKIE_PATH: &str = "/api/v1/auth";
 
-/// Answer of register and login.
+/// Answer of register and login: the plan names the pair `token`; earlier versions of this
+/// server `tokens`. Both are sent, alike.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub user: UserView,
+    pub token: TokenPair,
     pub tokens: TokenPair,
+}
+
+impl SessionView {
+    pub fn new(user: UserView, tokens: TokenPair) -> Self {
+        Self { user, token: tokens.clone(), tokens }
+    }
 }
 
 /// Adds (or, with `None`, clears) the refresh cookie on `response`.

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token; may be left out when the `cinegen_refresh` cookie carries it.
     pub refresh: Option<String>,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub email: String,
     /// 8–128 characters.
@@ -40,7 +41,7 @@ pub async fn register(
     let (user, tokens) =
         state.auth.register(&body.email, &body.password, &body.name, body.invite_code.as_deref(), &client).await?;
     let refresh = tokens.refresh.clone();
-    let mut response = envelope::created(SessionView { user: (&user).into(), tokens });
+    let mut response = envelope::created(SessionView::new((&user).into(), tokens));
     set_refresh_cookie(&mut response, &state, Some(&refresh));
     Ok(response)
 }

@@ -72,7 +72,7 @@ pub async fn create_project(
     let update = ProjectUpdate::parse(body)?;
     let (project, _) = create_with_assets(&state, claims.sub, id, update).await?;
     let view = project_view(&state, project, ProjectRole::Owner).await?;
-    Ok(envelope::created(ProjectEnvelope { project: view }))
+    Ok(envelope::created_at(&format!("/api/v1/projects/{id}"), ProjectEnvelope { project: view }))
 }
 
 /// Creates a project whose documents may carry assets. Files must belong to an existing project,
@@ -177,7 +177,7 @@ fn cached_answer(project: &bytes::Bytes, role: ProjectRole) -> Response {
 #[utoipa::path(
     put, path = "/api/v1/projects/{id}", tag = "projects", operation_id = "update_project",
     security(("bearer" = [])),
-    request_body(content = Object, description = "version (required) and any fields to change"),
+    request_body(content = Object, description = "any fields to change; `version` (or If-Match) makes the write conditional: a stale one answers 409"),
     responses(
         (status = 200, body = Envelope<ProjectEnvelope>),
         (status = 403, description = "viewer", body = ErrorEnvelope),

@@ -78,6 +78,7 @@ pub async fn list_projects(
                 let minted = minted.get(&item.id).cloned();
                 let mut view = ProjectListItemView::from(item);
                 view.thumbnail_url = minted.or(view.thumbnail_url);
+                view.thumbnail = view.thumbnail_url.clone();
                 view
             })
             .collect(),

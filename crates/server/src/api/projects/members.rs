@@ -11,6 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ShareRequest {
     pub email: String,
     /// `viewer` (reads) or `editor` (reads and writes).

@@ -1,6 +1,7 @@
 //! How projects look on the wire: snake_case project fields around the camelCase documents.
 
 use chrono::{DateTime, Utc};
+use cinegen_domain::project::settings::ProjectSettings;
 use cinegen_domain::project::{ProjectRole, ProjectStatus};
 use cinegen_domain::{ProjectId, UserId};
 use cinegen_store::{Member, ProjectListItem, ProjectRecord};
@@ -21,6 +22,8 @@ pub struct ProjectView {
     pub image_size: String,
     pub image_count: u8,
     pub genre: String,
+    /// The same settings as one object, as the plan answers them.
+    pub settings: ProjectSettings,
     pub raw_script: String,
     /// ScriptData (camelCase fields), or null before the script is parsed.
     #[schema(value_type = Object)]
@@ -45,8 +48,9 @@ pub struct ProjectView {
 
 /// The fields of [`ProjectView`]: an extra field of the same name (written by an older server, or
 /// an import) never shadows them on the wire.
-const VIEW_FIELDS: [&str; 20] = [
+const VIEW_FIELDS: [&str; 21] = [
     "id",
+    "settings",
     "owner_id",
     "title",
     "stage",
@@ -74,6 +78,7 @@ impl ProjectView {
         let mut extra = project.extra;
         extra.retain(|key, _| !VIEW_FIELDS.contains(&key.as_str()));
         Self {
+            settings: settings.clone(),
             id: project.id,
             owner_id: project.owner_id,
             title: project.title,
@@ -128,7 +133,9 @@ pub struct ProjectListItemView {
     pub image_size: String,
     pub image_count: u8,
     pub genre: String,
-    /// The first generated image, if any.
+    /// The first generated image, if any (the plan's name).
+    pub thumbnail: Option<String>,
+    /// The same link, under this server's earlier name.
     pub thumbnail_url: Option<String>,
     pub counts: ProjectCounts,
     pub version: i64,
@@ -153,6 +160,7 @@ impl From<ProjectListItem> for ProjectListItemView {
             image_size: settings.image_size,
             image_count: settings.image_count,
             genre: settings.genre,
+            thumbnail: item.thumbnail.clone().filter(|t| t.starts_with("http")),
             thumbnail_url: item.thumbnail.filter(|t| t.starts_with("http")),
             counts: ProjectCounts {
                 shots: item.shot_count,

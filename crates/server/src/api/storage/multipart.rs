@@ -18,6 +18,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartMultipartRequest {
     #[serde(flatten)]
     pub file: CreateUploadRequest,
@@ -137,6 +138,7 @@ pub async fn list_upload_parts(
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CompleteMultipart {
     /// Hex MD5 of the whole file, checked against the assembled object when given.
     pub md5: Option<String>,

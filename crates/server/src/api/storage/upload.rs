@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUploadRequest {
     pub file_name: String,
     /// character, scene, keyframe_start, keyframe_end, keyframe_full, video or export.
@@ -68,6 +69,7 @@ pub async fn create_upload(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UploadCallback {
     pub file_id: String,
     /// `success`, or anything else to abandon the upload.

@@ -1,5 +1,6 @@
-//! `/api/v1/ai/*`: each generation endpoint checks the request, counts it against the caller's
-//! hourly limit, and enqueues a task (answering 202 with it). `Idempotency-Key` (or `client_key`
+//! `/api/v1/ai/*`: each generation endpoint checks the request, draws it from the caller's
+//! hourly budget, and enqueues a task (answering 202 with the plan's `task_id`, `status`,
+//! `message`, `estimated_time`, and the task). `Idempotency-Key` (or `client_key`
 //! in the body) answers the task a repeated request already made. Where a generation fills a
 //! slot, the slot is marked `generating` in the same transaction that enqueues the task.
 
@@ -7,12 +8,13 @@ use crate::ai::Choice;
 use crate::ai::batch_plan::{BatchKind, has_interval};
 use crate::ai::generation::{Editable, Queued};
 use crate::ai::handlers::{
-    ImagePayload, MergePayload, ScriptGeneratePayload, ScriptParsePayload, ShotsGeneratePayload, VideoPayload,
-    VisualPromptPayload,
+    ImageInputs, ImagePayload, MergePayload, ScriptGeneratePayload, ScriptParsePayload, ShotsGeneratePayload,
+    VideoPayload, VisualPromptPayload,
 };
+use crate::ai::links::Link;
 use crate::ai::targets::{self, Target, image_plan, video_plan};
 use crate::api::projects::parse_id;
-use crate::api::tasks::{TaskEnvelope, TaskView};
+use crate::api::tasks::TaskView;
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, CurrentUser};
@@ -22,106 +24,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use cinegen_domain::project::assets::SlotId;
-use cinegen_domain::{FieldError, UserId, ValidationErrors};
+use cinegen_domain::{FieldError, TaskId, UserId, ValidationErrors};
+use cinegen_providers::Capability;
+use cinegen_store::TaskStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-/// Model options of a request (the plan's `model_config`).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-pub struct ModelConfig {
-    /// The provider's model id; else the user's or the provider's default.
-    #[serde(default)]
-    pub model: Option<String>,
-}
-
-/// Fields every generation request may carry.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-pub struct Common {
-    pub project_id: String,
-    /// A provider name (`local`, `openai`, …); else the user's or the server's default.
-    #[serde(default)]
-    pub provider: Option<String>,
-    #[serde(default)]
-    pub model_config: Option<ModelConfig>,
-    /// Same as the `Idempotency-Key` header.
-    #[serde(default)]
-    pub client_key: Option<String>,
-}
-
-impl Common {
-    fn choice(&self) -> Choice {
-        Choice { provider: self.provider.clone(), model: self.model_config.as_ref().and_then(|m| m.model.clone()) }
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ParseScriptRequest {
-    #[serde(flatten)]
-    pub common: Common,
-    /// The script; else the project's saved `raw_script`.
-    #[serde(default)]
-    pub raw_script: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct GenerateScriptRequest {
-    #[serde(flatten)]
-    pub common: Common,
-    pub idea: String,
-    #[serde(default)]
-    pub genre: Option<String>,
-    /// `60s`, `2min`, …; else the project's target duration.
-    #[serde(default)]
-    pub duration: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct GenerateShotsRequest {
-    #[serde(flatten)]
-    pub common: Common,
-    /// Plan only this scene's shots (replacing them); else every shot.
-    #[serde(default)]
-    pub scene_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct TargetRequest {
-    #[serde(flatten)]
-    pub common: Common,
-    pub target: Target,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct GenerateVideoRequest {
-    #[serde(flatten)]
-    pub common: Common,
-    pub shot_id: String,
-    /// Seconds (1–60); else the shot's clip duration.
-    #[serde(default)]
-    pub duration: Option<f64>,
-    /// Provider of a keyframe that must be painted first; else the default image provider.
-    #[serde(default)]
-    pub image_provider: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct MergeRequest {
-    pub project_id: String,
-    /// The shots whose clips make the film, in order.
-    pub shot_ids: Vec<String>,
-    #[serde(default)]
-    pub client_key: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct BatchRequest {
-    #[serde(flatten)]
-    pub common: Common,
-    #[serde(default)]
-    pub image_provider: Option<String>,
-}
+mod requests;
+pub use requests::*;
 
 /// The idempotency key of a request: the header, else the body's `client_key`.
 fn idempotency_key(headers: &HeaderMap, body: Option<&String>) -> AppResult<Option<String>> {
@@ -146,14 +58,61 @@ fn missing(what: String) -> AppError {
     AppError::NotFound(format!("{what} not found"))
 }
 
-/// 202 with a new task, 200 with the task an earlier identical request made.
-fn answer(queued: Queued) -> Response {
-    let Queued { task, created } = queued;
+/// What a generation request answers: the plan's `task_id`, `status`, `message` and (where it
+/// can be told) `estimated_time`, and this server's whole `task` beside them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskAccepted {
+    pub task_id: TaskId,
+    /// The task's status now: `pending` when just queued.
+    pub status: String,
+    pub message: String,
+    /// Seconds until the result is likely ready: the provider's recent median for the model and
+    /// the work of the same kind queued before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_time: Option<u64>,
+    pub task: TaskView,
+}
+
+/// The plan's words for what was queued.
+fn queued_message(plan_type: &str, created: bool) -> String {
+    let what = match plan_type {
+        "script_parse" => "剧本解析",
+        "script_generate" => "剧本创作",
+        "shot_generate" => "分镜生成",
+        "prompt_generate" => "提示词生成",
+        "image_generate" => "图片生成",
+        "video_generate" => "视频生成",
+        "video_merge" => "视频合成",
+        "batch_generate" => "批量生成",
+        "project_export" => "项目导出",
+        _ => "生成",
+    };
     if created {
-        envelope::with_status(StatusCode::ACCEPTED, TaskEnvelope { task: TaskView::from(task) }, "queued")
+        format!("{what}任务已提交，请稍候...")
     } else {
-        envelope::ok(TaskEnvelope { task: TaskView::from(task) })
+        format!("{what}任务已提交过，这是同一个任务")
     }
+}
+
+/// 202 with a new task, 200 with the task an earlier identical request made. `estimate` names
+/// the provider work whose time is told.
+async fn answer(state: &AppState, queued: Queued, estimate: Option<(Capability, &Choice)>) -> Response {
+    let Queued { task, created } = queued;
+    let estimated_time = match estimate {
+        Some((capability, choice)) if matches!(task.status, TaskStatus::Pending | TaskStatus::Running) => {
+            state.ai.estimate(&task, capability, choice).await
+        }
+        _ => None,
+    };
+    let view = TaskView::from(task);
+    let body = TaskAccepted {
+        task_id: view.id,
+        status: view.status.clone(),
+        message: queued_message(&view.task_type, created),
+        estimated_time,
+        task: view,
+    };
+    if created { envelope::with_status(StatusCode::ACCEPTED, body, "queued") } else { envelope::ok(body) }
 }
 
 /// The project, for an editor of it.
@@ -161,12 +120,16 @@ async fn prepare(state: &AppState, user: UserId, raw_id: &str) -> AppResult<Edit
     state.generation.editable(user, parse_id(raw_id, "project")?).await
 }
 
+fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::validation(ValidationErrors(vec![FieldError::new(field, message)]))
+}
+
 /// Parses the script into characters, scenes, paragraphs and shots (replacing the project's).
 #[utoipa::path(
     post, path = "/api/v1/ai/script/parse", tag = "ai", operation_id = "parse_script",
     security(("bearer" = [])), request_body = ParseScriptRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope),
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn parse_script(
@@ -175,15 +138,24 @@ pub async fn parse_script(
     headers: HeaderMap,
     ApiJson(body): ApiJson<ParseScriptRequest>,
 ) -> AppResult<Response> {
-    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
-    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let key = idempotency_key(&headers, body.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.project_id).await?;
     let script = body.raw_script.as_deref().unwrap_or(&project.project.raw_script);
     if script.trim().is_empty() {
-        let error = FieldError::new("raw_script", "is empty, and the project has no saved script");
-        return Err(AppError::validation(ValidationErrors(vec![error])));
+        return Err(invalid("raw_text", "is empty, and the project has no saved script"));
     }
-    let input = ScriptParsePayload { raw_script: body.raw_script, choice: body.common.choice() };
-    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
+    if let Some(language) = &body.language
+        && !cinegen_domain::project::settings::LANGUAGES.contains(&language.as_str())
+    {
+        return Err(invalid(
+            "language",
+            format!("must be one of {}", cinegen_domain::project::settings::LANGUAGES.join(", ")),
+        ));
+    }
+    let choice = body.common().choice(Capability::Text);
+    let input = ScriptParsePayload { raw_script: body.raw_script, language: body.language, choice: choice.clone() };
+    let queued = state.generation.enqueue(&project, input.into(), key).await?;
+    Ok(answer(&state, queued, Some((Capability::Text, &choice))).await)
 }
 
 /// Writes a screenplay from an idea (saved as the project's `raw_script`).
@@ -191,7 +163,7 @@ pub async fn parse_script(
     post, path = "/api/v1/ai/script/generate", tag = "ai", operation_id = "generate_script",
     security(("bearer" = [])), request_body = GenerateScriptRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_script(
     State(state): State<AppState>,
@@ -199,7 +171,7 @@ pub async fn generate_script(
     headers: HeaderMap,
     ApiJson(body): ApiJson<GenerateScriptRequest>,
 ) -> AppResult<Response> {
-    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    let key = idempotency_key(&headers, body.client_key.as_ref())?;
     let mut errors = ValidationErrors::default();
     if body.idea.trim().is_empty() || body.idea.chars().count() > 5000 {
         errors.push(FieldError::new("idea", "must be 1–5000 characters"));
@@ -215,14 +187,12 @@ pub async fn generate_script(
         }
     };
     errors.into_result().map_err(AppError::validation)?;
-    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
-    let input = ScriptGeneratePayload {
-        idea: body.idea,
-        genre: body.genre,
-        duration_secs: seconds,
-        choice: body.common.choice(),
-    };
-    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
+    let project = prepare(&state, claims.sub, &body.project_id).await?;
+    let choice = body.common().choice(Capability::Text);
+    let input =
+        ScriptGeneratePayload { idea: body.idea, genre: body.genre, duration_secs: seconds, choice: choice.clone() };
+    let queued = state.generation.enqueue(&project, input.into(), key).await?;
+    Ok(answer(&state, queued, Some((Capability::Text, &choice))).await)
 }
 
 /// Plans the shot list from the script data (all of it, or one scene's shots).
@@ -230,7 +200,7 @@ pub async fn generate_script(
     post, path = "/api/v1/ai/shots/generate", tag = "ai", operation_id = "generate_shots",
     security(("bearer" = [])), request_body = GenerateShotsRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_shots(
     State(state): State<AppState>,
@@ -238,15 +208,17 @@ pub async fn generate_shots(
     headers: HeaderMap,
     ApiJson(body): ApiJson<GenerateShotsRequest>,
 ) -> AppResult<Response> {
-    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
-    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let key = idempotency_key(&headers, body.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.project_id).await?;
     if let Some(scene) = &body.scene_id
         && targets::scene(&project.project, scene).is_none()
     {
         return Err(missing(format!("scene '{scene}'")));
     }
-    let input = ShotsGeneratePayload { scene_id: body.scene_id, choice: body.common.choice() };
-    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
+    let choice = body.common().choice(Capability::Text);
+    let input = ShotsGeneratePayload { scene_id: body.scene_id, choice: choice.clone() };
+    let queued = state.generation.enqueue(&project, input.into(), key).await?;
+    Ok(answer(&state, queued, Some((Capability::Text, &choice))).await)
 }
 
 /// Writes the visual prompt of a character, variation, scene or keyframe.
@@ -254,7 +226,7 @@ pub async fn generate_shots(
     post, path = "/api/v1/ai/visual-prompt", tag = "ai", operation_id = "generate_visual_prompt",
     security(("bearer" = [])), request_body = TargetRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn visual_prompt(
     State(state): State<AppState>,
@@ -262,11 +234,32 @@ pub async fn visual_prompt(
     headers: HeaderMap,
     ApiJson(body): ApiJson<TargetRequest>,
 ) -> AppResult<Response> {
-    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
-    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let key = idempotency_key(&headers, body.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.project_id).await?;
     image_plan(&project.project, &body.target).map_err(missing)?;
-    let input = VisualPromptPayload { target: body.target, choice: body.common.choice() };
-    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
+    let choice = body.common().choice(Capability::Text);
+    let input = VisualPromptPayload { target: body.target.clone(), choice: choice.clone() };
+    let queued = state.generation.enqueue(&project, input.into(), key).await?;
+    Ok(answer(&state, queued, Some((Capability::Text, &choice))).await)
+}
+
+/// The target of an image request: `target`, or the plan's `shot_id` with `keyframe_type`.
+fn image_target(project: &Editable, body: &GenerateImageRequest) -> AppResult<Target> {
+    match (&body.target, &body.shot_id, body.keyframe_type) {
+        (Some(target), None, None) => Ok(target.clone()),
+        (None, Some(shot_id), Some(kind)) => {
+            if targets::shot(&project.project, shot_id).is_none() {
+                return Err(missing(format!("shot '{shot_id}'")));
+            }
+            let keyframe_id = targets::keyframe_of_type(&project.project, shot_id, kind.as_str())
+                .ok_or_else(|| missing(format!("the {} keyframe of shot '{shot_id}'", kind.as_str())))?;
+            Ok(Target::Keyframe { shot_id: shot_id.clone(), keyframe_id })
+        }
+        (None, Some(_), None) => Err(invalid("keyframe_type", "is required with shot_id: start, end or full")),
+        (None, None, Some(_)) => Err(invalid("shot_id", "is required with keyframe_type")),
+        (None, None, None) => Err(invalid("target", "is required (or the plan's shot_id with keyframe_type)")),
+        (Some(_), _, _) => Err(invalid("target", "give either target, or shot_id with keyframe_type, not both")),
+    }
 }
 
 /// Paints one image: a character's base look, a wardrobe variation (keeping the face), a scene,
@@ -274,29 +267,52 @@ pub async fn visual_prompt(
 /// references). The result lands in the target's slot.
 #[utoipa::path(
     post, path = "/api/v1/ai/image/generate", tag = "ai", operation_id = "generate_image",
-    security(("bearer" = [])), request_body = TargetRequest,
+    security(("bearer" = [])), request_body = GenerateImageRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_image(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<TargetRequest>,
+    ApiJson(body): ApiJson<GenerateImageRequest>,
 ) -> AppResult<Response> {
-    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
-    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
-    let plan = image_plan(&project.project, &body.target).map_err(missing)?;
-    let input = ImagePayload { target: body.target, choice: body.common.choice(), then: vec![] };
-    Ok(answer(state.generation.enqueue_into(&project, vec![plan.slot], input.into(), key).await?))
+    let key = idempotency_key(&headers, body.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.project_id).await?;
+    let target = image_target(&project, &body)?;
+    let plan = image_plan(&project.project, &target).map_err(missing)?;
+    let references = match &body.reference_images {
+        Some(links) => state.generation.links(&project, "reference_images", links).await?,
+        None => Vec::new(),
+    };
+    let choice = body.common().choice(Capability::Image);
+    let mut input = ImagePayload::new(target, choice.clone());
+    input.inputs = ImageInputs { prompt: body.prompt.clone(), references };
+    let queued = state.generation.enqueue_into(&project, vec![plan.slot], input.into(), key).await?;
+    Ok(answer(&state, queued, Some((Capability::Image, &choice))).await)
 }
 
-/// Animates one shot from its keyframes (painting a missing first keyframe before).
+/// One frame link of a video request, checked.
+async fn frame_link(
+    state: &AppState,
+    project: &Editable,
+    field: &str,
+    raw: Option<&String>,
+) -> AppResult<Option<Link>> {
+    match raw {
+        Some(raw) => Ok(state.generation.links(project, field, std::slice::from_ref(raw)).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// Animates one shot from its keyframes (painting a missing first keyframe before), or from the
+/// frames the request names.
 #[utoipa::path(
     post, path = "/api/v1/ai/video/generate", tag = "ai", operation_id = "generate_video",
     security(("bearer" = [])), request_body = GenerateVideoRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope),
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_video(
@@ -305,28 +321,36 @@ pub async fn generate_video(
     headers: HeaderMap,
     ApiJson(body): ApiJson<GenerateVideoRequest>,
 ) -> AppResult<Response> {
-    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
+    let key = idempotency_key(&headers, body.client_key.as_ref())?;
     if let Some(d) = body.duration
         && !(1.0..=60.0).contains(&d)
     {
-        return Err(AppError::validation(ValidationErrors(vec![FieldError::new("duration", "must be 1–60 seconds")])));
+        return Err(invalid("duration", "must be 1–60 seconds"));
     }
-    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let project = prepare(&state, claims.sub, &body.project_id).await?;
     if targets::shot(&project.project, &body.shot_id).is_none() {
         return Err(missing(format!("shot '{}'", body.shot_id)));
     }
-    video_plan(&project.project, &body.shot_id, body.duration).map_err(|what| {
-        AppError::validation(ValidationErrors(vec![FieldError::new("shot_id", format!("needs {what}"))]))
-    })?;
-    let input = VideoPayload {
-        shot_id: body.shot_id.clone(),
-        duration: body.duration,
-        choice: body.common.choice(),
-        image: Choice { provider: body.image_provider, model: None },
-    };
+    let start = frame_link(&state, &project, "start_image_url", body.start_image_url.as_ref()).await?;
+    let end = frame_link(&state, &project, "end_image_url", body.end_image_url.as_ref()).await?;
+    let full_frame = body.full_frame.unwrap_or(false);
+    if start.is_none() {
+        let plan = video_plan(&project.project, &body.shot_id, body.duration)
+            .map_err(|what| invalid("shot_id", format!("needs {what}")))?;
+        if full_frame && plan.full.is_none() {
+            return Err(invalid("full_frame", format!("shot '{}' has no full keyframe", body.shot_id)));
+        }
+    }
+    let choice = body.common().choice(Capability::Video);
+    let image = Choice { provider: body.image_provider.clone(), model: None };
+    let mut input = VideoPayload::new(body.shot_id.clone(), choice.clone(), image);
+    input.duration = body.duration;
+    input.prompt = body.prompt.clone();
+    (input.start, input.end, input.full_frame) = (start, end, full_frame);
     let slots =
         if has_interval(&project.project, &body.shot_id) { vec![SlotId::Clip { shot: body.shot_id }] } else { vec![] };
-    Ok(answer(state.generation.enqueue_into(&project, slots, input.into(), key).await?))
+    let queued = state.generation.enqueue_into(&project, slots, input.into(), key).await?;
+    Ok(answer(&state, queued, Some((Capability::Video, &choice))).await)
 }
 
 /// Joins the clips of the named shots, in order, into the project's film.
@@ -334,7 +358,7 @@ pub async fn generate_video(
     post, path = "/api/v1/ai/video/merge", tag = "ai", operation_id = "merge_video",
     security(("bearer" = [])), request_body = MergeRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope),
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn merge_video(
@@ -345,10 +369,7 @@ pub async fn merge_video(
 ) -> AppResult<Response> {
     let key = idempotency_key(&headers, body.client_key.as_ref())?;
     if body.shot_ids.is_empty() || body.shot_ids.len() > 1000 {
-        return Err(AppError::validation(ValidationErrors(vec![FieldError::new(
-            "shot_ids",
-            "must name 1–1000 shots",
-        )])));
+        return Err(invalid("shot_ids", "must name 1–1000 shots"));
     }
     let project = prepare(&state, claims.sub, &body.project_id).await?;
     let mut errors = ValidationErrors::default();
@@ -363,7 +384,8 @@ pub async fn merge_video(
     }
     errors.into_result().map_err(AppError::validation)?;
     let input = MergePayload { shot_ids: body.shot_ids };
-    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
+    let queued = state.generation.enqueue(&project, input.into(), key).await?;
+    Ok(answer(&state, queued, None).await)
 }
 
 /// Generates everything missing of one kind: one task per item under a parent task whose
@@ -372,7 +394,7 @@ pub async fn merge_video(
     post, path = "/api/v1/ai/batch/{kind}", tag = "ai", operation_id = "generate_batch",
     security(("bearer" = [])), request_body = BatchRequest,
     params(("kind" = String, Path, description = "images, keyframes or clips"), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 404, body = ErrorEnvelope),
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_batch(
@@ -383,10 +405,12 @@ pub async fn generate_batch(
     ApiJson(body): ApiJson<BatchRequest>,
 ) -> AppResult<Response> {
     let kind = BatchKind::parse(&kind).ok_or_else(|| AppError::not_found("batch kind"))?;
-    let key = idempotency_key(&headers, body.common.client_key.as_ref())?;
-    let project = prepare(&state, claims.sub, &body.common.project_id).await?;
+    let key = idempotency_key(&headers, body.client_key.as_ref())?;
+    let project = prepare(&state, claims.sub, &body.project_id).await?;
+    let capability = if kind == BatchKind::Clips { Capability::Video } else { Capability::Image };
     let image = Choice { provider: body.image_provider.clone(), model: None };
-    Ok(answer(state.generation.batch(&project, kind, &body.common.choice(), &image, key).await?))
+    let queued = state.generation.batch(&project, kind, &body.common().choice(capability), &image, key).await?;
+    Ok(answer(&state, queued, None).await)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -432,6 +456,7 @@ pub async fn usage(
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     #[serde(default)]
     pub client_key: Option<String>,
@@ -443,7 +468,7 @@ pub struct ExportRequest {
     post, path = "/api/v1/projects/{id}/export", tag = "projects", operation_id = "export_archive",
     security(("bearer" = [])), request_body(content = Option<ExportRequest>),
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskEnvelope>), (status = 403, body = ErrorEnvelope),
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn export_archive(
@@ -461,5 +486,6 @@ pub async fn export_archive(
     let key = idempotency_key(&headers, request.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &id).await?;
     let input = crate::tasks::kind::ExportPayload {};
-    Ok(answer(state.generation.enqueue(&project, input.into(), key).await?))
+    let queued = state.generation.enqueue(&project, input.into(), key).await?;
+    Ok(answer(&state, queued, None).await)
 }
