@@ -36,11 +36,21 @@ pub struct Provider {
     pub video: Option<Arc<dyn VideoModel>>,
     /// The model used per capability when neither the request nor the user names one.
     pub default_models: BTreeMap<Capability, String>,
+    /// Where a vendor takes only a fixed set of model names, that set per capability: a request
+    /// naming another is refused before anything is queued. Absent: the vendor's catalogue is
+    /// open (and grows without us), so the vendor judges the name.
+    pub known_models: BTreeMap<Capability, &'static [&'static str]>,
 }
 
 impl Provider {
     pub fn capabilities(&self) -> Vec<Capability> {
         Capability::ALL.into_iter().filter(|c| self.offers(*c)).collect()
+    }
+
+    /// Whether `model` is a name this provider takes for `capability` (any, where its catalogue
+    /// is open).
+    pub fn takes_model(&self, capability: Capability, model: &str) -> bool {
+        self.known_models.get(&capability).is_none_or(|known| known.contains(&model))
     }
 
     pub fn offers(&self, capability: Capability) -> bool {

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "CineGen API", description = "AI motion-comic and short-drama production workbench."),
+    info(title = "CineGen API", description = include_str!("../../../docs/API.md")),
     paths(
         api::auth::register::register,
         api::auth::login::login,

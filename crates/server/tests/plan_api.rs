@@ -9,7 +9,15 @@ use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-on_both_engines!(a_client_written_from_the_plan_works_unchanged, strict_parsing_names_the_field_and_the_likely_one);
+on_both_engines!(
+    a_client_written_from_the_plan_works_unchanged,
+    strict_parsing_names_the_field_and_the_likely_one,
+    image_links_name_our_own_files_or_are_downloaded_first,
+);
+
+/// A real 1×1 PNG.
+const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
 fn keys(value: &Value) -> Vec<&str> {
     let mut keys: Vec<&str> = value.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
@@ -227,7 +235,89 @@ async fn strict_parsing_names_the_field_and_the_likely_one(engine: Engine) {
         .unwrap();
     assert!(tasks.is_empty(), "nothing was queued");
 
+    // A vendor with a closed set of models refuses a name outside it when asked, naming the set.
+    let shot = json!([{"id": "s1", "keyframes": [{"id": "k1", "type": "start"}]}]);
+    let framed = app.post_authed("/api/v1/projects", &token, &json!({"title": "Kling", "shots": shot})).await;
+    let framed = framed.data()["project"]["id"].as_str().unwrap().to_owned();
+    let wrong_model = app
+        .post_authed(
+            "/api/v1/ai/image/generate",
+            &token,
+            &json!({"project_id": framed, "shot_id": "s1", "keyframe_type": "start", "provider": "kling",
+                    "model_config": {"image_model": "dall-e-3"}}),
+        )
+        .await;
+    assert_eq!(wrong_model.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong_model.body);
+    let field = &wrong_model.body["error"]["details"]["fields"][0];
+    assert_eq!(field["field"], "model_config");
+    assert!(field["message"].as_str().unwrap().contains("kling-v2-1"), "{}", wrong_model.body);
+    let doc = app.get_authed(&format!("/api/v1/projects/{framed}"), &token).await;
+    assert_ne!(doc.data()["project"]["shots"][0]["keyframes"][0]["status"], "generating", "nothing was marked");
+
     // Project documents keep fields this server does not know.
     let kept = app.post_authed("/api/v1/projects", &token, &json!({"title": "Kept", "futureField": {"a": 1}})).await;
     assert_eq!(kept.data()["project"]["futureField"], json!({"a": 1}));
+}
+
+async fn image_links_name_our_own_files_or_are_downloaded_first(engine: Engine) {
+    use base64::Engine as _;
+    // An outside host serving one reference image, counting how often it is fetched.
+    let fetched = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = fetched.clone();
+    let png = base64::engine::general_purpose::STANDARD.decode(PNG_1X1).unwrap();
+    let source = axum::Router::new().route(
+        "/ref1.png",
+        axum::routing::get(move || {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let png = png.clone();
+            async move { ([("content-type", "image/png")], png) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let outside = format!("http://{}/ref1.png", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, source).await.unwrap() });
+
+    let app = TestApp::spawn_with(engine, |c| c.fetch_allow_loopback = true).await;
+    let shot = json!([{"id": "s1", "keyframes": [{"id": "k1", "type": "start", "visualPrompt": "雨夜"}]}]);
+    let mut people = Vec::new();
+    for email in ["links-ann@example.com", "links-bob@example.com"] {
+        let token = app.register(email).await["token"]["access"].as_str().unwrap().to_owned();
+        let created = app.post_authed("/api/v1/projects", &token, &json!({"title": "Links", "shots": shot})).await;
+        people.push((token, created.data()["project"]["id"].as_str().unwrap().to_owned()));
+    }
+    let ((ann, ann_project), (bob, bob_project)) = (people[0].clone(), people[1].clone());
+    let paint = |project: &str, references: Value| {
+        json!({"project_id": project, "shot_id": "s1", "keyframe_type": "start", "provider": "local",
+               "reference_images": references})
+    };
+    // Bob paints his keyframe: its link and id are his.
+    let his = app.post_authed("/api/v1/ai/image/generate", &bob, &paint(&bob_project, json!([]))).await;
+    let his = app.finished_task(&bob, his.data()["task_id"].as_str().unwrap()).await;
+    let (his_url, his_id) = (his["result"]["url"].as_str().unwrap(), his["result"]["file_id"].as_str().unwrap());
+
+    // Ann cannot reach Bob's file through her request, by link or by id: it is not found.
+    for reference in [his_url, his_id] {
+        let refused =
+            app.post_authed("/api/v1/ai/image/generate", &ann, &paint(&ann_project, json!([reference]))).await;
+        assert_eq!((refused.status, refused.error_code()), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{}", refused.body);
+    }
+    let hostile =
+        app.post_authed("/api/v1/ai/image/generate", &ann, &paint(&ann_project, json!(["file:///etc/passwd"]))).await;
+    assert_eq!(hostile.body["error"]["details"]["fields"][0]["field"], "reference_images[0]", "{}", hostile.body);
+    let doc = app.get_authed(&format!("/api/v1/projects/{ann_project}"), &ann).await;
+    assert_ne!(doc.data()["project"]["shots"][0]["keyframes"][0]["status"], "generating", "refusals marked nothing");
+
+    // An outside link is downloaded into Ann's project before the provider sees it.
+    let before = app.get_authed("/api/v1/storage/usage", &ann).await.data()["used"].as_i64().unwrap();
+    let accepted = app.post_authed("/api/v1/ai/image/generate", &ann, &paint(&ann_project, json!([outside]))).await;
+    let task = app.finished_task(&ann, accepted.data()["task_id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(fetched.load(std::sync::atomic::Ordering::SeqCst), 1, "fetched once, by the server");
+    let after = app.get_authed("/api/v1/storage/usage", &ann).await.data()["used"].as_i64().unwrap();
+    let painted = task["result"]["file_id"].as_str().unwrap();
+    let painted_size =
+        app.get_authed(&format!("/api/v1/storage/url/{painted}"), &ann).await.data()["file"]["file_size"]
+            .as_i64()
+            .unwrap();
+    assert_eq!(after - before, painted_size + 70, "the kept reference (70 bytes) and the painting are Ann's");
 }

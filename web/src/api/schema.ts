@@ -842,6 +842,30 @@ export interface components {
             /** @description Hex MD5 of the whole file, checked against the assembled object when given. */
             md5?: string | null;
         };
+        /**
+         * @description The body of `POST /projects`, for the OpenAPI document (the handler reads it as an object, so
+         *     fields this server does not know are kept as they are).
+         */
+        CreateProjectBody: {
+            genre?: string | null;
+            /** Format: int32 */
+            image_count?: number | null;
+            /** @description `1440x2560` or `2560x1440`. */
+            image_size?: string | null;
+            /** @description zh, en, ja, fr or es. */
+            language?: string | null;
+            raw_script?: string | null;
+            script_data?: Record<string, never> | null;
+            shots?: Record<string, never>[] | null;
+            /** @description script, assets, director or export. */
+            stage?: string | null;
+            /** @description `30s`, `60s`, `2min`, … */
+            target_duration?: string | null;
+            /** @description 1–200 characters. */
+            title: string;
+            /** @description A preset id (`realistic`) or its name (`写实`). */
+            visual_style?: string | null;
+        };
         CreateUploadRequest: {
             content_type: string;
             file_name: string;
@@ -3191,10 +3215,10 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description title (required), stage, target_duration, language, visual_style, image_size, image_count, genre, raw_script, script_data, shots, and any other fields to keep */
+        /** @description title (required) and settings, the script, script_data and shots; any other fields are kept */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["CreateProjectBody"];
             };
         };
         responses: {

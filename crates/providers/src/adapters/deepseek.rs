@@ -39,6 +39,7 @@ pub fn provider(transport: Transport) -> Provider {
         image: None,
         video: None,
         default_models: BTreeMap::from([(Capability::Text, TEXT_MODEL.into())]),
+        known_models: Default::default(),
     }
 }
 

@@ -22,6 +22,18 @@ pub const BASE_URL: &str = "https://api-singapore.klingai.com";
 pub const BASE_URL_CHINA: &str = "https://api-beijing.klingai.com";
 pub const IMAGE_MODEL: &str = "kling-v2-1";
 pub const VIDEO_MODEL: &str = "kling-v2-1";
+/// The `model_name`s Kling documents for image generation and for image-to-video.
+pub const IMAGE_MODELS: &[&str] = &["kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new", "kling-v2-1"];
+pub const VIDEO_MODELS: &[&str] = &[
+    "kling-v1",
+    "kling-v1-5",
+    "kling-v1-6",
+    "kling-v2-master",
+    "kling-v2-1",
+    "kling-v2-1-master",
+    "kling-v2-5-turbo",
+    "kling-v2-6",
+];
 
 /// How often an image task is polled inside [`ImageModel::generate`], and for how long.
 pub const IMAGE_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -83,6 +95,8 @@ impl Kling {
                 (Capability::Image, IMAGE_MODEL.into()),
                 (Capability::Video, VIDEO_MODEL.into()),
             ]),
+            // Kling takes a closed set of `model_name`s (its fact sheet, `docs/providers.md`).
+            known_models: BTreeMap::from([(Capability::Image, IMAGE_MODELS), (Capability::Video, VIDEO_MODELS)]),
         }
     }
 

@@ -51,6 +51,7 @@ pub fn provider(transport: Transport) -> Provider {
             (Capability::Image, IMAGE_MODEL.into()),
             (Capability::Video, VIDEO_MODEL.into()),
         ]),
+        known_models: Default::default(),
     }
 }
 

@@ -39,6 +39,7 @@ pub fn provider(transport: Transport) -> Provider {
             (Capability::Text, TEXT_MODEL.into()),
             (Capability::Image, IMAGE_MODEL.into()),
         ]),
+        known_models: Default::default(),
     }
 }
 

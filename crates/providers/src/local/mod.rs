@@ -45,6 +45,7 @@ impl LocalProvider {
                 (Capability::Video, VIDEO_MODEL.to_owned()),
             ]
             .into(),
+            known_models: Default::default(),
         }
     }
 }

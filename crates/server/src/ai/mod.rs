@@ -127,7 +127,18 @@ impl AiService {
     /// The name of the provider a request of `capability` will use, checked when it is asked for.
     pub async fn provider_for(&self, user: UserId, capability: Capability, choice: &Choice) -> AppResult<&'static str> {
         match self.pick(user, capability, choice).await {
-            Ok((provider, _)) => Ok(provider.name),
+            Ok((provider, _)) => match &choice.model {
+                Some(model) if !provider.takes_model(capability, model) => {
+                    let known = provider.known_models.get(&capability).map(|m| m.join(", ")).unwrap_or_default();
+                    let message = format!(
+                        "provider '{}' has no {} model '{model}'; it takes {known}",
+                        provider.name,
+                        capability.as_str()
+                    );
+                    Err(AppError::validation(ValidationErrors(vec![FieldError::new("model_config", message)])))
+                }
+                _ => Ok(provider.name),
+            },
             Err(TaskError::Permanent { message, .. }) => {
                 Err(AppError::validation(ValidationErrors(vec![FieldError::new("provider", message)])))
             }

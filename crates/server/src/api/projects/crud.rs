@@ -1,4 +1,4 @@
-use super::views::{ProjectEnvelope, ProjectView};
+use super::views::{CreateProjectBody, ProjectEnvelope, ProjectView};
 use super::{if_match, parse_id};
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
@@ -60,7 +60,7 @@ pub async fn normalize_assets(
 #[utoipa::path(
     post, path = "/api/v1/projects", tag = "projects", operation_id = "create_project",
     security(("bearer" = [])),
-    request_body(content = Object, description = "title (required), stage, target_duration, language, visual_style, image_size, image_count, genre, raw_script, script_data, shots, and any other fields to keep"),
+    request_body(content = CreateProjectBody, description = "title (required) and settings, the script, script_data and shots; any other fields are kept"),
     responses((status = 201, body = Envelope<ProjectEnvelope>), (status = 422, body = ErrorEnvelope))
 )]
 pub async fn create_project(

@@ -207,3 +207,31 @@ impl From<Member> for MemberView {
 pub struct MembersView {
     pub members: Vec<MemberView>,
 }
+
+/// The body of `POST /projects`, for the OpenAPI document (the handler reads it as an object, so
+/// fields this server does not know are kept as they are).
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "describes the body; the handler reads a map to keep unknown fields")]
+pub struct CreateProjectBody {
+    /// 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    /// script, assets, director or export.
+    pub stage: Option<String>,
+    /// `30s`, `60s`, `2min`, …
+    pub target_duration: Option<String>,
+    /// zh, en, ja, fr or es.
+    pub language: Option<String>,
+    /// A preset id (`realistic`) or its name (`写实`).
+    pub visual_style: Option<String>,
+    /// `1440x2560` or `2560x1440`.
+    pub image_size: Option<String>,
+    #[schema(minimum = 1, maximum = 9)]
+    pub image_count: Option<u8>,
+    pub genre: Option<String>,
+    pub raw_script: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub script_data: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub shots: Option<Value>,
+}

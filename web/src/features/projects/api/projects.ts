@@ -58,7 +58,7 @@ export interface NewProject {
 }
 
 export async function createProject(fields: NewProject): Promise<Project> {
-  const { project } = await unwrap(api.POST('/api/v1/projects', { body: jsonBody(fields) }));
+  const { project } = await unwrap(api.POST('/api/v1/projects', { body: fields }));
   return project as unknown as Project;
 }
 
