@@ -32,6 +32,7 @@ async fn probes_metrics_and_docs(engine: Engine) {
     let ready = app.get("/ready").await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.data()["database"], if engine == Engine::Sqlite { "sqlite" } else { "postgres" });
+    assert_eq!((ready.data()["storage"].as_str(), ready.data()["redis"].as_str()), (Some("local"), None));
 
     app.get("/api/v1/auth/me").await;
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();

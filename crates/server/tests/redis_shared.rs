@@ -29,6 +29,7 @@ async fn postgres_with_redis_shares_logout_and_login_limits_between_instances() 
     })
     .await;
     let email = format!("shared-{}@example.com", uuid::Uuid::new_v4().simple());
+    assert_eq!(b.get("/ready").await.data()["redis"], "ok", "readiness asks Redis when it is configured");
 
     let session = a.register(&email).await;
     let access = session["tokens"]["access"].as_str().unwrap();

@@ -251,6 +251,24 @@ fn s3_config_at(config: &mut Config, variable: &str, default: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_asks_the_object_store() {
+    let app = TestApp::spawn_with(Engine::Sqlite, s3_config).await;
+    let ready = app.get("/ready").await;
+    assert_eq!((ready.status, ready.data()["storage"].as_str()), (StatusCode::OK, Some("s3")), "{}", ready.body);
+    // A store that does not answer: the instance is alive, but not ready for traffic.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let app = TestApp::spawn_with(Engine::Sqlite, |c| {
+        s3_config(c);
+        c.storage_url = Some(format!("s3://cinegen-test?endpoint=http://{closed}&region=us-east-1&path_style=true"));
+    })
+    .await;
+    assert_eq!(app.get("/health").await.status, StatusCode::OK);
+    let unready = app.get("/ready").await;
+    assert_eq!((unready.status, unready.error_code()), (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"));
+    assert!(unready.body["error"]["message"].as_str().unwrap().contains("storage"), "{}", unready.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_presigned_put_then_get_and_refused_forgeries() {
     let app = TestApp::spawn_with(Engine::Sqlite, s3_config).await;
     let ann = session(&app, "s3@example.com").await;

@@ -807,7 +807,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database answers. */
+        /**
+         * Everything configured answers: the database; Redis, when configured; the file store (a listing
+         *     of an empty prefix: it proves the bucket or folder is reachable and the keys accepted). Each
+         *     check is bounded, so a hanging dependency reads as not ready rather than hanging the probe.
+         */
         get: operations["ready"];
         put?: never;
         post?: never;
@@ -4833,7 +4837,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description SERVICE_UNAVAILABLE */
+            /** @description SERVICE_UNAVAILABLE: names what does not answer */
             503: {
                 headers: {
                     [name: string]: unknown;
