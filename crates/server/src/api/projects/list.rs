@@ -77,8 +77,8 @@ pub async fn list_projects(
             .map(|item| {
                 let minted = minted.get(&item.id).cloned();
                 let mut view = ProjectListItemView::from(item);
-                view.thumbnail_url = minted.or(view.thumbnail_url);
-                view.thumbnail = view.thumbnail_url.clone();
+                let link = minted.or(view.thumbnail_url.take());
+                view.set_thumbnail(link);
                 view
             })
             .collect(),

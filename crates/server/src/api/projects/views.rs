@@ -146,7 +146,8 @@ pub struct ProjectListItemView {
 impl From<ProjectListItem> for ProjectListItemView {
     fn from(item: ProjectListItem) -> Self {
         let settings = item.settings;
-        Self {
+        let link = item.thumbnail.filter(|t| t.starts_with("http"));
+        let mut view = Self {
             id: item.id,
             owner_id: item.owner_id,
             title: item.title,
@@ -160,8 +161,8 @@ impl From<ProjectListItem> for ProjectListItemView {
             image_size: settings.image_size,
             image_count: settings.image_count,
             genre: settings.genre,
-            thumbnail: item.thumbnail.clone().filter(|t| t.starts_with("http")),
-            thumbnail_url: item.thumbnail.filter(|t| t.starts_with("http")),
+            thumbnail: None,
+            thumbnail_url: None,
             counts: ProjectCounts {
                 shots: item.shot_count,
                 keyframes_completed: item.keyframes_done,
@@ -170,7 +171,17 @@ impl From<ProjectListItem> for ProjectListItemView {
             version: item.version,
             created_at: item.created_at,
             updated_at: item.updated_at,
-        }
+        };
+        view.set_thumbnail(link);
+        view
+    }
+}
+
+impl ProjectListItemView {
+    /// The first image's link, under the plan's name and under ours.
+    pub fn set_thumbnail(&mut self, link: Option<String>) {
+        self.thumbnail_url.clone_from(&link);
+        self.thumbnail = link;
     }
 }
 
