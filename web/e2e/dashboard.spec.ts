@@ -11,7 +11,7 @@ async function createFromDashboard(page: Page, title: string) {
 }
 
 const legacyFixture = (name: string) =>
-  fileURLToPath(new URL(`../../../shared/fixtures/legacy/${name}`, import.meta.url));
+  fileURLToPath(new URL(`../../fixtures/legacy/${name}`, import.meta.url));
 
 const card = (page: Page, title: string) => page.getByTestId('project-card').filter({ hasText: title });
 
@@ -129,15 +129,15 @@ test('the legacy export fixture imports; its expired provider links are reported
   await register(page, newAccount('fixture'));
   await page.getByRole('button', { name: '导入旧版文件' }).click();
   const dialog = page.getByRole('dialog', { name: '导入旧版导出文件' });
-  await dialog.locator('input[type=file]').setInputFiles(legacyFixture('cinegen-export-2026-11-20.json'));
+  await dialog.locator('input[type=file]').setInputFiles(legacyFixture('cinegen-export-2026-10-08.json'));
   await dialog.getByRole('button', { name: '开始导入' }).click();
   const report = dialog.getByTestId('import-report');
   await expect(report).toContainText('已导入 2 个项目');
   // Its provider links expired long ago (and nothing outside is reachable from here): they are
   // tried in the background, then listed as missing, without failing the import.
   await expect(report).toContainText('无法导入的素材', { timeout: 90_000 });
-  await dialog.getByRole('link', { name: '青禾记' }).click();
-  await expect(page.getByLabel('剧本原文')).toHaveValue(/青禾/);
+  await dialog.getByRole('link', { name: '渡口记' }).click();
+  await expect(page.getByLabel('剧本原文')).toHaveValue(/渡口/);
 });
 
 test('workspace: project settings are autosaved, the sidebar collapses', async ({ page }) => {

@@ -4,8 +4,8 @@ import { createProject, expectSaved, fixture, newAccount, register } from './hel
 
 test('a shot is edited frame by frame and every change survives a reload', async ({ page }) => {
   await register(page, newAccount('director'));
-  await createProject(page, '青禾记');
-  const text = fixture('qinghe-zh.txt');
+  await createProject(page, '渡口记');
+  const text = fixture('dukou-zh.txt');
   await page.getByLabel('剧本原文').fill(text.slice(0, text.indexOf('第二场')));
   await expectSaved(page);
   await page.getByRole('button', { name: '解析剧本' }).click();
@@ -16,7 +16,7 @@ test('a shot is edited frame by frame and every change survives a reload', async
   const firstCharacter = page.getByTestId('character-card').first();
   await firstCharacter.getByText(/服装造型/).click();
   await firstCharacter.getByRole('button', { name: '+ 添加造型' }).click();
-  await firstCharacter.getByLabel('造型名称').fill('夜行衣');
+  await firstCharacter.getByLabel('造型名称').fill('蓑衣');
   await expectSaved(page);
 
   // The second shot: a dialogue line, with a start frame only.
@@ -26,7 +26,7 @@ test('a shot is edited frame by frame and every change survives a reload', async
   await expect(shot.getByRole('heading', { name: '分镜 2' })).toBeVisible();
 
   // Wardrobe pick, duration and prompt are saved without any save button.
-  await shot.getByRole('combobox', { name: /造型/ }).first().selectOption({ label: '夜行衣' });
+  await shot.getByRole('combobox', { name: /造型/ }).first().selectOption({ label: '蓑衣' });
   const duration = shot.getByLabel('时长（秒）');
   await duration.fill('4');
   await duration.blur();
@@ -35,7 +35,7 @@ test('a shot is edited frame by frame and every change survives a reload', async
     // The parser names a shot's frames after it; the body is streamed, so the URL is what to match.
     (r) => r.request().method() === 'PATCH' && r.url().endsWith('/shots/shot-2/keyframes/shot-2-start'),
   );
-  await start.getByLabel('画面提示词').fill('月下的后院，少女推门而出');
+  await start.getByLabel('画面提示词').fill('黄昏的渡口，少女提灯独行');
 
   // Frames: add an end frame, paint and delete an image, remove the frame again.
   await shot.getByRole('button', { name: '+ 添加尾帧' }).click();
@@ -54,6 +54,6 @@ test('a shot is edited frame by frame and every change survives a reload', async
   const again = page.getByTestId('shot-detail');
   await expect(again.getByRole('combobox', { name: /造型/ }).first()).toHaveValue(/.+/);
   await expect(again.getByLabel('时长（秒）')).toHaveValue('4');
-  await expect(page.getByTestId('keyframe-start').getByLabel('画面提示词')).toHaveValue('月下的后院，少女推门而出');
+  await expect(page.getByTestId('keyframe-start').getByLabel('画面提示词')).toHaveValue('黄昏的渡口，少女提灯独行');
   await expect(page.getByTestId('keyframe-end')).toHaveCount(0);
 });

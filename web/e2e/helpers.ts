@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const fixture = (name: string) =>
-  readFileSync(fileURLToPath(new URL(`../../../shared/fixtures/scripts/${name}`, import.meta.url)), 'utf8');
+  readFileSync(fileURLToPath(new URL(`../../fixtures/scripts/${name}`, import.meta.url)), 'utf8');
 
 /** A fresh account per test, so tests never depend on each other. */
 export function newAccount(tag: string) {

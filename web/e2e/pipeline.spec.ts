@@ -21,10 +21,10 @@ async function videoPlays(video: Locator) {
 
 test('from a pasted script to a film that plays', async ({ page }) => {
   await register(page, newAccount('pipeline'));
-  await createProject(page, '青禾记');
+  await createProject(page, '渡口记');
 
   // 01 Script: paste the sample screenplay and parse it.
-  await page.getByLabel('剧本原文').fill(fixture('qinghe-zh.txt'));
+  await page.getByLabel('剧本原文').fill(fixture('dukou-zh.txt'));
   await expectSaved(page);
   await page.getByRole('button', { name: '解析剧本' }).click();
   await expect(page.getByRole('tab', { name: /角色/ })).toBeVisible({ timeout: 30_000 });
@@ -76,7 +76,7 @@ test('from a pasted script to a film that plays', async ({ page }) => {
 
 test('a script written from an idea lands in the editor', async ({ page }) => {
   await register(page, newAccount('idea'));
-  await createProject(page, '画中人');
+  await createProject(page, '倒走的钟');
   await page.getByRole('button', { name: '从创意生成剧本' }).click();
   await page.getByLabel('创意').fill(fixture('idea-zh.txt').trim());
   await page.getByLabel('类型').fill('奇幻');

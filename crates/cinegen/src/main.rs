@@ -168,7 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine = state.store.engine(),
                 "cinegen worker is running"
             );
-            cinegen_server::work(state, cinegen_server::shutdown_signal()).await;
+            cinegen_server::work(state, cinegen_server::shutdown_signal()).await?;
         }
         Command::Migrate(location) => {
             let state = AppState::build(settings(config, &location)?).await?;

@@ -56,6 +56,9 @@ pub struct Config {
     pub task_retry_base_ms: u64,
     /// How long a claimed task is held without a heartbeat; a dead worker's task is rescued after it.
     pub task_lease_secs: u64,
+    /// On SIGTERM, how long running tasks may take to finish before they are handed back to the
+    /// queue (keep it below the orchestrator's grace period: compose 60 s, Kubernetes 120 s).
+    pub shutdown_grace_secs: u64,
     /// The provider used per capability when neither the request nor the user names one.
     pub text_provider: String,
     pub image_provider: String,
@@ -140,6 +143,7 @@ impl Default for Config {
             per_user_running_tasks: 8,
             task_retry_base_ms: 2000,
             task_lease_secs: 30,
+            shutdown_grace_secs: 20,
             text_provider: "local".into(),
             image_provider: "local".into(),
             video_provider: "local".into(),
@@ -375,6 +379,7 @@ impl Config {
             per_user_running_tasks: self.per_user_running_tasks.max(1),
             task_retry_base_ms: self.task_retry_base_ms.max(1),
             task_lease_secs: self.task_lease_secs.max(1),
+            shutdown_grace_secs: self.shutdown_grace_secs,
             text_provider: self.text_provider,
             image_provider: self.image_provider,
             video_provider: self.video_provider,
@@ -642,6 +647,7 @@ pub struct Settings {
     pub task_retry_base_ms: u64,
     /// How long a claimed task is held without a heartbeat; a dead worker's task is rescued after it.
     pub task_lease_secs: u64,
+    pub shutdown_grace_secs: u64,
     pub text_provider: String,
     pub image_provider: String,
     pub video_provider: String,

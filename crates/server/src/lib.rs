@@ -18,6 +18,7 @@ pub mod files;
 pub mod http;
 pub mod maintenance;
 pub mod openapi;
+pub mod ops;
 pub mod projects;
 pub mod state;
 pub mod tasks;
@@ -38,19 +39,21 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let maintenance = tokio::spawn(maintenance::run(state.clone()));
     let sessions = tokio::spawn(state.live_sessions.clone().run(state.store.clone()));
-    let metrics = match state.settings.metrics_addr {
-        Some(addr) => {
-            let listener = TcpListener::bind(addr).await?;
-            tracing::info!(addr = %listener.local_addr()?, "metrics are served on their own address");
-            let router = api::metrics_router(state.clone());
-            Some(tokio::spawn(async move { axum::serve(listener, router).await }))
-        }
-        None => None,
-    };
+    let metrics = serve_metrics(&state).await?;
     let stop_workers = tokio_util::sync::CancellationToken::new();
     let workers = worker_pool(&state).spawn(stop_workers.clone());
-    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let (stopping, stop_claiming) = (state.stopping.clone(), stop_workers.clone());
+    let signal = async move {
+        shutdown.await;
+        // Live feeds close with a reconnect hint; new connections are refused while the
+        // requests in flight are answered; the workers claim nothing more and hand back what
+        // cannot finish within the grace period.
+        stopping.cancel();
+        stop_claiming.cancel();
+    };
+    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(signal).await;
+    wait_for_sockets_to_close(&state).await;
     maintenance.abort();
     sessions.abort();
     if let Some(metrics) = metrics {
@@ -59,6 +62,23 @@ pub async fn serve(
     stop_workers.cancel();
     futures::future::join_all(workers).await;
     served
+}
+
+/// Gives the live feeds a moment to send their close frames before the process goes.
+async fn wait_for_sockets_to_close(state: &AppState) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while state.open_sockets.load(std::sync::atomic::Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Serves `/metrics` and the probes on `metrics_addr`, when one is set.
+async fn serve_metrics(state: &AppState) -> std::io::Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    let Some(addr) = state.settings.metrics_addr else { return Ok(None) };
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics and probes are served on their own address");
+    let router = api::metrics_router(state.clone());
+    Ok(Some(tokio::spawn(async move { axum::serve(listener, router).await })))
 }
 
 /// The task workers of this process, with every task type's handler.
@@ -72,6 +92,7 @@ pub fn worker_pool(state: &AppState) -> std::sync::Arc<tasks::WorkerPool> {
         lease: std::time::Duration::from_secs(settings.task_lease_secs),
         // Three beats per lease: one lost beat never loses the task.
         heartbeat: std::time::Duration::from_millis(settings.task_lease_secs * 1000 / 3),
+        shutdown_grace: std::time::Duration::from_secs(settings.shutdown_grace_secs),
         ..tasks::WorkerConfig::default()
     };
     use ai::handlers::*;
@@ -96,12 +117,18 @@ pub fn worker_pool(state: &AppState) -> std::sync::Arc<tasks::WorkerPool> {
 }
 
 /// Runs only the task workers (`cinegen worker`) until `shutdown` resolves.
-pub async fn work(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) {
+pub async fn work(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let metrics = serve_metrics(&state).await?;
     let stop = tokio_util::sync::CancellationToken::new();
     let workers = worker_pool(&state).spawn(stop.clone());
     shutdown.await;
+    state.stopping.cancel();
     stop.cancel();
     futures::future::join_all(workers).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -53,6 +53,11 @@ pub struct AppServices {
     pub live_sessions: crate::auth::LiveSessions,
     /// Names this process in leases of scheduled jobs.
     pub instance_id: String,
+    /// Cancelled when the process is told to stop: live feeds close with a reconnect hint and
+    /// the readiness probe fails, while in-flight requests drain.
+    pub stopping: tokio_util::sync::CancellationToken,
+    /// Live feeds open now (shutdown waits briefly for their close frames to go out).
+    pub open_sockets: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl AppState {
@@ -152,9 +157,11 @@ impl AppState {
             projects,
             assets: AssetService::new(files.clone(), store.clone()),
             files,
-            metrics: crate::http::metrics::handle(),
+            metrics: crate::ops::metrics::handle(),
             task_events,
             instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            stopping: tokio_util::sync::CancellationToken::new(),
+            open_sockets: Arc::default(),
         })))
     }
 }

@@ -18,7 +18,7 @@ on_both_engines!(
     bad_import_files_are_refused,
 );
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/legacy");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/legacy");
 /// A real 1×1 PNG.
 const PNG_1X1: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -163,13 +163,13 @@ async fn import(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) -> commo
 async fn legacy_export_file_imports(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let token = token(&app, "legacy@example.com").await;
-    let bytes = std::fs::read(format!("{FIXTURES}/cinegen-export-2026-11-20.json")).unwrap();
+    let bytes = std::fs::read(format!("{FIXTURES}/cinegen-export-2026-10-08.json")).unwrap();
     let report = import(&app, &token, "cinegen-export.json", bytes).await;
     assert_eq!(report.status, StatusCode::CREATED, "{}", report.body);
     let projects = report.data()["projects"].as_array().unwrap();
     assert_eq!(projects.len(), 2);
-    assert_eq!(projects[0]["title"], "青禾记");
-    assert_eq!(projects[1]["title"], "Neon Rain");
+    assert_eq!(projects[0]["title"], "渡口记");
+    assert_eq!(projects[1]["title"], "Last Train");
     let assets = &projects[0]["assets"];
     assert_eq!(assets["imported"], 6, "{assets}");
     assert_eq!(assets["pending"].as_array().unwrap().len(), 2, "{assets}");
@@ -178,20 +178,23 @@ async fn legacy_export_file_imports(engine: Engine) {
     assert_eq!(project["language"], "zh");
     assert_eq!(project["visual_style"], "xianxia");
     assert_eq!(project["image_count"], 4);
-    assert_eq!(project["script_data"]["characters"][0]["name"], "沈青禾");
+    assert_eq!(project["script_data"]["characters"][0]["name"], "林晚舟");
     let character = &project["script_data"]["characters"][0];
     assert!(character["referenceImageFileId"].is_string());
     let image = reqwest::get(app.url(character["referenceImage"].as_str().unwrap())).await.unwrap();
     assert_eq!(image.status(), StatusCode::OK);
     // The expired provider links fail (this machine reaches no provider) and leave their slots empty.
+    // Both downloads run at once: wait for each to have failed.
     let project = wait_for(&app, &token, id, |p| {
         let clip = &p["shots"][0]["interval"];
-        clip["status"] == "failed" && clip.get("videoUrl").is_none()
+        clip["status"] == "failed"
+            && clip.get("videoUrl").is_none()
+            && p["script_data"]["characters"][1].get("referenceImage").is_none()
     })
     .await;
     assert!(project["script_data"]["characters"][1].get("referenceImage").is_none());
-    let neon = get_project(&app, &token, projects[1]["id"].as_str().unwrap()).await;
-    assert_eq!((neon["language"].as_str(), neon["image_size"].as_str()), (Some("en"), Some("2560x1440")));
+    let train = get_project(&app, &token, projects[1]["id"].as_str().unwrap()).await;
+    assert_eq!((train["language"].as_str(), train["image_size"].as_str()), (Some("en"), Some("2560x1440")));
 }
 
 async fn legacy_project_state_imports(engine: Engine) {
@@ -219,7 +222,7 @@ async fn legacy_project_state_imports(engine: Engine) {
         .unwrap();
     let again = import(&app, &token, "export.json", exported.to_vec()).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
-    assert_eq!(again.data()["projects"][0]["title"], "青禾记");
+    assert_eq!(again.data()["projects"][0]["title"], "渡口记");
 }
 
 async fn bad_import_files_are_refused(engine: Engine) {

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 on_both_engines!(a_chinese_script_becomes_a_film, failures_are_reported_per_item_and_limits_hold);
 
-const SCRIPT: &str = include_str!("../../../../shared/fixtures/scripts/qinghe-zh.txt");
+const SCRIPT: &str = include_str!("../../../fixtures/scripts/dukou-zh.txt");
 
 struct Session {
     token: String,
@@ -111,7 +111,7 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
         .post_authed(
             "/api/v1/projects",
             &ann.token,
-            &json!({"title": "青禾记", "language": "zh", "image_size": "1440x2560", "target_duration": "60s", "raw_script": SCRIPT}),
+            &json!({"title": "渡口记", "language": "zh", "image_size": "1440x2560", "target_duration": "60s", "raw_script": SCRIPT}),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
@@ -126,11 +126,11 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     task_ids.push(parse);
     let mut doc = project(&app, &ann.token, &id).await;
     let names: Vec<&str> = each(&doc["script_data"], "characters").map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["沈青禾", "萧砚"]);
+    assert_eq!(names, ["林晚舟", "程野"]);
 
     // A wardrobe variation, added by the user.
     doc["script_data"]["characters"][0]["variations"] =
-        json!([{"id": "var-night", "name": "夜行衣", "visualPrompt": "沈青禾，黑色夜行衣，蒙面"}]);
+        json!([{"id": "var-rain", "name": "蓑衣", "visualPrompt": "林晚舟，青色蓑衣，竹编斗笠"}]);
     let saved = app
         .send(
             app.client

@@ -137,6 +137,11 @@ async fn story_to_film(engine: Engine, text: &'static str, image: &'static str, 
     let parsed = run(&app, &token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
     let shots = parsed["result"]["shots"].as_u64().unwrap();
     assert!(shots >= 2, "{parsed}");
+    // The image vendor throttles the first picture once: the task is retried and the metrics
+    // count the 429.
+    if let Some((_, emulator, _)) = emulators.list.iter().find(|(name, ..)| *name == image) {
+        emulator.fail_next(cinegen_emulators::Fault::RateLimited { retry_after_secs: 0 });
+    }
     for path in ["/api/v1/ai/batch/images", "/api/v1/ai/batch/keyframes", "/api/v1/ai/batch/clips"] {
         let batch = run(&app, &token, path, json!({"project_id": id})).await;
         assert_eq!(batch["result"]["failed"], 0, "{path}: {batch}");
@@ -168,7 +173,54 @@ async fn story_to_film(engine: Engine, text: &'static str, image: &'static str, 
     for (kind, provider) in [("text", text), ("image", image), ("video", video)] {
         assert!(rows.iter().any(|r| r["kind"] == kind && r["provider"] == provider), "{kind} by {provider}: {rows:?}");
     }
+
+    // What an operator sees of this work.
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str, labels: &[(&str, &str)]| sample(&metrics, name, labels);
+    for (capability, provider) in [("text", text), ("image", image), ("video", video)] {
+        let ok = value(
+            "cinegen_provider_calls_total",
+            &[("provider", provider), ("capability", capability), ("outcome", "ok")],
+        );
+        assert!(ok >= 1.0, "{provider} {capability} calls counted:\n{metrics}");
+        let units = value("cinegen_provider_units_total", &[("provider", provider), ("capability", capability)]);
+        assert!(units >= 1.0, "{provider} {capability} units counted");
+    }
+    if image != "local" {
+        let throttled = value("cinegen_provider_throttled_total", &[("provider", image), ("capability", "image")]);
+        assert_eq!(throttled, 1.0, "the one throttled answer is counted, however the vendor says it:\n{metrics}");
+        let answers = value("cinegen_provider_responses_total", &[("provider", image), ("capability", "image")]);
+        assert!(answers >= 2.0, "HTTP answers counted");
+        assert!(value("cinegen_provider_calls_total", &[("provider", image), ("outcome", "transient")]) >= 1.0);
+        assert!(value("cinegen_tasks_finished_total", &[("type", "ai.image"), ("outcome", "retried")]) >= 1.0);
+    }
+    for task_type in ["ai.script_parse", "ai.image", "ai.video", "ai.merge"] {
+        let done = value("cinegen_tasks_finished_total", &[("type", task_type), ("outcome", "completed")]);
+        assert!(done >= 1.0, "{task_type} completions counted");
+        assert_eq!(value("cinegen_queue_due", &[("type", task_type)]), 0.0, "the queue is drained");
+    }
+    assert!(
+        value("cinegen_storage_written_bytes_total", &[("backend", "local")]) > 10_000.0,
+        "clips and images written"
+    );
+    assert_eq!(value("cinegen_db_pool_connections", &[("state", "max")]), 8.0);
+    assert_eq!(value("cinegen_database_up", &[]), 1.0);
     emulators.assert_conformant();
+}
+
+/// The sum of the samples of `name` whose labels include all of `labels` (0 when none do), from
+/// Prometheus's text format.
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+            let matches = metric == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+            matches.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
 }
 
 /// Each provider takes part in each capability it offers, mixed with others.

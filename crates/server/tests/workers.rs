@@ -30,6 +30,8 @@ on_both_engines!(
     running_tasks_stop_when_cancelled,
     a_dead_workers_task_is_resumed_without_a_second_provider_job,
     many_workers_run_every_task_exactly_once,
+    a_stopping_worker_hands_a_resumable_job_back_at_once,
+    a_stopping_worker_lets_short_tasks_finish_and_hands_back_the_rest,
 );
 
 async fn setup(engine: Engine) -> (TestDatabase, Arc<dyn Store>, UserId) {
@@ -209,9 +211,10 @@ async fn running_tasks_stop_when_cancelled(engine: Engine) {
     futures::future::join_all(workers).await;
 }
 
-/// Submits a paid job once, records its id, then polls it.
+/// Submits a paid job once (or resumes the recorded one), then polls it for `render`.
 struct PaidJob {
     submissions: Arc<AtomicUsize>,
+    render: Duration,
 }
 
 #[async_trait::async_trait]
@@ -224,13 +227,13 @@ impl TaskHandler for PaidJob {
         let job = match &ctx.task.provider_job_id {
             Some(job) => job.clone(),
             None => {
-                let n = self.submissions.fetch_add(1, Ordering::SeqCst);
-                let job = format!("job-{n}");
+                let job = format!("job-{}", self.submissions.fetch_add(1, Ordering::SeqCst));
                 ctx.record_provider_job("kling", &job).await?;
                 job
             }
         };
         ctx.progress(80, "polling").await?;
+        tokio::time::sleep(self.render).await;
         Ok(json!({ "job": job }))
     }
 }
@@ -252,7 +255,11 @@ async fn a_dead_workers_task_is_resumed_without_a_second_provider_job(engine: En
     submissions.fetch_add(1, Ordering::SeqCst);
     store.set_provider_job(id, "doomed", claimed.attempts, "kling", "job-0", Utc::now()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let pool = WorkerPool::new(store.clone(), vec![Arc::new(PaidJob { submissions: submissions.clone() })], quick());
+    let pool = WorkerPool::new(
+        store.clone(),
+        vec![Arc::new(PaidJob { submissions: submissions.clone(), render: Duration::ZERO })],
+        quick(),
+    );
     assert!(pool.run_one("rescuer").await.unwrap());
     let done = store.task(id).await.unwrap().unwrap();
     assert_eq!((done.status, done.attempts), (TaskStatus::Completed, 2));
@@ -268,6 +275,89 @@ async fn a_dead_workers_task_is_resumed_without_a_second_provider_job(engine: En
     );
     assert!(late.await.unwrap().is_none());
     assert_eq!(store.task(id).await.unwrap().unwrap().status, TaskStatus::Completed);
+}
+
+async fn a_stopping_worker_hands_a_resumable_job_back_at_once(engine: Engine) {
+    let (_db, store, user) = setup(engine).await;
+    let submissions = Arc::new(AtomicUsize::new(0));
+    // A lease far longer than the test: only the hand-back can free the task in time.
+    let config = WorkerConfig { lease: Duration::from_secs(600), shutdown_grace: Duration::from_secs(600), ..quick() };
+    let slow = PaidJob { submissions: submissions.clone(), render: Duration::from_secs(600) };
+    let stopping = Arc::new(WorkerPool::new(store.clone(), vec![Arc::new(slow)], config));
+    let shutdown = CancellationToken::new();
+    let workers = stopping.spawn(shutdown.clone());
+    let id = enqueue(&store, user, "video", json!({})).await;
+    stopping.wake();
+    wait_for(&store, id, |t| t.provider_job_id.is_some()).await;
+
+    let asked = std::time::Instant::now();
+    shutdown.cancel();
+    futures::future::join_all(workers).await;
+    assert!(asked.elapsed() < Duration::from_secs(5), "stopped at once, not after the grace period");
+    let back = store.task(id).await.unwrap().unwrap();
+    assert_eq!((back.status, back.attempts, back.locked_by.as_deref()), (TaskStatus::Pending, 0, None));
+
+    let quick_render = PaidJob { submissions: submissions.clone(), render: Duration::ZERO };
+    let next = WorkerPool::new(store.clone(), vec![Arc::new(quick_render)], quick());
+    assert!(next.run_one("next-worker").await.unwrap(), "claimed at once: no lease to wait out");
+    let done = store.task(id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.result), (TaskStatus::Completed, Some(json!({"job": "job-0"}))));
+    assert_eq!(submissions.load(Ordering::SeqCst), 1, "the provider was paid once");
+}
+
+/// Sleeps for the payload's `ms`, then answers.
+struct Sleeps;
+
+#[async_trait::async_trait]
+impl TaskHandler for Sleeps {
+    fn task_type(&self) -> &'static str {
+        "sleeps"
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
+        ctx.progress(10, "working").await?;
+        tokio::time::sleep(Duration::from_millis(ctx.task.payload["ms"].as_u64().unwrap_or(0))).await;
+        Ok(json!({"slept": true}))
+    }
+}
+
+async fn a_stopping_worker_lets_short_tasks_finish_and_hands_back_the_rest(engine: Engine) {
+    let (_db, store, user) = setup(engine).await;
+    let config =
+        WorkerConfig { lease: Duration::from_secs(600), shutdown_grace: Duration::from_millis(1500), ..quick() };
+    let pool = Arc::new(WorkerPool::new(store.clone(), vec![Arc::new(Sleeps)], config));
+    let shutdown = CancellationToken::new();
+    let workers = pool.spawn(shutdown.clone());
+    let short = enqueue(&store, user, "sleeps", json!({"ms": 500})).await;
+    let long = enqueue(&store, user, "sleeps", json!({"ms": 60_000})).await;
+    pool.wake();
+    wait_for(&store, short, |t| t.status == TaskStatus::Running).await;
+    wait_for(&store, long, |t| t.status == TaskStatus::Running).await;
+    let later = enqueue(&store, user, "sleeps", json!({"ms": 0})).await;
+
+    shutdown.cancel();
+    futures::future::join_all(workers).await;
+    let short = store.task(short).await.unwrap().unwrap();
+    assert_eq!(
+        (short.status, short.result),
+        (TaskStatus::Completed, Some(json!({"slept": true}))),
+        "finished in the grace period"
+    );
+    let long = store.task(long).await.unwrap().unwrap();
+    assert_eq!((long.status, long.attempts), (TaskStatus::Pending, 0), "handed back when the grace period ended");
+    let later = store.task(later).await.unwrap().unwrap();
+    assert_eq!((later.status, later.attempts), (TaskStatus::Pending, 0), "nothing new is claimed while stopping");
+}
+
+/// Waits until the task satisfies `test`.
+async fn wait_for(store: &Arc<dyn Store>, id: TaskId, test: impl Fn(&cinegen_store::TaskRecord) -> bool) {
+    for _ in 0..500 {
+        if test(&store.task(id).await.unwrap().unwrap()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("task {id} never got there: {:?}", store.task(id).await.unwrap());
 }
 
 struct Counting {

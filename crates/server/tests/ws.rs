@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-on_both_engines!(clients_get_a_snapshot_then_their_own_task_events);
+on_both_engines!(
+    clients_get_a_snapshot_then_their_own_task_events,
+    a_stopping_server_closes_feeds_with_a_reconnect_hint
+);
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -132,4 +135,26 @@ async fn postgres_with_redis_relays_task_events_between_instances() {
     }
     assert_eq!(last["task"]["status"], "failed", "{last}");
     assert_eq!(last["task"]["type"], "asset_import");
+}
+
+/// On SIGTERM the server stops accepting, says so on the readiness probe while it drains, and
+/// closes live feeds with 1012 (service restart) so clients reconnect, to another instance.
+async fn a_stopping_server_closes_feeds_with_a_reconnect_hint(engine: Engine) {
+    let mut app = TestApp::spawn(engine).await;
+    let token = app.register("ws-restart@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let mut feed = connect(&app, &token).await;
+    assert_eq!(next(&mut feed, Duration::from_secs(5)).await.unwrap()["type"], "snapshot");
+
+    app.stop();
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(5), feed.next()).await.expect("the feed closes at once") {
+            Some(Ok(Message::Close(frame))) => break frame.expect("a close frame with a code"),
+            Some(Ok(_)) => continue,
+            other => panic!("the feed ended without a close frame: {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(closed.code), 1012, "{closed:?}");
+    assert!(closed.reason.contains("reconnect"), "{closed:?}");
+    let refused = reqwest::get(app.url("/health")).await;
+    assert!(refused.is_err(), "a stopped server takes no new connections");
 }

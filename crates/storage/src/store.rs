@@ -39,6 +39,16 @@ pub enum StorageError {
     Source(std::io::Error),
 }
 
+/// Counts a failed operation of the file store for the metrics: the store refused or did not
+/// answer. A missing object, a refused size or a broken source are answers, not failures.
+fn failed(operation: &'static str) -> impl Fn(&StorageError) {
+    move |error| {
+        if matches!(error, StorageError::Backend(inner) if !matches!(inner, object_store::Error::NotFound { .. })) {
+            metrics::counter!("cinegen_storage_failures_total", "operation" => operation).increment(1);
+        }
+    }
+}
+
 /// Where an S3-compatible bucket is and how to reach it.
 #[derive(Clone)]
 pub struct S3Config {
@@ -181,6 +191,11 @@ impl Storage {
         &self.backend
     }
 
+    /// `local` or `s3`, for metrics.
+    pub fn backend_name(&self) -> &'static str {
+        if self.is_local() { "local" } else { "s3" }
+    }
+
     pub fn is_local(&self) -> bool {
         matches!(self.backend, Backend::Local { .. })
     }
@@ -188,6 +203,17 @@ impl Storage {
     /// Writes a stream to `key` in parts, hashing as it goes; memory stays flat whatever the size.
     /// A stream longer than `limit` bytes is refused and nothing is kept.
     pub async fn put_stream<S, E>(&self, key: &StorageKey, stream: S, limit: u64) -> Result<Digest, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: Into<std::io::Error>,
+    {
+        let written = self.write_stream(key, stream, limit).await.inspect_err(failed("put"))?;
+        metrics::counter!("cinegen_storage_written_bytes_total", "backend" => self.backend_name())
+            .increment(written.size);
+        Ok(written)
+    }
+
+    async fn write_stream<S, E>(&self, key: &StorageKey, stream: S, limit: u64) -> Result<Digest, StorageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: Into<std::io::Error>,
@@ -227,6 +253,10 @@ impl Storage {
     }
 
     async fn digest_of(&self, location: &ObjectPath) -> Result<Digest, StorageError> {
+        self.read_digest(location).await.inspect_err(failed("read"))
+    }
+
+    async fn read_digest(&self, location: &ObjectPath) -> Result<Digest, StorageError> {
         let get = self.objects.get(location).await.map_err(|error| match error {
             object_store::Error::NotFound { .. } => StorageError::NotFound,
             other => other.into(),
@@ -247,17 +277,21 @@ impl Storage {
         match self.objects.head(location).await {
             Ok(meta) => Ok(Some(meta)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(error) => Err(error.into()),
+            Err(error) => Err(StorageError::from(error)).inspect_err(failed("head")),
         }
     }
 
     /// The object, or the byte `range` of it.
     pub async fn get(&self, key: &StorageKey, range: Option<Range<u64>>) -> Result<GetResult, StorageError> {
         let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
-        self.objects.get_opts(&path(key), options).await.map_err(|error| match error {
-            object_store::Error::NotFound { .. } => StorageError::NotFound,
-            other => other.into(),
-        })
+        self.objects
+            .get_opts(&path(key), options)
+            .await
+            .map_err(|error| match error {
+                object_store::Error::NotFound { .. } => StorageError::NotFound,
+                other => other.into(),
+            })
+            .inspect_err(failed("get"))
     }
 
     /// Deletes `key` (and a staged upload of it); deleting what is not there is not an error.
@@ -271,7 +305,7 @@ impl Storage {
     async fn delete_at(&self, location: &ObjectPath) -> Result<(), StorageError> {
         match self.objects.delete(location).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(error) => Err(error.into()),
+            Err(error) => Err(StorageError::from(error)).inspect_err(failed("delete")),
         }
     }
 
@@ -298,14 +332,14 @@ impl Storage {
         if self.is_local() {
             return Ok(());
         }
-        self.objects.copy(&staged(key), &path(key)).await?;
+        self.objects.copy(&staged(key), &path(key)).await.map_err(StorageError::from).inspect_err(failed("copy"))?;
         self.delete_at(&staged(key)).await
     }
 
     /// Every object under `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StorageError> {
         let prefix = ObjectPath::from(prefix);
-        Ok(self.objects.list(Some(&prefix)).try_collect().await?)
+        self.objects.list(Some(&prefix)).try_collect().await.map_err(StorageError::from).inspect_err(failed("list"))
     }
 
     /// A URL that reads the object until `ttl` passes. Local URLs name a download file name when

@@ -29,7 +29,9 @@ pub use projects::{
     StatusFilter,
 };
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
-pub use tasks::{BatchTally, ClaimRequest, Completion, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore};
+pub use tasks::{
+    BatchTally, ClaimRequest, Completion, NewTask, Outcome, QueueStat, TaskQuery, TaskRecord, TaskStatus, TaskStore,
+};
 pub use usage::{ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
 pub use users::{NewUser, UserStore};
 
@@ -44,6 +46,9 @@ pub trait Store:
     /// Cheap round trip proving the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// How the connection pool is used now, and how long taking a connection took (for metrics).
+    async fn pool_sample(&self) -> StoreResult<PoolSample>;
+
     /// Takes (or renews) the lease `name` for `holder` until `until`, unless another holder's
     /// lease is still running. Answers whether `holder` now has it.
     async fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
@@ -53,6 +58,28 @@ pub trait Store:
 
     /// Closes every pooled connection; later calls fail.
     async fn close(&self);
+}
+
+/// The connection pool at one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolSample {
+    /// Connections open, busy or idle.
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+    /// How long this sample waited for a connection: what a query arriving now waits.
+    pub acquire: std::time::Duration,
+}
+
+impl PoolSample {
+    /// Samples `pool`: its counts as others see them, then the time to take a connection (handed
+    /// straight back).
+    pub(crate) async fn take<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> StoreResult<Self> {
+        let (open, idle, max) = (pool.size(), pool.num_idle() as u32, pool.options().get_max_connections());
+        let started = std::time::Instant::now();
+        drop(pool.acquire().await?);
+        Ok(Self { open, idle, max, acquire: started.elapsed() })
+    }
 }
 
 /// Which engine a database URL names.

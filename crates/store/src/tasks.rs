@@ -106,6 +106,19 @@ impl BatchTally {
     }
 }
 
+/// The queue of one task type as a scrape sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStat {
+    pub task_type: String,
+    /// Waiting, due or not (a retry waits for its back-off).
+    pub pending: i64,
+    /// Waiting and due: what workers would take now if they had room.
+    pub due: i64,
+    pub running: i64,
+    /// When the longest-waiting due task became due.
+    pub oldest_due: Option<DateTime<Utc>>,
+}
+
 /// Which task a worker may take.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest {
@@ -184,6 +197,11 @@ pub trait TaskStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
+    /// Gives a running attempt back to the queue at once (its worker is stopping), if `worker`'s
+    /// `attempt` still holds it: pending and due now, the attempt not counted, the provider's job
+    /// id kept so the next worker resumes the job.
+    async fn hand_back(&self, id: TaskId, worker: &str, attempt: i32, now: DateTime<Utc>) -> StoreResult<bool>;
+
     /// Records the provider's job id, before anything else happens, so a resumed attempt polls it
     /// instead of paying for a second job.
     async fn set_provider_job(
@@ -234,6 +252,9 @@ pub trait TaskStore {
     /// Tasks of `task`'s type a worker will take before it: running ones, and pending ones of a
     /// higher priority or the same priority and older (for a time estimate).
     async fn queue_ahead(&self, task: &TaskRecord) -> StoreResult<i64>;
+
+    /// Unfinished tasks counted by type (for metrics), types with none left out.
+    async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<Vec<QueueStat>>;
 
     /// Deletes finished tasks: completed and cancelled ones last changed before `finished_before`,
     /// failed ones (kept longer, for inspection) before `failed_before`. Answers how many went.

@@ -52,6 +52,9 @@ contract!(
     cleanup_finds_expired_files_and_files_of_purgeable_projects,
     enqueue_is_idempotent_per_user,
     the_queue_ahead_counts_what_runs_first,
+    queue_stats_count_each_type_and_date_the_oldest_due,
+    the_pool_is_sampled,
+    a_handed_back_task_is_claimed_again_at_once_with_its_job,
     claims_follow_priority_and_never_hand_out_a_task_twice,
     lapsed_leases_are_rescued_and_late_answers_ignored,
     retries_back_off_until_attempts_run_out,
@@ -630,6 +633,65 @@ async fn the_queue_ahead_counts_what_runs_first(store: Arc<dyn Store>) {
     let running = store.claim(&claim_as("w")).await.unwrap().unwrap();
     assert_eq!(running.id, urgent.id);
     assert_eq!(store.queue_ahead(&first).await.unwrap(), 1, "the running one still goes first");
+}
+
+async fn queue_stats_count_each_type_and_date_the_oldest_due(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("queue-stats@example.com")).await.unwrap();
+    let now = Utc::now();
+    assert!(store.queue_stats(now).await.unwrap().is_empty(), "an empty queue has no types");
+    let mut oldest = task(user.id, None, 0);
+    oldest.run_at = now - Duration::seconds(90);
+    store.enqueue(&oldest).await.unwrap();
+    store.enqueue(&task(user.id, None, 0)).await.unwrap();
+    let mut later = task(user.id, None, 0);
+    later.run_at = now + Duration::seconds(600);
+    store.enqueue(&later).await.unwrap();
+    let mut video = task(user.id, None, 0);
+    video.task_type = "video".into();
+    store.enqueue(&video).await.unwrap();
+    let mut done = task(user.id, None, 0);
+    done.task_type = "merge".into();
+    let done = store.enqueue(&done).await.unwrap().0;
+    store.request_cancel(done.id, now).await.unwrap();
+    let mut claim = claim_as("w");
+    claim.task_types = vec!["video".into()];
+    store.claim(&claim).await.unwrap().expect("the video task");
+
+    let stats = store.queue_stats(Utc::now()).await.unwrap();
+    let types: Vec<&str> = stats.iter().map(|s| s.task_type.as_str()).collect();
+    assert_eq!(types, ["image", "video"], "finished types are left out");
+    let image = &stats[0];
+    assert_eq!((image.pending, image.due, image.running), (3, 2, 0), "the one due later waits but is not due");
+    let oldest_due = image.oldest_due.expect("a due task");
+    assert!((oldest_due - oldest.run_at).num_milliseconds().abs() < 2, "{oldest_due} vs {}", oldest.run_at);
+    assert_eq!((stats[1].pending, stats[1].due, stats[1].running, stats[1].oldest_due), (0, 0, 1, None));
+}
+
+async fn a_handed_back_task_is_claimed_again_at_once_with_its_job(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("hand-back@example.com")).await.unwrap();
+    let mut video = task(user.id, None, 0);
+    video.task_type = "video".into();
+    let id = store.enqueue(&video).await.unwrap().0.id;
+    let first = store.claim(&claim_as("stopping")).await.unwrap().expect("claimed");
+    assert_eq!(first.attempts, 1);
+    assert!(store.set_provider_job(id, "stopping", 1, "kling", "job-7", Utc::now()).await.unwrap());
+    assert!(!store.hand_back(id, "someone-else", 1, Utc::now()).await.unwrap(), "only the lease holder");
+    assert!(store.hand_back(id, "stopping", 1, Utc::now()).await.unwrap());
+    let back = store.task(id).await.unwrap().unwrap();
+    assert_eq!((back.status, back.attempts, back.locked_by.as_deref()), (TaskStatus::Pending, 0, None));
+    assert_eq!(back.provider_job_id.as_deref(), Some("job-7"), "the job is kept for the next worker");
+    let again = store.claim(&claim_as("other")).await.unwrap().expect("claimable at once, no lease to lapse");
+    assert_eq!((again.id, again.attempts, again.provider_job_id.as_deref()), (id, 1, Some("job-7")));
+    let late =
+        store.finish(id, "stopping", 1, Outcome::Failed { code: "X".into(), message: "late".into() }, Utc::now());
+    assert!(late.await.unwrap().is_none(), "the stopped worker's late answer changes nothing");
+}
+
+async fn the_pool_is_sampled(store: Arc<dyn Store>) {
+    let sample = store.pool_sample().await.unwrap();
+    assert!(sample.max >= 1 && sample.open >= 1 && sample.open <= sample.max, "{sample:?}");
+    assert!(sample.idle <= sample.open, "{sample:?}");
+    assert!(sample.acquire < std::time::Duration::from_secs(5), "{sample:?}");
 }
 
 async fn claims_follow_priority_and_never_hand_out_a_task_twice(store: Arc<dyn Store>) {

@@ -85,6 +85,7 @@ pub fn classify_ark(provider: &str, error: Classified) -> ProviderError {
         || code.starts_with("RequestBurstTooFast")
         || code.starts_with("ServerOverloaded");
     if throttled {
+        crate::net::observe::throttled(provider);
         return ProviderError::Transient { message: text(), retry_after: error.retry_after };
     }
     if code.starts_with("QuotaExceeded") || code.starts_with("SetLimitExceeded") || code == "AccountOverdueError" {

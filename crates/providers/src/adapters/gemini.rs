@@ -137,6 +137,7 @@ pub fn error_from(status: u16, body: &Value, header_retry: Option<Duration>) -> 
             return ProviderError::Permanent { message: format!("{text} — the quota of this key is used up") };
         }
         // Google's throttling message mentions "billing" as a hint, so it is not classified by words.
+        crate::net::observe::throttled(NAME);
         return ProviderError::Transient { message: text, retry_after };
     }
     classify(NAME, Classified { status, code, message, retry_after })

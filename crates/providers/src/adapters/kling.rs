@@ -231,6 +231,7 @@ pub fn error_of(status: u16, code: i64, message: &str, retry_after: Option<Durat
             ProviderError::Permanent { message: format!("{text} — refused by the provider's content policy") }
         }
         1302 | 1303 => {
+            crate::net::observe::throttled(NAME);
             ProviderError::Transient { message: text, retry_after: Some(retry_after.unwrap_or(THROTTLE_BACKOFF)) }
         }
         1304 => not_configured(format!("this server's address is not on the key's IP whitelist: {message}")),

@@ -108,7 +108,10 @@ pub fn error_of(status: u16, code: i64, message: &str, retry_after: Option<Durat
     let text = format!("{NAME}: {message} (status code {code})");
     let not_configured = |reason: String| ProviderError::NotConfigured { provider: NAME.into(), reason };
     match code {
-        1002 | 2045 => ProviderError::Transient { message: format!("{text} — rate limited"), retry_after },
+        1002 | 2045 => {
+            crate::net::observe::throttled(NAME);
+            ProviderError::Transient { message: format!("{text} — rate limited"), retry_after }
+        }
         1000 | 1001 | 1024 | 1033 => ProviderError::Transient { message: text, retry_after },
         1004 | 2049 => not_configured(format!(
             "the key was refused (keys work only on the host of their region): {message} (status code {code})"

@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn shots_cover_each_beat_and_share_the_duration() {
-        let play = screenplay::parse(include_str!("../../../../../shared/fixtures/scripts/qinghe-zh.txt"));
+        let play = screenplay::parse(include_str!("../../../../fixtures/scripts/dukou-zh.txt"));
         let data = screenplay::script_data(&play, "zh", "古装", 60);
         let shots = plan_shots(&data, None, 60, "zh");
         let shots = shots.as_array().unwrap();
@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(shots[0]["shotSize"], "远景");
         assert_eq!(shots[0]["keyframes"].as_array().unwrap().len(), 2);
         assert_eq!(shots[0]["characters"], json!(["char-1"]));
-        assert_eq!(shots[1]["dialogue"], "（低声）爹，女儿一定还你清白。");
+        assert_eq!(shots[1]["dialogue"], "（轻声）哥，我来接你回家了。");
         assert_eq!(shots[1]["characters"], json!(["char-1"]));
         assert_eq!(shots[1]["interval"]["duration"], 6.0);
         let scene_two = plan_shots(&data, Some("scene-2"), 20, "zh");
@@ -239,9 +239,8 @@ mod tests {
 
     #[test]
     fn a_script_from_an_idea_parses_into_three_scenes() {
-        let (title, script) =
-            write_script(include_str!("../../../../../shared/fixtures/scripts/idea-zh.txt"), "奇幻", "zh");
-        assert_eq!(title, "一个会修复古画的少女");
+        let (title, script) = write_script(include_str!("../../../../fixtures/scripts/idea-zh.txt"), "奇幻", "zh");
+        assert_eq!(title, "一个替人修钟表的少年");
         let play = screenplay::parse(&script);
         assert_eq!(play.scenes.len(), 3);
         assert_eq!(play.title.as_deref(), Some(title.as_str()));

@@ -351,54 +351,54 @@ fn first_sentence(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const QINGHE: &str = include_str!("../../../../../shared/fixtures/scripts/qinghe-zh.txt");
-    const NEON: &str = include_str!("../../../../../shared/fixtures/scripts/neon-rain.fountain");
+    const DUKOU: &str = include_str!("../../../../fixtures/scripts/dukou-zh.txt");
+    const LAST_TRAIN: &str = include_str!("../../../../fixtures/scripts/last-train.fountain");
 
     #[test]
     fn chinese_scenes_dialogue_and_parentheticals() {
-        let play = parse(QINGHE);
+        let play = parse(DUKOU);
         assert!(play.chinese);
-        assert_eq!(play.title.as_deref(), Some("青禾记"));
+        assert_eq!(play.title.as_deref(), Some("渡口记"));
         let places: Vec<(&str, &str, &str)> =
             play.scenes.iter().map(|s| (s.location.as_str(), s.time.as_str(), s.setting.as_str())).collect();
-        assert_eq!(places, [("沈府后院", "夜", "外"), ("京城长街", "清晨", "外"), ("北镇抚司 档案库", "日", "内")]);
+        assert_eq!(places, [("青石渡口", "黄昏", "外"), ("江心客船", "深夜", "内"), ("漕运司 账房", "拂晓", "内")]);
         assert_eq!(
             play.scenes[0].lines[1],
             Line::Dialogue {
-                speaker: "沈青禾".into(),
-                parenthetical: Some("低声".into()),
-                text: "爹，女儿一定还你清白。".into()
+                speaker: "林晚舟".into(),
+                parenthetical: Some("轻声".into()),
+                text: "哥，我来接你回家了。".into()
             }
         );
         let data = script_data(&play, "zh", "古装", 60);
         let names: Vec<&str> =
             data["characters"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["沈青禾", "萧砚"]);
-        assert_eq!(data["storyParagraphs"][1]["text"], "沈青禾：（低声）爹，女儿一定还你清白。");
+        assert_eq!(names, ["林晚舟", "程野"]);
+        assert_eq!(data["storyParagraphs"][1]["text"], "林晚舟：（轻声）哥，我来接你回家了。");
         assert_eq!(data["storyParagraphs"].as_array().unwrap().len(), 10);
     }
 
     #[test]
     fn fountain_title_page_headings_cues_and_transitions() {
-        let play = parse(NEON);
+        let play = parse(LAST_TRAIN);
         assert!(!play.chinese);
-        assert_eq!(play.title.as_deref(), Some("Neon Rain"));
+        assert_eq!(play.title.as_deref(), Some("Last Train"));
         let places: Vec<(&str, &str, &str)> =
             play.scenes.iter().map(|s| (s.location.as_str(), s.time.as_str(), s.setting.as_str())).collect();
         assert_eq!(
             places,
-            [("Noodle Bar", "Night", "INT."), ("Rooftop", "Continuous", "EXT."), ("Server Vault", "Later", "INT.")]
+            [("Subway Platform", "Night", "INT."), ("Viaduct", "Continuous", "EXT."), ("Signal Room", "Later", "INT.")]
         );
         assert_eq!(
             play.scenes[0].lines[1],
-            Line::Dialogue { speaker: "Kai".into(), parenthetical: None, text: "We're closed.".into() }
+            Line::Dialogue { speaker: "Jonah".into(), parenthetical: None, text: "Last train left at ten.".into() }
         );
         assert_eq!(
             play.scenes[1].lines[1],
             Line::Dialogue {
-                speaker: "Mira".into(),
-                parenthetical: Some("pointing".into()),
-                text: "That tower. Tonight.".into()
+                speaker: "Tess".into(),
+                parenthetical: Some("whispering".into()),
+                text: "Next station. Midnight.".into()
             }
         );
         assert_eq!(play.scenes[1].lines.last(), Some(&Line::Transition("CUT TO:".into())));

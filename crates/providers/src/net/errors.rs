@@ -46,7 +46,11 @@ pub fn classify(provider: &str, error: Classified) -> ProviderError {
             reason: format!("the key may not do this: {message}"),
         },
         429 if billing => ProviderError::Permanent { message: text },
-        429 | 408 => ProviderError::Transient { message: text, retry_after },
+        429 => {
+            super::observe::throttled(provider);
+            ProviderError::Transient { message: text, retry_after }
+        }
+        408 => ProviderError::Transient { message: text, retry_after },
         500..=599 => ProviderError::Transient { message: text, retry_after },
         _ if says(&POLICY) => {
             ProviderError::Permanent { message: format!("{text} — refused by the provider's content policy") }

@@ -6,10 +6,12 @@ pub mod auth;
 pub mod chat;
 pub mod errors;
 pub mod images;
+pub mod observe;
 pub mod transport;
 
 pub use auth::{Auth, KlingSigner};
 pub use errors::{Classified, classify};
+pub use observe::{CallLabels, observe};
 pub use transport::{Answer, Transport};
 
 use crate::capability::{Credentials, ProviderError};

@@ -174,6 +174,7 @@ impl Transport {
             }
             Ok(Ok(answer)) => answer,
         };
+        super::observe::answered(provider, status.as_u16());
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Answer {
             status,

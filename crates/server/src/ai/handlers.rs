@@ -11,6 +11,7 @@ use cinegen_domain::project::assets::{SlotId, slot_mut};
 use cinegen_domain::project::document::{id_matches, validate_script_data, validate_shots};
 use cinegen_domain::project::settings::target_duration_secs;
 use cinegen_domain::{FileId, FileKind, ProjectId, ValidationErrors};
+use cinegen_providers::net::observe;
 use cinegen_providers::{
     Capability, ImageRequest, PromptTarget, ProviderError, TextTask, VideoFrames, VideoPoll, VideoRequest,
 };
@@ -125,7 +126,9 @@ impl AiService {
             let _slot = self.limits.acquire(resolved.provider.name, Capability::Image).await;
             let model = resolved.provider.image().map_err(provider_to_task)?;
             let started = Instant::now();
-            let output = model.generate(&request, &resolved.credentials).await.map_err(provider_to_task)?;
+            let call = resolved.call(Capability::Image, "generate");
+            let output =
+                observe(call, model.generate(&request, &resolved.credentials)).await.map_err(provider_to_task)?;
             let name = resolved.model.as_deref().unwrap_or(&output.model);
             self.latencies.record(resolved.provider.name, name, started.elapsed());
             output
@@ -622,7 +625,8 @@ impl VideoHandler {
             }
             None => {
                 ctx.progress(15, "submitting").await?;
-                let job = model.submit(&request, &resolved.credentials).await.map_err(|error| match error {
+                let call = resolved.call(Capability::Video, "submit");
+                let job = observe(call, model.submit(&request, &resolved.credentials)).await.map_err(|error| match error {
                     // The job may have been accepted; submitting again could pay for it twice.
                     ProviderError::NoAnswer { message } => TaskError::permanent(
                         "PROVIDER_ERROR",
@@ -637,7 +641,8 @@ impl VideoHandler {
         };
         let deadline = Instant::now() + Duration::from_secs(ai.settings.video_deadline_secs);
         let media = loop {
-            match model.poll(&job_id, &request, &resolved.credentials).await.map_err(provider_to_task)? {
+            let call = resolved.call(Capability::Video, "poll");
+            match observe(call, model.poll(&job_id, &request, &resolved.credentials)).await.map_err(provider_to_task)? {
                 VideoPoll::Done(media) => break media,
                 VideoPoll::Running { progress } => {
                     if Instant::now() > deadline {

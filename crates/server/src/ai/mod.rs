@@ -71,6 +71,18 @@ pub struct Resolved {
     pub model: Option<String>,
 }
 
+impl Resolved {
+    /// Names a call of this provider for the metrics (`default`: the provider's own default model).
+    pub fn call(&self, capability: Capability, operation: &'static str) -> cinegen_providers::net::CallLabels {
+        cinegen_providers::net::CallLabels {
+            provider: self.provider.name.to_owned(),
+            model: self.model.clone().unwrap_or_else(|| "default".into()),
+            capability: capability.as_str(),
+            operation,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AiService {
     pub store: Arc<dyn Store>,
@@ -208,6 +220,7 @@ impl AiService {
             units,
             created_at: Utc::now(),
         };
+        crate::ops::metrics::units_spent(provider, model, kind.as_str(), units);
         if let Err(error) = self.store.record_usage(&event).await {
             tracing::warn!(task.id = %ctx.task.id, error = %error, "could not record usage");
         }

@@ -3,6 +3,7 @@
 
 use super::{AiService, Resolved, provider_to_task};
 use crate::tasks::{TaskContext, TaskError};
+use cinegen_providers::net::observe;
 use cinegen_providers::{Capability, TextRequest, TextTask, prompts};
 use serde_json::Value;
 
@@ -44,7 +45,9 @@ impl AiService {
             let output = {
                 let _slot = self.limits.acquire(resolved.provider.name, Capability::Text).await;
                 let started = std::time::Instant::now();
-                let output = model.complete(&request, &resolved.credentials).await.map_err(provider_to_task)?;
+                let call = resolved.call(Capability::Text, "complete");
+                let output =
+                    observe(call, model.complete(&request, &resolved.credentials)).await.map_err(provider_to_task)?;
                 let name = resolved.model.as_deref().unwrap_or(&output.model);
                 self.latencies.record(resolved.provider.name, name, started.elapsed());
                 output

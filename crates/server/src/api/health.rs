@@ -23,6 +23,9 @@ pub async fn health() -> Response {
     responses((status = 200), (status = 503, description = "SERVICE_UNAVAILABLE: names what does not answer"))
 )]
 pub async fn ready(State(state): State<AppState>) -> AppResult<Response> {
+    if state.stopping.is_cancelled() {
+        return Err(AppError::ServiceUnavailable("shutting down".into()));
+    }
     check("database", async { Ok(state.store.ping().await?) }).await?;
     let redis = match &state.settings.redis_url {
         Some(_) => {
@@ -32,7 +35,7 @@ pub async fn ready(State(state): State<AppState>) -> AppResult<Response> {
         None => None,
     };
     check("storage", async { Ok(state.files.storage().list("ready-probe/").await.map(drop)?) }).await?;
-    let storage = if state.files.storage().is_local() { "local" } else { "s3" };
+    let storage = state.files.storage().backend_name();
     Ok(envelope::ok(json!({ "status": "ready", "database": state.store.engine(), "redis": redis, "storage": storage })))
 }
 
@@ -52,5 +55,6 @@ async fn check(what: &str, probe: impl Future<Output = anyhow::Result<()>>) -> A
 /// Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "ops", operation_id = "metrics", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    crate::ops::scrape::refresh(&state).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }

@@ -20,9 +20,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-/// `/metrics` alone, for the internal address of `metrics_addr`.
+/// `/metrics` and the probes, for the internal address of `metrics_addr` (a worker process has
+/// no other address, so its probes are here too).
 pub fn metrics_router(state: AppState) -> Router {
-    Router::new().route("/metrics", get(health::metrics)).with_state(state)
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .with_state(state)
 }
 
 /// The whole application: API under `/api/v1`, probes and metrics at the root, docs at `/docs`.

@@ -36,6 +36,8 @@ const ACCESS_RECHECK: Duration = Duration::from_secs(2);
 const SESSION_ENDED: u16 = 4001;
 const TOKEN_EXPIRED: u16 = 4002;
 const ACCESS_REMOVED: u16 = 4003;
+/// RFC 6455's "Service Restart": this instance is stopping; reconnect (to another) after a moment.
+const SERVICE_RESTART: u16 = 1012;
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
@@ -147,6 +149,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 }
 
 async fn stream(state: AppState, holder: Holder, project: Option<ProjectId>, mut socket: WebSocket) {
+    let _open = crate::ops::metrics::OpenSocket::open(&state.open_sockets);
     let user = holder.user;
     let session = state.live_sessions.watch(holder.session);
     let remaining = (holder.until - chrono::Utc::now().timestamp()).max(0) as u64;
@@ -196,6 +199,9 @@ async fn stream(state: AppState, holder: Holder, project: Option<ProjectId>, mut
                 Some(Ok(_)) => {}
             },
             () = session.ended() => return close(&mut socket, SESSION_ENDED, "signed out").await,
+            () = state.stopping.cancelled() => {
+                return close(&mut socket, SERVICE_RESTART, "the server is restarting; reconnect").await;
+            }
             () = &mut expiry => return close(&mut socket, TOKEN_EXPIRED, "token expired; reconnect with a new ticket").await,
             _ = recheck.tick(), if project.is_some() => {
                 if let Some(p) = project

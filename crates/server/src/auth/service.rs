@@ -104,6 +104,7 @@ impl AuthService {
             let key = format!("register:ip:{ip}");
             let window = self.counters.increment(&key, Duration::from_secs(3600)).await.map_err(AppError::internal)?;
             if window.count > u64::from(self.limits.registrations_per_ip_per_hour) {
+                crate::ops::metrics::rate_limited("register");
                 return Err(AppError::RateLimited {
                     retry_after_secs: window.resets_in_secs.max(1),
                     message: "too many accounts registered from this address; try again later".into(),
@@ -142,7 +143,10 @@ impl AuthService {
         .await;
         let user = match checked {
             // The reservation stands: it was a failure.
-            Ok(None) => return Err(AppError::InvalidCredentials),
+            Ok(None) => {
+                crate::ops::metrics::login_failed("wrong_credentials");
+                return Err(AppError::InvalidCredentials);
+            }
             Ok(Some(user)) => user,
             // Not the caller's failure (the hashing queue was full, the database away).
             Err(error) => {
@@ -280,6 +284,8 @@ impl AuthService {
 }
 
 fn too_many_failures(resets_in_secs: u64) -> AppError {
+    crate::ops::metrics::login_failed("locked_out");
+    crate::ops::metrics::rate_limited("login");
     AppError::RateLimited {
         retry_after_secs: resets_in_secs.max(1),
         message: "too many failed sign-in attempts; try again later".into(),

@@ -87,6 +87,7 @@ enum Landed {
 pub const MAX_PENDING_UPLOADS: i64 = 20;
 
 fn quota_exceeded() -> AppError {
+    crate::ops::metrics::quota_exceeded("storage");
     AppError::QuotaExceeded("this file does not fit in your storage quota".into())
 }
 
@@ -164,12 +165,15 @@ impl FileService {
         // the disk beyond the quota.
         self.store.create_pending_file(&file, MAX_PENDING_UPLOADS).await.map_err(|e| match e {
             StoreError::QuotaExceeded => quota_exceeded(),
-            StoreError::TooManyPending => AppError::RateLimited {
-                retry_after_secs: 60,
-                message: format!(
-                    "at most {MAX_PENDING_UPLOADS} uploads may be unfinished at once; complete or abort some first"
-                ),
-            },
+            StoreError::TooManyPending => {
+                crate::ops::metrics::rate_limited("uploads");
+                AppError::RateLimited {
+                    retry_after_secs: 60,
+                    message: format!(
+                        "at most {MAX_PENDING_UPLOADS} uploads may be unfinished at once; complete or abort some first"
+                    ),
+                }
+            }
             other => other.into(),
         })?;
         Ok((file, key))

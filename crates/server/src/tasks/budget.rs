@@ -122,6 +122,7 @@ pub async fn draw_within(counters: &dyn Counters, user: UserId, budget: Budget, 
     if let Err(error) = counters.release_by(&key, n).await {
         tracing::warn!(error = %error, budget = budget.as_str(), "could not give back a budget");
     }
+    crate::ops::metrics::rate_limited(budget.as_str());
     let left = limit.saturating_sub(window.count - n);
     let retry_after_secs = window.resets_in_secs.max(1);
     let asked = if n == 1 { String::new() } else { format!(", and this asks for {n}") };

@@ -48,6 +48,9 @@ pub struct TaskContext {
     pub(crate) worker: String,
     pub(crate) lease: Duration,
     pub(crate) events: super::TaskEvents,
+    /// The provider's job id is recorded: the work now resumes from it, so a stopping worker can
+    /// hand the task back at once instead of waiting for it.
+    pub(crate) resumable: std::sync::atomic::AtomicBool,
 }
 
 impl TaskContext {
@@ -106,6 +109,14 @@ impl TaskContext {
             .set_provider_job(self.task.id, &self.worker, self.attempt(), provider, job_id, Utc::now())
             .await
             .map_err(|e| TaskError::transient(e.to_string()))?;
-        if kept { Ok(()) } else { Err(TaskError::LeaseLost) }
+        if !kept {
+            return Err(TaskError::LeaseLost);
+        }
+        self.resumable.store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn is_resumable(&self) -> bool {
+        self.resumable.load(std::sync::atomic::Ordering::Acquire)
     }
 }

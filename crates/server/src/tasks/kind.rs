@@ -41,6 +41,9 @@ macro_rules! task_kinds {
         impl TaskKind {
             $(pub const $const: &'static str = $name;)*
 
+            /// Every stored name.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
             /// The name the queue stores (and task views show).
             pub fn name(&self) -> &'static str {
                 match self {

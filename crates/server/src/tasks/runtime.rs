@@ -2,6 +2,7 @@
 
 use super::backoff;
 use super::handler::{TaskContext, TaskError, TaskHandler};
+use crate::ops::metrics::{self, BusyWorker, TaskOutcome};
 use chrono::Utc;
 use cinegen_store::{ClaimRequest, Completion, Outcome, Store, StoreResult, TaskRecord};
 use futures::FutureExt;
@@ -29,6 +30,9 @@ pub struct WorkerConfig {
     pub per_user_running: i64,
     /// First retry wait, doubled for each later retry.
     pub retry_base: Duration,
+    /// On shutdown, how long running tasks may take to finish before they are handed back to the
+    /// queue; a task resumable from a recorded provider job is handed back at once.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -41,6 +45,7 @@ impl Default for WorkerConfig {
             poll: Duration::from_millis(500),
             per_user_running: 8,
             retry_base: backoff::BASE,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -74,9 +79,15 @@ impl WorkerPool {
         self.wake.notify_one();
     }
 
-    /// Starts the workers; they stop when `shutdown` is cancelled, finishing nothing half-way
-    /// (an interrupted task is rescued by the next claim once its lease lapses).
+    /// Starts the workers. When `shutdown` is cancelled they claim nothing more; running tasks
+    /// get [`WorkerConfig::shutdown_grace`] to finish, and those still running then (or at once,
+    /// when they resume from a provider job) are handed back to the queue for another worker.
     pub fn spawn(self: &Arc<Self>, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+        metrics::worker_slots(self.config.workers);
+        // An API-only instance (`workers = 0`) runs none.
+        if self.config.workers == 0 {
+            return Vec::new();
+        }
         // A newly queued task (announced here or, through Redis, by another instance) wakes an
         // idle worker at once instead of at its next poll.
         let pool = self.clone();
@@ -127,11 +138,8 @@ impl WorkerPool {
                         let stop = shutdown.clone();
                         let completer = completer.clone();
                         running.spawn(async move {
-                            tokio::select! {
-                                () = stop.cancelled() => {}
-                                ran = pool.run(task, Some(&completer)) => if let Err(error) = ran {
-                                    tracing::warn!(error = %error, "finishing a task failed");
-                                },
+                            if let Err(error) = pool.run(task, Some(&completer), &stop).await {
+                                tracing::warn!(error = %error, "finishing a task failed");
                             }
                             drop(permit);
                             // A free slot: look for more work at once.
@@ -179,17 +187,23 @@ impl WorkerPool {
     /// Claims and runs one task as `worker`; false when none was due.
     pub async fn run_one(&self, worker: &str) -> StoreResult<bool> {
         let Some(task) = self.store.claim(&self.claim_request(worker)).await? else { return Ok(false) };
-        self.run(task, None).await?;
+        self.run(task, None, &CancellationToken::new()).await?;
         Ok(true)
     }
 
     /// Runs a claimed task and records how it ended; completions go through `completer` when
     /// there is one (batched with others), every other ending is written on its own.
-    async fn run(&self, task: TaskRecord, completer: Option<&super::completer::Completer>) -> StoreResult<()> {
+    async fn run(
+        &self,
+        task: TaskRecord,
+        completer: Option<&super::completer::Completer>,
+        stop: &CancellationToken,
+    ) -> StoreResult<()> {
         let worker = task.locked_by.clone().unwrap_or_default();
         let worker = worker.as_str();
         let Some(handler) = self.handlers.get(task.task_type.as_str()).cloned() else { return Ok(()) };
         let (id, attempt) = (task.id, task.attempts);
+        let task_resumes = task.provider_job_id.is_some();
         tracing::info!(task.id = %id, task.r#type = %task.task_type, attempt, worker, "task started");
         self.events.publish(task.clone());
         let ctx = TaskContext {
@@ -198,11 +212,15 @@ impl WorkerPool {
             worker: worker.to_owned(),
             lease: self.config.lease,
             events: self.events.clone(),
+            resumable: std::sync::atomic::AtomicBool::new(task_resumes),
         };
+        let _busy = BusyWorker::start();
+        let started = std::time::Instant::now();
         let work = AssertUnwindSafe(handler.run(&ctx)).catch_unwind();
         let result = tokio::select! {
             result = work => result.unwrap_or_else(|_| Err(TaskError::permanent("INTERNAL_ERROR", "the task failed unexpectedly"))),
             () = self.keep_lease(&ctx) => Err(TaskError::LeaseLost),
+            () = self.stopping(&ctx, stop) => return self.hand_back(&ctx, started.elapsed()).await,
         };
         let now = Utc::now();
         let outcome = match result {
@@ -218,10 +236,19 @@ impl WorkerPool {
             Err(TaskError::Permanent { code, message }) => Outcome::Failed { code, message },
             Err(TaskError::Cancelled) => Outcome::Cancelled,
             Err(TaskError::LeaseLost) => {
+                metrics::task_finished(&ctx.task.task_type, TaskOutcome::LeaseLost, started.elapsed());
                 tracing::warn!(task.id = %id, attempt, "task taken over by another worker; this attempt writes nothing");
                 return Ok(());
             }
         };
+        let label = match &outcome {
+            Outcome::Completed(_) => TaskOutcome::Completed,
+            Outcome::Retry { .. } if attempt >= ctx.task.max_attempts => TaskOutcome::Failed,
+            Outcome::Retry { .. } => TaskOutcome::Retried,
+            Outcome::Failed { .. } => TaskOutcome::Failed,
+            Outcome::Cancelled => TaskOutcome::Cancelled,
+        };
+        metrics::task_finished(&ctx.task.task_type, label, started.elapsed());
         let finished = match (outcome, completer) {
             (Outcome::Completed(result), Some(completer)) => {
                 completer.complete(Completion { id, worker: worker.to_owned(), attempt, result }).await?
@@ -237,6 +264,29 @@ impl WorkerPool {
             }
         } else {
             tracing::warn!(task.id = %id, attempt, "late answer of an attempt that lost its lease; ignored");
+        }
+        Ok(())
+    }
+
+    /// Returns once a stopping pool should let go of this task: at once for a task that resumes
+    /// from its provider job, else when the grace period is over.
+    async fn stopping(&self, ctx: &TaskContext, stop: &CancellationToken) {
+        stop.cancelled().await;
+        let deadline = tokio::time::Instant::now() + self.config.shutdown_grace;
+        while !ctx.is_resumable() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100).min(self.config.shutdown_grace)).await;
+        }
+    }
+
+    /// Gives an interrupted task back to the queue, for another worker to take at once.
+    async fn hand_back(&self, ctx: &TaskContext, ran: Duration) -> StoreResult<()> {
+        let task = &ctx.task;
+        if self.store.hand_back(task.id, &ctx.worker, ctx.attempt(), Utc::now()).await? {
+            metrics::task_finished(&task.task_type, TaskOutcome::HandedBack, ran);
+            tracing::info!(task.id = %task.id, resumable = ctx.is_resumable(), "stopping: task handed back to the queue");
+            if let Some(back) = self.store.task(task.id).await? {
+                self.events.publish(back);
+            }
         }
         Ok(())
     }

@@ -87,6 +87,8 @@ impl TestApp {
             jwt_secret: Some(Secret::new(JWT_SECRET)),
             // Retries of background tasks come quickly in tests.
             task_retry_base_ms: 50,
+            // A test app stops at once: nothing of its tasks is waited for.
+            shutdown_grace_secs: 0,
             // Every test account registers from 127.0.0.1 (and, with Redis, into shared counters).
             registrations_per_ip_per_hour: 1_000_000,
             ..Config::default()
@@ -185,6 +187,16 @@ impl TestApp {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// Tells the server to stop, as SIGTERM would, and keeps the test's handles.
+    #[allow(dead_code)]
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
 
 impl Drop for TestApp {
     fn drop(&mut self) {

@@ -56,6 +56,10 @@ impl crate::Store for PostgresStore {
         Ok(())
     }
 
+    async fn pool_sample(&self) -> StoreResult<crate::PoolSample> {
+        crate::PoolSample::take(&self.pool).await
+    }
+
     async fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO job_leases (name, holder, locked_until) VALUES ($1, $2, $3)

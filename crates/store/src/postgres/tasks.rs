@@ -1,6 +1,6 @@
 use super::PostgresStore;
 use crate::tasks::{
-    BatchTally, ClaimRequest, Completion, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore,
+    BatchTally, ClaimRequest, Completion, NewTask, Outcome, QueueStat, TaskQuery, TaskRecord, TaskStatus, TaskStore,
 };
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -172,6 +172,20 @@ impl TaskStore for PostgresStore {
         .bind(lease_until)
         .bind(progress.map(|(p, _)| p.clamp(0, 100)))
         .bind(progress.map(|(_, m)| m))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn hand_back(&self, id: TaskId, worker: &str, attempt: i32, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE tasks SET status = 'pending', attempts = attempts - 1, locked_by = NULL, locked_until = NULL,
+                run_at = $4, updated_at = $4 WHERE {HOLDS_LEASE}"
+        ))
+        .bind(id.as_uuid())
+        .bind(worker)
+        .bind(attempt)
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -404,6 +418,32 @@ impl TaskStore for PostgresStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("ahead")?)
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<Vec<QueueStat>> {
+        let rows = sqlx::query(
+            "SELECT task_type,
+                    COUNT(*) FILTER (WHERE status = 'pending') AS pending,
+                    COUNT(*) FILTER (WHERE status = 'pending' AND run_at <= $1) AS due,
+                    COUNT(*) FILTER (WHERE status = 'running') AS running,
+                    MIN(run_at) FILTER (WHERE status = 'pending' AND run_at <= $1) AS oldest_due
+             FROM tasks WHERE status IN ('pending', 'running')
+             GROUP BY task_type ORDER BY task_type",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(QueueStat {
+                    task_type: row.try_get("task_type")?,
+                    pending: row.try_get("pending")?,
+                    due: row.try_get("due")?,
+                    running: row.try_get("running")?,
+                    oldest_due: row.try_get("oldest_due")?,
+                })
+            })
+            .collect()
     }
 
     async fn prune_tasks(&self, finished_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> StoreResult<u64> {

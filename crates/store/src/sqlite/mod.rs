@@ -50,6 +50,10 @@ impl crate::Store for SqliteStore {
         Ok(())
     }
 
+    async fn pool_sample(&self) -> StoreResult<crate::PoolSample> {
+        crate::PoolSample::take(&self.pool).await
+    }
+
     async fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO job_leases (name, holder, locked_until) VALUES (?1, ?2, ?3)

@@ -1,6 +1,6 @@
 use super::{SqliteStore, from_millis, millis};
 use crate::tasks::{
-    BatchTally, ClaimRequest, Completion, NewTask, Outcome, TaskQuery, TaskRecord, TaskStatus, TaskStore,
+    BatchTally, ClaimRequest, Completion, NewTask, Outcome, QueueStat, TaskQuery, TaskRecord, TaskStatus, TaskStore,
 };
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -178,6 +178,20 @@ impl TaskStore for SqliteStore {
         .bind(millis(lease_until))
         .bind(progress.map(|(p, _)| p.clamp(0, 100)))
         .bind(progress.map(|(_, m)| m))
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn hand_back(&self, id: TaskId, worker: &str, attempt: i32, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(&format!(
+            "UPDATE tasks SET status = 'pending', attempts = attempts - 1, locked_by = NULL, locked_until = NULL,
+                run_at = ?4, updated_at = ?4 WHERE {HOLDS_LEASE}"
+        ))
+        .bind(id.as_uuid())
+        .bind(worker)
+        .bind(attempt)
         .bind(millis(now))
         .execute(&self.pool)
         .await?;
@@ -414,6 +428,32 @@ impl TaskStore for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("ahead")?)
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> StoreResult<Vec<QueueStat>> {
+        let rows = sqlx::query(
+            "SELECT task_type,
+                    COUNT(*) FILTER (WHERE status = 'pending') AS pending,
+                    COUNT(*) FILTER (WHERE status = 'pending' AND run_at <= ?1) AS due,
+                    COUNT(*) FILTER (WHERE status = 'running') AS running,
+                    MIN(run_at) FILTER (WHERE status = 'pending' AND run_at <= ?1) AS oldest_due
+             FROM tasks WHERE status IN ('pending', 'running')
+             GROUP BY task_type ORDER BY task_type",
+        )
+        .bind(millis(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(QueueStat {
+                    task_type: row.try_get("task_type")?,
+                    pending: row.try_get("pending")?,
+                    due: row.try_get("due")?,
+                    running: row.try_get("running")?,
+                    oldest_due: row.try_get::<Option<i64>, _>("oldest_due")?.map(from_millis),
+                })
+            })
+            .collect()
     }
 
     async fn prune_tasks(&self, finished_before: DateTime<Utc>, failed_before: DateTime<Utc>) -> StoreResult<u64> {
