@@ -4,6 +4,7 @@
 use anyhow::Context;
 use cinegen_domain::ByteSize;
 use cinegen_server::config::{Config, Overrides, Settings};
+use cinegen_server::ops::backup;
 use cinegen_server::{AppState, admin, telemetry};
 use clap::{Args, Parser, Subcommand};
 use std::io::BufRead;
@@ -56,6 +57,34 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Copy the embedded database, every file it refers to and the generated secrets into a new
+    /// folder, with a manifest of checksums. Safe while the server runs.
+    Backup {
+        /// The folder to write; it must not exist or be empty.
+        #[arg(long)]
+        to: PathBuf,
+        /// Leave the generated secrets out (keep `encryption_key` elsewhere: without it the
+        /// stored provider keys cannot be read).
+        #[arg(long)]
+        without_secrets: bool,
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Put a backup back: every checksum is checked first, then the database, files and secrets
+    /// are restored and the database is checked against the manifest. Stop the server first.
+    Restore {
+        /// The backup folder (the one holding manifest.json).
+        #[arg(long)]
+        from: PathBuf,
+        /// Overwrite an existing database and secrets.
+        #[arg(long)]
+        replace: bool,
+        /// Only check the backup's checksums; change nothing.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        location: Location,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +205,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied ({})", state.store.engine());
         }
         Command::User(command) => run_user(config, command).await?,
+        Command::Backup { to, without_secrets, location } => {
+            let report = backup::backup(&settings(config, &location)?, &to, !without_secrets).await?;
+            let manifest = &report.manifest;
+            println!(
+                "backed up {} users, {} projects and {} files ({} bytes) to {}",
+                manifest.inventory.users,
+                manifest.inventory.projects,
+                manifest.inventory.files,
+                report.bytes,
+                to.display()
+            );
+            for key in &manifest.missing_files {
+                println!("warning: the database names {key}, which the file store no longer holds");
+            }
+            if manifest.secrets_included {
+                println!("the backup holds the instance's secrets: keep it as private as they are");
+            } else {
+                println!(
+                    "the backup holds no secrets: without the instance's encryption_key, stored provider keys are lost"
+                );
+            }
+        }
+        Command::Restore { from, replace, check, location } => {
+            if check {
+                let manifest = backup::read_manifest(&from).await?;
+                backup::verify(&from, &manifest).await?;
+                println!("{}: {} entries, every checksum matches", from.display(), manifest.entries.len());
+            } else {
+                let report = backup::restore(&settings(config, &location)?, &from, replace).await?;
+                let manifest = &report.manifest;
+                println!(
+                    "restored {} users, {} projects and {} files ({} bytes) from {} (made {})",
+                    manifest.inventory.users,
+                    manifest.inventory.projects,
+                    manifest.inventory.files,
+                    report.bytes,
+                    from.display(),
+                    manifest.created_at.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
+        }
     }
     Ok(())
 }

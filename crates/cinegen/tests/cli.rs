@@ -5,10 +5,12 @@ use cinegen_store::Engine;
 use cinegen_store::testing::TestDatabase;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cinegen");
+mod common;
+
+use common::{cinegen, run};
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cinegen-cli-{}", uuid::Uuid::new_v4()));
@@ -18,24 +20,6 @@ fn temp_dir() -> PathBuf {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A command with a clean configuration environment.
-fn cinegen(args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command.args(args);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("CINEGEN_")
-            || ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ENCRYPTION_KEY"].contains(&name.as_str())
-        {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command.stdin(Stdio::null()).output().expect("cinegen runs")
 }
 
 /// A running `cinegen serve`, killed on drop.

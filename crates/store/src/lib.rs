@@ -53,11 +53,39 @@ pub trait Store:
     /// lease is still running. Answers whether `holder` now has it.
     async fn try_lease(&self, name: &str, holder: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
 
+    /// Writes a consistent copy of the whole database to `path` (a file that must not exist yet)
+    /// while others keep reading and writing. Only the embedded engine can: a PostgreSQL
+    /// database is copied with its own tools (pg_dump, base backups), which this answers with.
+    async fn snapshot_to(&self, path: &std::path::Path) -> StoreResult<()>;
+
+    /// How many accounts, projects and live files the database holds: what a restore is
+    /// checked against.
+    async fn inventory(&self) -> StoreResult<Inventory>;
+
     /// Announcements of committed project writes (whose lists changed), for list caches.
     fn project_changes(&self) -> &ProjectChanges;
 
     /// Closes every pooled connection; later calls fail.
     async fn close(&self);
+}
+
+/// The size of a database in the units an operator checks a restore by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Inventory {
+    pub users: i64,
+    pub projects: i64,
+    /// Files not deleted (ready or still uploading).
+    pub files: i64,
+}
+
+/// Counts what [`Inventory`] names; the same SQL on both engines.
+pub(crate) const INVENTORY_SQL: &str = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM projects), \
+     (SELECT count(*) FROM files WHERE status <> 'deleted')";
+
+impl From<(i64, i64, i64)> for Inventory {
+    fn from((users, projects, files): (i64, i64, i64)) -> Self {
+        Self { users, projects, files }
+    }
 }
 
 /// The connection pool at one moment.

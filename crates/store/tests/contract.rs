@@ -54,6 +54,7 @@ contract!(
     the_queue_ahead_counts_what_runs_first,
     queue_stats_count_each_type_and_date_the_oldest_due,
     the_pool_is_sampled,
+    the_inventory_counts_accounts_projects_and_live_files,
     a_handed_back_task_is_claimed_again_at_once_with_its_job,
     claims_follow_priority_and_never_hand_out_a_task_twice,
     lapsed_leases_are_rescued_and_late_answers_ignored,
@@ -692,6 +693,39 @@ async fn the_pool_is_sampled(store: Arc<dyn Store>) {
     assert!(sample.max >= 1 && sample.open >= 1 && sample.open <= sample.max, "{sample:?}");
     assert!(sample.idle <= sample.open, "{sample:?}");
     assert!(sample.acquire < std::time::Duration::from_secs(5), "{sample:?}");
+}
+
+async fn the_inventory_counts_accounts_projects_and_live_files(store: Arc<dyn Store>) {
+    let empty = store.inventory().await.unwrap();
+    assert_eq!((empty.users, empty.projects, empty.files), (0, 0, 0));
+    let user = store.create_user(new_user("inventory@example.com")).await.unwrap();
+    store.create_project(&project(user.id, "渡口记", "")).await.unwrap();
+    let kept = file(user.id, None, 10, FileStatus::Ready);
+    store.insert_ready_file(&kept).await.unwrap();
+    let gone = file(user.id, None, 20, FileStatus::Ready);
+    store.insert_ready_file(&gone).await.unwrap();
+    store.delete_file(gone.id, Utc::now()).await.unwrap();
+    let counted = store.inventory().await.unwrap();
+    assert_eq!((counted.users, counted.projects, counted.files), (1, 1, 1), "deleted files are not counted");
+
+    // Only the embedded engine copies itself; the copy holds the same.
+    let copy = std::env::temp_dir().join(format!("cinegen-snapshot-{}.db", uuid::Uuid::new_v4()));
+    match store.engine() {
+        "sqlite" => {
+            store.snapshot_to(&copy).await.unwrap();
+            let options =
+                cinegen_store::ConnectOptions { url: format!("sqlite://{}", copy.display()), max_connections: 1 };
+            let opened = connect(&options).await.unwrap();
+            assert_eq!(opened.inventory().await.unwrap(), counted);
+            opened.close().await;
+            std::fs::remove_file(&copy).unwrap();
+        }
+        _ => {
+            let refused = store.snapshot_to(&copy).await.unwrap_err().to_string();
+            assert!(refused.contains("pg_dump"), "{refused}");
+            assert!(!copy.exists());
+        }
+    }
 }
 
 async fn claims_follow_priority_and_never_hand_out_a_task_twice(store: Arc<dyn Store>) {

@@ -75,6 +75,17 @@ impl crate::Store for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn snapshot_to(&self, _path: &std::path::Path) -> StoreResult<()> {
+        Err(StoreError::Config(
+            "a PostgreSQL database is backed up with pg_dump or base backups (docs/OPERATIONS.md)".into(),
+        ))
+    }
+
+    async fn inventory(&self) -> StoreResult<crate::Inventory> {
+        let counts: (i64, i64, i64) = sqlx::query_as(crate::INVENTORY_SQL).fetch_one(&self.pool).await?;
+        Ok(counts.into())
+    }
+
     fn project_changes(&self) -> &crate::ProjectChanges {
         &self.changes
     }

@@ -69,6 +69,18 @@ impl crate::Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn snapshot_to(&self, path: &std::path::Path) -> StoreResult<()> {
+        let target = path.to_str().ok_or_else(|| StoreError::Config(format!("{} is not UTF-8", path.display())))?;
+        // VACUUM INTO reads in one transaction: the copy is consistent and writers are not held up.
+        sqlx::query("VACUUM INTO ?1").bind(target).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn inventory(&self) -> StoreResult<crate::Inventory> {
+        let counts: (i64, i64, i64) = sqlx::query_as(crate::INVENTORY_SQL).fetch_one(&self.pool).await?;
+        Ok(counts.into())
+    }
+
     fn project_changes(&self) -> &crate::ProjectChanges {
         &self.changes
     }
