@@ -145,7 +145,7 @@ fn settings(cli_config: Option<&PathBuf>, location: &Location) -> anyhow::Result
     let overrides = Overrides { addr: location.addr.clone(), data_dir: location.data_dir.clone() };
     let (config, warnings) = Config::load(cli_config.map(PathBuf::as_path), &overrides)?;
     let settings = config.resolve()?;
-    telemetry::init(settings.log_format, &settings.log_level);
+    telemetry::init(settings.log_format, &settings.log_level, settings.otlp_endpoint.as_deref())?;
     for warning in warnings {
         tracing::warn!("{warning}");
     }
@@ -298,7 +298,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(Cli::parse())) {
+    let outcome = runtime.block_on(async {
+        let outcome = run(Cli::parse()).await;
+        // The exporter's requests run on this runtime: flush before it stops.
+        tokio::task::spawn_blocking(telemetry::flush).await.ok();
+        outcome
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("cinegen: {error:#}");

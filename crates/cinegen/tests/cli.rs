@@ -108,8 +108,9 @@ async fn serve_reads_address_and_data_dir_from_the_environment() {
 fn bad_configuration_stops_with_the_setting_named() {
     let dir = temp_dir();
     let data_dir = dir.to_str().unwrap();
-    let cases: [(&str, &str, &str); 5] = [
+    let cases: [(&str, &str, &str); 6] = [
         ("CINEGEN_ACCESS_TOKEN_TTL_SECS", "soon", "ACCESS_TOKEN_TTL_SECS"),
+        ("CINEGEN_OTLP_ENDPOINT", "collector:4318", "OTLP_ENDPOINT"),
         ("DATABASE_URL", "mysql://localhost/x", "DATABASE_URL"),
         ("JWT_SECRET", "short", "JWT_SECRET"),
         ("ENCRYPTION_KEY", "not-a-key", "ENCRYPTION_KEY"),

@@ -111,6 +111,8 @@ pub struct Config {
     pub web_dir: PathBuf,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// An OpenTelemetry collector (OTLP over HTTP, e.g. `http://collector:4318`) to export traces to.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -179,6 +181,7 @@ impl Default for Config {
             web_dir: PathBuf::from("./web/dist"),
             log_format: LogFormat::Json,
             log_level: "info".into(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -431,6 +434,13 @@ impl Config {
             web_dir: self.web_dir.join("index.html").is_file().then(|| self.web_dir.clone()),
             log_format: self.log_format,
             log_level: self.log_level,
+            otlp_endpoint: match self.otlp_endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+                Some(raw) if url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) => {
+                    Some(raw.to_owned())
+                }
+                Some(raw) => return Err(invalid("CINEGEN_OTLP_ENDPOINT", format!("'{raw}' is not an http(s) URL"))),
+                None => None,
+            },
             data_dir,
             database_url: Secret(database_url),
             jwt_secret: SecretBytes(jwt_secret),
@@ -689,6 +699,8 @@ pub struct Settings {
     pub web_dir: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Where traces are exported (OTLP/HTTP), when set.
+    pub otlp_endpoint: Option<String>,
     /// Secret files created by this start, so the caller can say so once in the log.
     pub generated_secrets: Vec<PathBuf>,
 }

@@ -18,6 +18,7 @@ pub fn cinegen(args: &[&str]) -> Command {
     command
 }
 
+#[allow(dead_code)] // not every test binary runs one-shot commands
 pub fn run(command: &mut Command) -> Output {
     command.stdin(Stdio::null()).output().expect("cinegen runs")
 }

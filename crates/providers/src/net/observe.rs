@@ -6,6 +6,7 @@
 use crate::capability::ProviderError;
 use metrics::{counter, histogram};
 use std::time::Instant;
+use tracing::Instrument;
 
 /// What a call is for.
 #[derive(Debug, Clone)]
@@ -27,7 +28,16 @@ pub async fn observe<T>(
     call: impl Future<Output = Result<T, ProviderError>>,
 ) -> Result<T, ProviderError> {
     let started = Instant::now();
-    let result = CALL.scope(labels.clone(), call).await;
+    let span = tracing::info_span!(
+        "provider call",
+        provider = %labels.provider,
+        model = %labels.model,
+        capability = labels.capability,
+        operation = labels.operation,
+        otel.name = %format_args!("{} {}", labels.provider, labels.operation),
+        otel.kind = "client",
+    );
+    let result = CALL.scope(labels.clone(), call).instrument(span).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(ProviderError::Transient { .. }) => "transient",

@@ -33,7 +33,17 @@ pub fn layers<S: Clone + Send + Sync + 'static>(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
                     let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                    let route =
+                        request.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |p| p.as_str());
+                    // `otel.*` name and kind the span when traces are exported; logs ignore them.
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id,
+                        otel.name = %format_args!("{} {route}", request.method()),
+                        otel.kind = "server",
+                    )
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),

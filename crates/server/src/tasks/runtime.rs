@@ -193,6 +193,10 @@ impl WorkerPool {
 
     /// Runs a claimed task and records how it ended; completions go through `completer` when
     /// there is one (batched with others), every other ending is written on its own.
+    #[tracing::instrument(name = "task", skip_all, fields(
+        task.id = %task.id, task_type = %task.task_type, attempt = task.attempts,
+        otel.name = %format_args!("task {}", task.task_type),
+    ))]
     async fn run(
         &self,
         task: TaskRecord,
