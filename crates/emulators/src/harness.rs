@@ -61,6 +61,10 @@ pub struct Shared {
     base_url: OnceLock<String>,
     next_id: AtomicU32,
     responder: Mutex<Option<ChatResponder>>,
+    /// Faults per thousand requests played without being queued (throttling and server errors,
+    /// alternately), for rehearsals of a vendor having a bad day.
+    fault_permille: AtomicU32,
+    requests_seen: AtomicU32,
 }
 
 impl Shared {
@@ -78,6 +82,8 @@ impl Shared {
             base_url: OnceLock::new(),
             next_id: AtomicU32::new(1),
             responder: Mutex::new(None),
+            fault_permille: AtomicU32::new(0),
+            requests_seen: AtomicU32::new(0),
         })
     }
 
@@ -89,9 +95,47 @@ impl Shared {
     pub fn take_fault(&self) -> Option<Fault> {
         let mut faults = self.faults.lock().unwrap();
         match faults.front() {
-            Some(Fault::Slow(_)) | None => None,
+            Some(Fault::Slow(_)) => None,
+            None => self.random_fault(),
             Some(_) => faults.pop_front(),
         }
+    }
+
+    /// A fault at the configured rate, spread evenly over the requests (request n faults when
+    /// the running count of faults due passes a whole number).
+    fn random_fault(&self) -> Option<Fault> {
+        let permille = self.fault_permille.load(Ordering::Relaxed);
+        if permille == 0 {
+            return None;
+        }
+        let n = self.requests_seen.fetch_add(1, Ordering::Relaxed);
+        let due = |n: u32| u64::from(n) * u64::from(permille) / 1000;
+        (due(n + 1) > due(n))
+            .then(|| if due(n) % 2 == 0 { Fault::RateLimited { retry_after_secs: 1 } } else { Fault::ServerError })
+    }
+
+    /// Makes this share of requests (0.0 to 1.0) fail with a 429 or a 5xx, alternately.
+    pub fn set_fault_rate(&self, rate: f64) {
+        self.fault_permille.store((rate.clamp(0.0, 1.0) * 1000.0).round() as u32, Ordering::Relaxed);
+    }
+
+    /// Requests received so far (file downloads aside).
+    pub fn call_count(&self) -> usize {
+        self.calls.lock().unwrap().len()
+    }
+
+    /// Requests that departed from the documented format, so far.
+    pub fn violation_list(&self) -> Vec<String> {
+        self.violations.lock().unwrap().clone()
+    }
+
+    /// How many jobs of each kind were submitted (a resubmission shows as one too many).
+    pub fn job_counts(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for job in self.jobs.lock().unwrap().values() {
+            *counts.entry(job.kind.clone()).or_default() += 1;
+        }
+        counts
     }
 
     fn take_stall(&self) -> Option<Duration> {
@@ -348,4 +392,27 @@ pub fn is_data_uri(text: &str) -> bool {
     text.strip_prefix("data:image/")
         .and_then(|rest| rest.split_once(";base64,"))
         .is_some_and(|(format, payload)| format == format.to_ascii_lowercase() && is_raw_base64(payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_rate_fails_that_share_of_requests_evenly_with_both_kinds() {
+        let shared = Shared::new("k", None);
+        assert_eq!((0..100).filter_map(|_| shared.take_fault()).count(), 0, "no rate, no faults");
+        shared.set_fault_rate(0.3);
+        let faults: Vec<Fault> = (0..1000).filter_map(|_| shared.take_fault()).collect();
+        assert_eq!(faults.len(), 300);
+        let throttled = faults.iter().filter(|f| matches!(f, Fault::RateLimited { .. })).count();
+        assert_eq!((throttled, faults.len() - throttled), (150, 150));
+        // Never more than one fault in a row at 30 %: every window of ten holds three.
+        shared.set_fault_rate(0.3);
+        let window: usize = (0..10).filter(|_| shared.take_fault().is_some()).count();
+        assert_eq!(window, 3);
+        // A queued fault still comes first.
+        shared.faults.lock().unwrap().push_back(Fault::Unauthorized);
+        assert_eq!(shared.take_fault(), Some(Fault::Unauthorized));
+    }
 }
