@@ -206,14 +206,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(command) => run_user(config, command).await?,
         Command::Backup { to, without_secrets, location } => {
-            let report = backup::backup(&settings(config, &location)?, &to, !without_secrets).await?;
-            let manifest = &report.manifest;
+            let manifest = backup::backup(&settings(config, &location)?, &to, !without_secrets).await?;
             println!(
                 "backed up {} users, {} projects and {} files ({} bytes) to {}",
                 manifest.inventory.users,
                 manifest.inventory.projects,
                 manifest.inventory.files,
-                report.bytes,
+                manifest.bytes(),
                 to.display()
             );
             for key in &manifest.missing_files {
@@ -233,14 +232,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 backup::verify(&from, &manifest).await?;
                 println!("{}: {} entries, every checksum matches", from.display(), manifest.entries.len());
             } else {
-                let report = backup::restore(&settings(config, &location)?, &from, replace).await?;
-                let manifest = &report.manifest;
+                let manifest = backup::restore(&settings(config, &location)?, &from, replace).await?;
                 println!(
                     "restored {} users, {} projects and {} files ({} bytes) from {} (made {})",
                     manifest.inventory.users,
                     manifest.inventory.projects,
                     manifest.inventory.files,
-                    report.bytes,
+                    manifest.bytes(),
                     from.display(),
                     manifest.created_at.format("%Y-%m-%d %H:%M UTC")
                 );

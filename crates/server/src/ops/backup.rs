@@ -58,16 +58,16 @@ pub struct Entry {
     pub sha256: String,
 }
 
-/// What a backup or restore did, for the command's report.
-#[derive(Debug)]
-pub struct Report {
-    pub manifest: Manifest,
-    pub bytes: u64,
+impl Manifest {
+    /// The size of everything the backup holds.
+    pub fn bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.bytes).sum()
+    }
 }
 
 /// Copies the running (or stopped) instance that `settings` describe into `to`, which must not
 /// exist or be empty.
-pub async fn backup(settings: &Settings, to: &Path, with_secrets: bool) -> anyhow::Result<Report> {
+pub async fn backup(settings: &Settings, to: &Path, with_secrets: bool) -> anyhow::Result<Manifest> {
     let database = sqlite_path(settings)?;
     prepare_empty_dir(to)?;
     let store = open_store(settings).await?;
@@ -108,13 +108,12 @@ pub async fn backup(settings: &Settings, to: &Path, with_secrets: bool) -> anyho
     let staged = to.join(format!("{MANIFEST}.partial"));
     tokio::fs::write(&staged, serde_json::to_vec_pretty(&manifest)?).await?;
     tokio::fs::rename(&staged, to.join(MANIFEST)).await?;
-    let bytes = manifest.entries.iter().map(|e| e.bytes).sum();
-    Ok(Report { manifest, bytes })
+    Ok(manifest)
 }
 
 /// Puts the backup in `from` back into the instance `settings` describe. Refuses to replace an
 /// existing database or secret unless `replace` is set.
-pub async fn restore(settings: &Settings, from: &Path, replace: bool) -> anyhow::Result<Report> {
+pub async fn restore(settings: &Settings, from: &Path, replace: bool) -> anyhow::Result<Manifest> {
     let database = sqlite_path(settings)?;
     let manifest = read_manifest(from).await?;
     verify(from, &manifest).await?;
@@ -155,8 +154,7 @@ pub async fn restore(settings: &Settings, from: &Path, replace: bool) -> anyhow:
         "the restored database holds {restored:?}, the manifest says {:?}",
         manifest.inventory
     );
-    let bytes = manifest.entries.iter().map(|e| e.bytes).sum();
-    Ok(Report { manifest, bytes })
+    Ok(manifest)
 }
 
 /// Reads and checks the manifest of the backup in `from`.
