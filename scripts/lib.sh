@@ -125,6 +125,17 @@ ensure_moto() {
   export CINEGEN_TEST_MOTO_ENDPOINT="http://127.0.0.1:$port"
 }
 
+# A command from a Debian package, installed where missing.
+need_debian() { # command package
+  command -v "$1" >/dev/null && return 0
+  banner "installing $2"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$2" >/dev/null ||
+    { DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -qq >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$2" >/dev/null; }
+}
+
 # ffmpeg and ffprobe make and merge clips; installed from Debian's packages where missing.
 ensure_ffmpeg() {
   command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && return 0

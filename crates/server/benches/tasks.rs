@@ -95,14 +95,7 @@ async fn throughput(engine: Engine, tasks: usize, workers: usize, users: usize) 
     let started = Instant::now();
     let stop = CancellationToken::new();
     let handles = pool.spawn(stop.clone());
-    let query = TaskQuery {
-        user: owners[0],
-        project: None,
-        status: Some(TaskStatus::Completed),
-        task_type: None,
-        page: 1,
-        size: 1,
-    };
+    let query = TaskQuery { status: Some(TaskStatus::Completed), size: 1, ..TaskQuery::of(owners[0]) };
     // Cheap waiting while the workers run; the store is asked only once they have all run.
     while ran.load(std::sync::atomic::Ordering::Relaxed) < tasks {
         tokio::time::sleep(Duration::from_millis(5)).await;

@@ -418,29 +418,15 @@ impl Config {
                 None => None,
             },
             trusted_proxies,
-            public_url: match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-                Some(url) => Some(
-                    url::Url::parse(url)
-                        .ok()
-                        .filter(|u| matches!(u.scheme(), "http" | "https"))
-                        .map(|_| url.trim_end_matches('/').to_owned())
-                        .ok_or_else(|| invalid("CINEGEN_PUBLIC_URL", format!("'{url}' is not an http(s) URL")))?,
-                ),
-                None => None,
-            },
+            public_url: http_url(self.public_url.as_deref(), "CINEGEN_PUBLIC_URL")?
+                .map(|url| url.trim_end_matches('/').to_owned()),
             secure_cookies: self
                 .secure_cookies
                 .unwrap_or_else(|| self.public_url.as_deref().is_some_and(|u| u.trim().starts_with("https://"))),
             web_dir: self.web_dir.join("index.html").is_file().then(|| self.web_dir.clone()),
             log_format: self.log_format,
             log_level: self.log_level,
-            otlp_endpoint: match self.otlp_endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-                Some(raw) if url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) => {
-                    Some(raw.to_owned())
-                }
-                Some(raw) => return Err(invalid("CINEGEN_OTLP_ENDPOINT", format!("'{raw}' is not an http(s) URL"))),
-                None => None,
-            },
+            otlp_endpoint: http_url(self.otlp_endpoint.as_deref(), "CINEGEN_OTLP_ENDPOINT")?,
             data_dir,
             database_url: Secret(database_url),
             jwt_secret: SecretBytes(jwt_secret),
@@ -523,8 +509,19 @@ fn storage_location(config: &Config, data_dir: &Path) -> Result<StorageLocation,
         path_style: query.get("path_style").is_some_and(|v| v == "true" || v == "1"),
         access_key_id,
         secret_access_key,
-        public_base_url: config.storage_public_base_url.clone(),
+        public_base_url: http_url(config.storage_public_base_url.as_deref(), "CINEGEN_STORAGE_PUBLIC_BASE_URL")?,
     }))
+}
+
+/// An optional http(s) URL setting. Blank is unset: compose passes an unset `${X:-}` as "".
+fn http_url(raw: Option<&str>, setting: &'static str) -> Result<Option<String>, ConfigError> {
+    match raw.map(str::trim).filter(|url| !url.is_empty()) {
+        Some(url) if url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) => {
+            Ok(Some(url.to_owned()))
+        }
+        Some(url) => Err(invalid(setting, format!("'{url}' is not an http(s) URL"))),
+        None => Ok(None),
+    }
 }
 
 fn known_keys() -> Vec<String> {
@@ -775,6 +772,13 @@ mod tests {
     fn bad_values_name_the_setting() {
         let dir = temp_dir();
         let base = Config { data_dir: dir.clone(), ..Config::default() };
+        let s3 = |public: Option<&str>| Config {
+            storage_url: Some("s3://media?endpoint=http://minio:9000".into()),
+            s3_access_key_id: Some(Secret::new("ak")),
+            s3_secret_access_key: Some(Secret::new("sk")),
+            storage_public_base_url: public.map(str::to_owned),
+            ..base.clone()
+        };
         let cases = [
             (Config { addr: "nowhere".into(), ..base.clone() }, "CINEGEN_ADDR"),
             (Config { database_url: Some(Secret::new("mysql://x")), ..base.clone() }, "DATABASE_URL"),
@@ -782,11 +786,16 @@ mod tests {
             (Config { encryption_key: Some(Secret::new("abc")), ..base.clone() }, "ENCRYPTION_KEY"),
             (Config { default_quota: "lots".into(), ..base.clone() }, "CINEGEN_DEFAULT_QUOTA"),
             (Config { redis_url: Some(Secret::new("http://x")), ..base.clone() }, "REDIS_URL"),
+            (Config { public_url: Some("studio.example.com".into()), ..base.clone() }, "CINEGEN_PUBLIC_URL"),
+            (s3(Some("cdn.example.com")), "CINEGEN_STORAGE_PUBLIC_BASE_URL"),
         ];
         for (config, setting) in cases {
             let error = config.resolve().unwrap_err().to_string();
             assert!(error.contains(setting), "{error} should name {setting}");
         }
+        // Blank is unset, as compose passes an unset variable.
+        let blank = s3(Some(" ")).resolve().unwrap();
+        assert!(matches!(blank.storage, StorageLocation::S3(ref s3) if s3.public_base_url.is_none()), "{blank:?}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

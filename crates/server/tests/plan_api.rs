@@ -230,7 +230,7 @@ async fn strict_parsing_names_the_field_and_the_likely_one(engine: Engine) {
     let (tasks, _) = app
         .state
         .store
-        .list_tasks(&cinegen_store::TaskQuery { user, project: None, status: None, task_type: None, page: 1, size: 10 })
+        .list_tasks(&cinegen_store::TaskQuery { size: 10, ..cinegen_store::TaskQuery::of(user) })
         .await
         .unwrap();
     assert!(tasks.is_empty(), "nothing was queued");

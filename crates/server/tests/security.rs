@@ -818,14 +818,7 @@ async fn batches_and_imports_are_capped(engine: Engine) {
     let (tasks, _) = app
         .state
         .store
-        .list_tasks(&cinegen_store::TaskQuery {
-            user: ann.id,
-            project: None,
-            status: None,
-            task_type: None,
-            page: 1,
-            size: 10,
-        })
+        .list_tasks(&cinegen_store::TaskQuery { size: 10, ..cinegen_store::TaskQuery::of(ann.id) })
         .await
         .unwrap();
     assert!(tasks.is_empty(), "nothing was queued");
@@ -853,8 +846,7 @@ async fn batch_items_and_imports_draw_on_the_hourly_budgets(engine: Engine) {
     let created = app.post_authed("/api/v1/projects", &ann.token, &json!({"title": "Budget", "shots": shots})).await;
     let project = created.data()["project"]["id"].as_str().unwrap().to_owned();
     let queued = |app: &TestApp| {
-        let query =
-            cinegen_store::TaskQuery { user: ann.id, project: None, status: None, task_type: None, page: 1, size: 50 };
+        let query = cinegen_store::TaskQuery::of(ann.id);
         let store = app.state.store.clone();
         async move { store.list_tasks(&query).await.unwrap().1 }
     };

@@ -54,7 +54,11 @@ async fn clients_get_a_snapshot_then_their_own_task_events(engine: Engine) {
     let shots = json!([{"id": "s", "keyframes": [{"id": "k", "type": "start", "status": "completed", "imageUrl": format!("{origin}/gone.png")}]}]);
     app.post_authed("/api/v1/projects", &owner_token, &json!({"title": "Live", "shots": shots})).await;
     let mut statuses = Vec::new();
+    let mut last_seen = String::new();
     while let Some(event) = next(&mut mine, Duration::from_secs(15)).await {
+        if statuses.is_empty() {
+            last_seen = event["task"]["updated_at"].as_str().unwrap().to_owned();
+        }
         assert_eq!(event["type"], "task");
         assert_eq!(event["task"]["type"], "asset_import");
         let status = event["task"]["status"].as_str().unwrap().to_owned();
@@ -89,6 +93,33 @@ async fn clients_get_a_snapshot_then_their_own_task_events(engine: Engine) {
     let snapshot = next(&mut again, Duration::from_secs(5)).await.unwrap();
     assert_eq!(snapshot["tasks"][0]["id"], json!(waiting.id));
     assert_eq!(snapshot["tasks"][0]["status"], "pending");
+    assert_eq!(snapshot["tasks"].as_array().unwrap().len(), 1, "finished tasks only when asked: {snapshot}");
+    // A client that was away since its first event also gets what finished meanwhile.
+    let since: String = url::form_urlencoded::byte_serialize(last_seen.as_bytes()).collect();
+    let url = format!("ws://{}/api/v1/ws/tasks?token={owner_token}&since={since}", app.addr);
+    let mut caught_up = tokio_tungstenite::connect_async(url).await.expect("websocket connects").0;
+    let snapshot = next(&mut caught_up, Duration::from_secs(5)).await.unwrap();
+    let seen: Vec<(&str, &str)> = snapshot["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["type"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    assert!(seen.contains(&("asset_import", "failed")), "the import that failed meanwhile: {snapshot}");
+    assert!(seen.iter().any(|(_, status)| *status == "pending"), "{snapshot}");
+    let malformed = tokio_tungstenite::connect_async(format!(
+        "ws://{}/api/v1/ws/tasks?token={owner_token}&since=yesterday",
+        app.addr
+    ))
+    .await;
+    match malformed {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 422);
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{body}");
+        }
+        other => panic!("a malformed since was accepted: {other:?}"),
+    }
 
     // Tokens are checked before the upgrade.
     let refused = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws/tasks?token=forged", app.addr)).await;

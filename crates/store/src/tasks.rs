@@ -163,9 +163,18 @@ pub struct TaskQuery {
     pub project: Option<ProjectId>,
     pub status: Option<TaskStatus>,
     pub task_type: Option<String>,
+    /// Only tasks changed at or after this moment (a reconnecting feed's catch-up).
+    pub updated_since: Option<DateTime<Utc>>,
     /// 1-based.
     pub page: u32,
     pub size: u32,
+}
+
+impl TaskQuery {
+    /// Every task `user` may see, newest first: the first page of 50.
+    pub fn of(user: UserId) -> Self {
+        Self { user, project: None, status: None, task_type: None, updated_since: None, page: 1, size: 50 }
+    }
 }
 
 #[async_trait::async_trait]

@@ -931,7 +931,7 @@ async fn tasks_are_visible_through_their_project_and_failed_ones_retry(store: Ar
     in_project.project_id = Some(record.id);
     let in_project = store.enqueue(&in_project).await.unwrap().0;
     let private = store.enqueue(&task(owner.id, None, 0)).await.unwrap().0;
-    let list = |user: UserId| TaskQuery { user, project: None, status: None, task_type: None, page: 1, size: 50 };
+    let list = TaskQuery::of;
     assert_eq!(store.list_tasks(&list(owner.id)).await.unwrap().1, 2);
     assert_eq!(store.list_tasks(&list(member.id)).await.unwrap().1, 0);
     assert!(store.task_for(in_project.id, stranger.id).await.unwrap().is_none());
@@ -946,7 +946,14 @@ async fn tasks_are_visible_through_their_project_and_failed_ones_retry(store: Ar
     assert!(store.retry_task(private.id, Utc::now()).await.unwrap().is_none(), "only failed tasks retry");
     let claimed = store.claim(&claim_as("w")).await.unwrap().unwrap();
     let failed = Outcome::Failed { code: "PROVIDER_ERROR".into(), message: "refused".into() };
-    store.finish(claimed.id, "w", 1, failed, Utc::now()).await.unwrap();
+    let finished_at = Utc::now();
+    store.finish(claimed.id, "w", 1, failed, finished_at).await.unwrap();
+    // A reconnecting feed asks for what changed since its last message.
+    let since = |at| TaskQuery { updated_since: Some(at), ..list(owner.id) };
+    let (changed, _) = store.list_tasks(&since(finished_at)).await.unwrap();
+    assert_eq!(changed.iter().map(|t| t.id).collect::<Vec<_>>(), vec![claimed.id], "only the task finished since");
+    let later = finished_at + chrono::Duration::seconds(1);
+    assert_eq!(store.list_tasks(&since(later)).await.unwrap().1, 0);
     let retried = store.retry_task(claimed.id, Utc::now()).await.unwrap().unwrap();
     assert_eq!((retried.status, retried.attempts, retried.error_code), (TaskStatus::Pending, 0, None));
 }

@@ -29,6 +29,7 @@ describe('the task feed socket', () => {
   it('builds the ws URL with the ticket and the project', () => {
     expect(taskFeedUrl('https://studio.example.com', 'a b', 'p1')).toBe('wss://studio.example.com/api/v1/ws/tasks?ticket=a+b&project_id=p1');
     expect(taskFeedUrl('http://127.0.0.1:8000', 't')).toBe('ws://127.0.0.1:8000/api/v1/ws/tasks?ticket=t');
+    expect(taskFeedUrl('http://h', 't', undefined, '2026-01-01T00:00:00Z')).toBe('ws://h/api/v1/ws/tasks?ticket=t&since=2026-01-01T00%3A00%3A00Z');
   });
 
   it('delivers messages and reconnects with a fresh ticket after a drop', async () => {
@@ -53,13 +54,18 @@ describe('the task feed socket', () => {
     expect(sockets[0].url).toContain('ticket=first');
     sockets[0].open();
     sockets[0].send({ type: 'snapshot', tasks: [task()] });
-    expect(messages).toHaveLength(1);
+    sockets[0].send({ type: 'task', task: task({ updated_at: '2026-01-02T08:00:00Z' }) });
+    sockets[0].send({ type: 'task', task: task({ updated_at: '2026-01-02T07:00:00Z' }) });
+    expect(messages).toHaveLength(3);
+    expect(sockets[0].url).not.toContain('since=');
 
     sockets[0].drop();
     expect(states.at(-1)).toBe('closed');
     await vi.advanceTimersByTimeAsync(500);
     await vi.waitFor(() => expect(sockets).toHaveLength(2));
     expect(sockets[1].url).toContain('ticket=second');
+    // The reconnect asks for what changed after the latest change it saw.
+    expect(new URL(sockets[1].url).searchParams.get('since')).toBe('2026-01-02T08:00:00Z');
     sockets[1].open();
     expect(states.at(-1)).toBe('open');
     feed.stop();

@@ -2,7 +2,8 @@
 // first, then every change. The socket opens with a single-use ticket (`POST /api/v1/ws/ticket`,
 // valid 30 s) rather than the access token, so no token sits in a URL. It reconnects by itself
 // with growing pauses, with a fresh ticket each time: the server closes the feed when the access
-// token behind it expires or the session ends.
+// token behind it expires or the session ends. A reconnect names the latest change it saw
+// (`since`), so the snapshot also holds the tasks that finished while it was away.
 import type { Task } from './types';
 import { freshAccessToken } from './token-store';
 
@@ -20,12 +21,18 @@ export interface TaskSocketOptions {
   maxDelayMs?: number;
 }
 
-export function taskFeedUrl(base: string, ticket: string, projectId?: string): string {
+export function taskFeedUrl(base: string, ticket: string, projectId?: string, since?: string): string {
   const url = new URL('/api/v1/ws/tasks', base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('ticket', ticket);
   if (projectId) url.searchParams.set('project_id', projectId);
+  if (since) url.searchParams.set('since', since);
   return url.toString();
+}
+
+/** The later of two RFC 3339 moments (either may be missing). */
+function later(a: string | undefined, b: string): string {
+  return a && Date.parse(a) >= Date.parse(b) ? a : b;
 }
 
 /** A single-use ticket for the feed, bought with a fresh access token; null when signed out. */
@@ -51,6 +58,8 @@ export class TaskSocket {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
   private stopped = false;
+  /** The `updated_at` of the latest change received. */
+  private lastChange: string | undefined;
 
   constructor(private readonly options: TaskSocketOptions) {}
 
@@ -79,7 +88,7 @@ export class TaskSocket {
       return;
     }
     const base = this.options.baseUrl ?? window.location.origin;
-    const url = taskFeedUrl(base, ticket, this.options.projectId);
+    const url = taskFeedUrl(base, ticket, this.options.projectId, this.lastChange);
     const socket = (this.options.createSocket ?? ((u) => new WebSocket(u)))(url);
     this.socket = socket;
     socket.onopen = () => {
@@ -88,7 +97,10 @@ export class TaskSocket {
     };
     socket.onmessage = (event) => {
       try {
-        this.options.onMessage(JSON.parse(String(event.data)) as TaskMessage);
+        const message = JSON.parse(String(event.data)) as TaskMessage;
+        const tasks = message.type === 'snapshot' ? message.tasks : [message.task];
+        for (const task of tasks) this.lastChange = later(this.lastChange, task.updated_at);
+        this.options.onMessage(message);
       } catch {
         // A message we cannot read is skipped; the next snapshot (on reconnect) repairs the view.
       }

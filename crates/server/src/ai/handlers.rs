@@ -2,6 +2,7 @@
 //! what it made, and writes the result back into the project by id.
 
 use super::links::Link;
+use super::retry::{Retry, call_with_retry};
 use super::targets::{self, FrameRef, Target, image_plan, video_plan};
 use super::{AiService, Choice, app_to_task, provider_to_task};
 use crate::tasks::kind::{KindPayload, TaskKind};
@@ -11,7 +12,6 @@ use cinegen_domain::project::assets::{SlotId, slot_mut};
 use cinegen_domain::project::document::{id_matches, validate_script_data, validate_shots};
 use cinegen_domain::project::settings::target_duration_secs;
 use cinegen_domain::{FileId, FileKind, ProjectId, ValidationErrors};
-use cinegen_providers::net::observe;
 use cinegen_providers::{
     Capability, ImageRequest, PromptTarget, ProviderError, TextTask, VideoFrames, VideoPoll, VideoRequest,
 };
@@ -127,8 +127,11 @@ impl AiService {
             let model = resolved.provider.image().map_err(provider_to_task)?;
             let started = Instant::now();
             let call = resolved.call(Capability::Image, "generate");
-            let output =
-                observe(call, model.generate(&request, &resolved.credentials)).await.map_err(provider_to_task)?;
+            let output = call_with_retry(call, Retry::STARTS_WORK, self.retry_base(), || {
+                model.generate(&request, &resolved.credentials)
+            })
+            .await
+            .map_err(provider_to_task)?;
             let name = resolved.model.as_deref().unwrap_or(&output.model);
             self.latencies.record(resolved.provider.name, name, started.elapsed());
             output
@@ -626,7 +629,8 @@ impl VideoHandler {
             None => {
                 ctx.progress(15, "submitting").await?;
                 let call = resolved.call(Capability::Video, "submit");
-                let job = observe(call, model.submit(&request, &resolved.credentials)).await.map_err(|error| match error {
+                let submit = || model.submit(&request, &resolved.credentials);
+                let job = call_with_retry(call, Retry::STARTS_WORK, ai.retry_base(), submit).await.map_err(|error| match error {
                     // The job may have been accepted; submitting again could pay for it twice.
                     ProviderError::NoAnswer { message } => TaskError::permanent(
                         "PROVIDER_ERROR",
@@ -642,7 +646,8 @@ impl VideoHandler {
         let deadline = Instant::now() + Duration::from_secs(ai.settings.video_deadline_secs);
         let media = loop {
             let call = resolved.call(Capability::Video, "poll");
-            match observe(call, model.poll(&job_id, &request, &resolved.credentials)).await.map_err(provider_to_task)? {
+            let poll = || model.poll(&job_id, &request, &resolved.credentials);
+            match call_with_retry(call, Retry::READS, ai.retry_base(), poll).await.map_err(provider_to_task)? {
                 VideoPoll::Done(media) => break media,
                 VideoPoll::Running { progress } => {
                     if Instant::now() > deadline {

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod latency;
 pub mod limits;
 pub mod links;
+pub mod retry;
 pub mod settings;
 pub mod targets;
 pub mod text;
@@ -22,7 +23,7 @@ use chrono::Utc;
 use cinegen_domain::{FieldError, FileId, FileKind, ProjectId, UserId, ValidationErrors};
 use cinegen_providers::net::Transport;
 use cinegen_providers::{Capability, Credentials, Media, MediaInput, Provider, ProviderError, Registry};
-use cinegen_storage::{Allowance, check_url, guarded_client};
+use cinegen_storage::{Allowance, FetchError, check_url, guarded_client};
 use cinegen_store::{FileRecord, ProjectRecord, Store, UsageEvent};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -247,6 +248,11 @@ impl AiService {
     }
 
     /// Stores what a provider produced as a file of the project's owner.
+    /// The first wait before a provider call is made again (the task retries' base).
+    pub fn retry_base(&self) -> Duration {
+        Duration::from_millis(self.settings.task_retry_base_ms)
+    }
+
     pub async fn store_media(
         &self,
         owner: UserId,
@@ -261,6 +267,10 @@ impl AiService {
             }
             Media::Url(url) => self.files.persist_from_url(owner, project, kind, &url).await.map_err(|e| match e {
                 PersistError::Fetch(fetch) if fetch.is_transient() => TaskError::transient(fetch.to_string()),
+                // Our own storage failing is ours to try again, not the provider's fault.
+                PersistError::Fetch(FetchError::Storage(error)) => {
+                    TaskError::transient(format!("storing the provider's result failed: {error}"))
+                }
                 PersistError::App(app) => app_to_task(app),
                 other => TaskError::permanent(
                     "PROVIDER_ERROR",

@@ -1,9 +1,9 @@
 //! Text → JSON with strict validation: the answer is read as one JSON object and checked against
 //! the domain types; a bad answer gets one repair attempt, then a clear PROVIDER_ERROR.
 
+use super::retry::{Retry, call_with_retry};
 use super::{AiService, Resolved, provider_to_task};
 use crate::tasks::{TaskContext, TaskError};
-use cinegen_providers::net::observe;
 use cinegen_providers::{Capability, TextRequest, TextTask, prompts};
 use serde_json::Value;
 
@@ -46,8 +46,10 @@ impl AiService {
                 let _slot = self.limits.acquire(resolved.provider.name, Capability::Text).await;
                 let started = std::time::Instant::now();
                 let call = resolved.call(Capability::Text, "complete");
-                let output =
-                    observe(call, model.complete(&request, &resolved.credentials)).await.map_err(provider_to_task)?;
+                let complete = || model.complete(&request, &resolved.credentials);
+                let output = call_with_retry(call, Retry::STARTS_WORK, self.retry_base(), complete)
+                    .await
+                    .map_err(provider_to_task)?;
                 let name = resolved.model.as_deref().unwrap_or(&output.model);
                 self.latencies.record(resolved.provider.name, name, started.elapsed());
                 output

@@ -172,13 +172,13 @@ pub async fn list_tasks(
     });
     errors.into_result().map_err(AppError::validation)?;
     let query = TaskQuery {
-        user: claims.sub,
         project: project.flatten(),
         status: status.flatten(),
         // Either name of a kind; an unknown one matches nothing.
         task_type: params.get("type").map(|t| TaskKind::stored_name(t).map_or_else(|| t.clone(), str::to_owned)),
         page,
         size,
+        ..TaskQuery::of(claims.sub)
     };
     let (tasks, total) = state.store.list_tasks(&query).await?;
     let pages = (total + i64::from(size) - 1) / i64::from(size);

@@ -1,9 +1,10 @@
 //! `GET /api/v1/ws/tasks`: live task progress. Browsers cannot set headers on a WebSocket, so the
 //! caller first trades its access token for a single-use ticket (`POST /api/v1/ws/ticket`, valid
 //! 30 s) and opens `?ticket=…`; `?token=…` (the access token itself) is still accepted. Either is
-//! checked before the upgrade. The first message is a snapshot of the caller's unfinished tasks,
-//! so a reconnecting client misses nothing; then every change of a task the caller may see,
-//! optionally of one project.
+//! checked before the upgrade. The first message is a snapshot of the caller's unfinished tasks
+//! and, with `?since=` (the `updated_at` of the last event a reconnecting client got), of every
+//! task that changed meanwhile, finished ones included, so a reconnecting client misses nothing;
+//! then every change of a task the caller may see, optionally of one project.
 //!
 //! The feed follows access as it changes: the socket closes when the session ends (logout, a
 //! revoked refresh family, a password reset — checked every two seconds), when the access token
@@ -19,7 +20,8 @@ use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
-use cinegen_domain::{ProjectId, SessionId, UserId};
+use chrono::{DateTime, Utc};
+use cinegen_domain::{FieldError, ProjectId, SessionId, UserId, ValidationErrors};
 use cinegen_store::{TaskQuery, TaskRecord, TaskStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,6 +33,10 @@ use utoipa::ToSchema;
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// How long an answer to "may this caller see this project" is trusted before it is asked again.
 const ACCESS_RECHECK: Duration = Duration::from_secs(2);
+/// At most this many changed tasks in a reconnecting client's catch-up (a client away longer
+/// than that reloads the list).
+const CATCH_UP_LIMIT: u32 = 500;
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
 
 /// Close codes (the private range 4000–4999), so a client knows whether to reconnect.
 const SESSION_ENDED: u16 = 4001;
@@ -44,6 +50,8 @@ pub struct WsQuery {
     ticket: Option<String>,
     token: Option<String>,
     project_id: Option<String>,
+    /// RFC 3339: also send the tasks changed at or after this moment.
+    since: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,6 +85,7 @@ pub async fn task_events(
     Query(query): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    let since = query.since.as_deref().map(parse_since).transpose()?;
     let holder = match (query.ticket, query.token) {
         (Some(ticket), _) => {
             let claims = state.auth.redeem_ticket(&ticket).await?;
@@ -101,15 +110,35 @@ pub async fn task_events(
     Ok(upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| stream(state, holder, project, socket)))
+        .on_upgrade(move |socket| stream(state, holder, project, since, socket)))
 }
 
-async fn snapshot(state: &AppState, user: UserId, project: Option<ProjectId>) -> Vec<TaskView> {
-    let mut tasks = Vec::new();
-    for status in [TaskStatus::Running, TaskStatus::Pending] {
-        let query = TaskQuery { user, project, status: Some(status), task_type: None, page: 1, size: 100 };
+fn parse_since(raw: &str) -> AppResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw).map(|at| at.with_timezone(&Utc)).map_err(|_| {
+        let field = FieldError::new("since", "a moment in RFC 3339, as a task's updated_at");
+        AppError::validation(ValidationErrors(vec![field]))
+    })
+}
+
+async fn snapshot(
+    state: &AppState,
+    user: UserId,
+    project: Option<ProjectId>,
+    since: Option<DateTime<Utc>>,
+) -> Vec<TaskView> {
+    let unfinished = [TaskStatus::Running, TaskStatus::Pending].map(|status| (Some(status), None, 100));
+    // A little before, for clocks of instances that do not quite agree; a task sent twice is
+    // harmless, one missed is not.
+    let changed = since.map(|at| (None, Some(at - CLOCK_SKEW), CATCH_UP_LIMIT));
+    let mut tasks: Vec<TaskView> = Vec::new();
+    for (status, updated_since, size) in unfinished.into_iter().chain(changed) {
+        let query = TaskQuery { project, status, updated_since, size, ..TaskQuery::of(user) };
         if let Ok((found, _)) = state.store.list_tasks(&query).await {
-            tasks.extend(found.into_iter().map(TaskView::from));
+            for task in found {
+                if !tasks.iter().any(|seen| seen.id == task.id) {
+                    tasks.push(TaskView::from(task));
+                }
+            }
         }
     }
     tasks
@@ -148,7 +177,13 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn stream(state: AppState, holder: Holder, project: Option<ProjectId>, mut socket: WebSocket) {
+async fn stream(
+    state: AppState,
+    holder: Holder,
+    project: Option<ProjectId>,
+    since: Option<DateTime<Utc>>,
+    mut socket: WebSocket,
+) {
     let _open = crate::ops::metrics::OpenSocket::open(&state.open_sockets);
     let user = holder.user;
     let session = state.live_sessions.watch(holder.session);
@@ -156,7 +191,7 @@ async fn stream(state: AppState, holder: Holder, project: Option<ProjectId>, mut
     let expiry = tokio::time::sleep(Duration::from_secs(remaining));
     tokio::pin!(expiry);
     let mut events = state.task_events.subscribe();
-    let first = json!({ "type": "snapshot", "tasks": snapshot(&state, user, project).await });
+    let first = json!({ "type": "snapshot", "tasks": snapshot(&state, user, project, since).await });
     if socket.send(Message::Text(first.to_string().into())).await.is_err() {
         return;
     }

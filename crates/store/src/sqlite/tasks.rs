@@ -361,6 +361,9 @@ impl TaskStore for SqliteStore {
         if let Some(task_type) = &query.task_type {
             select.push(" AND t.task_type = ").push_bind(task_type.clone());
         }
+        if let Some(since) = query.updated_since {
+            select.push(" AND t.updated_at >= ").push_bind(millis(since));
+        }
         select.push(" ORDER BY t.created_at DESC, t.id DESC LIMIT ").push_bind(i64::from(query.size));
         select.push(" OFFSET ").push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(query.size));
         let rows = select.build().fetch_all(&self.pool).await?;
