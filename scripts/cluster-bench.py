@@ -57,6 +57,40 @@ def peak_rss():
     return out
 
 
+def cpu_seconds():
+    """CPU time (user + system) so far of each kind of process on the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    named = {pid_of(name): name for name in ("api-1", "api-2", "worker-1", "worker-2", "emulator")}
+    totals = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        pid = int(entry)
+        if pid in named:
+            kind = named[pid]
+        elif pid == os.getpid():
+            kind = "load generator"
+        elif "postgres" in command:
+            kind = "postgres"
+        elif "moto_server" in command or "s3s-fs" in command:
+            kind = "s3"
+        elif command.startswith("nginx"):
+            kind = "nginx"
+        elif "redis-server" in command:
+            kind = "redis"
+        else:
+            continue
+        totals[kind] = totals.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
 def main():
     email = f"bench-{os.getpid()}@example.com"
     session = data(*http("POST", "/api/v1/auth/register", body={"email": email, "password": "bench-password-1", "name": "bench"}), 201)
@@ -92,6 +126,7 @@ def main():
         if status != 202:
             raise RuntimeError(f"{status}: {answer}")
 
+    cpu_before = cpu_seconds()
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(submit, targets))
@@ -104,17 +139,22 @@ def main():
             break
         if time.monotonic() - started > 20 * TASKS / SLOTS + 120:
             sys.exit(f"error: only {done} of {TASKS} finished: {counts}")
-        time.sleep(0.1)
+        time.sleep(0.5)  # each look reads the queue gauges from the database: not too often
     wall = time.monotonic() - started
+    cpu_after = cpu_seconds()
+    cpu = {kind: cpu_after[kind] - cpu_before.get(kind, 0.0) for kind in cpu_after}
     ideal = TASKS / SLOTS
     stats = emulator_stats()
     print(f"wall {wall:.1f} s = {wall / ideal:.3f} x ideal ({ideal:.0f} s); {counts.get('failed', 0):.0f} failed; "
           f"{stats['calls']} provider requests", flush=True)
     for name, mib in peak_rss().items():
         print(f"  peak RSS {name:9} {mib:7.1f} MiB" if mib else f"  peak RSS {name:9} (gone)")
+    print(f"  CPU seconds while it ran ({wall * os.cpu_count():.0f} available on {os.cpu_count()} cores):")
+    for kind, seconds in sorted(cpu.items(), key=lambda item: -item[1]):
+        print(f"    {kind:15} {seconds:6.1f} s")
     with open(f"{SCRATCH}/bench.json", "w") as out:
         json.dump({"tasks": TASKS, "slots": SLOTS, "wall": wall, "ideal": ideal, "submitted": submitted,
-                   "peak_rss_mib": peak_rss()}, out)
+                   "peak_rss_mib": peak_rss(), "cpu_seconds": cpu}, out)
 
 
 if __name__ == "__main__":

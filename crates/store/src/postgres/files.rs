@@ -107,8 +107,9 @@ impl FileStore for PostgresStore {
 
     async fn insert_ready_file(&self, file: &FileRecord) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        charge(&mut tx, file.user_id, file.file_size, file.updated_at).await?;
         insert(&mut tx, file).await?;
+        // The owner's row is locked last, so files of one user are kept in parallel up to here.
+        charge(&mut tx, file.user_id, file.file_size, file.updated_at).await?;
         tx.commit().await?;
         Ok(())
     }
