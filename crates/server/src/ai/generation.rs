@@ -55,9 +55,8 @@ impl GenerationService {
 
     /// The project, for an editor of it (viewers: 403; strangers: 404).
     pub async fn editable(&self, caller: UserId, id: ProjectId) -> AppResult<Editable> {
-        let access = self.projects.authorize(caller, id).await?.editor()?;
-        let (project, _) = self.projects.load(caller, id).await?;
-        Ok(Editable { caller, access, project })
+        let (access, project) = self.projects.load_with_access(caller, id).await?;
+        Ok(Editable { caller, access: access.editor()?, project })
     }
 
     /// A task of the caller's on the project, interactive priority.

@@ -103,6 +103,13 @@ impl ProjectService {
         Ok((record, role))
     }
 
+    /// The whole project with the caller's access to it, in one read.
+    pub async fn load_with_access(&self, user: UserId, id: ProjectId) -> AppResult<(ProjectAccess, ProjectRecord)> {
+        let (record, role) = self.load(user, id).await?;
+        let access = ProjectAccess::new(id, record.owner_id, role, record.version, record.status);
+        Ok((access, record))
+    }
+
     pub async fn list(&self, query: &ProjectQuery) -> AppResult<(Vec<ProjectListItem>, i64)> {
         Ok(self.store.list_projects(query).await?)
     }

@@ -239,15 +239,18 @@ impl ProjectStore for SqliteStore {
             };
             enqueued.push(created);
         }
+        tx.commit().await?;
+        // Who hears of the change is read after the commit: the project's lock is not held for it.
         let mut audience: Vec<UserId> =
             sqlx::query_scalar::<_, Uuid>("SELECT user_id FROM project_members WHERE project_id = ?")
                 .bind(id.as_uuid())
-                .fetch_all(&mut *tx)
-                .await?
+                .fetch_all(&self.pool)
+                .await
+                .inspect_err(|error| tracing::warn!(project.id = %id, %error, "members not told of a change"))
+                .unwrap_or_default()
                 .into_iter()
                 .map(UserId)
                 .collect();
-        tx.commit().await?;
         audience.push(record.owner_id);
         self.changes.announce(audience);
         Ok(Enqueued { project: record, tasks: enqueued, created: true })
