@@ -62,10 +62,14 @@ pub async fn observe<T>(
     result
 }
 
+/// The model and capability of the call in progress (empty outside [`observe`]).
+fn current_call() -> (String, &'static str) {
+    CALL.try_with(|call| (call.model.clone(), call.capability)).unwrap_or_else(|_| (String::new(), ""))
+}
+
 /// Counts one HTTP answer from `provider` (called by the transport).
 pub(crate) fn answered(provider: &str, status: u16) {
-    let (model, capability) =
-        CALL.try_with(|call| (call.model.clone(), call.capability)).unwrap_or_else(|_| (String::new(), ""));
+    let (model, capability) = current_call();
     counter!(
         "cinegen_provider_responses_total",
         "provider" => provider.to_owned(), "model" => model, "capability" => capability, "status" => status.to_string()
@@ -76,8 +80,7 @@ pub(crate) fn answered(provider: &str, status: u16) {
 /// Counts a throttled answer from `provider`, however the vendor says it (HTTP 429, or a code in
 /// a 200 answer as MiniMax and Kling do): called where answers are classified.
 pub(crate) fn throttled(provider: &str) {
-    let (model, capability) =
-        CALL.try_with(|call| (call.model.clone(), call.capability)).unwrap_or_else(|_| (String::new(), ""));
+    let (model, capability) = current_call();
     counter!(
         "cinegen_provider_throttled_total",
         "provider" => provider.to_owned(), "model" => model, "capability" => capability
