@@ -66,14 +66,12 @@ class Feed:
     def __init__(self, token):
         self.token = token
         self.final = {}  # task id -> terminal status seen
-        self.seen = set()
         self.events = {}  # task id -> [(when received, status)]
         self.since = None
         self.reconnects = 0
         self.stopped = False
 
     def take(self, task, live):
-        self.seen.add(task["id"])
         if live:  # a change as it happened, not a snapshot's account of it
             self.events.setdefault(task["id"], []).append((time.monotonic(), task["status"]))
         if self.since is None or moment(task["updated_at"]) > moment(self.since):

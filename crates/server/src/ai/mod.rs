@@ -247,12 +247,12 @@ impl AiService {
         Ok(MediaInput { bytes, content_type: record.content_type, url })
     }
 
-    /// Stores what a provider produced as a file of the project's owner.
     /// The first wait before a provider call is made again (the task retries' base).
     pub fn retry_base(&self) -> Duration {
         Duration::from_millis(self.settings.task_retry_base_ms)
     }
 
+    /// Stores what a provider produced as a file of the project's owner.
     pub async fn store_media(
         &self,
         owner: UserId,
