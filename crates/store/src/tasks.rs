@@ -195,7 +195,9 @@ pub trait TaskStore {
     /// slots fills them with one statement instead of one per slot.
     async fn claim_many(&self, request: &ClaimRequest, limit: u32) -> StoreResult<Vec<TaskRecord>>;
 
-    /// Extends the lease and records progress, if `worker`'s `attempt` still holds it.
+    /// Extends the lease and records progress, if `worker`'s `attempt` still holds it, and
+    /// answers the task as it now is (a cancel asked for meanwhile shows on it); `None` when the
+    /// lease was lost.
     async fn heartbeat(
         &self,
         id: TaskId,
@@ -204,7 +206,7 @@ pub trait TaskStore {
         lease_until: DateTime<Utc>,
         progress: Option<(i32, &str)>,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<TaskRecord>>;
 
     /// Gives a running attempt back to the queue at once (its worker is stopping), if `worker`'s
     /// `attempt` still holds it: pending and due now, the attempt not counted, the provider's job

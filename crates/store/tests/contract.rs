@@ -769,11 +769,15 @@ async fn lapsed_leases_are_rescued_and_late_answers_ignored(store: Arc<dyn Store
         .unwrap()
         .is_some();
     assert!(!late, "the attempt that lost its lease changes nothing");
-    assert!(!store.heartbeat(lost.id, "dying", 1, Utc::now() + Duration::seconds(30), None, Utc::now()).await.unwrap());
+    let stale = store.heartbeat(lost.id, "dying", 1, Utc::now() + Duration::seconds(30), None, Utc::now());
+    assert!(stale.await.unwrap().is_none(), "a lost lease is not renewed");
     let until = Utc::now() + Duration::seconds(60);
-    assert!(store.heartbeat(lost.id, "rescuer", 2, until, Some((40, "painting")), Utc::now()).await.unwrap());
+    let beat = store.heartbeat(lost.id, "rescuer", 2, until, Some((40, "painting")), Utc::now()).await.unwrap();
+    let answered = beat.expect("the lease holder's beat is kept");
+    assert_eq!((answered.progress, answered.progress_message.as_deref()), (40, Some("painting")));
     let mid = store.task(lost.id).await.unwrap().unwrap();
     assert_eq!((mid.progress, mid.progress_message.as_deref()), (40, Some("painting")));
+    assert_eq!(mid.locked_until.map(|t| t.timestamp_millis()), Some(until.timestamp_millis()));
     assert!(
         store.finish(lost.id, "rescuer", 2, Outcome::Completed(json!({"ok": 1})), Utc::now()).await.unwrap().is_some()
     );

@@ -65,7 +65,7 @@ impl TaskContext {
     /// Reports progress (0–100), renews the lease, and is a checkpoint: it answers `Cancelled`
     /// when the user asked to stop and `LeaseLost` when the task was taken over.
     pub async fn progress(&self, percent: i32, message: &str) -> Result<(), TaskError> {
-        let kept = self
+        let now = self
             .store
             .heartbeat(
                 self.task.id,
@@ -76,30 +76,33 @@ impl TaskContext {
                 Utc::now(),
             )
             .await
-            .map_err(|e| TaskError::transient(e.to_string()))?;
-        if !kept {
-            return Err(TaskError::LeaseLost);
-        }
+            .map_err(|e| TaskError::transient(e.to_string()))?
+            .ok_or(TaskError::LeaseLost)?;
         // A batch shows the mean progress of its items as they go, not only as they end.
         if let Some(parent) = self.task.parent_id
             && let Err(error) = super::batch::settle_on_progress(&self.store, &self.events, parent).await
         {
             tracing::debug!(task.id = %self.task.id, error = %error, "could not settle the batch");
         }
-        self.checkpoint().await
+        // The write answered the task as it now is: no second read to see a cancel.
+        Self::stop_if_cancelled(&self.events, now)
     }
 
     /// Stops the work when the user asked to cancel (and announces the progress made so far).
     pub async fn checkpoint(&self) -> Result<(), TaskError> {
         match self.store.task(self.task.id).await {
-            Ok(Some(task)) if task.cancel_requested => Err(TaskError::Cancelled),
-            Ok(Some(task)) => {
-                self.events.publish(task);
-                Ok(())
-            }
+            Ok(Some(task)) => Self::stop_if_cancelled(&self.events, task),
             Ok(None) => Ok(()),
             Err(e) => Err(TaskError::transient(e.to_string())),
         }
+    }
+
+    fn stop_if_cancelled(events: &super::TaskEvents, task: TaskRecord) -> Result<(), TaskError> {
+        if task.cancel_requested {
+            return Err(TaskError::Cancelled);
+        }
+        events.publish(task);
+        Ok(())
     }
 
     /// Saves the provider's job id before anything else is done with it.

@@ -301,8 +301,8 @@ impl WorkerPool {
             tokio::time::sleep(self.config.heartbeat).await;
             let until = Utc::now() + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
             match self.store.heartbeat(ctx.task.id, &ctx.worker, ctx.attempt(), until, None, Utc::now()).await {
-                Ok(true) => {}
-                Ok(false) => return,
+                Ok(Some(_)) => {}
+                Ok(None) => return,
                 // A database hiccup: keep working; the next beat may get through before the lease ends.
                 Err(error) => tracing::warn!(task.id = %ctx.task.id, error = %error, "heartbeat failed"),
             }

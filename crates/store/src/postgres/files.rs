@@ -53,27 +53,33 @@ fn reservations(row: &sqlx::postgres::PgRow) -> StoreResult<Reservations> {
     })
 }
 
+const INSERT_COLUMNS: &str = "INSERT INTO files (id, user_id, project_id, file_type, file_name, content_type,
+    file_size, sha256, storage_key, status, created_at, updated_at, expires_at)";
+
+/// Binds a file's columns in `INSERT_COLUMNS` order, as `$1`…`$13`.
+fn bind_file<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    file: &'q FileRecord,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(file.id.as_uuid())
+        .bind(file.user_id.as_uuid())
+        .bind(file.project_id.map(|p| p.as_uuid()))
+        .bind(file.kind.as_str())
+        .bind(&file.file_name)
+        .bind(&file.content_type)
+        .bind(file.file_size)
+        .bind(&file.sha256)
+        .bind(&file.storage_key)
+        .bind(file.status.as_str())
+        .bind(file.created_at)
+        .bind(file.updated_at)
+        .bind(file.expires_at)
+}
+
 async fn insert(conn: &mut PgConnection, file: &FileRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO files (id, user_id, project_id, file_type, file_name, content_type, file_size, sha256,
-            storage_key, status, created_at, updated_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(file.id.as_uuid())
-    .bind(file.user_id.as_uuid())
-    .bind(file.project_id.map(|p| p.as_uuid()))
-    .bind(file.kind.as_str())
-    .bind(&file.file_name)
-    .bind(&file.content_type)
-    .bind(file.file_size)
-    .bind(&file.sha256)
-    .bind(&file.storage_key)
-    .bind(file.status.as_str())
-    .bind(file.created_at)
-    .bind(file.updated_at)
-    .bind(file.expires_at)
-    .execute(&mut *conn)
-    .await?;
+    let sql = format!("{INSERT_COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
+    bind_file(sqlx::query(&sql), file).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -106,12 +112,17 @@ impl FileStore for PostgresStore {
     }
 
     async fn insert_ready_file(&self, file: &FileRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        insert(&mut tx, file).await?;
-        // The owner's row is locked last, so files of one user are kept in parallel up to here.
-        charge(&mut tx, file.user_id, file.file_size, file.updated_at).await?;
-        tx.commit().await?;
-        Ok(())
+        // One statement charges the owner and inserts the row (over the quota: neither), so the
+        // owner's row — which every file of theirs queues on — is locked only while it runs, not
+        // for a round trip to the client and back as a transaction's COMMIT would.
+        let sql = format!(
+            "WITH charged AS (
+                UPDATE users SET quota_used = GREATEST(quota_used + $7, 0), updated_at = $12
+                 WHERE id = $2 AND ($7 <= 0 OR quota_used + $7 <= quota_total) RETURNING id)
+             {INSERT_COLUMNS} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM charged"
+        );
+        let done = bind_file(sqlx::query(&sql), file).execute(&self.pool).await?;
+        if done.rows_affected() == 0 { Err(StoreError::QuotaExceeded) } else { Ok(()) }
     }
 
     async fn complete_file(&self, id: FileId, size: i64, sha256: &str, now: DateTime<Utc>) -> StoreResult<FileRecord> {

@@ -161,10 +161,11 @@ impl TaskStore for PostgresStore {
         lease_until: DateTime<Utc>,
         progress: Option<(i32, &str)>,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(&format!(
+    ) -> StoreResult<Option<TaskRecord>> {
+        let row = sqlx::query(&format!(
             "UPDATE tasks SET locked_until = $4, progress = COALESCE($5, progress),
-                progress_message = COALESCE($6, progress_message), updated_at = $7 WHERE {HOLDS_LEASE}"
+                progress_message = COALESCE($6, progress_message), updated_at = $7
+             WHERE {HOLDS_LEASE} RETURNING {COLUMNS}"
         ))
         .bind(id.as_uuid())
         .bind(worker)
@@ -173,9 +174,9 @@ impl TaskStore for PostgresStore {
         .bind(progress.map(|(p, _)| p.clamp(0, 100)))
         .bind(progress.map(|(_, m)| m))
         .bind(now)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(done.rows_affected() > 0)
+        row.as_ref().map(task_from_row).transpose()
     }
 
     async fn hand_back(&self, id: TaskId, worker: &str, attempt: i32, now: DateTime<Utc>) -> StoreResult<bool> {
