@@ -65,7 +65,7 @@ impl TaskContext {
     /// Reports progress (0–100), renews the lease, and is a checkpoint: it answers `Cancelled`
     /// when the user asked to stop and `LeaseLost` when the task was taken over.
     pub async fn progress(&self, percent: i32, message: &str) -> Result<(), TaskError> {
-        let now = self
+        let task = self
             .store
             .heartbeat(
                 self.task.id,
@@ -85,23 +85,24 @@ impl TaskContext {
             tracing::debug!(task.id = %self.task.id, error = %error, "could not settle the batch");
         }
         // The write answered the task as it now is: no second read to see a cancel.
-        Self::stop_if_cancelled(&self.events, now)
+        self.stop_if_cancelled(task)
     }
 
     /// Stops the work when the user asked to cancel (and announces the progress made so far).
     pub async fn checkpoint(&self) -> Result<(), TaskError> {
         match self.store.task(self.task.id).await {
-            Ok(Some(task)) => Self::stop_if_cancelled(&self.events, task),
+            Ok(Some(task)) => self.stop_if_cancelled(task),
             Ok(None) => Ok(()),
             Err(e) => Err(TaskError::transient(e.to_string())),
         }
     }
 
-    fn stop_if_cancelled(events: &super::TaskEvents, task: TaskRecord) -> Result<(), TaskError> {
+    /// `Cancelled` when the task as it now is asks to stop; else its progress is announced.
+    fn stop_if_cancelled(&self, task: TaskRecord) -> Result<(), TaskError> {
         if task.cancel_requested {
             return Err(TaskError::Cancelled);
         }
-        events.publish(task);
+        self.events.publish(task);
         Ok(())
     }
 
