@@ -1,17 +1,18 @@
 //! Persistence for CineGen.
 //!
-//! Narrow, use-case-shaped traits (`UserStore`, `SessionStore`, …) gathered into one `Store`, with
-//! one implementation per engine: [`sqlite`] (the embedded default) and [`postgres`]. The contract
-//! suite in `tests/contract.rs` runs the same scenarios against both, which is what proves them
-//! equal. No SQL lives outside this crate.
+//! Narrow, use-case-shaped traits (`UserStore`, `SessionStore`, …) gathered into one `Store`,
+//! implemented once (`queries`) over a thin layer that speaks to either engine (`db`): SQLite,
+//! the embedded default, or PostgreSQL. The contract suite in `tests/contract.rs` runs the same
+//! scenarios against both, which is what proves them equal. No SQL lives outside this crate.
 
 pub mod changes;
+mod db;
 pub mod error;
 pub mod files;
-pub mod postgres;
+mod migrate;
 pub mod projects;
+mod queries;
 pub mod sessions;
-pub mod sqlite;
 pub mod tasks;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -78,16 +79,6 @@ pub struct Inventory {
     pub files: i64,
 }
 
-/// Counts what [`Inventory`] names; the same SQL on both engines.
-pub(crate) const INVENTORY_SQL: &str = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM projects), \
-     (SELECT count(*) FROM files WHERE status <> 'deleted')";
-
-impl From<(i64, i64, i64)> for Inventory {
-    fn from((users, projects, files): (i64, i64, i64)) -> Self {
-        Self { users, projects, files }
-    }
-}
-
 /// The connection pool at one moment.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PoolSample {
@@ -139,11 +130,7 @@ pub struct ConnectOptions {
 
 /// Opens the database that `options.url` names and applies pending migrations.
 pub async fn connect(options: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
-    let store: Arc<dyn Store> = match Engine::from_url(&options.url).map_err(StoreError::Config)? {
-        Engine::Sqlite => Arc::new(sqlite::SqliteStore::connect(options).await?),
-        Engine::Postgres => Arc::new(postgres::PostgresStore::connect(options).await?),
-    };
-    Ok(store)
+    Ok(Arc::new(queries::SqlStore::connect(options).await?))
 }
 
 #[cfg(test)]

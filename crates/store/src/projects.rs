@@ -6,9 +6,7 @@ use cinegen_domain::project::search::{self, RANGE_END};
 use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{FileId, ProjectId, UserId};
 use serde_json::{Map, Value};
-use sqlx::{Database, QueryBuilder};
 use std::collections::BTreeSet;
-use uuid::Uuid;
 
 /// A whole project as stored.
 #[derive(Debug, Clone)]
@@ -181,44 +179,4 @@ pub trait ProjectStore {
 
     /// Deletes for good the projects deleted before `before`; answers their ids.
     async fn purge_projects_deleted_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<ProjectId>>;
-}
-
-/// The part of a project list query both engines share: the caller's projects (owned or shared,
-/// with the caller's role when `with_role`), filtered by status and search words.
-pub(crate) fn scoped_query<'a, DB: Database>(
-    select: &str,
-    filter: &ProjectQuery,
-    with_role: bool,
-) -> QueryBuilder<'a, DB>
-where
-    Uuid: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let user = filter.user.as_uuid();
-    let mut query = QueryBuilder::new(select);
-    if with_role {
-        query.push(", CASE WHEN p.user_id = ").push_bind(user).push(" THEN 'owner' ELSE m.role END AS role");
-    }
-    query.push(" FROM projects p LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = ").push_bind(user);
-    query.push(" WHERE (p.user_id = ").push_bind(user).push(" OR m.user_id IS NOT NULL)");
-    match filter.status {
-        StatusFilter::Active => query.push(" AND p.status = 'active'"),
-        StatusFilter::Archived => query.push(" AND p.status = 'archived'"),
-        StatusFilter::Deleted => query.push(" AND p.status = 'deleted' AND p.user_id = ").push_bind(user),
-        StatusFilter::Live => query.push(" AND p.status <> 'deleted'"),
-    };
-    for (from, to) in filter.word_ranges() {
-        query.push(" AND p.id IN (SELECT project_id FROM project_search_terms WHERE term >= ").push_bind(from);
-        query.push(" AND term < ").push_bind(to).push(")");
-    }
-    query
-}
-
-/// Newest change first, one page.
-pub(crate) fn push_page<'a, DB: Database>(query: &mut QueryBuilder<'a, DB>, filter: &ProjectQuery)
-where
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    query.push(" ORDER BY p.updated_at DESC, p.id DESC LIMIT ").push_bind(i64::from(filter.size));
-    query.push(" OFFSET ").push_bind(filter.offset());
 }

@@ -1,0 +1,121 @@
+use super::SqlStore;
+use crate::db::{Row, Time};
+use crate::usage::{ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
+use crate::{Engine, StoreResult};
+use chrono::{DateTime, Utc};
+use cinegen_domain::UserId;
+use sqlx::types::Json;
+
+fn setting_from_row(row: &Row) -> StoreResult<ProviderSettingRecord> {
+    Ok(ProviderSettingRecord {
+        user_id: UserId(row.uuid("user_id")?),
+        provider: row.get("provider")?,
+        api_key: row.get("api_key")?,
+        api_key_hint: row.get("api_key_hint")?,
+        secret_key: row.get("secret_key")?,
+        secret_hint: row.get("secret_hint")?,
+        base_url: row.get("base_url")?,
+        models: row.get("models")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+/// The UTC calendar day (`YYYY-MM-DD`) of a time column: each engine has its own date functions.
+fn utc_day(engine: Engine, column: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("strftime('%Y-%m-%d', {column} / 1000, 'unixepoch')"),
+        Engine::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+    }
+}
+
+#[async_trait::async_trait]
+impl UsageStore for SqlStore {
+    async fn record_usage(&self, event: &UsageEvent) -> StoreResult<()> {
+        self.db
+            .query(
+                "INSERT INTO usage_events (id, user_id, task_id, provider, model, kind, units, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(event.id)
+            .bind(event.user_id.as_uuid())
+            .bind(event.task_id.map(|t| t.as_uuid()))
+            .bind(&event.provider)
+            .bind(&event.model)
+            .bind(&event.kind)
+            .bind(event.units)
+            .bind(Time(event.created_at))
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    async fn usage_summary(&self, user: UserId, since: DateTime<Utc>) -> StoreResult<Vec<UsageRow>> {
+        let sql = format!(
+            "SELECT {} AS day, provider, kind, COUNT(*) AS calls, CAST(SUM(units) AS BIGINT) AS units
+             FROM usage_events WHERE user_id = $1 AND created_at >= $2
+             GROUP BY day, provider, kind ORDER BY day DESC, provider, kind",
+            utc_day(self.db.engine(), "created_at")
+        );
+        let rows = self.db.query(sql).bind(user.as_uuid()).bind(Time(since)).fetch_all().await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UsageRow {
+                    day: row.get("day")?,
+                    provider: row.get("provider")?,
+                    kind: row.get("kind")?,
+                    calls: row.get("calls")?,
+                    units: row.get::<Option<i64>>("units")?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn provider_settings(&self, user: UserId) -> StoreResult<Vec<ProviderSettingRecord>> {
+        let rows = self
+            .db
+            .query(
+                "SELECT user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at
+                 FROM provider_settings WHERE user_id = $1 ORDER BY provider",
+            )
+            .bind(user.as_uuid())
+            .fetch_all()
+            .await?;
+        rows.iter().map(setting_from_row).collect()
+    }
+
+    async fn put_provider_setting(&self, setting: &ProviderSettingRecord) -> StoreResult<()> {
+        self.db
+            .query(
+                "INSERT INTO provider_settings
+                    (user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (user_id, provider) DO UPDATE SET api_key = excluded.api_key,
+                    api_key_hint = excluded.api_key_hint, secret_key = excluded.secret_key,
+                    secret_hint = excluded.secret_hint, base_url = excluded.base_url, models = excluded.models,
+                    updated_at = excluded.updated_at",
+            )
+            .bind(setting.user_id.as_uuid())
+            .bind(&setting.provider)
+            .bind(&setting.api_key)
+            .bind(&setting.api_key_hint)
+            .bind(&setting.secret_key)
+            .bind(&setting.secret_hint)
+            .bind(&setting.base_url)
+            .bind(Json(&setting.models))
+            .bind(Time(setting.updated_at))
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_provider_setting(&self, user: UserId, provider: &str) -> StoreResult<bool> {
+        let deleted = self
+            .db
+            .query("DELETE FROM provider_settings WHERE user_id = $1 AND provider = $2")
+            .bind(user.as_uuid())
+            .bind(provider)
+            .execute()
+            .await?;
+        Ok(deleted > 0)
+    }
+}
