@@ -1,13 +1,13 @@
 -- Resumable multipart uploads: the upload a pending file is assembled from, and its parts so far.
 
 ALTER TABLE files ADD COLUMN upload_id TEXT;
-ALTER TABLE files ADD COLUMN part_size BIGINT;
+ALTER TABLE files ADD COLUMN part_size {bigint};
 
 CREATE TABLE upload_parts (
-    file_id     UUID NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    file_id     {uuid} NOT NULL REFERENCES files (id) ON DELETE CASCADE,
     part_number INTEGER NOT NULL CHECK (part_number >= 1),
-    size        BIGINT NOT NULL,
+    size        {bigint} NOT NULL,
     etag        TEXT NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL,
+    created_at  {time} NOT NULL,
     PRIMARY KEY (file_id, part_number)
 );

@@ -12,14 +12,14 @@ CREATE INDEX tasks_running_user_idx ON tasks (user_id, locked_until) WHERE statu
 -- A user's provider settings: keys encrypted at rest (AES-256-GCM, the key's version in the
 -- ciphertext so keys can be rotated), a short hint of each key for display, base URL and models.
 CREATE TABLE provider_settings (
-    user_id      BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id      {uuid} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     provider     TEXT NOT NULL,
     api_key      TEXT,
     api_key_hint TEXT,
     secret_key   TEXT,
     secret_hint  TEXT,
     base_url     TEXT,
-    models       TEXT NOT NULL DEFAULT '{}',
-    updated_at   INTEGER NOT NULL,
+    models       {json} NOT NULL DEFAULT '{}',
+    updated_at   {time} NOT NULL,
     PRIMARY KEY (user_id, provider)
 );

@@ -3,5 +3,5 @@
 CREATE TABLE job_leases (
     name         TEXT PRIMARY KEY,
     holder       TEXT NOT NULL,
-    locked_until INTEGER NOT NULL
+    locked_until {time} NOT NULL
 );
