@@ -69,6 +69,7 @@ async fn a_killed_workers_video_task_is_finished_by_another_without_a_second_job
         version: 1,
         created_at: now,
         updated_at: now,
+        updated_by: None,
         deleted_at: None,
     };
     store.create_project(&project).await.unwrap();

@@ -38,7 +38,7 @@ pub enum AppError {
     #[error("{0}")]
     QuotaExceeded(String),
     #[error("too many requests")]
-    RateLimited { retry_after_secs: u64, message: String },
+    RateLimited { retry_after_secs: u64, message: String, left: Option<BudgetLeft> },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -49,6 +49,18 @@ pub enum AppError {
     ProviderError(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// Where a refused request stands in the budget it drew on: what a client shows beside the
+/// time to wait ("3 of 60 image requests left this hour").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetLeft {
+    /// The budget's name, as in `/usage` and the metrics (`images`, `videos`, …).
+    pub budget: &'static str,
+    /// How many the window allows.
+    pub limit: u64,
+    /// How many may still be asked for in this window.
+    pub remaining: u64,
 }
 
 impl AppError {
@@ -115,7 +127,13 @@ impl AppError {
         match self {
             Self::Validation { fields, .. } if !fields.is_empty() => json!({ "fields": fields }),
             Self::Conflict { details, .. } => details.clone(),
-            Self::RateLimited { retry_after_secs, .. } => json!({ "retry_after_secs": retry_after_secs }),
+            Self::RateLimited { retry_after_secs, left: None, .. } => json!({ "retry_after_secs": retry_after_secs }),
+            Self::RateLimited { retry_after_secs, left: Some(left), .. } => json!({
+                "retry_after_secs": retry_after_secs,
+                "budget": left.budget,
+                "limit": left.limit,
+                "remaining": left.remaining,
+            }),
             _ => json!({}),
         }
     }

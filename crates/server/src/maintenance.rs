@@ -1,6 +1,6 @@
 //! Scheduled upkeep inside `serve`: removing expired uploads and files, files of projects past
 //! their retention and then the projects themselves, objects no record names, and task rows past
-//! their retention (failed ones are kept longer).
+//! their retention (failed ones are kept longer), and earlier versions of documents past theirs.
 //!
 //! Several instances may run; a lease row lets one of them at a time do a pass.
 
@@ -14,6 +14,8 @@ const PERIOD: Duration = Duration::from_secs(15 * 60);
 /// Longer than a pass takes; a crashed holder's lease lapses after this.
 const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 const LEASE_NAME: &str = "maintenance";
+/// Earlier versions of a project's documents are kept this long after they were replaced.
+pub const HISTORY_RETENTION: chrono::Duration = chrono::Duration::days(90);
 
 /// What one pass did; `None` when another instance holds the lease.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -21,6 +23,7 @@ pub struct MaintenanceReport {
     pub files: CleanupReport,
     pub purged_projects: usize,
     pub pruned_tasks: u64,
+    pub pruned_revisions: u64,
 }
 
 pub async fn run(state: AppState) {
@@ -36,6 +39,7 @@ pub async fn run(state: AppState) {
                     missing_objects = report.files.missing_objects,
                     purged_projects = report.purged_projects,
                     pruned_tasks = report.pruned_tasks,
+                    pruned_revisions = report.pruned_revisions,
                     "maintenance pass done"
                 );
             }
@@ -58,5 +62,6 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> AppResult<Option<
     let settings = &state.settings;
     let pruned_tasks =
         state.store.prune_tasks(days(settings.task_retention_days), days(settings.failed_task_retention_days)).await?;
-    Ok(Some(MaintenanceReport { files, purged_projects, pruned_tasks }))
+    let pruned_revisions = state.store.prune_revisions_before(now - HISTORY_RETENTION).await?;
+    Ok(Some(MaintenanceReport { files, purged_projects, pruned_tasks, pruned_revisions }))
 }

@@ -345,6 +345,14 @@ async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
         (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED"))
     );
     assert!(refused.headers.get("retry-after").is_some());
+    // The answer says how many remain of which budget, and when to retry, for the client to show.
+    let details = &refused.body["error"]["details"];
+    assert_eq!(
+        (details["budget"].as_str(), details["limit"].as_u64(), details["remaining"].as_u64()),
+        (Some("local"), Some(5), Some(0)),
+        "{details}"
+    );
+    assert!(details["retry_after_secs"].as_u64().is_some_and(|s| s > 0), "{details}");
 
     // Bad input changes nothing and says why.
     let unknown =

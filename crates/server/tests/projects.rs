@@ -1,5 +1,5 @@
 //! Projects over HTTP on SQLite and PostgreSQL: ownership, sharing, versions, shot patches,
-//! search, large documents, deletion, export.
+//! search, large documents, deletion, export, document history.
 
 mod common;
 
@@ -22,6 +22,7 @@ on_both_engines!(
     bad_list_parameters_are_refused,
     repeated_reads_answer_each_caller_with_their_role,
     lists_show_every_write_at_once_to_owner_and_members,
+    history_lists_who_changed_what_and_restores_as_a_new_version,
 );
 
 struct User {
@@ -527,4 +528,74 @@ async fn lists_show_every_write_at_once_to_owner_and_members(engine: Engine) {
     assert!(delete(&app, &owner, &format!("/api/v1/projects/{second_id}")).await.status.is_success());
     assert_eq!(titles(app.get_authed(list, &owner.token).await), ["Renamed"]);
     assert_eq!(titles(app.get_authed("/api/v1/projects?status=deleted", &owner.token).await), ["Second"]);
+}
+
+async fn history_lists_who_changed_what_and_restores_as_a_new_version(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let owner = user(&app, "hist-owner@example.com").await;
+    let editor = user(&app, "hist-editor@example.com").await;
+    let viewer = user(&app, "hist-viewer@example.com").await;
+    let stranger = user(&app, "hist-stranger@example.com").await;
+    let project = create(&app, &owner, json!({"title": "History", "shots": [shot("a"), shot("b")]})).await;
+    let id = project["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/projects/{id}");
+    for (email, role) in [("hist-editor@example.com", "editor"), ("hist-viewer@example.com", "viewer")] {
+        let shared =
+            app.post_authed(&format!("{base}/share"), &owner.token, &json!({"email": email, "role": role})).await;
+        assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
+    }
+
+    // The owner writes a script, then the editor deletes a shot: each keeps what it replaced.
+    let written = put(&app, &owner, &id, json!({"version": 1, "raw_script": "第一场 渡口"})).await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.body);
+    let cut = put(&app, &editor, &id, json!({"version": 2, "shots": [shot("a")]})).await;
+    assert_eq!(cut.status, StatusCode::OK, "{}", cut.body);
+
+    let history = app.get_authed(&format!("{base}/history"), &viewer.token).await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.body);
+    assert_eq!(history.data()["current_version"], 3);
+    let kept = history.data()["revisions"].as_array().unwrap();
+    assert_eq!(kept.iter().map(|r| r["version"].as_i64().unwrap()).collect::<Vec<_>>(), [2, 1], "{kept:?}");
+    assert_eq!(
+        (kept[0]["made_by"]["id"].as_str(), kept[0]["replaced_by"]["id"].as_str()),
+        (Some(owner.id.as_str()), Some(editor.id.as_str()))
+    );
+    assert_eq!((kept[0]["shot_count"].as_i64(), kept[0]["script_chars"].as_i64()), (Some(2), Some(6)));
+    assert_eq!(kept[1]["replaced_by"]["id"], owner.id.as_str());
+
+    let two = app.get_authed(&format!("{base}/history/2"), &viewer.token).await;
+    assert_eq!(two.status, StatusCode::OK, "{}", two.body);
+    assert_eq!(
+        (two.data()["raw_script"].as_str(), two.data()["shots"].as_array().map(Vec::len)),
+        (Some("第一场 渡口"), Some(2))
+    );
+
+    // A viewer may read the history but not restore; a stranger sees nothing of it.
+    let refused = app.post_authed(&format!("{base}/history/2/restore"), &viewer.token, &json!({})).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::FORBIDDEN, "FORBIDDEN"));
+    for path in [format!("{base}/history"), format!("{base}/history/2")] {
+        assert_eq!(app.get_authed(&path, &stranger.token).await.status, StatusCode::NOT_FOUND);
+    }
+    let stranger_restore = app.post_authed(&format!("{base}/history/2/restore"), &stranger.token, &json!({})).await;
+    assert_eq!(stranger_restore.status, StatusCode::NOT_FOUND);
+    for missing in ["99", "x", "-1"] {
+        let answer = app.get_authed(&format!("{base}/history/{missing}"), &owner.token).await;
+        assert_eq!((answer.status, answer.error_code()), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{missing}");
+    }
+    assert_eq!(
+        app.get_authed(&format!("/api/v1/projects/{id}"), &owner.token).await.data()["project"]["version"],
+        3,
+        "nothing changed"
+    );
+
+    // The editor restores version 2: a new version with both shots back, and the cut kept.
+    let restored = app.post_authed(&format!("{base}/history/2/restore"), &editor.token, &json!({})).await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    let project = &restored.data()["project"];
+    assert_eq!((project["version"].as_i64(), project["shots"].as_array().map(Vec::len)), (Some(4), Some(2)));
+    assert_eq!(project["raw_script"], "第一场 渡口");
+    let history = app.get_authed(&format!("{base}/history"), &owner.token).await;
+    let versions: Vec<i64> =
+        history.data()["revisions"].as_array().unwrap().iter().map(|r| r["version"].as_i64().unwrap()).collect();
+    assert_eq!(versions, [3, 2, 1], "the restore kept the version it replaced");
 }

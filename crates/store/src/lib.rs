@@ -12,6 +12,7 @@ pub mod files;
 mod migrate;
 pub mod projects;
 mod queries;
+pub mod revisions;
 pub mod sessions;
 pub mod tasks;
 #[cfg(feature = "test-support")]
@@ -29,6 +30,7 @@ pub use projects::{
     AccessInfo, Enqueued, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore,
     StatusFilter,
 };
+pub use revisions::{Author, Person, Revision, RevisionStore, RevisionSummary};
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
 pub use tasks::{
     BatchTally, ClaimRequest, Completion, NewTask, Outcome, QueueStat, TaskQuery, TaskRecord, TaskStatus, TaskStore,
@@ -39,7 +41,7 @@ pub use users::{NewUser, UserStore};
 /// Everything the application persists, behind one object.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + SessionStore + ProjectStore + FileStore + TaskStore + UsageStore + Send + Sync + 'static
+    UserStore + SessionStore + ProjectStore + RevisionStore + FileStore + TaskStore + UsageStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`, for logs and the readiness probe.
     fn engine(&self) -> &'static str;

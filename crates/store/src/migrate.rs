@@ -29,6 +29,7 @@ const TEMPLATES: &[Template] = templates![
     "0003_multipart_uploads.sql",
     "0004_job_leases.sql",
     "0005_pipeline.sql",
+    "0006_document_history.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

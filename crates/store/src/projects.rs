@@ -24,6 +24,8 @@ pub struct ProjectRecord {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Who made the latest change; `None` when it was a generation (or the creation).
+    pub updated_by: Option<UserId>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -161,6 +163,16 @@ pub trait ProjectStore {
         change: ProjectChange,
         tasks: Vec<crate::NewTask>,
     ) -> StoreResult<Enqueued>;
+
+    /// Applies a person's `change` ([`ProjectStore::change_project`]): they become the project's
+    /// `updated_by`, and when the documents change, the version they replace is kept in the
+    /// document history (see [`crate::revisions`]).
+    async fn change_project_as(
+        &self,
+        id: ProjectId,
+        author: crate::revisions::Author,
+        change: ProjectChange,
+    ) -> StoreResult<ProjectRecord>;
 
     /// Adds a member or changes their role.
     async fn set_member(

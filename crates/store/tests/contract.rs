@@ -7,7 +7,7 @@ use cinegen_domain::{ByteSize, DisplayName, Email, SessionId, UserId};
 use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, TaskId};
 use cinegen_store::testing::TestDatabase;
 use cinegen_store::{
-    ClaimRequest, Engine, FileRecord, NewSession, NewTask, NewUser, Outcome, ProjectQuery, ProjectRecord,
+    Author, ClaimRequest, Engine, FileRecord, NewSession, NewTask, NewUser, Outcome, ProjectQuery, ProjectRecord,
     ProviderSettingRecord, RotateOutcome, StatusFilter, Store, StoreError, TaskQuery, TaskStatus, UsageEvent, connect,
 };
 use serde_json::json;
@@ -69,6 +69,9 @@ contract!(
     batches_find_their_items_and_old_tasks_are_pruned,
     usage_is_summed_by_day_provider_and_kind,
     provider_settings_are_kept_per_user,
+    document_history_keeps_what_people_replaced,
+    document_history_is_capped_and_pruned,
+    document_history_keeps_a_parse_but_not_each_picture,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -226,6 +229,7 @@ fn project(owner: UserId, title: &str, logline: &str) -> ProjectRecord {
         version: 1,
         created_at: now,
         updated_at: now,
+        updated_by: Some(owner),
         deleted_at: None,
     }
 }
@@ -1107,4 +1111,119 @@ async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
     assert!(!store.delete_provider_setting(bob.id, "openai").await.unwrap());
     assert!(store.delete_provider_setting(ann.id, "openai").await.unwrap());
     assert!(store.provider_settings(ann.id).await.unwrap().is_empty());
+}
+
+/// A change that sets the written script (and a shot list of `shots` shots).
+fn script(text: impl Into<String>, shots: usize) -> cinegen_store::projects::ProjectChange {
+    let text = text.into();
+    Box::new(move |p| {
+        p.raw_script = text;
+        p.docs.shots = json!((0..shots).map(|i| json!({"id": format!("s{i}")})).collect::<Vec<_>>());
+        Ok(())
+    })
+}
+
+async fn document_history_keeps_what_people_replaced(store: Arc<dyn Store>) {
+    let ann = store.create_user(new_user("history-ann@example.com")).await.unwrap();
+    let bob = store.create_user(new_user("history-bob@example.com")).await.unwrap();
+    let record = project(ann.id, "History", "");
+    store.create_project(&record).await.unwrap();
+    let id = record.id;
+
+    // A generation's write keeps nothing and names no one.
+    let generated = store.change_project(id, script("parsed", 2)).await.unwrap();
+    assert_eq!(generated.updated_by, None);
+    assert!(store.revisions(id).await.unwrap().is_empty());
+
+    // Ann's edit keeps what it replaced: the generated version, made by no one.
+    let edited = store.change_project_as(id, Author::editing(ann.id), script("ann one", 3)).await.unwrap();
+    assert_eq!(edited.updated_by, Some(ann.id));
+    // More of her edits in the same session keep nothing more; a change of settings alone neither.
+    store.change_project_as(id, Author::editing(ann.id), script("ann two", 4)).await.unwrap();
+    store
+        .change_project_as(
+            id,
+            Author::editing(ann.id),
+            Box::new(|p| {
+                p.title = "Renamed".into();
+                Ok(())
+            }),
+        )
+        .await
+        .unwrap();
+    let kept = store.revisions(id).await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!((kept[0].version, kept[0].made_by.as_ref(), kept[0].shot_count, kept[0].script_chars), (2, None, 2, 6));
+    assert_eq!(kept[0].replaced_by.as_ref().map(|p| (p.id, p.name.as_str())), Some((ann.id, "测试 User")));
+
+    // Bob's edit starts a session of his: Ann's latest version is kept, made by her.
+    store.change_project_as(id, Author::editing(bob.id), script("bob", 1)).await.unwrap();
+    let kept = store.revisions(id).await.unwrap();
+    assert_eq!(kept.iter().map(|r| r.version).collect::<Vec<_>>(), [5, 2], "newest first");
+    assert_eq!(kept[0].made_by.as_ref().map(|p| p.id), Some(ann.id));
+    assert_eq!(kept[0].replaced_by.as_ref().map(|p| p.id), Some(bob.id));
+    let ann_two = store.revision(id, 5).await.unwrap().unwrap();
+    assert_eq!((ann_two.raw_script.as_str(), ann_two.docs.shots.as_array().unwrap().len()), ("ann two", 4));
+    assert!(store.revision(id, 4).await.unwrap().is_none(), "a version inside a session is not kept");
+
+    // A restore keeps what it replaces even inside the same person's session.
+    store.change_project_as(id, Author::editing(bob.id), script("bob again", 1)).await.unwrap();
+    store.change_project_as(id, Author::restoring(bob.id), script("ann two", 4)).await.unwrap();
+    assert_eq!(store.revisions(id).await.unwrap().iter().map(|r| r.version).collect::<Vec<_>>(), [7, 5, 2]);
+    assert_eq!(store.revision(id, 7).await.unwrap().unwrap().raw_script, "bob again");
+
+    // A refused change keeps nothing.
+    let refused = store
+        .change_project_as(
+            id,
+            Author::restoring(ann.id),
+            Box::new(|p| {
+                p.raw_script = "never".into();
+                Err(ChangeError::Conflict { current_version: p.version })
+            }),
+        )
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(store.revisions(id).await.unwrap().len(), 3);
+    assert!(store.revision(ProjectId::new(), 2).await.unwrap().is_none());
+}
+
+async fn document_history_is_capped_and_pruned(store: Arc<dyn Store>) {
+    let ann = store.create_user(new_user("history-cap@example.com")).await.unwrap();
+    let record = project(ann.id, "Capped", "");
+    store.create_project(&record).await.unwrap();
+    for i in 0..55 {
+        store.change_project_as(record.id, Author::restoring(ann.id), script(format!("take {i}"), 1)).await.unwrap();
+    }
+    let kept = store.revisions(record.id).await.unwrap();
+    assert_eq!(kept.len() as i64, cinegen_store::revisions::KEEP_PER_PROJECT);
+    assert_eq!((kept[0].version, kept.last().unwrap().version), (55, 6), "the oldest went first");
+    assert_eq!(store.prune_revisions_before(Utc::now() - Duration::days(1)).await.unwrap(), 0);
+    assert_eq!(store.prune_revisions_before(Utc::now() + Duration::seconds(1)).await.unwrap(), 50);
+    assert!(store.revisions(record.id).await.unwrap().is_empty());
+}
+
+async fn document_history_keeps_a_parse_but_not_each_picture(store: Arc<dyn Store>) {
+    let ann = store.create_user(new_user("history-gen@example.com")).await.unwrap();
+    let record = project(ann.id, "Generated", "");
+    store.create_project(&record).await.unwrap();
+    let id = record.id;
+    let edit = |text: &'static str| -> cinegen_store::projects::ProjectChange {
+        Box::new(move |p| {
+            p.docs.shots[0]["actionSummary"] = json!(text);
+            Ok(())
+        })
+    };
+    store.change_project_as(id, Author::editing(ann.id), script("x", 0)).await.unwrap(); // keeps 1
+    store.change_project(id, script("x", 3)).await.unwrap(); // a parse: 3 shots, version 3
+    store.change_project_as(id, Author::editing(ann.id), edit("ann")).await.unwrap(); // keeps the parse
+    let picture = Box::new(|p: &mut cinegen_store::ProjectRecord| {
+        p.docs.shots[1]["imageUrl"] = json!("/files/1");
+        Ok(())
+    });
+    store.change_project(id, picture).await.unwrap(); // version 5: same figures as the parse
+    store.change_project_as(id, Author::editing(ann.id), edit("ann again")).await.unwrap();
+    let kept = store.revisions(id).await.unwrap();
+    assert_eq!(kept.iter().map(|r| (r.version, r.shot_count)).collect::<Vec<_>>(), [(3, 3), (1, 0)], "{kept:?}");
+    assert!(kept[0].made_by.is_none(), "the parse is a generation's");
 }

@@ -108,6 +108,7 @@ impl AuthService {
                 return Err(AppError::RateLimited {
                     retry_after_secs: window.resets_in_secs.max(1),
                     message: "too many accounts registered from this address; try again later".into(),
+                    left: None,
                 });
             }
         }
@@ -289,5 +290,6 @@ fn too_many_failures(resets_in_secs: u64) -> AppError {
     AppError::RateLimited {
         retry_after_secs: resets_in_secs.max(1),
         message: "too many failed sign-in attempts; try again later".into(),
+        left: None,
     }
 }

@@ -172,6 +172,7 @@ impl FileService {
                     message: format!(
                         "at most {MAX_PENDING_UPLOADS} uploads may be unfinished at once; complete or abort some first"
                     ),
+                    left: None,
                 }
             }
             other => other.into(),

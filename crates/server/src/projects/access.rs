@@ -13,6 +13,8 @@ use cinegen_domain::{ProjectId, UserId};
 #[derive(Debug, Clone, Copy)]
 pub struct ProjectAccess {
     id: ProjectId,
+    /// Whose access this is: the author of what is written through it.
+    caller: UserId,
     owner_id: UserId,
     role: ProjectRole,
     version: i64,
@@ -28,12 +30,23 @@ pub struct EditorAccess(ProjectAccess);
 pub struct OwnerAccess(ProjectAccess);
 
 impl ProjectAccess {
-    pub(super) fn new(id: ProjectId, owner_id: UserId, role: ProjectRole, version: i64, status: ProjectStatus) -> Self {
-        Self { id, owner_id, role, version, status }
+    pub(super) fn new(
+        id: ProjectId,
+        caller: UserId,
+        owner_id: UserId,
+        role: ProjectRole,
+        version: i64,
+        status: ProjectStatus,
+    ) -> Self {
+        Self { id, caller, owner_id, role, version, status }
     }
 
     pub fn id(&self) -> ProjectId {
         self.id
+    }
+
+    pub fn caller(&self) -> UserId {
+        self.caller
     }
 
     pub fn owner_id(&self) -> UserId {
@@ -93,7 +106,7 @@ mod tests {
     use super::*;
 
     fn access(role: ProjectRole) -> ProjectAccess {
-        ProjectAccess::new(ProjectId::new(), UserId::new(), role, 1, ProjectStatus::Active)
+        ProjectAccess::new(ProjectId::new(), UserId::new(), UserId::new(), role, 1, ProjectStatus::Active)
     }
 
     #[test]

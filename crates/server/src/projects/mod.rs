@@ -4,6 +4,7 @@ pub mod access;
 pub mod archive;
 pub mod assets;
 pub mod export;
+pub mod history;
 pub mod legacy;
 pub mod service;
 pub mod update;

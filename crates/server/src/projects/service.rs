@@ -9,7 +9,7 @@ use cinegen_domain::project::assets::{file_id_candidates, retain_file_ids, slot_
 use cinegen_domain::project::document::{check_shape, merge_patch, validate_shot};
 use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{Email, FieldError, ProjectId, UserId, ValidationErrors};
-use cinegen_store::{Member, ProjectListItem, ProjectQuery, ProjectRecord, Store, StoreError};
+use cinegen_store::{Author, Member, ProjectListItem, ProjectQuery, ProjectRecord, Store, StoreError};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,14 +21,14 @@ const MAX_FILE_IDS_PER_WRITE: usize = 10_000;
 /// refused (the client sent something wrong), a copied-in document (a new project, an import)
 /// loses the id and keeps the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ForeignFiles {
+pub(super) enum ForeignFiles {
     Refuse,
     Drop,
 }
 
 #[derive(Clone)]
 pub struct ProjectService {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     counters: Arc<dyn crate::ephemeral::Counters>,
     shares_per_hour: u32,
 }
@@ -91,7 +91,7 @@ impl ProjectService {
         if info.status == ProjectStatus::Deleted && !info.role.is_owner() {
             return Err(AppError::not_found("project"));
         }
-        Ok(ProjectAccess::new(id, info.owner_id, info.role, info.version, info.status))
+        Ok(ProjectAccess::new(id, user, info.owner_id, info.role, info.version, info.status))
     }
 
     /// The whole project, under the same visibility rule as [`Self::authorize`].
@@ -106,7 +106,7 @@ impl ProjectService {
     /// The whole project with the caller's access to it, in one read.
     pub async fn load_with_access(&self, user: UserId, id: ProjectId) -> AppResult<(ProjectAccess, ProjectRecord)> {
         let (record, role) = self.load(user, id).await?;
-        let access = ProjectAccess::new(id, record.owner_id, role, record.version, record.status);
+        let access = ProjectAccess::new(id, user, record.owner_id, role, record.version, record.status);
         Ok((access, record))
     }
 
@@ -139,6 +139,7 @@ impl ProjectService {
             version: 1,
             created_at: now,
             updated_at: now,
+            updated_by: Some(owner),
             deleted_at: None,
         };
         apply_documents(&mut project, update, &mut errors);
@@ -170,7 +171,7 @@ impl ProjectService {
     ) -> AppResult<ProjectRecord> {
         let incoming = [script_data.as_ref(), shots.as_ref()];
         let allowed = self.own_files(id, incoming.into_iter().flatten()).await?;
-        self.change_guarded(id, allowed, ForeignFiles::Drop, move |project: &mut ProjectRecord| {
+        self.change_guarded(id, None, allowed, ForeignFiles::Drop, move |project: &mut ProjectRecord| {
             if let Some(script_data) = script_data {
                 project.docs.script_data = script_data;
             }
@@ -211,7 +212,8 @@ impl ProjectService {
             apply_documents(project, update, &mut errors);
             if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
         };
-        self.change_guarded(access.id(), allowed, ForeignFiles::Refuse, change).await
+        self.change_guarded(access.id(), Some(Author::editing(access.caller())), allowed, ForeignFiles::Refuse, change)
+            .await
     }
 
     /// Merges `patch` into one shot; other shots, and concurrent edits of them, are untouched.
@@ -224,17 +226,23 @@ impl ProjectService {
     ) -> AppResult<ProjectRecord> {
         refuse_id_change(&patch, &shot_id)?;
         let allowed = self.own_files(access.id(), patch.values()).await?;
-        self.change_guarded(access.id(), allowed, ForeignFiles::Refuse, move |project: &mut ProjectRecord| {
-            check_version(expected, project.version)?;
-            let (index, shot) =
-                project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
-            let mut merged = Value::Object(std::mem::take(shot));
-            merge_patch(&mut merged, &Value::Object(patch));
-            let mut errors = ValidationErrors::default();
-            validate_shot(&merged, &format!("shots[{index}]"), &mut errors);
-            *shot = merged.as_object().cloned().unwrap_or_default();
-            if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
-        })
+        self.change_guarded(
+            access.id(),
+            Some(Author::editing(access.caller())),
+            allowed,
+            ForeignFiles::Refuse,
+            move |project: &mut ProjectRecord| {
+                check_version(expected, project.version)?;
+                let (index, shot) =
+                    project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
+                let mut merged = Value::Object(std::mem::take(shot));
+                merge_patch(&mut merged, &Value::Object(patch));
+                let mut errors = ValidationErrors::default();
+                validate_shot(&merged, &format!("shots[{index}]"), &mut errors);
+                *shot = merged.as_object().cloned().unwrap_or_default();
+                if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+            },
+        )
         .await
     }
 
@@ -249,30 +257,37 @@ impl ProjectService {
     ) -> AppResult<ProjectRecord> {
         refuse_id_change(&patch, &keyframe_id)?;
         let allowed = self.own_files(access.id(), patch.values()).await?;
-        self.change_guarded(access.id(), allowed, ForeignFiles::Refuse, move |project: &mut ProjectRecord| {
-            check_version(expected, project.version)?;
-            let (index, shot) =
-                project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
-            let keyframe = shot
-                .get_mut("keyframes")
-                .and_then(Value::as_array_mut)
-                .and_then(|list| {
-                    list.iter_mut().find(|k| {
-                        k.get("id").is_some_and(|id| cinegen_domain::project::document::id_matches(id, &keyframe_id))
+        self.change_guarded(
+            access.id(),
+            Some(Author::editing(access.caller())),
+            allowed,
+            ForeignFiles::Refuse,
+            move |project: &mut ProjectRecord| {
+                check_version(expected, project.version)?;
+                let (index, shot) =
+                    project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
+                let keyframe = shot
+                    .get_mut("keyframes")
+                    .and_then(Value::as_array_mut)
+                    .and_then(|list| {
+                        list.iter_mut().find(|k| {
+                            k.get("id")
+                                .is_some_and(|id| cinegen_domain::project::document::id_matches(id, &keyframe_id))
+                        })
                     })
-                })
-                .ok_or_else(|| ChangeError::Missing(format!("keyframe '{keyframe_id}' of shot '{shot_id}'")))?;
-            merge_patch(keyframe, &Value::Object(patch));
-            let mut errors = ValidationErrors::default();
-            validate_shot(&Value::Object(shot.clone()), &format!("shots[{index}]"), &mut errors);
-            if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
-        })
+                    .ok_or_else(|| ChangeError::Missing(format!("keyframe '{keyframe_id}' of shot '{shot_id}'")))?;
+                merge_patch(keyframe, &Value::Object(patch));
+                let mut errors = ValidationErrors::default();
+                validate_shot(&Value::Object(shot.clone()), &format!("shots[{index}]"), &mut errors);
+                if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+            },
+        )
         .await
     }
 
     /// Moves the project to `deleted`; it can be restored until the retention period ends.
     pub async fn delete(&self, access: &OwnerAccess) -> AppResult<ProjectRecord> {
-        self.change(access.id(), |project: &mut ProjectRecord| {
+        self.change(access.id(), Some(Author::editing(access.caller())), |project: &mut ProjectRecord| {
             project.status = ProjectStatus::Deleted;
             project.deleted_at = Some(Utc::now());
             Ok(())
@@ -287,7 +302,7 @@ impl ProjectService {
                 details: serde_json::json!({ "status": access.status().as_str() }),
             });
         }
-        self.change(access.id(), |project: &mut ProjectRecord| {
+        self.change(access.id(), Some(Author::editing(access.caller())), |project: &mut ProjectRecord| {
             project.status = ProjectStatus::Active;
             project.deleted_at = None;
             Ok(())
@@ -352,7 +367,7 @@ impl ProjectService {
 
     /// The ready files of `project` among the ids `values` mention: the only new file ids a
     /// write may put into the project's documents.
-    async fn own_files<'a>(
+    pub(super) async fn own_files<'a>(
         &self,
         project: ProjectId,
         values: impl IntoIterator<Item = &'a Value>,
@@ -368,14 +383,15 @@ impl ProjectService {
     /// Runs `change`, then holds the documents to the rule that a slot may name only a ready file
     /// of this project: a file id the change brought in must be one of `allowed`. Ids already in
     /// the documents before the change are left alone.
-    async fn change_guarded(
+    pub(super) async fn change_guarded(
         &self,
         id: ProjectId,
+        author: Option<Author>,
         allowed: HashSet<FileId>,
         foreign: ForeignFiles,
         change: impl FnOnce(&mut ProjectRecord) -> Result<(), ChangeError> + Send + 'static,
     ) -> AppResult<ProjectRecord> {
-        self.change(id, move |project: &mut ProjectRecord| {
+        self.change(id, author, move |project: &mut ProjectRecord| {
             let before = slot_file_ids(&mut project.docs);
             change(project)?;
             check_shapes(project)?;
@@ -392,12 +408,20 @@ impl ProjectService {
         .await
     }
 
+    /// Runs `change` on the project: as `author`'s (who becomes its `updated_by`, and whose
+    /// change of the documents keeps the version replaced in the history), or as a generation's.
     async fn change(
         &self,
         id: ProjectId,
+        author: Option<Author>,
         change: impl FnOnce(&mut ProjectRecord) -> Result<(), ChangeError> + Send + 'static,
     ) -> AppResult<ProjectRecord> {
-        self.store.change_project(id, Box::new(change)).await.map_err(|error| match error {
+        let change = Box::new(change);
+        let changed = match author {
+            Some(author) => self.store.change_project_as(id, author, change).await,
+            None => self.store.change_project(id, change).await,
+        };
+        changed.map_err(|error| match error {
             StoreError::NotFound => AppError::not_found("project"),
             other => other.into(),
         })

@@ -5,7 +5,7 @@
 
 use crate::config::Settings;
 use crate::ephemeral::Counters;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, BudgetLeft};
 use cinegen_domain::UserId;
 use cinegen_providers::Capability;
 use std::time::Duration;
@@ -132,6 +132,7 @@ pub async fn draw_within(counters: &dyn Counters, user: UserId, budget: Budget, 
             "at most {limit} {} an hour: {left} left{asked}; the window opens again in {retry_after_secs} s",
             budget.units()
         ),
+        left: Some(BudgetLeft { budget: budget.as_str(), limit, remaining: left }),
     })
 }
 

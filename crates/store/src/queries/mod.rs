@@ -4,6 +4,7 @@
 
 mod files;
 mod projects;
+mod revisions;
 mod sessions;
 mod tasks;
 mod usage;

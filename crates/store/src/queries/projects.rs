@@ -1,7 +1,9 @@
 use super::SqlStore;
+use super::revisions::Replaced;
 use crate::db::{Conn, Query, Row, Time, Tx};
 use crate::projects::StatusFilter;
 use crate::projects::{AccessInfo, Enqueued, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord};
+use crate::revisions::Author;
 use crate::{NewTask, ProjectStore, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::project::{Documents, ProjectRole, ProjectStatus};
@@ -12,7 +14,7 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 const COLUMNS: &str = "p.id, p.user_id, p.title, p.status, p.settings, p.raw_script, p.script_data, p.shots, \
-    p.extra, p.merged_video_file_id, p.version, p.created_at, p.updated_at, p.deleted_at";
+    p.extra, p.merged_video_file_id, p.version, p.created_at, p.updated_at, p.updated_by, p.deleted_at";
 const LIST_COLUMNS: &str = "p.id, p.user_id, p.title, p.status, p.settings, p.version, p.created_at, \
     p.updated_at, p.shot_count, p.keyframes_done, p.clips_done, p.thumbnail, p.logline";
 /// The caller's role ($1 is the caller): the owner, else their membership.
@@ -49,6 +51,7 @@ fn record_from_row(row: &Row) -> StoreResult<ProjectRecord> {
         version: row.get("version")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
+        updated_by: row.get::<Option<Uuid>>("updated_by")?.map(UserId),
         deleted_at: row.opt_time("deleted_at")?,
     })
 }
@@ -82,14 +85,14 @@ async fn write(
     let summary = record.docs.summary();
     let sql = if insert {
         "INSERT INTO projects (title, status, settings, raw_script, script_data, shots, extra, merged_video_file_id,
-            version, updated_at, deleted_at, shot_count, keyframes_done, clips_done, thumbnail, logline,
+            version, updated_at, deleted_at, shot_count, keyframes_done, clips_done, thumbnail, logline, updated_by,
             id, user_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     } else {
         "UPDATE projects SET title = $1, status = $2, settings = $3, raw_script = $4, script_data = $5, shots = $6,
             extra = $7, merged_video_file_id = $8, version = $9, updated_at = $10, deleted_at = $11,
-            shot_count = $12, keyframes_done = $13, clips_done = $14, thumbnail = $15, logline = $16
-         WHERE id = $17"
+            shot_count = $12, keyframes_done = $13, clips_done = $14, thumbnail = $15, logline = $16, updated_by = $17
+         WHERE id = $18"
     };
     let script_data = (!record.docs.script_data.is_null()).then_some(Json(&record.docs.script_data));
     let mut query = conn
@@ -110,6 +113,7 @@ async fn write(
         .bind(summary.clips_done)
         .bind(&summary.thumbnail)
         .bind(&summary.logline)
+        .bind(record.updated_by.map(|u| u.as_uuid()))
         .bind(record.id.as_uuid());
     if insert {
         query = query.bind(record.owner_id.as_uuid()).bind(Time(record.created_at));
@@ -248,34 +252,16 @@ impl ProjectStore for SqlStore {
         change: ProjectChange,
         tasks: Vec<NewTask>,
     ) -> StoreResult<Enqueued> {
-        let mut tx = self.db.begin().await?;
-        let (mut record, members) = lock_project(&mut tx, id).await?;
-        if let Some(first) = tasks.first()
-            && let Some(existing) = super::tasks::task_by_key(&mut tx.conn(), first).await?
-        {
-            return Ok(Enqueued { project: record, tasks: vec![existing], created: false });
-        }
-        let old_terms = record.search_terms();
-        change(&mut record)?;
-        record.version += 1;
-        record.updated_at = Utc::now();
-        write(tx.conn(), &record, false, Some(old_terms)).await?;
-        let mut enqueued = Vec::with_capacity(tasks.len());
-        for task in &tasks {
-            let created = match super::tasks::insert_task(&mut tx.conn(), task).await? {
-                Some(created) => created,
-                None => super::tasks::task_by_key(&mut tx.conn(), task).await?.ok_or(StoreError::NotFound)?,
-            };
-            enqueued.push(created);
-        }
-        tx.commit().await?;
-        let mut audience = match members {
-            Some(members) => members,
-            None => self.members_to_tell(id).await,
-        };
-        audience.push(record.owner_id);
-        self.changes.announce(audience);
-        Ok(Enqueued { project: record, tasks: enqueued, created: true })
+        self.apply_change(id, None, change, tasks).await
+    }
+
+    async fn change_project_as(
+        &self,
+        id: ProjectId,
+        author: Author,
+        change: ProjectChange,
+    ) -> StoreResult<ProjectRecord> {
+        Ok(self.apply_change(id, Some(author), change, Vec::new()).await?.project)
     }
 
     async fn set_member(
@@ -353,6 +339,54 @@ impl ProjectStore for SqlStore {
 }
 
 impl SqlStore {
+    /// Every change of a project: locked, changed, its version bumped and written with the tasks
+    /// it asks for, in one transaction. A person's change that alters the documents keeps the
+    /// version it replaces in the history in the same transaction.
+    async fn apply_change(
+        &self,
+        id: ProjectId,
+        author: Option<Author>,
+        change: ProjectChange,
+        tasks: Vec<NewTask>,
+    ) -> StoreResult<Enqueued> {
+        let mut tx = self.db.begin().await?;
+        let (mut record, members) = lock_project(&mut tx, id).await?;
+        if let Some(first) = tasks.first()
+            && let Some(existing) = super::tasks::task_by_key(&mut tx.conn(), first).await?
+        {
+            return Ok(Enqueued { project: record, tasks: vec![existing], created: false });
+        }
+        let old_terms = record.search_terms();
+        let replaced = author.map(|_| Replaced::of(&record));
+        change(&mut record)?;
+        let now = Utc::now();
+        record.version += 1;
+        record.updated_at = now;
+        record.updated_by = author.map(|a| a.user);
+        if let (Some(author), Some(replaced)) = (author, replaced)
+            && replaced.differs_from(&record)
+        {
+            super::revisions::keep(&mut tx, id, replaced, author, now).await?;
+        }
+        write(tx.conn(), &record, false, Some(old_terms)).await?;
+        let mut enqueued = Vec::with_capacity(tasks.len());
+        for task in &tasks {
+            let created = match super::tasks::insert_task(&mut tx.conn(), task).await? {
+                Some(created) => created,
+                None => super::tasks::task_by_key(&mut tx.conn(), task).await?.ok_or(StoreError::NotFound)?,
+            };
+            enqueued.push(created);
+        }
+        tx.commit().await?;
+        let mut audience = match members {
+            Some(members) => members,
+            None => self.members_to_tell(id).await,
+        };
+        audience.push(record.owner_id);
+        self.changes.announce(audience);
+        Ok(Enqueued { project: record, tasks: enqueued, created: true })
+    }
+
     /// The members of a project, for telling them of a change that has committed; a failure to
     /// read them is logged and tells no one (the change itself stands).
     async fn members_to_tell(&self, id: ProjectId) -> Vec<UserId> {

@@ -1,8 +1,9 @@
 //! `/api/v1/projects/*`: list, create, read, update, delete and restore projects; patch one shot
-//! or keyframe; share with members; export.
+//! or keyframe; share with members; export; document history.
 
 pub mod crud;
 pub mod export;
+pub mod history;
 pub mod list;
 pub mod members;
 pub mod shots;
@@ -28,6 +29,9 @@ pub fn routes(document_limit: usize) -> Router<AppState> {
         .route("/projects/{id}/members", get(members::list_members))
         .route("/projects/{id}/members/{user_id}", axum::routing::delete(members::remove_member))
         .route("/projects/{id}/export.json", get(export::export_project))
+        .route("/projects/{id}/history", get(history::list_history))
+        .route("/projects/{id}/history/{version}", get(history::get_revision))
+        .route("/projects/{id}/history/{version}/restore", post(history::restore_revision))
         .layer(DefaultBodyLimit::max(document_limit))
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use cinegen_domain::project::settings::ProjectSettings;
 use cinegen_domain::project::{ProjectRole, ProjectStatus};
 use cinegen_domain::{ProjectId, UserId};
-use cinegen_store::{Member, ProjectListItem, ProjectRecord};
+use cinegen_store::{Member, Person, ProjectListItem, ProjectRecord, Revision, RevisionSummary};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -40,6 +40,9 @@ pub struct ProjectView {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Who made the latest change; null when it was a generation. A client that meets a
+    /// conflict tells "another tab of yours" from "another person" by it.
+    pub updated_by: Option<UserId>,
     pub deleted_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
     #[schema(ignore)]
@@ -48,7 +51,7 @@ pub struct ProjectView {
 
 /// The fields of [`ProjectView`]: an extra field of the same name (written by an older server, or
 /// an import) never shadows them on the wire.
-const VIEW_FIELDS: [&str; 21] = [
+const VIEW_FIELDS: [&str; 22] = [
     "id",
     "settings",
     "owner_id",
@@ -69,6 +72,7 @@ const VIEW_FIELDS: [&str; 21] = [
     "version",
     "created_at",
     "updated_at",
+    "updated_by",
     "deleted_at",
 ];
 
@@ -98,6 +102,7 @@ impl ProjectView {
             version: project.version,
             created_at: project.created_at,
             updated_at: project.updated_at,
+            updated_by: project.updated_by,
             deleted_at: project.deleted_at,
             extra,
         }
@@ -245,4 +250,80 @@ pub struct CreateProjectBody {
     pub script_data: Option<Value>,
     #[schema(value_type = Option<Vec<Object>>)]
     pub shots: Option<Value>,
+}
+
+/// Someone named in the history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonView {
+    pub id: UserId,
+    pub name: String,
+}
+
+impl From<Person> for PersonView {
+    fn from(person: Person) -> Self {
+        Self { id: person.id, name: person.name }
+    }
+}
+
+/// A kept earlier version of a project's documents, with figures for a summary of what changed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionView {
+    pub version: i64,
+    /// Who made this version; null for a generation (or an account since deleted).
+    pub made_by: Option<PersonView>,
+    pub made_at: DateTime<Utc>,
+    /// Whose change replaced it, and when.
+    pub replaced_by: Option<PersonView>,
+    pub replaced_at: DateTime<Utc>,
+    pub shot_count: i64,
+    pub character_count: i64,
+    pub scene_count: i64,
+    /// Characters of the written script.
+    pub script_chars: i64,
+}
+
+impl From<RevisionSummary> for RevisionView {
+    fn from(r: RevisionSummary) -> Self {
+        Self {
+            version: r.version,
+            made_by: r.made_by.map(PersonView::from),
+            made_at: r.made_at,
+            replaced_by: r.replaced_by.map(PersonView::from),
+            replaced_at: r.replaced_at,
+            shot_count: r.shot_count,
+            character_count: r.character_count,
+            scene_count: r.scene_count,
+            script_chars: r.script_chars,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionsView {
+    /// The project's version now (not in the list: it is the project itself).
+    pub current_version: i64,
+    /// Newest first.
+    pub revisions: Vec<RevisionView>,
+}
+
+/// A kept version with its documents.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionDetailView {
+    pub revision: RevisionView,
+    pub raw_script: String,
+    #[schema(value_type = Object)]
+    pub script_data: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub shots: Value,
+}
+
+impl From<Revision> for RevisionDetailView {
+    fn from(revision: Revision) -> Self {
+        Self {
+            revision: revision.summary.into(),
+            raw_script: revision.raw_script,
+            script_data: revision.docs.script_data,
+            shots: revision.docs.shots,
+        }
+    }
 }
