@@ -58,7 +58,7 @@ test('an expired access token is refreshed without the user noticing', async ({ 
   const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh') && r.status() === 200);
   await page.getByRole('tab', { name: '已归档' }).click();
   await refreshed;
-  await expect(page.getByText('还没有项目')).toBeVisible();
+  await expect(page.getByText('没有归档的项目')).toBeVisible();
   await page.getByRole('tab', { name: '进行中' }).click();
   await expect(page.getByTestId('project-card')).toHaveCount(1);
   expect(refused).toBe(true);

@@ -15,8 +15,11 @@ test('a conflict between two tabs is shown, and either side can win', async ({ p
 
   // The other tab still holds the old version: its save is refused.
   await other.getByLabel('剧本原文').fill('第一场 乙的版本');
-  const dialog = other.getByRole('dialog', { name: '项目已被他人修改' });
+  const dialog = other.getByRole('dialog', { name: '项目在别处被修改了' });
   await expect(dialog).toBeVisible();
+  // It names the content both changed and that the other change was the same person's.
+  await expect(dialog.getByTestId('conflict-fields')).toHaveText('双方都改了：剧本原文');
+  await expect(dialog.getByTestId('conflict-source')).toContainText('另一个标签页');
 
   // Keep mine: saved on top of the current version.
   await dialog.getByRole('button', { name: '保留我的修改' }).click();
@@ -30,7 +33,7 @@ test('a conflict between two tabs is shown, and either side can win', async ({ p
   await other.getByLabel('剧本原文').fill('第一场 乙的第二版');
   await expectSaved(other);
   await page.getByLabel('剧本原文').fill('第一场 甲的第二版');
-  const second = page.getByRole('dialog', { name: '项目已被他人修改' });
+  const second = page.getByRole('dialog', { name: '项目在别处被修改了' });
   await expect(second).toBeVisible();
   await second.getByRole('button', { name: '载入最新版本' }).click();
   await expect(page.getByLabel('剧本原文')).toHaveValue('第一场 乙的第二版');
@@ -50,7 +53,7 @@ test('changes of different things in two tabs are merged without asking', async 
   await other.getByRole('button', { name: /项目设置/ }).click();
   await other.getByRole('dialog', { name: '项目设置' }).getByLabel('画风').selectOption('cyberpunk');
   await expectSaved(other);
-  await expect(other.getByRole('dialog', { name: '项目已被他人修改' })).toHaveCount(0);
+  await expect(other.getByRole('dialog', { name: '项目在别处被修改了' })).toHaveCount(0);
 
   await page.reload();
   await expect(page.getByLabel('剧本原文')).toHaveValue('第一场 只改剧本');

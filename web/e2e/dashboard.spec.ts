@@ -43,6 +43,10 @@ test('projects: search, rename, archive, delete, restore', async ({ page }) => {
   await expect(card(page, '乙之海')).toBeVisible();
   await cardAction(page, '乙之海', '取消归档');
   await expect(page.getByTestId('project-card')).toHaveCount(0);
+  // An empty tab says what it is for, not "no projects yet".
+  await expect(page.getByText('没有归档的项目')).toBeVisible();
+  await page.getByRole('tab', { name: '回收站' }).click();
+  await expect(page.getByText('回收站是空的')).toBeVisible();
   await page.getByRole('tab', { name: '进行中' }).click();
 
   await cardAction(page, '乙之海', '删除');
@@ -85,6 +89,14 @@ test('sharing: a viewer sees the project with their role, read only', async ({ p
   await shared.getByRole('link').click();
   await expect(guestPage.getByText('只读：你是这个项目的查看者')).toBeVisible();
   await expect(guestPage.getByLabel('剧本原文')).toBeDisabled();
+  // What a viewer may not do is not offered, or says why.
+  await expect(guestPage.getByRole('button', { name: '撤销' })).toHaveCount(0);
+  await guestPage.getByRole('link', { name: /成片与导出/ }).click();
+  await expect(guestPage.getByRole('button', { name: '打包下载全部素材' })).toBeDisabled();
+  await expect(guestPage.getByText('查看者不能打包素材')).toBeVisible();
+  await guestPage.goto('/');
+  await expect(card(guestPage, '共享的戏')).toBeVisible();
+  await expect(guestPage.getByRole('button', { name: '项目操作: 共享的戏' })).toHaveCount(0);
   await other.close();
 });
 

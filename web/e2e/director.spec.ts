@@ -1,15 +1,9 @@
 // The director's per-shot editing: frames, prompts (autosaved), images, wardrobe, duration.
 import { expect, test } from '@playwright/test';
-import { createProject, expectSaved, fixture, newAccount, register } from './helpers';
+import { expectSaved, parsedFirstScene } from './helpers';
 
 test('a shot is edited frame by frame and every change survives a reload', async ({ page }) => {
-  await register(page, newAccount('director'));
-  await createProject(page, '渡口记');
-  const text = fixture('dukou-zh.txt');
-  await page.getByLabel('剧本原文').fill(text.slice(0, text.indexOf('第二场')));
-  await expectSaved(page);
-  await page.getByRole('button', { name: '解析剧本' }).click();
-  await expect(page.getByTestId('character-row').first()).toBeVisible({ timeout: 30_000 });
+  await parsedFirstScene(page, 'director');
 
   // A wardrobe variation, made in the assets stage.
   await page.getByRole('link', { name: /角色与场景/ }).click();
@@ -44,6 +38,10 @@ test('a shot is edited frame by frame and every change survives a reload', async
   await end.getByRole('button', { name: '生成', exact: true }).click();
   await expect(end.getByRole('img')).toBeVisible({ timeout: 60_000 });
   await end.getByRole('button', { name: '删除图片' }).click();
+  // The picture's file goes for good, so it is asked about first.
+  const ask = page.getByRole('dialog', { name: '删除尾帧的图片？' });
+  await expect(ask).toContainText('无法撤销');
+  await ask.getByRole('button', { name: '删除' }).click();
   await expect(end.getByRole('img')).toHaveCount(0);
   await end.getByRole('button', { name: '移除此帧' }).click();
   await expect(end).toHaveCount(0);

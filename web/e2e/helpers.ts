@@ -32,3 +32,16 @@ export async function createProject(page: Page, title: string) {
 export async function expectSaved(page: Page) {
   await expect(page.getByTestId('save-status')).toHaveAttribute('data-status', 'saved', { timeout: 10_000 });
 }
+
+/** A new account with a project whose script is the first scene of the sample, parsed. */
+export async function parsedFirstScene(page: Page, tag: string, title = '渡口记') {
+  await register(page, newAccount(tag));
+  await createProject(page, title);
+  const text = fixture('dukou-zh.txt');
+  const script = text.slice(0, text.indexOf('第二场'));
+  await page.getByLabel('剧本原文').fill(script);
+  await expectSaved(page);
+  await page.getByRole('button', { name: '解析剧本' }).click();
+  await expect(page.getByTestId('character-row').first()).toBeVisible({ timeout: 30_000 });
+  return script;
+}

@@ -42,6 +42,9 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   for (const card of await page.getByTestId('scene-card').all()) {
     await expect(card.getByRole('img')).toBeVisible({ timeout: 60_000 });
   }
+  // Nothing is missing now: the batch says so instead of offering a request the server refuses.
+  await expect(page.getByTestId('batch-images').getByRole('button')).toHaveText('全部已生成', { timeout: 15_000 });
+  await expect(page.getByTestId('batch-images').getByRole('button')).toBeDisabled();
   await snap(page, '02-assets');
 
   // 03 Director: one frame by hand, the rest and every clip in batches.
@@ -55,6 +58,7 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   await page.getByRole('button', { name: '生成全部视频' }).click();
   await expect(page.getByTestId('completion')).toContainText('视频 10/10', { timeout: 240_000 });
   await videoPlays(page.getByTestId('clip-video'));
+  await expect(page.getByTestId('batch-clips').getByRole('button')).toHaveText('全部已生成', { timeout: 15_000 });
   await snap(page, '03-director');
 
   // 04 Export: merge the finished shots and play the film.

@@ -410,6 +410,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The kept earlier versions of the project's documents, newest first (anyone who can see it). */
+        get: operations["list_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/history/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One kept version with its documents (file links minted as for the project). */
+        get: operations["get_revision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/history/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Makes a kept version the project's documents again, as a new version (editors and owners).
+         *     What it replaces is kept in turn.
+         */
+        post: operations["restore_revision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/members": {
         parameters: {
             query?: never;
@@ -1050,6 +1104,46 @@ export interface components {
             timestamp: number;
         };
         /** @description A successful answer carrying `data`. */
+        Envelope_RevisionDetailView: {
+            /** Format: int32 */
+            code: number;
+            /** @description A kept version with its documents. */
+            data: {
+                raw_script: string;
+                revision: components["schemas"]["RevisionView"];
+                script_data: Record<string, never>;
+                shots: Record<string, never>[];
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_RevisionsView: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                /**
+                 * Format: int64
+                 * @description The project's version now (not in the list: it is the project itself).
+                 */
+                current_version: number;
+                /** @description Newest first. */
+                revisions: components["schemas"]["RevisionView"][];
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
         Envelope_SessionView: {
             /** Format: int32 */
             code: number;
@@ -1491,6 +1585,11 @@ export interface components {
             /** Format: int64 */
             size: number;
         };
+        /** @description Someone named in the history. */
+        PersonView: {
+            id: components["schemas"]["UserId"];
+            name: string;
+        };
         /** @description Progress figures of a project, for its card. */
         ProjectCounts: {
             /** Format: int64 */
@@ -1587,6 +1686,7 @@ export interface components {
             title: string;
             /** Format: date-time */
             updated_at: string;
+            updated_by?: null | components["schemas"]["UserId"];
             /**
              * Format: int64
              * @description Name it in the next update (`version` or `If-Match`).
@@ -1637,6 +1737,44 @@ export interface components {
             name: string;
             /** @description 8–128 characters. */
             password: string;
+        };
+        /** @description A kept version with its documents. */
+        RevisionDetailView: {
+            raw_script: string;
+            revision: components["schemas"]["RevisionView"];
+            script_data: Record<string, never>;
+            shots: Record<string, never>[];
+        };
+        /** @description A kept earlier version of a project's documents, with figures for a summary of what changed. */
+        RevisionView: {
+            /** Format: int64 */
+            character_count: number;
+            /** Format: date-time */
+            made_at: string;
+            made_by?: null | components["schemas"]["PersonView"];
+            /** Format: date-time */
+            replaced_at: string;
+            replaced_by?: null | components["schemas"]["PersonView"];
+            /** Format: int64 */
+            scene_count: number;
+            /**
+             * Format: int64
+             * @description Characters of the written script.
+             */
+            script_chars: number;
+            /** Format: int64 */
+            shot_count: number;
+            /** Format: int64 */
+            version: number;
+        };
+        RevisionsView: {
+            /**
+             * Format: int64
+             * @description The project's version now (not in the list: it is the project itself).
+             */
+            current_version: number;
+            /** @description Newest first. */
+            revisions: components["schemas"]["RevisionView"][];
         };
         /**
          * @description Answer of register and login: the plan names the pair `token`; earlier versions of this
@@ -3585,6 +3723,132 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RevisionsView"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_revision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RevisionDetailView"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such project or version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    restore_revision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ProjectEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such project or version */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,6 @@
 // Small shared pieces of feedback: spinner, progress bar, empty state, error note, status badge.
 import type { ReactNode } from 'react';
+import { Link } from 'react-router';
 import { useI18n, errorMessage, type MessageKey } from '@/i18n';
 
 export function Spinner({ label }: { label?: string }) {
@@ -36,12 +37,26 @@ export function EmptyState({ children, action }: { children: ReactNode; action?:
   );
 }
 
+/** The error's code, from the API's envelope or a failed task's `{code, message}`. */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 export function ErrorNote({ error }: { error: unknown }) {
   const { t } = useI18n();
   if (!error) return null;
   return (
     <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
       {errorMessage(t, error)}
+      {codeOf(error) === 'PROVIDER_NOT_CONFIGURED' && (
+        <>
+          {' '}
+          <Link to="/settings" className="font-medium underline">
+            {t('errors.enterKey')}
+          </Link>
+        </>
+      )}
     </p>
   );
 }
@@ -55,9 +70,13 @@ const tones: Record<string, string> = {
   pending: 'bg-stone-100 text-stone-600',
 };
 
-export function StatusBadge({ status }: { status: string }) {
+/**
+ * A status as a badge. A slot of the documents (`of="slot"`) that is `pending` was never
+ * generated, which reads differently from a task waiting in the queue.
+ */
+export function StatusBadge({ status, of = 'task' }: { status: string; of?: 'task' | 'slot' }) {
   const { t } = useI18n();
-  const key = `status.${status}` as MessageKey;
+  const key = (of === 'slot' && status === 'pending' ? 'status.notGenerated' : `status.${status}`) as MessageKey;
   return (
     <span className={`rounded px-1.5 py-0.5 text-[11px] font-medium ${tones[status] ?? tones.pending}`} data-status={status}>
       {t(key)}

@@ -38,5 +38,8 @@ describe('languages', () => {
     const invalid = new ApiError('VALIDATION_ERROR', 'bad', 422, { fields: [{ field: 'title', message: 'is required' }] });
     expect(errorMessage(t, invalid)).toContain('title: is required');
     expect(errorMessage(t, { code: 'PROVIDER_ERROR', message: 'timeout' })).toContain('模型服务出错了');
+    const limited = new ApiError('RATE_LIMITED', 'at most 60', 429, { retry_after_secs: 1500, budget: 'image', limit: 60, remaining: 0 });
+    expect(errorMessage(t, limited)).toBe('已达到每小时图片生成上限（60 次，剩余 0 次），25 分钟后可再试。');
+    expect(errorMessage(t, new ApiError('RATE_LIMITED', 'slow down', 429, { retry_after_secs: 12 }))).toBe('操作太频繁，请 12 秒后再试。');
   });
 });

@@ -55,6 +55,8 @@ export function useI18n(): I18n {
 /** An error in the user's language: the envelope's stable code, else a generic message. */
 export function errorMessage(t: Translate, error: unknown): string {
   if (error instanceof ApiError) {
+    const limited = rateLimitDetails(t, error);
+    if (limited) return limited;
     const field = fieldDetails(error);
     const known = codeMessage(t, error.code);
     return field ? `${known} (${field})` : known;
@@ -71,6 +73,28 @@ export function errorMessage(t: Translate, error: unknown): string {
 function codeMessage(t: Translate, code: string): string {
   const key = `errors.${code}` as MessageKey;
   return key in zh ? t(key) : t('errors.UNKNOWN_ERROR');
+}
+
+/** A wait in whole minutes past a minute, else seconds. */
+export function formatWait(t: Translate, seconds: number): string {
+  return seconds >= 90 ? t('wait.minutes', { n: Math.ceil(seconds / 60) }) : t('wait.seconds', { n: Math.max(1, Math.round(seconds)) });
+}
+
+/** Over an hourly budget: how many remain of which budget, and when to try again. */
+function rateLimitDetails(t: Translate, error: ApiError): string | null {
+  if (error.code !== 'RATE_LIMITED') return null;
+  const { retry_after_secs: wait, budget, limit, remaining } = error.details as {
+    retry_after_secs?: number;
+    budget?: string;
+    limit?: number;
+    remaining?: number;
+  };
+  if (typeof wait !== 'number') return null;
+  const when = formatWait(t, wait);
+  if (typeof limit !== 'number' || typeof remaining !== 'number' || typeof budget !== 'string') return t('errors.rateLimitedWait', { when });
+  const known = `budget.${budget}` as MessageKey;
+  const name = known in zh ? t(known) : budget;
+  return t('errors.rateLimitedBudget', { name, limit, remaining, when });
 }
 
 /** Validation errors name their fields in `details`; show them, they are what the user fixes. */

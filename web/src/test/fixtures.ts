@@ -35,6 +35,7 @@ export function project(overrides: Partial<Project> = {}): Project {
     version: 1,
     created_at: '2026-01-01T00:00:00Z',
     updated_at: '2026-01-01T00:00:00Z',
+    updated_by: 'u1',
     ...overrides,
   };
 }

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '@/api/client';
 import { EmptyState, ErrorNote, ProgressBar, Spinner } from '@/components/feedback';
 import { useAuth } from '@/features/auth/auth-provider';
-import { useI18n } from '@/i18n';
+import { useI18n, type MessageKey } from '@/i18n';
 import { formatBytes } from '@/lib/format';
 
 const USAGE_DAYS = 30;
@@ -21,6 +21,11 @@ export function AccountPage() {
     queryFn: () => unwrap(api.GET('/api/v1/usage', { params: { query: { days: USAGE_DAYS } } })),
   });
   const providers = Object.entries((usage.data?.providers ?? {}) as Record<string, ProviderUsage>);
+  // A kind the app has no words for yet shows as the server names it, never as a raw key.
+  const label = (key: string, fallback: string, vars?: Record<string, number>) => {
+    const text = t(key as MessageKey, vars);
+    return text === key ? fallback : text;
+  };
 
   return (
     <div className="mx-auto flex max-w-4xl flex-col gap-5 px-6 py-8">
@@ -41,7 +46,7 @@ export function AccountPage() {
             <ul className="grid grid-cols-2 gap-2 text-xs text-stone-600 md:grid-cols-4">
               {Object.entries(storage.data.by_type).map(([kind, figures]) => (
                 <li key={kind} className="rounded bg-stone-50 px-2 py-1">
-                  {kind}: {formatBytes(figures.bytes)} · {figures.files}
+                  {label(`fileKind.${kind}`, kind)}: {formatBytes(figures.bytes)} · {t('account.files', { n: figures.files })}
                 </li>
               ))}
             </ul>
@@ -73,7 +78,7 @@ export function AccountPage() {
                   <td>{figures.calls ?? 0}</td>
                   <td className="text-xs text-stone-600">
                     {Object.entries(figures.units ?? {})
-                      .map(([kind, n]) => `${kind} ${n}`)
+                      .map(([kind, n]) => label(`units.${kind}`, `${kind} ${n}`, { n }))
                       .join(' · ')}
                   </td>
                 </tr>

@@ -96,3 +96,8 @@ export function useAuth(): Auth {
   if (!value) throw new Error('useAuth outside AuthProvider');
   return value;
 }
+
+/** The signed-in account, or null (signed out, or outside the provider as in component tests). */
+export function useCurrentUser(): Auth['user'] | null {
+  return useContext(AuthContext)?.user ?? null;
+}

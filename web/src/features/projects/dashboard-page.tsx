@@ -94,7 +94,13 @@ export function DashboardPage() {
             ) : undefined
           }
         >
-          {debouncedSearch ? t('dashboard.emptySearch') : t('dashboard.empty')}
+          {debouncedSearch
+            ? t('dashboard.emptySearch')
+            : status === 'archived'
+              ? t('dashboard.emptyArchived')
+              : status === 'deleted'
+                ? t('dashboard.emptyDeleted')
+                : t('dashboard.empty')}
         </EmptyState>
       ) : (
         <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-4">

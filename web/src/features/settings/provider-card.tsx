@@ -7,6 +7,7 @@ import { Button } from '@/components/button';
 import { TextField } from '@/components/field';
 import { ErrorNote } from '@/components/feedback';
 import { useI18n, type MessageKey } from '@/i18n';
+import { vendorOf } from './vendors';
 
 export interface ProviderChange {
   api_key?: string | null;
@@ -22,6 +23,7 @@ interface Props {
 
 export function ProviderCard({ provider, onSave }: Props) {
   const { t } = useI18n();
+  const vendor = vendorOf(provider.name);
   const [apiKey, setApiKey] = useState('');
   const [secretKey, setSecretKey] = useState('');
   const [baseUrl, setBaseUrl] = useState(provider.base_url ?? '');
@@ -65,7 +67,14 @@ export function ProviderCard({ provider, onSave }: Props) {
   return (
     <article className="flex flex-col gap-3 rounded-lg border border-stone-200 bg-white p-4" data-testid={`provider-${provider.name}`}>
       <header className="flex items-center gap-2">
-        <h3 className="mr-auto font-semibold">{provider.name}</h3>
+        <h3 className="mr-auto font-semibold">
+          {vendor.label}
+          {vendor.keys && provider.needs_key && (
+            <a href={vendor.keys} target="_blank" rel="noreferrer" className="ml-2 text-xs font-normal text-amber-700 hover:underline">
+              {t('settings.getKey')} ↗
+            </a>
+          )}
+        </h3>
         <span className="text-xs text-stone-500">{provider.capabilities.map((c) => t(`capability.${c}` as MessageKey)).join(' · ')}</span>
         <span className={`rounded px-1.5 py-0.5 text-[11px] ${provider.ready ? 'bg-emerald-100 text-emerald-800' : 'bg-stone-100 text-stone-600'}`}>
           {provider.ready ? t('settings.ready') : t('settings.notReady')}

@@ -132,6 +132,36 @@ describe('the project editor', () => {
   });
 });
 
+describe('the project editor without a server', () => {
+  it('saves by itself once the server answers again, waiting longer each time', async () => {
+    const server = fakeServer(project());
+    const save = server.backend.save;
+    const down = () => Promise.reject(new ApiError('NETWORK_ERROR', 'down', 0));
+    server.backend.save = vi.fn().mockImplementationOnce(down).mockImplementationOnce(down).mockImplementation(save);
+    const editor = new ProjectEditor(server.current(), server.backend);
+    editor.change({ title: 'kept' });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(editor.getState().status).toBe('error');
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(server.backend.save).toHaveBeenCalledTimes(2);
+    expect(editor.getState().status).toBe('error');
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(server.backend.save).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(editor.getState()).toMatchObject({ status: 'saved', error: null, project: { title: 'kept' } });
+  });
+
+  it('does not repeat a save the server refused for a reason of its own', async () => {
+    const server = fakeServer(project());
+    server.backend.save = vi.fn().mockRejectedValue(new ApiError('VALIDATION_ERROR', 'bad', 422));
+    const editor = new ProjectEditor(server.current(), server.backend);
+    editor.change({ title: '' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(server.backend.save).toHaveBeenCalledTimes(1);
+    expect(editor.getState().status).toBe('error');
+  });
+});
+
 describe('the project editor merging after a conflict', () => {
   const shot = (id: string, extra: Record<string, unknown> = {}) =>
     ({ id, sceneId: 's', actionSummary: id, cameraMovement: '', characters: [], keyframes: [], ...extra }) as Project['shots'][number];
@@ -161,5 +191,78 @@ describe('the project editor merging after a conflict', () => {
       ['mine', undefined],
       ['b', 'their line'],
     ]);
+  });
+
+  describe('undo and redo', () => {
+    const shot = (id: string, extra: Record<string, unknown> = {}) => ({ id, sceneId: 's1', actionSummary: id, cameraMovement: '', characters: [], keyframes: [], ...extra });
+
+    it('takes back a deleted shot and does it again, and saves each', async () => {
+      const server = fakeServer(project({ shots: [shot('a'), shot('b')] as Project['shots'] }));
+      const editor = new ProjectEditor(server.current(), server.backend);
+      expect(editor.getState()).toMatchObject({ canUndo: false, canRedo: false });
+      editor.change({ shots: [shot('a')] as Project['shots'] });
+      await vi.advanceTimersByTimeAsync(1000);
+      editor.undo();
+      expect(editor.getState().project.shots.map((s) => s.id)).toEqual(['a', 'b']);
+      expect(editor.getState()).toMatchObject({ canUndo: false, canRedo: true, status: 'dirty' });
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(server.current().shots.map((s) => s.id)).toEqual(['a', 'b']);
+      editor.redo();
+      expect(editor.getState().project.shots.map((s) => s.id)).toEqual(['a']);
+      expect(editor.getState()).toMatchObject({ canUndo: true, canRedo: false });
+    });
+
+    it('groups keystrokes into one step and starts a new one after a pause', async () => {
+      const server = fakeServer(project({ raw_script: '' }));
+      const editor = new ProjectEditor(server.current(), server.backend);
+      editor.change({ raw_script: 'h' });
+      await vi.advanceTimersByTimeAsync(300);
+      editor.change({ raw_script: 'hi' });
+      await vi.advanceTimersByTimeAsync(1500);
+      editor.change({ raw_script: 'hi there' });
+      editor.undo();
+      expect(editor.getState().project.raw_script).toBe('hi');
+      editor.undo();
+      expect(editor.getState().project.raw_script).toBe('');
+      expect(editor.getState().canUndo).toBe(false);
+    });
+
+    it('keeps what a generation wrote meanwhile into another shot', async () => {
+      const server = fakeServer(project({ shots: [shot('a'), shot('b')] as Project['shots'] }));
+      const editor = new ProjectEditor(server.current(), server.backend);
+      editor.change({ shots: [shot('a', { actionSummary: 'edited' }), shot('b')] as Project['shots'] });
+      await vi.advanceTimersByTimeAsync(1000);
+      // A keyframe lands in shot b on the server, and the editor receives the newer project.
+      const withImage = [shot('a', { actionSummary: 'edited' }), shot('b', { keyframes: [{ id: 'k', type: 'start', visualPrompt: '', status: 'completed', imageUrl: '/f/1' }] })];
+      server.changeElsewhere({ shots: withImage as Project['shots'] });
+      editor.receive(server.current());
+      editor.undo();
+      const [a, b] = editor.getState().project.shots;
+      expect(a.actionSummary).toBe('a');
+      expect(b.keyframes[0]).toMatchObject({ imageUrl: '/f/1' });
+    });
+
+    it('does not count a stage switch as an edit, nor show it as unsaved', async () => {
+      const server = fakeServer(project());
+      const editor = new ProjectEditor(server.current(), server.backend);
+      const seen: string[] = [];
+      editor.subscribe((state) => seen.push(state.status));
+      editor.change({ stage: 'director' });
+      expect(editor.getState()).toMatchObject({ canUndo: false, status: 'saved' });
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(server.current().stage).toBe('director');
+      expect(seen.every((status) => status === 'saved')).toBe(true);
+      editor.change({ title: 'real work' });
+      expect(editor.getState().status).toBe('dirty');
+    });
+
+    it('forgets what was undone once a new edit is made', () => {
+      const server = fakeServer(project());
+      const editor = new ProjectEditor(server.current(), server.backend);
+      editor.change({ title: 'one' });
+      editor.undo();
+      editor.change({ raw_script: 'other' });
+      expect(editor.getState().canRedo).toBe(false);
+    });
   });
 });

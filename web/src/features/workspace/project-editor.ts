@@ -32,12 +32,41 @@ export type ProjectChange = Partial<
 
 export type SaveStatus = 'saved' | 'dirty' | 'saving' | 'conflict' | 'error';
 
+/** Waits before saving again after the server could not be reached, the last one repeating. */
+export const RETRY_DELAYS_MS = [2000, 5000, 10_000, 30_000];
+
+/** A failure that may pass by itself: no answer, or the server busy or briefly down. */
+function passing(error: unknown): boolean {
+  return isApiError(error) && (error.code === 'NETWORK_ERROR' || error.status === 429 || error.status >= 500);
+}
+
+/** Edits of the same fields closer together than this are one step of undo (typing a word). */
+export const UNDO_GROUP_MS = 1000;
+/** How many steps of undo are kept. */
+export const UNDO_DEPTH = 100;
+
+/** One step of undo: the fields an edit changed, as they were before and after it. */
+interface HistoryStep {
+  before: ProjectChange;
+  after: ProjectChange;
+  at: number;
+}
+
+/** Fields that are not documents: switching stage is no edit to undo, nor unsaved work to show. */
+const NOT_DOCUMENTS = new Set<keyof ProjectChange>(['stage']);
+
 export interface EditorState {
   project: Project;
   status: SaveStatus;
   /** The server's version when a save met a conflict. */
   conflictVersion: number | null;
+  /** The fields changed both here and there, when a save met a conflict. */
+  conflictFields: (keyof ProjectChange)[];
+  /** Who made the other change: an account id, or null for a generation. */
+  conflictBy: string | null;
   error: unknown;
+  canUndo: boolean;
+  canRedo: boolean;
 }
 
 export interface EditorBackend {
@@ -56,16 +85,25 @@ export class ProjectEditor {
   private baseProject: Project;
   private status: SaveStatus = 'saved';
   private conflictVersion: number | null = null;
+  private conflictFields: (keyof ProjectChange)[] = [];
+  private conflictBy: string | null = null;
   private error: unknown = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private inFlight: Promise<void> | null = null;
+  /** What the save on its way carries. */
+  private sending: ProjectChange | null = null;
   private listeners = new Set<Listener>();
   private state: EditorState;
+  /** Saves that failed in a row for a passing reason; the next waits longer. */
+  private failures = 0;
+  private undoSteps: HistoryStep[] = [];
+  private redoSteps: HistoryStep[] = [];
 
   constructor(
     project: Project,
     private readonly backend: EditorBackend,
     private readonly delayMs = AUTOSAVE_DELAY_MS,
+    private readonly clock: () => number = Date.now,
   ) {
     this.server = project;
     this.base = project.version;
@@ -80,8 +118,66 @@ export class ProjectEditor {
     return () => this.listeners.delete(listener);
   };
 
-  /** Records a change and schedules the save. */
+  /** Records a change as a step of undo and schedules the save. */
   change(change: ProjectChange): void {
+    this.record(change);
+    this.apply(change);
+  }
+
+  /**
+   * Takes back the last step: the fields it changed return to what they were, while whatever
+   * changed them since (a generation writing an image into another shot) is kept — the step is
+   * undone as a three-way merge over the project as it is now.
+   */
+  undo(): void {
+    const step = this.undoSteps.pop();
+    if (!step) return;
+    this.redoSteps.push(step);
+    this.apply(this.replay(step.after, step.before));
+  }
+
+  /** Does again the last step undone. */
+  redo(): void {
+    const step = this.redoSteps.pop();
+    if (!step) return;
+    this.undoSteps.push(step);
+    this.apply(this.replay(step.before, step.after));
+  }
+
+  /** The change from `from` to `to`, laid over the fields as they are now. */
+  private replay(from: ProjectChange, to: ProjectChange): ProjectChange {
+    const current = this.compose().project;
+    const change: Record<string, unknown> = {};
+    for (const key of Object.keys(to) as (keyof ProjectChange)[]) {
+      change[key] = merge3(from[key], to[key], current[key]).value;
+    }
+    return change as ProjectChange;
+  }
+
+  private record(change: ProjectChange): void {
+    const keys = (Object.keys(change) as (keyof ProjectChange)[]).filter((key) => !NOT_DOCUMENTS.has(key));
+    if (keys.length === 0) return;
+    const current = this.compose().project;
+    const before: Record<string, unknown> = {};
+    const after: Record<string, unknown> = {};
+    for (const key of keys) {
+      before[key] = current[key];
+      after[key] = change[key];
+    }
+    const now = this.clock();
+    const last = this.undoSteps[this.undoSteps.length - 1];
+    const sameFields = last && sameKeys(last.after, after);
+    if (last && sameFields && now - last.at < UNDO_GROUP_MS && this.redoSteps.length === 0) {
+      last.after = after as ProjectChange;
+      last.at = now;
+    } else {
+      this.undoSteps.push({ before: before as ProjectChange, after: after as ProjectChange, at: now });
+      if (this.undoSteps.length > UNDO_DEPTH) this.undoSteps.shift();
+    }
+    this.redoSteps = [];
+  }
+
+  private apply(change: ProjectChange): void {
     if (!this.hasDraft()) this.rebase(this.server);
     this.draft = { ...this.draft, ...change };
     if (this.status !== 'conflict') {
@@ -143,17 +239,17 @@ export class ProjectEditor {
     this.baseProject = project;
   }
 
-  /** The draft laid over `latest`, field by field, and whether any value clashed. */
-  private mergeInto(latest: Project): { draft: ProjectChange; conflict: boolean } {
+  /** The draft laid over `latest`, field by field, and the fields whose values clashed. */
+  private mergeInto(latest: Project): { draft: ProjectChange; conflict: boolean; fields: (keyof ProjectChange)[] } {
     const draft: Record<string, unknown> = {};
-    let conflict = false;
+    const fields: (keyof ProjectChange)[] = [];
     for (const [key, mine] of Object.entries(this.draft)) {
-      const field = key as keyof Project;
+      const field = key as keyof ProjectChange;
       const merged = merge3(this.baseProject[field], mine, latest[field]);
       draft[key] = merged.value;
-      conflict ||= merged.conflict;
+      if (merged.conflict) fields.push(field);
     }
-    return { draft: draft as ProjectChange, conflict };
+    return { draft: draft as ProjectChange, conflict: fields.length > 0, fields };
   }
 
   /** After a 409: saves the merge by itself when nothing clashed, else asks the user. */
@@ -161,7 +257,9 @@ export class ProjectEditor {
     try {
       const latest = await this.backend.load(this.server.id);
       this.server = latest;
-      const { draft, conflict } = this.mergeInto(latest);
+      const { draft, conflict, fields } = this.mergeInto(latest);
+      this.conflictFields = fields;
+      this.conflictBy = latest.updated_by ?? null;
       if (!conflict) {
         this.draft = draft;
         this.rebase(latest);
@@ -194,6 +292,7 @@ export class ProjectEditor {
       return this.inFlight.then(() => (this.hasDraft() && this.status === 'dirty' ? this.save() : undefined));
     }
     const sent = this.draft;
+    this.sending = sent;
     const version = this.base;
     this.status = 'saving';
     this.emit();
@@ -209,6 +308,7 @@ export class ProjectEditor {
         }
         this.draft = rest;
         this.error = null;
+        this.failures = 0;
         this.status = this.hasDraft() ? 'dirty' : 'saved';
         if (this.hasDraft()) this.schedule();
       })
@@ -219,21 +319,42 @@ export class ProjectEditor {
         } else {
           this.status = 'error';
           this.error = error;
+          // The error clears by itself once the server answers again: the draft is kept and sent
+          // again after a wait, longer each time.
+          if (passing(error)) {
+            this.schedule(RETRY_DELAYS_MS[Math.min(this.failures, RETRY_DELAYS_MS.length - 1)]);
+            this.failures += 1;
+          }
         }
       })
       .finally(() => {
         this.inFlight = null;
+        this.sending = null;
         this.emit();
       });
     return this.inFlight;
   }
 
+  /**
+   * Pending only the stage the user is in (saved so the project reopens there): nothing a
+   * person would call unsaved work, so it is not shown as such.
+   */
+  private onlyQuietPending(): boolean {
+    const keys = Object.keys({ ...this.draft, ...this.sending }) as (keyof ProjectChange)[];
+    return keys.length > 0 && keys.every((key) => NOT_DOCUMENTS.has(key));
+  }
+
   private compose(): EditorState {
+    const quiet = (this.status === 'dirty' || this.status === 'saving') && this.onlyQuietPending();
     return {
       project: { ...this.server, ...this.draft } as Project,
-      status: this.status,
+      status: quiet ? 'saved' : this.status,
       conflictVersion: this.conflictVersion,
+      conflictFields: this.conflictFields,
+      conflictBy: this.conflictBy,
       error: this.error,
+      canUndo: this.undoSteps.length > 0,
+      canRedo: this.redoSteps.length > 0,
     };
   }
 
@@ -241,4 +362,10 @@ export class ProjectEditor {
     this.state = this.compose();
     this.listeners.forEach((listener) => listener(this.state));
   }
+}
+
+function sameKeys(a: object, b: object): boolean {
+  const left = Object.keys(a).sort();
+  const right = Object.keys(b).sort();
+  return left.length === right.length && left.every((key, i) => key === right[i]);
 }

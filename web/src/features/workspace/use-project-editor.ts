@@ -28,8 +28,11 @@ export function useProjectEditor(project: Project | undefined) {
     setEditor(created);
     const flush = () => void created.flush();
     window.addEventListener('pagehide', flush);
+    // Back online: save what waited at once rather than at the next retry.
+    window.addEventListener('online', flush);
     return () => {
       window.removeEventListener('pagehide', flush);
+      window.removeEventListener('online', flush);
       void created.flush().finally(() => created.dispose());
     };
     // A new editor only when another project opens; newer copies go through `receive`.

@@ -13,9 +13,12 @@ import { ProjectContext, type ProjectContextValue } from './project-context';
 import { useProjectEditor } from './use-project-editor';
 import { ConflictDialog } from './components/conflict-dialog';
 import { SaveIndicator } from './components/save-indicator';
+import { UndoControls } from './components/undo-controls';
 import { ProjectSettingsDialog } from './components/project-settings-dialog';
+import { HistoryPanel } from './history/history-panel';
 
 const STAGES = ['script', 'assets', 'director', 'export'] as const;
+const NARROW = '(max-width: 767px)';
 
 export function WorkspacePage() {
   const { projectId = '' } = useParams();
@@ -24,8 +27,10 @@ export function WorkspacePage() {
   const query = useQuery(projectQuery(projectId));
   const { editor, state } = useProjectEditor(query.data);
   const feed = useFeedState();
-  const [collapsed, setCollapsed] = useState(false);
+  // On a phone the sidebar starts folded, leaving the width to the stage.
+  const [collapsed, setCollapsed] = useState(() => window.matchMedia?.(NARROW).matches ?? false);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [historyOpen, setHistoryOpen] = useState(false);
   const mainRef = useRef<HTMLElement>(null);
   const { pathname } = useLocation();
   // Each stage starts at its top: the scrolling area is shared by all of them.
@@ -101,6 +106,7 @@ export function WorkspacePage() {
                 key={stage}
                 to={stage}
                 title={t(`stage.${stage}` as MessageKey)}
+                aria-label={t(`stage.${stage}` as MessageKey)}
                 className={({ isActive }) =>
                   `flex items-center gap-3 rounded-md px-2 py-2 text-sm ${isActive ? 'bg-stone-900 text-white' : 'text-stone-700 hover:bg-stone-100'}`
                 }
@@ -111,7 +117,11 @@ export function WorkspacePage() {
             ))}
           </nav>
           <div className="mt-auto flex flex-col gap-2 border-t border-stone-200 p-3">
-            {!collapsed && <SaveIndicator />}
+            <SaveIndicator compact={collapsed} />
+            <UndoControls compact={collapsed} />
+            <button type="button" onClick={() => setHistoryOpen(true)} className="rounded-md px-2 py-1.5 text-left text-sm text-stone-700 hover:bg-stone-100" aria-label={t('history.title')}>
+              🕘{!collapsed && ` ${t('history.title')}`}
+            </button>
             <button type="button" onClick={() => setSettingsOpen(true)} className="rounded-md px-2 py-1.5 text-left text-sm text-stone-700 hover:bg-stone-100">
               ⚙{!collapsed && ` ${t('project.settings')}`}
             </button>
@@ -124,6 +134,7 @@ export function WorkspacePage() {
         </main>
       </div>
       {settingsOpen && <ProjectSettingsDialog onClose={() => setSettingsOpen(false)} />}
+      {historyOpen && <HistoryPanel onClose={() => setHistoryOpen(false)} />}
       {state?.status === 'conflict' && <ConflictDialog />}
       <TaskTray projectId={project.id} feed={feed} />
     </ProjectContext.Provider>

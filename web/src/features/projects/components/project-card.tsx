@@ -20,12 +20,14 @@ export function ProjectCard({ item, onAction }: Props) {
   const isOwner = item.role === 'owner';
   const actions: { action: CardAction; label: string; show: boolean }[] = [
     { action: 'rename', label: t('dashboard.rename'), show: canEdit },
-    { action: 'archive', label: t('dashboard.archive'), show: canEdit && item.status === 'active' },
-    { action: 'unarchive', label: t('dashboard.unarchive'), show: canEdit && item.status === 'archived' },
+    // Archiving changes the project's status, which only its owner may.
+    { action: 'archive', label: t('dashboard.archive'), show: isOwner && !deleted && item.status === 'active' },
+    { action: 'unarchive', label: t('dashboard.unarchive'), show: isOwner && !deleted && item.status === 'archived' },
     { action: 'members', label: t('dashboard.members'), show: isOwner && !deleted },
     { action: 'delete', label: t('common.delete'), show: isOwner && !deleted },
     { action: 'restore', label: t('dashboard.restore'), show: isOwner && deleted },
   ];
+  const visible = actions.filter((a) => a.show);
 
   return (
     <article className="group relative flex flex-col overflow-hidden rounded-lg border border-stone-200 bg-white shadow-sm" data-testid="project-card">
@@ -49,6 +51,7 @@ export function ProjectCard({ item, onAction }: Props) {
           <p className="text-xs text-stone-400">{t('dashboard.updated', { time: formatTime(item.updated_at, lang) })}</p>
         </div>
       </Link>
+      {visible.length > 0 && (
       <div className="absolute top-2 right-2">
         <Button size="sm" variant="secondary" aria-label={`${t('dashboard.actions')}: ${item.title}`} aria-expanded={menuOpen} onClick={() => setMenuOpen((o) => !o)}>
           ⋯
@@ -60,9 +63,7 @@ export function ProjectCard({ item, onAction }: Props) {
             onMouseLeave={() => setMenuOpen(false)}
             onKeyDown={(event) => event.key === 'Escape' && setMenuOpen(false)}
           >
-            {actions
-              .filter((a) => a.show)
-              .map((a) => (
+            {visible.map((a) => (
                 <li key={a.action}>
                   <button
                     role="menuitem"
@@ -80,6 +81,7 @@ export function ProjectCard({ item, onAction }: Props) {
           </ul>
         )}
       </div>
+      )}
     </article>
   );
 }

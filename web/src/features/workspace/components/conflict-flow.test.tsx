@@ -57,10 +57,13 @@ describe('autosave with conflicts', () => {
 
   it('asks the user on a conflict; "keep my change" saves on top', async () => {
     const { server, elsewhere } = setup(project({ raw_script: 'base' }));
-    elsewhere({ raw_script: 'their text' });
+    elsewhere({ raw_script: 'their text', updated_by: 'someone-else' });
     await userEvent.type(screen.getByLabelText('script'), '!');
-    const dialog = await screen.findByRole('dialog', { name: '项目已被他人修改' });
+    const dialog = await screen.findByRole('dialog', { name: '项目在别处被修改了' });
     expect(dialog).toHaveTextContent('版本 2');
+    // It says where the other change came from and which content both sides changed.
+    expect(screen.getByTestId('conflict-source')).toHaveTextContent('另一位成员');
+    expect(screen.getByTestId('conflict-fields')).toHaveTextContent('双方都改了：剧本原文');
     expect(screen.getByLabelText('script')).toHaveValue('base!');
     await userEvent.click(screen.getByRole('button', { name: '保留我的修改' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());

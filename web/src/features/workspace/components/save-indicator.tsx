@@ -2,7 +2,8 @@ import { useI18n } from '@/i18n';
 import { useProject } from '../project-context';
 import { errorMessage } from '@/i18n';
 
-export function SaveIndicator() {
+/** The save status; `compact` (a folded sidebar) shows the dot, with the words for screen readers and on hover. */
+export function SaveIndicator({ compact = false }: { compact?: boolean }) {
   const { t } = useI18n();
   const { state, editor } = useProject();
   const text = {
@@ -13,10 +14,10 @@ export function SaveIndicator() {
     error: errorMessage(t, state.error),
   }[state.status];
   return (
-    <p className="flex items-center gap-2 text-xs text-stone-500" data-testid="save-status" data-status={state.status} aria-live="polite">
+    <p className="flex items-center gap-2 text-xs text-stone-500" data-testid="save-status" data-status={state.status} aria-live="polite" title={compact ? text : undefined}>
       <span className={`h-2 w-2 rounded-full ${state.status === 'saved' ? 'bg-emerald-500' : state.status === 'error' || state.status === 'conflict' ? 'bg-red-500' : 'bg-amber-400'}`} />
-      <span className="truncate">{text}</span>
-      {state.status === 'error' && (
+      <span className={compact ? 'sr-only' : 'truncate'}>{text}</span>
+      {state.status === 'error' && !compact && (
         <button type="button" className="underline" onClick={() => void editor.flush()}>
           {t('common.retry')}
         </button>

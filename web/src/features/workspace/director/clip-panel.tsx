@@ -31,7 +31,7 @@ export function ClipPanel({ shot }: { shot: Shot }) {
     <section className="flex flex-col gap-3 rounded-md border border-stone-200 bg-white p-3" data-testid="clip-panel">
       <div className="flex items-center gap-2">
         <h4 className="mr-auto text-sm font-semibold">{t('director.clip')}</h4>
-        <StatusBadge status={task ? 'generating' : (interval?.status ?? 'pending')} />
+        <StatusBadge status={task ? 'generating' : (interval?.status ?? 'pending')} of="slot" />
       </div>
       {interval?.videoUrl ? (
         <video key={interval.videoUrl} src={interval.videoUrl} poster={shot.keyframes.find((k) => k.imageUrl)?.imageUrl ?? undefined} controls className="max-h-80 w-full rounded bg-black" data-testid="clip-video" />

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { EmptyState } from '@/components/feedback';
 import { useI18n } from '@/i18n';
 import { useProject } from '../project-context';
@@ -14,6 +14,14 @@ export function DirectorStage() {
   const [selectedId, setSelectedId] = useState<string | null>(shots[0]?.id ?? null);
   const selectedIndex = shots.findIndex((s) => s.id === selectedId);
   const counts = completion(shots);
+  const detail = useRef<HTMLDivElement>(null);
+  // Below the two-column width the detail is under the list: bring it into view on a tap.
+  const select = (id: string) => {
+    setSelectedId(id);
+    if (window.matchMedia?.('(max-width: 1023px)').matches) {
+      requestAnimationFrame(() => detail.current?.scrollIntoView?.({ behavior: 'smooth', block: 'start' }));
+    }
+  };
 
   return (
     <div className="flex flex-col gap-4 p-6">
@@ -37,10 +45,10 @@ export function DirectorStage() {
         <div className="grid grid-cols-1 gap-5 lg:grid-cols-[minmax(16rem,22rem)_1fr]">
           <div className="grid max-h-[calc(100vh-10rem)] grid-cols-2 content-start gap-2 overflow-y-auto pr-1" aria-label={t('director.grid')}>
             {shots.map((shot, i) => (
-              <ShotTile key={shot.id} shot={shot} index={i} selected={shot.id === selectedId} onSelect={() => setSelectedId(shot.id)} />
+              <ShotTile key={shot.id} shot={shot} index={i} selected={shot.id === selectedId} onSelect={() => select(shot.id)} />
             ))}
           </div>
-          <div className="min-w-0">
+          <div className="min-w-0 scroll-mt-2" ref={detail}>
             {selectedIndex >= 0 ? (
               <ShotDetail key={shots[selectedIndex].id} shot={shots[selectedIndex]} index={selectedIndex} />
             ) : (

@@ -2,6 +2,7 @@
 // last keystroke) and its actions.
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '@/components/button';
+import { ConfirmDialog } from '@/components/confirm-dialog';
 import { TextArea } from '@/components/field';
 import { ErrorNote, StatusBadge } from '@/components/feedback';
 import { ImageSlot } from '@/components/image-preview';
@@ -21,6 +22,8 @@ export function KeyframePanel({ shot, keyframe, aspect }: { shot: Shot; keyframe
   const task = useSlotTask(slotKey(target));
   const [prompt, setPrompt] = useState(keyframe.visualPrompt);
   const [error, setError] = useState<unknown>(null);
+  // Deleting a picture cannot be undone (its file goes), so it is asked about first.
+  const [confirming, setConfirming] = useState<'image' | 'frame' | null>(null);
   const dirty = useRef(false);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const promptRef = useRef(prompt);
@@ -95,7 +98,7 @@ export function KeyframePanel({ shot, keyframe, aspect }: { shot: Shot; keyframe
     <section className="flex flex-col gap-2 rounded-md border border-stone-200 bg-white p-3" data-testid={`keyframe-${keyframe.type}`}>
       <div className="flex items-center gap-2">
         <h4 className="mr-auto text-sm font-semibold">{label}</h4>
-        <StatusBadge status={task ? 'generating' : keyframe.status} />
+        <StatusBadge status={task ? 'generating' : keyframe.status} of="slot" />
       </div>
       <ImageSlot url={keyframe.imageUrl} alt={label} aspect={aspect} busy={!!task || keyframe.status === 'generating'} />
       <TextArea label={t('script.visualPrompt')} rows={3} disabled={!canEdit} value={prompt} onChange={(e) => edit(e.target.value)} />
@@ -110,17 +113,31 @@ export function KeyframePanel({ shot, keyframe, aspect }: { shot: Shot; keyframe
           }}
         />
         {keyframe.imageUrl && (
-          <Button size="sm" variant="ghost" disabled={!canEdit} onClick={removeImage}>
+          <Button size="sm" variant="ghost" disabled={!canEdit} onClick={() => setConfirming('image')}>
             {t('director.deleteImage')}
           </Button>
         )}
         {keyframe.type !== 'start' && (
-          <Button size="sm" variant="ghost" disabled={!canEdit || !!task} onClick={removeFrame}>
+          <Button size="sm" variant="ghost" disabled={!canEdit || !!task} onClick={() => (keyframe.imageUrl ? setConfirming('frame') : void removeFrame())}>
             {t('director.removeFrame')}
           </Button>
         )}
       </div>
       <ErrorNote error={error} />
+      {confirming && (
+        <ConfirmDialog
+          danger
+          title={confirming === 'image' ? t('director.deleteImageTitle', { frame: label }) : t('director.removeFrameTitle', { frame: label })}
+          body={t('director.deletePictureBody')}
+          confirmLabel={t('losses.confirm')}
+          onClose={() => setConfirming(null)}
+          onConfirm={() => {
+            const run = confirming === 'image' ? removeImage : removeFrame;
+            setConfirming(null);
+            void run();
+          }}
+        />
+      )}
     </section>
   );
 }

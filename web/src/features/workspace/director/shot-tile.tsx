@@ -30,7 +30,7 @@ export function ShotTile({ shot, index, selected, onSelect }: { shot: Shot; inde
       </div>
       <div className="flex items-center gap-1 p-1.5">
         <span className="mr-auto text-xs font-medium">{t('script.shotN', { n: index + 1 })}</span>
-        <StatusBadge status={status} />
+        <StatusBadge status={status} of="slot" />
       </div>
       {clipTask && <div className="h-1 bg-amber-500" style={{ width: `${clipTask.progress}%` }} />}
     </button>

@@ -5,6 +5,7 @@ import { moveItem, newId, removeAt, replaceAt } from '@/lib/list';
 import type { Character } from '@/api/types';
 import { ListControls } from '../components/list-controls';
 import { useScriptData } from './use-script-data';
+import { characterLosses } from '../losses';
 
 export function CharactersEditor() {
   const { t } = useI18n();
@@ -21,7 +22,7 @@ export function CharactersEditor() {
         <div key={c.id} className="rounded-md border border-stone-200 bg-white p-3" data-testid="character-row">
           <div className="mb-2 flex items-center gap-2">
             <span className="mr-auto text-sm font-semibold">{c.name || '—'}</span>
-            <ListControls index={i} count={characters.length} label={c.name} disabled={!canEdit} onMove={(a, b) => set(moveItem(characters, a, b))} onDelete={() => set(removeAt(characters, i))} />
+            <ListControls index={i} count={characters.length} label={c.name} disabled={!canEdit} losing={characterLosses(c, t)} onMove={(a, b) => set(moveItem(characters, a, b))} onDelete={() => set(removeAt(characters, i))} />
           </div>
           <div className="grid grid-cols-2 gap-2 md:grid-cols-4">
             <TextField label={t('script.name')} disabled={!canEdit} value={c.name} onChange={(e) => set(replaceAt(characters, i, { name: e.target.value }))} />

@@ -1,6 +1,7 @@
 // The script text: written, pasted or written from an idea, then parsed into documents.
 import { useState } from 'react';
 import { Button } from '@/components/button';
+import { ConfirmDialog } from '@/components/confirm-dialog';
 import { TextArea, TextField } from '@/components/field';
 import { ErrorNote, ProgressBar } from '@/components/feedback';
 import { useI18n } from '@/i18n';
@@ -15,6 +16,9 @@ export function RawScriptPanel() {
   const [idea, setIdea] = useState('');
   const [genre, setGenre] = useState('');
   const [ideaOpen, setIdeaOpen] = useState(false);
+  // Parsing replaces the parsed documents and writing replaces the script: asked first when
+  // there is something to lose.
+  const [confirming, setConfirming] = useState<'parse' | 'write' | null>(null);
   const parsing = useSlotTask('script:parse');
   const writing = useSlotTask('script:generate');
   const lastParse = useLatestSlotTask('script:parse');
@@ -32,9 +36,13 @@ export function RawScriptPanel() {
     }
   };
 
-  const parse = () => {
-    if (project.script_data && !window.confirm(t('script.replaceConfirm'))) return;
-    void run(() => parseScript(project.id, project.raw_script));
+  const parse = () => void run(() => parseScript(project.id, project.raw_script));
+  const write = () => void run(() => writeScript(project.id, idea.trim(), genre.trim(), project.target_duration));
+  const counts = {
+    characters: project.script_data?.characters.length ?? 0,
+    scenes: project.script_data?.scenes.length ?? 0,
+    shots: project.shots.length,
+    chars: project.raw_script.length,
   };
 
   return (
@@ -49,7 +57,7 @@ export function RawScriptPanel() {
         className="font-mono"
       />
       <div className="flex flex-wrap items-center gap-2">
-        <Button variant="primary" disabled={!canEdit || !project.raw_script.trim() || !!parsing} onClick={parse}>
+        <Button variant="primary" disabled={!canEdit || !project.raw_script.trim() || !!parsing} onClick={() => (project.script_data ? setConfirming('parse') : parse())}>
           {parsing ? t('script.parsing') : t('script.parse')}
         </Button>
         <Button disabled={!canEdit} aria-expanded={ideaOpen} onClick={() => setIdeaOpen((o) => !o)}>
@@ -61,13 +69,27 @@ export function RawScriptPanel() {
         <div className="grid grid-cols-1 gap-3 rounded-md bg-stone-50 p-3 md:grid-cols-[1fr_10rem_auto] md:items-end">
           <TextField label={t('script.idea')} placeholder={t('script.ideaPlaceholder')} value={idea} onChange={(e) => setIdea(e.target.value)} />
           <TextField label={t('script.genre')} value={genre} onChange={(e) => setGenre(e.target.value)} />
-          <Button variant="primary" disabled={!idea.trim() || !!writing} onClick={() => void run(() => writeScript(project.id, idea.trim(), genre.trim(), project.target_duration))}>
+          <Button variant="primary" disabled={!idea.trim() || !!writing} onClick={() => (project.raw_script.trim() ? setConfirming('write') : write())}>
             {t('script.write')}
           </Button>
           {writing && <ProgressBar value={writing.progress} label={t('script.write')} />}
         </div>
       )}
       <ErrorNote error={error ?? lastParse?.error ?? lastWrite?.error} />
+      {confirming && (
+        <ConfirmDialog
+          danger
+          title={confirming === 'parse' ? t('script.replaceTitle') : t('script.rewriteTitle')}
+          body={confirming === 'parse' ? t('script.replaceConfirm', counts) : t('script.rewriteConfirm', counts)}
+          confirmLabel={confirming === 'parse' ? t('script.parse') : t('script.write')}
+          onClose={() => setConfirming(null)}
+          onConfirm={() => {
+            setConfirming(null);
+            if (confirming === 'parse') parse();
+            else write();
+          }}
+        />
+      )}
     </section>
   );
 }

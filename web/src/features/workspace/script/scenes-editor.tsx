@@ -5,6 +5,7 @@ import { moveItem, newId, removeAt, replaceAt } from '@/lib/list';
 import type { Scene } from '@/api/types';
 import { ListControls } from '../components/list-controls';
 import { useScriptData } from './use-script-data';
+import { sceneLosses } from '../losses';
 
 export function ScenesEditor() {
   const { t } = useI18n();
@@ -20,7 +21,7 @@ export function ScenesEditor() {
         <div key={s.id} className="rounded-md border border-stone-200 bg-white p-3" data-testid="scene-row">
           <div className="mb-2 flex items-center gap-2">
             <span className="mr-auto text-sm font-semibold">{s.location || '—'}</span>
-            <ListControls index={i} count={scenes.length} label={s.location} disabled={!canEdit} onMove={(a, b) => set(moveItem(scenes, a, b))} onDelete={() => set(removeAt(scenes, i))} />
+            <ListControls index={i} count={scenes.length} label={s.location} disabled={!canEdit} losing={sceneLosses(s, t)} onMove={(a, b) => set(moveItem(scenes, a, b))} onDelete={() => set(removeAt(scenes, i))} />
           </div>
           <div className="grid grid-cols-1 gap-2 md:grid-cols-3">
             <TextField label={t('script.location')} disabled={!canEdit} value={s.location} onChange={(e) => set(replaceAt(scenes, i, { location: e.target.value }))} />

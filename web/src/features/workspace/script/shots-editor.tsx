@@ -5,6 +5,7 @@ import { moveItem, newId, removeAt, replaceAt } from '@/lib/list';
 import type { Shot } from '@/api/types';
 import { ListControls } from '../components/list-controls';
 import { useScriptData } from './use-script-data';
+import { shotLosses } from '../losses';
 
 /** A new shot has a start frame and a clip slot, like the ones the parser makes. */
 export function blankShot(sceneId: string): Shot {
@@ -35,7 +36,7 @@ export function ShotsEditor() {
           <div key={shot.id} className="rounded-md border border-stone-200 bg-white p-3" data-testid="shot-row">
             <div className="mb-2 flex items-center gap-2">
               <span className="mr-auto text-sm font-semibold">{label}</span>
-              <ListControls index={i} count={shots.length} label={label} disabled={!canEdit} onMove={(a, b) => setShots(moveItem(shots, a, b))} onDelete={() => setShots(removeAt(shots, i))} />
+              <ListControls index={i} count={shots.length} label={label} disabled={!canEdit} losing={shotLosses(shot, t)} onMove={(a, b) => setShots(moveItem(shots, a, b))} onDelete={() => setShots(removeAt(shots, i))} />
             </div>
             <div className="grid grid-cols-1 gap-2 md:grid-cols-3">
               <SelectField label={t('script.scene')} disabled={!canEdit} value={shot.sceneId} onChange={(e) => patch({ sceneId: e.target.value })}>
