@@ -68,6 +68,8 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   await page.getByRole('button', { name: '合成成片' }).click();
   await videoPlays(page.getByTestId('film-video'));
   await expect(page.getByRole('link', { name: /下载成片/ })).toBeVisible();
+  // The page says which resolution the film is.
+  await expect(page.getByTestId('film-size')).toContainText(/成片 \d+×\d+/);
 
   await page.getByRole('button', { name: '打包下载全部素材' }).click();
   await expect(page.getByTestId('archive-link')).toBeVisible({ timeout: 60_000 });

@@ -72,6 +72,15 @@ pub enum Backend {
 /// Presigned S3 uploads expire this soon, whatever the download URL lifetime.
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// `now + ttl` rounded up to a multiple of a quarter of `ttl`: links minted in the same window
+/// share one expiry (and so one URL), and each is good for between `ttl` and 1.25 × `ttl`.
+fn stable_expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    let window = i64::try_from(ttl.as_secs() / 4).unwrap_or(i64::MAX).max(1);
+    let at = now.timestamp().saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+    let rounded = at.div_euclid(window).saturating_add(i64::from(at.rem_euclid(window) != 0)).saturating_mul(window);
+    DateTime::from_timestamp(rounded, 0).unwrap_or(now + ttl)
+}
+
 /// Where clients' own S3 uploads land until the server has verified them; the verified object
 /// is then copied to its key, which no presigned URL can write.
 fn staged(key: &StorageKey) -> ObjectPath {
@@ -342,15 +351,17 @@ impl Storage {
         self.objects.list(Some(&prefix)).try_collect().await.map_err(StorageError::from).inspect_err(failed("list"))
     }
 
-    /// A URL that reads the object until `ttl` passes. Local URLs name a download file name when
-    /// one is given (served as `Content-Disposition: attachment`).
+    /// A URL that reads the object for at least `ttl`. Local URLs name a download file name when
+    /// one is given (served as `Content-Disposition: attachment`), and expire on a boundary of a
+    /// quarter of `ttl` ([`stable_expiry`]), so the same file's link stays the same URL for that
+    /// long and the browser's cache keeps it instead of fetching it on every page load.
     pub async fn download_url(
         &self,
         key: &StorageKey,
         ttl: Duration,
         download_name: Option<&str>,
     ) -> Result<(String, DateTime<Utc>), StorageError> {
-        let expires_at = Utc::now() + ttl;
+        let expires_at = stable_expiry(Utc::now(), ttl);
         match &self.backend {
             Backend::Local { .. } => {
                 let name = download_name.unwrap_or_default();
@@ -564,6 +575,20 @@ mod tests {
         assert!(matches!(refused, Err(StorageError::TooLarge { limit: 2048 })));
         assert!(storage.head(&key).await.unwrap().is_none());
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn links_minted_in_one_window_share_their_expiry() {
+        let ttl = Duration::from_secs(3600);
+        let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap();
+        let first = stable_expiry(at(1_800_000_001), ttl);
+        assert_eq!(stable_expiry(at(1_800_000_100), ttl), first, "the same window, the same expiry");
+        assert_eq!(first.timestamp() % 900, 0);
+        for now in [1_800_000_000, 1_800_000_899, 1_800_000_900] {
+            let expiry = stable_expiry(at(now), ttl).timestamp();
+            assert!(expiry >= now + 3600 && expiry < now + 3600 + 900, "{now} → {expiry}");
+        }
+        assert_eq!(stable_expiry(at(10), Duration::ZERO), at(10), "no ttl, no rounding");
     }
 
     #[tokio::test]

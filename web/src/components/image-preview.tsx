@@ -18,7 +18,7 @@ export function ImageSlot({ url, alt, aspect, busy }: ImageSlotProps) {
       <div className={`relative overflow-hidden rounded-md bg-stone-200 ${aspect}`}>
         {url ? (
           <button type="button" className="block h-full w-full" onClick={() => setOpen(true)} aria-label={`${t('common.enlarge')}: ${alt}`}>
-            <img src={url} alt={alt} className="h-full w-full object-cover" />
+            <img src={url} alt={alt} loading="lazy" decoding="async" className="h-full w-full object-cover" />
           </button>
         ) : (
           <div className="flex h-full items-center justify-center text-xs text-stone-500">{t('assets.noImage')}</div>

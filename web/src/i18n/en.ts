@@ -1,7 +1,7 @@
 import type { MessageKey } from './zh';
 
 export const en: Record<MessageKey, string> = {
-  'app.name': 'CineGen',
+  'app.name': 'AI motion-comic studio',
   'app.tagline': 'Script → assets → keyframes → video',
   'lang.switch': '中文',
   'lang.label': 'Interface language',
@@ -229,6 +229,7 @@ export const en: Record<MessageKey, string> = {
   'export.noFilm': 'No film yet: pick shots with finished clips, then merge.',
   'export.downloadFilm': 'Download film',
   'export.archiveViewer': 'Viewers cannot package the assets: packaging creates a file in the project. Ask its owner or an editor.',
+  'export.filmSize': 'Film {width}×{height}, {seconds} s (the resolution of its clips)',
   'export.archive': 'Download all assets (zip)',
   'export.archiveReady': 'Archive ready',
   'export.selected': '{n} shots selected',

@@ -24,6 +24,8 @@ describe('languages', () => {
     await userEvent.click(screen.getByRole('button', { name: 'English' }));
     expect(screen.getByRole('heading')).toHaveTextContent('My projects');
     expect(localStorage.getItem(LANGUAGE_KEY)).toBe('en');
+    // The product's name is not said twice in English.
+    expect(document.title).toBe('CineGen · AI motion-comic studio');
   });
 
   it('has every key in both languages and fills placeholders', () => {

@@ -1,5 +1,5 @@
 // The interface language: Chinese first, English too, remembered in localStorage.
-import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { zh, type MessageKey } from './zh';
 import { en } from './en';
 import { ApiError } from '@/api/errors';
@@ -39,6 +39,10 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
     setLangState(next);
   }, []);
+  // The tab's title follows the language too.
+  useEffect(() => {
+    document.title = `CineGen · ${translate(lang, 'app.name')}`;
+  }, [lang]);
   const value = useMemo<I18n>(
     () => ({ lang, setLang, t: (key, vars) => translate(lang, key, vars) }),
     [lang, setLang],

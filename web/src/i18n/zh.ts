@@ -228,6 +228,7 @@ export const zh = {
   'export.noFilm': '还没有成片：选择已完成视频的分镜，然后合成。',
   'export.downloadFilm': '下载成片',
   'export.archiveViewer': '查看者不能打包素材：打包会在项目里生成文件，请项目的所有者或编辑者来打包。',
+  'export.filmSize': '成片 {width}×{height}，{seconds} 秒（与视频片段的分辨率一致）',
   'export.archive': '打包下载全部素材',
   'export.archiveReady': '素材包已就绪',
   'export.selected': '已选 {n} 个分镜',

@@ -28,6 +28,10 @@ fn entry_name(slot: &SlotId, extension: &str) -> String {
             format!("characters/{}-{}.{extension}", safe(character), safe(variation))
         }
         SlotId::Scene { scene } => format!("scenes/{}.{extension}", safe(scene)),
+        // Keyframe ids usually begin with their shot's (`shot-1-start`): the shot is not named twice.
+        SlotId::Keyframe { shot, keyframe } if keyframe.starts_with(&format!("{shot}-")) => {
+            format!("keyframes/{}.{extension}", safe(keyframe))
+        }
         SlotId::Keyframe { shot, keyframe } => format!("keyframes/{}-{}.{extension}", safe(shot), safe(keyframe)),
         SlotId::Clip { shot } => format!("clips/{}.{extension}", safe(shot)),
     }
@@ -132,5 +136,15 @@ mod tests {
         assert_eq!(entry_name(&slot, "png"), "keyframes/______etc-passwd_.png");
         assert_eq!(entry_name(&SlotId::Clip { shot: "镜头1".into() }, "mp4"), "clips/镜头1.mp4");
         assert_eq!(safe(""), "_");
+    }
+
+    #[test]
+    fn a_keyframe_named_after_its_shot_does_not_name_the_shot_twice() {
+        let named = |shot: &str, keyframe: &str| {
+            entry_name(&SlotId::Keyframe { shot: shot.into(), keyframe: keyframe.into() }, "png")
+        };
+        assert_eq!(named("shot-1", "shot-1-start"), "keyframes/shot-1-start.png");
+        assert_eq!(named("shot-1", "k9"), "keyframes/shot-1-k9.png");
+        assert_eq!(named("../x", "../x-/../y"), "keyframes/___x-____y.png");
     }
 }

@@ -357,9 +357,15 @@ impl SqlStore {
             return Ok(Enqueued { project: record, tasks: vec![existing], created: false });
         }
         let old_terms = record.search_terms();
-        let replaced = author.map(|_| Replaced::of(&record));
-        change(&mut record)?;
         let now = Utc::now();
+        // Only a version that will be kept is copied before the change.
+        let replaced = match author {
+            Some(author) if super::revisions::must_keep(&mut tx, &record, author, now).await? => {
+                Some(Replaced::of(&record))
+            }
+            _ => None,
+        };
+        change(&mut record)?;
         record.version += 1;
         record.updated_at = now;
         record.updated_by = author.map(|a| a.user);

@@ -36,12 +36,7 @@ impl Replaced {
     }
 
     fn figures(&self) -> Figures {
-        Figures {
-            shots: self.docs.shots.as_array().map_or(0, |shots| shots.len() as i64),
-            characters: count(&self.docs, "characters"),
-            scenes: count(&self.docs, "scenes"),
-            script_chars: self.raw_script.chars().count() as i64,
-        }
+        Figures::of(&self.raw_script, &self.docs)
     }
 
     /// Whether `record` holds other documents than these.
@@ -57,6 +52,17 @@ struct Figures {
     characters: i64,
     scenes: i64,
     script_chars: i64,
+}
+
+impl Figures {
+    fn of(raw_script: &str, docs: &Documents) -> Self {
+        Self {
+            shots: docs.shots.as_array().map_or(0, |shots| shots.len() as i64),
+            characters: count(docs, "characters"),
+            scenes: count(docs, "scenes"),
+            script_chars: raw_script.chars().count() as i64,
+        }
+    }
 }
 
 fn person(row: &Row, id: &str, name: &str) -> StoreResult<Option<Person>> {
@@ -84,13 +90,53 @@ fn count(docs: &Documents, list: &str) -> i64 {
     docs.script_data.get(list).and_then(Value::as_array).map_or(0, |items| items.len() as i64)
 }
 
-/// Keeps `replaced` as an earlier version of `project`, replaced by `author` at `now`, and drops
-/// the oldest beyond the per-project cap. Runs in the change's transaction.
+/// Whether the version `current` is now must be kept when `author`'s change replaces it. Asked
+/// before the change, so the common case — one more autosave in a session — costs one small read
+/// and never copies the documents.
 ///
 /// Within a session (the same person's changes, less than [`SESSION`] after the version kept
 /// when it began) nothing more is kept for a state that person made; nor for a state a
 /// generation made (pictures landing) when the last kept one is a generation's state of the
 /// same figures. A generation's state of other figures (a parse, new shots) is always kept.
+pub(super) async fn must_keep(
+    tx: &mut Tx,
+    current: &ProjectRecord,
+    author: Author,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    if author.keep_replaced {
+        return Ok(true);
+    }
+    let last = tx
+        .query(
+            "SELECT replaced_by, replaced_at, made_by, shot_count, character_count, scene_count,
+                CAST(length(raw_script) AS BIGINT) AS script_chars
+             FROM project_revisions WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(current.id.as_uuid())
+        .fetch_optional()
+        .await?;
+    let Some(last) = last else { return Ok(true) };
+    let in_session = last.get::<Option<Uuid>>("replaced_by")? == Some(author.user.as_uuid())
+        && now - last.time("replaced_at")? < SESSION;
+    if !in_session {
+        return Ok(true);
+    }
+    let theirs = current.updated_by == Some(author.user);
+    let last_figures = Figures {
+        shots: last.get("shot_count")?,
+        characters: last.get("character_count")?,
+        scenes: last.get("scene_count")?,
+        script_chars: last.get("script_chars")?,
+    };
+    let same_generation = current.updated_by.is_none()
+        && last.get::<Option<Uuid>>("made_by")?.is_none()
+        && Figures::of(&current.raw_script, &current.docs) == last_figures;
+    Ok(!(theirs || same_generation))
+}
+
+/// Keeps `replaced` as an earlier version of `project`, replaced by `author` at `now`, and drops
+/// the oldest beyond the per-project cap. Runs in the change's transaction.
 pub(super) async fn keep(
     tx: &mut Tx,
     project: ProjectId,
@@ -98,34 +144,6 @@ pub(super) async fn keep(
     author: Author,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    if !author.keep_replaced {
-        let last = tx
-            .query(
-                "SELECT replaced_by, replaced_at, made_by, shot_count, character_count, scene_count,
-                    CAST(length(raw_script) AS BIGINT) AS script_chars
-                 FROM project_revisions WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
-            )
-            .bind(project.as_uuid())
-            .fetch_optional()
-            .await?;
-        if let Some(last) = last {
-            let in_session = last.get::<Option<Uuid>>("replaced_by")? == Some(author.user.as_uuid())
-                && now - last.time("replaced_at")? < SESSION;
-            let last_figures = Figures {
-                shots: last.get("shot_count")?,
-                characters: last.get("character_count")?,
-                scenes: last.get("scene_count")?,
-                script_chars: last.get("script_chars")?,
-            };
-            let theirs = replaced.made_by == Some(author.user);
-            let same_generation = replaced.made_by.is_none()
-                && last.get::<Option<Uuid>>("made_by")?.is_none()
-                && replaced.figures() == last_figures;
-            if in_session && (theirs || same_generation) {
-                return Ok(());
-            }
-        }
-    }
     let figures = replaced.figures();
     let script_data = (!replaced.docs.script_data.is_null()).then_some(Json(&replaced.docs.script_data));
     tx.query(

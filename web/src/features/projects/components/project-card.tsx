@@ -34,7 +34,7 @@ export function ProjectCard({ item, onAction }: Props) {
       <Link to={`/projects/${item.id}/${item.stage || 'script'}`} className="block focus-visible:outline-2 focus-visible:outline-amber-500">
         <div className="aspect-video bg-stone-800">
           {item.thumbnail_url ? (
-            <img src={item.thumbnail_url} alt="" className="h-full w-full object-cover" />
+            <img src={item.thumbnail_url} alt="" loading="lazy" decoding="async" className="h-full w-full object-cover" />
           ) : (
             <div className="flex h-full items-center justify-center text-3xl text-stone-600">▶</div>
           )}

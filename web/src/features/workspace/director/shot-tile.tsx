@@ -23,9 +23,9 @@ export function ShotTile({ shot, index, selected, onSelect }: { shot: Shot; inde
     >
       <div className="aspect-video overflow-hidden bg-stone-800">
         {video ? (
-          <video src={video} poster={image ?? undefined} muted preload="metadata" className="block h-full w-full object-cover" />
+          <video src={video} poster={image ?? undefined} muted preload="none" className="block h-full w-full object-cover" />
         ) : image ? (
-          <img src={image} alt="" className="h-full w-full object-cover" />
+          <img src={image} alt="" loading="lazy" decoding="async" className="h-full w-full object-cover" />
         ) : null}
       </div>
       <div className="flex items-center gap-1 p-1.5">

@@ -14,6 +14,7 @@ export function ExportStage() {
   const finished = project.shots.filter(clipDone);
   const [selected, setSelected] = useState<Set<string>>(() => new Set(finished.map((s) => s.id)));
   const [error, setError] = useState<unknown>(null);
+  const [film, setFilm] = useState<{ width: number; height: number; seconds: number } | null>(null);
   const merging = useSlotTask('film:merge');
 
   const toggle = (id: string) =>
@@ -44,10 +45,26 @@ export function ExportStage() {
         <h3 className="mb-3 font-semibold">{t('export.film')}</h3>
         {project.merged_video_url ? (
           <div className="flex flex-col gap-2">
-            <video key={project.merged_video_url} src={project.merged_video_url} controls className="max-h-[60vh] w-full rounded bg-black" data-testid="film-video" />
-            <a href={project.merged_video_url} download={`${project.title}.mp4`} className="self-start text-sm font-medium text-amber-700 hover:underline">
-              ↓ {t('export.downloadFilm')}
-            </a>
+            <video
+              key={project.merged_video_url}
+              src={project.merged_video_url}
+              controls
+              preload="metadata"
+              className="max-h-[60vh] w-full rounded bg-black"
+              data-testid="film-video"
+              onLoadedMetadata={(e) => setFilm({ width: e.currentTarget.videoWidth, height: e.currentTarget.videoHeight, seconds: e.currentTarget.duration })}
+            />
+            <div className="flex flex-wrap items-center gap-3">
+              <a href={project.merged_video_url} download={`${project.title}.mp4`} className="text-sm font-medium text-amber-700 hover:underline">
+                ↓ {t('export.downloadFilm')}
+              </a>
+              {film && (
+                // The film takes the size of its clips: say which it is, so nobody expects another.
+                <span className="text-xs text-stone-500" data-testid="film-size">
+                  {t('export.filmSize', { width: film.width, height: film.height, seconds: Math.round(film.seconds) })}
+                </span>
+              )}
+            </div>
           </div>
         ) : (
           <EmptyState>{t('export.noFilm')}</EmptyState>
@@ -74,7 +91,7 @@ export function ExportStage() {
               return (
                 <li key={shot.id}>
                   <label className={`flex flex-col gap-1 rounded-md border p-2 text-sm ${done ? 'border-stone-200' : 'border-dashed border-stone-200 opacity-50'}`}>
-                    <video src={shot.interval?.videoUrl ?? undefined} poster={shot.keyframes.find((k) => k.imageUrl)?.imageUrl ?? undefined} muted preload="metadata" className="aspect-video w-full rounded bg-stone-800 object-cover" />
+                    <video src={shot.interval?.videoUrl ?? undefined} poster={shot.keyframes.find((k) => k.imageUrl)?.imageUrl ?? undefined} muted preload="none" className="aspect-video w-full rounded bg-stone-800 object-cover" />
                     <span className="flex items-center gap-2">
                       <input type="checkbox" disabled={!done} checked={done && selected.has(shot.id)} onChange={() => toggle(shot.id)} />
                       {t('script.shotN', { n: i + 1 })}
