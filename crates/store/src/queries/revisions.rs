@@ -10,8 +10,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 const SUMMARY: &str = "r.version, r.made_by, made.name AS made_by_name, r.made_at, r.replaced_by, \
-    replaced.name AS replaced_by_name, r.replaced_at, r.shot_count, r.character_count, r.scene_count, \
-    CAST(length(r.raw_script) AS BIGINT) AS script_chars";
+    replaced.name AS replaced_by_name, r.replaced_at, r.shot_count, r.character_count, r.scene_count, r.script_chars";
 const PEOPLE: &str =
     "LEFT JOIN users made ON made.id = r.made_by LEFT JOIN users replaced ON replaced.id = r.replaced_by";
 
@@ -109,8 +108,7 @@ pub(super) async fn must_keep(
     }
     let last = tx
         .query(
-            "SELECT replaced_by, replaced_at, made_by, shot_count, character_count, scene_count,
-                CAST(length(raw_script) AS BIGINT) AS script_chars
+            "SELECT replaced_by, replaced_at, made_by, shot_count, character_count, scene_count, script_chars
              FROM project_revisions WHERE project_id = $1 ORDER BY version DESC LIMIT 1",
         )
         .bind(current.id.as_uuid())
@@ -148,8 +146,8 @@ pub(super) async fn keep(
     let script_data = (!replaced.docs.script_data.is_null()).then_some(Json(&replaced.docs.script_data));
     tx.query(
         "INSERT INTO project_revisions (project_id, version, made_by, made_at, replaced_by, replaced_at, raw_script,
-            script_data, shots, shot_count, character_count, scene_count)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            script_data, shots, shot_count, character_count, scene_count, script_chars)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (project_id, version) DO NOTHING",
     )
     .bind(project.as_uuid())
@@ -164,6 +162,7 @@ pub(super) async fn keep(
     .bind(figures.shots)
     .bind(figures.characters)
     .bind(figures.scenes)
+    .bind(figures.script_chars)
     .execute()
     .await?;
     // With fewer kept than the cap, the sub-select finds no row and nothing is dropped.
