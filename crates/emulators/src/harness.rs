@@ -332,14 +332,17 @@ pub async fn sample_mp4() -> Bytes {
         let out = dir.join("clip.mp4");
         let ffmpeg = cinegen_media::ffmpeg::Ffmpeg::locate().expect("ffmpeg for the emulators' videos");
         ffmpeg
-            .clip(&cinegen_media::ffmpeg::ClipSpec {
-                frames: cinegen_media::ffmpeg::ClipFrames::Start(still),
-                duration: 1.0,
-                width: 320,
-                height: 180,
-                fps: 12,
-                out: out.clone(),
-            })
+            .clip(
+                &cinegen_media::ffmpeg::ClipSpec {
+                    frames: cinegen_media::ffmpeg::ClipFrames::Start(still),
+                    duration: 1.0,
+                    width: 320,
+                    height: 180,
+                    fps: 12,
+                    out: out.clone(),
+                },
+                |_| {},
+            )
             .await
             .expect("an emulated clip");
         let bytes = Bytes::from(std::fs::read(&out).expect("read the clip"));

@@ -130,8 +130,9 @@ impl Ffmpeg {
         Ok(Self { ffmpeg: find_on_path("ffmpeg")?, ffprobe: find_on_path("ffprobe")? })
     }
 
-    /// Makes an MP4 clip (H.264, yuv420p, no audio) from keyframes.
-    pub async fn clip(&self, spec: &ClipSpec) -> Result<(), MediaError> {
+    /// Makes an MP4 clip (H.264, yuv420p, no audio) from keyframes, reporting progress (0–99) as
+    /// ffmpeg reports the time it has written.
+    pub async fn clip(&self, spec: &ClipSpec, progress: impl FnMut(u8) + Send) -> Result<(), MediaError> {
         if !(0.5..=60.0).contains(&spec.duration) {
             return Err(MediaError::Invalid(format!("a clip lasts 0.5–60 seconds, not {}", spec.duration)));
         }
@@ -164,8 +165,7 @@ impl Ffmpeg {
             }
             ClipFrames::Grid { image, panels } => {
                 let n = (*panels).clamp(1, 9);
-                let cols = (n as f64).sqrt().ceil() as u32;
-                let rows = n.div_ceil(cols);
+                let (cols, rows) = crate::picture::grid_layout(n);
                 let each = d / n as f64;
                 args.extend(["-loop".into(), "1".into(), "-t".into(), format!("{d:.3}").into()]);
                 args.extend(["-i".into(), image.into()]);
@@ -191,7 +191,7 @@ impl Ffmpeg {
         args.extend(["-t".into(), format!("{d:.3}").into()]);
         args.extend(h264_args());
         args.extend(["-an".into(), spec.out.clone().into()]);
-        self.run_ffmpeg(args, 0.0, |_| {}).await
+        self.run_ffmpeg(args, d, progress).await
     }
 
     /// Reads a media file's streams and duration.
@@ -392,7 +392,12 @@ mod tests {
         for (i, (frames, duration)) in specs.into_iter().enumerate() {
             let out = dir.path().join(format!("clip{i}.mp4"));
             let spec = ClipSpec { frames, duration, width: 180, height: 320, fps: 24, out: out.clone() };
-            ffmpeg.clip(&spec).await.unwrap();
+            let mut seen = Vec::new();
+            ffmpeg.clip(&spec, |p| seen.push(p)).await.unwrap();
+            assert!(
+                !seen.is_empty() && seen.is_sorted() && seen.iter().all(|p| *p < 100),
+                "clip {i} progress {seen:?}"
+            );
             let probe = ffmpeg.probe(&out).await.unwrap();
             assert!(probe.format.format_name.contains("mp4"), "{:?}", probe.format);
             let video = probe.video().unwrap();
@@ -411,7 +416,7 @@ mod tests {
         let odd = dir.path().join("odd.mp4");
         let frames = ClipFrames::Start(frame(dir.path(), "odd.png", 640, 360).await);
         ffmpeg
-            .clip(&ClipSpec { frames, duration: 1.0, width: 320, height: 180, fps: 24, out: odd.clone() })
+            .clip(&ClipSpec { frames, duration: 1.0, width: 320, height: 180, fps: 24, out: odd.clone() }, |_| {})
             .await
             .unwrap();
         let mixed = dir.path().join("mixed.mp4");

@@ -6,4 +6,4 @@ pub mod ffmpeg;
 pub mod picture;
 
 pub use ffmpeg::{ClipFrames, ClipSpec, Ffmpeg, MediaError, MergeMode, Probe};
-pub use picture::render_png;
+pub use picture::{grid_layout, render_grid_png, render_png};

@@ -127,6 +127,9 @@ pub struct ImageRequest {
     pub height: u32,
     /// 1–9.
     pub count: u8,
+    /// 1: each image is one picture; 2–9: each is a storyboard grid of that many panels (the
+    /// prompt asks vendors' models for it; the offline provider paints it).
+    pub panels: u8,
     pub references: Vec<MediaInput>,
     pub model: Option<String>,
 }
@@ -200,5 +203,11 @@ pub trait VideoModel: Send + Sync {
     /// Cancels a job where the provider allows it.
     async fn cancel(&self, _job_id: &str, _credentials: &Credentials) -> Result<(), ProviderError> {
         Ok(())
+    }
+
+    /// How often to poll, where the provider knows better than the configured pace (a job
+    /// running on this machine); `None` for the configured pace.
+    fn poll_every(&self) -> Option<std::time::Duration> {
+        None
     }
 }

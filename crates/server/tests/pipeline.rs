@@ -16,7 +16,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-on_both_engines!(a_chinese_script_becomes_a_film, failures_are_reported_per_item_and_limits_hold);
+on_both_engines!(
+    a_chinese_script_becomes_a_film,
+    failures_are_reported_per_item_and_limits_hold,
+    a_grid_frame_has_the_panels_asked_for_and_its_clip_reports_progress
+);
 
 const SCRIPT: &str = include_str!("../../../fixtures/scripts/dukou-zh.txt");
 
@@ -381,4 +385,68 @@ async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {
     assert!(provider.body.to_string().contains("no provider named 'nonesuch'"), "{}", provider.body);
     let nothing = app.post_authed("/api/v1/ai/batch/images", &ann.token, &json!({"project_id": id})).await;
     assert_eq!(nothing.status, StatusCode::UNPROCESSABLE_ENTITY, "no characters or scenes: nothing to paint");
+}
+
+/// Panels of a storyboard grid PNG: cells of the grid's layout whose centre is painted (cells past
+/// the last panel stay the dark gutter colour).
+fn painted_panels(bytes: &[u8], panels_asked: u32) -> u32 {
+    let mut reader = png::Decoder::new(bytes).read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let (cols, rows) = cinegen_media::grid_layout(panels_asked);
+    let (cols, rows) = (cols as usize, rows as usize);
+    let mut painted = 0;
+    for row in 0..rows {
+        for col in 0..cols {
+            let (x, y) = ((2 * col + 1) * w / (2 * cols), (2 * row + 1) * h / (2 * rows));
+            let at = (y * w + x) * 3;
+            painted += u32::from(pixels[at..at + 3] != [16, 16, 16]);
+        }
+        // A gutter divides neighbouring panels.
+        let (x, y) = (w / cols, (2 * row + 1) * h / (2 * rows));
+        assert_eq!(pixels[(y * w + x) * 3..(y * w + x) * 3 + 3], [16, 16, 16], "a gutter in row {row}");
+    }
+    painted
+}
+
+async fn a_grid_frame_has_the_panels_asked_for_and_its_clip_reports_progress(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = session(&app, "grid@example.com").await;
+    let shots = json!([{"id": "g", "actionSummary": "雨夜追逐", "keyframes": [{"id": "g1", "type": "full"}],
+                        "interval": {"id": "gc", "duration": 12}}]);
+    let body = json!({"title": "Grid", "shots": shots, "image_count": 5});
+    let created = app.post_authed("/api/v1/projects", &ann.token, &body).await;
+    assert!(created.status.is_success(), "{}", created.body);
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+
+    let target = json!({"type": "keyframe", "shot_id": "g", "keyframe_id": "g1"});
+    let task = start(&app, &ann.token, "/api/v1/ai/image/generate", json!({"project_id": id, "target": target})).await;
+    assert_eq!(app.finished_task(&ann.token, &task).await["status"], "completed");
+    let doc = project(&app, &ann.token, &id).await;
+    let picture = download(&app, doc["shots"][0]["keyframes"][0]["imageUrl"].as_str().unwrap()).await;
+    // Five panels in three columns and two rows: the sixth cell stays dark (one picture over the
+    // whole frame would read as six).
+    assert_eq!(painted_panels(&picture, 5), 5, "a five-panel grid");
+
+    // The clip animates the grid panel by panel; while ffmpeg renders, the task shows its progress.
+    let task = start(&app, &ann.token, "/api/v1/ai/video/generate", json!({"project_id": id, "shot_id": "g"})).await;
+    let mut rendering = Vec::new();
+    let done = loop {
+        let now = app.get_authed(&format!("/api/v1/ai/tasks/{task}"), &ann.token).await.data()["task"].clone();
+        if now["status"] != "pending" && now["status"] != "running" {
+            break now;
+        }
+        if now["message"] == "rendering" {
+            rendering.push(now["progress"].as_i64().unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(rendering.is_sorted(), "{rendering:?}");
+    assert!(rendering.iter().any(|p| *p > 20 && *p < 80), "ffmpeg's progress between submit and store: {rendering:?}");
+    let doc = project(&app, &ann.token, &id).await;
+    let clip = download(&app, doc["shots"][0]["interval"]["videoUrl"].as_str().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    assert!((probe_duration(dir.path(), "grid.mp4", &clip).await - 12.0).abs() < 0.2);
 }

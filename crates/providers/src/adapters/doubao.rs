@@ -573,6 +573,7 @@ mod tests {
             width: 1920,
             height: 1080,
             count: 3,
+            panels: 1,
             references: vec![input.clone(), linked.clone()],
             model: None,
         };

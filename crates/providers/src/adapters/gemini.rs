@@ -551,6 +551,7 @@ mod tests {
             width: 2560,
             height: 1440,
             count: 2,
+            panels: 1,
             references: vec![png("r")],
             model: None,
         };

@@ -498,6 +498,7 @@ mod tests {
             width: 1920,
             height: 1080,
             count: 12,
+            panels: 1,
             references: vec![input(b"ref")],
             model: None,
         };

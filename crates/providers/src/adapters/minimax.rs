@@ -368,6 +368,7 @@ mod tests {
             width: 1080,
             height: 1440,
             count: 3,
+            panels: 1,
             references: vec![input()],
             model: None,
         };

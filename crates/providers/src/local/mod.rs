@@ -8,11 +8,13 @@ pub mod screenplay;
 use crate::capability::*;
 use crate::registry::{Capability, Provider};
 use bytes::Bytes;
-use cinegen_media::{ClipFrames, ClipSpec, Ffmpeg, render_png};
+use cinegen_media::{ClipFrames, ClipSpec, Ffmpeg, render_grid_png};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 pub const NAME: &str = "local";
 const TEXT_MODEL: &str = "screenplay-parser-1";
@@ -22,11 +24,32 @@ const VIDEO_MODEL: &str = "ffmpeg-keyframes-1";
 pub struct LocalProvider {
     /// Where clips are rendered before they are handed over.
     work_dir: PathBuf,
+    /// Clips being rendered, by job id: a submit starts one, polls read its progress.
+    jobs: Jobs,
 }
+
+type Jobs = Arc<std::sync::Mutex<HashMap<String, Arc<RenderJob>>>>;
+
+/// A finished clip nobody polled for (its task was cancelled or its worker stopped) is dropped
+/// after this long.
+const UNCLAIMED_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A clip rendering in the background, as a vendor's job runs on its side.
+struct RenderJob {
+    /// ffmpeg's own progress, 0–99.
+    progress: Arc<AtomicU8>,
+    /// The clip, or why it could not be made; taken by the poll that finds it done.
+    outcome: tokio::sync::watch::Receiver<Option<Result<Bytes, String>>>,
+    render: tokio::task::AbortHandle,
+}
+
+/// How often the worker asks after a local clip: it is rendering here, so ask often and show
+/// ffmpeg's progress as it goes.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(400);
 
 impl LocalProvider {
     pub fn new(work_dir: PathBuf) -> Self {
-        Self { work_dir }
+        Self { work_dir, jobs: Default::default() }
     }
 
     /// The registry entry: every capability, no key.
@@ -91,10 +114,11 @@ impl ImageModel for LocalProvider {
             seed.push_str(&hex::encode(&Sha256::digest(&reference.bytes)[..8]));
         }
         let (width, height, count) = (request.width, request.height, request.count.clamp(1, 9));
+        let panels = u32::from(request.panels.clamp(1, 9));
         let images = tokio::task::spawn_blocking(move || {
             (0..count as u32)
                 .map(|variant| Media::Bytes {
-                    bytes: Bytes::from(render_png(&seed, width, height, variant)),
+                    bytes: Bytes::from(render_grid_png(&seed, width, height, variant, panels)),
                     content_type: "image/png".into(),
                 })
                 .collect()
@@ -133,53 +157,109 @@ impl LocalProvider {
         ((width as f64 * scale) as u32, (height as f64 * scale) as u32)
     }
 
-    async fn render(&self, job_id: &str, request: &VideoRequest) -> Result<Bytes, ProviderError> {
-        let failed = |e: &dyn std::fmt::Display| ProviderError::Permanent { message: e.to_string() };
-        let ffmpeg = Ffmpeg::locate().map_err(|e| failed(&e))?;
-        let dir = self.work_dir.join(job_id);
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| failed(&e))?;
-        let write = |name: &str, input: &MediaInput| {
-            let path = dir.join(name);
-            let bytes = input.bytes.clone();
-            async move { tokio::fs::write(&path, bytes).await.map(|()| path) }
-        };
-        let result = async {
-            let frames = match &request.frames {
-                VideoFrames::Start(a) => ClipFrames::Start(write("start", a).await?),
-                VideoFrames::StartEnd(a, b) => ClipFrames::StartEnd(write("start", a).await?, write("end", b).await?),
-                VideoFrames::Grid { image, panels } => {
-                    ClipFrames::Grid { image: write("grid", image).await?, panels: *panels }
-                }
-            };
-            let (width, height) = Self::clip_size(request.width, request.height);
-            let out = dir.join("clip.mp4");
-            let spec = ClipSpec { frames, duration: request.duration, width, height, fps: 24, out: out.clone() };
-            ffmpeg.clip(&spec).await.map_err(std::io::Error::other)?;
-            tokio::fs::read(&out).await
+    /// The job for `job_id`, started if it is not running (a task resumed after a restart asks
+    /// for a job this process never started: the id names its inputs, so it makes the same clip).
+    fn job(&self, job_id: &str, request: &VideoRequest) -> Arc<RenderJob> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(job) = jobs.get(job_id) {
+            return job.clone();
         }
-        .await;
-        let _ = tokio::fs::remove_dir_all(&dir).await;
-        result.map(Bytes::from).map_err(|e| failed(&e))
+        let progress = Arc::new(AtomicU8::new(0));
+        let (done, outcome) = tokio::sync::watch::channel(None);
+        let (dir, request, reported) = (self.work_dir.join(job_id), request.clone(), progress.clone());
+        let (all, id) = (Arc::downgrade(&self.jobs), job_id.to_owned());
+        let render = tokio::spawn(async move {
+            let result = render(&dir, &request, &reported).await.map_err(|e| e.to_string());
+            let _ = done.send(Some(result));
+            tokio::time::sleep(UNCLAIMED_FOR).await;
+            if let Some(all) = all.upgrade() {
+                let mut jobs = all.lock().unwrap_or_else(|e| e.into_inner());
+                if jobs.get(&id).is_some_and(|job| Arc::ptr_eq(&job.progress, &reported)) {
+                    jobs.remove(&id);
+                }
+            }
+        });
+        let job = Arc::new(RenderJob { progress, outcome, render: render.abort_handle() });
+        jobs.insert(job_id.to_owned(), job.clone());
+        job
     }
+
+    fn forget(&self, job_id: &str) -> Option<Arc<RenderJob>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).remove(job_id)
+    }
+}
+
+/// Renders the clip in `dir` (removed afterwards), storing ffmpeg's progress in `progress`.
+async fn render(dir: &Path, request: &VideoRequest, progress: &AtomicU8) -> std::io::Result<Bytes> {
+    let ffmpeg = Ffmpeg::locate().map_err(std::io::Error::other)?;
+    tokio::fs::create_dir_all(dir).await?;
+    let write = |name: &str, input: &MediaInput| {
+        let path = dir.join(name);
+        let bytes = input.bytes.clone();
+        async move { tokio::fs::write(&path, bytes).await.map(|()| path) }
+    };
+    let result = async {
+        let frames = match &request.frames {
+            VideoFrames::Start(a) => ClipFrames::Start(write("start", a).await?),
+            VideoFrames::StartEnd(a, b) => ClipFrames::StartEnd(write("start", a).await?, write("end", b).await?),
+            VideoFrames::Grid { image, panels } => {
+                ClipFrames::Grid { image: write("grid", image).await?, panels: *panels }
+            }
+        };
+        let (width, height) = LocalProvider::clip_size(request.width, request.height);
+        let out = dir.join("clip.mp4");
+        let spec = ClipSpec { frames, duration: request.duration, width, height, fps: 24, out: out.clone() };
+        ffmpeg.clip(&spec, |p| progress.store(p, Ordering::Relaxed)).await.map_err(std::io::Error::other)?;
+        tokio::fs::read(&out).await
+    }
+    .await;
+    let _ = tokio::fs::remove_dir_all(dir).await;
+    result.map(Bytes::from)
 }
 
 #[async_trait::async_trait]
 impl VideoModel for LocalProvider {
+    /// Starts rendering at once; the job id names the inputs, so submitting the same clip twice
+    /// renders it once.
     async fn submit(&self, request: &VideoRequest, _: &Credentials) -> Result<VideoJob, ProviderError> {
-        Ok(VideoJob { job_id: Self::job_id(request), model: VIDEO_MODEL.into() })
+        let job_id = Self::job_id(request);
+        self.job(&job_id, request);
+        Ok(VideoJob { job_id, model: VIDEO_MODEL.into() })
     }
 
-    /// The clip is made when first asked for; the job id names its inputs, so a resumed task
-    /// makes the same clip.
+    /// Waits up to [`POLL_EVERY`] for the clip, then answers it or ffmpeg's progress so far.
     async fn poll(&self, job_id: &str, request: &VideoRequest, _: &Credentials) -> Result<VideoPoll, ProviderError> {
-        let bytes = self.render(job_id, request).await?;
-        Ok(VideoPoll::Done(Media::Bytes { bytes, content_type: "video/mp4".into() }))
+        let job = self.job(job_id, request);
+        let mut outcome = job.outcome.clone();
+        let result = match tokio::time::timeout(POLL_EVERY, outcome.wait_for(Option::is_some)).await {
+            Err(_) => return Ok(VideoPoll::Running { progress: Some(job.progress.load(Ordering::Relaxed)) }),
+            Ok(Ok(seen)) => seen.clone().expect("waited for an outcome"),
+            Ok(Err(_)) => Err("the render was stopped".to_owned()),
+        };
+        self.forget(job_id);
+        match result {
+            Ok(bytes) => Ok(VideoPoll::Done(Media::Bytes { bytes, content_type: "video/mp4".into() })),
+            Err(message) => Err(ProviderError::Permanent { message }),
+        }
+    }
+
+    async fn cancel(&self, job_id: &str, _: &Credentials) -> Result<(), ProviderError> {
+        if let Some(job) = self.forget(job_id) {
+            // Dropping the render kills its ffmpeg (`kill_on_drop`).
+            job.render.abort();
+        }
+        Ok(())
+    }
+
+    fn poll_every(&self) -> Option<std::time::Duration> {
+        Some(POLL_EVERY)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cinegen_media::render_png;
 
     fn png(prompt: &str) -> MediaInput {
         MediaInput { bytes: render_png(prompt, 144, 256, 0).into(), content_type: "image/png".into(), url: None }
@@ -193,6 +273,7 @@ mod tests {
             width: 144,
             height: 256,
             count: 3,
+            panels: 1,
             references: vec![],
             model: None,
         };
@@ -220,14 +301,51 @@ mod tests {
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
         assert_eq!(job.job_id, local.submit(&request, &Credentials::default()).await.unwrap().job_id);
-        let VideoPoll::Done(Media::Bytes { bytes, content_type }) =
-            local.poll(&job.job_id, &request, &Credentials::default()).await.unwrap()
-        else {
-            panic!("the local clip is made at once")
+        let mut progress = Vec::new();
+        let (bytes, content_type) = loop {
+            match local.poll(&job.job_id, &request, &Credentials::default()).await.unwrap() {
+                VideoPoll::Done(Media::Bytes { bytes, content_type }) => break (bytes, content_type),
+                VideoPoll::Done(Media::Url(_)) => panic!("a local clip is bytes"),
+                VideoPoll::Running { progress: p } => progress.push(p.unwrap()),
+            }
         };
+        assert!(progress.is_sorted() && progress.iter().all(|p| *p < 100), "{progress:?}");
         assert_eq!(content_type, "video/mp4");
         assert_eq!(&bytes[4..8], b"ftyp");
         assert!(!dir.path().join(&job.job_id).exists(), "work files are removed");
+        assert!(local.jobs.lock().unwrap().is_empty(), "a clip handed over is forgotten");
+    }
+
+    #[tokio::test]
+    async fn a_long_clip_reports_progress_and_cancels() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalProvider::new(dir.path().to_owned());
+        // Large enough that ffmpeg reports along the way on any machine.
+        let request = VideoRequest {
+            prompt: "slow pan".into(),
+            frames: VideoFrames::StartEnd(png("c"), png("d")),
+            duration: 20.0,
+            width: 720,
+            height: 1280,
+            model: None,
+        };
+        let job = local.submit(&request, &Credentials::default()).await.unwrap();
+        let mut seen = 0;
+        for _ in 0..100 {
+            match local.poll(&job.job_id, &request, &Credentials::default()).await.unwrap() {
+                VideoPoll::Running { progress: Some(p) } if p > 0 => {
+                    seen = p;
+                    break;
+                }
+                VideoPoll::Running { .. } => {}
+                VideoPoll::Done(_) => panic!("a 20 s clip at 720×1280 is not made in one poll's time"),
+            }
+        }
+        assert!(seen > 0 && seen < 100, "ffmpeg's progress shows while it renders: {seen}");
+        local.cancel(&job.job_id, &Credentials::default()).await.unwrap();
+        assert!(local.jobs.lock().unwrap().is_empty());
+        // The render stops: its work folder goes with the aborted ffmpeg, or is never written again.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 
     #[test]

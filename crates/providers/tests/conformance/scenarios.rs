@@ -105,6 +105,7 @@ pub fn image_request(model: Option<String>, count: u8) -> ImageRequest {
         width: 1920,
         height: 1080,
         count,
+        panels: 1,
         references: vec![png_input("reference character")],
         model,
     }

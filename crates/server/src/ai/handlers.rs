@@ -118,6 +118,7 @@ impl AiService {
             width: plan.width,
             height: plan.height,
             count: 1,
+            panels: plan.panels,
             references,
             model: resolved.model.clone(),
         };
@@ -661,7 +662,8 @@ impl VideoHandler {
                         }
                         return Err(error);
                     }
-                    tokio::time::sleep(Duration::from_millis(ai.settings.video_poll_ms)).await;
+                    let configured = Duration::from_millis(ai.settings.video_poll_ms);
+                    tokio::time::sleep(model.poll_every().map_or(configured, |every| every.min(configured))).await;
                 }
             }
         };

@@ -102,6 +102,8 @@ pub struct ImagePlan {
     pub prompt: String,
     pub width: u32,
     pub height: u32,
+    /// 1, or the panels of a storyboard grid (a shot's full frame: the project's panel count).
+    pub panels: u8,
     /// Images the result must agree with: the base look of a variation; the scene and each
     /// character's chosen look for a keyframe.
     pub references: Vec<FileId>,
@@ -127,6 +129,7 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
                 prompt: join(&[base, &style], zh),
                 width,
                 height,
+                panels: 1,
                 references: vec![],
             })
         }
@@ -143,6 +146,7 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
                 prompt: join(&[text(c, "name"), base, keep, &style], zh),
                 width,
                 height,
+                panels: 1,
                 references: file_id(c, "referenceImageFileId").into_iter().collect(),
             })
         }
@@ -160,6 +164,7 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
                 prompt: join(&[&base, &style], zh),
                 width,
                 height,
+                panels: 1,
                 references: vec![],
             })
         }
@@ -173,11 +178,12 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
             } else {
                 text(keyframe, "visualPrompt")
             };
-            let grid = if kind == FileKind::KeyframeFull {
-                let n = project.settings.image_count.clamp(1, 9);
-                if zh { format!("{n}格分镜拼图") } else { format!("{n}-panel storyboard grid") }
-            } else {
-                String::new()
+            let panels =
+                if kind == FileKind::KeyframeFull { project.settings.image_count.clamp(1, 9) as u8 } else { 1 };
+            let grid = match panels {
+                1 => String::new(),
+                n if zh => format!("{n}格分镜拼图"),
+                n => format!("{n}-panel storyboard grid"),
             };
             let mut references = Vec::new();
             if let Some(scene) = shot.get("sceneId").and_then(Value::as_str).and_then(|id| scene(project, id)) {
@@ -194,7 +200,7 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
                 references.extend(chosen.or_else(|| file_id(c, "referenceImageFileId")));
             }
             let (width, height) = frame_size(project);
-            Ok(ImagePlan { slot, kind, prompt: join(&[base, &grid, &style], zh), width, height, references })
+            Ok(ImagePlan { slot, kind, prompt: join(&[base, &grid, &style], zh), width, height, panels, references })
         }
     }
 }
