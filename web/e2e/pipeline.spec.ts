@@ -56,6 +56,12 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   await page.getByRole('button', { name: '生成全部关键帧' }).click();
   await expect(page.getByTestId('completion')).toContainText(/关键帧 (\d+)\/\1/, { timeout: 120_000 });
   await page.getByRole('button', { name: '生成全部视频' }).click();
+  // A reload in the middle finds the batch and its progress again, and says how long is left.
+  const clips = page.getByTestId('batch-clips');
+  await expect(clips.getByRole('progressbar')).toBeVisible();
+  await page.reload();
+  await expect(clips.getByRole('progressbar')).toBeVisible({ timeout: 10_000 });
+  await expect(clips.getByTestId('time-left')).toHaveText(/约剩 \d+ (秒|分钟)/, { timeout: 20_000 });
   await expect(page.getByTestId('completion')).toContainText('视频 10/10', { timeout: 240_000 });
   await videoPlays(page.getByTestId('clip-video'));
   await expect(page.getByTestId('batch-clips').getByRole('button')).toHaveText('全部已生成', { timeout: 15_000 });

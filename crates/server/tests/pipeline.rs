@@ -287,6 +287,9 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
         .map(|t| t["progress"].as_i64().unwrap())
         .collect();
     assert!(batch_progress.iter().any(|p| *p > 0 && *p < 100), "{batch_progress:?}");
+    // The batch names what it makes, so a client that reloads finds its progress again.
+    let batch_event = seen.iter().find(|t| t["id"] == clips_batch.as_str()).unwrap();
+    assert_eq!(batch_event["target"], json!({"type": "batch", "kind": "clips"}));
 }
 
 async fn failures_are_reported_per_item_and_limits_hold(engine: Engine) {

@@ -1898,7 +1898,9 @@ export interface components {
             /**
              * @description What the task works on, so a client can show progress in place: an image's or prompt's
              *     target (`{"type": "keyframe", "shot_id", "keyframe_id"}`, `character`, `variation`,
-             *     `scene`), or a clip's shot (`{"type": "clip", "shot_id"}`).
+             *     `scene`), a clip's shot (`{"type": "clip", "shot_id"}`), a batch (`{"type": "batch",
+             *     "kind": "images"|"keyframes"|"clips"}`), the film (`{"type": "film"}`), the archive
+             *     (`{"type": "archive"}`) or the script (`{"type": "script", "action": "parse"|"generate"}`).
              */
             target?: {
                 [key: string]: string;

@@ -1,7 +1,7 @@
 // Small shared pieces of feedback: spinner, progress bar, empty state, error note, status badge.
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
-import { useI18n, errorMessage, type MessageKey } from '@/i18n';
+import { useI18n, errorMessage, formatWait, type MessageKey } from '@/i18n';
 
 export function Spinner({ label }: { label?: string }) {
   return (
@@ -12,18 +12,29 @@ export function Spinner({ label }: { label?: string }) {
   );
 }
 
-export function ProgressBar({ value, label }: { value: number; label?: string }) {
+export function ProgressBar({ value, label, remainingSecs }: { value: number; label?: string; remainingSecs?: number }) {
+  const { t } = useI18n();
   const clamped = Math.max(0, Math.min(100, Math.round(value)));
-  return (
+  const bar = (
     <div
       role="progressbar"
       aria-valuenow={clamped}
       aria-valuemin={0}
       aria-valuemax={100}
       aria-label={label}
+      aria-valuetext={remainingSecs ? `${clamped}%, ${t('task.remaining', { when: formatWait(t, remainingSecs) })}` : undefined}
       className="h-1.5 w-full overflow-hidden rounded-full bg-stone-200"
     >
       <div className="h-full rounded-full bg-amber-500 transition-[width]" style={{ width: `${clamped}%` }} />
+    </div>
+  );
+  if (!remainingSecs) return bar;
+  return (
+    <div className="flex w-full flex-col gap-0.5">
+      {bar}
+      <span className="text-[11px] text-stone-500" data-testid="time-left">
+        {t('task.remaining', { when: formatWait(t, remainingSecs) })}
+      </span>
     </div>
   );
 }

@@ -346,6 +346,7 @@ export const en: Record<MessageKey, string> = {
   'errors.RATE_LIMITED': 'Too many requests. Please wait a moment.',
   'errors.rateLimitedWait': 'Too many requests. Try again in {when}.',
   'errors.rateLimitedBudget': 'Hourly limit for {name} reached ({limit} an hour, {remaining} left). Try again in {when}.',
+  'task.remaining': 'about {when} left',
   'wait.seconds': '{n} s',
   'wait.minutes': '{n} min',
   'budget.text': 'text generation',

@@ -345,6 +345,7 @@ export const zh = {
   'errors.RATE_LIMITED': '操作太频繁，请稍后再试。',
   'errors.rateLimitedWait': '操作太频繁，请 {when}后再试。',
   'errors.rateLimitedBudget': '已达到每小时{name}上限（{limit} 次，剩余 {remaining} 次），{when}后可再试。',
+  'task.remaining': '约剩 {when}',
   'wait.seconds': '{n} 秒',
   'wait.minutes': '{n} 分钟',
   'budget.text': '文本生成',

@@ -46,7 +46,9 @@ pub struct TaskView {
     pub parent_id: Option<TaskId>,
     /// What the task works on, so a client can show progress in place: an image's or prompt's
     /// target (`{"type": "keyframe", "shot_id", "keyframe_id"}`, `character`, `variation`,
-    /// `scene`), or a clip's shot (`{"type": "clip", "shot_id"}`).
+    /// `scene`), a clip's shot (`{"type": "clip", "shot_id"}`), a batch (`{"type": "batch",
+    /// "kind": "images"|"keyframes"|"clips"}`), the film (`{"type": "film"}`), the archive
+    /// (`{"type": "archive"}`) or the script (`{"type": "script", "action": "parse"|"generate"}`).
     #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     pub target: Option<Value>,
     pub attempts: i32,
@@ -63,6 +65,7 @@ impl From<TaskRecord> for TaskView {
             }
             _ => None,
         };
+        let target = target_of(&task.task_type, &task.payload);
         Self {
             id: task.id,
             task_type: TaskKind::plan_name(&task.task_type).to_owned(),
@@ -74,7 +77,7 @@ impl From<TaskRecord> for TaskView {
             error,
             project_id: task.project_id,
             parent_id: task.parent_id,
-            target: target_of(&task.payload),
+            target,
             attempts: task.attempts,
             cancel_requested: task.cancel_requested,
             created_at: task.created_at,
@@ -83,12 +86,23 @@ impl From<TaskRecord> for TaskView {
     }
 }
 
-fn target_of(payload: &Value) -> Option<Value> {
+fn target_of(kind: &str, payload: &Value) -> Option<Value> {
+    use serde_json::json;
+    // Work on a whole project names what it works on too, so a client that reloads finds its
+    // batch's, film's or archive's progress again.
+    match kind {
+        TaskKind::BATCH => return Some(json!({"type": "batch", "kind": payload.get("kind")?})),
+        TaskKind::MERGE => return Some(json!({"type": "film"})),
+        TaskKind::EXPORT => return Some(json!({"type": "archive"})),
+        TaskKind::SCRIPT_PARSE => return Some(json!({"type": "script", "action": "parse"})),
+        TaskKind::SCRIPT_GENERATE => return Some(json!({"type": "script", "action": "generate"})),
+        _ => {}
+    }
     if let Some(target) = payload.get("target").filter(|t| t.is_object()) {
         return Some(target.clone());
     }
     let shot = payload.get("shot_id")?.as_str()?;
-    Some(serde_json::json!({"type": "clip", "shot_id": shot}))
+    Some(json!({"type": "clip", "shot_id": shot}))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -36,6 +36,36 @@ describe('the task store', () => {
     expect(store.activeForSlot('keyframe:shot-3:shot-3-end')?.id).toBe('frame');
   });
 
+  it('finds a batch, the film and the script work again after a reload, from the snapshot alone', () => {
+    const store = new TaskStore();
+    store.apply({
+      type: 'snapshot',
+      tasks: [
+        task({ id: 'batch', status: 'running', progress: 45, target: { type: 'batch', kind: 'clips' } }),
+        task({ id: 'film', status: 'running', target: { type: 'film' } }),
+        task({ id: 'zip', status: 'pending', target: { type: 'archive' } }),
+        task({ id: 'parse', status: 'running', target: { type: 'script', action: 'parse' } }),
+      ],
+    });
+    expect(store.activeForSlot('batch:clips')).toMatchObject({ id: 'batch', progress: 45 });
+    expect(store.activeForSlot('film:merge')?.id).toBe('film');
+    expect(store.activeForSlot('film:archive')?.id).toBe('zip');
+    expect(store.activeForSlot('script:parse')?.id).toBe('parse');
+  });
+
+  it('estimates the time left from the pace since the first progress it saw', () => {
+    const store = new TaskStore();
+    const at = (second: number, progress: number) =>
+      task({ status: 'running', progress, updated_at: `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z` });
+    store.apply({ type: 'task', task: at(0, 20) });
+    expect(store.get('t1')?.remainingSecs).toBeUndefined();
+    store.apply({ type: 'task', task: at(10, 40) });
+    // 20 points in 10 s: 60 points to go take 30 s.
+    expect(store.get('t1')?.remainingSecs).toBe(30);
+    store.apply({ type: 'task', task: { ...at(12, 100), status: 'completed' } });
+    expect(store.get('t1')?.remainingSecs).toBeUndefined();
+  });
+
   it('finds the unfinished task of a slot', () => {
     const store = new TaskStore();
     store.track(task({ id: 'x' }), 'scene:s1');

@@ -7,7 +7,10 @@ import type { TaskMessage } from '@/api/task-socket';
 
 export const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 
-/** The slot a target names: `character:…`, `variation:…:…`, `scene:…`, `keyframe:…:…`, `clip:…`. */
+/**
+ * The slot a target names: `character:…`, `variation:…:…`, `scene:…`, `keyframe:…:…`, `clip:…`,
+ * `batch:…`, `film:merge`, `film:archive`, `script:parse|generate`.
+ */
 export function slotOfTarget(target: unknown): string | undefined {
   if (!target || typeof target !== 'object') return undefined;
   const t = target as Record<string, unknown>;
@@ -22,6 +25,15 @@ export function slotOfTarget(target: unknown): string | undefined {
       return `keyframe:${t.shot_id}:${t.keyframe_id}`;
     case 'clip':
       return `clip:${t.shot_id}`;
+    // Whole-project work, named so a reload finds its progress again.
+    case 'batch':
+      return `batch:${t.kind}`;
+    case 'film':
+      return 'film:merge';
+    case 'archive':
+      return 'film:archive';
+    case 'script':
+      return `script:${t.action}`;
     default:
       return undefined;
   }
@@ -29,6 +41,26 @@ export function slotOfTarget(target: unknown): string | undefined {
 
 export interface TrackedTask extends Task {
   slot?: string;
+  /** Seconds left at the pace seen since this task first reported progress, once known. */
+  remainingSecs?: number;
+}
+
+/** The first progress seen of a running task, by the server's clock. */
+interface FirstProgress {
+  at: number;
+  progress: number;
+}
+
+/**
+ * Seconds left if the task keeps the pace it has had since `first`; unknown until it has moved
+ * for a second or more.
+ */
+export function remainingSecs(first: FirstProgress | undefined, task: Task): number | undefined {
+  if (!first || task.status !== 'running') return undefined;
+  const moved = task.progress - first.progress;
+  const took = (Date.parse(task.updated_at) - first.at) / 1000;
+  if (moved <= 0 || took < 1 || task.progress >= 100) return undefined;
+  return Math.max(1, Math.round(((100 - task.progress) * took) / moved));
 }
 
 type Listener = () => void;
@@ -36,6 +68,7 @@ type Listener = () => void;
 export class TaskStore {
   private tasks = new Map<string, TrackedTask>();
   private slots = new Map<string, string>();
+  private firstProgress = new Map<string, FirstProgress>();
   private listeners = new Set<Listener>();
   private snapshot: TrackedTask[] = [];
 
@@ -80,6 +113,7 @@ export class TaskStore {
   clear(): void {
     this.tasks.clear();
     this.slots.clear();
+    this.firstProgress.clear();
     this.emit();
   }
 
@@ -93,7 +127,10 @@ export class TaskStore {
       if (slot && known.slot !== slot) this.tasks.set(task.id, { ...known, slot });
       return;
     }
-    this.tasks.set(task.id, { ...task, slot });
+    if (task.status === 'running' && task.progress > 0 && !this.firstProgress.has(task.id)) {
+      this.firstProgress.set(task.id, { at: Date.parse(task.updated_at), progress: task.progress });
+    }
+    this.tasks.set(task.id, { ...task, slot, remainingSecs: remainingSecs(this.firstProgress.get(task.id), task) });
   }
 
   private emit(): void {

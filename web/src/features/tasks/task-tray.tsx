@@ -56,7 +56,7 @@ export function TaskTray({ projectId, feed }: { projectId: string; feed: SocketS
                       </Button>
                     )}
                   </div>
-                  {!FINISHED.has(task.status) && <ProgressBar value={task.progress} label={taskLabel(t, task.kind)} />}
+                  {!FINISHED.has(task.status) && <ProgressBar value={task.progress} label={taskLabel(t, task.kind)} remainingSecs={task.remainingSecs} />}
                   {task.error && <p className="text-xs text-red-600">{task.error.message}</p>}
                 </li>
               ))}

@@ -33,7 +33,7 @@ export function BatchButton({ kind, label }: { kind: BatchKind; label: string })
       <Button variant="primary" disabled={!canEdit || !!task || missing === 0} onClick={start} title={missing === 0 ? t('batch.allDoneHint') : undefined}>
         {text}
       </Button>
-      {task && <ProgressBar value={task.progress} label={label} />}
+      {task && <ProgressBar value={task.progress} label={label} remainingSecs={task.remainingSecs} />}
       <ErrorNote error={error} />
     </div>
   );

@@ -38,7 +38,7 @@ export function GenerateButton({ slot, start, label, busyElsewhere, ...rest }: P
       <Button size="sm" {...rest} disabled={!canEdit || busy || rest.disabled} onClick={click}>
         {busy ? t('status.generating') : label}
       </Button>
-      {task && <ProgressBar value={task.progress} label={label} />}
+      {task && <ProgressBar value={task.progress} label={label} remainingSecs={task.remainingSecs} />}
       <ErrorNote error={error ?? (latest?.status === 'failed' ? latest.error : null)} />
     </div>
   );

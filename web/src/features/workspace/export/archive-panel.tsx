@@ -59,7 +59,7 @@ export function ArchivePanel() {
           {t('export.archiveViewer')}
         </p>
       )}
-      {running && <ProgressBar value={task.progress} label={t('export.archive')} />}
+      {running && <ProgressBar value={task.progress} label={t('export.archive')} remainingSecs={task.remainingSecs} />}
       <ErrorNote error={error ?? (task?.status === 'failed' ? task.error : null)} />
     </section>
   );

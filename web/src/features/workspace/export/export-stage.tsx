@@ -80,7 +80,7 @@ export function ExportStage() {
             {t('export.merge')}
           </Button>
         </div>
-        {merging && <ProgressBar value={merging.progress} label={t('export.merge')} />}
+        {merging && <ProgressBar value={merging.progress} label={t('export.merge')} remainingSecs={merging.remainingSecs} />}
         <ErrorNote error={error} />
         {finished.length === 0 ? (
           <EmptyState>{t('export.noClips')}</EmptyState>
