@@ -1,8 +1,32 @@
-// Two tabs edit the same project: the second save meets a 409 and the user chooses.
-import { expect, test } from '@playwright/test';
+// Two tabs edit the same project. With the live feed, a save in one shows in the other at once;
+// a tab that did not hear of it (its feed down) meets a 409 at its next save and the user chooses.
+import { expect, test, type BrowserContext } from '@playwright/test';
 import { createProject, expectSaved, newAccount, register } from './helpers';
 
+/** Every tab opened from now on in `context` has a live feed that never delivers anything. */
+async function cutLiveFeeds(context: BrowserContext) {
+  await context.routeWebSocket(/\/api\/v1\/ws\/tasks/, () => {});
+}
+
+test('a save in one tab shows in the other at once', async ({ page, context }) => {
+  await register(page, newAccount('live'));
+  await createProject(page, '实时同步');
+  const other = await context.newPage();
+  await other.goto(page.url());
+  await expect(other.getByLabel('剧本原文')).toBeVisible();
+
+  await page.getByLabel('剧本原文').fill('第一场 新写的一行');
+  await expectSaved(page);
+  await expect(other.getByLabel('剧本原文')).toHaveValue('第一场 新写的一行', { timeout: 5_000 });
+  // The other tab goes on from the new version: its own edit saves without a clash.
+  await other.getByLabel('剧本原文').fill('第一场 新写的一行，又改了');
+  await expectSaved(other);
+  await expect(other.getByRole('dialog', { name: '项目在别处被修改了' })).toHaveCount(0);
+  await expect(page.getByLabel('剧本原文')).toHaveValue('第一场 新写的一行，又改了', { timeout: 5_000 });
+});
+
 test('a conflict between two tabs is shown, and either side can win', async ({ page, context }) => {
+  await cutLiveFeeds(context);
   await register(page, newAccount('conflict'));
   await createProject(page, '冲突测试');
   const url = page.url();
@@ -40,6 +64,7 @@ test('a conflict between two tabs is shown, and either side can win', async ({ p
 });
 
 test('changes of different things in two tabs are merged without asking', async ({ page, context }) => {
+  await cutLiveFeeds(context);
   await register(page, newAccount('merge'));
   await createProject(page, '合并测试');
   const other = await context.newPage();

@@ -84,7 +84,7 @@ pub const SEEN_TTL: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct SeenProjects {
     users: Cache<UserId, Arc<UserSees>>,
-    changes: Arc<std::sync::Mutex<tokio::sync::broadcast::Receiver<Arc<[UserId]>>>>,
+    changes: Arc<std::sync::Mutex<tokio::sync::broadcast::Receiver<Arc<cinegen_store::Announcement>>>>,
 }
 
 /// What one user saw: list pages by query, access by project. A handle taken before reading the
@@ -133,7 +133,7 @@ impl SeenProjects {
         let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             match changes.try_recv() {
-                Ok(users) => users.iter().for_each(|user| self.users.invalidate(user)),
+                Ok(heard) => heard.users.iter().for_each(|user| self.users.invalidate(user)),
                 // Missed announcements: any page may be stale.
                 Err(TryRecvError::Lagged(_)) => self.users.invalidate_all(),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
@@ -191,7 +191,7 @@ impl SeenProjects {
         tokio::spawn(async move {
             loop {
                 let users = match local.recv().await {
-                    Ok(users) => Some(users.to_vec()),
+                    Ok(heard) => Some(heard.users.clone()),
                     Err(RecvError::Lagged(_)) => None,
                     Err(RecvError::Closed) => return,
                 };

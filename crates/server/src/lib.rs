@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod http;
+pub mod live;
 pub mod maintenance;
 pub mod openapi;
 pub mod ops;

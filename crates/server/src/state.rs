@@ -42,6 +42,8 @@ pub struct AppServices {
     pub assets: AssetService,
     pub metrics: PrometheusHandle,
     pub task_events: crate::tasks::TaskEvents,
+    /// New versions of projects, for the live feeds of those who have them open.
+    pub project_events: crate::live::ProjectEvents,
     pub ai: crate::ai::AiService,
     /// Who may cancel and retry tasks, and what that does.
     pub tasks: crate::tasks::TaskService,
@@ -106,10 +108,14 @@ impl AppState {
             projects.clone(),
             Duration::from_secs(settings.url_ttl_secs),
         );
-        let task_events = match &settings.redis_url {
-            Some(url) => crate::tasks::TaskEvents::redis(url.expose()).await?,
-            None => crate::tasks::TaskEvents::default(),
+        let (task_events, project_events) = match &settings.redis_url {
+            Some(url) => (
+                crate::live::TaskEvents::redis(url.expose(), crate::live::TASK_CHANNEL).await?,
+                crate::live::ProjectEvents::redis(url.expose(), crate::live::PROJECT_CHANNEL).await?,
+            ),
+            None => Default::default(),
         };
+        project_events.follow(store.as_ref());
         let project_cache = ProjectCache::new(Duration::from_secs(settings.url_ttl_secs));
         let seen_projects = SeenProjects::new(store.as_ref(), Duration::from_secs(settings.url_ttl_secs));
         if let Some(url) = &settings.redis_url {
@@ -159,6 +165,7 @@ impl AppState {
             files,
             metrics: crate::ops::metrics::handle(),
             task_events,
+            project_events,
             instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             stopping: tokio_util::sync::CancellationToken::new(),
             open_sockets: Arc::default(),

@@ -71,6 +71,27 @@ async fn a_project_write_on_one_instance_shows_in_lists_on_the_other_at_once() {
         assert!(started.elapsed() < std::time::Duration::from_millis(1000), "B still lists the old title");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+
+    // A tab whose feed is on B hears of a version written through A.
+    let mut on_b = feed(&b, token, Some(&id)).await;
+    let renamed = a
+        .send(
+            a.client
+                .put(a.url(&format!("/api/v1/projects/{id}")))
+                .bearer_auth(token)
+                .json(&json!({"version": 2, "title": "Again"})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let heard = loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(5), on_b.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = message else { panic!("no project event on B: {message:?}") };
+        let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if event["type"] == "project" {
+            break event["project"].clone();
+        }
+    };
+    assert_eq!((heard["id"].as_str(), heard["version"].as_i64()), (Some(id.as_str()), Some(3)));
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

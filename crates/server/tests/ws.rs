@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 on_both_engines!(
     clients_get_a_snapshot_then_their_own_task_events,
-    a_stopping_server_closes_feeds_with_a_reconnect_hint
+    a_stopping_server_closes_feeds_with_a_reconnect_hint,
+    owners_and_members_hear_of_each_new_version_and_nobody_else
 );
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -56,6 +57,9 @@ async fn clients_get_a_snapshot_then_their_own_task_events(engine: Engine) {
     let mut statuses = Vec::new();
     let mut last_seen = String::new();
     while let Some(event) = next(&mut mine, Duration::from_secs(15)).await {
+        if event["type"] == "project" {
+            continue; // the import writing its outcome into the project
+        }
         if statuses.is_empty() {
             last_seen = event["task"]["updated_at"].as_str().unwrap().to_owned();
         }
@@ -127,6 +131,70 @@ async fn clients_get_a_snapshot_then_their_own_task_events(engine: Engine) {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
         other => panic!("a forged token was accepted: {other:?}"),
     }
+}
+
+/// The next `project` message within `wait`, past task messages.
+async fn next_project(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    let until = tokio::time::Instant::now() + wait;
+    loop {
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        let message = next(socket, left).await?;
+        if message["type"] == "project" {
+            return Some(message["project"].clone());
+        }
+    }
+}
+
+async fn owners_and_members_hear_of_each_new_version_and_nobody_else(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let owner = app.register("live-owner@example.com").await;
+    let (owner_token, owner_id) = (owner["tokens"]["access"].as_str().unwrap(), owner["user"]["id"].clone());
+    let member = app.register("live-member@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let stranger = app.register("live-stranger@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let created = app.post_authed("/api/v1/projects", owner_token, &json!({"title": "Shared"})).await;
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    let other = app.post_authed("/api/v1/projects", owner_token, &json!({"title": "Other"})).await;
+    let other = other.data()["project"]["id"].as_str().unwrap().to_owned();
+    let share = json!({"email": "live-member@example.com", "role": "editor"});
+    assert_eq!(
+        app.post_authed(&format!("/api/v1/projects/{id}/share"), owner_token, &share).await.status,
+        StatusCode::OK
+    );
+
+    // Another tab of the owner, the member's tab on this project, a stranger, and a tab on
+    // another project of the owner's.
+    let mut other_tab = connect(&app, owner_token).await;
+    let url = format!("ws://{}/api/v1/ws/tasks?token={member}&project_id={id}", app.addr);
+    let mut members_tab = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    let mut strangers = connect(&app, &stranger).await;
+    let url = format!("ws://{}/api/v1/ws/tasks?token={owner_token}&project_id={other}", app.addr);
+    let mut elsewhere = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    for socket in [&mut other_tab, &mut members_tab, &mut strangers, &mut elsewhere] {
+        assert_eq!(next(socket, Duration::from_secs(5)).await.unwrap()["type"], "snapshot");
+    }
+
+    let put = |version: i64, title: &str| {
+        app.client
+            .put(app.url(&format!("/api/v1/projects/{id}")))
+            .bearer_auth(owner_token)
+            .json(&json!({"version": version, "title": title}))
+    };
+    let saved = app.send(put(1, "Shared, renamed")).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    for socket in [&mut other_tab, &mut members_tab] {
+        let heard = next_project(socket, Duration::from_secs(5)).await.expect("a project event");
+        assert_eq!((&heard["id"], &heard["version"], &heard["updated_by"]), (&json!(id), &json!(2), &owner_id));
+        assert!(heard["updated_at"].is_string(), "{heard}");
+    }
+    assert!(next_project(&mut strangers, Duration::from_millis(500)).await.is_none(), "a stranger heard of it");
+    assert!(
+        next_project(&mut elsewhere, Duration::from_millis(200)).await.is_none(),
+        "another project's feed heard of it"
+    );
+
+    // A refused save changes nothing and tells no one.
+    assert_eq!(app.send(put(1, "stale")).await.status, StatusCode::CONFLICT);
+    assert!(next_project(&mut members_tab, Duration::from_millis(500)).await.is_none());
 }
 
 fn redis_url() -> String {

@@ -23,7 +23,7 @@ pub mod users;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-pub use changes::ProjectChanges;
+pub use changes::{Announcement, ProjectChanged, ProjectChanges};
 pub use error::{StoreError, StoreResult};
 pub use files::{FileRecord, FileStore, KindUsage, UploadPart, Usage};
 pub use projects::{

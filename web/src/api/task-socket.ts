@@ -1,5 +1,5 @@
 // The live task feed (`WS /api/v1/ws/tasks`). The server sends a snapshot of unfinished tasks
-// first, then every change. The socket opens with a single-use ticket (`POST /api/v1/ws/ticket`,
+// first, then every change, and each new version of the caller's projects. The socket opens with a single-use ticket (`POST /api/v1/ws/ticket`,
 // valid 30 s) rather than the access token, so no token sits in a URL. It reconnects by itself
 // with growing pauses, with a fresh ticket each time: the server closes the feed when the access
 // token behind it expires or the session ends. A reconnect names the latest change it saw
@@ -7,7 +7,18 @@
 import type { Task } from './types';
 import { freshAccessToken } from './token-store';
 
-export type TaskMessage = { type: 'snapshot'; tasks: Task[] } | { type: 'task'; task: Task };
+/** A new version of a project the caller owns or is a member of (another tab's save, a member's, a generation's). */
+export interface ProjectVersion {
+  id: string;
+  version: number;
+  updated_at: string;
+  updated_by: string | null;
+}
+
+export type TaskMessage =
+  | { type: 'snapshot'; tasks: Task[] }
+  | { type: 'task'; task: Task }
+  | { type: 'project'; project: ProjectVersion };
 export type SocketState = 'connecting' | 'open' | 'closed';
 
 export interface TaskSocketOptions {
@@ -98,7 +109,7 @@ export class TaskSocket {
     socket.onmessage = (event) => {
       try {
         const message = JSON.parse(String(event.data)) as TaskMessage;
-        const tasks = message.type === 'snapshot' ? message.tasks : [message.task];
+        const tasks = message.type === 'snapshot' ? message.tasks : message.type === 'task' ? [message.task] : [];
         for (const task of tasks) this.lastChange = later(this.lastChange, task.updated_at);
         this.options.onMessage(message);
       } catch {

@@ -4,7 +4,9 @@
 //! checked before the upgrade. The first message is a snapshot of the caller's unfinished tasks
 //! and, with `?since=` (the `updated_at` of the last event a reconnecting client got), of every
 //! task that changed meanwhile, finished ones included, so a reconnecting client misses nothing;
-//! then every change of a task the caller may see, optionally of one project.
+//! then every change of a task the caller may see, optionally of one project, and every new
+//! version of a project the caller owns or is a member of (`{"type": "project", "project": {id,
+//! version, updated_at, updated_by}}`), so other tabs and other members load it.
 //!
 //! The feed follows access as it changes: the socket closes when the session ends (logout, a
 //! revoked refresh family, a password reset — checked every two seconds), when the access token
@@ -177,6 +179,24 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
+/// The event heard, or `None` when the feed must end: the channel closed, or this client fell too
+/// far behind to keep up — it is dropped rather than holding everyone back, and reconnects.
+async fn kept_up<T>(socket: &mut WebSocket, heard: Result<T, RecvError>) -> Option<T> {
+    match heard {
+        Ok(event) => Some(event),
+        Err(RecvError::Lagged(_)) => {
+            let _ = socket.send(Message::Close(None)).await;
+            None
+        }
+        Err(RecvError::Closed) => None,
+    }
+}
+
+/// Sends a JSON message; false when the client has gone.
+async fn send(socket: &mut WebSocket, message: serde_json::Value) -> bool {
+    socket.send(Message::Text(message.to_string().into())).await.is_ok()
+}
+
 async fn stream(
     state: AppState,
     holder: Holder,
@@ -191,8 +211,9 @@ async fn stream(
     let expiry = tokio::time::sleep(Duration::from_secs(remaining));
     tokio::pin!(expiry);
     let mut events = state.task_events.subscribe();
+    let mut projects = state.project_events.subscribe();
     let first = json!({ "type": "snapshot", "tasks": snapshot(&state, user, project, since).await });
-    if socket.send(Message::Text(first.to_string().into())).await.is_err() {
+    if !send(&mut socket, first).await {
         return;
     }
     let mut known = KnownAccess::default();
@@ -204,30 +225,36 @@ async fn stream(
     recheck.tick().await;
     loop {
         tokio::select! {
-            event = events.recv() => match event {
-                Ok(task) => {
-                    if let Some(p) = project {
-                        if task.project_id != Some(p) {
-                            continue;
-                        }
-                        if !known.project(&state, user, p).await {
-                            return close(&mut socket, ACCESS_REMOVED, "no longer a member of this project").await;
-                        }
-                    }
-                    if !known.task(&state, user, &task).await {
+            event = events.recv() => {
+                let Some(task) = kept_up(&mut socket, event).await else { return };
+                if let Some(p) = project {
+                    if task.project_id != Some(p) {
                         continue;
                     }
-                    let message = json!({ "type": "task", "task": TaskView::from((*task).clone()) });
-                    if socket.send(Message::Text(message.to_string().into())).await.is_err() {
-                        return;
+                    if !known.project(&state, user, p).await {
+                        return close(&mut socket, ACCESS_REMOVED, "no longer a member of this project").await;
                     }
                 }
-                // Too slow to keep up: drop it rather than hold everyone back; it reconnects.
-                Err(RecvError::Lagged(_)) => {
-                    let _ = socket.send(Message::Close(None)).await;
+                if !known.task(&state, user, &task).await {
+                    continue;
+                }
+                if !send(&mut socket, json!({ "type": "task", "task": TaskView::from((*task).clone()) })).await {
                     return;
                 }
-                Err(RecvError::Closed) => return,
+            },
+            event = projects.recv() => {
+                let Some(event) = kept_up(&mut socket, event).await else { return };
+                if !event.audience.contains(&user) || project.is_some_and(|p| p != event.change.project) {
+                    continue;
+                }
+                let change = &event.change;
+                let message = json!({ "type": "project", "project": {
+                    "id": change.project, "version": change.version,
+                    "updated_at": change.updated_at, "updated_by": change.updated_by,
+                }});
+                if !send(&mut socket, message).await {
+                    return;
+                }
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,

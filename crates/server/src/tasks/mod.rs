@@ -6,13 +6,12 @@ pub mod backoff;
 pub mod batch;
 pub mod budget;
 mod completer;
-pub mod events;
 pub mod handler;
 pub mod kind;
 pub mod runtime;
 pub mod service;
 
-pub use events::TaskEvents;
+pub use crate::live::TaskEvents;
 pub use handler::{TaskContext, TaskError, TaskHandler};
 pub use runtime::{WorkerConfig, WorkerPool};
 pub use service::TaskService;

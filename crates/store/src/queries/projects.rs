@@ -389,7 +389,13 @@ impl SqlStore {
             None => self.members_to_tell(id).await,
         };
         audience.push(record.owner_id);
-        self.changes.announce(audience);
+        let change = crate::ProjectChanged {
+            project: record.id,
+            version: record.version,
+            updated_at: record.updated_at,
+            updated_by: record.updated_by,
+        };
+        self.changes.announce_change(audience, change);
         Ok(Enqueued { project: record, tasks: enqueued, created: true })
     }
 

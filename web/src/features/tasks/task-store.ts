@@ -86,7 +86,7 @@ export class TaskStore {
     this.emit();
   }
 
-  apply(message: TaskMessage): Task[] {
+  apply(message: Exclude<TaskMessage, { type: 'project' }>): Task[] {
     const changed = message.type === 'snapshot' ? message.tasks : [message.task];
     if (message.type === 'snapshot') {
       // Unfinished tasks missing from a fresh snapshot finished while we were away: drop them,

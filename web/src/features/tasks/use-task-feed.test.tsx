@@ -5,7 +5,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setAccessToken } from '@/api/token-store';
-import { task } from '@/test/fixtures';
+import { project, task } from '@/test/fixtures';
 import { taskStore } from './task-store';
 import { useTaskFeed } from './use-task-feed';
 
@@ -67,6 +67,25 @@ describe('the live task feed', () => {
     expect(taskStore.get('t1')?.progress).toBe(50);
     act(() => socket.emit({ type: 'task', task: task({ status: 'completed', progress: 100, updated_at: '2026-01-01T00:00:02.000Z' }) }));
     await waitFor(() => expect(invalidate).toHaveBeenCalledWith({ queryKey: ['projects', 'detail', 'p1'] }));
+  });
+
+  it('reloads a project when a newer version than the one it holds is announced', async () => {
+    const client = new QueryClient();
+    client.setQueryData(['projects', 'detail', 'p1'], project({ id: 'p1', version: 3 }));
+    const invalidate = vi.spyOn(client, 'invalidateQueries');
+    const wrapper = ({ children }: { children: ReactNode }) => <QueryClientProvider client={client}>{children}</QueryClientProvider>;
+    const { result } = renderHook(() => useTaskFeed(true), { wrapper });
+    await waitFor(() => expect(result.current).toBe('open'));
+    const socket = FakeWebSocket.opened[0];
+    const announce = (version: number) =>
+      socket.emit({ type: 'project', project: { id: 'p1', version, updated_at: '2026-01-01T00:00:05.000Z', updated_by: 'u2' } });
+    // The version this tab saved itself is no news.
+    act(() => announce(3));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(invalidate).not.toHaveBeenCalled();
+    act(() => announce(4));
+    await waitFor(() => expect(invalidate).toHaveBeenCalledWith({ queryKey: ['projects', 'detail', 'p1'] }));
+    expect(invalidate).toHaveBeenCalledWith({ queryKey: ['projects', 'list'] });
   });
 
   it('reconnects after the socket drops', async () => {

@@ -1,8 +1,12 @@
-// Keeps the live task feed open while signed in: tasks go into the task store, and a task that
-// finishes reloads its project (the server wrote its result into the project document).
+// Keeps the live task feed open while signed in: tasks go into the task store, a task that
+// finishes reloads its project (the server wrote its result into the project document), and a
+// newer version of a project (another tab's or member's save) reloads it, so an open editor takes
+// it in (or, with unsaved edits, shows the clash at its next save).
 import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
+import type { Project } from '@/api/types';
 import { TaskSocket, type SocketState } from '@/api/task-socket';
+import { projectKeys } from '@/features/projects/api/projects';
 import { FINISHED, taskStore } from './task-store';
 
 const RELOAD_DEBOUNCE_MS = 250;
@@ -29,6 +33,12 @@ export function useTaskFeed(enabled: boolean): SocketState {
     const socket = new TaskSocket({
       onState: setState,
       onMessage: (message) => {
+        if (message.type === 'project') {
+          // Our own save already put this version in the cache; anything newer is news.
+          const cached = client.getQueryData<Project>(projectKeys.detail(message.project.id));
+          if (!cached || cached.version < message.project.version) reload(message.project.id);
+          return;
+        }
         const changed = taskStore.apply(message);
         // After a (re)connect, anything may have finished while we were away.
         if (message.type === 'snapshot') return reload(null);
