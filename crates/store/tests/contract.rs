@@ -902,10 +902,13 @@ async fn committed_project_writes_are_announced_to_owner_and_members(store: Arc<
     let owner = store.create_user(new_user("announce-owner@example.com")).await.unwrap();
     let member = store.create_user(new_user("announce-member@example.com")).await.unwrap();
     let mut heard = store.project_changes().subscribe();
+    let mut last_change = None;
     let mut next = move || {
-        let mut users = heard.try_recv().map(|users| users.to_vec()).unwrap_or_default();
+        let heard = heard.try_recv().ok();
+        last_change = heard.as_ref().and_then(|h| h.change.clone());
+        let mut users = heard.map(|h| h.users.clone()).unwrap_or_default();
         users.sort_by_key(|u| u.as_uuid());
-        users
+        (users, last_change.clone())
     };
     let both = {
         let mut both = vec![owner.id, member.id];
@@ -914,19 +917,25 @@ async fn committed_project_writes_are_announced_to_owner_and_members(store: Arc<
     };
     let record = project(owner.id, "Announced", "");
     store.create_project(&record).await.unwrap();
-    assert_eq!(next(), [owner.id]);
+    assert_eq!(next().0, [owner.id]);
     store.set_member(record.id, member.id, ProjectRole::Viewer, Utc::now()).await.unwrap();
-    assert_eq!(next(), [member.id]);
-    store.change_project(record.id, Box::new(|p| Ok(p.title = "Renamed".into()))).await.unwrap();
-    assert_eq!(next(), both, "a change reaches every list that shows the project");
+    assert_eq!(next(), (vec![member.id], None), "a membership is no new version");
+    let changed = store.change_project(record.id, Box::new(|p| Ok(p.title = "Renamed".into()))).await.unwrap();
+    let (users, change) = next();
+    assert_eq!(users, both, "a change reaches every list that shows the project");
+    let change = change.expect("a change names the project and its version");
+    assert_eq!(
+        (change.project, change.version, change.updated_at, change.updated_by),
+        (record.id, changed.version, changed.updated_at, None)
+    );
     let refused =
         store.change_project(record.id, Box::new(|_| Err(ChangeError::Conflict { current_version: 1 }))).await;
     assert!(refused.is_err());
-    assert!(next().is_empty(), "a refused change announces nothing");
+    assert!(next().0.is_empty(), "a refused change announces nothing");
     assert!(store.remove_member(record.id, member.id).await.unwrap());
-    assert_eq!(next(), [member.id]);
+    assert_eq!(next().0, [member.id]);
     assert!(!store.remove_member(record.id, member.id).await.unwrap());
-    assert!(next().is_empty());
+    assert!(next().0.is_empty());
 }
 
 async fn tasks_are_visible_through_their_project_and_failed_ones_retry(store: Arc<dyn Store>) {
