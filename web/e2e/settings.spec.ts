@@ -13,9 +13,10 @@ test('provider keys are shown only as hints once saved; a missing key is explain
   await kling.getByLabel('API Key').fill('ak-e2e-0123456789');
   await kling.getByLabel('Secret Key').fill('sk-e2e-0123456789');
   await kling.getByRole('button', { name: '保存' }).click();
-  await expect(kling.getByText('已保存')).toBeVisible();
+  await expect(kling.getByText('已保存', { exact: true })).toBeVisible();
   await expect(kling.getByLabel('API Key')).toHaveValue('');
-  await expect(kling.getByText('可用', { exact: true })).toBeVisible();
+  // Saved is not yet working: only a passing test makes it so.
+  await expect(kling.getByTestId('key-status')).toHaveText('已保存，待测试');
   await page.reload();
   await expect(page.getByTestId('provider-kling').getByLabel('API Key')).toHaveValue('');
   await expect(page.getByTestId('provider-kling')).not.toContainText('0123456789');

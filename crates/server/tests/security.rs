@@ -78,6 +78,7 @@ async fn base_url_only_row(app: &TestApp, user: UserId, provider: &str, base_url
         base_url: Some(base_url.into()),
         models: json!({}),
         updated_at: Utc::now(),
+        check: None,
     };
     app.state.store.put_provider_setting(&row).await.unwrap();
 }

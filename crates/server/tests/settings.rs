@@ -159,15 +159,34 @@ async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
     let base = format!("{}/v1", openai.base_url);
     let saved = put(&app, &ann, json!({"providers": {"openai": {"api_key": KEY, "base_url": base}}})).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    // A saved key is not yet available: only a passing check makes it so.
+    let openai_view = |settings: &Value| {
+        settings["providers"].as_array().unwrap().iter().find(|p| p["name"] == "openai").unwrap().clone()
+    };
+    let view = openai_view(saved.data());
+    assert_eq!((view["status"].as_str(), view["ready"].as_bool()), (Some("unchecked"), Some(false)), "{view}");
     let checked = app.post_authed("/api/v1/settings/providers/openai/test", &ann, &json!({})).await;
     assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert_eq!(checked.data()["outcome"], "working");
     assert!(openai.calls().iter().any(|c| c.ends_with("/chat/completions")), "the emulator was called");
     openai.assert_conformant();
+    let view = openai_view(app.get_authed("/api/v1/settings/providers", &ann).await.data());
+    assert_eq!((view["status"].as_str(), view["ready"].as_bool()), (Some("working"), Some(true)), "{view}");
+    assert_eq!(view["check"]["outcome"], "working");
+
+    // A new key is unchecked again; a refused one is failing, with the vendor's reason.
     let wrong = put(&app, &ann, json!({"providers": {"openai": {"api_key": "sk-wrong-0123456789SECRET"}}})).await;
     assert_eq!(wrong.status, StatusCode::OK);
+    assert_eq!(openai_view(wrong.data())["status"], "unchecked");
+    assert_eq!(openai_view(wrong.data())["check"], Value::Null, "the check of the old key no longer applies");
     let refused = app.post_authed("/api/v1/settings/providers/openai/test", &ann, &json!({})).await;
     assert_eq!(refused.error_code(), "PROVIDER_NOT_CONFIGURED", "{}", refused.body);
     assert!(!refused.body.to_string().contains("0123456789SECRET"), "{}", refused.body);
+    let view = openai_view(app.get_authed("/api/v1/settings/providers", &ann).await.data());
+    assert_eq!((view["status"].as_str(), view["ready"].as_bool()), (Some("failing"), Some(false)), "{view}");
+    assert_eq!(view["check"]["outcome"], "key_refused", "{view}");
+    assert!(view["check"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{view}");
+    assert!(!view.to_string().contains("0123456789SECRET"), "{view}");
 
     // Kling has no text: its keys are checked by a free call (listing image tasks).
     let kling = cinegen_emulators::kling::start("AK-settings", "SK-settings-0123456789SECRET").await;

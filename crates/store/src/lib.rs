@@ -35,7 +35,7 @@ pub use sessions::{NewSession, RotateOutcome, SessionStore};
 pub use tasks::{
     BatchTally, ClaimRequest, Completion, NewTask, Outcome, QueueStat, TaskQuery, TaskRecord, TaskStatus, TaskStore,
 };
-pub use usage::{ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
+pub use usage::{KeyCheckRecord, ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
 pub use users::{NewUser, UserStore};
 
 /// Everything the application persists, behind one object.

@@ -30,6 +30,7 @@ const TEMPLATES: &[Template] = templates![
     "0004_job_leases.sql",
     "0005_pipeline.sql",
     "0006_document_history.sql",
+    "0007_key_checks.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

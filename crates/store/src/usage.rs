@@ -45,6 +45,18 @@ pub struct ProviderSettingRecord {
     /// `{"text": "...", "image": "...", "video": "..."}`.
     pub models: Value,
     pub updated_at: DateTime<Utc>,
+    /// The last check of the saved key, until the key, secret or base URL changes.
+    pub check: Option<KeyCheckRecord>,
+}
+
+/// How a check of a saved key went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyCheckRecord {
+    pub at: DateTime<Utc>,
+    /// `working`, or why not (`key_refused`, `rate_limited`, `unreachable`, `refused`, `unreadable`).
+    pub outcome: String,
+    /// What the vendor said, where it said something.
+    pub message: Option<String>,
 }
 
 #[async_trait::async_trait]
@@ -60,4 +72,14 @@ pub trait UsageStore {
     async fn put_provider_setting(&self, setting: &ProviderSettingRecord) -> StoreResult<()>;
 
     async fn delete_provider_setting(&self, user: UserId, provider: &str) -> StoreResult<bool>;
+
+    /// Records how a check of the key saved at `saved_at` went; `false` (nothing written) when the
+    /// settings changed meanwhile, so a check never vouches for a key it did not try.
+    async fn record_key_check(
+        &self,
+        user: UserId,
+        provider: &str,
+        saved_at: DateTime<Utc>,
+        check: &KeyCheckRecord,
+    ) -> StoreResult<bool>;
 }

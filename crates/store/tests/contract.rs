@@ -1106,6 +1106,7 @@ async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
         base_url: Some("https://gateway.example.com/v1".into()),
         models: json!({"text": "gpt-4o-mini"}),
         updated_at: Utc::now(),
+        check: None,
     };
     store.put_provider_setting(&setting).await.unwrap();
     setting.models = json!({"text": "gpt-4.1", "image": "gpt-image-1"});
@@ -1117,6 +1118,29 @@ async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
         (Some("gpt-image-1"), Some("v1:ciphertext"))
     );
     assert!(store.provider_settings(bob.id).await.unwrap().is_empty());
+
+    // A check is recorded against the settings it tried, and only those.
+    let check = cinegen_store::KeyCheckRecord {
+        at: Utc::now(),
+        outcome: "key_refused".into(),
+        message: Some("Incorrect API key provided".into()),
+    };
+    let stale = setting.updated_at - chrono::TimeDelta::seconds(1);
+    assert!(!store.record_key_check(ann.id, "openai", stale, &check).await.unwrap(), "settings changed meanwhile");
+    assert_eq!(store.provider_settings(ann.id).await.unwrap()[0].check, None);
+    assert!(store.record_key_check(ann.id, "openai", setting.updated_at, &check).await.unwrap());
+    let kept = &store.provider_settings(ann.id).await.unwrap()[0];
+    let at_ms = |t: chrono::DateTime<Utc>| t.timestamp_millis();
+    assert_eq!(
+        kept.check.as_ref().map(|c| (at_ms(c.at), c.outcome.as_str(), c.message.as_deref())),
+        Some((at_ms(check.at), "key_refused", Some("Incorrect API key provided")))
+    );
+    assert!(!store.record_key_check(bob.id, "openai", setting.updated_at, &check).await.unwrap(), "no row of bob's");
+    // Replacing the settings replaces the check with what the new settings carry.
+    setting.updated_at = Utc::now();
+    store.put_provider_setting(&setting).await.unwrap();
+    assert_eq!(store.provider_settings(ann.id).await.unwrap()[0].check, None);
+
     assert!(!store.delete_provider_setting(bob.id, "openai").await.unwrap());
     assert!(store.delete_provider_setting(ann.id, "openai").await.unwrap());
     assert!(store.provider_settings(ann.id).await.unwrap().is_empty());

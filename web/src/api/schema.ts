@@ -601,7 +601,8 @@ export interface paths {
         put?: never;
         /**
          * Checks that the caller's (or the server's) key for a provider works, with the smallest call
-         *     the provider offers: a short text completion where it has text.
+         *     the provider offers: a short text completion where it has text. How a check of the caller's
+         *     own key went is kept beside it (`check` in the settings) until the key changes.
          */
         post: operations["test_provider"];
         delete?: never;
@@ -967,6 +968,7 @@ export interface components {
         Envelope_KeyCheck: {
             /** Format: int32 */
             code: number;
+            /** @description A check that passed. */
             data: {
                 /** @description The capability the check called. */
                 capability: string;
@@ -974,6 +976,11 @@ export interface components {
                 latency_ms: number;
                 message: string;
                 model?: string | null;
+                /**
+                 * @description `working`: the vendor accepted the key; `unverified`: the provider offers no call that
+                 *     costs nothing, so the key is checked on first use.
+                 */
+                outcome: string;
                 provider: string;
             };
             message: string;
@@ -1491,6 +1498,7 @@ export interface components {
             id: components["schemas"]["ProjectId"];
             title: string;
         };
+        /** @description A check that passed. */
         KeyCheck: {
             /** @description The capability the check called. */
             capability: string;
@@ -1498,7 +1506,24 @@ export interface components {
             latency_ms: number;
             message: string;
             model?: string | null;
+            /**
+             * @description `working`: the vendor accepted the key; `unverified`: the provider offers no call that
+             *     costs nothing, so the key is checked on first use.
+             */
+            outcome: string;
             provider: string;
+        };
+        /** @description The last check of a saved key. */
+        KeyCheckView: {
+            /** Format: date-time */
+            at: string;
+            /** @description The vendor's words, where it said something. */
+            message?: string | null;
+            /**
+             * @description `working`, `unverified` (no free call to check with: checked on first use), or why not:
+             *     `key_refused`, `rate_limited`, `unreachable`, `refused`, `unreadable`.
+             */
+            outcome: string;
         };
         /**
          * @description Which keyframe of a shot the plan's image request paints.
@@ -1713,17 +1738,27 @@ export interface components {
             base_url?: string | null;
             /** @description text, image, video: what the provider can do. */
             capabilities: string[];
+            check?: null | components["schemas"]["KeyCheckView"];
             default_models: Record<string, never>;
             has_secret_key: boolean;
             /** @description The user's model per capability. */
             models: Record<string, never>;
             name: string;
             needs_key: boolean;
-            /** @description Whether calls can be made now (a key is at hand, or none is needed). */
+            /**
+             * @description Available to generate with: no key needed, the server's key, or the user's key after a
+             *     check passed.
+             */
             ready: boolean;
             secret_key?: string | null;
             /** @description Whether the server has a key of its own for this provider (used when the user has none). */
             server_key: boolean;
+            /**
+             * @description `no_key_needed`, `server_key` (the operator's key is used), `no_key`, `unchecked` (the
+             *     user's key is saved but no check has passed: test it), `working` (a check passed) or
+             *     `failing` (the last check failed; `check` says why).
+             */
+            status: string;
         };
         RefreshRequest: {
             /** @description The refresh token; may be left out when the `cinegen_refresh` cookie carries it. */

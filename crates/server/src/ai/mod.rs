@@ -5,6 +5,7 @@
 pub mod batch_plan;
 pub mod generation;
 pub mod handlers;
+pub mod key_check;
 pub mod keys;
 pub mod latency;
 pub mod limits;

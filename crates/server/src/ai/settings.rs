@@ -35,8 +35,26 @@ pub struct ProviderView {
     pub default_models: BTreeMap<String, String>,
     /// Whether the server has a key of its own for this provider (used when the user has none).
     pub server_key: bool,
-    /// Whether calls can be made now (a key is at hand, or none is needed).
+    /// `no_key_needed`, `server_key` (the operator's key is used), `no_key`, `unchecked` (the
+    /// user's key is saved but no check has passed: test it), `working` (a check passed) or
+    /// `failing` (the last check failed; `check` says why).
+    pub status: String,
+    /// Available to generate with: no key needed, the server's key, or the user's key after a
+    /// check passed.
     pub ready: bool,
+    /// How the last check of the user's saved key went, until the key changes.
+    pub check: Option<KeyCheckView>,
+}
+
+/// The last check of a saved key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyCheckView {
+    pub at: chrono::DateTime<Utc>,
+    /// `working`, `unverified` (no free call to check with: checked on first use), or why not:
+    /// `key_refused`, `rate_limited`, `unreachable`, `refused`, `unreadable`.
+    pub outcome: String,
+    /// The vendor's words, where it said something.
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,6 +110,7 @@ fn empty_row(user: UserId, provider: &str, now: chrono::DateTime<Utc>) -> Provid
         base_url: None,
         models: json!({}),
         updated_at: now,
+        check: None,
     }
 }
 
@@ -184,7 +203,17 @@ impl AiService {
             let server_key = self.settings.provider_keys.contains_key(provider.name);
             // The server's key is used only where the user has neither a key nor a base URL.
             let own_key = mine.is_some_and(|m| m.api_key.is_some());
-            let has_key = own_key || (server_key && !mine.is_some_and(|m| m.base_url.is_some()));
+            let check = mine.filter(|_| own_key).and_then(|m| m.check.as_ref());
+            let status = match () {
+                _ if !provider.needs_key => "no_key_needed",
+                _ if own_key => match check.map(|c| c.outcome.as_str()) {
+                    Some("working") => "working",
+                    None | Some("unverified") => "unchecked",
+                    Some(_) => "failing",
+                },
+                _ if server_key && !mine.is_some_and(|m| m.base_url.is_some()) => "server_key",
+                _ => "no_key",
+            };
             providers.push(ProviderView {
                 name: provider.name.into(),
                 capabilities: provider.capabilities().iter().map(|c| c.as_str().to_owned()).collect(),
@@ -200,7 +229,9 @@ impl AiService {
                     .map(|(c, m)| (c.as_str().to_owned(), m.clone()))
                     .collect(),
                 server_key,
-                ready: !provider.needs_key || has_key,
+                status: status.into(),
+                ready: matches!(status, "no_key_needed" | "server_key" | "working"),
+                check: check.map(|c| KeyCheckView { at: c.at, outcome: c.outcome.clone(), message: c.message.clone() }),
             });
         }
         let mut defaults: BTreeMap<String, String> = BTreeMap::from([
@@ -235,6 +266,10 @@ impl AiService {
             let mut row =
                 saved.iter().find(|s| s.provider == name).cloned().unwrap_or_else(|| empty_row(user, &name, now));
             row.updated_at = now;
+            // A check vouches for the key and address it tried, no other.
+            if edit.api_key.is_some() || edit.secret_key.is_some() || edit.base_url.is_some() {
+                row.check = None;
+            }
             for (label, value, sealed, shown) in [
                 ("api_key", edit.api_key, &mut row.api_key, &mut row.api_key_hint),
                 ("secret_key", edit.secret_key, &mut row.secret_key, &mut row.secret_hint),

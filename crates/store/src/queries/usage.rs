@@ -1,6 +1,6 @@
 use super::SqlStore;
 use crate::db::{Row, Time};
-use crate::usage::{ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
+use crate::usage::{KeyCheckRecord, ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
 use crate::{Engine, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::UserId;
@@ -17,6 +17,12 @@ fn setting_from_row(row: &Row) -> StoreResult<ProviderSettingRecord> {
         base_url: row.get("base_url")?,
         models: row.get("models")?,
         updated_at: row.time("updated_at")?,
+        check: match row.opt_time("checked_at")? {
+            Some(at) => {
+                Some(KeyCheckRecord { at, outcome: row.get("check_outcome")?, message: row.get("check_message")? })
+            }
+            None => None,
+        },
     })
 }
 
@@ -74,7 +80,8 @@ impl UsageStore for SqlStore {
         let rows = self
             .db
             .query(
-                "SELECT user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at
+                "SELECT user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at,
+                        checked_at, check_outcome, check_message
                  FROM provider_settings WHERE user_id = $1 ORDER BY provider",
             )
             .bind(user.as_uuid())
@@ -87,12 +94,14 @@ impl UsageStore for SqlStore {
         self.db
             .query(
                 "INSERT INTO provider_settings
-                    (user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    (user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at,
+                     checked_at, check_outcome, check_message)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                  ON CONFLICT (user_id, provider) DO UPDATE SET api_key = excluded.api_key,
                     api_key_hint = excluded.api_key_hint, secret_key = excluded.secret_key,
                     secret_hint = excluded.secret_hint, base_url = excluded.base_url, models = excluded.models,
-                    updated_at = excluded.updated_at",
+                    updated_at = excluded.updated_at, checked_at = excluded.checked_at,
+                    check_outcome = excluded.check_outcome, check_message = excluded.check_message",
             )
             .bind(setting.user_id.as_uuid())
             .bind(&setting.provider)
@@ -103,6 +112,9 @@ impl UsageStore for SqlStore {
             .bind(&setting.base_url)
             .bind(Json(&setting.models))
             .bind(Time(setting.updated_at))
+            .bind(setting.check.as_ref().map(|c| Time(c.at)))
+            .bind(setting.check.as_ref().map(|c| c.outcome.as_str()))
+            .bind(setting.check.as_ref().and_then(|c| c.message.as_deref()))
             .execute()
             .await?;
         Ok(())
@@ -117,5 +129,29 @@ impl UsageStore for SqlStore {
             .execute()
             .await?;
         Ok(deleted > 0)
+    }
+
+    async fn record_key_check(
+        &self,
+        user: UserId,
+        provider: &str,
+        saved_at: DateTime<Utc>,
+        check: &KeyCheckRecord,
+    ) -> StoreResult<bool> {
+        let recorded = self
+            .db
+            .query(
+                "UPDATE provider_settings SET checked_at = $4, check_outcome = $5, check_message = $6
+                 WHERE user_id = $1 AND provider = $2 AND updated_at = $3",
+            )
+            .bind(user.as_uuid())
+            .bind(provider)
+            .bind(Time(saved_at))
+            .bind(Time(check.at))
+            .bind(check.outcome.as_str())
+            .bind(check.message.as_deref())
+            .execute()
+            .await?;
+        Ok(recorded > 0)
     }
 }

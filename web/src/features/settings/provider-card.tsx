@@ -1,6 +1,6 @@
 // One provider: its key (shown as a hint once saved), secret key, base URL, models, and a key test.
 import { useState } from 'react';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/api/client';
 import type { ProviderView } from '@/api/types';
 import { Button } from '@/components/button';
@@ -21,6 +21,15 @@ interface Props {
   onSave: (change: ProviderChange) => Promise<unknown>;
 }
 
+const STATUS_STYLE: Record<string, string> = {
+  working: 'bg-emerald-100 text-emerald-800',
+  server_key: 'bg-emerald-100 text-emerald-800',
+  no_key_needed: 'bg-emerald-100 text-emerald-800',
+  unchecked: 'bg-amber-100 text-amber-900',
+  failing: 'bg-red-100 text-red-800',
+  no_key: 'bg-stone-100 text-stone-600',
+};
+
 export function ProviderCard({ provider, onSave }: Props) {
   const { t } = useI18n();
   const vendor = vendorOf(provider.name);
@@ -32,9 +41,14 @@ export function ProviderCard({ provider, onSave }: Props) {
   const [modelDraft, setModelDraft] = useState<Record<string, string>>(models ?? {});
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const client = useQueryClient();
   const test = useMutation({
     mutationFn: () => unwrap(api.POST('/api/v1/settings/providers/{name}/test', { params: { path: { name: provider.name } } })),
+    // Passed or not, the server kept how it went: show it on the card.
+    onSettled: () => client.invalidateQueries({ queryKey: ['settings', 'providers'] }),
   });
+  const check = provider.check;
+  const failing = !!check && check.outcome !== 'working' && check.outcome !== 'unverified';
 
   const save = async () => {
     setError(null);
@@ -76,8 +90,11 @@ export function ProviderCard({ provider, onSave }: Props) {
           )}
         </h3>
         <span className="text-xs text-stone-500">{provider.capabilities.map((c) => t(`capability.${c}` as MessageKey)).join(' · ')}</span>
-        <span className={`rounded px-1.5 py-0.5 text-[11px] ${provider.ready ? 'bg-emerald-100 text-emerald-800' : 'bg-stone-100 text-stone-600'}`}>
-          {provider.ready ? t('settings.ready') : t('settings.notReady')}
+        <span
+          data-testid="key-status"
+          className={`rounded px-1.5 py-0.5 text-[11px] ${STATUS_STYLE[provider.status] ?? STATUS_STYLE.no_key}`}
+        >
+          {t(`settings.status.${provider.status}` as MessageKey)}
         </span>
       </header>
       {provider.needs_key && (
@@ -129,9 +146,20 @@ export function ProviderCard({ provider, onSave }: Props) {
           </Button>
         )}
         {saved && <span className="text-xs text-emerald-700">{t('settings.saved')}</span>}
-        {test.data && <span className="text-xs text-emerald-700" role="status">{t('settings.testOk', { ms: test.data.latency_ms })}</span>}
+        {test.data && (
+          <span className="text-xs text-emerald-700" role="status">
+            {test.data.outcome === 'working' ? t('settings.testOk', { ms: test.data.latency_ms }) : t('settings.checkedOnUse')}
+          </span>
+        )}
       </div>
-      <ErrorNote error={error ?? test.error} />
+      {failing && (
+        // Why the last check failed, in the user's words, with the vendor's own beneath.
+        <p role="alert" className="rounded bg-red-50 px-2 py-1 text-xs text-red-800" data-testid="key-check-failure">
+          {t(`settings.outcome.${check.outcome}` as MessageKey)}
+          {check.message && <span className="mt-0.5 block text-red-700/80">{check.message}</span>}
+        </p>
+      )}
+      <ErrorNote error={error ?? (failing ? null : test.error)} />
     </article>
   );
 }

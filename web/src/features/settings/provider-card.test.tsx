@@ -1,0 +1,57 @@
+import { render, screen } from '@testing-library/react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { describe, expect, it } from 'vitest';
+import type { ProviderView } from '@/api/types';
+import { I18nProvider } from '@/i18n';
+import { ProviderCard } from './provider-card';
+
+function provider(overrides: Partial<ProviderView>): ProviderView {
+  return {
+    name: 'openai',
+    capabilities: ['text', 'image'],
+    needs_key: true,
+    has_secret_key: false,
+    api_key: 'sk-…abcd',
+    secret_key: null,
+    base_url: null,
+    models: {},
+    default_models: {},
+    server_key: false,
+    status: 'unchecked',
+    ready: false,
+    check: null,
+    ...overrides,
+  };
+}
+
+function show(view: ProviderView) {
+  render(
+    <QueryClientProvider client={new QueryClient()}>
+      <I18nProvider>
+        <ProviderCard provider={view} onSave={async () => undefined} />
+      </I18nProvider>
+    </QueryClientProvider>,
+  );
+}
+
+describe('a provider card', () => {
+  it('says a saved key is not available until a test passes', () => {
+    show(provider({}));
+    expect(screen.getByTestId('key-status')).toHaveTextContent('已保存，待测试');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('says why the last test failed, and what to do, with the vendor’s words', () => {
+    const check = { at: '2026-12-06T10:00:00Z', outcome: 'key_refused', message: 'Incorrect API key provided' };
+    show(provider({ status: 'failing', check }));
+    expect(screen.getByTestId('key-status')).toHaveTextContent('测试未通过');
+    expect(screen.getByRole('alert')).toHaveTextContent('密钥被拒绝：请检查密钥是否正确');
+    expect(screen.getByRole('alert')).toHaveTextContent('Incorrect API key provided');
+  });
+
+  it('shows a key that passed as working', () => {
+    show(provider({ status: 'working', ready: true, check: { at: '2026-12-06T10:00:00Z', outcome: 'working', message: null } }));
+    expect(screen.getByTestId('key-status')).toHaveTextContent('可用');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+});
