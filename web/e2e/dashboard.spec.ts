@@ -146,8 +146,14 @@ test('the legacy export fixture imports; its expired provider links are reported
   const report = dialog.getByTestId('import-report');
   await expect(report).toContainText('已导入 2 个项目');
   // Its provider links expired long ago (and nothing outside is reachable from here): they are
-  // tried in the background, then listed as missing, without failing the import.
-  await expect(report).toContainText('无法导入的素材', { timeout: 90_000 });
+  // tried in the background, then listed as missing with why, without failing the import.
+  const dukou = report.getByTestId('import-project').filter({ hasText: '渡口记' });
+  await expect(dukou.getByTestId('import-counts')).toContainText('后台下载中 2 个');
+  await expect(dukou.getByTestId('import-missing').getByRole('listitem')).toHaveCount(2, { timeout: 90_000 });
+  await expect(dukou.getByTestId('import-missing')).toContainText('下载失败');
+  await expect(dukou.getByTestId('import-counts')).toContainText('缺失 2 个');
+  await expect(dukou).not.toContainText('没有缺失的素材');
+  await expect(dukou.getByRole('progressbar')).toHaveCount(0);
   await dialog.getByRole('link', { name: '渡口记' }).click();
   await expect(page.getByLabel('剧本原文')).toHaveValue(/渡口/);
 });

@@ -193,6 +193,13 @@ async fn legacy_export_file_imports(engine: Engine) {
     })
     .await;
     assert!(project["script_data"]["characters"][1].get("referenceImage").is_none());
+    // The report named each download's task, and each says why it failed.
+    for pending in assets["pending"].as_array().unwrap() {
+        let task = pending["task_id"].as_str().expect("a pending asset names its download");
+        let task = app.finished_task(&token, task).await;
+        assert_eq!(task["status"], "failed", "{task}");
+        assert!(task["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{task}");
+    }
     let train = get_project(&app, &token, projects[1]["id"].as_str().unwrap()).await;
     assert_eq!((train["language"].as_str(), train["image_size"].as_str()), (Some("en"), Some("2560x1440")));
 }

@@ -887,6 +887,8 @@ export interface components {
             slot: string;
             /** @description The source (cut to 200 characters; `data:` URIs are not repeated). */
             source: string;
+            /** @description The download of a pending asset, to follow on the live feed: it may still fail. */
+            task_id?: string | null;
         };
         BatchRequest: {
             /** @description Same as the `Idempotency-Key` header. */

@@ -340,6 +340,9 @@ export const en: Record<MessageKey, string> = {
   'import.imported': '{n} assets stored',
   'import.pending': '{n} downloading in the background',
   'import.missing': 'Assets that could not be imported',
+  'import.missingCount': '{n} missing',
+  'import.stillDownloading': 'Still downloading; this updates when they finish.',
+  'import.downloadFailed': 'download failed: {why}; the link may have expired — generate this one again',
   'import.noMissing': 'No missing assets.',
 
   'errors.VALIDATION_ERROR': 'Some input is not valid. Please check it and try again.',

@@ -339,6 +339,9 @@ export const zh = {
   'import.imported': '已存储 {n} 个素材',
   'import.pending': '后台下载中 {n} 个',
   'import.missing': '无法导入的素材',
+  'import.missingCount': '缺失 {n} 个',
+  'import.stillDownloading': '还在下载，完成后这里会更新。',
+  'import.downloadFailed': '下载失败：{why}；链接可能已过期，请重新生成这一项',
   'import.noMissing': '没有缺失的素材。',
 
   'errors.VALIDATION_ERROR': '输入有误，请检查后再试。',

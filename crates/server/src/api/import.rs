@@ -114,15 +114,18 @@ pub async fn import_legacy(
                 slot: "merged_video".into(),
                 source: url.chars().take(200).collect(),
                 reason: Some("merged films are not imported; merge the clips again".into()),
+                task_id: None,
             });
         }
         let pending = normalized
             .pending
             .iter()
-            .map(|(slot, _, url)| AssetReport {
+            .zip(normalized.downloads.iter().map(Some).chain(std::iter::repeat(None)))
+            .map(|((slot, _, url), task)| AssetReport {
                 slot: slot.describe(),
                 source: url.chars().take(200).collect(),
                 reason: None,
+                task_id: task.copied(),
             })
             .collect();
         projects.push(ImportedProject {

@@ -28,6 +28,10 @@ pub struct AssetReport {
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The download of a pending asset, to follow on the live feed: it may still fail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub task_id: Option<cinegen_domain::TaskId>,
 }
 
 /// What normalising a document did.
@@ -38,6 +42,8 @@ pub struct Normalized {
     pub imported: Vec<AssetReport>,
     /// External URLs to download after the document is saved.
     pub pending: Vec<(SlotId, FileKind, String)>,
+    /// The download queued for each of `pending`, in the same order, once queued.
+    pub downloads: Vec<cinegen_domain::TaskId>,
     pub missing: Vec<AssetReport>,
 }
 
@@ -83,8 +89,12 @@ impl AssetService {
         let mut outcome = Normalized::default();
         for (slot_id, kind, url, has_file) in found {
             let Some(mut slot) = slot_mut(docs, &slot_id) else { continue };
-            let report =
-                |reason: Option<String>| AssetReport { slot: slot_id.describe(), source: source_label(&url), reason };
+            let report = |reason: Option<String>| AssetReport {
+                slot: slot_id.describe(),
+                source: source_label(&url),
+                reason,
+                task_id: None,
+            };
             if url.starts_with("data:") {
                 let stored = match decode_data_uri(&url) {
                     Some(bytes) => self.files.persist_bytes(owner, project, kind, bytes.into(), "inline").await,
@@ -127,8 +137,9 @@ impl AssetService {
         owner: UserId,
         project: ProjectId,
         pending: Vec<(SlotId, FileKind, String)>,
-    ) -> AppResult<()> {
+    ) -> AppResult<Vec<cinegen_domain::TaskId>> {
         let now = chrono::Utc::now();
+        let mut queued = Vec::with_capacity(pending.len());
         for (slot, kind, url) in pending {
             let task = cinegen_store::NewTask {
                 id: cinegen_domain::TaskId::new(),
@@ -144,9 +155,9 @@ impl AssetService {
                 run_at: now,
                 now,
             };
-            self.store.enqueue(&task).await?;
+            queued.push(self.store.enqueue(&task).await?.0.id);
         }
-        Ok(())
+        Ok(queued)
     }
 
     pub(crate) async fn write_back(

@@ -1,5 +1,6 @@
 // Import of the old browser app's export file: the report lists stored, pending (downloading
-// in the background, shown with live task progress) and missing assets per project.
+// in the background, shown with live task progress) and missing assets per project; a download
+// that fails afterwards joins the missing ones with its reason.
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
@@ -22,18 +23,61 @@ async function importLegacy(file: File): Promise<ImportReport> {
   return (body as { data: ImportReport }).data;
 }
 
-function PendingProgress({ projectId }: { projectId: string }) {
-  const tasks = useTasks().filter((task) => task.project_id === projectId && task.kind === 'import_asset');
-  if (tasks.length === 0) return null;
-  const done = tasks.filter((task) => FINISHED.has(task.status)).length;
-  const mean = tasks.reduce((sum, task) => sum + (FINISHED.has(task.status) ? 100 : task.progress), 0) / tasks.length;
+type AssetReport = ImportReport['projects'][number]['assets']['missing'][number];
+
+/**
+ * The pending downloads of one imported project as they stand now: each is followed on the live
+ * feed by its task, so one that fails afterwards moves to the missing list with its reason.
+ */
+function useDownloads(pending: AssetReport[]) {
+  const tasks = useTasks();
+  const of = (asset: AssetReport) => (asset.task_id ? tasks.find((task) => task.id === asset.task_id) : undefined);
+  const failed = pending.filter((asset) => of(asset)?.status === 'failed' || of(asset)?.status === 'cancelled');
+  const stored = pending.filter((asset) => of(asset)?.status === 'completed');
+  const waiting = pending.length - failed.length - stored.length;
+  const progress =
+    pending.length === 0
+      ? 100
+      : pending.reduce((sum, asset) => {
+          const task = of(asset);
+          return sum + (task && FINISHED.has(task.status) ? 100 : (task?.progress ?? 0));
+        }, 0) / pending.length;
+  return { failed: failed.map((asset) => ({ asset, error: of(asset)?.error })), stored: stored.length, waiting, progress };
+}
+
+function ProjectReport({ report }: { report: ImportReport['projects'][number] }) {
+  const { t } = useI18n();
+  const { assets } = report;
+  const downloads = useDownloads(assets.pending);
+  const missing = [
+    ...assets.missing.map((asset) => ({ asset, reason: asset.reason })),
+    ...downloads.failed.map(({ asset, error }) => ({ asset, reason: error ? t('import.downloadFailed', { why: error.message }) : undefined })),
+  ];
   return (
-    <div className="flex items-center gap-2 text-xs text-stone-500">
-      <ProgressBar value={mean} />
-      <span>
-        {done}/{tasks.length}
-      </span>
-    </div>
+    <section className="rounded-md border border-stone-200 p-3 text-sm" data-testid="import-project">
+      <Link to={`/projects/${report.id}/script`} className="font-semibold text-amber-700 hover:underline">
+        {report.title}
+      </Link>
+      <p className="text-xs text-stone-600" data-testid="import-counts">
+        {t('import.imported', { n: assets.imported + downloads.stored })}
+        {downloads.waiting > 0 && ` · ${t('import.pending', { n: downloads.waiting })}`}
+        {missing.length > 0 && ` · ${t('import.missingCount', { n: missing.length })}`}
+      </p>
+      {downloads.waiting > 0 && <ProgressBar value={downloads.progress} label={t('import.pending', { n: downloads.waiting })} />}
+      <h4 className="mt-2 text-xs font-medium text-stone-600">{t('import.missing')}</h4>
+      {missing.length === 0 ? (
+        <p className="text-xs text-stone-500">{downloads.waiting > 0 ? t('import.stillDownloading') : t('import.noMissing')}</p>
+      ) : (
+        <ul className="list-disc pl-5 text-xs text-red-700" data-testid="import-missing">
+          {missing.map(({ asset, reason }) => (
+            <li key={asset.slot}>
+              <code>{asset.slot}</code> — {asset.source}
+              {reason ? ` (${reason})` : ''}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
 
@@ -69,28 +113,7 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
         <div className="flex flex-col gap-4" data-testid="import-report">
           <p className="font-medium">{t('import.done', { n: run.data.projects.length })}</p>
           {run.data.projects.map((p) => (
-            <section key={p.id} className="rounded-md border border-stone-200 p-3 text-sm">
-              <Link to={`/projects/${p.id}/script`} className="font-semibold text-amber-700 hover:underline">
-                {p.title}
-              </Link>
-              <p className="text-xs text-stone-600">
-                {t('import.imported', { n: p.assets.imported })} · {t('import.pending', { n: p.assets.pending.length })}
-              </p>
-              <PendingProgress projectId={p.id} />
-              <h4 className="mt-2 text-xs font-medium text-stone-600">{t('import.missing')}</h4>
-              {p.assets.missing.length === 0 ? (
-                <p className="text-xs text-stone-500">{t('import.noMissing')}</p>
-              ) : (
-                <ul className="list-disc pl-5 text-xs text-red-700">
-                  {p.assets.missing.map((m) => (
-                    <li key={m.slot}>
-                      <code>{m.slot}</code> — {m.source}
-                      {m.reason ? ` (${m.reason})` : ''}
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </section>
+            <ProjectReport key={p.id} report={p} />
           ))}
           <div className="flex justify-end">
             <Button variant="primary" onClick={onClose}>

@@ -107,10 +107,10 @@ pub async fn create_with_assets(
         let project = state.projects.create(owner, id, update).await?;
         debug_assert_eq!(project.version, 1);
         let mut attach = ProjectUpdate { script_data, shots, ..ProjectUpdate::default() };
-        let normalized = normalize_assets(state, owner, id, &mut attach).await?;
+        let mut normalized = normalize_assets(state, owner, id, &mut attach).await?;
         match state.projects.attach_documents(id, attach.script_data, attach.shots).await {
             Ok(project) => {
-                state.assets.enqueue_downloads(owner, id, normalized.pending.clone()).await?;
+                normalized.downloads = state.assets.enqueue_downloads(owner, id, normalized.pending.clone()).await?;
                 state.users.invalidate(owner);
                 Ok((project, normalized))
             }
