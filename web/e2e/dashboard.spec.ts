@@ -133,7 +133,13 @@ test('import of an old export file reports each project and its assets', async (
   await expect(report).toContainText('已导入 1 个项目');
   await expect(report).toContainText('已存储 1 个素材');
   await expect(report).toContainText('没有缺失的素材');
-  await dialog.getByRole('link', { name: '旧版的戏' }).click();
+  await dialog.getByRole('button', { name: '关闭' }).last().click();
+  // A project of the same title made here is told apart from the imported one.
+  await createFromDashboard(page, '旧版的戏');
+  const cards = page.getByTestId('project-card').filter({ hasText: '旧版的戏' });
+  await expect(cards).toHaveCount(2);
+  await expect(cards.getByTestId('imported-badge')).toHaveCount(1);
+  await cards.filter({ has: page.getByTestId('imported-badge') }).getByRole('link').click();
   await expect(page.getByLabel('剧本原文')).toHaveValue(/茶馆/);
 });
 

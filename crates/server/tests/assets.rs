@@ -200,6 +200,29 @@ async fn legacy_export_file_imports(engine: Engine) {
         assert_eq!(task["status"], "failed", "{task}");
         assert!(task["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{task}");
     }
+    // Imported projects say so in lists, to be told apart from one of the same title made here.
+    let made_here = app.post_authed("/api/v1/projects", &token, &json!({"title": "渡口记"})).await;
+    assert!(made_here.status.is_success(), "{}", made_here.body);
+    let list = app.get_authed("/api/v1/projects?search=渡口记", &token).await;
+    let mut marks: Vec<bool> =
+        list.data()["items"].as_array().unwrap().iter().map(|p| p["imported_at"].is_string()).collect();
+    marks.sort();
+    assert_eq!(marks, [false, true], "{}", list.body);
+    let imported = get_project(&app, &token, id).await;
+    assert!(imported["settings"]["imported_at"].is_string(), "{imported}");
+    // A client cannot claim it.
+    let claimed = app
+        .send(
+            app.client
+                .put(app.url(&format!("/api/v1/projects/{}", made_here.data()["project"]["id"].as_str().unwrap())))
+                .bearer_auth(&token)
+                .json(&json!({"version": 1, "imported_at": "2020-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert!(claimed.status.is_success() || claimed.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", claimed.body);
+    let list = app.get_authed("/api/v1/projects?search=渡口记", &token).await;
+    let imported = list.data()["items"].as_array().unwrap().iter().filter(|p| p["imported_at"].is_string()).count();
+    assert_eq!(imported, 1, "{}", list.body);
     let train = get_project(&app, &token, projects[1]["id"].as_str().unwrap()).await;
     assert_eq!((train["language"].as_str(), train["image_size"].as_str()), (Some("en"), Some("2560x1440")));
 }

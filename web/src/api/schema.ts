@@ -1644,6 +1644,11 @@ export interface components {
             /** Format: int32 */
             image_count: number;
             image_size: string;
+            /**
+             * Format: date-time
+             * @description When it came in from an export of the old browser app; absent for projects made here.
+             */
+            imported_at?: string | null;
             language: string;
             logline: string;
             owner_id: components["schemas"]["UserId"];
@@ -1678,6 +1683,12 @@ export interface components {
             /** Format: int32 */
             image_count: number;
             image_size: string;
+            /**
+             * Format: date-time
+             * @description When the project came in from an export of the old browser app (set by the server only),
+             *     so it can be told apart from a project of the same title made here.
+             */
+            imported_at?: string | null;
             language: string;
             stage: string;
             target_duration: string;

@@ -74,6 +74,8 @@ export const en: Record<MessageKey, string> = {
   'dashboard.restore': 'Restore',
   'dashboard.shots': '{n} shots',
   'dashboard.progress': 'keyframes {k} · clips {c}',
+  'dashboard.imported': 'Imported',
+  'dashboard.importedAt': 'Imported from an old export on {time}',
   'dashboard.updated': 'Updated {time}',
   'dashboard.open': 'Open',
   'dashboard.rename': 'Rename',

@@ -73,6 +73,8 @@ export const zh = {
   'dashboard.restore': '恢复',
   'dashboard.shots': '{n} 个分镜',
   'dashboard.progress': '关键帧 {k} · 视频 {c}',
+  'dashboard.imported': '导入',
+  'dashboard.importedAt': '从旧版导出文件导入于 {time}',
   'dashboard.updated': '更新于 {time}',
   'dashboard.open': '打开',
   'dashboard.rename': '重命名',

@@ -58,6 +58,10 @@ pub struct ProjectSettings {
     pub image_size: String,
     pub image_count: u8,
     pub genre: String,
+    /// When the project came in from an export of the old browser app (set by the server only),
+    /// so it can be told apart from a project of the same title made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for ProjectSettings {
@@ -70,6 +74,7 @@ impl Default for ProjectSettings {
             image_size: "1440x2560".into(),
             image_count: 4,
             genre: String::new(),
+            imported_at: None,
         }
     }
 }

@@ -93,6 +93,7 @@ pub fn to_update(mut entry: Map<String, Value>) -> (ProjectUpdate, Option<String
             });
             entry
         },
+        imported: true,
     };
     (update, merged_video)
 }

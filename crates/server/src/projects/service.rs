@@ -126,6 +126,9 @@ impl ProjectService {
             errors.push(FieldError::new("status", "a new project is active"));
         }
         let now = Utc::now();
+        if update.imported {
+            settings.imported_at = Some(now);
+        }
         let mut project = ProjectRecord {
             id,
             owner_id: owner,

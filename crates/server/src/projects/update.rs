@@ -54,6 +54,8 @@ pub struct ProjectUpdate {
     pub script_data: Option<Value>,
     pub shots: Option<Value>,
     pub extra: Map<String, Value>,
+    /// Set by an import of the old app's export, never from a request body.
+    pub imported: bool,
 }
 
 impl ProjectUpdate {

@@ -146,6 +146,9 @@ pub struct ProjectListItemView {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When it came in from an export of the old browser app; absent for projects made here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported_at: Option<DateTime<Utc>>,
 }
 
 impl From<ProjectListItem> for ProjectListItemView {
@@ -176,6 +179,7 @@ impl From<ProjectListItem> for ProjectListItemView {
             version: item.version,
             created_at: item.created_at,
             updated_at: item.updated_at,
+            imported_at: settings.imported_at,
         };
         view.set_thumbnail(link);
         view

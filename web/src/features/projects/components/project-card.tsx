@@ -43,6 +43,16 @@ export function ProjectCard({ item, onAction }: Props) {
           <div className="flex items-center gap-2">
             <h3 className="truncate font-semibold">{item.title}</h3>
             <span className="shrink-0 rounded bg-stone-100 px-1.5 py-0.5 text-[11px] text-stone-600">{t(`role.${item.role}`)}</span>
+            {item.imported_at && (
+              // Tells an imported project from one of the same title made here.
+              <span
+                className="shrink-0 rounded bg-sky-100 px-1.5 py-0.5 text-[11px] text-sky-800"
+                title={t('dashboard.importedAt', { time: formatTime(item.imported_at, lang) })}
+                data-testid="imported-badge"
+              >
+                {t('dashboard.imported')}
+              </span>
+            )}
           </div>
           <p className="text-xs text-stone-500">
             {t(`stage.${item.stage}` as MessageKey)} · {t('dashboard.shots', { n: item.counts.shots })} ·{' '}
