@@ -79,7 +79,7 @@ test('the history lists earlier versions with who changed what, and restores one
   await expect(panel.getByRole('status')).toContainText('已恢复版本');
   // What the restore replaced is kept in turn.
   await expect(revisions).toHaveCount(3);
-  await panel.page().getByRole('button', { name: 'close' }).click();
+  await panel.page().getByRole('dialog').getByRole('button', { name: '关闭' }).first().click();
   await expect(rows).toHaveCount(parsed);
   await page.reload();
   await page.getByRole('tab', { name: /分镜/ }).click();

@@ -1,5 +1,6 @@
 // A modal dialog: focus moves in on open and back on close, Escape closes it.
 import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useI18n } from '@/i18n';
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
@@ -27,6 +28,7 @@ interface DialogProps {
 }
 
 export function Dialog({ title, onClose, children, footer, wide }: DialogProps) {
+  const { t } = useI18n();
   const titleId = useId();
   const panel = useRef<HTMLDivElement>(null);
 
@@ -61,7 +63,7 @@ export function Dialog({ title, onClose, children, footer, wide }: DialogProps) 
           <h2 id={titleId} className="text-base font-semibold">
             {title}
           </h2>
-          <button data-close type="button" aria-label="close" onClick={onClose} className="rounded p-1 text-stone-500 hover:bg-stone-100">
+          <button data-close type="button" aria-label={t('common.close')} onClick={onClose} className="rounded p-1 text-stone-500 hover:bg-stone-100">
             ✕
           </button>
         </div>

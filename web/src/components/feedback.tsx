@@ -72,6 +72,46 @@ export function ErrorNote({ error }: { error: unknown }) {
   );
 }
 
+/** Codes of failed tasks with a text in the creator's words saying what to do. */
+const FAILURES = new Set([
+  'PROVIDER_NOT_CONFIGURED',
+  'PROVIDER_ERROR',
+  'NOT_FOUND',
+  'ASSET_MISSING',
+  'QUOTA_EXCEEDED',
+  'MEDIA_TOOL_MISSING',
+  'VALIDATION_ERROR',
+  'FORBIDDEN',
+  'INTERNAL_ERROR',
+  'RATE_LIMITED',
+]);
+
+/**
+ * A failed generation, on the slot it failed for: what happened and what to do, in the creator's
+ * words, with the server's or vendor's own words beneath for whoever needs them.
+ */
+export function TaskFailure({ error }: { error: { code: string; message: string } | null | undefined }) {
+  const { t } = useI18n();
+  if (!error) return null;
+  const known = FAILURES.has(error.code);
+  return (
+    <div role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700" data-testid="task-failure" data-code={error.code}>
+      <p>
+        {known ? t(`failure.${error.code}` as MessageKey) : errorMessage(t, { code: error.code })}
+        {error.code === 'PROVIDER_NOT_CONFIGURED' && (
+          <>
+            {' '}
+            <Link to="/settings" className="font-medium underline">
+              {t('errors.enterKey')}
+            </Link>
+          </>
+        )}
+      </p>
+      {error.message && <p className="mt-0.5 text-xs break-words text-red-700/75">{error.message}</p>}
+    </div>
+  );
+}
+
 const tones: Record<string, string> = {
   completed: 'bg-emerald-100 text-emerald-800',
   failed: 'bg-red-100 text-red-700',

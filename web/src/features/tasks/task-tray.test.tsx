@@ -40,6 +40,8 @@ describe('the task tray', () => {
     const list = screen.getByTestId('task-list');
     expect(list.querySelectorAll('li')).toHaveLength(2);
     expect(screen.getByRole('progressbar', { name: '生成视频' })).toHaveAttribute('aria-valuenow', '40');
+    // The failure in the creator's words, with what to do, and the vendor's words beneath.
+    expect(screen.getByRole('alert')).toHaveTextContent('模型服务没能完成这一项：稍后再点一次生成');
     expect(screen.getByText('upstream timeout')).toBeInTheDocument();
 
     await userEvent.click(screen.getByRole('button', { name: '取消' }));

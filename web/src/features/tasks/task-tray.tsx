@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { api, unwrap } from '@/api/client';
 import { Button } from '@/components/button';
-import { ErrorNote, ProgressBar, StatusBadge } from '@/components/feedback';
+import { ErrorNote, ProgressBar, StatusBadge, TaskFailure } from '@/components/feedback';
 import type { SocketState } from '@/api/task-socket';
 import { useI18n, type MessageKey } from '@/i18n';
 import { FINISHED, taskStore, useTasks } from './task-store';
@@ -57,7 +57,7 @@ export function TaskTray({ projectId, feed }: { projectId: string; feed: SocketS
                     )}
                   </div>
                   {!FINISHED.has(task.status) && <ProgressBar value={task.progress} label={taskLabel(t, task.kind)} remainingSecs={task.remainingSecs} />}
-                  {task.error && <p className="text-xs text-red-600">{task.error.message}</p>}
+                  {task.status === 'failed' && <TaskFailure error={task.error} />}
                 </li>
               ))}
             </ul>

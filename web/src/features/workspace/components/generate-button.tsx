@@ -1,7 +1,7 @@
 // A button that starts one generation, shows its progress and its error.
 import { useState } from 'react';
 import { Button, type ButtonProps } from '@/components/button';
-import { ErrorNote, ProgressBar } from '@/components/feedback';
+import { ErrorNote, ProgressBar, TaskFailure } from '@/components/feedback';
 import { useI18n } from '@/i18n';
 import { useProject } from '../project-context';
 import { useLatestSlotTask, useSlotTask } from '../use-slot-task';
@@ -39,7 +39,7 @@ export function GenerateButton({ slot, start, label, busyElsewhere, ...rest }: P
         {busy ? t('status.generating') : label}
       </Button>
       {task && <ProgressBar value={task.progress} label={label} remainingSecs={task.remainingSecs} />}
-      <ErrorNote error={error ?? (latest?.status === 'failed' ? latest.error : null)} />
+      {error ? <ErrorNote error={error} /> : <TaskFailure error={latest?.status === 'failed' ? latest.error : null} />}
     </div>
   );
 }
