@@ -78,7 +78,7 @@ test('sharing: a viewer sees the project with their role, read only', async ({ p
   await guestPage.goto('/');
   await cardAction(page, '共享的戏', '成员');
   const dialog = page.getByRole('dialog', { name: '项目成员' });
-  await dialog.getByLabel('对方的注册邮箱').fill(guest.email);
+  await dialog.getByLabel('对方的邮箱').fill(guest.email);
   await dialog.getByLabel('权限').selectOption('viewer');
   await dialog.getByRole('button', { name: '邀请' }).click();
   await expect(dialog.getByText(guest.email)).toBeVisible();
@@ -98,6 +98,38 @@ test('sharing: a viewer sees the project with their role, read only', async ({ p
   await expect(card(guestPage, '共享的戏')).toBeVisible();
   await expect(guestPage.getByRole('button', { name: '项目操作: 共享的戏' })).toHaveCount(0);
   await other.close();
+});
+
+test('inviting an address with no account gives a link; registering with it opens the project', async ({ page, browser }) => {
+  await register(page, newAccount('inviter'));
+  await createFromDashboard(page, '邀请的戏');
+  await cardAction(page, '邀请的戏', '成员');
+  const dialog = page.getByRole('dialog', { name: '项目成员' });
+  const newcomer = newAccount('newcomer');
+  await dialog.getByLabel('对方的邮箱').fill(newcomer.email);
+  await dialog.getByRole('button', { name: '邀请' }).click();
+  // Not "not found": an invitation, with the link to send.
+  const invitation = dialog.getByTestId('invitation');
+  await expect(invitation).toContainText(newcomer.email);
+  await expect(dialog.getByRole('alert')).toHaveCount(0);
+  const link = await invitation.getByRole('textbox').inputValue();
+  expect(link).toContain('/register?email=');
+
+  const other = await browser.newContext();
+  const theirs = await other.newPage();
+  await theirs.goto(link);
+  await expect(theirs.getByLabel('邮箱')).toHaveValue(newcomer.email);
+  await theirs.getByLabel('昵称').fill(newcomer.name);
+  await theirs.getByLabel('密码').fill(newcomer.password);
+  await theirs.getByRole('button', { name: '注册' }).click();
+  await expect(card(theirs, '邀请的戏')).toContainText('可编辑');
+  await other.close();
+
+  // The owner sees them as a member now, and no open invitation.
+  await page.reload();
+  await cardAction(page, '邀请的戏', '成员');
+  await expect(dialog.getByText(newcomer.email)).toBeVisible();
+  await expect(dialog.getByTestId('invitation')).toHaveCount(0);
 });
 
 // A 1×1 PNG, as the old browser app kept images inline.

@@ -24,6 +24,7 @@ pub struct MaintenanceReport {
     pub purged_projects: usize,
     pub pruned_tasks: u64,
     pub pruned_revisions: u64,
+    pub expired_invitations: u64,
 }
 
 pub async fn run(state: AppState) {
@@ -40,6 +41,7 @@ pub async fn run(state: AppState) {
                     purged_projects = report.purged_projects,
                     pruned_tasks = report.pruned_tasks,
                     pruned_revisions = report.pruned_revisions,
+                    expired_invitations = report.expired_invitations,
                     "maintenance pass done"
                 );
             }
@@ -63,5 +65,6 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> AppResult<Option<
     let pruned_tasks =
         state.store.prune_tasks(days(settings.task_retention_days), days(settings.failed_task_retention_days)).await?;
     let pruned_revisions = state.store.prune_revisions_before(now - HISTORY_RETENTION).await?;
-    Ok(Some(MaintenanceReport { files, purged_projects, pruned_tasks, pruned_revisions }))
+    let expired_invitations = state.store.drop_invitations_expired_by(now).await?;
+    Ok(Some(MaintenanceReport { files, purged_projects, pruned_tasks, pruned_revisions, expired_invitations }))
 }

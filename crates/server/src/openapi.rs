@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         api::projects::members::share_project,
         api::projects::members::list_members,
         api::projects::members::remove_member,
+        api::projects::members::cancel_invitation,
         api::projects::export::export_project,
         api::projects::history::list_history,
         api::projects::history::get_revision,

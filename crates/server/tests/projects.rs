@@ -215,11 +215,53 @@ async fn viewer_editor_owner_matrix(engine: Engine) {
     assert_eq!(delete(&app, &owner, &format!("{base}/members/{}", editor.id)).await.status, StatusCode::OK);
     assert_eq!(app.get_authed(&base, &editor.token).await.status, StatusCode::NOT_FOUND);
 
-    // Sharing with nobody, with oneself, or with a bad role is refused.
-    let nobody = app
-        .post_authed(&format!("{base}/share"), &owner.token, &json!({"email": "nobody@example.com", "role": "viewer"}))
+    // An address with no account is invited: the owner sees where it registers; members don't
+    // see the address; registering with it opens the project to its new account.
+    let invited = app
+        .post_authed(
+            &format!("{base}/share"),
+            &owner.token,
+            &json!({"email": " Newcomer@Example.com ", "role": "editor"}),
+        )
         .await;
-    assert_eq!(nobody.status, StatusCode::NOT_FOUND);
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let invitation = &invited.data()["invitations"][0];
+    assert_eq!(
+        (invitation["email"].as_str(), invitation["role"].as_str()),
+        (Some("newcomer@example.com"), Some("editor"))
+    );
+    assert_eq!(invitation["register_path"], "/register?email=newcomer%40example.com");
+    assert_eq!(invited.data()["invitations"].as_array().unwrap().len(), 1);
+    let stranger = user(&app, "stranger-invites@example.com").await;
+    assert_eq!(app.get_authed(&format!("{base}/members"), &stranger.token).await.status, StatusCode::NOT_FOUND);
+    let newcomer = user(&app, "newcomer@example.com").await;
+    let opened = app.get_authed(&base, &newcomer.token).await;
+    assert_eq!(
+        (opened.status, opened.data()["project"]["role"].as_str()),
+        (StatusCode::OK, Some("editor")),
+        "{}",
+        opened.body
+    );
+    let members = app.get_authed(&format!("{base}/members"), &owner.token).await;
+    assert!(members.data()["invitations"].as_array().unwrap().is_empty(), "the invitation is used up");
+    // A withdrawn invitation opens nothing.
+    app.post_authed(&format!("{base}/share"), &owner.token, &json!({"email": "later@example.com", "role": "viewer"}))
+        .await;
+    let withdrawn = delete(&app, &owner, &format!("{base}/invitations/later@example.com")).await;
+    assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.body);
+    assert!(withdrawn.data()["invitations"].as_array().unwrap().is_empty());
+    assert_eq!(
+        delete(&app, &owner, &format!("{base}/invitations/later@example.com")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        delete(&app, &newcomer, &format!("{base}/invitations/x@example.com")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let later = user(&app, "later@example.com").await;
+    assert_eq!(app.get_authed(&base, &later.token).await.status, StatusCode::NOT_FOUND);
+
+    // Sharing with oneself, or with a bad role, is refused.
     let myself = app
         .post_authed(&format!("{base}/share"), &owner.token, &json!({"email": "boss@example.com", "role": "viewer"}))
         .await;

@@ -26,6 +26,7 @@ use std::sync::Arc;
 pub use changes::{Announcement, ProjectChanged, ProjectChanges};
 pub use error::{StoreError, StoreResult};
 pub use files::{FileRecord, FileStore, KindUsage, UploadPart, Usage};
+pub use projects::Invitation;
 pub use projects::{
     AccessInfo, Enqueued, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord, ProjectStore,
     StatusFilter,

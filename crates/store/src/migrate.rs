@@ -31,6 +31,7 @@ const TEMPLATES: &[Template] = templates![
     "0005_pipeline.sql",
     "0006_document_history.sql",
     "0007_key_checks.sql",
+    "0008_project_invitations.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

@@ -112,6 +112,18 @@ pub struct Member {
     pub since: DateTime<Utc>,
 }
 
+/// An invitation to a project for an address with no account yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub project_id: ProjectId,
+    /// As `Email` normalises it (trimmed, lower case).
+    pub email: String,
+    pub role: ProjectRole,
+    pub invited_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// What the caller may do with a project, and its current version and status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccessInfo {
@@ -188,6 +200,23 @@ pub trait ProjectStore {
 
     /// The members of a project (not its owner), oldest first.
     async fn members(&self, project: ProjectId) -> StoreResult<Vec<Member>>;
+
+    /// Invites an address to a project; an earlier invitation of the address is replaced.
+    async fn invite(&self, invitation: &Invitation) -> StoreResult<()>;
+
+    /// The project's invitations that have not expired by `now`, oldest first.
+    async fn invitations(&self, project: ProjectId, now: DateTime<Utc>) -> StoreResult<Vec<Invitation>>;
+
+    /// Withdraws an invitation; false when there was none.
+    async fn cancel_invitation(&self, project: ProjectId, email: &str) -> StoreResult<bool>;
+
+    /// Makes each invitation of `email` unexpired at `now` a membership of `user` (a role they
+    /// already hold is kept), and removes every invitation of the address; answers the projects
+    /// joined.
+    async fn accept_invitations(&self, user: UserId, email: &str, now: DateTime<Utc>) -> StoreResult<Vec<ProjectId>>;
+
+    /// Removes the invitations that expired by `now`; answers how many.
+    async fn drop_invitations_expired_by(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Deletes for good the projects deleted before `before`; answers their ids.
     async fn purge_projects_deleted_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<ProjectId>>;

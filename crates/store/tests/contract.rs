@@ -72,6 +72,7 @@ contract!(
     document_history_keeps_what_people_replaced,
     document_history_is_capped_and_pruned,
     document_history_keeps_a_parse_but_not_each_picture,
+    invitations_become_memberships_when_the_address_registers,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -1259,4 +1260,63 @@ async fn document_history_keeps_a_parse_but_not_each_picture(store: Arc<dyn Stor
     let kept = store.revisions(id).await.unwrap();
     assert_eq!(kept.iter().map(|r| (r.version, r.shot_count)).collect::<Vec<_>>(), [(3, 3), (1, 0)], "{kept:?}");
     assert!(kept[0].made_by.is_none(), "the parse is a generation's");
+}
+
+async fn invitations_become_memberships_when_the_address_registers(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("inviting-owner@example.com")).await.unwrap();
+    let (first, second, lapsed) =
+        (project(owner.id, "First", ""), project(owner.id, "Second", ""), project(owner.id, "Lapsed", ""));
+    for record in [&first, &second, &lapsed] {
+        store.create_project(record).await.unwrap();
+    }
+    let now = Utc::now();
+    let invite = |project: ProjectId, role: ProjectRole, expires_at: chrono::DateTime<Utc>| cinegen_store::Invitation {
+        project_id: project,
+        email: "newcomer@example.com".into(),
+        role,
+        invited_by: Some(owner.id),
+        created_at: now,
+        expires_at,
+    };
+    let week = now + chrono::TimeDelta::days(7);
+    store.invite(&invite(first.id, ProjectRole::Viewer, week)).await.unwrap();
+    // Asked again: the later invitation replaces the earlier one.
+    store.invite(&invite(first.id, ProjectRole::Editor, week)).await.unwrap();
+    store.invite(&invite(second.id, ProjectRole::Viewer, week)).await.unwrap();
+    store.invite(&invite(lapsed.id, ProjectRole::Editor, now - chrono::TimeDelta::seconds(1))).await.unwrap();
+    let stale = cinegen_store::Invitation {
+        email: "gone@example.com".into(),
+        ..invite(second.id, ProjectRole::Viewer, now - chrono::TimeDelta::days(1))
+    };
+    store.invite(&stale).await.unwrap();
+    assert_eq!(
+        store.drop_invitations_expired_by(now - chrono::TimeDelta::hours(1)).await.unwrap(),
+        1,
+        "only the long-expired one"
+    );
+    let open = store.invitations(first.id, now).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].email.as_str(), open[0].role, open[0].invited_by),
+        ("newcomer@example.com", ProjectRole::Editor, Some(owner.id))
+    );
+    assert!(store.invitations(lapsed.id, now).await.unwrap().is_empty(), "an expired invitation is not listed");
+    assert!(store.cancel_invitation(second.id, "newcomer@example.com").await.unwrap());
+    assert!(!store.cancel_invitation(second.id, "newcomer@example.com").await.unwrap());
+
+    let newcomer = store.create_user(new_user("newcomer@example.com")).await.unwrap();
+    let mut heard = store.project_changes().subscribe();
+    let joined = store.accept_invitations(newcomer.id, "newcomer@example.com", now).await.unwrap();
+    assert_eq!(joined, [first.id], "only the open invitation; the withdrawn and the lapsed ones make nothing");
+    assert_eq!(
+        store.project_for(first.id, newcomer.id).await.unwrap().map(|(_, role)| role),
+        Some(ProjectRole::Editor)
+    );
+    assert!(store.project_for(lapsed.id, newcomer.id).await.unwrap().is_none());
+    assert!(heard.try_recv().unwrap().users.contains(&newcomer.id), "their project list changed");
+    assert!(
+        store.invitations(lapsed.id, now - chrono::TimeDelta::days(1)).await.unwrap().is_empty(),
+        "all of the address's invitations are used up"
+    );
+    assert!(store.accept_invitations(newcomer.id, "newcomer@example.com", now).await.unwrap().is_empty(), "once");
 }

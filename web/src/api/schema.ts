@@ -464,6 +464,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/invitations/{email}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraws an invitation (owner only). */
+        delete: operations["cancel_invitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/members": {
         parameters: {
             query?: never;
@@ -524,7 +541,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Shares the project with an account (owner only); sharing again changes the role. */
+        /**
+         * Shares the project with an account (owner only); sharing again changes the role. An address
+         *     with no account yet is invited for 14 days (it is listed under `invitations`, with the path
+         *     where it registers); registering with it makes it a member.
+         */
         post: operations["share_project"];
         delete?: never;
         options?: never;
@@ -1013,6 +1034,11 @@ export interface components {
             /** Format: int32 */
             code: number;
             data: {
+                /**
+                 * @description Addresses invited before they had an account (shown to the owner only); each becomes a
+                 *     member when it registers.
+                 */
+                invitations: components["schemas"]["InvitationView"][];
                 members: components["schemas"]["MemberView"][];
             };
             message: string;
@@ -1500,6 +1526,21 @@ export interface components {
             id: components["schemas"]["ProjectId"];
             title: string;
         };
+        /** @description An open invitation for an address with no account yet. */
+        InvitationView: {
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            invited_at: string;
+            /**
+             * @description Where the invited person registers (this server's address before it): the address is
+             *     filled in, and registering with it opens the project to them.
+             */
+            register_path: string;
+            /** @description viewer or editor. */
+            role: string;
+        };
         /** @description A check that passed. */
         KeyCheck: {
             /** @description The capability the check called. */
@@ -1554,6 +1595,11 @@ export interface components {
             user_id: components["schemas"]["UserId"];
         };
         MembersView: {
+            /**
+             * @description Addresses invited before they had an account (shown to the owner only); each becomes a
+             *     member when it registers.
+             */
+            invitations: components["schemas"]["InvitationView"][];
             members: components["schemas"]["MemberView"][];
         };
         MergeRequest: {
@@ -3909,6 +3955,53 @@ export interface operations {
             };
         };
     };
+    cancel_invitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_MembersView"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_members: {
         parameters: {
             query?: never;
@@ -4089,7 +4182,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description no such project or account */
+            /** @description no such project */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -121,6 +121,14 @@ impl AuthService {
             NewUser { id: UserId::new(), email, name, password_hash, quota_total: self.default_quota, now: Utc::now() };
         let user = self.store.create_user(new).await?;
         tracing::info!(user.id = %user.id, "registered account");
+        // Projects shared with the address before it had an account open to it now.
+        match self.store.accept_invitations(user.id, user.email.as_str(), Utc::now()).await {
+            Ok(joined) if !joined.is_empty() => {
+                tracing::info!(user.id = %user.id, projects = joined.len(), "accepted invitations")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(user.id = %user.id, error = %error, "could not accept invitations"),
+        }
         let tokens = self.start_session(user.id, client).await?;
         Ok((user, tokens))
     }

@@ -79,6 +79,18 @@ fn check_version(expected: Option<i64>, current: i64) -> Result<(), ChangeError>
     }
 }
 
+/// How long an invitation for an address with no account stays open.
+pub const INVITATION_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::days(14);
+
+/// What sharing did.
+#[derive(Debug)]
+pub enum Shared {
+    /// The account is a member now (or has the new role).
+    Member,
+    /// The address has no account: it is invited.
+    Invited(cinegen_store::Invitation),
+}
+
 impl ProjectService {
     pub fn new(store: Arc<dyn Store>, counters: Arc<dyn crate::ephemeral::Counters>, shares_per_hour: u32) -> Self {
         Self { store, counters, shares_per_hour }
@@ -315,7 +327,9 @@ impl ProjectService {
 
     /// Gives the account with `email` a role on the project (or changes it). Shares count against
     /// the owner's hourly limit, so a project cannot be used to probe which addresses have accounts.
-    pub async fn share(&self, access: &OwnerAccess, owner: UserId, email: &str, role: &str) -> AppResult<()> {
+    /// Shares the project with the account of `email` as `role`; an address with no account yet
+    /// is invited instead (its invitation becomes a membership when it registers).
+    pub async fn share(&self, access: &OwnerAccess, owner: UserId, email: &str, role: &str) -> AppResult<Shared> {
         use crate::tasks::budget::{Budget, draw_within};
         draw_within(self.counters.as_ref(), owner, Budget::Shares, 1, self.shares_per_hour).await?;
         let mut errors = ValidationErrors::default();
@@ -329,17 +343,43 @@ impl ProjectService {
             }
         };
         let (Some(email), Some(role)) = (email, role) else { return Err(AppError::validation(errors)) };
-        let user = self
-            .store
-            .user_by_email(&email)
-            .await?
-            .ok_or_else(|| AppError::NotFound("no account with this email".into()))?;
+        let Some(user) = self.store.user_by_email(&email).await? else {
+            let now = Utc::now();
+            let invitation = cinegen_store::Invitation {
+                project_id: access.id(),
+                email: email.as_str().to_owned(),
+                role,
+                invited_by: Some(owner),
+                created_at: now,
+                expires_at: now + INVITATION_LIFETIME,
+            };
+            self.store.invite(&invitation).await?;
+            tracing::info!(project.id = %access.id(), role = %role, "invited an address with no account");
+            return Ok(Shared::Invited(invitation));
+        };
         if user.id == owner {
             let error = FieldError::new("email", "the owner already has every right on the project");
             return Err(AppError::validation(ValidationErrors(vec![error])));
         }
         self.store.set_member(access.id(), user.id, role, Utc::now()).await?;
         tracing::info!(project.id = %access.id(), member.id = %user.id, role = %role, "shared project");
+        Ok(Shared::Member)
+    }
+
+    /// The project's open invitations: only its owner sees the addresses.
+    pub async fn invitations(&self, access: &ProjectAccess) -> AppResult<Vec<cinegen_store::Invitation>> {
+        if access.role() != ProjectRole::Owner {
+            return Ok(Vec::new());
+        }
+        Ok(self.store.invitations(access.id(), Utc::now()).await?)
+    }
+
+    /// Withdraws the invitation of `email` (owner only).
+    pub async fn cancel_invitation(&self, access: &OwnerAccess, email: &str) -> AppResult<()> {
+        let email = Email::parse(email).map_err(|e| AppError::validation(ValidationErrors(vec![e])))?;
+        if !self.store.cancel_invitation(access.id(), email.as_str()).await? {
+            return Err(AppError::not_found("invitation"));
+        }
         Ok(())
     }
 

@@ -2,7 +2,9 @@ use super::SqlStore;
 use super::revisions::Replaced;
 use crate::db::{Conn, Query, Row, Time, Tx};
 use crate::projects::StatusFilter;
-use crate::projects::{AccessInfo, Enqueued, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord};
+use crate::projects::{
+    AccessInfo, Enqueued, Invitation, Member, ProjectChange, ProjectListItem, ProjectQuery, ProjectRecord,
+};
 use crate::revisions::Author;
 use crate::{NewTask, ProjectStore, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -20,6 +22,17 @@ const LIST_COLUMNS: &str = "p.id, p.user_id, p.title, p.status, p.settings, p.ve
 /// The caller's role ($1 is the caller): the owner, else their membership.
 const ROLE: &str = "CASE WHEN p.user_id = $1 THEN 'owner' ELSE m.role END";
 const MEMBER_JOIN: &str = "LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = $1";
+
+fn invitation_from_row(row: &Row) -> StoreResult<Invitation> {
+    Ok(Invitation {
+        project_id: ProjectId(row.uuid("project_id")?),
+        email: row.get("email")?,
+        role: role(row)?,
+        invited_by: row.get::<Option<Uuid>>("invited_by")?.map(UserId),
+        created_at: row.time("created_at")?,
+        expires_at: row.time("expires_at")?,
+    })
+}
 
 fn role(row: &Row) -> StoreResult<ProjectRole> {
     let text: String = row.get("role")?;
@@ -322,6 +335,92 @@ impl ProjectStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn invite(&self, invitation: &Invitation) -> StoreResult<()> {
+        self.db
+            .query(
+                "INSERT INTO project_invitations (project_id, email, role, invited_by, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (project_id, email) DO UPDATE SET role = excluded.role, invited_by = excluded.invited_by,
+                    created_at = excluded.created_at, expires_at = excluded.expires_at",
+            )
+            .bind(invitation.project_id.as_uuid())
+            .bind(invitation.email.as_str())
+            .bind(invitation.role.as_str())
+            .bind(invitation.invited_by.map(|u| u.as_uuid()))
+            .bind(Time(invitation.created_at))
+            .bind(Time(invitation.expires_at))
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    async fn invitations(&self, project: ProjectId, now: DateTime<Utc>) -> StoreResult<Vec<Invitation>> {
+        let rows = self
+            .db
+            .query(
+                "SELECT project_id, email, role, invited_by, created_at, expires_at FROM project_invitations
+                 WHERE project_id = $1 AND expires_at > $2 ORDER BY created_at, email",
+            )
+            .bind(project.as_uuid())
+            .bind(Time(now))
+            .fetch_all()
+            .await?;
+        rows.iter().map(invitation_from_row).collect()
+    }
+
+    async fn cancel_invitation(&self, project: ProjectId, email: &str) -> StoreResult<bool> {
+        let removed = self
+            .db
+            .query("DELETE FROM project_invitations WHERE project_id = $1 AND email = $2")
+            .bind(project.as_uuid())
+            .bind(email)
+            .execute()
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn accept_invitations(&self, user: UserId, email: &str, now: DateTime<Utc>) -> StoreResult<Vec<ProjectId>> {
+        let mut tx = self.db.begin().await?;
+        let rows = tx
+            .query(
+                "DELETE FROM project_invitations WHERE email = $1
+                 RETURNING project_id, email, role, invited_by, created_at, expires_at",
+            )
+            .bind(email)
+            .fetch_all()
+            .await?;
+        let mut joined = Vec::new();
+        for invitation in rows.iter().map(invitation_from_row) {
+            let invitation = invitation?;
+            if invitation.expires_at <= now {
+                continue;
+            }
+            // A membership the address holds already (shared after it registered) stays as it is.
+            tx.query(
+                "INSERT INTO project_members (project_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (project_id, user_id) DO NOTHING",
+            )
+            .bind(invitation.project_id.as_uuid())
+            .bind(user.as_uuid())
+            .bind(invitation.role.as_str())
+            .bind(Time(now))
+            .execute()
+            .await?;
+            joined.push(invitation.project_id);
+        }
+        tx.commit().await?;
+        if !joined.is_empty() {
+            self.changes.announce(vec![user]);
+        }
+        Ok(joined)
+    }
+
+    async fn drop_invitations_expired_by(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let dropped =
+            self.db.query("DELETE FROM project_invitations WHERE expires_at <= $1").bind(Time(now)).execute().await?;
+        Ok(dropped)
     }
 
     async fn purge_projects_deleted_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<ProjectId>> {

@@ -84,7 +84,9 @@ export function RegisterPage() {
   const { register, status } = useAuth();
   const navigate = useNavigate();
   const returnPath = useReturnPath();
-  const [email, setEmail] = useState('');
+  // An invitation's link names the address it was sent to.
+  const { search } = useLocation();
+  const [email, setEmail] = useState(() => new URLSearchParams(search).get('email') ?? '');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);

@@ -1,4 +1,5 @@
 // Sharing a project (owner only): invite by email as viewer or editor, change a role, remove.
+// An address with no account yet gets an invitation: a link to register with, listed until used.
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/api/client';
@@ -23,6 +24,16 @@ export function MembersDialog({ projectId, onClose }: { projectId: string; onClo
       unwrap(api.POST('/api/v1/projects/{id}/share', { params: { path: { id: projectId } }, body })),
     onSuccess: refresh,
   });
+  const withdraw = useMutation({
+    mutationFn: (address: string) =>
+      unwrap(api.DELETE('/api/v1/projects/{id}/invitations/{email}', { params: { path: { id: projectId, email: address } } })),
+    onSuccess: refresh,
+  });
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = async (link: string) => {
+    await navigator.clipboard?.writeText(link).catch(() => undefined);
+    setCopied(link);
+  };
   const remove = useMutation({
     mutationFn: (userId: string) =>
       unwrap(api.DELETE('/api/v1/projects/{id}/members/{user_id}', { params: { path: { id: projectId, user_id: userId } } })),
@@ -50,7 +61,38 @@ export function MembersDialog({ projectId, onClose }: { projectId: string; onClo
           {t('members.invite')}
         </Button>
       </form>
-      <ErrorNote error={share.error ?? remove.error ?? members.error} />
+      <ErrorNote error={share.error ?? remove.error ?? withdraw.error ?? members.error} />
+      {!!members.data?.invitations.length && (
+        <section className="mb-4 rounded-md border border-sky-200 bg-sky-50 p-3" data-testid="invitations">
+          <h3 className="mb-1 text-sm font-medium text-sky-900">{t('members.invitations')}</h3>
+          <p className="mb-2 text-xs text-sky-900/80">{t('members.invitationsHint')}</p>
+          <ul className="flex flex-col gap-2">
+            {members.data.invitations.map((invitation) => {
+              const link = `${window.location.origin}${invitation.register_path}`;
+              return (
+                <li key={invitation.email} className="flex flex-wrap items-center gap-2 text-sm" data-testid="invitation">
+                  <span className="mr-auto">
+                    {invitation.email} · {t(`role.${invitation.role as 'editor' | 'viewer'}`)}
+                  </span>
+                  <input
+                    readOnly
+                    aria-label={t('members.inviteLink', { email: invitation.email })}
+                    value={link}
+                    onFocus={(e) => e.currentTarget.select()}
+                    className="w-64 max-w-full rounded border border-sky-200 bg-white px-2 py-1 text-xs"
+                  />
+                  <Button size="sm" variant="secondary" onClick={() => void copy(link)}>
+                    {copied === link ? t('members.copied') : t('members.copyLink')}
+                  </Button>
+                  <Button size="sm" variant="ghost" onClick={() => withdraw.mutate(invitation.email)}>
+                    {t('members.withdraw')}
+                  </Button>
+                </li>
+              );
+            })}
+          </ul>
+        </section>
+      )}
       {members.isPending ? (
         <Spinner />
       ) : members.data?.members.length ? (

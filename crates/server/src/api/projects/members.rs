@@ -1,5 +1,5 @@
 use super::parse_id;
-use super::views::{MemberView, MembersView};
+use super::views::{InvitationView, MemberView, MembersView};
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::AppResult;
 use crate::extract::{ApiJson, CurrentUser};
@@ -20,16 +20,22 @@ pub struct ShareRequest {
 
 async fn members_answer(state: &AppState, access: &crate::projects::ProjectAccess) -> AppResult<Response> {
     let members = state.projects.members(access).await?;
-    Ok(envelope::ok(MembersView { members: members.into_iter().map(MemberView::from).collect() }))
+    let invitations = state.projects.invitations(access).await?;
+    Ok(envelope::ok(MembersView {
+        members: members.into_iter().map(MemberView::from).collect(),
+        invitations: invitations.into_iter().map(InvitationView::from).collect(),
+    }))
 }
 
-/// Shares the project with an account (owner only); sharing again changes the role.
+/// Shares the project with an account (owner only); sharing again changes the role. An address
+/// with no account yet is invited for 14 days (it is listed under `invitations`, with the path
+/// where it registers); registering with it makes it a member.
 #[utoipa::path(
     post, path = "/api/v1/projects/{id}/share", tag = "projects", operation_id = "share_project",
     security(("bearer" = [])), request_body = ShareRequest,
     responses(
         (status = 200, body = Envelope<MembersView>),
-        (status = 403, body = ErrorEnvelope), (status = 404, description = "no such project or account", body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope), (status = 404, description = "no such project", body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope),
     )
 )]
@@ -76,5 +82,22 @@ pub async fn remove_member(
     let member: UserId = parse_id(&user_id, "member")?;
     let access = state.projects.authorize(claims.sub, id).await?;
     state.projects.unshare(&access, claims.sub, member).await?;
+    members_answer(&state, &access).await
+}
+
+/// Withdraws an invitation (owner only).
+#[utoipa::path(
+    delete, path = "/api/v1/projects/{id}/invitations/{email}", tag = "projects", operation_id = "cancel_invitation",
+    security(("bearer" = [])),
+    responses((status = 200, body = Envelope<MembersView>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope))
+)]
+pub async fn cancel_invitation(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Path((id, email)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let id: ProjectId = parse_id(&id, "project")?;
+    let access = state.projects.authorize(claims.sub, id).await?.owner()?;
+    state.projects.cancel_invitation(&access, &email).await?;
     members_answer(&state, &access).await
 }

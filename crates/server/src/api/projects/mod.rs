@@ -28,6 +28,7 @@ pub fn routes(document_limit: usize) -> Router<AppState> {
         .route("/projects/{id}/share", post(members::share_project))
         .route("/projects/{id}/members", get(members::list_members))
         .route("/projects/{id}/members/{user_id}", axum::routing::delete(members::remove_member))
+        .route("/projects/{id}/invitations/{email}", axum::routing::delete(members::cancel_invitation))
         .route("/projects/{id}/export.json", get(export::export_project))
         .route("/projects/{id}/history", get(history::list_history))
         .route("/projects/{id}/history/{version}", get(history::get_revision))

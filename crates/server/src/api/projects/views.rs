@@ -226,6 +226,35 @@ impl From<Member> for MemberView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MembersView {
     pub members: Vec<MemberView>,
+    /// Addresses invited before they had an account (shown to the owner only); each becomes a
+    /// member when it registers.
+    pub invitations: Vec<InvitationView>,
+}
+
+/// An open invitation for an address with no account yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationView {
+    pub email: String,
+    /// viewer or editor.
+    pub role: String,
+    pub invited_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Where the invited person registers (this server's address before it): the address is
+    /// filled in, and registering with it opens the project to them.
+    pub register_path: String,
+}
+
+impl From<cinegen_store::Invitation> for InvitationView {
+    fn from(invitation: cinegen_store::Invitation) -> Self {
+        let email: String = url::form_urlencoded::byte_serialize(invitation.email.as_bytes()).collect();
+        Self {
+            register_path: format!("/register?email={email}"),
+            email: invitation.email,
+            role: invitation.role.as_str().to_owned(),
+            invited_at: invitation.created_at,
+            expires_at: invitation.expires_at,
+        }
+    }
 }
 
 /// The body of `POST /projects`, for the OpenAPI document (the handler reads it as an object, so
