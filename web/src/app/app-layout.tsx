@@ -16,7 +16,7 @@ export function AppLayout() {
       <header className="sticky top-0 z-30 border-b border-stone-200 bg-white/90 backdrop-blur">
         <div className="mx-auto flex max-w-6xl items-center gap-2 px-6 py-3">
           <span className="mr-4 font-semibold tracking-tight">
-            CineGen <span className="text-stone-400">· {t('app.name')}</span>
+            CineGen <span className="text-stone-500">· {t('app.name')}</span>
           </span>
           <nav className="flex gap-1">
             <NavLink to="/" end className={linkClass}>

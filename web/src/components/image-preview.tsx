@@ -21,7 +21,7 @@ export function ImageSlot({ url, alt, aspect, busy }: ImageSlotProps) {
             <img src={url} alt={alt} loading="lazy" decoding="async" className="h-full w-full object-cover" />
           </button>
         ) : (
-          <div className="flex h-full items-center justify-center text-xs text-stone-500">{t('assets.noImage')}</div>
+          <div className="flex h-full items-center justify-center text-xs text-stone-600">{t('assets.noImage')}</div>
         )}
         {busy && (
           <div className="absolute inset-0 flex items-center justify-center bg-white/60">

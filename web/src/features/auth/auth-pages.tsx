@@ -20,7 +20,7 @@ function AuthFrame({ title, children }: { title: string; children: React.ReactNo
         <div className="mb-6 flex items-center justify-between">
           <div>
             <p className="text-lg font-semibold tracking-tight">CineGen · {t('app.name')}</p>
-            <p className="text-xs text-stone-500">{t('app.tagline')}</p>
+            <p className="text-xs text-stone-600">{t('app.tagline')}</p>
           </div>
           <LanguageSwitch />
         </div>

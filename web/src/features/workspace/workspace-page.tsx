@@ -111,7 +111,7 @@ export function WorkspacePage() {
                   `flex items-center gap-3 rounded-md px-2 py-2 text-sm ${isActive ? 'bg-stone-900 text-white' : 'text-stone-700 hover:bg-stone-100'}`
                 }
               >
-                <span className="font-mono text-xs opacity-60">0{index + 1}</span>
+                <span className="font-mono text-xs opacity-80">0{index + 1}</span>
                 {!collapsed && <span>{t(`stage.${stage}` as MessageKey)}</span>}
               </NavLink>
             ))}

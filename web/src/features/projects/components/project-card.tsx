@@ -58,7 +58,7 @@ export function ProjectCard({ item, onAction }: Props) {
             {t(`stage.${item.stage}` as MessageKey)} · {t('dashboard.shots', { n: item.counts.shots })} ·{' '}
             {t('dashboard.progress', { k: item.counts.keyframes_completed, c: item.counts.clips_completed })}
           </p>
-          <p className="text-xs text-stone-400">{t('dashboard.updated', { time: formatTime(item.updated_at, lang) })}</p>
+          <p className="text-xs text-stone-500">{t('dashboard.updated', { time: formatTime(item.updated_at, lang) })}</p>
         </div>
       </Link>
       {visible.length > 0 && (

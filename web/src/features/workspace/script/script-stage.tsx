@@ -42,7 +42,7 @@ export function ScriptStage() {
                 onClick={() => setTab(name)}
                 className={`-mb-px border-b-2 px-3 py-2 text-sm ${tab === name ? 'border-amber-500 font-semibold text-stone-900' : 'border-transparent text-stone-500 hover:text-stone-800'}`}
               >
-                {t(`script.${name}` as MessageKey)} <span className="text-xs text-stone-400">{counts[name]}</span>
+                {t(`script.${name}` as MessageKey)} <span className="text-xs text-stone-500">{counts[name]}</span>
               </button>
             ))}
           </div>
