@@ -183,3 +183,18 @@ ensure_schemathesis() {
   python3 -m venv "$venv" || return 1
   "$venv/bin/pip" install --quiet "schemathesis>=4.1,<5" || return 1
 }
+
+# Debian's Chromium drives the end-to-end tests; browsers are never downloaded by Playwright.
+# A CJK font makes the Chinese-first screenshots of the run legible.
+CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+ensure_chromium() {
+  [[ -x /usr/bin/chromium && -f $CJK_FONT ]] && return 0
+  banner "installing chromium and a CJK font (end-to-end tests)"
+  local sudo=() packages=(chromium fonts-wqy-microhei)
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q >/dev/null || return 1
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null || return 1
+  fi
+  [[ -x /usr/bin/chromium ]]
+}

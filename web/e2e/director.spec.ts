@@ -1,6 +1,6 @@
 // The director's per-shot editing: frames, prompts (autosaved), images, wardrobe, duration.
 import { expect, test } from '@playwright/test';
-import { expectSaved, parsedFirstScene } from './helpers';
+import { expectSaved, newAccount, parsedFirstScene, register } from './helpers';
 
 test('a shot is edited frame by frame and every change survives a reload', async ({ page }) => {
   await parsedFirstScene(page, 'director');
@@ -54,4 +54,42 @@ test('a shot is edited frame by frame and every change survives a reload', async
   await expect(again.getByLabel('时长（秒）')).toHaveValue('4');
   await expect(page.getByTestId('keyframe-start').getByLabel('画面提示词')).toHaveValue('黄昏的渡口，少女提灯独行');
   await expect(page.getByTestId('keyframe-end')).toHaveCount(0);
+});
+
+test('a 300-shot project: the director opens at once, renders only what is in view, and reaches the last shot', async ({ page }) => {
+  const account = newAccount('long');
+  await register(page, account);
+  const login = await page.request.post('/api/v1/auth/login', { data: { email: account.email, password: account.password } });
+  const token = ((await login.json()) as { data: { tokens: { access: string } } }).data.tokens.access;
+  const shots = Array.from({ length: 300 }, (_, i) => ({
+    id: `shot-${i}`,
+    actionSummary: `第 ${i + 1} 镜`,
+    keyframes: [{ id: `kf-${i}`, type: 'start' }],
+    interval: { id: `clip-${i}`, duration: 4 },
+  }));
+  const created = await page.request.post('/api/v1/projects', {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { title: '三百镜', shots, stage: 'director' },
+  });
+  expect(created.ok()).toBe(true);
+  const id = ((await created.json()) as { data: { project: { id: string } } }).data.project.id;
+
+  // Time to interactive: from navigation until a shot answers a click with its detail.
+  const started = Date.now();
+  await page.goto(`/projects/${id}/director`);
+  await page.getByTestId('shot-tile').nth(1).click();
+  await expect(page.getByTestId('shot-detail').getByRole('heading', { name: '分镜 2' })).toBeVisible();
+  const interactive = Date.now() - started;
+  test.info().annotations.push({ type: '300-shot director, time to interactive (ms)', description: String(interactive) });
+  console.log(`300-shot director: interactive ${interactive} ms after navigation`);
+  await expect(page.getByTestId('completion')).toContainText('视频 0/300');
+
+  // Only the rows in view (and a few around them) are in the page.
+  expect(await page.getByTestId('shot-tile').count()).toBeLessThan(40);
+  // The last shot is reached by scrolling, and opens.
+  await page.getByTestId('shot-grid').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  const last = page.getByTestId('shot-tile').filter({ hasText: '分镜 300' });
+  await expect(last).toBeVisible();
+  await last.click();
+  await expect(page.getByTestId('shot-detail').getByRole('heading', { name: '分镜 300' })).toBeVisible();
 });

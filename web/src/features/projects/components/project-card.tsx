@@ -41,7 +41,7 @@ export function ProjectCard({ item, onAction }: Props) {
         </div>
         <div className="flex flex-col gap-1 p-3">
           <div className="flex items-center gap-2">
-            <h3 className="truncate font-semibold">{item.title}</h3>
+            <h2 className="truncate font-semibold">{item.title}</h2>
             <span className="shrink-0 rounded bg-stone-100 px-1.5 py-0.5 text-[11px] text-stone-600">{t(`role.${item.role}`)}</span>
             {item.imported_at && (
               // Tells an imported project from one of the same title made here.

@@ -1,4 +1,5 @@
 import { useRef, useState } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
 import { EmptyState } from '@/components/feedback';
 import { useI18n } from '@/i18n';
 import { useProject } from '../project-context';
@@ -6,6 +7,10 @@ import { BatchButton } from '../components/batch-button';
 import { completion } from './shot-status';
 import { ShotTile } from './shot-tile';
 import { ShotDetail } from './shot-detail';
+
+/** Tiles per row of the shot grid, and a row's height before it is measured. */
+const COLUMNS = 2;
+const ROW_ESTIMATE_PX = 150;
 
 export function DirectorStage() {
   const { t } = useI18n();
@@ -15,6 +20,15 @@ export function DirectorStage() {
   const selectedIndex = shots.findIndex((s) => s.id === selectedId);
   const counts = completion(shots);
   const detail = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLDivElement>(null);
+  // Only the rows in view (and a few around them) are in the page: a 300-shot project opens and
+  // scrolls as quickly as a 10-shot one, and pictures load as their rows come into view.
+  const rows = useVirtualizer({
+    count: Math.ceil(shots.length / COLUMNS),
+    getScrollElement: () => list.current,
+    estimateSize: () => ROW_ESTIMATE_PX,
+    overscan: 4,
+  });
   // Below the two-column width the detail is under the list: bring it into view on a tap.
   const select = (id: string) => {
     setSelectedId(id);
@@ -43,10 +57,23 @@ export function DirectorStage() {
         <EmptyState>{t('director.empty')}</EmptyState>
       ) : (
         <div className="grid grid-cols-1 gap-5 lg:grid-cols-[minmax(16rem,22rem)_1fr]">
-          <div className="grid max-h-[calc(100vh-10rem)] grid-cols-2 content-start gap-2 overflow-y-auto pr-1" aria-label={t('director.grid')}>
-            {shots.map((shot, i) => (
-              <ShotTile key={shot.id} shot={shot} index={i} selected={shot.id === selectedId} onSelect={() => select(shot.id)} />
-            ))}
+          <div ref={list} className="max-h-[calc(100vh-10rem)] overflow-y-auto pr-1" aria-label={t('director.grid')} data-testid="shot-grid">
+            <div className="relative w-full" style={{ height: rows.getTotalSize() }}>
+              {rows.getVirtualItems().map((row) => (
+                <div
+                  key={row.key}
+                  data-index={row.index}
+                  ref={rows.measureElement}
+                  className="absolute top-0 left-0 grid w-full grid-cols-2 gap-2 pb-2"
+                  style={{ transform: `translateY(${row.start}px)` }}
+                >
+                  {shots.slice(row.index * COLUMNS, (row.index + 1) * COLUMNS).map((shot, j) => {
+                    const i = row.index * COLUMNS + j;
+                    return <ShotTile key={shot.id} shot={shot} index={i} selected={shot.id === selectedId} onSelect={() => select(shot.id)} />;
+                  })}
+                </div>
+              ))}
+            </div>
           </div>
           <div className="min-w-0 scroll-mt-2" ref={detail}>
             {selectedIndex >= 0 ? (
