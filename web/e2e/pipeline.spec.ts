@@ -65,6 +65,15 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   await expect(page.getByTestId('completion')).toContainText('视频 10/10', { timeout: 240_000 });
   await videoPlays(page.getByTestId('clip-video'));
   await expect(page.getByTestId('batch-clips').getByRole('button')).toHaveText('全部已生成', { timeout: 15_000 });
+  // Regenerate selected: two shots' clips again, though they are done.
+  await page.getByRole('checkbox', { name: '选择分镜 1', exact: true }).check();
+  await page.getByRole('checkbox', { name: '选择分镜 2', exact: true }).check();
+  await expect(page.getByTestId('picked-bar')).toContainText('已选 2 个分镜');
+  await page.getByRole('button', { name: '重新生成所选视频' }).click();
+  await expect(page.getByTestId('picked-bar')).toHaveCount(0);
+  await expect(page.getByRole('checkbox', { name: '选择分镜 1', exact: true })).not.toBeChecked();
+  await expect(page.getByTestId('batch-clips').getByRole('button')).toHaveText('全部已生成', { timeout: 60_000 });
+  await expect(page.getByTestId('completion')).toContainText('视频 10/10');
   await snap(page, '03-director');
 
   // 04 Export: merge the finished shots and play the film.

@@ -452,4 +452,23 @@ async fn a_grid_frame_has_the_panels_asked_for_and_its_clip_reports_progress(eng
     let clip = download(&app, doc["shots"][0]["interval"]["videoUrl"].as_str().unwrap()).await;
     let dir = tempfile::tempdir().unwrap();
     assert!((probe_duration(dir.path(), "grid.mp4", &clip).await - 12.0).abs() < 0.2);
+
+    // Regenerate selected: a batch of the shots named, though their clips are done.
+    let clip_file = doc["shots"][0]["interval"]["videoFileId"].clone();
+    let everything = app.post_authed("/api/v1/ai/batch/clips", &ann.token, &json!({"project_id": id})).await;
+    assert_eq!(everything.status, StatusCode::UNPROCESSABLE_ENTITY, "nothing is missing: {}", everything.body);
+    let body = json!({"project_id": id, "shot_ids": ["g"]});
+    let batch = start(&app, &ann.token, "/api/v1/ai/batch/clips", body).await;
+    let done = app.finished_task(&ann.token, &batch).await;
+    assert_eq!(done["result"], json!({"total": 1, "completed": 1, "failed": 0, "cancelled": 0}), "{done}");
+    let again = project(&app, &ann.token, &id).await;
+    assert_ne!(again["shots"][0]["interval"]["videoFileId"], clip_file, "a new clip");
+    for (kind, body) in [
+        ("clips", json!({"project_id": id, "shot_ids": ["nope"]})),
+        ("clips", json!({"project_id": id, "shot_ids": []})),
+        ("images", json!({"project_id": id, "shot_ids": ["g"]})),
+    ] {
+        let refused = app.post_authed(&format!("/api/v1/ai/batch/{kind}"), &ann.token, &body).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", refused.body);
+    }
 }

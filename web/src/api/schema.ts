@@ -919,6 +919,11 @@ export interface components {
             project_id: string;
             /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
             provider?: string | null;
+            /**
+             * @description Keyframes and clips: only these shots, and each of their frames or clips whether it
+             *     was generated before or not ("regenerate selected"). Else everything missing.
+             */
+            shot_ids?: string[] | null;
         };
         CompleteMultipart: {
             /** @description Hex MD5 of the whole file, checked against the assembled object when given. */

@@ -69,8 +69,17 @@ fn ids(list: Option<&Value>) -> Vec<(String, &Value)> {
         .collect()
 }
 
-pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, image: &Choice) -> BatchPlan {
+/// What a batch of `kind` makes: everything missing, or — with `only` — every keyframe or clip of
+/// those shots, generated before or not.
+pub fn plan_batch(
+    project: &ProjectRecord,
+    kind: BatchKind,
+    choice: &Choice,
+    image: &Choice,
+    only: Option<&[String]>,
+) -> BatchPlan {
     let mut plan = BatchPlan { slots: vec![], items: vec![] };
+    let chosen = |shot_id: &str| only.is_none_or(|ids| ids.iter().any(|id| id == shot_id));
     match kind {
         BatchKind::Images => {
             for (character_id, character) in ids(project.docs.script_data.get("characters")) {
@@ -101,9 +110,9 @@ pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, ima
             }
         }
         BatchKind::Keyframes => {
-            for (shot_id, shot) in ids(Some(&project.docs.shots)) {
+            for (shot_id, shot) in ids(Some(&project.docs.shots)).into_iter().filter(|(id, _)| chosen(id)) {
                 for (keyframe_id, keyframe) in ids(shot.get("keyframes")) {
-                    if !file_of(keyframe, "imageFileId") {
+                    if only.is_some() || !file_of(keyframe, "imageFileId") {
                         plan.slots.push(SlotId::Keyframe { shot: shot_id.clone(), keyframe: keyframe_id.clone() });
                         let target = Target::Keyframe { shot_id: shot_id.clone(), keyframe_id };
                         let input = ImagePayload::new(target, choice.clone());
@@ -113,8 +122,8 @@ pub fn plan_batch(project: &ProjectRecord, kind: BatchKind, choice: &Choice, ima
             }
         }
         BatchKind::Clips => {
-            for (shot_id, shot) in ids(Some(&project.docs.shots)) {
-                let done = shot.get("interval").is_some_and(|i| file_of(i, "videoFileId"));
+            for (shot_id, shot) in ids(Some(&project.docs.shots)).into_iter().filter(|(id, _)| chosen(id)) {
+                let done = only.is_none() && shot.get("interval").is_some_and(|i| file_of(i, "videoFileId"));
                 if done || video_plan(project, &shot_id, None).is_err() {
                     continue;
                 }

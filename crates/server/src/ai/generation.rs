@@ -141,17 +141,22 @@ impl GenerationService {
         Ok(self.announce(first, done.created))
     }
 
-    /// Everything missing of one kind: one item per slot under a parent task that no worker
-    /// claims; the items' slots are marked in the same transaction.
+    /// Everything missing of one kind, or every frame or clip of the shots `only` names: one item
+    /// per slot under a parent task that no worker claims; the items' slots are marked in the
+    /// same transaction.
     pub async fn batch(
         &self,
         on: &Editable,
         kind: BatchKind,
         choice: &Choice,
         image: &Choice,
+        only: Option<&[String]>,
         key: Option<String>,
     ) -> AppResult<Queued> {
-        let plan = plan_batch(&on.project, kind, choice, image);
+        if let Some(shots) = only {
+            check_selection(&on.project, kind, shots)?;
+        }
+        let plan = plan_batch(&on.project, kind, choice, image, only);
         if plan.items.is_empty() {
             let error = FieldError::new("kind", format!("nothing to generate: no {} are missing", kind.as_str()));
             return Err(AppError::validation(ValidationErrors(vec![error])));
@@ -213,4 +218,29 @@ impl GenerationService {
         }
         Queued { task, created }
     }
+}
+
+/// A selection of shots for a batch: keyframes or clips only, 1–`MAX_BATCH_ITEMS` shots, each one
+/// of the project's.
+fn check_selection(project: &cinegen_store::ProjectRecord, kind: BatchKind, shots: &[String]) -> AppResult<()> {
+    let mut errors = ValidationErrors::default();
+    if kind == BatchKind::Images {
+        errors.push(FieldError::new("shot_ids", "selects shots: it applies to keyframes and clips"));
+    } else if shots.is_empty() || shots.len() > MAX_BATCH_ITEMS {
+        errors.push(FieldError::new("shot_ids", format!("names 1–{MAX_BATCH_ITEMS} shots")));
+    }
+    let known: std::collections::HashSet<&str> = project
+        .docs
+        .shots
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|shot| shot.get("id").and_then(serde_json::Value::as_str))
+        .collect();
+    for (n, id) in shots.iter().enumerate() {
+        if !known.contains(id.as_str()) {
+            errors.push(FieldError::new(format!("shot_ids[{n}]"), format!("no shot '{id}' in this project")));
+        }
+    }
+    errors.into_result().map_err(AppError::validation)
 }

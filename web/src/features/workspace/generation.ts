@@ -31,8 +31,10 @@ export async function generateClip(projectId: string, shotId: string, duration?:
 
 export type BatchKind = 'images' | 'keyframes' | 'clips';
 
-export async function generateBatch(projectId: string, kind: BatchKind): Promise<Task> {
-  const { task } = await unwrap(api.POST('/api/v1/ai/batch/{kind}', { params: { path: { kind } }, body: { project_id: projectId } }));
+/** Everything missing of a kind; with `shotIds`, every frame or clip of those shots, done or not. */
+export async function generateBatch(projectId: string, kind: BatchKind, shotIds?: string[]): Promise<Task> {
+  const body = shotIds ? { project_id: projectId, shot_ids: shotIds } : { project_id: projectId };
+  const { task } = await unwrap(api.POST('/api/v1/ai/batch/{kind}', { params: { path: { kind } }, body }));
   return tracked(task, batchSlot(kind));
 }
 

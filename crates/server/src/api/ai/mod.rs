@@ -409,7 +409,8 @@ pub async fn generate_batch(
     let project = prepare(&state, claims.sub, &body.project_id).await?;
     let capability = if kind == BatchKind::Clips { Capability::Video } else { Capability::Image };
     let image = Choice { provider: body.image_provider.clone(), model: None };
-    let queued = state.generation.batch(&project, kind, &body.common().choice(capability), &image, key).await?;
+    let only = body.shot_ids.as_deref();
+    let queued = state.generation.batch(&project, kind, &body.common().choice(capability), &image, only, key).await?;
     Ok(answer(&state, queued, None).await)
 }
 

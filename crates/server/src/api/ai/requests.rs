@@ -194,6 +194,10 @@ generation_request! {
     pub struct BatchRequest {
         #[serde(default)]
         pub image_provider: Option<String>,
+        /// Keyframes and clips: only these shots, and each of their frames or clips whether it
+        /// was generated before or not ("regenerate selected"). Else everything missing.
+        #[serde(default)]
+        pub shot_ids: Option<Vec<String>>,
     }
 }
 

@@ -6,13 +6,23 @@ import { useSlotTask } from '../use-slot-task';
 import { shotStatus } from './shot-status';
 
 /** A shot in the grid: its clip over its first image, its number and status. */
-export function ShotTile({ shot, index, selected, onSelect }: { shot: Shot; index: number; selected: boolean; onSelect: () => void }) {
+interface Props {
+  shot: Shot;
+  index: number;
+  selected: boolean;
+  onSelect: () => void;
+  /** Whether the shot is picked for "regenerate selected"; `undefined`: no picking (a viewer). */
+  picked?: boolean;
+  onPick?: (picked: boolean) => void;
+}
+
+export function ShotTile({ shot, index, selected, onSelect, picked, onPick }: Props) {
   const { t } = useI18n();
   const clipTask = useSlotTask(clipSlot(shot.id));
   const image = shot.keyframes.find((k) => k.imageUrl)?.imageUrl;
   const video = shot.interval?.videoUrl;
   const status = clipTask ? 'generating' : shotStatus(shot);
-  return (
+  const tile = (
     <button
       type="button"
       onClick={onSelect}
@@ -34,5 +44,18 @@ export function ShotTile({ shot, index, selected, onSelect }: { shot: Shot; inde
       </div>
       {clipTask && <div className="h-1 bg-amber-500" style={{ width: `${clipTask.progress}%` }} />}
     </button>
+  );
+  if (picked === undefined) return tile;
+  return (
+    <div className="relative">
+      {tile}
+      <input
+        type="checkbox"
+        checked={picked}
+        onChange={(e) => onPick?.(e.target.checked)}
+        aria-label={t('director.pickShot', { n: index + 1 })}
+        className="absolute top-1.5 left-1.5 h-4 w-4 accent-amber-500"
+      />
+    </div>
   );
 }
