@@ -302,6 +302,17 @@ async fn s3_presigned_put_then_get_and_refused_forgeries() {
     assert!(put("image/png", other).await.unwrap().status().is_success(), "it writes to staging only");
     let stored = reqwest::get(verified.data()["file"]["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
     assert_eq!(md5_hex(&stored), md5_hex(&bytes), "the verified file is unchanged");
+    // A file's presigned link is one URL for a while, so a browser's cache keeps the file.
+    let link = || async {
+        let path = format!("/api/v1/storage/url/{}", verified.data()["file"]["id"].as_str().unwrap());
+        app.get_authed(&path, &ann.token).await.data()["file"]["url"].as_str().unwrap().to_owned()
+    };
+    let first = link().await;
+    // Past the second its signing time is written in.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = link().await;
+    assert_eq!(first, second, "two links minted a second apart");
+    assert_eq!(reqwest::get(&first).await.unwrap().status(), StatusCode::OK);
 
     // Presigned URLs expire.
     let short = TestApp::spawn_with(Engine::Sqlite, |c: &mut Config| {

@@ -11,7 +11,6 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::multipart::MultipartStore;
 use object_store::path::Path as ObjectPath;
-use object_store::signer::Signer;
 use object_store::{GetOptions, GetRange, GetResult, ObjectMeta, ObjectStore, WriteMultipart};
 use sha2::{Digest as _, Sha256};
 use std::ops::Range;
@@ -69,13 +68,21 @@ pub enum Backend {
     S3 { bucket: Arc<AmazonS3>, public_base_url: Option<String>, presigner: Arc<S3Signer> },
 }
 
+/// The longest life SigV4 allows a presigned URL (seven days).
+const MAX_PRESIGNED_SECS: u64 = 7 * 24 * 3600;
+
 /// Presigned S3 uploads expire this soon, whatever the download URL lifetime.
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// A quarter of `ttl`, in whole seconds (at least one): how long links keep one URL.
+fn window_secs(ttl: Duration) -> u64 {
+    (ttl.as_secs() / 4).max(1)
+}
 
 /// `now + ttl` rounded up to a multiple of a quarter of `ttl`: links minted in the same window
 /// share one expiry (and so one URL), and each is good for between `ttl` and 1.25 × `ttl`.
 fn stable_expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
-    let window = i64::try_from(ttl.as_secs() / 4).unwrap_or(i64::MAX).max(1);
+    let window = i64::try_from(window_secs(ttl)).unwrap_or(i64::MAX);
     let at = now.timestamp().saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
     let rounded = at.div_euclid(window).saturating_add(i64::from(at.rem_euclid(window) != 0)).saturating_mul(window);
     DateTime::from_timestamp(rounded, 0).unwrap_or(now + ttl)
@@ -352,9 +359,10 @@ impl Storage {
     }
 
     /// A URL that reads the object for at least `ttl`. Local URLs name a download file name when
-    /// one is given (served as `Content-Disposition: attachment`), and expire on a boundary of a
-    /// quarter of `ttl` ([`stable_expiry`]), so the same file's link stays the same URL for that
-    /// long and the browser's cache keeps it instead of fetching it on every page load.
+    /// one is given (served as `Content-Disposition: attachment`). Both local and presigned S3
+    /// links expire on a boundary of a quarter of `ttl` ([`stable_expiry`]), so the same file's
+    /// link stays the same URL for that long and the browser's cache keeps it instead of fetching
+    /// it on every page load.
     pub async fn download_url(
         &self,
         key: &StorageKey,
@@ -378,9 +386,19 @@ impl Storage {
             Backend::S3 { public_base_url: Some(base), .. } => {
                 Ok((format!("{}/{key}", base.trim_end_matches('/')), expires_at))
             }
-            Backend::S3 { bucket, .. } => {
-                let url = bucket.signed_url(reqwest::Method::GET, &path(key), ttl).await?;
-                Ok((url.to_string(), expires_at))
+            Backend::S3 { presigner, .. } => {
+                // Signed as of a moment fixed for the whole window (its expiry less the link's
+                // whole lifetime), so every link to the file minted in the window is one URL.
+                let lifetime = Duration::from_secs(ttl.as_secs() + window_secs(ttl));
+                let signed_at = expires_at - lifetime;
+                let url = presigner.presign(&Presign {
+                    method: "GET",
+                    key: key.as_str(),
+                    headers: &[],
+                    expires_secs: lifetime.as_secs().clamp(1, MAX_PRESIGNED_SECS),
+                    now: signed_at,
+                });
+                Ok((url, expires_at))
             }
         }
     }
