@@ -149,9 +149,24 @@ async fn story_to_film(engine: Engine, text: &'static str, image: &'static str, 
     if let Some((_, emulator, _)) = emulators.list.iter().find(|(name, ..)| *name == image) {
         emulator.fail_next(cinegen_emulators::Fault::RateLimited { retry_after_secs: 0 });
     }
+    // Every change of a clip task, as the live feed carries it.
+    let mut events = app.state.task_events.subscribe();
     for path in ["/api/v1/ai/batch/images", "/api/v1/ai/batch/keyframes", "/api/v1/ai/batch/clips"] {
         let batch = run(&app, &token, path, json!({"project_id": id})).await;
         assert_eq!(batch["result"]["failed"], 0, "{path}: {batch}");
+    }
+    let mut rendering = Vec::new();
+    while let Ok(task) = events.try_recv() {
+        if task.task_type == "ai.video" && task.progress_message.as_deref().is_some_and(|m| m.starts_with("rendering"))
+        {
+            rendering.push((task.progress, task.progress_message.clone().unwrap()));
+        }
+    }
+    // While a vendor renders, the clip moves on: by the vendor's own figure where it reports one
+    // (Yunwu), else by how long its jobs take, said to be an estimate.
+    match video {
+        "local" | "yunwu" => assert!(rendering.iter().any(|(_, m)| m == "rendering"), "{rendering:?}"),
+        _ => assert!(rendering.iter().any(|(p, m)| m == "rendering (estimated)" && *p >= 20), "{rendering:?}"),
     }
     let doc = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
     for character in each(&doc["script_data"], "characters") {

@@ -401,8 +401,8 @@ pub fn read_task(provider: &str, task: &Value) -> Result<VideoPoll, ProviderErro
         .and_then(Value::as_str)
         .ok_or_else(|| ProviderError::Malformed { message: format!("{provider}: the task has no status") })?;
     match status {
-        "queued" => Ok(VideoPoll::Running { progress: Some(0) }),
-        "running" => Ok(VideoPoll::Running { progress: None }),
+        // Seedance reports no progress figure while a task waits or runs.
+        "queued" | "running" => Ok(VideoPoll::Running { progress: None }),
         "succeeded" => match task.pointer("/content/video_url").and_then(Value::as_str).filter(|u| !u.is_empty()) {
             Some(url) => Ok(VideoPoll::Done(Media::Url(url.to_owned()))),
             None => {

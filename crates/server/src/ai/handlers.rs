@@ -655,8 +655,18 @@ impl VideoHandler {
                         let _ = model.cancel(&job_id, &resolved.credentials).await;
                         return Err(TaskError::permanent("PROVIDER_ERROR", "the video job did not finish in time"));
                     }
-                    let percent = 20 + i32::from(progress.unwrap_or(0).min(100)) * 6 / 10;
-                    if let Err(error) = ctx.progress(percent, "rendering").await {
+                    // The vendor's own progress where it reports one; else how far along a
+                    // typical job of this model is by now (never past 95 %), said to be an estimate.
+                    let (done, message) = match progress {
+                        Some(p) => (f64::from(p.min(100)) / 100.0, "rendering"),
+                        None => {
+                            let typical =
+                                ai.latencies.typical_secs(resolved.provider.name, Some(&model_name), Capability::Video);
+                            ((submitted.elapsed().as_secs_f64() / typical.max(1.0)).min(0.95), "rendering (estimated)")
+                        }
+                    };
+                    let percent = 20 + (done * 60.0) as i32;
+                    if let Err(error) = ctx.progress(percent, message).await {
                         if error == TaskError::Cancelled {
                             let _ = model.cancel(&job_id, &resolved.credentials).await;
                         }
