@@ -73,7 +73,7 @@ async fn a_project_write_on_one_instance_shows_in_lists_on_the_other_at_once() {
     }
 
     // A tab whose feed is on B hears of a version written through A.
-    let mut on_b = feed(&b, token, Some(&id)).await;
+    let mut on_b = feed(&b, token, Some(&format!("{id}&projects=true"))).await;
     let renamed = a
         .send(
             a.client

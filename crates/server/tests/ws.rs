@@ -163,13 +163,18 @@ async fn owners_and_members_hear_of_each_new_version_and_nobody_else(engine: Eng
 
     // Another tab of the owner, the member's tab on this project, a stranger, and a tab on
     // another project of the owner's.
-    let mut other_tab = connect(&app, owner_token).await;
-    let url = format!("ws://{}/api/v1/ws/tasks?token={member}&project_id={id}", app.addr);
-    let mut members_tab = tokio_tungstenite::connect_async(url).await.unwrap().0;
-    let mut strangers = connect(&app, &stranger).await;
-    let url = format!("ws://{}/api/v1/ws/tasks?token={owner_token}&project_id={other}", app.addr);
-    let mut elsewhere = tokio_tungstenite::connect_async(url).await.unwrap().0;
-    for socket in [&mut other_tab, &mut members_tab, &mut strangers, &mut elsewhere] {
+    let open = |query: String| async move {
+        let url = format!("ws://{}/api/v1/ws/tasks?{query}&projects=true", app.addr);
+        tokio_tungstenite::connect_async(url).await.unwrap().0
+    };
+    let mut other_tab = open(format!("token={owner_token}")).await;
+    let mut members_tab = open(format!("token={member}&project_id={id}")).await;
+    let mut strangers = open(format!("token={stranger}")).await;
+    let mut elsewhere = open(format!("token={owner_token}&project_id={other}")).await;
+    // A client that did not ask for project versions (one written before they existed) hears
+    // only of tasks.
+    let mut tasks_only = connect(&app, owner_token).await;
+    for socket in [&mut other_tab, &mut members_tab, &mut strangers, &mut elsewhere, &mut tasks_only] {
         assert_eq!(next(socket, Duration::from_secs(5)).await.unwrap()["type"], "snapshot");
     }
 

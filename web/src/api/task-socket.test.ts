@@ -27,9 +27,11 @@ afterEach(() => vi.useRealTimers());
 
 describe('the task feed socket', () => {
   it('builds the ws URL with the ticket and the project', () => {
-    expect(taskFeedUrl('https://studio.example.com', 'a b', 'p1')).toBe('wss://studio.example.com/api/v1/ws/tasks?ticket=a+b&project_id=p1');
-    expect(taskFeedUrl('http://127.0.0.1:8000', 't')).toBe('ws://127.0.0.1:8000/api/v1/ws/tasks?ticket=t');
-    expect(taskFeedUrl('http://h', 't', undefined, '2026-01-01T00:00:00Z')).toBe('ws://h/api/v1/ws/tasks?ticket=t&since=2026-01-01T00%3A00%3A00Z');
+    expect(taskFeedUrl('https://studio.example.com', 'a b', 'p1')).toBe(
+      'wss://studio.example.com/api/v1/ws/tasks?ticket=a+b&projects=true&project_id=p1',
+    );
+    expect(taskFeedUrl('http://127.0.0.1:8000', 't')).toBe('ws://127.0.0.1:8000/api/v1/ws/tasks?ticket=t&projects=true');
+    expect(taskFeedUrl('http://h', 't', undefined, '2026-01-01T00:00:00Z')).toBe('ws://h/api/v1/ws/tasks?ticket=t&projects=true&since=2026-01-01T00%3A00%3A00Z');
   });
 
   it('delivers messages and reconnects with a fresh ticket after a drop', async () => {

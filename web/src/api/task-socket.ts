@@ -1,5 +1,6 @@
 // The live task feed (`WS /api/v1/ws/tasks`). The server sends a snapshot of unfinished tasks
-// first, then every change, and each new version of the caller's projects. The socket opens with a single-use ticket (`POST /api/v1/ws/ticket`,
+// first, then every change, and (asked for with `projects=true`) each new version of the caller's
+// projects. The socket opens with a single-use ticket (`POST /api/v1/ws/ticket`,
 // valid 30 s) rather than the access token, so no token sits in a URL. It reconnects by itself
 // with growing pauses, with a fresh ticket each time: the server closes the feed when the access
 // token behind it expires or the session ends. A reconnect names the latest change it saw
@@ -36,6 +37,8 @@ export function taskFeedUrl(base: string, ticket: string, projectId?: string, si
   const url = new URL('/api/v1/ws/tasks', base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('ticket', ticket);
+  // New versions of our projects too, so an open editor takes in other tabs' and members' saves.
+  url.searchParams.set('projects', 'true');
   if (projectId) url.searchParams.set('project_id', projectId);
   if (since) url.searchParams.set('since', since);
   return url.toString();

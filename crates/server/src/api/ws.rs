@@ -4,9 +4,10 @@
 //! checked before the upgrade. The first message is a snapshot of the caller's unfinished tasks
 //! and, with `?since=` (the `updated_at` of the last event a reconnecting client got), of every
 //! task that changed meanwhile, finished ones included, so a reconnecting client misses nothing;
-//! then every change of a task the caller may see, optionally of one project, and every new
-//! version of a project the caller owns or is a member of (`{"type": "project", "project": {id,
-//! version, updated_at, updated_by}}`), so other tabs and other members load it.
+//! then every change of a task the caller may see, optionally of one project. With
+//! `?projects=true`, also every new version of a project the caller owns or is a member of
+//! (`{"type": "project", "project": {id, version, updated_at, updated_by}}`), so other tabs and
+//! other members load it; asked for, so a client that knows only task messages gets only those.
 //!
 //! The feed follows access as it changes: the socket closes when the session ends (logout, a
 //! revoked refresh family, a password reset — checked every two seconds), when the access token
@@ -54,6 +55,9 @@ pub struct WsQuery {
     project_id: Option<String>,
     /// RFC 3339: also send the tasks changed at or after this moment.
     since: Option<String>,
+    /// Also send each new version of the caller's projects.
+    #[serde(default)]
+    projects: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -99,6 +103,7 @@ pub async fn task_events(
         }
         (None, None) => return Err(AppError::InvalidToken("missing ticket (?ticket=…, from POST /api/v1/ws/ticket)")),
     };
+    let projects = query.projects;
     let project = match query.project_id.as_deref() {
         Some(raw) => {
             let id: ProjectId = parse_id(raw, "project")?;
@@ -107,12 +112,13 @@ pub async fn task_events(
         }
         None => None,
     };
+    let scope = Scope { project, projects };
     // Task events are small: modest buffers keep thousands of idle sockets cheap (the defaults
     // of 128 KiB each way cost ~136 KiB per connection).
     Ok(upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| stream(state, holder, project, since, socket)))
+        .on_upgrade(move |socket| stream(state, holder, scope, since, socket)))
 }
 
 fn parse_since(raw: &str) -> AppResult<DateTime<Utc>> {
@@ -197,13 +203,14 @@ async fn send(socket: &mut WebSocket, message: serde_json::Value) -> bool {
     socket.send(Message::Text(message.to_string().into())).await.is_ok()
 }
 
-async fn stream(
-    state: AppState,
-    holder: Holder,
+/// What a feed carries: the tasks of one project or all, and whether project versions too.
+struct Scope {
     project: Option<ProjectId>,
-    since: Option<DateTime<Utc>>,
-    mut socket: WebSocket,
-) {
+    projects: bool,
+}
+
+async fn stream(state: AppState, holder: Holder, scope: Scope, since: Option<DateTime<Utc>>, mut socket: WebSocket) {
+    let project = scope.project;
     let _open = crate::ops::metrics::OpenSocket::open(&state.open_sockets);
     let user = holder.user;
     let session = state.live_sessions.watch(holder.session);
@@ -242,7 +249,7 @@ async fn stream(
                     return;
                 }
             },
-            event = projects.recv() => {
+            event = projects.recv(), if scope.projects => {
                 let Some(event) = kept_up(&mut socket, event).await else { return };
                 if !event.audience.contains(&user) || project.is_some_and(|p| p != event.change.project) {
                     continue;
