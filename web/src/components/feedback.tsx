@@ -1,7 +1,7 @@
 // Small shared pieces of feedback: spinner, progress bar, empty state, error note, status badge.
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
-import { useI18n, errorMessage, formatWait, type MessageKey } from '@/i18n';
+import { useI18n, errorMessage, failureMessage, formatWait, type MessageKey } from '@/i18n';
 
 export function Spinner({ label }: { label?: string }) {
   return (
@@ -60,31 +60,24 @@ export function ErrorNote({ error }: { error: unknown }) {
   return (
     <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
       {errorMessage(t, error)}
-      {codeOf(error) === 'PROVIDER_NOT_CONFIGURED' && (
-        <>
-          {' '}
-          <Link to="/settings" className="font-medium underline">
-            {t('errors.enterKey')}
-          </Link>
-        </>
-      )}
+      <KeySettingsLink code={codeOf(error)} />
     </p>
   );
 }
 
-/** Codes of failed tasks with a text in the creator's words saying what to do. */
-const FAILURES = new Set([
-  'PROVIDER_NOT_CONFIGURED',
-  'PROVIDER_ERROR',
-  'NOT_FOUND',
-  'ASSET_MISSING',
-  'QUOTA_EXCEEDED',
-  'MEDIA_TOOL_MISSING',
-  'VALIDATION_ERROR',
-  'FORBIDDEN',
-  'INTERNAL_ERROR',
-  'RATE_LIMITED',
-]);
+/** Where keys are entered, after an error that says a provider has none. */
+function KeySettingsLink({ code }: { code: string | undefined }) {
+  const { t } = useI18n();
+  if (code !== 'PROVIDER_NOT_CONFIGURED') return null;
+  return (
+    <>
+      {' '}
+      <Link to="/settings" className="font-medium underline">
+        {t('errors.enterKey')}
+      </Link>
+    </>
+  );
+}
 
 /**
  * A failed generation, on the slot it failed for: what happened and what to do, in the creator's
@@ -93,19 +86,11 @@ const FAILURES = new Set([
 export function TaskFailure({ error }: { error: { code: string; message: string } | null | undefined }) {
   const { t } = useI18n();
   if (!error) return null;
-  const known = FAILURES.has(error.code);
   return (
     <div role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700" data-testid="task-failure" data-code={error.code}>
       <p>
-        {known ? t(`failure.${error.code}` as MessageKey) : errorMessage(t, { code: error.code })}
-        {error.code === 'PROVIDER_NOT_CONFIGURED' && (
-          <>
-            {' '}
-            <Link to="/settings" className="font-medium underline">
-              {t('errors.enterKey')}
-            </Link>
-          </>
-        )}
+        {failureMessage(t, error.code)}
+        <KeySettingsLink code={error.code} />
       </p>
       {error.message && <p className="mt-0.5 text-xs break-words text-red-700/75">{error.message}</p>}
     </div>

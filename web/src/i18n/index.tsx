@@ -74,6 +74,12 @@ export function errorMessage(t: Translate, error: unknown): string {
   return t('errors.UNKNOWN_ERROR');
 }
 
+/** A failed task's code in the creator's words with what to do, else what the code means. */
+export function failureMessage(t: Translate, code: string): string {
+  const key = `failure.${code}` as MessageKey;
+  return key in zh ? t(key) : codeMessage(t, code);
+}
+
 function codeMessage(t: Translate, code: string): string {
   const key = `errors.${code}` as MessageKey;
   return key in zh ? t(key) : t('errors.UNKNOWN_ERROR');

@@ -227,8 +227,7 @@ impl ProjectService {
             apply_documents(project, update, &mut errors);
             if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
         };
-        self.change_guarded(access.id(), Some(Author::editing(access.caller())), allowed, ForeignFiles::Refuse, change)
-            .await
+        self.edit_guarded(access, allowed, change).await
     }
 
     /// Merges `patch` into one shot; other shots, and concurrent edits of them, are untouched.
@@ -241,23 +240,17 @@ impl ProjectService {
     ) -> AppResult<ProjectRecord> {
         refuse_id_change(&patch, &shot_id)?;
         let allowed = self.own_files(access.id(), patch.values()).await?;
-        self.change_guarded(
-            access.id(),
-            Some(Author::editing(access.caller())),
-            allowed,
-            ForeignFiles::Refuse,
-            move |project: &mut ProjectRecord| {
-                check_version(expected, project.version)?;
-                let (index, shot) =
-                    project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
-                let mut merged = Value::Object(std::mem::take(shot));
-                merge_patch(&mut merged, &Value::Object(patch));
-                let mut errors = ValidationErrors::default();
-                validate_shot(&merged, &format!("shots[{index}]"), &mut errors);
-                *shot = merged.as_object().cloned().unwrap_or_default();
-                if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
-            },
-        )
+        self.edit_guarded(access, allowed, move |project: &mut ProjectRecord| {
+            check_version(expected, project.version)?;
+            let (index, shot) =
+                project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
+            let mut merged = Value::Object(std::mem::take(shot));
+            merge_patch(&mut merged, &Value::Object(patch));
+            let mut errors = ValidationErrors::default();
+            validate_shot(&merged, &format!("shots[{index}]"), &mut errors);
+            *shot = merged.as_object().cloned().unwrap_or_default();
+            if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+        })
         .await
     }
 
@@ -272,31 +265,24 @@ impl ProjectService {
     ) -> AppResult<ProjectRecord> {
         refuse_id_change(&patch, &keyframe_id)?;
         let allowed = self.own_files(access.id(), patch.values()).await?;
-        self.change_guarded(
-            access.id(),
-            Some(Author::editing(access.caller())),
-            allowed,
-            ForeignFiles::Refuse,
-            move |project: &mut ProjectRecord| {
-                check_version(expected, project.version)?;
-                let (index, shot) =
-                    project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
-                let keyframe = shot
-                    .get_mut("keyframes")
-                    .and_then(Value::as_array_mut)
-                    .and_then(|list| {
-                        list.iter_mut().find(|k| {
-                            k.get("id")
-                                .is_some_and(|id| cinegen_domain::project::document::id_matches(id, &keyframe_id))
-                        })
+        self.edit_guarded(access, allowed, move |project: &mut ProjectRecord| {
+            check_version(expected, project.version)?;
+            let (index, shot) =
+                project.docs.shot_mut(&shot_id).ok_or_else(|| ChangeError::Missing(format!("shot '{shot_id}'")))?;
+            let keyframe = shot
+                .get_mut("keyframes")
+                .and_then(Value::as_array_mut)
+                .and_then(|list| {
+                    list.iter_mut().find(|k| {
+                        k.get("id").is_some_and(|id| cinegen_domain::project::document::id_matches(id, &keyframe_id))
                     })
-                    .ok_or_else(|| ChangeError::Missing(format!("keyframe '{keyframe_id}' of shot '{shot_id}'")))?;
-                merge_patch(keyframe, &Value::Object(patch));
-                let mut errors = ValidationErrors::default();
-                validate_shot(&Value::Object(shot.clone()), &format!("shots[{index}]"), &mut errors);
-                if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
-            },
-        )
+                })
+                .ok_or_else(|| ChangeError::Missing(format!("keyframe '{keyframe_id}' of shot '{shot_id}'")))?;
+            merge_patch(keyframe, &Value::Object(patch));
+            let mut errors = ValidationErrors::default();
+            validate_shot(&Value::Object(shot.clone()), &format!("shots[{index}]"), &mut errors);
+            if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+        })
         .await
     }
 
@@ -426,6 +412,17 @@ impl ProjectService {
     /// Runs `change`, then holds the documents to the rule that a slot may name only a ready file
     /// of this project: a file id the change brought in must be one of `allowed`. Ids already in
     /// the documents before the change are left alone.
+    /// A person's edit: kept in the history as theirs, and refusing files of other projects.
+    async fn edit_guarded(
+        &self,
+        access: &EditorAccess,
+        allowed: HashSet<FileId>,
+        change: impl FnOnce(&mut ProjectRecord) -> Result<(), ChangeError> + Send + 'static,
+    ) -> AppResult<ProjectRecord> {
+        let author = Some(Author::editing(access.caller()));
+        self.change_guarded(access.id(), author, allowed, ForeignFiles::Refuse, change).await
+    }
+
     pub(super) async fn change_guarded(
         &self,
         id: ProjectId,
