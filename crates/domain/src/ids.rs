@@ -79,6 +79,10 @@ id_type!(
     /// A queued unit of background work.
     TaskId
 );
+id_type!(
+    /// One finished generation of an image or clip slot.
+    TakeId
+);
 
 #[cfg(test)]
 mod tests {

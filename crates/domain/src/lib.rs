@@ -11,5 +11,5 @@ pub mod validation;
 
 pub use account::{ByteSize, DisplayName, Email, Password, User};
 pub use files::{FileKind, FileStatus};
-pub use ids::{FileId, ProjectId, SessionId, TaskId, UserId};
+pub use ids::{FileId, ProjectId, SessionId, TakeId, TaskId, UserId};
 pub use validation::{FieldError, ValidationErrors};

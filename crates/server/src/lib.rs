@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod ops;
 pub mod projects;
 pub mod state;
+pub mod takes;
 pub mod tasks;
 pub mod telemetry;
 

@@ -1,6 +1,7 @@
 //! Scheduled upkeep inside `serve`: removing expired uploads and files, files of projects past
 //! their retention and then the projects themselves, objects no record names, and task rows past
-//! their retention (failed ones are kept longer), and earlier versions of documents past theirs.
+//! their retention (failed ones are kept longer), earlier versions of documents past theirs, and
+//! takes beyond what each project keeps per slot.
 //!
 //! Several instances may run; a lease row lets one of them at a time do a pass.
 
@@ -25,7 +26,12 @@ pub struct MaintenanceReport {
     pub pruned_tasks: u64,
     pub pruned_revisions: u64,
     pub expired_invitations: u64,
+    /// Takes beyond their slot's keep, removed (with their files where no other take held them).
+    pub pruned_takes: usize,
 }
+
+/// Takes one pass prunes at most (the next pass goes on).
+const TAKES_PER_PASS: i64 = 5_000;
 
 pub async fn run(state: AppState) {
     let mut ticks = tokio::time::interval(PERIOD);
@@ -42,6 +48,7 @@ pub async fn run(state: AppState) {
                     pruned_tasks = report.pruned_tasks,
                     pruned_revisions = report.pruned_revisions,
                     expired_invitations = report.expired_invitations,
+                    pruned_takes = report.pruned_takes,
                     "maintenance pass done"
                 );
             }
@@ -66,5 +73,13 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> AppResult<Option<
         state.store.prune_tasks(days(settings.task_retention_days), days(settings.failed_task_retention_days)).await?;
     let pruned_revisions = state.store.prune_revisions_before(now - HISTORY_RETENTION).await?;
     let expired_invitations = state.store.drop_invitations_expired_by(now).await?;
-    Ok(Some(MaintenanceReport { files, purged_projects, pruned_tasks, pruned_revisions, expired_invitations }))
+    let pruned_takes = state.takes.prune(TAKES_PER_PASS).await?;
+    Ok(Some(MaintenanceReport {
+        files,
+        purged_projects,
+        pruned_tasks,
+        pruned_revisions,
+        expired_invitations,
+        pruned_takes,
+    }))
 }

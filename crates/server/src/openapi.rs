@@ -29,6 +29,11 @@ use utoipa::{Modify, OpenApi};
         api::projects::history::list_history,
         api::projects::history::get_revision,
         api::projects::history::restore_revision,
+        api::projects::takes::list_takes,
+        api::projects::takes::choose_take,
+        api::projects::takes::update_take,
+        api::projects::takes::delete_take,
+        api::projects::takes::rerun_take,
         api::import::import_legacy,
         api::ai::parse_script,
         api::ai::generate_script,
@@ -63,7 +68,7 @@ use utoipa::{Modify, OpenApi};
         api::health::metrics,
     ),
     modifiers(&BearerAuth, &EveryAnswer),
-    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ai", description = "Generation: script, shots, prompts, images, clips, merges, batches, usage"), (name = "settings", description = "Provider keys, base URLs and default models"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
+    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ai", description = "Generation: script, shots, prompts, images, clips, merges, batches, usage"), (name = "settings", description = "Provider keys, base URLs and default models"), (name = "takes", description = "Every generation kept: provenance, choice, pins, re-runs"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
 )]
 struct ApiDoc;
 

@@ -47,6 +47,8 @@ pub struct AppServices {
     pub ai: crate::ai::AiService,
     /// Who may cancel and retry tasks, and what that does.
     pub tasks: crate::tasks::TaskService,
+    /// Every generation kept as a take: listed, chosen, pinned, deleted, pruned; staleness.
+    pub takes: crate::takes::TakeService,
     /// Who may queue generations, and how slots and batches are marked and planned.
     pub generation: crate::ai::generation::GenerationService,
     /// Windowed counters for rate limits (in memory, or Redis when configured).
@@ -142,13 +144,16 @@ impl AppState {
             settings.clone(),
             ai.clone(),
         );
+        let takes = crate::takes::TakeService::new(store.clone(), files.clone(), projects.clone());
         let generation = crate::ai::generation::GenerationService::new(
             store.clone(),
             projects.clone(),
             tasks.clone(),
             task_events.clone(),
+            takes.clone(),
         );
         Ok(Self(Arc::new(AppServices {
+            takes,
             generation,
             tasks,
             live_sessions: crate::auth::LiveSessions::default(),

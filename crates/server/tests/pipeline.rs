@@ -461,8 +461,12 @@ async fn a_grid_frame_has_the_panels_asked_for_and_its_clip_reports_progress(eng
     let batch = start(&app, &ann.token, "/api/v1/ai/batch/clips", body).await;
     let done = app.finished_task(&ann.token, &batch).await;
     assert_eq!(done["result"], json!({"total": 1, "completed": 1, "failed": 0, "cancelled": 0}), "{done}");
-    let again = project(&app, &ann.token, &id).await;
-    assert_ne!(again["shots"][0]["interval"]["videoFileId"], clip_file, "a new clip");
+    // A new take; the offline provider renders the same bytes again, which are stored once.
+    let takes = app.get_authed(&format!("/api/v1/projects/{id}/takes?slot=clip/g"), &ann.token).await;
+    let takes = takes.data()["takes"].as_array().unwrap().clone();
+    assert_eq!(takes.len(), 2, "{takes:?}");
+    assert_ne!(takes[0]["provenance"]["task_id"], takes[1]["provenance"]["task_id"]);
+    assert!(takes.iter().all(|t| t["file_id"] == clip_file), "{takes:?}");
     for (kind, body) in [
         ("clips", json!({"project_id": id, "shot_ids": ["nope"]})),
         ("clips", json!({"project_id": id, "shot_ids": []})),

@@ -14,6 +14,7 @@ pub mod projects;
 mod queries;
 pub mod revisions;
 pub mod sessions;
+pub mod takes;
 pub mod tasks;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -33,6 +34,7 @@ pub use projects::{
 };
 pub use revisions::{Author, Person, Revision, RevisionStore, RevisionSummary};
 pub use sessions::{NewSession, RotateOutcome, SessionStore};
+pub use takes::{DeletedTake, Money, TakeRecord, TakeStore};
 pub use tasks::{
     BatchTally, ClaimRequest, Completion, NewTask, Outcome, QueueStat, TaskQuery, TaskRecord, TaskStatus, TaskStore,
 };
@@ -42,7 +44,17 @@ pub use users::{NewUser, UserStore};
 /// Everything the application persists, behind one object.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + SessionStore + ProjectStore + RevisionStore + FileStore + TaskStore + UsageStore + Send + Sync + 'static
+    UserStore
+    + SessionStore
+    + ProjectStore
+    + RevisionStore
+    + FileStore
+    + TakeStore
+    + TaskStore
+    + UsageStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`, for logs and the readiness probe.
     fn engine(&self) -> &'static str;

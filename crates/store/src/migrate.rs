@@ -32,6 +32,7 @@ const TEMPLATES: &[Template] = templates![
     "0006_document_history.sql",
     "0007_key_checks.sql",
     "0008_project_invitations.sql",
+    "0009_takes.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

@@ -4,11 +4,12 @@
 use chrono::{Duration, Utc};
 use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{ByteSize, DisplayName, Email, SessionId, UserId};
-use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, TaskId};
+use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, TakeId, TaskId};
 use cinegen_store::testing::TestDatabase;
 use cinegen_store::{
     Author, ClaimRequest, Engine, FileRecord, NewSession, NewTask, NewUser, Outcome, ProjectQuery, ProjectRecord,
-    ProviderSettingRecord, RotateOutcome, StatusFilter, Store, StoreError, TaskQuery, TaskStatus, UsageEvent, connect,
+    ProviderSettingRecord, RotateOutcome, StatusFilter, Store, StoreError, TakeRecord, TaskQuery, TaskStatus,
+    UsageEvent, connect,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -73,6 +74,7 @@ contract!(
     document_history_is_capped_and_pruned,
     document_history_keeps_a_parse_but_not_each_picture,
     invitations_become_memberships_when_the_address_registers,
+    takes_share_files_and_prune_beyond_the_keep,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -1319,4 +1321,95 @@ async fn invitations_become_memberships_when_the_address_registers(store: Arc<dy
         "all of the address's invitations are used up"
     );
     assert!(store.accept_invitations(newcomer.id, "newcomer@example.com", now).await.unwrap().is_empty(), "once");
+}
+
+fn take(project: ProjectId, slot: &str, file: FileId, age_secs: i64) -> TakeRecord {
+    TakeRecord {
+        id: TakeId::new(),
+        project_id: project,
+        slot: slot.into(),
+        file_id: file,
+        pinned: false,
+        made_by: None,
+        task_id: None,
+        provider: Some("local".into()),
+        model: Some("local-image".into()),
+        inputs_hash: Some("h".into()),
+        cost: Some(cinegen_store::Money { micros: 42_000, currency: "USD".into() }),
+        provenance: json!({"origin": "generated", "prompt": "雨夜"}),
+        // Times are kept to the millisecond.
+        created_at: chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis() - age_secs * 1000).unwrap(),
+    }
+}
+
+async fn takes_share_files_and_prune_beyond_the_keep(store: Arc<dyn Store>) {
+    let owner = store.create_user(new_user("takes@example.com")).await.unwrap();
+    let mut record = project(owner.id, "Takes", "");
+    record.settings.keep_takes = 2;
+    store.create_project(&record).await.unwrap();
+    let other = project(owner.id, "Other", "");
+    store.create_project(&other).await.unwrap();
+    let with_digest = |size, digest: &str| {
+        let mut f = file(owner.id, Some(record.id), size, FileStatus::Ready);
+        f.sha256 = Some(digest.into());
+        f
+    };
+    let shared = with_digest(100, "same");
+    store.insert_ready_file(&shared).await.unwrap();
+    // A file no take holds is not offered for reuse; one a take holds is.
+    assert!(store.take_file_with_digest(record.id, FileKind::Scene, "same").await.unwrap().is_none());
+    let slot = "keyframe/shot-1/kf-1";
+    let first = take(record.id, slot, shared.id, 50);
+    store.insert_take(&first).await.unwrap();
+    let found = store.take_file_with_digest(record.id, FileKind::Scene, "same").await.unwrap().unwrap();
+    assert_eq!(found.id, shared.id);
+    assert!(store.take_file_with_digest(record.id, FileKind::Character, "same").await.unwrap().is_none());
+    assert!(store.take_file_with_digest(other.id, FileKind::Scene, "same").await.unwrap().is_none());
+    // A second take of the same bytes holds the same file: stored and counted once.
+    let second = take(record.id, slot, shared.id, 40);
+    store.insert_take(&second).await.unwrap();
+    assert_eq!(store.usage(owner.id).await.unwrap().used, 100);
+    // A take of another project's file, or of a file that is gone, is refused.
+    let foreign = file(owner.id, Some(other.id), 10, FileStatus::Ready);
+    store.insert_ready_file(&foreign).await.unwrap();
+    assert!(matches!(store.insert_take(&take(record.id, slot, foreign.id, 0)).await, Err(StoreError::NotFound)));
+    let listed = store.takes(record.id, Some(slot)).await.unwrap();
+    assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [second.id, first.id], "newest first");
+    assert_eq!(listed[1], first, "a take reads back as written");
+    assert!(store.takes(record.id, Some("clip/shot-1")).await.unwrap().is_empty());
+    // Deleting one of two takes of a file keeps the file; deleting the last deletes and refunds it.
+    let gone = store.delete_take(record.id, first.id, Utc::now()).await.unwrap().unwrap();
+    assert!(gone.file.is_none());
+    assert_eq!(store.usage(owner.id).await.unwrap().used, 110);
+    assert!(
+        store.delete_take(other.id, second.id, Utc::now()).await.unwrap().is_none(),
+        "takes belong to their project"
+    );
+    let gone = store.delete_take(record.id, second.id, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(gone.file.map(|f| f.id), Some(shared.id));
+    assert_eq!(store.usage(owner.id).await.unwrap().used, 10);
+    assert!(store.takes(record.id, None).await.unwrap().is_empty());
+
+    // Five takes in one slot, one pinned, and one in another slot, with a keep of two: the two
+    // oldest unpinned of the first slot are beyond the keep.
+    let mut made = Vec::new();
+    for n in 0..5 {
+        let f = with_digest(10, &format!("d{n}"));
+        store.insert_ready_file(&f).await.unwrap();
+        let t = take(record.id, slot, f.id, 100 - n);
+        store.insert_take(&t).await.unwrap();
+        made.push(t);
+    }
+    assert!(store.set_take_pinned(record.id, made[0].id, true).await.unwrap().unwrap().pinned);
+    assert!(store.set_take_pinned(other.id, made[1].id, true).await.unwrap().is_none());
+    let lone = with_digest(10, "lone");
+    store.insert_ready_file(&lone).await.unwrap();
+    store.insert_take(&take(record.id, "clip/shot-1", lone.id, 500)).await.unwrap();
+    let beyond = store.takes_beyond_keep(100).await.unwrap();
+    let ids: Vec<TakeId> = beyond.iter().map(|(t, _)| t.id).collect();
+    assert_eq!(ids, [made[1].id, made[2].id], "oldest first; pinned and kept ones stay");
+    assert!(beyond.iter().all(|(_, owner_id)| *owner_id == owner.id));
+    assert_eq!(store.takes_beyond_keep(1).await.unwrap().len(), 1);
+    let held = store.takes_of_files(record.id, &[made[3].file_id, lone.id]).await.unwrap();
+    assert_eq!(held.len(), 2);
 }

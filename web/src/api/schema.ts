@@ -590,6 +590,87 @@ export interface paths {
         patch: operations["patch_keyframe"];
         trace?: never;
     };
+    "/api/v1/projects/{id}/takes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The project's takes, newest first, each with a fresh link, how it was made, what it cost,
+         *     whether its slot holds it and whether it is stale (anyone who can see the project).
+         */
+        get: operations["list_takes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/takes/{take_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a take, and its file when no other take holds the same bytes (refunding the quota).
+         *     The take a slot holds cannot be deleted: 409 until another is chosen (editors and owners).
+         */
+        delete: operations["delete_take"];
+        options?: never;
+        head?: never;
+        /** Pins a take (never pruned) or unpins it (editors and owners). */
+        patch: operations["update_take"];
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/takes/{take_id}/choose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Makes a take its slot's choice: the documents switch to its file (and link) in one versioned
+         *     write, kept in the history like any edit (editors and owners).
+         */
+        post: operations["choose_take"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/takes/{take_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs a take's recipe again: the same provider, model, prompt as sent, references and frames,
+         *     into the same slot, as a new task (editors and owners; budgets apply as to any generation).
+         */
+        post: operations["rerun_take"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/providers": {
         parameters: {
             query?: never;
@@ -912,6 +993,11 @@ export interface components {
             task_id?: string | null;
         };
         BatchRequest: {
+            /**
+             * Format: int32
+             * @description Takes to make per item, 1–4 (each is kept; the slot shows the last to land).
+             */
+            candidates?: number | null;
             /** @description Same as the `Idempotency-Key` header. */
             client_key?: string | null;
             image_provider?: string | null;
@@ -924,10 +1010,22 @@ export interface components {
              *     was generated before or not ("regenerate selected"). Else everything missing.
              */
             shot_ids?: string[] | null;
+            /**
+             * @description Only the slots whose chosen take is stale: made from a prompt, look or frame that has
+             *     changed since ("regenerate stale").
+             */
+            stale?: boolean;
         };
         CompleteMultipart: {
             /** @description Hex MD5 of the whole file, checked against the assembled object when given. */
             md5?: string | null;
+        };
+        /** @description An amount of money as shown: a decimal string in its currency. */
+        CostView: {
+            /** @description A decimal amount, e.g. `"0.042000"`. */
+            amount: string;
+            /** @description `USD` or `CNY`. */
+            currency: string;
         };
         /**
          * @description The body of `POST /projects`, for the OpenAPI document (the handler reads it as an object, so
@@ -939,6 +1037,11 @@ export interface components {
             image_count?: number | null;
             /** @description `1440x2560` or `2560x1440`. */
             image_size?: string | null;
+            /**
+             * Format: int32
+             * @description Unpinned takes each slot keeps, 1–50 (default 5).
+             */
+            keep_takes?: number | null;
             /** @description zh, en, ja, fr or es. */
             language?: string | null;
             raw_script?: string | null;
@@ -1214,6 +1317,36 @@ export interface components {
                 shot: Record<string, never>;
                 /** Format: int64 */
                 version: number;
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_TakeEnvelope: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                take: components["schemas"]["TakeView"];
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_TakesView: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                takes: components["schemas"]["TakeView"][];
             };
             message: string;
             success: boolean;
@@ -1740,6 +1873,11 @@ export interface components {
              *     so it can be told apart from a project of the same title made here.
              */
             imported_at?: string | null;
+            /**
+             * Format: int32
+             * @description How many unpinned takes each image or clip slot keeps (1–50); older ones are pruned.
+             */
+            keep_takes?: number;
             language: string;
             stage: string;
             target_duration: string;
@@ -1758,6 +1896,11 @@ export interface components {
             /** Format: int32 */
             image_count: number;
             image_size: string;
+            /**
+             * Format: int32
+             * @description Unpinned takes each image or clip slot keeps (1–50); the upkeep prunes older ones.
+             */
+            keep_takes: number;
             language: string;
             merged_video_url?: string | null;
             owner_id: components["schemas"]["UserId"];
@@ -1782,6 +1925,40 @@ export interface components {
              */
             version: number;
             visual_style: string;
+        };
+        /** @description How a take was made, as kept beside it and shown on it. */
+        Provenance: {
+            /** Format: int32 */
+            attempt?: number | null;
+            /** @description `generated`, `merged` (a film), or `kept` (a file the slot held before takes were kept). */
+            origin: string;
+            /** @description Size, panels, duration, count, seed: what the provider was asked for. */
+            params?: Record<string, never>;
+            /** @description The prompt as sent to the provider. */
+            prompt?: string | null;
+            /** @description The provider's own id of the job, where it gives one. */
+            provider_job_id?: string | null;
+            /**
+             * Format: int64
+             * @description Milliseconds the provider took (submission to result for video).
+             */
+            provider_ms?: number | null;
+            /** Format: date-time */
+            queued_at?: string | null;
+            /**
+             * @description The task a re-run queues: its type and payload, with everything the documents supplied
+             *     pinned (prompt, references, frames, provider and model).
+             */
+            recipe?: Record<string, never> | null;
+            /** @description The images the provider was given, each with the take it came from where it was one. */
+            references?: components["schemas"]["ReferenceUsed"][];
+            /** Format: date-time */
+            started_at?: string | null;
+            task_id?: null | components["schemas"]["TaskId"];
+            /** @description What the call used: `{"unit": "image" | "second" | "token", "quantity": n}`. */
+            usage?: Record<string, never> | null;
+            /** @description The prompt the person gave, when they gave one instead of the documents'. */
+            user_prompt?: string | null;
         };
         /** @description Changes to one provider: an absent field stays, `null` removes it. */
         ProviderChange: {
@@ -1823,6 +2000,10 @@ export interface components {
              *     `failing` (the last check failed; `check` says why).
              */
             status: string;
+        };
+        ReferenceUsed: {
+            file_id: components["schemas"]["FileId"];
+            take_id?: null | components["schemas"]["TakeId"];
         };
         RefreshRequest: {
             /** @description The refresh token; may be left out when the `cinegen_refresh` cookie carries it. */
@@ -1909,6 +2090,48 @@ export interface components {
              * @description Bytes per part, 5–64 MiB (default 16 MiB); the last part takes the rest.
              */
             part_size?: number | null;
+        };
+        TakeEnvelope: {
+            take: components["schemas"]["TakeView"];
+        };
+        /**
+         * Format: uuid
+         * @description One finished generation of an image or clip slot.
+         */
+        TakeId: string;
+        /** @description One take as the API shows it. */
+        TakeView: {
+            /** @description The slot holds this take now. */
+            chosen: boolean;
+            content_type: string;
+            cost?: null | components["schemas"]["CostView"];
+            /** Format: date-time */
+            created_at: string;
+            file_id: components["schemas"]["FileId"];
+            /** Format: int64 */
+            file_size: number;
+            id: components["schemas"]["TakeId"];
+            made_by?: null | components["schemas"]["UserId"];
+            model?: string | null;
+            /** @description Pinned takes are never pruned. */
+            pinned: boolean;
+            provenance: components["schemas"]["Provenance"];
+            provider?: string | null;
+            /**
+             * @description The slot's key: `character/{id}`, `variation/{character}/{id}`, `scene/{id}`,
+             *     `keyframe/{shot}/{id}`, `clip/{shot}` or `film` (ids with `%` and `/` escaped).
+             */
+            slot: string;
+            /**
+             * @description The documents no longer give what this take was made from (a prompt, a look or a frame
+             *     changed since).
+             */
+            stale: boolean;
+            /** @description A fresh link to the take's file. */
+            url: string;
+        };
+        TakesView: {
+            takes: components["schemas"]["TakeView"][];
         };
         /** @description The object an image or prompt is made for. */
         Target: {
@@ -2028,6 +2251,10 @@ export interface components {
              */
             expiresIn: number;
             refresh: string;
+        };
+        UpdateTakeRequest: {
+            /** @description Pinned takes are never pruned. */
+            pinned: boolean;
         };
         UploadCallback: {
             /** Format: int64 */
@@ -4406,6 +4633,322 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_takes: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only this slot's takes: a slot key as takes carry it (`keyframe/shot-1/kf-1`,
+                 *     `clip/shot-1`, `character/c1`, `film`, …).
+                 */
+                slot?: string | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TakesView"];
+                };
+            };
+            /** @description not a slot key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a query parameter is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_take: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                take_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the slot holds this take */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_take: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                take_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTakeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TakeEnvelope"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    choose_take: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                take_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ProjectEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such project, take or slot */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rerun_take: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                id: string;
+                take_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the take has no recipe, or an image it used is gone */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -31,6 +31,45 @@ impl SlotId {
         }
     }
 
+    /// The slot's key among takes: `character/c1`, `variation/c1/v1`, `scene/s1`,
+    /// `keyframe/shot-1/kf-1`, `clip/shot-1`, each id with `%` and `/` escaped.
+    pub fn key(&self) -> String {
+        let parts: Vec<&str> = match self {
+            Self::Character { character } => vec!["character", character],
+            Self::Variation { character, variation } => vec!["variation", character, variation],
+            Self::Scene { scene } => vec!["scene", scene],
+            Self::Keyframe { shot, keyframe } => vec!["keyframe", shot, keyframe],
+            Self::Clip { shot } => vec!["clip", shot],
+        };
+        let mut key = parts[0].to_owned();
+        for id in &parts[1..] {
+            key.push('/');
+            key.push_str(&id.replace('%', "%25").replace('/', "%2F"));
+        }
+        key
+    }
+
+    /// Reads a key [`SlotId::key`] wrote.
+    pub fn from_key(key: &str) -> Option<Self> {
+        let mut parts = key.split('/');
+        let kind = parts.next()?;
+        let ids: Vec<String> = parts.map(|p| p.replace("%2F", "/").replace("%25", "%")).collect();
+        if ids.iter().any(String::is_empty) {
+            return None;
+        }
+        let slot = match (kind, ids.as_slice()) {
+            ("character", [character]) => Self::Character { character: character.clone() },
+            ("variation", [character, variation]) => {
+                Self::Variation { character: character.clone(), variation: variation.clone() }
+            }
+            ("scene", [scene]) => Self::Scene { scene: scene.clone() },
+            ("keyframe", [shot, keyframe]) => Self::Keyframe { shot: shot.clone(), keyframe: keyframe.clone() },
+            ("clip", [shot]) => Self::Clip { shot: shot.clone() },
+            _ => return None,
+        };
+        (slot.key() == key).then_some(slot)
+    }
+
     /// A readable name for reports, e.g. `shots[shot-1].keyframes[kf-1s]`.
     pub fn describe(&self) -> String {
         match self {
@@ -40,6 +79,30 @@ impl SlotId {
             Self::Keyframe { shot, keyframe } => format!("shots[{shot}].keyframes[{keyframe}]"),
             Self::Clip { shot } => format!("shots[{shot}].interval"),
         }
+    }
+}
+
+/// Where a take belongs: an image or clip slot of the documents, or the project's merged film
+/// (which is not in the documents).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TakeSlot {
+    Asset(SlotId),
+    Film,
+}
+
+impl TakeSlot {
+    const FILM: &str = "film";
+
+    /// `film`, or the asset slot's [`SlotId::key`].
+    pub fn key(&self) -> String {
+        match self {
+            Self::Asset(slot) => slot.key(),
+            Self::Film => Self::FILM.to_owned(),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        if key == Self::FILM { Some(Self::Film) } else { SlotId::from_key(key).map(Self::Asset) }
     }
 }
 
@@ -73,6 +136,16 @@ impl Slot<'_> {
             Some(id) => self.object.insert(field.into(), Value::String(id)),
             None => self.object.remove(field),
         };
+    }
+
+    /// Marks the slot stale (its chosen take was made from inputs that have changed since), or
+    /// not. Derived on every read, never kept.
+    pub fn set_stale(&mut self, stale: bool) {
+        if stale {
+            self.object.insert("stale".into(), Value::Bool(true));
+        } else {
+            self.object.remove("stale");
+        }
     }
 
     /// Sets `status` where the object has one (keyframes and clips).
@@ -234,6 +307,26 @@ mod tests {
         assert!(seen.contains(&("shots[shot-1].keyframes[k1]".into(), FileKind::KeyframeEnd, Some("u".into()))));
         assert!(seen.contains(&("shots[shot-1].interval".into(), FileKind::Video, Some("v".into()))));
         assert!(seen.contains(&("characters[c1].variations[v1]".into(), FileKind::Character, None)));
+    }
+
+    #[test]
+    fn slot_keys_read_back_whatever_the_ids_hold() {
+        let slots = [
+            SlotId::Character { character: "c1".into() },
+            SlotId::Variation { character: "c/1".into(), variation: "50%".into() },
+            SlotId::Scene { scene: "场景 1".into() },
+            SlotId::Keyframe { shot: "shot-1".into(), keyframe: "kf-%2F".into() },
+            SlotId::Clip { shot: "shot-1".into() },
+        ];
+        for slot in slots {
+            assert_eq!(SlotId::from_key(&slot.key()), Some(slot.clone()), "{}", slot.key());
+        }
+        assert_eq!(SlotId::Keyframe { shot: "a/b".into(), keyframe: "k".into() }.key(), "keyframe/a%2Fb/k");
+        assert_eq!(TakeSlot::from_key("film"), Some(TakeSlot::Film));
+        assert_eq!(TakeSlot::from_key("clip/s1"), Some(TakeSlot::Asset(SlotId::Clip { shot: "s1".into() })));
+        for bad in ["", "film", "clip", "clip/", "clip/a/b", "keyframe/a", "unknown/a", "clip/a%2f"] {
+            assert_eq!(SlotId::from_key(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -62,6 +62,18 @@ pub struct ProjectSettings {
     /// so it can be told apart from a project of the same title made here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How many unpinned takes each image or clip slot keeps (1–50); older ones are pruned.
+    #[serde(default = "default_keep_takes")]
+    pub keep_takes: u8,
+}
+
+/// Unpinned takes a slot keeps unless the project says otherwise.
+pub const DEFAULT_KEEP_TAKES: u8 = 5;
+/// The most unpinned takes a slot may keep.
+pub const MAX_KEEP_TAKES: u8 = 50;
+
+fn default_keep_takes() -> u8 {
+    DEFAULT_KEEP_TAKES
 }
 
 impl Default for ProjectSettings {
@@ -75,6 +87,7 @@ impl Default for ProjectSettings {
             image_count: 4,
             genre: String::new(),
             imported_at: None,
+            keep_takes: DEFAULT_KEEP_TAKES,
         }
     }
 }
@@ -90,6 +103,7 @@ pub struct SettingsPatch {
     pub image_size: Option<String>,
     pub image_count: Option<i64>,
     pub genre: Option<String>,
+    pub keep_takes: Option<i64>,
 }
 
 /// Maps the original app's language names ("中文", "English", …) and any case to a code.
@@ -203,6 +217,12 @@ impl ProjectSettings {
             match u8::try_from(count) {
                 Ok(n) if (1..=9).contains(&n) => self.image_count = n,
                 _ => errors.push(FieldError::new("image_count", "must be between 1 and 9")),
+            }
+        }
+        if let Some(keep) = patch.keep_takes {
+            match u8::try_from(keep) {
+                Ok(n) if (1..=MAX_KEEP_TAKES).contains(&n) => self.keep_takes = n,
+                _ => errors.push(FieldError::new("keep_takes", format!("must be between 1 and {MAX_KEEP_TAKES}"))),
             }
         }
         if let Some(genre) = patch.genre.as_deref().and_then(|g| errors.check(short_text("genre", g))) {

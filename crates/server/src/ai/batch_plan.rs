@@ -9,6 +9,7 @@ use cinegen_domain::project::assets::SlotId;
 use cinegen_store::ProjectRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// The kinds of batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,17 +70,50 @@ fn ids(list: Option<&Value>) -> Vec<(String, &Value)> {
         .collect()
 }
 
-/// What a batch of `kind` makes: everything missing, or — with `only` — every keyframe or clip of
-/// those shots, generated before or not.
+/// Which slots a batch makes.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// Everything missing.
+    Missing,
+    /// Every keyframe or clip of these shots, generated before or not ("regenerate selected").
+    Shots(&'a [String]),
+    /// Every slot whose chosen take is stale ("regenerate stale").
+    Stale(&'a HashSet<SlotId>),
+}
+
+/// What a batch of `kind` makes for `selection`, each item `candidates` times (every one is kept
+/// as a take; the slot shows the last to land).
 pub fn plan_batch(
     project: &ProjectRecord,
     kind: BatchKind,
     choice: &Choice,
     image: &Choice,
-    only: Option<&[String]>,
+    selection: Selection<'_>,
+    candidates: usize,
+) -> BatchPlan {
+    let mut plan = select(project, kind, choice, image, selection);
+    if candidates > 1 {
+        plan.items = plan.items.into_iter().flat_map(|item| std::iter::repeat_n(item, candidates)).collect();
+    }
+    plan
+}
+
+fn select(
+    project: &ProjectRecord,
+    kind: BatchKind,
+    choice: &Choice,
+    image: &Choice,
+    selection: Selection<'_>,
 ) -> BatchPlan {
     let mut plan = BatchPlan { slots: vec![], items: vec![] };
+    let only = match selection {
+        Selection::Shots(ids) => Some(ids),
+        _ => None,
+    };
     let chosen = |shot_id: &str| only.is_none_or(|ids| ids.iter().any(|id| id == shot_id));
+    if let Selection::Stale(stale) = selection {
+        return select_stale(project, kind, choice, image, stale);
+    }
     match kind {
         BatchKind::Images => {
             for (character_id, character) in ids(project.docs.script_data.get("characters")) {
@@ -133,6 +167,40 @@ pub fn plan_batch(
                 let input = VideoPayload::new(shot_id, choice.clone(), image.clone());
                 plan.items.push(input.into());
             }
+        }
+    }
+    plan
+}
+
+/// The stale slots of one kind, each an item of its own.
+fn select_stale(
+    project: &ProjectRecord,
+    kind: BatchKind,
+    choice: &Choice,
+    image: &Choice,
+    stale: &HashSet<SlotId>,
+) -> BatchPlan {
+    let mut plan = BatchPlan { slots: vec![], items: vec![] };
+    let mut ordered: Vec<&SlotId> = stale.iter().collect();
+    ordered.sort_by_key(|slot| slot.key());
+    for slot in ordered {
+        match (kind, slot) {
+            (BatchKind::Clips, SlotId::Clip { shot }) => {
+                if video_plan(project, shot, None).is_err() {
+                    continue;
+                }
+                plan.slots.push(slot.clone());
+                plan.items.push(VideoPayload::new(shot.clone(), choice.clone(), image.clone()).into());
+            }
+            (BatchKind::Keyframes, SlotId::Keyframe { .. })
+            | (BatchKind::Images, SlotId::Character { .. } | SlotId::Variation { .. } | SlotId::Scene { .. }) => {
+                let Some(target) = Target::of_slot(slot) else { continue };
+                if matches!(slot, SlotId::Keyframe { .. }) {
+                    plan.slots.push(slot.clone());
+                }
+                plan.items.push(ImagePayload::new(target, choice.clone()).into());
+            }
+            _ => {}
         }
     }
     plan

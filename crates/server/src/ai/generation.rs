@@ -3,7 +3,7 @@
 //! being filled is marked `generating` in the same transaction that queues its task, and a batch
 //! is planned from what the documents are missing.
 
-use super::batch_plan::{BatchKind, plan_batch};
+use super::batch_plan::{BatchKind, Selection, plan_batch};
 use super::links::Link;
 use super::{BATCH_ITEM, Choice, INTERACTIVE};
 use crate::error::{AppError, AppResult};
@@ -16,11 +16,31 @@ use chrono::Utc;
 use cinegen_domain::project::ChangeError;
 use cinegen_domain::project::assets::{SlotId, slot_mut};
 use cinegen_domain::{FieldError, FileId, ProjectId, TaskId, UserId, ValidationErrors};
-use cinegen_store::{NewTask, ProjectRecord, Store, StoreError, TaskRecord};
+use cinegen_store::{NewTask, ProjectRecord, Store, StoreError, TakeRecord, TaskRecord};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Items one batch may queue.
 pub const MAX_BATCH_ITEMS: usize = 500;
+/// Takes a batch may ask for per item.
+pub const MAX_CANDIDATES: u8 = 4;
+
+/// What a batch makes, besides its kind.
+#[derive(Debug, Clone)]
+pub struct BatchWanted {
+    /// Only these shots, generated before or not.
+    pub shot_ids: Option<Vec<String>>,
+    /// Only the slots whose chosen take is stale.
+    pub stale: bool,
+    /// Takes per item (1–[`MAX_CANDIDATES`]).
+    pub candidates: u8,
+}
+
+impl Default for BatchWanted {
+    fn default() -> Self {
+        Self { shot_ids: None, stale: false, candidates: 1 }
+    }
+}
 
 #[derive(Clone)]
 pub struct GenerationService {
@@ -28,6 +48,7 @@ pub struct GenerationService {
     projects: ProjectService,
     tasks: TaskService,
     events: TaskEvents,
+    takes: crate::takes::TakeService,
 }
 
 /// A project the caller may generate into: the proof, and the documents as they are now.
@@ -49,8 +70,14 @@ fn missing(what: String) -> AppError {
 }
 
 impl GenerationService {
-    pub fn new(store: Arc<dyn Store>, projects: ProjectService, tasks: TaskService, events: TaskEvents) -> Self {
-        Self { store, projects, tasks, events }
+    pub fn new(
+        store: Arc<dyn Store>,
+        projects: ProjectService,
+        tasks: TaskService,
+        events: TaskEvents,
+        takes: crate::takes::TakeService,
+    ) -> Self {
+        Self { store, projects, tasks, events, takes }
     }
 
     /// The project, for an editor of it (viewers: 403; strangers: 404).
@@ -141,24 +168,43 @@ impl GenerationService {
         Ok(self.announce(first, done.created))
     }
 
-    /// Everything missing of one kind, or every frame or clip of the shots `only` names: one item
-    /// per slot under a parent task that no worker claims; the items' slots are marked in the
-    /// same transaction.
+    /// Everything missing of one kind, every frame or clip of the shots `only` names, or every
+    /// stale slot: one item per slot (times `candidates`) under a parent task that no worker
+    /// claims; the items' slots are marked in the same transaction.
     pub async fn batch(
         &self,
         on: &Editable,
         kind: BatchKind,
         choice: &Choice,
         image: &Choice,
-        only: Option<&[String]>,
+        wanted: &BatchWanted,
         key: Option<String>,
     ) -> AppResult<Queued> {
-        if let Some(shots) = only {
+        if let Some(shots) = &wanted.shot_ids {
             check_selection(&on.project, kind, shots)?;
         }
-        let plan = plan_batch(&on.project, kind, choice, image, only);
+        if !(1..=MAX_CANDIDATES).contains(&wanted.candidates) {
+            let error = FieldError::new("candidates", format!("must be between 1 and {MAX_CANDIDATES}"));
+            return Err(AppError::validation(ValidationErrors(vec![error])));
+        }
+        let stale: HashSet<SlotId> = if wanted.stale {
+            if wanted.shot_ids.is_some() {
+                let error = FieldError::new("stale", "selects slots itself: give it without shot_ids");
+                return Err(AppError::validation(ValidationErrors(vec![error])));
+            }
+            self.takes.stale_slots(&on.project).await?.into_iter().collect()
+        } else {
+            HashSet::new()
+        };
+        let selection = match (&wanted.shot_ids, wanted.stale) {
+            (Some(shots), _) => Selection::Shots(shots),
+            (None, true) => Selection::Stale(&stale),
+            (None, false) => Selection::Missing,
+        };
+        let plan = plan_batch(&on.project, kind, choice, image, selection, usize::from(wanted.candidates));
         if plan.items.is_empty() {
-            let error = FieldError::new("kind", format!("nothing to generate: no {} are missing", kind.as_str()));
+            let what = if wanted.stale { "stale" } else { "missing" };
+            let error = FieldError::new("kind", format!("nothing to generate: no {} are {what}", kind.as_str()));
             return Err(AppError::validation(ValidationErrors(vec![error])));
         }
         if plan.items.len() > MAX_BATCH_ITEMS {
@@ -181,6 +227,42 @@ impl GenerationService {
             tasks.push(item);
         }
         self.enqueue_charged(on, plan.slots, tasks, charge).await
+    }
+
+    /// Queues a take's recipe again: the same provider, model, prompt, references and frames, into
+    /// the same slot.
+    pub async fn rerun(&self, on: &Editable, take: &TakeRecord, key: Option<String>) -> AppResult<Queued> {
+        let provenance: crate::takes::Provenance = serde_json::from_value(take.provenance.clone()).unwrap_or_default();
+        let no_recipe = || {
+            let error = FieldError::new(
+                "take",
+                "has no recipe to run again: it was not generated here, or is a film (merge again)",
+            );
+            AppError::validation(ValidationErrors(vec![error]))
+        };
+        let recipe = provenance.recipe.ok_or_else(no_recipe)?;
+        let name = recipe.get("task_type").and_then(serde_json::Value::as_str).ok_or_else(no_recipe)?;
+        let payload = recipe.get("payload").ok_or_else(no_recipe)?;
+        let kind = TaskKind::decode(name, payload)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("take {}: {e}", take.id)))?;
+        let (slots, files) = match &kind {
+            TaskKind::Image(image) => (vec![image.target.slot()], link_files(&image.inputs.references)),
+            TaskKind::Video(video) => {
+                let slots = if super::batch_plan::has_interval(&on.project, &video.shot_id) {
+                    vec![SlotId::Clip { shot: video.shot_id.clone() }]
+                } else {
+                    Vec::new()
+                };
+                (slots, link_files(video.start.iter().chain(video.end.iter())))
+            }
+            _ => return Err(no_recipe()),
+        };
+        let found = self.store.ready_files_of_project(on.access.id(), &files).await?;
+        if let Some(gone) = files.iter().find(|id| !found.iter().any(|f| f.id == **id)) {
+            let error = FieldError::new("take", format!("an image it was made from (file {gone}) is no longer kept"));
+            return Err(AppError::validation(ValidationErrors(vec![error])));
+        }
+        self.enqueue_into(on, slots, kind, key).await
     }
 
     /// The images a request names by link, each checked: a file must be a ready file of this
@@ -218,6 +300,11 @@ impl GenerationService {
         }
         Queued { task, created }
     }
+}
+
+/// The files among links (outside links are downloaded anew).
+fn link_files<'a>(links: impl IntoIterator<Item = &'a Link>) -> Vec<FileId> {
+    links.into_iter().filter_map(|l| if let Link::File(id) = l { Some(*id) } else { None }).collect()
 }
 
 /// A selection of shots for a batch: keyframes or clips only, 1–`MAX_BATCH_ITEMS` shots, each one

@@ -5,10 +5,11 @@ use super::links::Link;
 use super::retry::{Retry, call_with_retry};
 use super::targets::{self, FrameRef, Target, image_plan, video_plan};
 use super::{AiService, Choice, app_to_task, provider_to_task};
+use crate::takes::{self, Provenance, TakeDraft, inputs_hash};
 use crate::tasks::kind::{KindPayload, TaskKind};
 use crate::tasks::{TaskContext, TaskError, TaskHandler};
 use cinegen_domain::project::ChangeError;
-use cinegen_domain::project::assets::{SlotId, slot_mut};
+use cinegen_domain::project::assets::{SlotId, TakeSlot, slot_mut};
 use cinegen_domain::project::document::{id_matches, validate_script_data, validate_shots};
 use cinegen_domain::project::settings::target_duration_secs;
 use cinegen_domain::{FileId, FileKind, ProjectId, ValidationErrors};
@@ -91,7 +92,8 @@ impl AiService {
         let _ = self.settle_slot(project, slot, None, status).await;
     }
 
-    /// Generates the image of `target`, stores it and writes it back; answers the new file.
+    /// Generates the image of `target`, stores it, keeps it as a take and writes it back;
+    /// answers the new file.
     pub async fn generate_image(
         &self,
         ctx: &TaskContext,
@@ -102,9 +104,16 @@ impl AiService {
         let project = self.project(ctx).await?;
         let mut plan = image_plan(&project, target)
             .map_err(|what| TaskError::permanent("NOT_FOUND", format!("{what} is gone")))?;
+        let slot = TakeSlot::Asset(plan.slot.clone());
+        let made_from = inputs_hash(&project, &slot);
         let resolved = self.resolve(ctx.task.user_id, Capability::Image, choice).await?;
-        if let Some(prompt) = inputs.prompt.as_ref().filter(|p| !p.trim().is_empty()) {
+        let user_prompt = inputs.prompt.clone().filter(|p| !p.trim().is_empty());
+        if let Some(prompt) = &user_prompt {
             plan.prompt = prompt.clone();
+        }
+        // A re-run names every reference itself; the documents' are not added again.
+        if inputs.exact {
+            plan.references.clear();
         }
         for link in &inputs.references {
             plan.references.push(self.fetch_link(&project, link, plan.kind).await?);
@@ -123,7 +132,7 @@ impl AiService {
             model: resolved.model.clone(),
         };
         ctx.progress(20, "painting").await?;
-        let output = {
+        let (output, took) = {
             let _slot = self.limits.acquire(resolved.provider.name, Capability::Image).await;
             let model = resolved.provider.image().map_err(provider_to_task)?;
             let started = Instant::now();
@@ -135,10 +144,10 @@ impl AiService {
             .map_err(provider_to_task)?;
             let name = resolved.model.as_deref().unwrap_or(&output.model);
             self.latencies.record(resolved.provider.name, name, started.elapsed());
-            output
+            (output, started.elapsed())
         };
-        self.record_usage(ctx, resolved.provider.name, &output.model, Capability::Image, output.images.len() as i64)
-            .await;
+        let count = output.images.len() as i64;
+        self.record_usage(ctx, resolved.provider.name, &output.model, Capability::Image, count).await;
         let media = output
             .images
             .into_iter()
@@ -147,7 +156,35 @@ impl AiService {
         ctx.progress(80, "storing").await?;
         let name = format!("{}.png", plan.kind.as_str());
         let file = self.store_media(project.owner_id, project.id, plan.kind, media, &name).await?;
-        self.place(&project, plan.slot, file.id).await?;
+        let file = self.files.reuse_identical(file).await.map_err(app_to_task)?;
+        let rerun = ImagePayload {
+            target: target.clone(),
+            choice: Choice { provider: Some(resolved.provider.name.to_owned()), model: Some(output.model.clone()) },
+            inputs: ImageInputs {
+                prompt: Some(plan.prompt.clone()),
+                references: plan.references.iter().map(|f| Link::File(*f)).collect(),
+                exact: true,
+            },
+            then: Vec::new(),
+        };
+        let draft = TakeDraft {
+            slot,
+            provider: Some(resolved.provider.name.to_owned()),
+            model: Some(output.model.clone()),
+            inputs_hash: made_from,
+            references: plan.references.clone(),
+            provenance: Provenance {
+                origin: "generated".into(),
+                params: json!({ "width": plan.width, "height": plan.height, "count": 1, "panels": plan.panels }),
+                prompt: Some(plan.prompt.clone()),
+                user_prompt,
+                provider_ms: Some(took.as_millis() as u64),
+                usage: Some(json!({ "unit": "image", "quantity": count })),
+                recipe: Some(json!({ "task_type": TaskKind::IMAGE, "payload": rerun })),
+                ..Provenance::default()
+            },
+        };
+        self.place(ctx, &project, draft, file.id).await?;
         Ok(file.id)
     }
 
@@ -163,18 +200,33 @@ impl AiService {
         }
     }
 
-    /// Puts a new file into its slot as `completed` and deletes the file the slot held before;
-    /// when the slot (or project) went away meanwhile, the new file has no home and is deleted.
-    async fn place(&self, project: &ProjectRecord, slot: SlotId, file: FileId) -> Result<(), TaskError> {
-        match self.settle_slot(project.id, slot, Some(file), "completed").await {
+    /// Keeps a new file as a take and puts it into its slot as `completed`; the file the slot
+    /// held before stays, as a take of its own. When the slot (or project) went away meanwhile,
+    /// the take has no home and is deleted (with its file, unless another take holds it).
+    async fn place(
+        &self,
+        ctx: &TaskContext,
+        project: &ProjectRecord,
+        draft: TakeDraft,
+        file: FileId,
+    ) -> Result<(), TaskError> {
+        let TakeSlot::Asset(slot) = draft.slot.clone() else {
+            return Err(TaskError::permanent("VALIDATION_ERROR", "a film is placed by the merge"));
+        };
+        let take = takes::keep(self.store.as_ref(), ctx, project, file, draft).await?;
+        match self.settle_slot(project.id, slot.clone(), Some(file), "completed").await {
             Ok(previous) => {
                 if let Some(old) = previous {
-                    let _ = self.files.delete_replaced(project.id, old).await;
+                    takes::keep_replaced(self.store.as_ref(), project, &TakeSlot::Asset(slot), old).await;
                 }
                 Ok(())
             }
             Err(error) => {
-                let _ = self.files.delete(project.owner_id, file).await;
+                if let Ok(Some(deleted)) = self.store.delete_take(project.id, take.id, chrono::Utc::now()).await
+                    && let Some(file) = deleted.file
+                {
+                    let _ = self.files.remove_object(&file).await;
+                }
                 Err(error)
             }
         }
@@ -466,6 +518,9 @@ pub struct ImageInputs {
     pub prompt: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<Link>,
+    /// `references` are all the references (a re-run of a take): the documents' are not added.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -558,6 +613,24 @@ impl VideoPayload {
 
 pub struct VideoHandler(pub AiService);
 
+/// Which of the shot's frames a clip was animated from.
+#[derive(Debug, Clone, Copy)]
+enum FramesUsed {
+    Start,
+    StartEnd,
+    Grid,
+}
+
+impl FramesUsed {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::StartEnd => "start_end",
+            Self::Grid => "grid",
+        }
+    }
+}
+
 impl VideoHandler {
     async fn clip(&self, ctx: &TaskContext, input: &VideoPayload) -> Result<Value, TaskError> {
         let ai = &self.0;
@@ -578,6 +651,8 @@ impl VideoHandler {
             project = ai.project(ctx).await?;
             plan = video_plan(&project, &input.shot_id, input.duration).map_err(gone)?;
         }
+        let made_for = TakeSlot::Asset(SlotId::Clip { shot: input.shot_id.clone() });
+        let made_from = inputs_hash(&project, &made_for);
         let resolved = ai.resolve(ctx.task.user_id, Capability::Video, &input.choice).await?;
         // Frames the request names replace the shot's own.
         if let Some(link) = &input.start {
@@ -597,16 +672,20 @@ impl VideoHandler {
                 None => Err(TaskError::permanent("NOT_FOUND", "a keyframe of the shot has no image")),
             }
         };
-        let frames = match (&plan.start, &plan.end, &plan.full) {
+        let (frames, frames_used) = match (&plan.start, &plan.end, &plan.full) {
             (_, _, Some(full)) if input.full_frame => {
-                VideoFrames::Grid { image: input_of(full.file).await?, panels: plan.panels }
+                (VideoFrames::Grid { image: input_of(full.file).await?, panels: plan.panels }, FramesUsed::Grid)
             }
             (Some(start), Some(end), _) if start.file.is_some() && end.file.is_some() => {
-                VideoFrames::StartEnd(input_of(start.file).await?, input_of(end.file).await?)
+                (VideoFrames::StartEnd(input_of(start.file).await?, input_of(end.file).await?), FramesUsed::StartEnd)
             }
-            (Some(start), _, _) if start.file.is_some() => VideoFrames::Start(input_of(start.file).await?),
-            (_, _, Some(full)) => VideoFrames::Grid { image: input_of(full.file).await?, panels: plan.panels },
-            (Some(start), _, None) => VideoFrames::Start(input_of(start.file).await?),
+            (Some(start), _, _) if start.file.is_some() => {
+                (VideoFrames::Start(input_of(start.file).await?), FramesUsed::Start)
+            }
+            (_, _, Some(full)) => {
+                (VideoFrames::Grid { image: input_of(full.file).await?, panels: plan.panels }, FramesUsed::Grid)
+            }
+            (Some(start), _, None) => (VideoFrames::Start(input_of(start.file).await?), FramesUsed::Start),
             (None, _, None) => return Err(gone(format!("the keyframes of shot '{}'", input.shot_id))),
         };
         let (width, height) = targets::frame_size(&project);
@@ -682,11 +761,51 @@ impl VideoHandler {
             let name = resolved.model.as_deref().unwrap_or(&model_name);
             ai.latencies.record(resolved.provider.name, name, submitted.elapsed());
         }
-        ai.record_usage(ctx, resolved.provider.name, &model_name, Capability::Video, plan.duration.ceil() as i64).await;
+        let seconds = plan.duration.ceil() as i64;
+        ai.record_usage(ctx, resolved.provider.name, &model_name, Capability::Video, seconds).await;
         ctx.progress(85, "storing").await?;
         let file = ai.store_media(project.owner_id, project.id, FileKind::Video, media, "clip.mp4").await?;
-        let slot = SlotId::Clip { shot: input.shot_id.clone() };
-        ai.place(&project, slot, file.id).await?;
+        let file = ai.files.reuse_identical(file).await.map_err(app_to_task)?;
+        let frame_file = |frame: &Option<FrameRef>| frame.as_ref().and_then(|f| f.file);
+        let used_full = matches!(frames_used, FramesUsed::Grid);
+        let (start, end) = match frames_used {
+            FramesUsed::Grid => (frame_file(&plan.full), None),
+            FramesUsed::Start => (frame_file(&plan.start), None),
+            FramesUsed::StartEnd => (frame_file(&plan.start), frame_file(&plan.end)),
+        };
+        let model = (!model_name.is_empty()).then(|| model_name.clone()).or_else(|| resolved.model.clone());
+        let rerun = VideoPayload {
+            shot_id: input.shot_id.clone(),
+            duration: Some(plan.duration),
+            choice: Choice { provider: Some(resolved.provider.name.to_owned()), model: model.clone() },
+            image: input.image.clone(),
+            prompt: Some(plan.prompt.clone()),
+            start: start.map(Link::File),
+            end: end.map(Link::File),
+            full_frame: used_full,
+        };
+        let draft = TakeDraft {
+            slot: made_for,
+            provider: Some(resolved.provider.name.to_owned()),
+            model,
+            inputs_hash: made_from,
+            references: start.into_iter().chain(end).collect(),
+            provenance: Provenance {
+                origin: "generated".into(),
+                params: json!({
+                    "duration": plan.duration, "width": width, "height": height,
+                    "frames": frames_used.as_str(), "panels": plan.panels,
+                }),
+                prompt: Some(plan.prompt.clone()),
+                user_prompt: input.prompt.clone().filter(|p| !p.trim().is_empty()),
+                provider_ms: Some(submitted.elapsed().as_millis() as u64),
+                provider_job_id: Some(job_id.clone()),
+                usage: Some(json!({ "unit": "second", "quantity": seconds })),
+                recipe: Some(json!({ "task_type": TaskKind::VIDEO, "payload": rerun })),
+                ..Provenance::default()
+            },
+        };
+        ai.place(ctx, &project, draft, file.id).await?;
         Ok(json!({ "file_id": file.id, "shot_id": input.shot_id, "duration": plan.duration }))
     }
 }
@@ -780,6 +899,20 @@ impl TaskHandler for MergeHandler {
         .await;
         let _ = tokio::fs::remove_dir_all(&work).await;
         let (file, mode, duration) = result?;
+        let file = ai.files.reuse_identical(file).await.map_err(app_to_task)?;
+        let draft = TakeDraft {
+            slot: TakeSlot::Film,
+            provider: None,
+            model: None,
+            inputs_hash: inputs_hash(&project, &TakeSlot::Film),
+            references: clips.clone(),
+            provenance: Provenance {
+                origin: "merged".into(),
+                params: json!({ "mode": mode, "duration": duration, "clips": clips.len(), "shot_ids": input.shot_ids }),
+                ..Provenance::default()
+            },
+        };
+        let take = takes::keep(ai.store.as_ref(), ctx, &project, file.id, draft).await?;
         let previous = Arc::new(Mutex::new(None));
         let seen = previous.clone();
         let film = file.id;
@@ -788,12 +921,16 @@ impl TaskHandler for MergeHandler {
             Ok(())
         };
         if let Err(error) = ai.store.change_project(project.id, Box::new(change)).await {
-            let _ = ai.files.delete(project.owner_id, file.id).await;
+            if let Ok(Some(deleted)) = ai.store.delete_take(project.id, take.id, chrono::Utc::now()).await
+                && let Some(file) = deleted.file
+            {
+                let _ = ai.files.remove_object(&file).await;
+            }
             return Err(store_error(error));
         }
         let old = *previous.lock().expect("film");
         if let Some(old) = old.filter(|old| *old != file.id) {
-            let _ = ai.files.delete_replaced(project.id, old).await;
+            takes::keep_replaced(ai.store.as_ref(), &project, &TakeSlot::Film, old).await;
         }
         Ok(json!({ "file_id": file.id, "mode": mode, "duration": duration, "clips": clips.len() }))
     }

@@ -34,6 +34,19 @@ pub enum Target {
 }
 
 impl Target {
+    /// The image target of a slot (a clip's slot is not an image's).
+    pub fn of_slot(slot: &SlotId) -> Option<Self> {
+        Some(match slot.clone() {
+            SlotId::Character { character } => Self::Character { character_id: character },
+            SlotId::Variation { character, variation } => {
+                Self::Variation { character_id: character, variation_id: variation }
+            }
+            SlotId::Scene { scene } => Self::Scene { scene_id: scene },
+            SlotId::Keyframe { shot, keyframe } => Self::Keyframe { shot_id: shot, keyframe_id: keyframe },
+            SlotId::Clip { .. } => return None,
+        })
+    }
+
     pub fn slot(&self) -> SlotId {
         match self.clone() {
             Self::Character { character_id } => SlotId::Character { character: character_id },

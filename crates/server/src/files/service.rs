@@ -563,6 +563,30 @@ impl FileService {
         Ok(())
     }
 
+    /// Removes the object of a file whose record the store has just deleted.
+    pub async fn remove_object(&self, file: &FileRecord) -> AppResult<()> {
+        match StorageKey::parse(&file.storage_key) {
+            Some(key) => self.storage.delete(&key).await.map_err(storage_error),
+            None => Ok(()),
+        }
+    }
+
+    /// Content addressing for generated files: when a take of the project already holds a file of
+    /// the same kind with these bytes (SHA-256), `fresh` is deleted (refunding its bytes) and that
+    /// file is answered, so identical bytes are stored and counted once.
+    pub async fn reuse_identical(&self, fresh: FileRecord) -> AppResult<FileRecord> {
+        let (Some(project), Some(digest)) = (fresh.project_id, fresh.sha256.as_deref()) else { return Ok(fresh) };
+        match self.store.take_file_with_digest(project, fresh.kind, digest).await? {
+            Some(held) if held.id != fresh.id => {
+                if let Some(deleted) = self.store.delete_file(fresh.id, Utc::now()).await? {
+                    self.remove_object(&deleted).await?;
+                }
+                Ok(held)
+            }
+            _ => Ok(fresh),
+        }
+    }
+
     /// Deletes a file: its owner, or an editor of its project.
     pub async fn delete(&self, user: UserId, id: FileId) -> AppResult<()> {
         let file = self.visible(user, id).await?;

@@ -78,6 +78,7 @@ pub fn to_update(mut entry: Map<String, Value>) -> (ProjectUpdate, Option<String
         image_size: get("imageSize").filter(|s| IMAGE_SIZES.contains(&s.as_str())),
         image_count: settings.get("imageCount").and_then(Value::as_i64).map(|n| n.clamp(1, 9)),
         genre: genre.map(|g| g.chars().take(200).collect()),
+        keep_takes: None,
     };
     let merged_video = text(entry.get("mergedVideoUrl"));
     let update = ProjectUpdate {

@@ -5,7 +5,7 @@ use super::update::ProjectUpdate;
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
 use cinegen_domain::FileId;
-use cinegen_domain::project::assets::{file_id_candidates, retain_file_ids, slot_file_ids};
+use cinegen_domain::project::assets::{TakeSlot, file_id_candidates, retain_file_ids, slot_file_ids, slot_mut};
 use cinegen_domain::project::document::{check_shape, merge_patch, validate_shot};
 use cinegen_domain::project::{ChangeError, Documents, ProjectRole, ProjectSettings, ProjectStatus};
 use cinegen_domain::{Email, FieldError, ProjectId, UserId, ValidationErrors};
@@ -282,6 +282,26 @@ impl ProjectService {
             let mut errors = ValidationErrors::default();
             validate_shot(&Value::Object(shot.clone()), &format!("shots[{index}]"), &mut errors);
             if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
+        })
+        .await
+    }
+
+    /// Puts a take's `file` into its slot (or makes it the merged film), as a person's edit: one
+    /// versioned write that keeps the replaced state in the history.
+    pub async fn choose_file(&self, access: &EditorAccess, slot: TakeSlot, file: FileId) -> AppResult<ProjectRecord> {
+        let allowed = HashSet::from([file]);
+        self.edit_guarded(access, allowed, move |project: &mut ProjectRecord| {
+            match &slot {
+                TakeSlot::Film => project.merged_video_file_id = Some(file),
+                TakeSlot::Asset(id) => {
+                    let mut found =
+                        slot_mut(&mut project.docs, id).ok_or_else(|| ChangeError::Missing(id.describe()))?;
+                    found.set_file_id(Some(file.to_string()));
+                    found.set_url(None);
+                    found.set_status("completed");
+                }
+            }
+            Ok(())
         })
         .await
     }

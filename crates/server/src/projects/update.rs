@@ -42,8 +42,17 @@ pub const SERVER_OWNED: [&str; 16] = [
     "status",
     "settings",
 ];
-const SETTINGS: [&str; 8] =
-    ["title", "stage", "target_duration", "language", "visual_style", "image_size", "image_count", "genre"];
+const SETTINGS: [&str; 9] = [
+    "title",
+    "stage",
+    "target_duration",
+    "language",
+    "visual_style",
+    "image_size",
+    "image_count",
+    "genre",
+    "keep_takes",
+];
 
 #[derive(Debug, Default)]
 pub struct ProjectUpdate {

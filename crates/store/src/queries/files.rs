@@ -7,13 +7,13 @@ use cinegen_domain::{FileId, FileKind, FileStatus, ProjectId, UserId};
 
 /// The columns of a file, bare so they serve in `RETURNING` (which SQLite wants unqualified) as
 /// well as in a `SELECT` from `files` alone.
-const COLUMNS: &str = "id, user_id, project_id, file_type, file_name, content_type, file_size, sha256, storage_key, \
+pub(super) const COLUMNS: &str = "id, user_id, project_id, file_type, file_name, content_type, file_size, sha256, storage_key, \
     status, created_at, updated_at, expires_at";
 /// The same, qualified for queries that join other tables.
-const F_COLUMNS: &str = "f.id, f.user_id, f.project_id, f.file_type, f.file_name, f.content_type, f.file_size, \
+pub(super) const F_COLUMNS: &str = "f.id, f.user_id, f.project_id, f.file_type, f.file_name, f.content_type, f.file_size, \
     f.sha256, f.storage_key, f.status, f.created_at, f.updated_at, f.expires_at";
 
-fn file_from_row(row: &Row) -> StoreResult<FileRecord> {
+pub(super) fn file_from_row(row: &Row) -> StoreResult<FileRecord> {
     let kind: String = row.get("file_type")?;
     Ok(FileRecord {
         id: FileId(row.uuid("id")?),
@@ -42,7 +42,7 @@ fn charge_sql(bytes: &str, now: &str, user: &str) -> String {
     )
 }
 
-async fn charge(conn: &mut Conn<'_>, user: UserId, bytes: i64, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn charge(conn: &mut Conn<'_>, user: UserId, bytes: i64, now: DateTime<Utc>) -> StoreResult<()> {
     let charged =
         conn.query(charge_sql("$1", "$2", "$3")).bind(bytes).bind(Time(now)).bind(user.as_uuid()).execute().await?;
     if charged == 0 { Err(StoreError::QuotaExceeded) } else { Ok(()) }

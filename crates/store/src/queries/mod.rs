@@ -6,6 +6,7 @@ mod files;
 mod projects;
 mod revisions;
 mod sessions;
+mod takes;
 mod tasks;
 mod usage;
 mod users;

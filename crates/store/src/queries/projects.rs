@@ -99,13 +99,14 @@ async fn write(
     let sql = if insert {
         "INSERT INTO projects (title, status, settings, raw_script, script_data, shots, extra, merged_video_file_id,
             version, updated_at, deleted_at, shot_count, keyframes_done, clips_done, thumbnail, logline, updated_by,
-            id, user_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+            keep_takes, id, user_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     } else {
         "UPDATE projects SET title = $1, status = $2, settings = $3, raw_script = $4, script_data = $5, shots = $6,
             extra = $7, merged_video_file_id = $8, version = $9, updated_at = $10, deleted_at = $11,
-            shot_count = $12, keyframes_done = $13, clips_done = $14, thumbnail = $15, logline = $16, updated_by = $17
-         WHERE id = $18"
+            shot_count = $12, keyframes_done = $13, clips_done = $14, thumbnail = $15, logline = $16, updated_by = $17,
+            keep_takes = $18
+         WHERE id = $19"
     };
     let script_data = (!record.docs.script_data.is_null()).then_some(Json(&record.docs.script_data));
     let mut query = conn
@@ -127,6 +128,7 @@ async fn write(
         .bind(&summary.thumbnail)
         .bind(&summary.logline)
         .bind(record.updated_by.map(|u| u.as_uuid()))
+        .bind(i32::from(record.settings.keep_takes))
         .bind(record.id.as_uuid());
     if insert {
         query = query.bind(record.owner_id.as_uuid()).bind(Time(record.created_at));

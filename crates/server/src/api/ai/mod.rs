@@ -6,7 +6,7 @@
 
 use crate::ai::Choice;
 use crate::ai::batch_plan::{BatchKind, has_interval};
-use crate::ai::generation::{Editable, Queued};
+use crate::ai::generation::{BatchWanted, Editable, Queued};
 use crate::ai::handlers::{
     ImageInputs, ImagePayload, MergePayload, ScriptGeneratePayload, ScriptParsePayload, ShotsGeneratePayload,
     VideoPayload, VisualPromptPayload,
@@ -36,7 +36,7 @@ mod requests;
 pub use requests::*;
 
 /// The idempotency key of a request: the header, else the body's `client_key`.
-fn idempotency_key(headers: &HeaderMap, body: Option<&String>) -> AppResult<Option<String>> {
+pub(crate) fn idempotency_key(headers: &HeaderMap, body: Option<&String>) -> AppResult<Option<String>> {
     let raw = match headers.get("idempotency-key") {
         Some(value) => Some(value.to_str().map_err(|_| bad_key())?.to_owned()),
         None => body.cloned(),
@@ -96,7 +96,7 @@ fn queued_message(plan_type: &str, created: bool) -> String {
 
 /// 202 with a new task, 200 with the task an earlier identical request made. `estimate` names
 /// the provider work whose time is told.
-async fn answer(state: &AppState, queued: Queued, estimate: Option<(Capability, &Choice)>) -> Response {
+pub(crate) async fn answer(state: &AppState, queued: Queued, estimate: Option<(Capability, &Choice)>) -> Response {
     let Queued { task, created } = queued;
     let estimated_time = match estimate {
         Some((capability, choice)) if matches!(task.status, TaskStatus::Pending | TaskStatus::Running) => {
@@ -288,7 +288,7 @@ pub async fn generate_image(
     };
     let choice = body.common().choice(Capability::Image);
     let mut input = ImagePayload::new(target, choice.clone());
-    input.inputs = ImageInputs { prompt: body.prompt.clone(), references };
+    input.inputs = ImageInputs { prompt: body.prompt.clone(), references, exact: false };
     let queued = state.generation.enqueue_into(&project, vec![plan.slot], input.into(), key).await?;
     Ok(answer(&state, queued, Some((Capability::Image, &choice))).await)
 }
@@ -409,8 +409,10 @@ pub async fn generate_batch(
     let project = prepare(&state, claims.sub, &body.project_id).await?;
     let capability = if kind == BatchKind::Clips { Capability::Video } else { Capability::Image };
     let image = Choice { provider: body.image_provider.clone(), model: None };
-    let only = body.shot_ids.as_deref();
-    let queued = state.generation.batch(&project, kind, &body.common().choice(capability), &image, only, key).await?;
+    let wanted =
+        BatchWanted { shot_ids: body.shot_ids.clone(), stale: body.stale, candidates: body.candidates.unwrap_or(1) };
+    let queued =
+        state.generation.batch(&project, kind, &body.common().choice(capability), &image, &wanted, key).await?;
     Ok(answer(&state, queued, None).await)
 }
 

@@ -198,6 +198,13 @@ generation_request! {
         /// was generated before or not ("regenerate selected"). Else everything missing.
         #[serde(default)]
         pub shot_ids: Option<Vec<String>>,
+        /// Only the slots whose chosen take is stale: made from a prompt, look or frame that has
+        /// changed since ("regenerate stale").
+        #[serde(default)]
+        pub stale: bool,
+        /// Takes to make per item, 1–4 (each is kept; the slot shows the last to land).
+        #[serde(default)]
+        pub candidates: Option<u8>,
     }
 }
 

@@ -16,8 +16,10 @@ use cinegen_domain::{ProjectId, UserId};
 use cinegen_store::ProjectRecord;
 use serde_json::{Map, Value};
 
-/// The project as the API shows it: every asset slot with a fresh URL.
+/// The project as the API shows it: every asset slot with a fresh URL, and `stale` on those
+/// whose chosen take was made from inputs that have changed since.
 pub async fn project_view(state: &AppState, mut project: ProjectRecord, role: ProjectRole) -> AppResult<ProjectView> {
+    state.takes.mark_stale(&mut project).await?;
     state.assets.mint(project.id, &mut project.docs).await?;
     let merged = state.assets.merged_video_url(project.id, project.merged_video_file_id).await?;
     let mut view = ProjectView::new(project, role);

@@ -1,5 +1,5 @@
 //! `/api/v1/projects/*`: list, create, read, update, delete and restore projects; patch one shot
-//! or keyframe; share with members; export; document history.
+//! or keyframe; share with members; export; document history; takes.
 
 pub mod crud;
 pub mod export;
@@ -7,6 +7,7 @@ pub mod history;
 pub mod list;
 pub mod members;
 pub mod shots;
+pub mod takes;
 pub mod views;
 
 use crate::error::{AppError, AppResult};
@@ -33,6 +34,10 @@ pub fn routes(document_limit: usize) -> Router<AppState> {
         .route("/projects/{id}/history", get(history::list_history))
         .route("/projects/{id}/history/{version}", get(history::get_revision))
         .route("/projects/{id}/history/{version}/restore", post(history::restore_revision))
+        .route("/projects/{id}/takes", get(takes::list_takes))
+        .route("/projects/{id}/takes/{take_id}", patch(takes::update_take).delete(takes::delete_take))
+        .route("/projects/{id}/takes/{take_id}/choose", post(takes::choose_take))
+        .route("/projects/{id}/takes/{take_id}/rerun", post(takes::rerun_take))
         .layer(DefaultBodyLimit::max(document_limit))
 }
 

@@ -22,6 +22,8 @@ pub struct ProjectView {
     pub image_size: String,
     pub image_count: u8,
     pub genre: String,
+    /// Unpinned takes each image or clip slot keeps (1–50); the upkeep prunes older ones.
+    pub keep_takes: u8,
     /// The same settings as one object, as the plan answers them.
     pub settings: ProjectSettings,
     pub raw_script: String,
@@ -51,8 +53,9 @@ pub struct ProjectView {
 
 /// The fields of [`ProjectView`]: an extra field of the same name (written by an older server, or
 /// an import) never shadows them on the wire.
-const VIEW_FIELDS: [&str; 22] = [
+const VIEW_FIELDS: [&str; 23] = [
     "id",
+    "keep_takes",
     "settings",
     "owner_id",
     "title",
@@ -93,6 +96,7 @@ impl ProjectView {
             image_size: settings.image_size,
             image_count: settings.image_count,
             genre: settings.genre,
+            keep_takes: settings.keep_takes,
             raw_script: project.raw_script,
             script_data: project.docs.script_data,
             shots: project.docs.shots,
@@ -278,6 +282,9 @@ pub struct CreateProjectBody {
     #[schema(minimum = 1, maximum = 9)]
     pub image_count: Option<u8>,
     pub genre: Option<String>,
+    /// Unpinned takes each slot keeps, 1–50 (default 5).
+    #[schema(minimum = 1, maximum = 50)]
+    pub keep_takes: Option<u8>,
     pub raw_script: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub script_data: Option<Value>,
