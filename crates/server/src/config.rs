@@ -113,6 +113,9 @@ pub struct Config {
     pub log_level: String,
     /// An OpenTelemetry collector (OTLP over HTTP, e.g. `http://collector:4318`) to export traces to.
     pub otlp_endpoint: Option<String>,
+    /// A TOML price table whose entries replace the shipped defaults of the same provider, model
+    /// and unit (see `crates/server/assets/prices.toml` for the format).
+    pub prices_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -182,6 +185,7 @@ impl Default for Config {
             log_format: LogFormat::Json,
             log_level: "info".into(),
             otlp_endpoint: None,
+            prices_file: None,
         }
     }
 }
@@ -427,6 +431,12 @@ impl Config {
             log_format: self.log_format,
             log_level: self.log_level,
             otlp_endpoint: http_url(self.otlp_endpoint.as_deref(), "CINEGEN_OTLP_ENDPOINT")?,
+            prices: std::sync::Arc::new(match &self.prices_file {
+                Some(path) => {
+                    crate::cost::PriceTable::with_file(path).map_err(|e| invalid("CINEGEN_PRICES_FILE", &e))?
+                }
+                None => crate::cost::PriceTable::defaults(),
+            }),
             data_dir,
             database_url: Secret(database_url),
             jwt_secret: SecretBytes(jwt_secret),
@@ -698,6 +708,8 @@ pub struct Settings {
     pub log_level: String,
     /// Where traces are exported (OTLP/HTTP), when set.
     pub otlp_endpoint: Option<String>,
+    /// What provider calls cost: the shipped defaults, with the operator's file over them.
+    pub prices: std::sync::Arc<crate::cost::PriceTable>,
     /// Secret files created by this start, so the caller can say so once in the log.
     pub generated_secrets: Vec<PathBuf>,
 }

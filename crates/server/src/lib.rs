@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod cost;
 pub mod envelope;
 pub mod ephemeral;
 pub mod error;

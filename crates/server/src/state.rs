@@ -151,6 +151,7 @@ impl AppState {
             tasks.clone(),
             task_events.clone(),
             takes.clone(),
+            ai.clone(),
         );
         Ok(Self(Arc::new(AppServices {
             takes,

@@ -33,6 +33,7 @@ const TEMPLATES: &[Template] = templates![
     "0007_key_checks.sql",
     "0008_project_invitations.sql",
     "0009_takes.sql",
+    "0010_costs.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

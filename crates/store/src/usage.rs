@@ -1,9 +1,10 @@
 //! Metering and provider settings: one usage event per provider call, and each user's provider
 //! keys (already encrypted by the caller), base URLs and default models.
 
+use crate::Money;
 use crate::StoreResult;
 use chrono::{DateTime, Utc};
-use cinegen_domain::{TaskId, UserId};
+use cinegen_domain::{ProjectId, TaskId, UserId};
 use serde_json::Value;
 
 #[derive(Debug, Clone)]
@@ -17,7 +18,28 @@ pub struct UsageEvent {
     pub kind: String,
     /// Tokens for text, images for image, seconds for video.
     pub units: i64,
+    /// The project the call was for.
+    pub project_id: Option<ProjectId>,
+    /// What it cost, when the vendor's usage or the price table says.
+    pub cost: Option<Money>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Spending of one day (UTC), project, provider, model, kind and currency.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SpendRow {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub project_id: Option<ProjectId>,
+    pub project_title: Option<String>,
+    pub provider: String,
+    pub model: String,
+    pub kind: String,
+    pub calls: i64,
+    pub units: i64,
+    /// None for calls the price table had no price for.
+    pub currency: Option<String>,
+    pub micros: i64,
 }
 
 /// Usage of one day (UTC), provider and kind.
@@ -65,6 +87,10 @@ pub trait UsageStore {
 
     /// The user's usage since `since`, by day, provider and kind, newest day first.
     async fn usage_summary(&self, user: UserId, since: DateTime<Utc>) -> StoreResult<Vec<UsageRow>>;
+
+    /// The user's spending since `since`, by day, project, provider, model, kind and currency,
+    /// newest day first.
+    async fn spending(&self, user: UserId, since: DateTime<Utc>) -> StoreResult<Vec<SpendRow>>;
 
     async fn provider_settings(&self, user: UserId) -> StoreResult<Vec<ProviderSettingRecord>>;
 

@@ -1074,6 +1074,8 @@ async fn usage_is_summed_by_day_provider_and_kind(store: Arc<dyn Store>) {
         model: "m".into(),
         kind: kind.into(),
         units,
+        project_id: None,
+        cost: None,
         created_at,
     };
     for e in [
@@ -1094,6 +1096,28 @@ async fn usage_is_summed_by_day_provider_and_kind(store: Arc<dyn Store>) {
         figures,
         [(true, "local", "image", 2, 5), (true, "local", "video", 1, 5), (false, "openai", "text", 1, 900)]
     );
+
+    // Spending: each call's cost in its own currency, by project, provider, model and kind.
+    let film = project(user.id, "雨夜", "");
+    store.create_project(&film).await.unwrap();
+    let priced = |provider: &str, micros: i64, currency: &str| UsageEvent {
+        project_id: Some(film.id),
+        cost: Some(cinegen_store::Money { micros, currency: currency.into() }),
+        ..event(user.id, provider, "image", 1, at(0))
+    };
+    for e in [priced("openai", 53_000, "USD"), priced("openai", 53_000, "USD"), priced("doubao", 245_000, "CNY")] {
+        store.record_usage(&e).await.unwrap();
+    }
+    let spent = store.spending(user.id, at(30)).await.unwrap();
+    let of = |provider: &str| spent.iter().find(|r| r.provider == provider && r.project_id == Some(film.id)).unwrap();
+    let openai = of("openai");
+    assert_eq!((openai.calls, openai.micros, openai.currency.as_deref()), (2, 106_000, Some("USD")));
+    assert_eq!(openai.project_title.as_deref(), Some("雨夜"));
+    assert_eq!((of("doubao").micros, of("doubao").currency.as_deref()), (245_000, Some("CNY")));
+    let unpriced = spent.iter().find(|r| r.provider == "local" && r.kind == "image").unwrap();
+    assert_eq!((unpriced.currency.as_deref(), unpriced.micros, unpriced.project_id), (None, 0, None));
+    assert!(spent.iter().all(|r| r.day != "" && r.units > 0));
+    assert_eq!(store.spending(other.id, at(30)).await.unwrap().len(), 1, "each user's own");
 }
 
 async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {

@@ -24,6 +24,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a request would cost and take, without queuing anything: the provider calls it makes,
+         *     per provider and model, with units (images, seconds, tokens), prices from the table in their
+         *     own currency, totals per currency and the expected time. `operation` is `image`, `video`,
+         *     `script` (a parse) or `batch` (with `kind` and the batch's own fields).
+         */
+        post: operations["estimate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/image/generate": {
         parameters: {
             query?: never;
@@ -906,6 +928,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/usage/spending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the caller's provider calls cost, summed by day (UTC), project, provider or model, with
+         *     totals per currency (never converted) and the calls no price was known for.
+         */
+        get: operations["spending"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage/spending.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The same spending as CSV: one row per day, project, provider, model, kind and currency. */
+        get: operations["spending_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ws/ticket": {
         parameters: {
             query?: never;
@@ -982,6 +1041,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An amount in one currency. */
+        Amount: {
+            /** @description A decimal amount with six places (`"0.042000"`). */
+            amount: string;
+            /** @description `USD` or `CNY`. */
+            currency: string;
+            /**
+             * Format: int64
+             * @description The same in millionths, for sums.
+             */
+            micros: number;
+        };
         /** @description An asset that is not stored yet, and where it came from. */
         AssetReport: {
             reason?: string | null;
@@ -1020,13 +1091,6 @@ export interface components {
             /** @description Hex MD5 of the whole file, checked against the assembled object when given. */
             md5?: string | null;
         };
-        /** @description An amount of money as shown: a decimal string in its currency. */
-        CostView: {
-            /** @description A decimal amount, e.g. `"0.042000"`. */
-            amount: string;
-            /** @description `USD` or `CNY`. */
-            currency: string;
-        };
         /**
          * @description The body of `POST /projects`, for the OpenAPI document (the handler reads it as an object, so
          *     fields this server does not know are kept as they are).
@@ -1064,6 +1128,39 @@ export interface components {
             /** @description character, scene, keyframe_start, keyframe_end, keyframe_full, video or export. */
             file_type: string;
             project_id: string;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_Estimate: {
+            /** Format: int32 */
+            code: number;
+            /** @description What a request (or batch) is expected to cost and take. */
+            data: {
+                /**
+                 * Format: int64
+                 * @description Provider calls it makes.
+                 */
+                calls: number;
+                /**
+                 * Format: int64
+                 * @description Seconds the calls are expected to take, at this server's parallelism.
+                 */
+                estimated_secs: number;
+                lines: components["schemas"]["EstimateLine"][];
+                /** @description The sum per currency (currencies are never converted into each other). */
+                totals: components["schemas"]["Amount"][];
+                /**
+                 * Format: int64
+                 * @description Calls the price table has no price for (their cost is unknown, not zero).
+                 */
+                unpriced_calls: number;
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
         };
         /** @description A successful answer carrying `data`. */
         Envelope_FileEnvelope: {
@@ -1327,6 +1424,29 @@ export interface components {
             timestamp: number;
         };
         /** @description A successful answer carrying `data`. */
+        Envelope_SpendReport: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                /** Format: int64 */
+                calls: number;
+                /** Format: int32 */
+                days: number;
+                group_by: components["schemas"]["GroupBy"];
+                groups: components["schemas"]["SpendGroup"][];
+                totals: components["schemas"]["Amount"][];
+                /** Format: int64 */
+                unpriced_calls: number;
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
         Envelope_TakeEnvelope: {
             /** Format: int32 */
             code: number;
@@ -1365,6 +1485,7 @@ export interface components {
              *     can be told) `estimated_time`, and this server's whole `task` beside them.
              */
             data: {
+                estimate?: null | components["schemas"]["Estimate"];
                 /**
                  * Format: int64
                  * @description Seconds until the result is likely ready: the provider's recent median for the model and
@@ -1551,6 +1672,72 @@ export interface components {
             /** Format: int64 */
             timestamp: number;
         };
+        /** @description What a request (or batch) is expected to cost and take. */
+        Estimate: {
+            /**
+             * Format: int64
+             * @description Provider calls it makes.
+             */
+            calls: number;
+            /**
+             * Format: int64
+             * @description Seconds the calls are expected to take, at this server's parallelism.
+             */
+            estimated_secs: number;
+            lines: components["schemas"]["EstimateLine"][];
+            /** @description The sum per currency (currencies are never converted into each other). */
+            totals: components["schemas"]["Amount"][];
+            /**
+             * Format: int64
+             * @description Calls the price table has no price for (their cost is unknown, not zero).
+             */
+            unpriced_calls: number;
+        };
+        /** @description Calls of one provider, model and capability. */
+        EstimateLine: {
+            /** Format: int64 */
+            calls: number;
+            /** @description text, image or video. */
+            capability: string;
+            cost?: null | components["schemas"]["Amount"];
+            model?: string | null;
+            provider: string;
+            /**
+             * Format: int64
+             * @description Images, seconds or tokens.
+             */
+            quantity: number;
+            unit: components["schemas"]["Unit"];
+        };
+        /** @description A request to estimate: what `operation` would ask for, with the fields of that request. */
+        EstimateRequest: {
+            /** Format: int32 */
+            candidates?: number | null;
+            /** @description Same as the `Idempotency-Key` header. */
+            client_key?: string | null;
+            /**
+             * Format: double
+             * @description video: seconds; else the shot's clip duration.
+             */
+            duration?: number | null;
+            /** @description video and batch: the provider of keyframes painted first. */
+            image_provider?: string | null;
+            keyframe_type?: null | components["schemas"]["KeyframeType"];
+            /** @description batch: images, keyframes or clips. */
+            kind?: string | null;
+            model_config?: null | components["schemas"]["ModelConfig"];
+            /** @description `image`, `video`, `script` (a parse) or `batch`. */
+            operation: string;
+            project_id: string;
+            /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
+            provider?: string | null;
+            /** @description image (with `keyframe_type`) or video: the shot. */
+            shot_id?: string | null;
+            /** @description batch: as the batch's `shot_ids`, `stale` and `candidates`. */
+            shot_ids?: string[] | null;
+            stale?: boolean;
+            target?: null | components["schemas"]["Target"];
+        };
         ExportRequest: {
             client_key?: string | null;
         };
@@ -1648,6 +1835,8 @@ export interface components {
              */
             start_image_url?: string | null;
         };
+        /** @enum {string} */
+        GroupBy: "day" | "project" | "provider" | "model";
         ImportReport: {
             projects: components["schemas"]["ImportedProject"][];
         };
@@ -2084,6 +2273,33 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /** @description Spending of one day, project, provider or model. */
+        SpendGroup: {
+            /** Format: int64 */
+            calls: number;
+            /** @description The day (`YYYY-MM-DD`), project id, provider, or `provider/model`. */
+            key: string;
+            /** @description A project's title, when grouped by project. */
+            label?: string | null;
+            /** @description The sum per currency. */
+            totals: components["schemas"]["Amount"][];
+            /**
+             * Format: int64
+             * @description Calls whose price was unknown.
+             */
+            unpriced_calls: number;
+        };
+        SpendReport: {
+            /** Format: int64 */
+            calls: number;
+            /** Format: int32 */
+            days: number;
+            group_by: components["schemas"]["GroupBy"];
+            groups: components["schemas"]["SpendGroup"][];
+            totals: components["schemas"]["Amount"][];
+            /** Format: int64 */
+            unpriced_calls: number;
+        };
         StartMultipartRequest: components["schemas"]["CreateUploadRequest"] & {
             /**
              * Format: int64
@@ -2104,7 +2320,7 @@ export interface components {
             /** @description The slot holds this take now. */
             chosen: boolean;
             content_type: string;
-            cost?: null | components["schemas"]["CostView"];
+            cost?: null | components["schemas"]["Amount"];
             /** Format: date-time */
             created_at: string;
             file_id: components["schemas"]["FileId"];
@@ -2167,6 +2383,7 @@ export interface components {
          *     can be told) `estimated_time`, and this server's whole `task` beside them.
          */
         TaskAccepted: {
+            estimate?: null | components["schemas"]["Estimate"];
             /**
              * Format: int64
              * @description Seconds until the result is likely ready: the provider's recent median for the model and
@@ -2252,6 +2469,11 @@ export interface components {
             expiresIn: number;
             refresh: string;
         };
+        /**
+         * @description What a price is per.
+         * @enum {string}
+         */
+        Unit: "image" | "second" | "1k_tokens" | "call";
         UpdateTakeRequest: {
             /** @description Pinned takes are never pruned. */
             pinned: boolean;
@@ -2423,6 +2645,90 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    estimate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EstimateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Estimate"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5693,6 +5999,86 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_UsageSummary"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    spending: {
+        parameters: {
+            query?: {
+                /** @description 1–366, default 30 */
+                days?: number;
+                /** @description day (default), project, provider or model */
+                group_by?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SpendReport"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    spending_csv: {
+        parameters: {
+            query?: {
+                /** @description 1–366, default 30 */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description a missing, expired, revoked or forged token */

@@ -6,6 +6,7 @@
 use super::batch_plan::{BatchKind, Selection, plan_batch};
 use super::links::Link;
 use super::{BATCH_ITEM, Choice, INTERACTIVE};
+use crate::cost::estimate::Estimate;
 use crate::error::{AppError, AppResult};
 use crate::projects::ProjectService;
 use crate::projects::access::EditorAccess;
@@ -49,6 +50,7 @@ pub struct GenerationService {
     tasks: TaskService,
     events: TaskEvents,
     takes: crate::takes::TakeService,
+    ai: super::AiService,
 }
 
 /// A project the caller may generate into: the proof, and the documents as they are now.
@@ -63,6 +65,18 @@ pub struct Editable {
 pub struct Queued {
     pub task: TaskRecord,
     pub created: bool,
+    /// What the work is expected to cost and take (absent for a repeat of an earlier request).
+    pub estimate: Option<Estimate>,
+}
+
+impl Queued {
+    /// Names the estimate of newly queued work (a repeat answers the earlier task, without one).
+    fn with(mut self, estimate: Estimate) -> Self {
+        if self.created {
+            self.estimate = Some(estimate);
+        }
+        self
+    }
 }
 
 fn missing(what: String) -> AppError {
@@ -76,8 +90,14 @@ impl GenerationService {
         tasks: TaskService,
         events: TaskEvents,
         takes: crate::takes::TakeService,
+        ai: super::AiService,
     ) -> Self {
-        Self { store, projects, tasks, events, takes }
+        Self { store, projects, tasks, events, takes, ai }
+    }
+
+    /// What `kinds` would cost and take on this project, for the caller.
+    pub async fn estimate(&self, on: &Editable, kinds: &[TaskKind]) -> AppResult<Estimate> {
+        crate::cost::estimate::estimate(&self.ai, on.caller, &on.project, kinds).await
     }
 
     /// The project, for an editor of it (viewers: 403; strangers: 404).
@@ -107,9 +127,11 @@ impl GenerationService {
     /// Queues one task, drawn from the caller's hourly budget.
     pub async fn enqueue(&self, on: &Editable, kind: TaskKind, key: Option<String>) -> AppResult<Queued> {
         let charge = self.tasks.charge_for(on.caller, std::slice::from_ref(&kind)).await?;
+        let estimate = self.estimate(on, std::slice::from_ref(&kind)).await?;
         self.tasks.draw(on.caller, &charge).await?;
         let queued = self.store.enqueue(&self.task(on, &kind, key)).await.map_err(AppError::from);
-        self.settle_charge(on, &charge, queued.map(|(task, created)| self.announce(task, created))).await
+        let queued = self.settle_charge(on, &charge, queued.map(|(task, created)| self.announce(task, created))).await;
+        queued.map(|q| q.with(estimate))
     }
 
     /// Queues one task that fills `slots`, marking them as generating in the same transaction.
@@ -121,8 +143,9 @@ impl GenerationService {
         key: Option<String>,
     ) -> AppResult<Queued> {
         let charge = self.tasks.charge_for(on.caller, std::slice::from_ref(&kind)).await?;
+        let estimate = self.estimate(on, std::slice::from_ref(&kind)).await?;
         let task = self.task(on, &kind, key);
-        self.enqueue_charged(on, slots, vec![task], charge).await
+        Ok(self.enqueue_charged(on, slots, vec![task], charge).await?.with(estimate))
     }
 
     /// Gives the charge back when nothing new was queued (refused, or an idempotent repeat).
@@ -168,18 +191,17 @@ impl GenerationService {
         Ok(self.announce(first, done.created))
     }
 
-    /// Everything missing of one kind, every frame or clip of the shots `only` names, or every
-    /// stale slot: one item per slot (times `candidates`) under a parent task that no worker
-    /// claims; the items' slots are marked in the same transaction.
-    pub async fn batch(
+    /// What a batch of `kind` would make: everything missing, every frame or clip of the shots
+    /// `wanted` names, or every stale slot; each item `candidates` times. Refused when it would
+    /// make nothing or more than [`MAX_BATCH_ITEMS`].
+    pub async fn plan(
         &self,
         on: &Editable,
         kind: BatchKind,
         choice: &Choice,
         image: &Choice,
         wanted: &BatchWanted,
-        key: Option<String>,
-    ) -> AppResult<Queued> {
+    ) -> AppResult<super::batch_plan::BatchPlan> {
         if let Some(shots) = &wanted.shot_ids {
             check_selection(&on.project, kind, shots)?;
         }
@@ -210,10 +232,30 @@ impl GenerationService {
         if plan.items.len() > MAX_BATCH_ITEMS {
             let error = FieldError::new(
                 "kind",
-                format!("{} {} are missing; a batch makes at most {MAX_BATCH_ITEMS}", plan.items.len(), kind.as_str()),
+                format!(
+                    "{} {} are asked for; a batch makes at most {MAX_BATCH_ITEMS}",
+                    plan.items.len(),
+                    kind.as_str()
+                ),
             );
             return Err(AppError::validation(ValidationErrors(vec![error])));
         }
+        Ok(plan)
+    }
+
+    /// A batch (see [`Self::plan`]): one item per slot under a parent task that no worker
+    /// claims; the items' slots are marked in the same transaction.
+    pub async fn batch(
+        &self,
+        on: &Editable,
+        kind: BatchKind,
+        choice: &Choice,
+        image: &Choice,
+        wanted: &BatchWanted,
+        key: Option<String>,
+    ) -> AppResult<Queued> {
+        let plan = self.plan(on, kind, choice, image, wanted).await?;
+        let estimate = self.estimate(on, &plan.items).await?;
         let batch = TaskKind::from(BatchPayload { kind, items: plan.items.len() });
         // The batch itself, and each item like a request of its own.
         let charge = self.tasks.charge_for(on.caller, &plan.items).await?.and(Budget::Batch, 1);
@@ -226,7 +268,7 @@ impl GenerationService {
             item.priority = BATCH_ITEM;
             tasks.push(item);
         }
-        self.enqueue_charged(on, plan.slots, tasks, charge).await
+        Ok(self.enqueue_charged(on, plan.slots, tasks, charge).await?.with(estimate))
     }
 
     /// Queues a take's recipe again: the same provider, model, prompt, references and frames, into
@@ -298,7 +340,7 @@ impl GenerationService {
         if created {
             self.events.publish(task.clone());
         }
-        Queued { task, created }
+        Queued { task, created, estimate: None }
     }
 }
 

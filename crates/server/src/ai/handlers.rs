@@ -147,7 +147,7 @@ impl AiService {
             (output, started.elapsed())
         };
         let count = output.images.len() as i64;
-        self.record_usage(ctx, resolved.provider.name, &output.model, Capability::Image, count).await;
+        let cost = self.record_usage(ctx, resolved.provider.name, &output.model, Capability::Image, count).await;
         let media = output
             .images
             .into_iter()
@@ -173,6 +173,7 @@ impl AiService {
             model: Some(output.model.clone()),
             inputs_hash: made_from,
             references: plan.references.clone(),
+            cost,
             provenance: Provenance {
                 origin: "generated".into(),
                 params: json!({ "width": plan.width, "height": plan.height, "count": 1, "panels": plan.panels }),
@@ -762,7 +763,7 @@ impl VideoHandler {
             ai.latencies.record(resolved.provider.name, name, submitted.elapsed());
         }
         let seconds = plan.duration.ceil() as i64;
-        ai.record_usage(ctx, resolved.provider.name, &model_name, Capability::Video, seconds).await;
+        let cost = ai.record_usage(ctx, resolved.provider.name, &model_name, Capability::Video, seconds).await;
         ctx.progress(85, "storing").await?;
         let file = ai.store_media(project.owner_id, project.id, FileKind::Video, media, "clip.mp4").await?;
         let file = ai.files.reuse_identical(file).await.map_err(app_to_task)?;
@@ -790,6 +791,7 @@ impl VideoHandler {
             model,
             inputs_hash: made_from,
             references: start.into_iter().chain(end).collect(),
+            cost,
             provenance: Provenance {
                 origin: "generated".into(),
                 params: json!({
@@ -906,6 +908,7 @@ impl TaskHandler for MergeHandler {
             model: None,
             inputs_hash: inputs_hash(&project, &TakeSlot::Film),
             references: clips.clone(),
+            cost: None,
             provenance: Provenance {
                 origin: "merged".into(),
                 params: json!({ "mode": mode, "duration": duration, "clips": clips.len(), "shot_ids": input.shot_ids }),

@@ -138,6 +138,21 @@ impl AiService {
         Ok((provider, saved))
     }
 
+    /// The provider and model a request of `capability` will use (the model: the request's, the
+    /// user's saved one, else the provider's default), for estimates.
+    pub async fn provider_and_model(
+        &self,
+        user: UserId,
+        capability: Capability,
+        choice: &Choice,
+    ) -> AppResult<(&'static str, Option<String>)> {
+        let name = self.provider_for(user, capability, choice).await?;
+        let (provider, saved) =
+            self.pick(user, capability, choice).await.map_err(|e| AppError::internal(anyhow::anyhow!("{e:?}")))?;
+        let mine = saved.iter().find(|s| s.provider == name);
+        Ok((name, model_of(provider, mine, capability, choice)))
+    }
+
     /// The name of the provider a request of `capability` will use, checked when it is asked for.
     pub async fn provider_for(&self, user: UserId, capability: Capability, choice: &Choice) -> AppResult<&'static str> {
         match self.pick(user, capability, choice).await {
@@ -211,7 +226,17 @@ impl AiService {
     }
 
     /// Records one provider call for metering; a failure to record never fails the work.
-    pub async fn record_usage(&self, ctx: &TaskContext, provider: &str, model: &str, kind: Capability, units: i64) {
+    /// Records a provider call's usage and what it cost (by the price table, in the price's
+    /// currency); answers the cost when the table knows it.
+    pub async fn record_usage(
+        &self,
+        ctx: &TaskContext,
+        provider: &str,
+        model: &str,
+        kind: Capability,
+        units: i64,
+    ) -> Option<cinegen_store::Money> {
+        let cost = self.settings.prices.cost(provider, Some(model), crate::cost::Unit::of(kind), units);
         let event = UsageEvent {
             id: uuid::Uuid::now_v7(),
             user_id: ctx.task.user_id,
@@ -220,12 +245,15 @@ impl AiService {
             model: model.into(),
             kind: kind.as_str().into(),
             units,
+            project_id: ctx.task.project_id,
+            cost: cost.clone(),
             created_at: Utc::now(),
         };
         crate::ops::metrics::units_spent(provider, model, kind.as_str(), units);
         if let Err(error) = self.store.record_usage(&event).await {
             tracing::warn!(task.id = %ctx.task.id, error = %error, "could not record usage");
         }
+        cost
     }
 
     /// A stored image handed to a provider: its bytes and a short-lived URL.

@@ -75,6 +75,8 @@ pub struct TakeDraft {
     pub model: Option<String>,
     pub inputs_hash: Option<String>,
     pub references: Vec<FileId>,
+    /// What the provider call cost, when known.
+    pub cost: Option<cinegen_store::Money>,
     pub provenance: Provenance,
 }
 
@@ -120,7 +122,7 @@ pub async fn keep(
         provider: draft.provider,
         model: draft.model,
         inputs_hash: draft.inputs_hash,
-        cost: None,
+        cost: draft.cost,
         provenance: serde_json::to_value(&provenance).unwrap_or_default(),
         created_at: Utc::now(),
     };

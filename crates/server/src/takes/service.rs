@@ -2,6 +2,7 @@
 //! deleted; staleness marked on the documents; the upkeep's pruning.
 
 use super::{Provenance, inputs_hash};
+use crate::cost::estimate::Amount;
 use crate::error::{AppError, AppResult};
 use crate::files::FileService;
 use crate::projects::ProjectService;
@@ -13,26 +14,6 @@ use cinegen_store::{ProjectRecord, Store, TakeRecord};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-
-/// An amount of money as shown: a decimal string in its currency.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct CostView {
-    /// A decimal amount, e.g. `"0.042000"`.
-    pub amount: String,
-    /// `USD` or `CNY`.
-    pub currency: String,
-}
-
-impl From<&cinegen_store::Money> for CostView {
-    fn from(money: &cinegen_store::Money) -> Self {
-        let sign = if money.micros < 0 { "-" } else { "" };
-        let micros = money.micros.unsigned_abs();
-        Self {
-            amount: format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000),
-            currency: money.currency.clone(),
-        }
-    }
-}
 
 /// One take as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -58,7 +39,7 @@ pub struct TakeView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost: Option<CostView>,
+    pub cost: Option<Amount>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub made_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
@@ -144,7 +125,7 @@ impl TakeService {
                 pinned: take.pinned,
                 provider: take.provider,
                 model: take.model,
-                cost: take.cost.as_ref().map(CostView::from),
+                cost: take.cost.as_ref().map(Amount::from),
                 made_by: take.made_by,
                 created_at: take.created_at,
                 provenance: serde_json::from_value(take.provenance).unwrap_or_default(),

@@ -1,9 +1,9 @@
 use super::SqlStore;
 use crate::db::{Row, Time};
-use crate::usage::{KeyCheckRecord, ProviderSettingRecord, UsageEvent, UsageRow, UsageStore};
+use crate::usage::{KeyCheckRecord, ProviderSettingRecord, SpendRow, UsageEvent, UsageRow, UsageStore};
 use crate::{Engine, StoreResult};
 use chrono::{DateTime, Utc};
-use cinegen_domain::UserId;
+use cinegen_domain::{ProjectId, UserId};
 use sqlx::types::Json;
 
 fn setting_from_row(row: &Row) -> StoreResult<ProviderSettingRecord> {
@@ -39,8 +39,9 @@ impl UsageStore for SqlStore {
     async fn record_usage(&self, event: &UsageEvent) -> StoreResult<()> {
         self.db
             .query(
-                "INSERT INTO usage_events (id, user_id, task_id, provider, model, kind, units, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO usage_events
+                    (id, user_id, task_id, provider, model, kind, units, created_at, project_id, cost_micros, currency)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(event.id)
             .bind(event.user_id.as_uuid())
@@ -50,6 +51,9 @@ impl UsageStore for SqlStore {
             .bind(&event.kind)
             .bind(event.units)
             .bind(Time(event.created_at))
+            .bind(event.project_id.map(|p| p.as_uuid()))
+            .bind(event.cost.as_ref().map(|c| c.micros))
+            .bind(event.cost.as_ref().map(|c| c.currency.as_str()))
             .execute()
             .await?;
         Ok(())
@@ -71,6 +75,36 @@ impl UsageStore for SqlStore {
                     kind: row.get("kind")?,
                     calls: row.get("calls")?,
                     units: row.get::<Option<i64>>("units")?.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn spending(&self, user: UserId, since: DateTime<Utc>) -> StoreResult<Vec<SpendRow>> {
+        let sql = format!(
+            "SELECT {} AS day, u.project_id, p.title AS project_title, u.provider, u.model, u.kind, u.currency,
+                    COUNT(*) AS calls, CAST(SUM(u.units) AS BIGINT) AS units,
+                    CAST(COALESCE(SUM(u.cost_micros), 0) AS BIGINT) AS micros
+             FROM usage_events u LEFT JOIN projects p ON p.id = u.project_id
+             WHERE u.user_id = $1 AND u.created_at >= $2
+             GROUP BY day, u.project_id, p.title, u.provider, u.model, u.kind, u.currency
+             ORDER BY day DESC, u.provider, u.model, u.kind, p.title",
+            utc_day(self.db.engine(), "u.created_at")
+        );
+        let rows = self.db.query(sql).bind(user.as_uuid()).bind(Time(since)).fetch_all().await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SpendRow {
+                    day: row.get("day")?,
+                    project_id: row.get::<Option<uuid::Uuid>>("project_id")?.map(ProjectId),
+                    project_title: row.get("project_title")?,
+                    provider: row.get("provider")?,
+                    model: row.get("model")?,
+                    kind: row.get("kind")?,
+                    calls: row.get("calls")?,
+                    units: row.get::<Option<i64>>("units")?.unwrap_or(0),
+                    currency: row.get("currency")?,
+                    micros: row.get("micros")?,
                 })
             })
             .collect()

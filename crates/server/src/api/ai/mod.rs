@@ -15,6 +15,7 @@ use crate::ai::links::Link;
 use crate::ai::targets::{self, Target, image_plan, video_plan};
 use crate::api::projects::parse_id;
 use crate::api::tasks::TaskView;
+use crate::cost::estimate::Estimate;
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, CurrentUser};
@@ -32,6 +33,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
+pub mod cost;
 mod requests;
 pub use requests::*;
 
@@ -70,6 +72,9 @@ pub struct TaskAccepted {
     /// the work of the same kind queued before it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_time: Option<u64>,
+    /// What the queued work is expected to cost (per currency), in how many provider calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
     pub task: TaskView,
 }
 
@@ -97,7 +102,7 @@ fn queued_message(plan_type: &str, created: bool) -> String {
 /// 202 with a new task, 200 with the task an earlier identical request made. `estimate` names
 /// the provider work whose time is told.
 pub(crate) async fn answer(state: &AppState, queued: Queued, estimate: Option<(Capability, &Choice)>) -> Response {
-    let Queued { task, created } = queued;
+    let Queued { task, created, estimate: cost } = queued;
     let estimated_time = match estimate {
         Some((capability, choice)) if matches!(task.status, TaskStatus::Pending | TaskStatus::Running) => {
             state.ai.estimate(&task, capability, choice).await
@@ -110,6 +115,7 @@ pub(crate) async fn answer(state: &AppState, queued: Queued, estimate: Option<(C
         status: view.status.clone(),
         message: queued_message(&view.task_type, created),
         estimated_time,
+        estimate: cost,
         task: view,
     };
     if created { envelope::with_status(StatusCode::ACCEPTED, body, "queued") } else { envelope::ok(body) }
@@ -244,8 +250,13 @@ pub async fn visual_prompt(
 }
 
 /// The target of an image request: `target`, or the plan's `shot_id` with `keyframe_type`.
-fn image_target(project: &Editable, body: &GenerateImageRequest) -> AppResult<Target> {
-    match (&body.target, &body.shot_id, body.keyframe_type) {
+fn image_target(
+    project: &Editable,
+    target: &Option<Target>,
+    shot_id: &Option<String>,
+    keyframe_type: Option<KeyframeType>,
+) -> AppResult<Target> {
+    match (target, shot_id, keyframe_type) {
         (Some(target), None, None) => Ok(target.clone()),
         (None, Some(shot_id), Some(kind)) => {
             if targets::shot(&project.project, shot_id).is_none() {
@@ -280,7 +291,7 @@ pub async fn generate_image(
 ) -> AppResult<Response> {
     let key = idempotency_key(&headers, body.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &body.project_id).await?;
-    let target = image_target(&project, &body)?;
+    let target = image_target(&project, &body.target, &body.shot_id, body.keyframe_type)?;
     let plan = image_plan(&project.project, &target).map_err(missing)?;
     let references = match &body.reference_images {
         Some(links) => state.generation.links(&project, "reference_images", links).await?,
@@ -426,6 +437,19 @@ pub struct UsageSummary {
     pub providers: HashMap<String, Value>,
 }
 
+/// The `days` of a usage view: 1–366, 30 when absent.
+pub(crate) fn days_param(raw: Option<&String>) -> AppResult<u32> {
+    match raw {
+        None => Ok(30),
+        Some(raw) => raw.parse::<u32>().ok().filter(|d| (1..=366).contains(d)).ok_or_else(|| {
+            AppError::validation(ValidationErrors(vec![FieldError::new(
+                "days",
+                "must be a whole number from 1 to 366",
+            )]))
+        }),
+    }
+}
+
 /// The caller's provider usage by day (UTC), provider and kind.
 #[utoipa::path(
     get, path = "/api/v1/usage", tag = "ai", operation_id = "usage",
@@ -437,15 +461,7 @@ pub async fn usage(
     CurrentUser(claims): CurrentUser,
     Query(params): Query<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    let days = match params.get("days") {
-        None => 30,
-        Some(raw) => raw.parse::<u32>().ok().filter(|d| (1..=366).contains(d)).ok_or_else(|| {
-            AppError::validation(ValidationErrors(vec![FieldError::new(
-                "days",
-                "must be a whole number from 1 to 366",
-            )]))
-        })?,
-    };
+    let days = days_param(params.get("days"))?;
     let since = Utc::now() - chrono::Duration::days(i64::from(days));
     let items = state.store.usage_summary(claims.sub, since).await?;
     let mut providers: HashMap<String, Value> = HashMap::new();

@@ -208,6 +208,38 @@ generation_request! {
     }
 }
 
+generation_request! {
+    /// A request to estimate: what `operation` would ask for, with the fields of that request.
+    pub struct EstimateRequest {
+        /// `image`, `video`, `script` (a parse) or `batch`.
+        pub operation: String,
+        /// image: what is painted (or `shot_id` with `keyframe_type`).
+        #[serde(default)]
+        pub target: Option<Target>,
+        /// image (with `keyframe_type`) or video: the shot.
+        #[serde(default)]
+        pub shot_id: Option<String>,
+        #[serde(default)]
+        pub keyframe_type: Option<KeyframeType>,
+        /// video: seconds; else the shot's clip duration.
+        #[serde(default)]
+        pub duration: Option<f64>,
+        /// video and batch: the provider of keyframes painted first.
+        #[serde(default)]
+        pub image_provider: Option<String>,
+        /// batch: images, keyframes or clips.
+        #[serde(default)]
+        pub kind: Option<String>,
+        /// batch: as the batch's `shot_ids`, `stale` and `candidates`.
+        #[serde(default)]
+        pub shot_ids: Option<Vec<String>>,
+        #[serde(default)]
+        pub stale: bool,
+        #[serde(default)]
+        pub candidates: Option<u8>,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
