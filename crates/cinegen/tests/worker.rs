@@ -85,6 +85,7 @@ async fn a_killed_workers_video_task_is_finished_by_another_without_a_second_job
         idempotency_key: None,
         run_at: now,
         now,
+        spend: None,
     };
     store.enqueue(&task).await.unwrap();
 

@@ -79,6 +79,7 @@ async fn throughput(engine: Engine, tasks: usize, workers: usize, users: usize) 
             idempotency_key: None,
             run_at: now,
             now,
+            spend: None,
         };
         store.enqueue(&task).await.unwrap();
     }
@@ -286,8 +287,9 @@ async fn pipeline(base: &str, pid: &str) {
 
 /// Orchestration overhead: `items` image tasks (one batch) against an emulated provider that
 /// answers each call after `latency`, with the server's workers and provider slots set to
-/// `concurrency`. The ideal is `items / concurrency × latency`.
-async fn orchestration(base: &str, pid: &str, items: usize, concurrency: usize, latency: Duration) {
+/// `concurrency`. The ideal is `items / concurrency × latency`. With `budgets`, the caller and the
+/// project have monthly caps, so the batch is admitted against them and every item reserves.
+async fn orchestration(base: &str, pid: &str, items: usize, concurrency: usize, latency: Duration, budgets: bool) {
     let emulator = cinegen_emulators::openai::start("sk-bench").await;
     emulator.set_latency(latency);
     let (client, token, _) = session(base).await;
@@ -315,6 +317,17 @@ async fn orchestration(base: &str, pid: &str, items: usize, concurrency: usize, 
         .send_json()
         .await;
     let project = created["data"]["project"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+    if budgets {
+        for path in ["budgets".to_owned(), format!("projects/{project}/budget")] {
+            let capped: Value = client
+                .put(format!("{base}/api/v1/{path}"))
+                .bearer_auth(&token)
+                .json(&json!({"monthly": {"USD": "1000", "CNY": "5000"}}))
+                .send_json()
+                .await;
+            assert_eq!(capped["success"], true, "{capped}");
+        }
+    }
     let started = Instant::now();
     let answer: Value = client
         .post(format!("{base}/api/v1/ai/batch/images"))
@@ -329,8 +342,9 @@ async fn orchestration(base: &str, pid: &str, items: usize, concurrency: usize, 
     let ideal = (items as f64 / concurrency as f64).ceil() * latency.as_secs_f64();
     let calls = emulator.calls().len();
     println!(
-        "{items} image tasks, provider latency {:.1} s, concurrency {concurrency}: {wall:.2} s \
+        "{items} image tasks{}, provider latency {:.1} s, concurrency {concurrency}: {wall:.2} s \
          (ideal {ideal:.1} s, {:.3}×); {calls} provider calls; server peak RSS {} MiB",
+        if budgets { " with budgets" } else { "" },
         latency.as_secs_f64(),
         wall / ideal,
         rss_kib(pid, "VmHWM") / 1024
@@ -358,9 +372,12 @@ async fn main() {
         Some("latency") => latency(&args[1], 500).await,
         Some("sockets") => sockets(&args[1], &args[2], 5000).await,
         Some("pipeline") => pipeline(&args[1], &args[2]).await,
-        Some("orchestration") => orchestration(&args[1], &args[2], 500, 50, Duration::from_secs(1)).await,
+        Some("orchestration") => {
+            let budgets = args.get(3).is_some_and(|a| a == "budgets");
+            orchestration(&args[1], &args[2], 500, 50, Duration::from_secs(1), budgets).await;
+        }
         _ => eprintln!(
-            "usage: tasks throughput [N] [sqlite|postgres] | latency <base-url> | sockets|pipeline|orchestration <base-url> <server-pid>"
+            "usage: tasks throughput [N] [sqlite|postgres] | latency <base-url> | sockets|pipeline|orchestration <base-url> <server-pid> [budgets]"
         ),
     }
 }

@@ -116,6 +116,9 @@ pub struct Config {
     /// A TOML price table whose entries replace the shipped defaults of the same provider, model
     /// and unit (see `crates/server/assets/prices.toml` for the format).
     pub prices_file: Option<PathBuf>,
+    /// Monthly caps on what calls with the server's own keys may cost, all users together
+    /// (`USD=100,CNY=500`); unset: none.
+    pub server_key_budget: Option<String>,
 }
 
 impl Default for Config {
@@ -186,6 +189,7 @@ impl Default for Config {
             log_level: "info".into(),
             otlp_endpoint: None,
             prices_file: None,
+            server_key_budget: None,
         }
     }
 }
@@ -431,6 +435,8 @@ impl Config {
             log_format: self.log_format,
             log_level: self.log_level,
             otlp_endpoint: http_url(self.otlp_endpoint.as_deref(), "CINEGEN_OTLP_ENDPOINT")?,
+            server_key_budget: crate::cost::budgets::parse_server_caps(self.server_key_budget.as_deref().unwrap_or(""))
+                .map_err(|e| invalid("CINEGEN_SERVER_KEY_BUDGET", e))?,
             prices: std::sync::Arc::new(match &self.prices_file {
                 Some(path) => {
                     crate::cost::PriceTable::with_file(path).map_err(|e| invalid("CINEGEN_PRICES_FILE", &e))?
@@ -710,6 +716,8 @@ pub struct Settings {
     pub otlp_endpoint: Option<String>,
     /// What provider calls cost: the shipped defaults, with the operator's file over them.
     pub prices: std::sync::Arc<crate::cost::PriceTable>,
+    /// Monthly caps on calls with the server's own keys, per currency (millionths).
+    pub server_key_budget: Vec<(crate::cost::Currency, i64)>,
     /// Secret files created by this start, so the caller can say so once in the log.
     pub generated_secrets: Vec<PathBuf>,
 }

@@ -37,6 +37,9 @@ pub enum AppError {
     EmailTaken,
     #[error("{0}")]
     QuotaExceeded(String),
+    /// Work that would pass a monthly spending cap (402, with the numbers).
+    #[error("{}", budget_message(.0))]
+    BudgetExceeded(cinegen_store::BudgetRefusal),
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64, message: String, left: Option<BudgetLeft> },
     #[error("{0}")]
@@ -93,6 +96,7 @@ impl AppError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } | Self::EmailTaken => StatusCode::CONFLICT,
             Self::QuotaExceeded(_) | Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BudgetExceeded(_) => StatusCode::PAYMENT_REQUIRED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::ProviderNotConfigured(_) => StatusCode::BAD_REQUEST,
@@ -114,6 +118,7 @@ impl AppError {
             Self::Conflict { .. } => "CONFLICT",
             Self::EmailTaken => "EMAIL_TAKEN",
             Self::QuotaExceeded(_) => "QUOTA_EXCEEDED",
+            Self::BudgetExceeded(_) => "BUDGET_EXCEEDED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
@@ -127,6 +132,17 @@ impl AppError {
         match self {
             Self::Validation { fields, .. } if !fields.is_empty() => json!({ "fields": fields }),
             Self::Conflict { details, .. } => details.clone(),
+            Self::BudgetExceeded(refusal) => {
+                let amount = crate::cost::format_amount;
+                json!({
+                    "scope": refusal.scope,
+                    "currency": refusal.currency,
+                    "monthly_cap": amount(refusal.cap),
+                    "used": amount(refusal.used),
+                    "asked": amount(refusal.asked),
+                    "remaining": amount((refusal.cap - refusal.used).max(0)),
+                })
+            }
             Self::RateLimited { retry_after_secs, left: None, .. } => json!({ "retry_after_secs": retry_after_secs }),
             Self::RateLimited { retry_after_secs, left: Some(left), .. } => json!({
                 "retry_after_secs": retry_after_secs,
@@ -165,6 +181,18 @@ impl IntoResponse for AppError {
     }
 }
 
+fn budget_message(refusal: &cinegen_store::BudgetRefusal) -> String {
+    let amount = crate::cost::format_amount;
+    format!(
+        "this would pass the {} monthly budget: {} {} used or held of {}, and this asks {} more",
+        refusal.scope,
+        amount(refusal.used),
+        refusal.currency,
+        amount(refusal.cap),
+        amount(refusal.asked)
+    )
+}
+
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -174,6 +202,7 @@ impl From<StoreError> for AppError {
                 details: json!({ "constraint": what }),
             },
             StoreError::NotFound => Self::NotFound("not found".into()),
+            StoreError::BudgetExceeded(refusal) => Self::BudgetExceeded(refusal),
             StoreError::Rejected(refusal) => refusal.into(),
             other => Self::Internal(other.into()),
         }

@@ -30,6 +30,10 @@ use utoipa::{Modify, OpenApi};
         api::projects::history::get_revision,
         api::projects::history::restore_revision,
         api::ai::cost::estimate,
+        api::budgets::get_budget,
+        api::budgets::set_budget,
+        api::budgets::get_project_budget,
+        api::budgets::set_project_budget,
         api::ai::cost::spending,
         api::ai::cost::spending_csv,
         api::projects::takes::list_takes,
@@ -71,7 +75,7 @@ use utoipa::{Modify, OpenApi};
         api::health::metrics,
     ),
     modifiers(&BearerAuth, &EveryAnswer),
-    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ai", description = "Generation: script, shots, prompts, images, clips, merges, batches, usage"), (name = "settings", description = "Provider keys, base URLs and default models"), (name = "takes", description = "Every generation kept: provenance, choice, pins, re-runs"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
+    tags((name = "auth", description = "Accounts and sessions"), (name = "projects", description = "Projects, their documents and members"), (name = "storage", description = "Uploads, file URLs and quotas"), (name = "ai", description = "Generation: script, shots, prompts, images, clips, merges, batches, usage"), (name = "settings", description = "Provider keys, base URLs and default models"), (name = "budgets", description = "Monthly spending caps and their use"), (name = "takes", description = "Every generation kept: provenance, choice, pins, re-runs"), (name = "tasks", description = "Background work: status, progress, cancel, retry"), (name = "ops", description = "Probes and metrics"))
 )]
 struct ApiDoc;
 

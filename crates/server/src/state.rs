@@ -145,6 +145,9 @@ impl AppState {
             ai.clone(),
         );
         let takes = crate::takes::TakeService::new(store.clone(), files.clone(), projects.clone());
+        crate::cost::budgets::apply_server_caps(store.as_ref(), &settings.server_key_budget)
+            .await
+            .map_err(|e| anyhow::anyhow!("setting the server-wide budget: {e}"))?;
         let generation = crate::ai::generation::GenerationService::new(
             store.clone(),
             projects.clone(),

@@ -90,7 +90,12 @@ async fn estimates_are_what_the_emulated_vendors_then_cost(engine: Engine) {
     let task = app.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
     assert_eq!(task["status"], "completed", "{task}");
     let takes = app.get_authed(&format!("/api/v1/projects/{project}/takes?slot=keyframe/shot-1/kf-1s"), &token).await;
-    assert_eq!(takes.data()["takes"][0]["cost"], json!({"amount": "0.053000", "currency": "USD", "micros": 53_000}), "{}", takes.body);
+    assert_eq!(
+        takes.data()["takes"][0]["cost"],
+        json!({"amount": "0.053000", "currency": "USD", "micros": 53_000}),
+        "{}",
+        takes.body
+    );
 
     // A clip from Gemini's Veo: seconds of video at the table's price per second.
     let clip = estimate(json!({"operation": "video", "shot_id": "shot-1", "provider": "gemini"})).await;

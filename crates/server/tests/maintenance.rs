@@ -89,6 +89,7 @@ async fn cleanup_removes_what_nobody_needs_and_reports_what_vanished(engine: Eng
         idempotency_key: None,
         run_at: now,
         now,
+        spend: None,
     };
     app.state.store.enqueue(&ended).await.unwrap();
     app.state.store.request_cancel(ended.id, now).await.unwrap();

@@ -302,6 +302,7 @@ fn pending_task(user: UserId, project: &str, task_type: &str) -> NewTask {
         // Not due for an hour: it stays pending while the test works on it.
         run_at: now + chrono::Duration::hours(1),
         now,
+        spend: None,
     }
 }
 

@@ -83,6 +83,7 @@ async fn pending_tasks_cancel_and_bad_requests_are_refused(engine: Engine) {
             idempotency_key: None,
             run_at: now,
             now,
+            spend: None,
         })
         .await
         .unwrap();

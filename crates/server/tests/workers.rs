@@ -65,6 +65,7 @@ async fn enqueue(store: &Arc<dyn Store>, user: UserId, task_type: &str, payload:
         idempotency_key: None,
         run_at: now,
         now,
+        spend: None,
     };
     store.enqueue(&task).await.unwrap().0.id
 }

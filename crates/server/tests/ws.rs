@@ -90,6 +90,7 @@ async fn clients_get_a_snapshot_then_their_own_task_events(engine: Engine) {
         idempotency_key: None,
         run_at: now,
         now,
+        spend: None,
     };
     app.state.store.enqueue(&waiting).await.unwrap();
     drop(mine);

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// Storing the file would pass the owner's quota; nothing was written.
     #[error("storage quota exceeded")]
     QuotaExceeded,
+    /// Work would pass a monthly spending cap; nothing was written.
+    #[error("{} budget of {} exceeded", .0.scope, .0.currency)]
+    BudgetExceeded(crate::budgets::BudgetRefusal),
     /// The owner already has as many unfinished uploads as allowed; nothing was written.
     #[error("too many unfinished uploads")]
     TooManyPending,

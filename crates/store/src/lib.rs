@@ -5,6 +5,7 @@
 //! the embedded default, or PostgreSQL. The contract suite in `tests/contract.rs` runs the same
 //! scenarios against both, which is what proves them equal. No SQL lives outside this crate.
 
+pub mod budgets;
 pub mod changes;
 mod db;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod users;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use budgets::{BudgetRefusal, BudgetScope, BudgetStore, BudgetUse, Spend};
 pub use changes::{Announcement, ProjectChanged, ProjectChanges};
 pub use error::{StoreError, StoreResult};
 pub use files::{FileRecord, FileStore, KindUsage, UploadPart, Usage};
@@ -51,6 +53,7 @@ pub trait Store:
     + FileStore
     + TakeStore
     + TaskStore
+    + BudgetStore
     + UsageStore
     + Send
     + Sync

@@ -34,6 +34,7 @@ const TEMPLATES: &[Template] = templates![
     "0008_project_invitations.sql",
     "0009_takes.sql",
     "0010_costs.sql",
+    "0011_budgets.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

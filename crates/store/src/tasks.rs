@@ -59,6 +59,8 @@ pub struct NewTask {
     pub idempotency_key: Option<String>,
     pub run_at: DateTime<Utc>,
     pub now: DateTime<Utc>,
+    /// What it expects to spend: checked against the caps and reserved as it is enqueued.
+    pub spend: Option<crate::Spend>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

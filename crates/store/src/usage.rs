@@ -22,6 +22,8 @@ pub struct UsageEvent {
     pub project_id: Option<ProjectId>,
     /// What it cost, when the vendor's usage or the price table says.
     pub cost: Option<Money>,
+    /// Made with one of the server's own keys.
+    pub server_key: bool,
     pub created_at: DateTime<Utc>,
 }
 

@@ -75,6 +75,7 @@ contract!(
     document_history_keeps_a_parse_but_not_each_picture,
     invitations_become_memberships_when_the_address_registers,
     takes_share_files_and_prune_beyond_the_keep,
+    caps_admit_work_atomically_and_count_what_it_really_cost,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -594,6 +595,7 @@ fn task(user: UserId, key: Option<&str>, priority: i32) -> NewTask {
         idempotency_key: key.map(str::to_owned),
         run_at: now,
         now,
+        spend: None,
     }
 }
 
@@ -1076,6 +1078,7 @@ async fn usage_is_summed_by_day_provider_and_kind(store: Arc<dyn Store>) {
         units,
         project_id: None,
         cost: None,
+        server_key: false,
         created_at,
     };
     for e in [
@@ -1436,4 +1439,76 @@ async fn takes_share_files_and_prune_beyond_the_keep(store: Arc<dyn Store>) {
     assert_eq!(store.takes_beyond_keep(1).await.unwrap().len(), 1);
     let held = store.takes_of_files(record.id, &[made[3].file_id, lone.id]).await.unwrap();
     assert_eq!(held.len(), 2);
+}
+
+async fn caps_admit_work_atomically_and_count_what_it_really_cost(store: Arc<dyn Store>) {
+    use cinegen_store::{BudgetScope, Money, Spend};
+    let user = store.create_user(new_user("caps@example.com")).await.unwrap();
+    let film = project(user.id, "Capped", "");
+    store.create_project(&film).await.unwrap();
+    let usd = |micros| Spend { amounts: vec![Money { micros, currency: "USD".into() }], server_key: false };
+    let spending = |micros| {
+        let mut t = task(user.id, None, 0);
+        t.project_id = Some(film.id);
+        t.spend = Some(usd(micros));
+        t
+    };
+    // Without a cap, anything is admitted (and held).
+    store.enqueue(&spending(70)).await.unwrap();
+    let used = store.budget_use(BudgetScope::User(user.id), Utc::now()).await.unwrap();
+    assert_eq!((used[0].cap, used[0].spent, used[0].held), (None, 0, 70));
+    // Ten tasks of 100 race for a cap of 500 with 70 held: four get in.
+    store.set_budget(BudgetScope::User(user.id), "USD", Some(500), Utc::now()).await.unwrap();
+    let racing = (0..10).map(|_| {
+        let (store, t) = (store.clone(), spending(100));
+        tokio::spawn(async move { store.enqueue(&t).await })
+    });
+    let results = futures::future::join_all(racing).await;
+    let admitted = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    let refused: Vec<_> = results
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Err(StoreError::BudgetExceeded(refusal))) => Some(refusal.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!((admitted, refused.len()), (4, 6), "{results:?}");
+    assert_eq!((refused[0].scope, refused[0].cap, refused[0].used, refused[0].asked), ("user", 500, 470, 100));
+    // A task that ends counts what its calls cost, not what it held.
+    let claimed = store.claim_many(&claim_as("w1"), 1).await.unwrap();
+    let running = &claimed[0];
+    store
+        .record_usage(&UsageEvent {
+            id: uuid::Uuid::now_v7(),
+            user_id: user.id,
+            task_id: Some(running.id),
+            provider: "openai".into(),
+            model: "m".into(),
+            kind: "image".into(),
+            units: 1,
+            project_id: Some(film.id),
+            cost: Some(Money { micros: 30, currency: "USD".into() }),
+            server_key: false,
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let while_running = store.budget_use(BudgetScope::User(user.id), Utc::now()).await.unwrap();
+    assert_eq!((while_running[0].spent, while_running[0].held), (30, 470 - 30), "held beyond what it spent");
+    store
+        .finish(
+            running.id,
+            "w1",
+            running.attempts,
+            Outcome::Failed { code: "X".into(), message: "x".into() },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let after = store.budget_use(BudgetScope::User(user.id), Utc::now()).await.unwrap();
+    assert_eq!((after[0].spent, after[0].held), (30, 400), "only what it spent counts once it ended: {after:?}");
+    let by_project = store.budget_use(BudgetScope::Project(film.id), Utc::now()).await.unwrap();
+    assert_eq!(by_project[0].spent, 30);
+    store.set_budget(BudgetScope::User(user.id), "USD", None, Utc::now()).await.unwrap();
+    assert_eq!(store.budget_use(BudgetScope::User(user.id), Utc::now()).await.unwrap()[0].cap, None);
 }

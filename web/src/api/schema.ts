@@ -331,6 +331,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/budgets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own monthly caps and this month's use (all their projects together). */
+        get: operations["get_budget"];
+        /** Sets (or, with null, removes) the caller's monthly caps per currency. */
+        put: operations["set_budget"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import/legacy": {
         parameters: {
             query?: never;
@@ -387,6 +405,24 @@ export interface paths {
         post?: never;
         /** Moves the project to `deleted` (owner only); it can be restored until it is purged. */
         delete: operations["delete_project"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's monthly caps and this month's use, by everyone working on it (its members). */
+        get: operations["get_project_budget"];
+        /** Sets (or removes) a project's monthly caps (its owner). */
+        put: operations["set_project_budget"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1071,6 +1107,11 @@ export interface components {
             candidates?: number | null;
             /** @description Same as the `Idempotency-Key` header. */
             client_key?: string | null;
+            /**
+             * @description When the whole batch would pass a monthly spending cap, queue the items that fit
+             *     (in order) instead of refusing it.
+             */
+            fit_budget?: boolean;
             image_provider?: string | null;
             model_config?: null | components["schemas"]["ModelConfig"];
             project_id: string;
@@ -1086,6 +1127,27 @@ export interface components {
              *     changed since ("regenerate stale").
              */
             stale?: boolean;
+        };
+        /** @description One currency of a budget this month. */
+        BudgetLine: {
+            currency: string;
+            /** @description What queued and running work holds beyond what it has spent. */
+            held: string;
+            /** @description The monthly cap, or null for none. */
+            monthly_cap?: string | null;
+            /** @description What is left under the cap (null without one). */
+            remaining?: string | null;
+            /** @description What calls cost this calendar month (UTC). */
+            spent: string;
+        };
+        /** @description New caps: per currency, an amount (`"10.00"`), or null to remove the cap. */
+        BudgetUpdate: {
+            monthly: Record<string, never>;
+        };
+        BudgetView: {
+            budgets: components["schemas"]["BudgetLine"][];
+            /** @description `YYYY-MM`: caps are per calendar month (UTC). */
+            month: string;
         };
         CompleteMultipart: {
             /** @description Hex MD5 of the whole file, checked against the assembled object when given. */
@@ -1128,6 +1190,23 @@ export interface components {
             /** @description character, scene, keyframe_start, keyframe_end, keyframe_full, video or export. */
             file_type: string;
             project_id: string;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_BudgetView: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                budgets: components["schemas"]["BudgetLine"][];
+                /** @description `YYYY-MM`: caps are per calendar month (UTC). */
+                month: string;
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
         };
         /** @description A successful answer carrying `data`. */
         Envelope_Estimate: {
@@ -3881,6 +3960,101 @@ export interface operations {
             };
         };
     };
+    get_budget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_BudgetView"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    set_budget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_BudgetView"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     import_legacy: {
         parameters: {
             query?: never;
@@ -4223,6 +4397,129 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_project_budget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_BudgetView"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    set_project_budget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_BudgetView"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,7 +6,7 @@
 use super::batch_plan::{BatchKind, Selection, plan_batch};
 use super::links::Link;
 use super::{BATCH_ITEM, Choice, INTERACTIVE};
-use crate::cost::estimate::Estimate;
+use crate::cost::estimate::{Estimate, Priced};
 use crate::error::{AppError, AppResult};
 use crate::projects::ProjectService;
 use crate::projects::access::EditorAccess;
@@ -17,7 +17,7 @@ use chrono::Utc;
 use cinegen_domain::project::ChangeError;
 use cinegen_domain::project::assets::{SlotId, slot_mut};
 use cinegen_domain::{FieldError, FileId, ProjectId, TaskId, UserId, ValidationErrors};
-use cinegen_store::{NewTask, ProjectRecord, Store, StoreError, TakeRecord, TaskRecord};
+use cinegen_store::{BudgetScope, NewTask, ProjectRecord, Store, StoreError, TakeRecord, TaskRecord};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -35,11 +35,13 @@ pub struct BatchWanted {
     pub stale: bool,
     /// Takes per item (1–[`MAX_CANDIDATES`]).
     pub candidates: u8,
+    /// Queue as many items as fit under the spending caps, rather than refusing the batch.
+    pub fit_budget: bool,
 }
 
 impl Default for BatchWanted {
     fn default() -> Self {
-        Self { shot_ids: None, stale: false, candidates: 1 }
+        Self { shot_ids: None, stale: false, candidates: 1, fit_budget: false }
     }
 }
 
@@ -97,6 +99,10 @@ impl GenerationService {
 
     /// What `kinds` would cost and take on this project, for the caller.
     pub async fn estimate(&self, on: &Editable, kinds: &[TaskKind]) -> AppResult<Estimate> {
+        Ok(self.price(on, kinds).await?.estimate)
+    }
+
+    async fn price(&self, on: &Editable, kinds: &[TaskKind]) -> AppResult<Priced> {
         crate::cost::estimate::estimate(&self.ai, on.caller, &on.project, kinds).await
     }
 
@@ -121,15 +127,17 @@ impl GenerationService {
             idempotency_key: key,
             run_at: now,
             now,
+            spend: None,
         }
     }
 
     /// Queues one task, drawn from the caller's hourly budget.
     pub async fn enqueue(&self, on: &Editable, kind: TaskKind, key: Option<String>) -> AppResult<Queued> {
         let charge = self.tasks.charge_for(on.caller, std::slice::from_ref(&kind)).await?;
-        let estimate = self.estimate(on, std::slice::from_ref(&kind)).await?;
+        let Priced { estimate, per_task } = self.price(on, std::slice::from_ref(&kind)).await?;
         self.tasks.draw(on.caller, &charge).await?;
-        let queued = self.store.enqueue(&self.task(on, &kind, key)).await.map_err(AppError::from);
+        let task = spending(self.task(on, &kind, key), per_task.into_iter().next());
+        let queued = self.store.enqueue(&task).await.map_err(AppError::from);
         let queued = self.settle_charge(on, &charge, queued.map(|(task, created)| self.announce(task, created))).await;
         queued.map(|q| q.with(estimate))
     }
@@ -143,8 +151,8 @@ impl GenerationService {
         key: Option<String>,
     ) -> AppResult<Queued> {
         let charge = self.tasks.charge_for(on.caller, std::slice::from_ref(&kind)).await?;
-        let estimate = self.estimate(on, std::slice::from_ref(&kind)).await?;
-        let task = self.task(on, &kind, key);
+        let Priced { estimate, per_task } = self.price(on, std::slice::from_ref(&kind)).await?;
+        let task = spending(self.task(on, &kind, key), per_task.into_iter().next());
         Ok(self.enqueue_charged(on, slots, vec![task], charge).await?.with(estimate))
     }
 
@@ -254,21 +262,64 @@ impl GenerationService {
         wanted: &BatchWanted,
         key: Option<String>,
     ) -> AppResult<Queued> {
-        let plan = self.plan(on, kind, choice, image, wanted).await?;
-        let estimate = self.estimate(on, &plan.items).await?;
+        let mut plan = self.plan(on, kind, choice, image, wanted).await?;
+        let mut priced = self.price(on, &plan.items).await?;
+        if wanted.fit_budget {
+            let fits = self.items_within_budget(on, &priced.per_task).await?;
+            if fits < plan.items.len() {
+                plan.items.truncate(fits.max(1));
+                let kept: Vec<SlotId> = plan.items.iter().filter_map(slot_of).collect();
+                plan.slots.retain(|slot| kept.contains(slot));
+                priced = self.price(on, &plan.items).await?;
+            }
+        }
+        let Priced { estimate, per_task } = priced;
         let batch = TaskKind::from(BatchPayload { kind, items: plan.items.len() });
         // The batch itself, and each item like a request of its own.
         let charge = self.tasks.charge_for(on.caller, &plan.items).await?.and(Budget::Batch, 1);
         let mut parent = self.task(on, &batch, key);
         parent.max_attempts = 1;
         let mut tasks = vec![parent.clone()];
-        for input in &plan.items {
-            let mut item = self.task(on, input, None);
+        for (input, spend) in plan.items.iter().zip(per_task) {
+            let mut item = spending(self.task(on, input, None), Some(spend));
             item.parent_id = Some(parent.id);
             item.priority = BATCH_ITEM;
             tasks.push(item);
         }
         Ok(self.enqueue_charged(on, plan.slots, tasks, charge).await?.with(estimate))
+    }
+
+    /// How many of the first items fit under every cap they fall under (the caller's, the
+    /// project's, the server's for its own keys), as things stand: a batch "up to the cap".
+    async fn items_within_budget(&self, on: &Editable, spends: &[cinegen_store::Spend]) -> AppResult<usize> {
+        let now = Utc::now();
+        let mut room: Vec<(cinegen_store::BudgetScope, String, i64)> = Vec::new();
+        let mut scopes = vec![BudgetScope::User(on.caller), BudgetScope::Project(on.access.id())];
+        if spends.iter().any(|s| s.server_key) {
+            scopes.push(BudgetScope::Server);
+        }
+        for scope in scopes {
+            for used in self.store.budget_use(scope, now).await? {
+                if let Some(cap) = used.cap {
+                    room.push((scope, used.currency, cap - used.spent - used.held));
+                }
+            }
+        }
+        let mut fits = 0;
+        for spend in spends {
+            for money in &spend.amounts {
+                for (scope, currency, left) in room.iter_mut() {
+                    if *currency == money.currency && (spend.server_key || *scope != BudgetScope::Server) {
+                        *left -= money.micros;
+                    }
+                }
+            }
+            if room.iter().any(|(_, _, left)| *left < 0) {
+                break;
+            }
+            fits += 1;
+        }
+        Ok(fits)
     }
 
     /// Queues a take's recipe again: the same provider, model, prompt, references and frames, into
@@ -342,6 +393,22 @@ impl GenerationService {
         }
         Queued { task, created, estimate: None }
     }
+}
+
+/// The slot a batch item fills, where it marks one.
+fn slot_of(item: &TaskKind) -> Option<SlotId> {
+    match item {
+        TaskKind::Image(image) => Some(image.target.slot()),
+        TaskKind::Video(video) => Some(SlotId::Clip { shot: video.shot_id.clone() }),
+        _ => None,
+    }
+}
+
+/// A task with what it expects to spend, when that is anything (checked against the caps and
+/// reserved as it is enqueued).
+fn spending(mut task: NewTask, spend: Option<cinegen_store::Spend>) -> NewTask {
+    task.spend = spend.filter(|s| !s.amounts.is_empty());
+    task
 }
 
 /// The files among links (outside links are downloaded anew).

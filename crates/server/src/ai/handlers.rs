@@ -147,7 +147,7 @@ impl AiService {
             (output, started.elapsed())
         };
         let count = output.images.len() as i64;
-        let cost = self.record_usage(ctx, resolved.provider.name, &output.model, Capability::Image, count).await;
+        let cost = self.record_usage(ctx, &resolved, &output.model, Capability::Image, count).await;
         let media = output
             .images
             .into_iter()
@@ -763,7 +763,7 @@ impl VideoHandler {
             ai.latencies.record(resolved.provider.name, name, submitted.elapsed());
         }
         let seconds = plan.duration.ceil() as i64;
-        let cost = ai.record_usage(ctx, resolved.provider.name, &model_name, Capability::Video, seconds).await;
+        let cost = ai.record_usage(ctx, &resolved, &model_name, Capability::Video, seconds).await;
         ctx.progress(85, "storing").await?;
         let file = ai.store_media(project.owner_id, project.id, FileKind::Video, media, "clip.mp4").await?;
         let file = ai.files.reuse_identical(file).await.map_err(app_to_task)?;

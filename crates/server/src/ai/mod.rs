@@ -71,6 +71,8 @@ pub struct Resolved {
     pub provider: Provider,
     pub credentials: Credentials,
     pub model: Option<String>,
+    /// The credentials are the server's own (the user saved no key for this provider).
+    pub server_key: bool,
 }
 
 impl Resolved {
@@ -139,18 +141,20 @@ impl AiService {
     }
 
     /// The provider and model a request of `capability` will use (the model: the request's, the
-    /// user's saved one, else the provider's default), for estimates.
+    /// user's saved one, else the provider's default), and whether the server's own key would be
+    /// used, for estimates.
     pub async fn provider_and_model(
         &self,
         user: UserId,
         capability: Capability,
         choice: &Choice,
-    ) -> AppResult<(&'static str, Option<String>)> {
+    ) -> AppResult<(&'static str, Option<String>, bool)> {
         let name = self.provider_for(user, capability, choice).await?;
         let (provider, saved) =
             self.pick(user, capability, choice).await.map_err(|e| AppError::internal(anyhow::anyhow!("{e:?}")))?;
         let mine = saved.iter().find(|s| s.provider == name);
-        Ok((name, model_of(provider, mine, capability, choice)))
+        let server_key = provider.needs_key && mine.is_none_or(|m| m.api_key.is_none());
+        Ok((name, model_of(provider, mine, capability, choice), server_key))
     }
 
     /// The name of the provider a request of `capability` will use, checked when it is asked for.
@@ -192,7 +196,8 @@ impl AiService {
             return Err(not_configured(format!("provider '{name}' needs a secret key as well as an access key")));
         }
         let model = model_of(provider, mine, capability, choice);
-        Ok(Resolved { provider: provider.clone(), credentials, model })
+        let server_key = provider.needs_key && mine.is_none_or(|m| m.api_key.is_none());
+        Ok(Resolved { provider: provider.clone(), credentials, model, server_key })
     }
 
     /// Seconds until `task` (just queued, of `capability`) is likely done: the provider's recent
@@ -231,11 +236,12 @@ impl AiService {
     pub async fn record_usage(
         &self,
         ctx: &TaskContext,
-        provider: &str,
+        resolved: &Resolved,
         model: &str,
         kind: Capability,
         units: i64,
     ) -> Option<cinegen_store::Money> {
+        let provider = resolved.provider.name;
         let cost = self.settings.prices.cost(provider, Some(model), crate::cost::Unit::of(kind), units);
         let event = UsageEvent {
             id: uuid::Uuid::now_v7(),
@@ -247,6 +253,7 @@ impl AiService {
             units,
             project_id: ctx.task.project_id,
             cost: cost.clone(),
+            server_key: resolved.server_key,
             created_at: Utc::now(),
         };
         crate::ops::metrics::units_spent(provider, model, kind.as_str(), units);

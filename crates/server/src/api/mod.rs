@@ -3,6 +3,7 @@
 
 pub mod ai;
 pub mod auth;
+pub mod budgets;
 pub mod docs;
 pub mod health;
 pub mod import;
@@ -54,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ai/estimate", post(ai::cost::estimate))
         .route("/usage/spending", get(ai::cost::spending))
         .route("/usage/spending.csv", get(ai::cost::spending_csv))
+        .route("/budgets", get(budgets::get_budget).put(budgets::set_budget))
+        .route("/projects/{id}/budget", get(budgets::get_project_budget).put(budgets::set_project_budget))
         .route("/projects/{id}/export", post(ai::export_archive))
         .route("/usage", get(ai::usage))
         .route("/settings/providers", get(settings::get_providers).put(settings::put_providers))

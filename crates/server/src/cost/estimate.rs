@@ -9,7 +9,7 @@ use crate::error::AppResult;
 use crate::tasks::kind::TaskKind;
 use cinegen_domain::UserId;
 use cinegen_providers::Capability;
-use cinegen_store::{Money, ProjectRecord};
+use cinegen_store::{Money, ProjectRecord, Spend};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -107,20 +107,25 @@ fn calls_of<'a>(project: &ProjectRecord, kind: &'a TaskKind) -> Vec<Call<'a>> {
     }
 }
 
+/// An estimate, and what each task expects to spend (for the budgets' reservations).
+pub struct Priced {
+    pub estimate: Estimate,
+    /// One per task, in the order given.
+    pub per_task: Vec<Spend>,
+}
+
 /// Estimates `kinds` for `user` on `project`: providers and models resolved as the tasks will
 /// resolve them, units from the documents, prices from the table.
-pub async fn estimate(
-    ai: &AiService,
-    user: UserId,
-    project: &ProjectRecord,
-    kinds: &[TaskKind],
-) -> AppResult<Estimate> {
+pub async fn estimate(ai: &AiService, user: UserId, project: &ProjectRecord, kinds: &[TaskKind]) -> AppResult<Priced> {
+    type Found = (&'static str, Option<String>, bool);
     let mut lines: BTreeMap<(String, String, Option<String>), EstimateLine> = BTreeMap::new();
-    let mut resolved: Vec<((Capability, &crate::ai::Choice), (&'static str, Option<String>))> = Vec::new();
+    let mut resolved: Vec<((Capability, &crate::ai::Choice), Found)> = Vec::new();
+    let mut per_task = Vec::with_capacity(kinds.len());
     for kind in kinds {
+        let mut spend = Spend::default();
         for call in calls_of(project, kind) {
             let key = (call.capability, call.choice);
-            let (provider, model) = match resolved.iter().find(|(seen, _)| *seen == key) {
+            let (provider, model, server_key) = match resolved.iter().find(|(seen, _)| *seen == key) {
                 Some((_, found)) => found.clone(),
                 None => {
                     let found = ai.provider_and_model(user, call.capability, call.choice).await?;
@@ -129,6 +134,13 @@ pub async fn estimate(
                 }
             };
             let unit = Unit::of(call.capability);
+            if let Some(cost) = ai.settings.prices.cost(provider, model.as_deref(), unit, call.quantity) {
+                match spend.amounts.iter_mut().find(|m| m.currency == cost.currency) {
+                    Some(held) => held.micros += cost.micros,
+                    None => spend.amounts.push(cost),
+                }
+            }
+            spend.server_key |= server_key;
             let line = lines
                 .entry((call.capability.as_str().to_owned(), provider.to_owned(), model.clone()))
                 .or_insert(EstimateLine {
@@ -143,6 +155,7 @@ pub async fn estimate(
             line.quantity += call.quantity;
             line.calls += 1;
         }
+        per_task.push(spend);
     }
     let mut estimate = Estimate::default();
     let mut totals: BTreeMap<String, i64> = BTreeMap::new();
@@ -169,5 +182,5 @@ pub async fn estimate(
         .into_iter()
         .map(|(currency, micros)| Amount { amount: format_amount(micros), currency, micros })
         .collect();
-    Ok(estimate)
+    Ok(Priced { estimate, per_task })
 }

@@ -154,6 +154,7 @@ impl AssetService {
                 idempotency_key: None,
                 run_at: now,
                 now,
+                spend: None,
             };
             queued.push(self.store.enqueue(&task).await?.0.id);
         }

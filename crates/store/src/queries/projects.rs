@@ -484,6 +484,9 @@ impl SqlStore {
             };
             enqueued.push(created);
         }
+        // Reserved once the tasks exist (the reservations name them), before anything commits.
+        let new: Vec<&NewTask> = tasks.iter().filter(|t| enqueued.iter().any(|e| e.id == t.id)).collect();
+        super::budgets::admit(&mut tx, &new, now).await?;
         tx.commit().await?;
         let mut audience = match members {
             Some(members) => members,

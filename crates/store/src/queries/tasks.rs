@@ -268,6 +268,19 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl TaskStore for SqlStore {
     async fn enqueue(&self, task: &NewTask) -> StoreResult<(TaskRecord, bool)> {
+        if task.spend.is_some() {
+            // Work that spends money is admitted against the caps in the transaction that queues it.
+            // The insert comes first: on SQLite it takes the single writer's lock before anything
+            // is read, so two admissions run one after the other.
+            let mut tx = self.db.begin().await?;
+            let Some(created) = insert_task(&mut tx.conn(), task).await? else {
+                let existing = task_by_key(&mut tx.conn(), task).await?.ok_or(StoreError::NotFound)?;
+                return Ok((existing, false));
+            };
+            super::budgets::admit(&mut tx, &[task], task.now).await?;
+            tx.commit().await?;
+            return Ok((created, true));
+        }
         let mut pooled = self.db.acquire().await?;
         let mut conn = pooled.conn();
         if let Some(created) = insert_task(&mut conn, task).await? {

@@ -40,8 +40,9 @@ impl UsageStore for SqlStore {
         self.db
             .query(
                 "INSERT INTO usage_events
-                    (id, user_id, task_id, provider, model, kind, units, created_at, project_id, cost_micros, currency)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    (id, user_id, task_id, provider, model, kind, units, created_at, project_id, cost_micros, currency,
+                     server_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(event.id)
             .bind(event.user_id.as_uuid())
@@ -54,6 +55,7 @@ impl UsageStore for SqlStore {
             .bind(event.project_id.map(|p| p.as_uuid()))
             .bind(event.cost.as_ref().map(|c| c.micros))
             .bind(event.cost.as_ref().map(|c| c.currency.as_str()))
+            .bind(event.server_key)
             .execute()
             .await?;
         Ok(())

@@ -69,6 +69,7 @@ pub async fn estimate(
                 shot_ids: body.shot_ids.clone(),
                 stale: body.stale,
                 candidates: body.candidates.unwrap_or(1),
+                fit_budget: false,
             };
             let choice = body.common().choice(capability);
             state.generation.plan(&project, kind, &choice, &image, &wanted).await?.items

@@ -420,8 +420,12 @@ pub async fn generate_batch(
     let project = prepare(&state, claims.sub, &body.project_id).await?;
     let capability = if kind == BatchKind::Clips { Capability::Video } else { Capability::Image };
     let image = Choice { provider: body.image_provider.clone(), model: None };
-    let wanted =
-        BatchWanted { shot_ids: body.shot_ids.clone(), stale: body.stale, candidates: body.candidates.unwrap_or(1) };
+    let wanted = BatchWanted {
+        shot_ids: body.shot_ids.clone(),
+        stale: body.stale,
+        candidates: body.candidates.unwrap_or(1),
+        fit_budget: body.fit_budget,
+    };
     let queued =
         state.generation.batch(&project, kind, &body.common().choice(capability), &image, &wanted, key).await?;
     Ok(answer(&state, queued, None).await)

@@ -205,6 +205,10 @@ generation_request! {
         /// Takes to make per item, 1–4 (each is kept; the slot shows the last to land).
         #[serde(default)]
         pub candidates: Option<u8>,
+        /// When the whole batch would pass a monthly spending cap, queue the items that fit
+        /// (in order) instead of refusing it.
+        #[serde(default)]
+        pub fit_budget: bool,
     }
 }
 
