@@ -36,6 +36,10 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   // 02 Assets: every missing character and scene image in one batch.
   await page.getByRole('link', { name: /角色与场景/ }).click();
   await page.getByRole('button', { name: '生成全部缺失图片' }).click();
+  // Before anything is spent, the batch says what it will cost: the offline provider, nothing.
+  const asked = page.getByRole('dialog', { name: '开始之前' });
+  await expect(asked.getByTestId('estimate')).toContainText('不产生费用');
+  await asked.getByRole('button', { name: '开始生成' }).click();
   for (const card of await page.getByTestId('character-card').all()) {
     await expect(card.getByRole('img').first()).toBeVisible({ timeout: 60_000 });
   }
@@ -54,8 +58,10 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   await start.getByRole('button', { name: '生成' }).click();
   await expect(start.getByRole('img')).toBeVisible({ timeout: 60_000 });
   await page.getByRole('button', { name: '生成全部关键帧' }).click();
+  await page.getByRole('dialog', { name: '开始之前' }).getByRole('button', { name: '开始生成' }).click();
   await expect(page.getByTestId('completion')).toContainText(/关键帧 (\d+)\/\1/, { timeout: 120_000 });
   await page.getByRole('button', { name: '生成全部视频' }).click();
+  await page.getByRole('dialog', { name: '开始之前' }).getByRole('button', { name: '开始生成' }).click();
   // A reload in the middle finds the batch and its progress again, and says how long is left.
   const clips = page.getByTestId('batch-clips');
   await expect(clips.getByRole('progressbar')).toBeVisible();

@@ -1142,7 +1142,15 @@ export interface components {
         };
         /** @description New caps: per currency, an amount (`"10.00"`), or null to remove the cap. */
         BudgetUpdate: {
-            monthly: Record<string, never>;
+            /**
+             * @example {
+             *       "CNY": null,
+             *       "USD": "10.00"
+             *     }
+             */
+            monthly: {
+                [key: string]: string | null;
+            };
         };
         BudgetView: {
             budgets: components["schemas"]["BudgetLine"][];

@@ -14,6 +14,11 @@ export type ProviderSettings = Schemas['ProviderSettings'];
 export type ImportReport = Schemas['ImportReport'];
 export type StorageUsage = Schemas['UsageView'];
 export type Target = Schemas['Target'];
+export type Take = Schemas['TakeView'];
+export type Estimate = Schemas['Estimate'];
+export type Amount = Schemas['Amount'];
+export type BudgetView = Schemas['BudgetView'];
+export type SpendReport = Schemas['SpendReport'];
 
 export type SlotStatus = 'pending' | 'generating' | 'completed' | 'failed';
 
@@ -23,6 +28,7 @@ export interface CharacterVariation {
   visualPrompt: string;
   referenceImage?: string | null;
   referenceImageFileId?: string | null;
+  stale?: boolean;
 }
 
 export interface Character {
@@ -34,6 +40,8 @@ export interface Character {
   visualPrompt?: string;
   referenceImage?: string | null;
   referenceImageFileId?: string | null;
+  /** The chosen picture was made from inputs that have changed since (set by the server). */
+  stale?: boolean;
   variations: CharacterVariation[];
 }
 
@@ -45,6 +53,7 @@ export interface Scene {
   visualPrompt?: string;
   referenceImage?: string | null;
   referenceImageFileId?: string | null;
+  stale?: boolean;
 }
 
 export interface StoryParagraph {
@@ -73,6 +82,7 @@ export interface Keyframe {
   imageUrl?: string | null;
   imageFileId?: string | null;
   status: SlotStatus;
+  stale?: boolean;
 }
 
 export interface VideoInterval {
@@ -84,6 +94,7 @@ export interface VideoInterval {
   videoUrl?: string | null;
   videoFileId?: string | null;
   status: SlotStatus;
+  stale?: boolean;
 }
 
 export interface Shot {

@@ -35,7 +35,7 @@ pub struct BudgetView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetUpdate {
-    #[schema(value_type = Object, example = json!({"USD": "10.00", "CNY": null}))]
+    #[schema(value_type = std::collections::HashMap<String, Option<String>>, example = json!({"USD": "10.00", "CNY": null}))]
     pub monthly: BTreeMap<String, Option<String>>,
 }
 

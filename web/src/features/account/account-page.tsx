@@ -4,6 +4,8 @@ import { EmptyState, ErrorNote, ProgressBar, Spinner } from '@/components/feedba
 import { useAuth } from '@/features/auth/auth-provider';
 import { useI18n, type MessageKey } from '@/i18n';
 import { formatBytes } from '@/lib/format';
+import { BudgetPanel } from '@/features/takes/budget-panel';
+import { SpendChart } from '@/features/takes/spend-chart';
 
 const USAGE_DAYS = 30;
 
@@ -88,6 +90,8 @@ export function AccountPage() {
         )}
         <ErrorNote error={usage.error} />
       </section>
+      <SpendChart days={USAGE_DAYS} />
+      <BudgetPanel />
     </div>
   );
 }

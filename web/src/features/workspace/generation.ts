@@ -31,9 +31,21 @@ export async function generateClip(projectId: string, shotId: string, duration?:
 
 export type BatchKind = 'images' | 'keyframes' | 'clips';
 
+export interface BatchOptions {
+  /** Only the slots whose chosen take is stale. */
+  stale?: boolean;
+  /** Past a monthly budget, queue what fits instead of nothing. */
+  fitBudget?: boolean;
+}
+
 /** Everything missing of a kind; with `shotIds`, every frame or clip of those shots, done or not. */
-export async function generateBatch(projectId: string, kind: BatchKind, shotIds?: string[]): Promise<Task> {
-  const body = shotIds ? { project_id: projectId, shot_ids: shotIds } : { project_id: projectId };
+export async function generateBatch(projectId: string, kind: BatchKind, shotIds?: string[], options: BatchOptions = {}): Promise<Task> {
+  const body = {
+    project_id: projectId,
+    ...(shotIds ? { shot_ids: shotIds } : {}),
+    ...(options.stale ? { stale: true } : {}),
+    ...(options.fitBudget ? { fit_budget: true } : {}),
+  };
   const { task } = await unwrap(api.POST('/api/v1/ai/batch/{kind}', { params: { path: { kind } }, body }));
   return tracked(task, batchSlot(kind));
 }

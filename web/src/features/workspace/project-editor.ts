@@ -22,6 +22,7 @@ export type ProjectChange = Partial<
     | 'visual_style'
     | 'image_size'
     | 'image_count'
+    | 'keep_takes'
     | 'genre'
     | 'raw_script'
     | 'script_data'

@@ -8,6 +8,8 @@ import { useProject } from '../project-context';
 import { generateImage, slotKey } from '../generation';
 import { GenerateButton } from '../components/generate-button';
 import { useSlotTask } from '../use-slot-task';
+import { StaleMark, TakesStrip } from '@/features/takes/takes-strip';
+import { targetSlotKey } from '@/features/takes/takes-api';
 
 interface Props {
   character: Character;
@@ -57,8 +59,11 @@ export function CharacterCard({ character, onChange, batchRunning }: Props) {
   return (
     <article className="flex flex-col gap-3 rounded-lg border border-stone-200 bg-white p-3" data-testid="character-card">
       <ImageSlot url={character.referenceImage} alt={character.name} aspect="aspect-[3/4]" busy={busy} />
+      <TakesStrip slot={targetSlotKey(target)} taskSlot={slotKey(target)} />
       <div>
-        <h3 className="font-semibold">{character.name}</h3>
+        <h3 className="font-semibold">
+          {character.name} <StaleMark stale={character.stale} />
+        </h3>
         <p className="line-clamp-2 text-xs text-stone-500">{character.visualPrompt}</p>
       </div>
       <GenerateButton

@@ -7,6 +7,8 @@ import { clipSlot, generateClip } from '../generation';
 import { GenerateButton } from '../components/generate-button';
 import { useSlotTask } from '../use-slot-task';
 import { patchShot } from '../shot-api';
+import { StaleMark, TakesStrip } from '@/features/takes/takes-strip';
+import { takeSlotKey } from '@/features/takes/takes-api';
 
 /** The shot's clip: player, duration, generate (which paints a missing first frame first). */
 export function ClipPanel({ shot }: { shot: Shot }) {
@@ -31,6 +33,7 @@ export function ClipPanel({ shot }: { shot: Shot }) {
     <section className="flex flex-col gap-3 rounded-md border border-stone-200 bg-white p-3" data-testid="clip-panel">
       <div className="flex items-center gap-2">
         <h4 className="mr-auto text-sm font-semibold">{t('director.clip')}</h4>
+        <StaleMark stale={interval?.stale} />
         <StatusBadge status={task ? 'generating' : (interval?.status ?? 'pending')} of="slot" />
       </div>
       {interval?.videoUrl ? (
@@ -38,6 +41,7 @@ export function ClipPanel({ shot }: { shot: Shot }) {
       ) : (
         <p className="text-sm text-stone-500">{t('director.noClip')}</p>
       )}
+      <TakesStrip slot={takeSlotKey({ type: 'clip', shotId: shot.id })} taskSlot={clipSlot(shot.id)} video />
       <div className="flex flex-wrap items-end gap-3">
         <label className="flex flex-col gap-1 text-xs font-medium text-stone-600">
           {t('director.duration')}

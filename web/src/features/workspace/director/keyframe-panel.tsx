@@ -14,6 +14,8 @@ import { generateImage, slotKey } from '../generation';
 import { GenerateButton } from '../components/generate-button';
 import { useSlotTask } from '../use-slot-task';
 import { deleteFile, patchKeyframe, patchShot } from '../shot-api';
+import { StaleMark, TakesStrip } from '@/features/takes/takes-strip';
+import { targetSlotKey } from '@/features/takes/takes-api';
 
 export function KeyframePanel({ shot, keyframe, aspect }: { shot: Shot; keyframe: Keyframe; aspect: string }) {
   const { t } = useI18n();
@@ -98,9 +100,11 @@ export function KeyframePanel({ shot, keyframe, aspect }: { shot: Shot; keyframe
     <section className="flex flex-col gap-2 rounded-md border border-stone-200 bg-white p-3" data-testid={`keyframe-${keyframe.type}`}>
       <div className="flex items-center gap-2">
         <h4 className="mr-auto text-sm font-semibold">{label}</h4>
+        <StaleMark stale={keyframe.stale} />
         <StatusBadge status={task ? 'generating' : keyframe.status} of="slot" />
       </div>
       <ImageSlot url={keyframe.imageUrl} alt={label} aspect={aspect} busy={!!task || keyframe.status === 'generating'} />
+      <TakesStrip slot={targetSlotKey(target)} taskSlot={slotKey(target)} />
       <TextArea label={t('script.visualPrompt')} rows={3} disabled={!canEdit} value={prompt} onChange={(e) => edit(e.target.value)} />
       <div className="flex flex-wrap items-start gap-2">
         <GenerateButton
