@@ -167,6 +167,32 @@ async fn estimates_are_what_the_emulated_vendors_then_cost(engine: Engine) {
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
     let theirs = app.get_authed("/api/v1/usage/spending", &stranger).await;
     assert_eq!(theirs.data()["calls"], 0, "spending is each user's own");
+    // A user's own price for their own key replaces the table's for their calls, in its currency.
+    let own = json!({"providers": {"openai": {"prices": [{"model": "*", "unit": "image", "amount": "0.1", "currency": "CNY"}]}}});
+    let saved = app.send(app.client.put(app.url("/api/v1/settings/providers")).bearer_auth(&token).json(&own)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let listed = saved.data()["providers"].as_array().unwrap().iter().find(|p| p["name"] == "openai").cloned().unwrap();
+    assert_eq!(listed["prices"][0]["amount"], "0.1", "{listed}");
+    let mine =
+        estimate(json!({"operation": "image", "shot_id": "shot-1", "keyframe_type": "start", "provider": "openai"}))
+            .await;
+    assert_eq!(
+        (mine["totals"][0]["currency"].as_str(), mine["totals"][0]["micros"].as_i64()),
+        (Some("CNY"), Some(100_000)),
+        "{mine}"
+    );
+    for (bad, reason) in [
+        (json!([{"model": "*", "unit": "image", "amount": "lots", "currency": "CNY"}]), "amount"),
+        (json!([{"model": "", "unit": "image", "amount": "1", "currency": "CNY"}]), "model"),
+        (json!([{"model": "*", "unit": "image", "amount": "1", "currency": "EUR"}]), "currency"),
+        (json!([{"model": "*", "unit": "minute", "amount": "1", "currency": "USD"}]), "unit"),
+    ] {
+        let body = json!({"providers": {"openai": {"prices": bad}}});
+        let refused =
+            app.send(app.client.put(app.url("/api/v1/settings/providers")).bearer_auth(&token).json(&body)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", refused.body);
+        assert!(refused.body.to_string().contains(reason), "{reason}: {}", refused.body);
+    }
     openai.assert_conformant();
     gemini.assert_conformant();
 }

@@ -257,6 +257,18 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     std::io::Read::read_to_string(&mut zip.by_name("project.json").unwrap(), &mut json_text).unwrap();
     let exported: Value = serde_json::from_str(&json_text).unwrap();
     assert_eq!(exported["projects"].as_array().unwrap().len(), 1);
+    // How every picture, clip and the film were made travels with them.
+    let mut takes_text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("takes.json").unwrap(), &mut takes_text).unwrap();
+    let takes: Value = serde_json::from_str(&takes_text).unwrap();
+    let takes = takes["takes"].as_array().unwrap();
+    let chosen = takes.iter().filter(|t| t["chosen"] == true).count();
+    assert_eq!(chosen, 3 + 3 + keyframes as usize + 10 + 1, "one chosen take per file in the archive");
+    let film = takes.iter().find(|t| t["slot"] == "film").unwrap();
+    assert_eq!(film["provenance"]["origin"], "merged", "{film}");
+    let frame = takes.iter().find(|t| t["slot"].as_str().unwrap().starts_with("keyframe/")).unwrap();
+    assert!(frame["provenance"]["prompt"].is_string() && frame["provenance"]["task_id"].is_string(), "{frame}");
+    assert_eq!(frame["cost"]["amount"], "0.000000", "the offline provider is free");
 
     // Quota: charged by exactly the bytes stored.
     let usage = app.get_authed("/api/v1/storage/usage", &ann.token).await;

@@ -79,6 +79,7 @@ async fn base_url_only_row(app: &TestApp, user: UserId, provider: &str, base_url
         models: json!({}),
         updated_at: Utc::now(),
         check: None,
+        prices: json!([]),
     };
     app.state.store.put_provider_setting(&row).await.unwrap();
 }

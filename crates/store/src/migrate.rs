@@ -35,6 +35,7 @@ const TEMPLATES: &[Template] = templates![
     "0009_takes.sql",
     "0010_costs.sql",
     "0011_budgets.sql",
+    "0012_user_prices.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

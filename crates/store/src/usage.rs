@@ -71,6 +71,8 @@ pub struct ProviderSettingRecord {
     pub updated_at: DateTime<Utc>,
     /// The last check of the saved key, until the key, secret or base URL changes.
     pub check: Option<KeyCheckRecord>,
+    /// The user's own prices for calls with their key: `[{model, unit, amount, currency}]`.
+    pub prices: Value,
 }
 
 /// How a check of a saved key went.

@@ -1137,6 +1137,7 @@ async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
         models: json!({"text": "gpt-4o-mini"}),
         updated_at: Utc::now(),
         check: None,
+        prices: json!([{"model": "*", "unit": "image", "amount": "0.02", "currency": "USD"}]),
     };
     store.put_provider_setting(&setting).await.unwrap();
     setting.models = json!({"text": "gpt-4.1", "image": "gpt-image-1"});

@@ -1199,6 +1199,11 @@ export interface components {
             file_type: string;
             project_id: string;
         };
+        /**
+         * @description A currency a price is given in: the vendor's own, shown as such and never converted.
+         * @enum {string}
+         */
+        Currency: "USD" | "CNY";
         /** @description A successful answer carrying `data`. */
         Envelope_BudgetView: {
             /** Format: int32 */
@@ -2241,6 +2246,11 @@ export interface components {
             api_key?: string | null;
             base_url?: string | null;
             models?: Record<string, never> | null;
+            /**
+             * @description Your own prices for calls with your own key (they replace the server's table for those
+             *     calls); `[]` removes them. At most 50.
+             */
+            prices?: components["schemas"]["UserPrice"][] | null;
             secret_key?: string | null;
         };
         ProviderSettings: {
@@ -2262,6 +2272,8 @@ export interface components {
             models: Record<string, never>;
             name: string;
             needs_key: boolean;
+            /** @description Your own prices for calls with your own key. */
+            prices: components["schemas"]["UserPrice"][];
             /**
              * @description Available to generate with: no key needed, the server's key, or the user's key after a
              *     check passed.
@@ -2612,6 +2624,15 @@ export interface components {
          * @description A registered account.
          */
         UserId: string;
+        /** @description One of a user's own prices, for calls with their own key. */
+        UserPrice: {
+            /** @description A decimal amount per unit (`"0.04"`), at most six places. */
+            amount: string;
+            currency: components["schemas"]["Currency"];
+            /** @description A model id, or `*` for every model of the provider. */
+            model: string;
+            unit: components["schemas"]["Unit"];
+        };
         /** @description A user as the API shows it: never the password hash. */
         UserView: {
             /** Format: date-time */
@@ -4836,6 +4857,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description not an email address */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

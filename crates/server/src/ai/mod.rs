@@ -73,6 +73,8 @@ pub struct Resolved {
     pub model: Option<String>,
     /// The credentials are the server's own (the user saved no key for this provider).
     pub server_key: bool,
+    /// The user's own prices, for calls with their own key (empty with the server's).
+    pub own_prices: Vec<crate::cost::prices::UserPrice>,
 }
 
 impl Resolved {
@@ -148,13 +150,13 @@ impl AiService {
         user: UserId,
         capability: Capability,
         choice: &Choice,
-    ) -> AppResult<(&'static str, Option<String>, bool)> {
+    ) -> AppResult<(&'static str, Option<String>, bool, Vec<crate::cost::prices::UserPrice>)> {
         let name = self.provider_for(user, capability, choice).await?;
         let (provider, saved) =
             self.pick(user, capability, choice).await.map_err(|e| AppError::internal(anyhow::anyhow!("{e:?}")))?;
         let mine = saved.iter().find(|s| s.provider == name);
         let server_key = provider.needs_key && mine.is_none_or(|m| m.api_key.is_none());
-        Ok((name, model_of(provider, mine, capability, choice), server_key))
+        Ok((name, model_of(provider, mine, capability, choice), server_key, own_prices(mine, server_key)))
     }
 
     /// The name of the provider a request of `capability` will use, checked when it is asked for.
@@ -197,7 +199,8 @@ impl AiService {
         }
         let model = model_of(provider, mine, capability, choice);
         let server_key = provider.needs_key && mine.is_none_or(|m| m.api_key.is_none());
-        Ok(Resolved { provider: provider.clone(), credentials, model, server_key })
+        let own_prices = own_prices(mine, server_key);
+        Ok(Resolved { provider: provider.clone(), credentials, model, server_key, own_prices })
     }
 
     /// Seconds until `task` (just queued, of `capability`) is likely done: the provider's recent
@@ -242,7 +245,8 @@ impl AiService {
         units: i64,
     ) -> Option<cinegen_store::Money> {
         let provider = resolved.provider.name;
-        let cost = self.settings.prices.cost(provider, Some(model), crate::cost::Unit::of(kind), units);
+        let unit = crate::cost::Unit::of(kind);
+        let cost = self.settings.prices.cost_with(&resolved.own_prices, provider, Some(model), unit, units);
         let event = UsageEvent {
             id: uuid::Uuid::now_v7(),
             user_id: ctx.task.user_id,
@@ -314,6 +318,17 @@ impl AiService {
                 ),
             }),
         }
+    }
+}
+
+/// A user's own prices apply to calls with their own key only.
+fn own_prices(
+    mine: Option<&cinegen_store::ProviderSettingRecord>,
+    server_key: bool,
+) -> Vec<crate::cost::prices::UserPrice> {
+    match mine {
+        Some(saved) if !server_key => crate::cost::prices::user_prices(&saved.prices),
+        _ => Vec::new(),
     }
 }
 

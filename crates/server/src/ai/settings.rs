@@ -33,6 +33,8 @@ pub struct ProviderView {
     pub models: Value,
     #[schema(value_type = Object)]
     pub default_models: BTreeMap<String, String>,
+    /// Your own prices for calls with your own key.
+    pub prices: Vec<crate::cost::prices::UserPrice>,
     /// Whether the server has a key of its own for this provider (used when the user has none).
     pub server_key: bool,
     /// `no_key_needed`, `server_key` (the operator's key is used), `no_key`, `unchecked` (the
@@ -86,6 +88,10 @@ pub struct ProviderChange {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub models: Option<Map<String, Value>>,
+    /// Your own prices for calls with your own key (they replace the server's table for those
+    /// calls); `[]` removes them. At most 50.
+    #[serde(default)]
+    pub prices: Option<Vec<crate::cost::prices::UserPrice>>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -111,6 +117,7 @@ fn empty_row(user: UserId, provider: &str, now: chrono::DateTime<Utc>) -> Provid
         models: json!({}),
         updated_at: now,
         check: None,
+        prices: json!([]),
     }
 }
 
@@ -229,6 +236,7 @@ impl AiService {
                     .map(|(c, m)| (c.as_str().to_owned(), m.clone()))
                     .collect(),
                 server_key,
+                prices: mine.map(|m| crate::cost::prices::user_prices(&m.prices)).unwrap_or_default(),
                 status: status.into(),
                 ready: matches!(status, "no_key_needed" | "server_key" | "working"),
                 check: check.map(|c| KeyCheckView { at: c.at, outcome: c.outcome.clone(), message: c.message.clone() }),
@@ -333,6 +341,12 @@ impl AiService {
                     }
                 }
                 row.models = Value::Object(kept);
+            }
+            if let Some(prices) = edit.prices {
+                match crate::cost::prices::check_user_prices(&prices) {
+                    Ok(()) => row.prices = serde_json::to_value(&prices).unwrap_or_else(|_| json!([])),
+                    Err((at, reason)) => errors.push(FieldError::new(field(&format!("prices[{at}]")), reason)),
+                }
             }
             rows.push(row);
         }

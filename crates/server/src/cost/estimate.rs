@@ -117,15 +117,17 @@ pub struct Priced {
 /// Estimates `kinds` for `user` on `project`: providers and models resolved as the tasks will
 /// resolve them, units from the documents, prices from the table.
 pub async fn estimate(ai: &AiService, user: UserId, project: &ProjectRecord, kinds: &[TaskKind]) -> AppResult<Priced> {
-    type Found = (&'static str, Option<String>, bool);
+    type Found = (&'static str, Option<String>, bool, Vec<super::prices::UserPrice>);
     let mut lines: BTreeMap<(String, String, Option<String>), EstimateLine> = BTreeMap::new();
+    // Each line's cost is the sum of its calls' (priced one by one, as they will be settled).
+    let mut line_costs: BTreeMap<(String, String, Option<String>), Option<Money>> = BTreeMap::new();
     let mut resolved: Vec<((Capability, &crate::ai::Choice), Found)> = Vec::new();
     let mut per_task = Vec::with_capacity(kinds.len());
     for kind in kinds {
         let mut spend = Spend::default();
         for call in calls_of(project, kind) {
             let key = (call.capability, call.choice);
-            let (provider, model, server_key) = match resolved.iter().find(|(seen, _)| *seen == key) {
+            let (provider, model, server_key, own) = match resolved.iter().find(|(seen, _)| *seen == key) {
                 Some((_, found)) => found.clone(),
                 None => {
                     let found = ai.provider_and_model(user, call.capability, call.choice).await?;
@@ -134,24 +136,30 @@ pub async fn estimate(ai: &AiService, user: UserId, project: &ProjectRecord, kin
                 }
             };
             let unit = Unit::of(call.capability);
-            if let Some(cost) = ai.settings.prices.cost(provider, model.as_deref(), unit, call.quantity) {
+            let cost = ai.settings.prices.cost_with(&own, provider, model.as_deref(), unit, call.quantity);
+            if let Some(cost) = &cost {
                 match spend.amounts.iter_mut().find(|m| m.currency == cost.currency) {
                     Some(held) => held.micros += cost.micros,
-                    None => spend.amounts.push(cost),
+                    None => spend.amounts.push(cost.clone()),
                 }
             }
             spend.server_key |= server_key;
-            let line = lines
-                .entry((call.capability.as_str().to_owned(), provider.to_owned(), model.clone()))
-                .or_insert(EstimateLine {
-                    capability: call.capability.as_str().to_owned(),
-                    provider: provider.to_owned(),
-                    model,
-                    unit,
-                    quantity: 0,
-                    calls: 0,
-                    cost: None,
-                });
+            let line_key = (call.capability.as_str().to_owned(), provider.to_owned(), model.clone());
+            let line_cost =
+                line_costs.entry(line_key.clone()).or_insert_with(|| cost.clone().map(|c| Money { micros: 0, ..c }));
+            match (line_cost.as_mut(), &cost) {
+                (Some(sum), Some(cost)) => sum.micros += cost.micros,
+                _ => *line_cost = None,
+            }
+            let line = lines.entry(line_key).or_insert(EstimateLine {
+                capability: call.capability.as_str().to_owned(),
+                provider: provider.to_owned(),
+                model,
+                unit,
+                quantity: 0,
+                calls: 0,
+                cost: None,
+            });
             line.quantity += call.quantity;
             line.calls += 1;
         }
@@ -160,13 +168,13 @@ pub async fn estimate(ai: &AiService, user: UserId, project: &ProjectRecord, kin
     let mut estimate = Estimate::default();
     let mut totals: BTreeMap<String, i64> = BTreeMap::new();
     let parallel = ai.settings.provider_concurrency.min(ai.settings.workers.max(1));
-    for mut line in lines.into_values() {
+    for (key, mut line) in lines {
         let capability = match line.capability.as_str() {
             "text" => Capability::Text,
             "image" => Capability::Image,
             _ => Capability::Video,
         };
-        match ai.settings.prices.cost(&line.provider, line.model.as_deref(), line.unit, line.quantity) {
+        match line_costs.remove(&key).flatten() {
             Some(cost) => {
                 *totals.entry(cost.currency.clone()).or_default() += cost.micros;
                 line.cost = Some(Amount::from(&cost));

@@ -118,6 +118,44 @@ pub fn format_amount(micros: i64) -> String {
     format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
 }
 
+/// One of a user's own prices, for calls with their own key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPrice {
+    /// A model id, or `*` for every model of the provider.
+    pub model: String,
+    pub unit: Unit,
+    /// A decimal amount per unit (`"0.04"`), at most six places.
+    pub amount: String,
+    pub currency: Currency,
+}
+
+/// At most this many own prices per provider.
+pub const MAX_USER_PRICES: usize = 50;
+
+/// Checks a user's prices: a model name, a decimal amount, at most [`MAX_USER_PRICES`]; answers the
+/// index and reason of the first refused.
+pub fn check_user_prices(prices: &[UserPrice]) -> Result<(), (usize, String)> {
+    if prices.len() > MAX_USER_PRICES {
+        return Err((MAX_USER_PRICES, format!("at most {MAX_USER_PRICES} prices per provider")));
+    }
+    for (n, price) in prices.iter().enumerate() {
+        let model = price.model.trim();
+        if model.is_empty() || model.len() > 200 || model.chars().any(char::is_control) {
+            return Err((n, "model must be a model name (or *), at most 200 characters".into()));
+        }
+        if parse_amount(&price.amount).is_none() {
+            return Err((n, format!("amount '{}' must be a decimal of at most six places", price.amount)));
+        }
+    }
+    Ok(())
+}
+
+/// The prices a settings row keeps (entries that no longer read are skipped).
+pub fn user_prices(stored: &serde_json::Value) -> Vec<UserPrice> {
+    serde_json::from_value::<Vec<UserPrice>>(stored.clone()).unwrap_or_default()
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PriceFile {
@@ -177,6 +215,35 @@ impl PriceTable {
     /// What `quantity` units cost, when the table knows the price.
     pub fn cost(&self, provider: &str, model: Option<&str>, unit: Unit, quantity: i64) -> Option<Money> {
         self.price(provider, model, unit).map(|p| p.cost_of(quantity))
+    }
+
+    /// The same, with a user's own prices first (for calls made with their own key).
+    pub fn cost_with(
+        &self,
+        own: &[UserPrice],
+        provider: &str,
+        model: Option<&str>,
+        unit: Unit,
+        quantity: i64,
+    ) -> Option<Money> {
+        let of = |wanted: &str| own.iter().find(|p| p.unit == unit && p.model == wanted);
+        let mine = model.and_then(of).or_else(|| of("*"));
+        match mine.and_then(|p| Some((p, parse_amount(&p.amount)?))) {
+            Some((price, micros)) => {
+                let entry = Price {
+                    provider: provider.to_owned(),
+                    model: price.model.clone(),
+                    unit,
+                    amount: price.amount.clone(),
+                    currency: price.currency,
+                    source: None,
+                    as_of: None,
+                    micros,
+                };
+                Some(entry.cost_of(quantity))
+            }
+            None => self.cost(provider, model, unit, quantity),
+        }
     }
 
     pub fn entries(&self) -> &[Price] {

@@ -1,5 +1,6 @@
 //! `project.export`: a zip of the project — its JSON (the original app's export format, slots
-//! holding file ids), every image and clip, and the merged film — kept as an export file of the
+//! holding file ids), every image and clip, the merged film, and how each take of the project was
+//! made (`takes.json`: provenance and cost) — kept as an export file of the
 //! project. Files are copied to disk one by one and the archive is written from disk, so memory
 //! stays flat whatever the project's size. Entry names come from ids, cleaned, so a hostile id
 //! cannot escape the archive's folders.
@@ -69,6 +70,18 @@ impl TaskHandler for ExportHandler {
                 .await
                 .map_err(|e| TaskError::transient(e.to_string()))?;
             entries.push(("project.json".into(), json_path));
+            let takes = ai.store.takes(project.id, None).await.map_err(|e| TaskError::transient(e.to_string()))?;
+            let takes_path = work.join("takes.json");
+            let held: Vec<(String, FileId)> = wanted
+                .iter()
+                .map(|(slot, id)| (slot.key(), *id))
+                .chain(project.merged_video_file_id.map(|id| ("film".to_owned(), id)))
+                .collect();
+            let listed: Vec<Value> = takes.iter().map(|take| crate::takes::archive_entry(take, &held)).collect();
+            tokio::fs::write(&takes_path, serde_json::to_vec_pretty(&json!({ "takes": listed })).unwrap_or_default())
+                .await
+                .map_err(|e| TaskError::transient(e.to_string()))?;
+            entries.push(("takes.json".into(), takes_path));
             let mut named: Vec<(String, &cinegen_store::FileRecord)> = Vec::new();
             for (slot, id) in &wanted {
                 if let Some(record) = records.iter().find(|r| r.id == *id) {

@@ -97,7 +97,11 @@ pub async fn keep(
     draft: TakeDraft,
 ) -> Result<TakeRecord, TaskError> {
     let mut provenance = draft.provenance;
-    let sources = store.takes_of_files(project.id, &draft.references).await.map_err(store_failure)?;
+    let sources = if draft.references.is_empty() {
+        Vec::new()
+    } else {
+        store.takes_of_files(project.id, &draft.references).await.map_err(store_failure)?
+    };
     provenance.references = draft
         .references
         .iter()
@@ -128,6 +132,27 @@ pub async fn keep(
     };
     store.insert_take(&take).await.map_err(store_failure)?;
     Ok(take)
+}
+
+/// A take as the project archive lists it (`takes.json`): its slot, file, whether the slot holds
+/// it, pins, provider and model, cost, and its whole provenance.
+pub fn archive_entry(take: &TakeRecord, held: &[(String, FileId)]) -> Value {
+    serde_json::json!({
+        "id": take.id,
+        "slot": take.slot,
+        "file_id": take.file_id,
+        "chosen": held.iter().any(|(slot, file)| *slot == take.slot && *file == take.file_id),
+        "pinned": take.pinned,
+        "provider": take.provider,
+        "model": take.model,
+        "cost": take.cost.as_ref().map(|c| serde_json::json!({
+            "amount": crate::cost::format_amount(c.micros),
+            "currency": c.currency,
+        })),
+        "made_by": take.made_by,
+        "created_at": take.created_at,
+        "provenance": take.provenance,
+    })
 }
 
 /// A file a slot held before it was replaced, kept as a take of its own when none holds it yet

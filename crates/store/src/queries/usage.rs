@@ -16,6 +16,7 @@ fn setting_from_row(row: &Row) -> StoreResult<ProviderSettingRecord> {
         secret_hint: row.get("secret_hint")?,
         base_url: row.get("base_url")?,
         models: row.get("models")?,
+        prices: row.get("prices")?,
         updated_at: row.time("updated_at")?,
         check: match row.opt_time("checked_at")? {
             Some(at) => {
@@ -117,7 +118,7 @@ impl UsageStore for SqlStore {
             .db
             .query(
                 "SELECT user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at,
-                        checked_at, check_outcome, check_message
+                        checked_at, check_outcome, check_message, prices
                  FROM provider_settings WHERE user_id = $1 ORDER BY provider",
             )
             .bind(user.as_uuid())
@@ -131,13 +132,14 @@ impl UsageStore for SqlStore {
             .query(
                 "INSERT INTO provider_settings
                     (user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at,
-                     checked_at, check_outcome, check_message)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     checked_at, check_outcome, check_message, prices)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  ON CONFLICT (user_id, provider) DO UPDATE SET api_key = excluded.api_key,
                     api_key_hint = excluded.api_key_hint, secret_key = excluded.secret_key,
                     secret_hint = excluded.secret_hint, base_url = excluded.base_url, models = excluded.models,
                     updated_at = excluded.updated_at, checked_at = excluded.checked_at,
-                    check_outcome = excluded.check_outcome, check_message = excluded.check_message",
+                    check_outcome = excluded.check_outcome, check_message = excluded.check_message,
+                    prices = excluded.prices",
             )
             .bind(setting.user_id.as_uuid())
             .bind(&setting.provider)
@@ -151,6 +153,7 @@ impl UsageStore for SqlStore {
             .bind(setting.check.as_ref().map(|c| Time(c.at)))
             .bind(setting.check.as_ref().map(|c| c.outcome.as_str()))
             .bind(setting.check.as_ref().and_then(|c| c.message.as_deref()))
+            .bind(Json(&setting.prices))
             .execute()
             .await?;
         Ok(())

@@ -17,6 +17,7 @@ function provider(overrides: Partial<ProviderView>): ProviderView {
     models: {},
     default_models: {},
     server_key: false,
+    prices: [],
     status: 'unchecked',
     ready: false,
     check: null,

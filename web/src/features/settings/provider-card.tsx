@@ -14,7 +14,11 @@ export interface ProviderChange {
   secret_key?: string | null;
   base_url?: string | null;
   models?: Record<string, string> | null;
+  prices?: ProviderView['prices'];
 }
+
+type OwnPrice = ProviderView['prices'][number];
+const UNITS: OwnPrice['unit'][] = ['image', 'second', '1k_tokens', 'call'];
 
 interface Props {
   provider: ProviderView;
@@ -41,6 +45,7 @@ export function ProviderCard({ provider, onSave }: Props) {
   const [modelDraft, setModelDraft] = useState<Record<string, string>>(models ?? {});
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [prices, setPrices] = useState<OwnPrice[]>(provider.prices ?? []);
   const client = useQueryClient();
   const test = useMutation({
     mutationFn: () => unwrap(api.POST('/api/v1/settings/providers/{name}/test', { params: { path: { name: provider.name } } })),
@@ -59,6 +64,7 @@ export function ProviderCard({ provider, onSave }: Props) {
     if (baseUrl.trim() !== (provider.base_url ?? '')) change.base_url = baseUrl.trim() || null;
     const cleaned = Object.fromEntries(Object.entries(modelDraft).filter(([, v]) => v.trim()));
     if (JSON.stringify(cleaned) !== JSON.stringify(models ?? {})) change.models = cleaned;
+    if (JSON.stringify(prices) !== JSON.stringify(provider.prices ?? [])) change.prices = prices;
     try {
       await onSave(change);
       setApiKey('');
@@ -133,6 +139,42 @@ export function ProviderCard({ provider, onSave }: Props) {
           />
         ))}
       </div>
+      {provider.needs_key && (
+        <details className="text-sm" data-testid="own-prices">
+          <summary className="cursor-pointer text-xs font-medium text-stone-600">
+            {t('settings.prices')} ({prices.length})
+          </summary>
+          <p className="mt-1 text-xs text-stone-500">{t('settings.pricesHint')}</p>
+          <ul className="mt-2 flex flex-col gap-1">
+            {prices.map((price, i) => {
+              const set = (patch: Partial<OwnPrice>) => setPrices(prices.map((p, j) => (j === i ? { ...p, ...patch } : p)));
+              return (
+                <li key={i} className="flex flex-wrap items-center gap-1 text-xs">
+                  <input aria-label={t('settings.priceModel')} className="w-32 rounded border border-stone-300 px-1.5 py-1" value={price.model} onChange={(e) => set({ model: e.target.value })} />
+                  <select aria-label={t('settings.priceUnit')} className="rounded border border-stone-300 px-1 py-1" value={price.unit} onChange={(e) => set({ unit: e.target.value as OwnPrice['unit'] })}>
+                    {UNITS.map((unit) => (
+                      <option key={unit} value={unit}>
+                        {t(`settings.unit.${unit}` as MessageKey)}
+                      </option>
+                    ))}
+                  </select>
+                  <input aria-label={t('settings.priceAmount')} inputMode="decimal" className="w-20 rounded border border-stone-300 px-1.5 py-1" value={price.amount} onChange={(e) => set({ amount: e.target.value })} />
+                  <select aria-label={t('settings.priceCurrency')} className="rounded border border-stone-300 px-1 py-1" value={price.currency} onChange={(e) => set({ currency: e.target.value as OwnPrice['currency'] })}>
+                    <option value="USD">USD</option>
+                    <option value="CNY">CNY</option>
+                  </select>
+                  <Button size="sm" variant="ghost" onClick={() => setPrices(prices.filter((_, j) => j !== i))}>
+                    {t('common.delete')}
+                  </Button>
+                </li>
+              );
+            })}
+          </ul>
+          <Button size="sm" className="mt-1" onClick={() => setPrices([...prices, { model: '*', unit: 'image', amount: '', currency: 'USD' }])}>
+            + {t('settings.addPrice')}
+          </Button>
+        </details>
+      )}
       <div className="flex flex-wrap items-center gap-2">
         <Button variant="primary" size="sm" onClick={save}>
           {t('common.save')}

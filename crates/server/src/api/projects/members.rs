@@ -89,7 +89,8 @@ pub async fn remove_member(
 #[utoipa::path(
     delete, path = "/api/v1/projects/{id}/invitations/{email}", tag = "projects", operation_id = "cancel_invitation",
     security(("bearer" = [])),
-    responses((status = 200, body = Envelope<MembersView>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope))
+    responses((status = 200, body = Envelope<MembersView>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 422, description = "not an email address", body = ErrorEnvelope))
 )]
 pub async fn cancel_invitation(
     State(state): State<AppState>,
