@@ -2709,6 +2709,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description over a monthly spending cap (BUDGET_EXCEEDED) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description a viewer of the project */
             403: {
                 headers: {
@@ -2887,6 +2896,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description over a monthly spending cap (BUDGET_EXCEEDED) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description a viewer of the project */
             403: {
                 headers: {
@@ -2974,6 +2992,15 @@ export interface operations {
             };
             /** @description a missing, expired, revoked or forged token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description over a monthly spending cap (BUDGET_EXCEEDED) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3075,6 +3102,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description over a monthly spending cap (BUDGET_EXCEEDED) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description a viewer of the project */
             403: {
                 headers: {
@@ -3162,6 +3198,15 @@ export interface operations {
             };
             /** @description a missing, expired, revoked or forged token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description over a monthly spending cap (BUDGET_EXCEEDED) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3460,6 +3505,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description over a monthly spending cap (BUDGET_EXCEEDED) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description a viewer of the project */
             403: {
                 headers: {
@@ -3641,6 +3695,15 @@ export interface operations {
             };
             /** @description a missing, expired, revoked or forged token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description over a monthly spending cap (BUDGET_EXCEEDED) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5557,6 +5620,15 @@ export interface operations {
             };
             /** @description a missing, expired, revoked or forged token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description over a monthly spending cap */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -136,7 +136,7 @@ fn invalid(field: &str, message: impl Into<String>) -> AppError {
     security(("bearer" = [])), request_body = ParseScriptRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+              (status = 422, body = ErrorEnvelope), (status = 402, description = "over a monthly spending cap (BUDGET_EXCEEDED)", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn parse_script(
     State(state): State<AppState>,
@@ -169,7 +169,7 @@ pub async fn parse_script(
     post, path = "/api/v1/ai/script/generate", tag = "ai", operation_id = "generate_script",
     security(("bearer" = [])), request_body = GenerateScriptRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 402, description = "over a monthly spending cap (BUDGET_EXCEEDED)", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_script(
     State(state): State<AppState>,
@@ -206,7 +206,7 @@ pub async fn generate_script(
     post, path = "/api/v1/ai/shots/generate", tag = "ai", operation_id = "generate_shots",
     security(("bearer" = [])), request_body = GenerateShotsRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 402, description = "over a monthly spending cap (BUDGET_EXCEEDED)", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_shots(
     State(state): State<AppState>,
@@ -232,7 +232,7 @@ pub async fn generate_shots(
     post, path = "/api/v1/ai/visual-prompt", tag = "ai", operation_id = "generate_visual_prompt",
     security(("bearer" = [])), request_body = TargetRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 402, description = "over a monthly spending cap (BUDGET_EXCEEDED)", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn visual_prompt(
     State(state): State<AppState>,
@@ -281,7 +281,7 @@ fn image_target(
     security(("bearer" = [])), request_body = GenerateImageRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+              (status = 422, body = ErrorEnvelope), (status = 402, description = "over a monthly spending cap (BUDGET_EXCEEDED)", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_image(
     State(state): State<AppState>,
@@ -324,7 +324,7 @@ async fn frame_link(
     security(("bearer" = [])), request_body = GenerateVideoRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+              (status = 422, body = ErrorEnvelope), (status = 402, description = "over a monthly spending cap (BUDGET_EXCEEDED)", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_video(
     State(state): State<AppState>,
@@ -406,7 +406,7 @@ pub async fn merge_video(
     security(("bearer" = [])), request_body = BatchRequest,
     params(("kind" = String, Path, description = "images, keyframes or clips"), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+              (status = 422, body = ErrorEnvelope), (status = 402, description = "over a monthly spending cap (BUDGET_EXCEEDED)", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn generate_batch(
     State(state): State<AppState>,

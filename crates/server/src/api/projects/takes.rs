@@ -127,7 +127,8 @@ pub async fn delete_take(
 #[utoipa::path(
     post, path = "/api/v1/projects/{id}/takes/{take_id}/rerun", tag = "takes", operation_id = "rerun_take",
     security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, body = ErrorEnvelope),
+    responses((status = 202, body = Envelope<TaskAccepted>), (status = 402, description = "over a monthly spending cap", body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope),
               (status = 422, description = "the take has no recipe, or an image it used is gone", body = ErrorEnvelope),
               (status = 429, body = ErrorEnvelope))
