@@ -381,9 +381,22 @@ async fn get_task(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id
         task["error"] = Value::Null;
         task["content"] = json!({"video_url": video_url});
         task["seed"] = json!(4242);
-        task["usage"] = json!({"completion_tokens": 246840, "total_tokens": 246840});
+        let tokens = video_tokens(&job.request);
+        task["usage"] = json!({"completion_tokens": tokens, "total_tokens": tokens});
     }
     json(StatusCode::OK, task)
+}
+
+/// The tokens Ark bills a clip by: width × height × (24 × seconds + 1) / 1024 at the tier's
+/// 16:9 size (its own example: 1080p for 5 s is 246,840).
+fn video_tokens(request: &Value) -> i64 {
+    let (w, h) = match request["resolution"].as_str().unwrap_or("720p") {
+        "1080p" => (1920, 1088),
+        "720p" => (1248, 704),
+        _ => (864, 480),
+    };
+    let seconds = request["duration"].as_i64().unwrap_or(5);
+    w * h * (24 * seconds + 1) / 1024
 }
 
 async fn delete_task(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {

@@ -138,6 +138,26 @@ pub struct ImageRequest {
 pub struct ImageOutput {
     pub images: Vec<Media>,
     pub model: String,
+    /// What the vendor's answer says the call used, where it says so.
+    pub usage: Usage,
+}
+
+/// What a vendor's answer says a call used, where it reports usage: what a call is settled by
+/// before anything is counted on our side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Images the vendor says it made (and bills).
+    pub images: Option<i64>,
+    /// Tokens the vendor bills the output by (an image model's output tokens, Seedance's video
+    /// tokens).
+    pub tokens: Option<i64>,
+}
+
+impl Usage {
+    /// Reads a whole, non-negative count at `pointer` of a vendor's answer.
+    pub fn count_at(answer: &serde_json::Value, pointer: &str) -> Option<i64> {
+        answer.pointer(pointer).and_then(serde_json::Value::as_i64).filter(|n| *n >= 0)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +187,14 @@ pub struct VideoJob {
 #[derive(Debug, Clone)]
 pub enum VideoPoll {
     Running { progress: Option<u8> },
-    Done(Media),
+    Done { media: Media, usage: Usage },
+}
+
+impl VideoPoll {
+    /// A finished job whose answer reported no usage.
+    pub fn done(media: Media) -> Self {
+        Self::Done { media, usage: Usage::default() }
+    }
 }
 
 #[async_trait::async_trait]
@@ -203,6 +230,13 @@ pub trait VideoModel: Send + Sync {
     /// Cancels a job where the provider allows it.
     async fn cancel(&self, _job_id: &str, _credentials: &Credentials) -> Result<(), ProviderError> {
         Ok(())
+    }
+
+    /// What a job of `seconds` at `width`×`height` on `model` will be billed by, where the vendor
+    /// bills by something the answer reports (Seedance's video tokens); the estimate prices it as
+    /// the settlement will.
+    fn expected_usage(&self, _model: &str, _seconds: f64, _width: u32, _height: u32) -> Usage {
+        Usage::default()
     }
 
     /// How often to poll, where the provider knows better than the configured pace (a job

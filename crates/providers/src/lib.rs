@@ -11,6 +11,6 @@ pub mod registry;
 
 pub use capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, PromptTarget, ProviderError, TextModel,
-    TextOutput, TextRequest, TextTask, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
+    TextOutput, TextRequest, TextTask, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
 };
 pub use registry::{Capability, Provider, Registry};

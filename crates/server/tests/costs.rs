@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 on_both_engines!(estimates_are_what_the_emulated_vendors_then_cost);
+on_both_engines!(seedance_clips_cost_the_video_tokens_the_vendor_reports);
 
 fn documents() -> Value {
     json!({
@@ -195,4 +196,47 @@ async fn estimates_are_what_the_emulated_vendors_then_cost(engine: Engine) {
     }
     openai.assert_conformant();
     gemini.assert_conformant();
+}
+
+/// Seedance bills the video tokens its answer reports: the estimate counts them as the vendor
+/// will, and the settled cost is read from the answer, not from seconds times a price.
+async fn seedance_clips_cost_the_video_tokens_the_vendor_reports(engine: Engine) {
+    let doubao = cinegen_emulators::doubao::start("ark-cost").await;
+    let app = TestApp::spawn_with(engine, |config| {
+        config.fetch_allow_loopback = true;
+        config.video_poll_ms = 50;
+    })
+    .await;
+    let token = app.register("seedance@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let providers = json!({"doubao": {"api_key": "ark-cost", "base_url": format!("{}/api/v3", doubao.base_url)}});
+    let saved = app
+        .send(
+            app.client
+                .put(app.url("/api/v1/settings/providers"))
+                .bearer_auth(&token)
+                .json(&json!({"providers": providers})),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let created = app.post_authed("/api/v1/projects", &token, &documents()).await;
+    let project = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    let ask = json!({"project_id": project, "operation": "video", "shot_id": "shot-1", "provider": "doubao"});
+    let estimate = app.post_authed("/api/v1/ai/estimate", &token, &ask).await;
+    assert_eq!(estimate.status, StatusCode::OK, "{}", estimate.body);
+    let expected = usd(estimate.data());
+    // Three seconds at the table's price per second would be 0.17496 USD; Seedance renders at
+    // least four, and bills their tokens.
+    assert!(expected > 0 && expected != 174_960, "{}", estimate.body);
+
+    let body = json!({"project_id": project, "shot_id": "shot-1", "provider": "doubao"});
+    let queued = app.post_authed("/api/v1/ai/video/generate", &token, &body).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+    let task = app.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let spent = app.get_authed("/api/v1/usage/spending?group_by=provider", &token).await;
+    let report = spent.data();
+    let doubao_spent = report["groups"].as_array().unwrap().iter().find(|g| g["key"] == "doubao").cloned();
+    assert_eq!(doubao_spent.as_ref().map(usd), Some(expected), "{report}");
+    let takes = app.get_authed(&format!("/api/v1/projects/{project}/takes?slot=clip/shot-1"), &token).await;
+    assert_eq!(takes.data()["takes"][0]["cost"]["micros"], expected, "{}", takes.body);
 }

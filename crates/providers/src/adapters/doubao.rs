@@ -6,7 +6,7 @@
 
 use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
-    TextRequest, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
+    TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
 };
 use crate::net::chat::{self, ChatDialect};
 use crate::net::images::{data_uri, decode_base64};
@@ -310,7 +310,11 @@ impl ImageModel for Doubao {
         let body = answer.json(NAME)?;
         let images = read_images(NAME, &body)?;
         let model = body.get("model").and_then(Value::as_str).unwrap_or(&model).to_owned();
-        Ok(ImageOutput { images, model })
+        let usage = Usage {
+            images: Usage::count_at(&body, "/usage/generated_images"),
+            tokens: Usage::count_at(&body, "/usage/output_tokens"),
+        };
+        Ok(ImageOutput { images, model, usage })
     }
 }
 
@@ -338,6 +342,23 @@ pub fn seedance_resolution(width: u32, height: u32, references: bool) -> &'stati
         720.. => "720p",
         _ => "480p",
     }
+}
+
+/// The frame size Seedance renders a tier at (16:9; other ratios hold about as many pixels).
+fn seedance_frame(resolution: &str) -> (i64, i64) {
+    match resolution {
+        "1080p" => (1920, 1088),
+        "720p" => (1248, 704),
+        _ => (864, 480),
+    }
+}
+
+/// The video tokens Seedance bills a clip by: width × height × frames / 1024, with 24 frames a
+/// second and one more (the vendor's own example: 1080p for 5 s is 1920 × 1088 × 121 / 1024 =
+/// 246,840 tokens).
+pub fn seedance_tokens(model: &str, seconds: f64, width: u32, height: u32) -> i64 {
+    let (w, h) = seedance_frame(seedance_resolution(width, height, false));
+    w * h * (24 * seedance_duration(model, seconds) + 1) / 1024
 }
 
 /// Whether a Seedance model takes reference images (1.0 lite i2v and 2.0).
@@ -404,7 +425,10 @@ pub fn read_task(provider: &str, task: &Value) -> Result<VideoPoll, ProviderErro
         // Seedance reports no progress figure while a task waits or runs.
         "queued" | "running" => Ok(VideoPoll::Running { progress: None }),
         "succeeded" => match task.pointer("/content/video_url").and_then(Value::as_str).filter(|u| !u.is_empty()) {
-            Some(url) => Ok(VideoPoll::Done(Media::Url(url.to_owned()))),
+            Some(url) => Ok(VideoPoll::Done {
+                media: Media::Url(url.to_owned()),
+                usage: Usage { images: None, tokens: Usage::count_at(task, "/usage/completion_tokens") },
+            }),
             None => {
                 Err(ProviderError::Malformed { message: format!("{provider}: the task succeeded without a video_url") })
             }
@@ -462,6 +486,10 @@ impl VideoModel for Doubao {
         read_task(NAME, &answer.json(NAME)?)
     }
 
+    fn expected_usage(&self, model: &str, seconds: f64, width: u32, height: u32) -> Usage {
+        Usage { images: None, tokens: Some(seedance_tokens(model, seconds, width, height)) }
+    }
+
     /// Ark cancels queued tasks (and deletes finished ones' records).
     async fn cancel(&self, job_id: &str, credentials: &Credentials) -> Result<(), ProviderError> {
         let auth = auth(credentials)?;
@@ -502,6 +530,16 @@ mod tests {
     }
 
     #[test]
+    fn video_tokens_follow_the_vendors_own_example() {
+        assert_eq!(seedance_tokens(VIDEO_MODEL, 5.0, 1920, 1080), 246_840);
+        assert!(seedance_tokens(VIDEO_MODEL, 5.0, 1280, 720) < 246_840);
+        let done = json!({"status": "succeeded", "content": {"video_url": "https://x/v.mp4"},
+                          "usage": {"completion_tokens": 246840, "total_tokens": 246840}});
+        let Ok(VideoPoll::Done { usage, .. }) = read_task(NAME, &done) else { panic!("a finished task") };
+        assert_eq!(usage.tokens, Some(246_840));
+    }
+
+    #[test]
     fn durations_are_clamped_per_model() {
         assert_eq!(seedance_duration(VIDEO_MODEL, 5.0), 5);
         assert_eq!(seedance_duration(VIDEO_MODEL, 2.4), 4);
@@ -519,7 +557,9 @@ mod tests {
         assert!(matches!(read_task(NAME, &json!({"status": "queued"})), Ok(VideoPoll::Running { .. })));
         assert!(matches!(read_task(NAME, &json!({"status": "running"})), Ok(VideoPoll::Running { .. })));
         let done = json!({"status": "succeeded", "content": {"video_url": "https://x/v.mp4"}});
-        assert!(matches!(read_task(NAME, &done), Ok(VideoPoll::Done(Media::Url(u))) if u == "https://x/v.mp4"));
+        assert!(
+            matches!(read_task(NAME, &done), Ok(VideoPoll::Done { media: Media::Url(u), .. }) if u == "https://x/v.mp4")
+        );
         let failed = json!({"status": "failed",
                             "error": {"code": "OutputVideoSensitiveContentDetected", "message": "sensitive output"}});
         let Err(ProviderError::Permanent { message }) = read_task(NAME, &failed) else { panic!() };

@@ -6,7 +6,7 @@
 
 use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
-    TextRequest, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
+    TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
 };
 use crate::net::errors::{Classified, classify};
 use crate::net::images::{decode_base64, field, nearest_ratio, raw_base64};
@@ -443,7 +443,7 @@ impl ImageModel for Gemini {
             }
         }
         images.truncate(count);
-        Ok(ImageOutput { images, model })
+        Ok(ImageOutput { images, model, usage: Usage::default() })
     }
 }
 
@@ -479,8 +479,8 @@ impl VideoModel for Gemini {
         }
         match read_operation(&answer.json(NAME)?)? {
             OperationState::Running => Ok(VideoPoll::Running { progress: None }),
-            OperationState::Uri(uri) => Ok(VideoPoll::Done(self.download(&uri, &base, key).await?)),
-            OperationState::Inline(encoded) => Ok(VideoPoll::Done(decode_base64(NAME, &encoded, "video/mp4")?)),
+            OperationState::Uri(uri) => Ok(VideoPoll::done(self.download(&uri, &base, key).await?)),
+            OperationState::Inline(encoded) => Ok(VideoPoll::done(decode_base64(NAME, &encoded, "video/mp4")?)),
         }
     }
 }

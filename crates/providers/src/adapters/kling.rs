@@ -5,7 +5,7 @@
 //! the endpoint family kept in the job id. See `shared/providers/kling.md`.
 
 use crate::capability::{
-    Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, VideoFrames, VideoJob,
+    Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, Usage, VideoFrames, VideoJob,
     VideoModel, VideoPoll, VideoRequest,
 };
 use crate::net::images::{nearest_ratio, raw_base64};
@@ -418,7 +418,7 @@ impl ImageModel for Kling {
         let data = self.call(credentials, &format!("/v1/{IMAGE_FAMILY}"), Some(&body)).await?;
         let task_id = task_id(&data)?;
         let images = self.poll_image(&task_id, credentials).await?;
-        Ok(ImageOutput { images, model })
+        Ok(ImageOutput { images, model, usage: Usage::default() })
     }
 }
 
@@ -444,7 +444,7 @@ impl VideoModel for Kling {
             TaskState::Failed(message) => Err(failed(&message)),
             TaskState::Succeeded => {
                 let mut videos = result_media(&data, "videos")?;
-                Ok(VideoPoll::Done(videos.swap_remove(0)))
+                Ok(VideoPoll::done(videos.swap_remove(0)))
             }
         }
     }

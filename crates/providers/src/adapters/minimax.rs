@@ -5,7 +5,7 @@
 
 use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
-    TextRequest, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
+    TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
 };
 use crate::net::chat::{self, ChatDialect};
 use crate::net::images::{data_uri, decode_base64, nearest_ratio};
@@ -286,7 +286,7 @@ impl ImageModel for MiniMax {
     async fn generate(&self, request: &ImageRequest, credentials: &Credentials) -> Result<ImageOutput, ProviderError> {
         let model = model(request.model.as_deref(), IMAGE_MODEL);
         let body = self.post(credentials, "/v1/image_generation", &image_body(request, &model)).await?;
-        Ok(ImageOutput { images: read_images(&body)?, model })
+        Ok(ImageOutput { images: read_images(&body)?, model, usage: Usage::default() })
     }
 }
 
@@ -318,7 +318,7 @@ impl VideoModel for MiniMax {
                 let url = url.ok_or_else(|| ProviderError::Malformed {
                     message: format!("{NAME}: the file {file_id} has no download_url"),
                 })?;
-                Ok(VideoPoll::Done(Media::Url(url.to_owned())))
+                Ok(VideoPoll::done(Media::Url(url.to_owned())))
             }
         }
     }

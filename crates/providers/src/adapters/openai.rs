@@ -3,7 +3,7 @@
 //! Videos API was shut down in September 2026. See `shared/providers/openai.md`.
 
 use crate::capability::{
-    Credentials, ImageModel, ImageOutput, ImageRequest, ProviderError, TextModel, TextOutput, TextRequest,
+    Credentials, ImageModel, ImageOutput, ImageRequest, ProviderError, TextModel, TextOutput, TextRequest, Usage,
 };
 use crate::net::chat::{self, ChatDialect, openai_style_error};
 use crate::net::images::{decode_base64, edits_form};
@@ -104,7 +104,8 @@ impl ImageModel for OpenAi {
         if images.is_empty() {
             return Err(ProviderError::Malformed { message: format!("{NAME}: the answer holds no image") });
         }
-        Ok(ImageOutput { images, model })
+        let usage = Usage { images: None, tokens: Usage::count_at(&body, "/usage/output_tokens") };
+        Ok(ImageOutput { images, model, usage })
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::adapters::{doubao, openai};
 use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
-    TextRequest, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
+    TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
 };
 use crate::net::chat::{self, ChatDialect};
 use crate::net::images::nearest_ratio;
@@ -196,7 +196,7 @@ impl ImageModel for Yunwu {
         let body = answer.json(NAME)?;
         // `b64_json`, `url`, or (Seedream groups) per-image errors.
         let images = doubao::read_images(NAME, &body)?;
-        Ok(ImageOutput { images, model })
+        Ok(ImageOutput { images, model, usage: Usage::default() })
     }
 }
 
@@ -291,7 +291,7 @@ pub fn read_query(body: &Value) -> Result<VideoPoll, ProviderError> {
         .filter_map(Value::as_str)
         .find(|u| !u.is_empty());
     if let (true, Some(url)) = (SUCCEEDED.contains(&status.as_str()), url) {
-        return Ok(VideoPoll::Done(Media::Url(url.to_owned())));
+        return Ok(VideoPoll::done(Media::Url(url.to_owned())));
     }
     if status.contains("fail") || status == "error" {
         let message = text_of(body.get("error"))
@@ -390,9 +390,11 @@ mod tests {
     #[test]
     fn statuses_map_onto_polls() {
         let done = json!({"id": "1", "status": "completed", "video_url": "https://v/a.mp4"});
-        assert!(matches!(read_query(&done), Ok(VideoPoll::Done(Media::Url(u))) if u == "https://v/a.mp4"));
+        assert!(
+            matches!(read_query(&done), Ok(VideoPoll::Done { media: Media::Url(u), .. }) if u == "https://v/a.mp4")
+        );
         let nested = json!({"status": "success", "detail": {"generations": [{"url": "https://v/b.mp4"}]}});
-        assert!(matches!(read_query(&nested), Ok(VideoPoll::Done(_))));
+        assert!(matches!(read_query(&nested), Ok(VideoPoll::Done { .. })));
         let no_link_yet = json!({"status": "video_upsampling_completed"});
         assert!(matches!(read_query(&no_link_yet), Ok(VideoPoll::Running { .. })));
         let running = json!({"status": "video_generating", "progress": "45%"});

@@ -125,7 +125,7 @@ impl ImageModel for LocalProvider {
         })
         .await
         .map_err(|e| ProviderError::Transient { message: format!("painting failed: {e}"), retry_after: None })?;
-        Ok(ImageOutput { images, model: IMAGE_MODEL.into() })
+        Ok(ImageOutput { images, model: IMAGE_MODEL.into(), usage: Usage::default() })
     }
 }
 
@@ -238,7 +238,7 @@ impl VideoModel for LocalProvider {
         };
         self.forget(job_id);
         match result {
-            Ok(bytes) => Ok(VideoPoll::Done(Media::Bytes { bytes, content_type: "video/mp4".into() })),
+            Ok(bytes) => Ok(VideoPoll::done(Media::Bytes { bytes, content_type: "video/mp4".into() })),
             Err(message) => Err(ProviderError::Permanent { message }),
         }
     }
@@ -304,8 +304,8 @@ mod tests {
         let mut progress = Vec::new();
         let (bytes, content_type) = loop {
             match local.poll(&job.job_id, &request, &Credentials::default()).await.unwrap() {
-                VideoPoll::Done(Media::Bytes { bytes, content_type }) => break (bytes, content_type),
-                VideoPoll::Done(Media::Url(_)) => panic!("a local clip is bytes"),
+                VideoPoll::Done { media: Media::Bytes { bytes, content_type }, .. } => break (bytes, content_type),
+                VideoPoll::Done { .. } => panic!("a local clip is bytes"),
                 VideoPoll::Running { progress: p } => progress.push(p.unwrap()),
             }
         };
@@ -338,7 +338,7 @@ mod tests {
                     break;
                 }
                 VideoPoll::Running { .. } => {}
-                VideoPoll::Done(_) => panic!("a 20 s clip at 720×1280 is not made in one poll's time"),
+                VideoPoll::Done { .. } => panic!("a 20 s clip at 720×1280 is not made in one poll's time"),
             }
         }
         assert!(seen > 0 && seen < 100, "ffmpeg's progress shows while it renders: {seen}");

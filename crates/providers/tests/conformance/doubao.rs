@@ -67,7 +67,8 @@ async fn start_frame_only() {
     let mut request = video_request(None);
     request.frames = cinegen_providers::VideoFrames::Start(crate::scenarios::png_input("start"));
     let job = video.submit(&request, &subject.credentials).await.expect("a job");
-    let VideoPoll::Done(media) = video.poll(&job.job_id, &request, &subject.credentials).await.expect("a poll") else {
+    let VideoPoll::Done { media, .. } = video.poll(&job.job_id, &request, &subject.credentials).await.expect("a poll")
+    else {
         panic!("the job is done")
     };
     assert_eq!(&materialize(&media).await[4..8], b"ftyp");

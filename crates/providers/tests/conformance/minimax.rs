@@ -30,7 +30,7 @@ async fn a_throttled_poll_is_transient_and_the_job_goes_on() {
     loop {
         match video.poll(&job.job_id, &request, &subject.credentials).await.expect("a poll") {
             VideoPoll::Running { .. } => polls += 1,
-            VideoPoll::Done(_) => break,
+            VideoPoll::Done { .. } => break,
         }
         assert!(polls < 5, "the job never finished");
     }

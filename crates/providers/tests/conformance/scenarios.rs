@@ -200,7 +200,7 @@ async fn video_round_trip(subject: &Subject) {
     let media = loop {
         match video.poll(&job.job_id, &request, &subject.credentials).await.expect("a poll") {
             VideoPoll::Running { .. } => running += 1,
-            VideoPoll::Done(media) => break media,
+            VideoPoll::Done { media, .. } => break media,
         }
         assert!(running < 10, "the job never finished");
     };
@@ -254,7 +254,7 @@ pub async fn content_refusal(subject: &Subject, capability: Capability) {
                 Ok(job) => loop {
                     match video.poll(&job.job_id, &request, &subject.credentials).await {
                         Ok(VideoPoll::Running { .. }) => continue,
-                        Ok(VideoPoll::Done(_)) => panic!("a refused job produced a video"),
+                        Ok(VideoPoll::Done { .. }) => panic!("a refused job produced a video"),
                         Err(error) => break error,
                     }
                 },

@@ -147,7 +147,7 @@ impl AiService {
             (output, started.elapsed())
         };
         let count = output.images.len() as i64;
-        let cost = self.record_usage(ctx, &resolved, &output.model, Capability::Image, count).await;
+        let cost = self.record_usage(ctx, &resolved, &output.model, Capability::Image, count, output.usage).await;
         let media = output
             .images
             .into_iter()
@@ -725,11 +725,11 @@ impl VideoHandler {
             }
         };
         let deadline = Instant::now() + Duration::from_secs(ai.settings.video_deadline_secs);
-        let media = loop {
+        let (media, reported) = loop {
             let call = resolved.call(Capability::Video, "poll");
             let poll = || model.poll(&job_id, &request, &resolved.credentials);
             match call_with_retry(call, Retry::READS, ai.retry_base(), poll).await.map_err(provider_to_task)? {
-                VideoPoll::Done(media) => break media,
+                VideoPoll::Done { media, usage } => break (media, usage),
                 VideoPoll::Running { progress } => {
                     if Instant::now() > deadline {
                         let _ = model.cancel(&job_id, &resolved.credentials).await;
@@ -763,7 +763,7 @@ impl VideoHandler {
             ai.latencies.record(resolved.provider.name, name, submitted.elapsed());
         }
         let seconds = plan.duration.ceil() as i64;
-        let cost = ai.record_usage(ctx, &resolved, &model_name, Capability::Video, seconds).await;
+        let cost = ai.record_usage(ctx, &resolved, &model_name, Capability::Video, seconds, reported).await;
         ctx.progress(85, "storing").await?;
         let file = ai.store_media(project.owner_id, project.id, FileKind::Video, media, "clip.mp4").await?;
         let file = ai.files.reuse_identical(file).await.map_err(app_to_task)?;

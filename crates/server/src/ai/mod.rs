@@ -233,9 +233,10 @@ impl AiService {
         }
     }
 
-    /// Records one provider call for metering; a failure to record never fails the work.
-    /// Records a provider call's usage and what it cost (by the price table, in the price's
-    /// currency); answers the cost when the table knows it.
+    /// Records a provider call's usage (`units` as counted: images, seconds, tokens) and what it
+    /// cost, settled by what the vendor `reported` where the price is per that (`PriceTable::settle`),
+    /// in the price's currency; answers the cost when the table knows it. A failure to record
+    /// never fails the work.
     pub async fn record_usage(
         &self,
         ctx: &TaskContext,
@@ -243,10 +244,10 @@ impl AiService {
         model: &str,
         kind: Capability,
         units: i64,
+        reported: cinegen_providers::Usage,
     ) -> Option<cinegen_store::Money> {
         let provider = resolved.provider.name;
-        let unit = crate::cost::Unit::of(kind);
-        let cost = self.settings.prices.cost_with(&resolved.own_prices, provider, Some(model), unit, units);
+        let cost = self.settings.prices.settle(&resolved.own_prices, provider, Some(model), kind, units, reported);
         let event = UsageEvent {
             id: uuid::Uuid::now_v7(),
             user_id: ctx.task.user_id,

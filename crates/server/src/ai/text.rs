@@ -54,7 +54,7 @@ impl AiService {
                 self.latencies.record(resolved.provider.name, name, started.elapsed());
                 output
             };
-            self.record_usage(ctx, resolved, &output.model, Capability::Text, output.units).await;
+            self.record_usage(ctx, resolved, &output.model, Capability::Text, output.units, Default::default()).await;
             match json_object(&output.text).and_then(|value| validate(&value).map(|()| value)) {
                 Ok(value) => return Ok(value),
                 Err(reason) => {

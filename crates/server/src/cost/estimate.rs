@@ -8,7 +8,7 @@ use crate::ai::targets::video_plan;
 use crate::error::AppResult;
 use crate::tasks::kind::TaskKind;
 use cinegen_domain::UserId;
-use cinegen_providers::Capability;
+use cinegen_providers::{Capability, Usage};
 use cinegen_store::{Money, ProjectRecord, Spend};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -75,18 +75,22 @@ struct Call<'a> {
     capability: Capability,
     choice: &'a crate::ai::Choice,
     quantity: i64,
+    /// A clip's length in seconds as asked (vendors that bill by what a clip holds round it
+    /// their own way).
+    seconds: Option<f64>,
 }
 
 /// The provider calls of one task, as the documents stand.
 fn calls_of<'a>(project: &ProjectRecord, kind: &'a TaskKind) -> Vec<Call<'a>> {
-    let text = |choice| vec![Call { capability: Capability::Text, choice, quantity: EXPECTED_TOKENS }];
+    let text = |choice| vec![Call { capability: Capability::Text, choice, quantity: EXPECTED_TOKENS, seconds: None }];
     match kind {
         TaskKind::ScriptParse(p) => text(&p.choice),
         TaskKind::ScriptGenerate(p) => text(&p.choice),
         TaskKind::ShotsGenerate(p) => text(&p.choice),
         TaskKind::VisualPrompt(p) => text(&p.choice),
         TaskKind::Image(p) => {
-            (0..=p.then.len()).map(|_| Call { capability: Capability::Image, choice: &p.choice, quantity: 1 }).collect()
+            let image = || Call { capability: Capability::Image, choice: &p.choice, quantity: 1, seconds: None };
+            (0..=p.then.len()).map(|_| image()).collect()
         }
         TaskKind::Video(p) => {
             let Ok(plan) = video_plan(project, &p.shot_id, p.duration) else { return Vec::new() };
@@ -94,17 +98,26 @@ fn calls_of<'a>(project: &ProjectRecord, kind: &'a TaskKind) -> Vec<Call<'a>> {
             // A clip whose first frame has no picture paints it first.
             let first = if p.full_frame { plan.full.as_ref() } else { plan.start.as_ref().or(plan.full.as_ref()) };
             if p.start.is_none() && first.is_some_and(|f| f.file.is_none()) {
-                calls.push(Call { capability: Capability::Image, choice: &p.image, quantity: 1 });
+                calls.push(Call { capability: Capability::Image, choice: &p.image, quantity: 1, seconds: None });
             }
             calls.push(Call {
                 capability: Capability::Video,
                 choice: &p.choice,
                 quantity: plan.duration.ceil() as i64,
+                seconds: Some(plan.duration),
             });
             calls
         }
         TaskKind::Merge(_) | TaskKind::Export(_) | TaskKind::Batch(_) | TaskKind::ImportAsset(_) => Vec::new(),
     }
+}
+
+/// What the vendor will report a call used, where it bills by that (a clip's video tokens).
+fn expected_usage(ai: &AiService, project: &ProjectRecord, provider: &str, model: Option<&str>, call: &Call) -> Usage {
+    let (Some(seconds), Some(model)) = (call.seconds, model) else { return Usage::default() };
+    let Some(video) = ai.registry.get(provider).and_then(|p| p.video().ok()) else { return Usage::default() };
+    let (width, height) = crate::ai::targets::frame_size(project);
+    video.expected_usage(model, seconds, width, height)
 }
 
 /// An estimate, and what each task expects to spend (for the budgets' reservations).
@@ -136,7 +149,9 @@ pub async fn estimate(ai: &AiService, user: UserId, project: &ProjectRecord, kin
                 }
             };
             let unit = Unit::of(call.capability);
-            let cost = ai.settings.prices.cost_with(&own, provider, model.as_deref(), unit, call.quantity);
+            let expected = expected_usage(ai, project, provider, model.as_deref(), &call);
+            let cost =
+                ai.settings.prices.settle(&own, provider, model.as_deref(), call.capability, call.quantity, expected);
             if let Some(cost) = &cost {
                 match spend.amounts.iter_mut().find(|m| m.currency == cost.currency) {
                     Some(held) => held.micros += cost.micros,

@@ -2,7 +2,7 @@
 //! defaults are the vendors' public price lists (`assets/prices.toml`, dated, with their sources;
 //! `docs/providers.md`), which an operator's file replaces entry by entry (`prices_file`).
 
-use cinegen_providers::Capability;
+use cinegen_providers::{Capability, Usage};
 use cinegen_store::Money;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -246,6 +246,38 @@ impl PriceTable {
         }
     }
 
+    /// What a call of `capability` cost, as the vendor bills it: an image or video model that
+    /// has a `1k_tokens` price of its own (the user's or the table's) is settled by the tokens the
+    /// vendor reported; images by the count the vendor reported; else by what we counted.
+    pub fn settle(
+        &self,
+        own: &[UserPrice],
+        provider: &str,
+        model: Option<&str>,
+        capability: Capability,
+        counted: i64,
+        reported: Usage,
+    ) -> Option<Money> {
+        if capability != Capability::Text
+            && let (Some(tokens), Some(model)) = (reported.tokens, model)
+            && self.prices_tokens_of(own, provider, model)
+        {
+            return self.cost_with(own, provider, Some(model), Unit::KiloTokens, tokens);
+        }
+        let quantity = match capability {
+            Capability::Image => reported.images.unwrap_or(counted),
+            _ => counted,
+        };
+        self.cost_with(own, provider, model, Unit::of(capability), quantity)
+    }
+
+    /// Whether `model` itself (not the provider's `*`, which prices its text) has a price per
+    /// thousand tokens.
+    fn prices_tokens_of(&self, own: &[UserPrice], provider: &str, model: &str) -> bool {
+        own.iter().any(|p| p.unit == Unit::KiloTokens && p.model == model)
+            || self.entries.iter().any(|e| e.provider == provider && e.unit == Unit::KiloTokens && e.model == model)
+    }
+
     pub fn entries(&self) -> &[Price] {
         &self.entries
     }
@@ -254,6 +286,24 @@ impl PriceTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_are_settled_by_what_the_vendor_reports_where_the_price_is_per_that() {
+        let table = PriceTable::defaults();
+        let seedance = Some("doubao-seedance-1-5-pro-251215");
+        let tokens = Usage { images: None, tokens: Some(246_840) };
+        let by_tokens = table.settle(&[], "doubao", seedance, Capability::Video, 5, tokens).unwrap();
+        assert_eq!((by_tokens.micros, by_tokens.currency.as_str()), (296_208, "USD"));
+        let by_seconds = table.settle(&[], "doubao", seedance, Capability::Video, 5, Usage::default()).unwrap();
+        assert_eq!(by_seconds.micros, 5 * 58_320);
+        // A provider's `*` token price is its text's, never a picture's.
+        let image = table.settle(&[], "local", Some("painter"), Capability::Image, 1, tokens).unwrap();
+        assert_eq!(image.micros, 0);
+        let seedream = Some("doubao-seedream-4-5-251128");
+        let reported = Usage { images: Some(3), tokens: Some(43_200) };
+        let images = table.settle(&[], "doubao", seedream, Capability::Image, 1, reported).unwrap();
+        assert_eq!((images.micros, images.currency.as_str()), (3 * 245_000, "CNY"));
+    }
 
     #[test]
     fn amounts_are_read_exactly() {
