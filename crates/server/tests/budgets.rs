@@ -229,6 +229,30 @@ async fn refused_calls_release_and_a_restart_loses_nothing(engine: Engine) {
     worker.finished_task(&ann.token, again.data()["task"]["id"].as_str().unwrap()).await;
     let spending = worker.get_authed("/api/v1/usage/spending", &ann.token).await;
     assert_eq!(spending.data()["totals"][0]["micros"], 2 * IMAGE, "{}", spending.body);
+
+    // Running the refused picture again is new spending: over the cap it is refused with the
+    // numbers and stays failed; with room it is admitted and held until it ends.
+    let listed = worker.get_authed(&format!("/api/v1/ai/tasks?project_id={}&size=100", ann.project), &ann.token).await;
+    let failed_item = listed.data()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["status"] == "failed" && t["type"] != "batch")
+        .and_then(|t| t["id"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("a failed picture: {}", listed.body));
+    let retry = format!("/api/v1/ai/tasks/{failed_item}/retry");
+    let refused = worker.post_authed(&retry, &ann.token, &json!({})).await;
+    assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "BUDGET_EXCEEDED", "{}", refused.body);
+    let still = worker.get_authed(&format!("/api/v1/ai/tasks/{failed_item}"), &ann.token).await;
+    assert_eq!(still.data()["task"]["status"], "failed", "{}", still.body);
+    assert_eq!(ann.cap(&worker, "/api/v1/budgets", json!({"USD": "0.2"})).await, StatusCode::OK);
+    let retried = worker.post_authed(&retry, &ann.token, &json!({})).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    worker.finished_task(&ann.token, &failed_item).await;
+    let settled = ann.budget(&worker, "/api/v1/budgets").await;
+    assert_eq!((micros(&settled["spent"]), micros(&settled["held"])), (3 * IMAGE, 0), "{settled}");
     drop(db);
 }
 

@@ -253,8 +253,14 @@ pub trait TaskStore {
     /// A page of visible tasks, newest first, and their total.
     async fn list_tasks(&self, query: &TaskQuery) -> StoreResult<(Vec<TaskRecord>, i64)>;
 
-    /// Gives a failed task a fresh set of attempts, due now.
-    async fn retry_task(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>>;
+    /// Queues a failed task again with fresh attempts; work that spends (`spend`) is admitted
+    /// against the caps again in the same transaction (`BudgetExceeded` leaves it failed).
+    async fn retry_task(
+        &self,
+        id: TaskId,
+        now: DateTime<Utc>,
+        spend: Option<&crate::Spend>,
+    ) -> StoreResult<Option<TaskRecord>>;
 
     /// The tasks enqueued under `parent` (a batch's items), oldest first.
     async fn children(&self, parent: TaskId) -> StoreResult<Vec<TaskRecord>>;

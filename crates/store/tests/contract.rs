@@ -965,7 +965,7 @@ async fn tasks_are_visible_through_their_project_and_failed_ones_retry(store: Ar
     let filtered = TaskQuery { status: Some(TaskStatus::Completed), ..list(owner.id) };
     assert_eq!(store.list_tasks(&filtered).await.unwrap().1, 0);
 
-    assert!(store.retry_task(private.id, Utc::now()).await.unwrap().is_none(), "only failed tasks retry");
+    assert!(store.retry_task(private.id, Utc::now(), None).await.unwrap().is_none(), "only failed tasks retry");
     let claimed = store.claim(&claim_as("w")).await.unwrap().unwrap();
     let failed = Outcome::Failed { code: "PROVIDER_ERROR".into(), message: "refused".into() };
     let finished_at = Utc::now();
@@ -976,7 +976,7 @@ async fn tasks_are_visible_through_their_project_and_failed_ones_retry(store: Ar
     assert_eq!(changed.iter().map(|t| t.id).collect::<Vec<_>>(), vec![claimed.id], "only the task finished since");
     let later = finished_at + chrono::Duration::seconds(1);
     assert_eq!(store.list_tasks(&since(later)).await.unwrap().1, 0);
-    let retried = store.retry_task(claimed.id, Utc::now()).await.unwrap().unwrap();
+    let retried = store.retry_task(claimed.id, Utc::now(), None).await.unwrap().unwrap();
     assert_eq!((retried.status, retried.attempts, retried.error_code), (TaskStatus::Pending, 0, None));
 }
 

@@ -178,7 +178,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Runs a failed task again, with a fresh set of attempts. */
+        /**
+         * Runs a failed task again, with a fresh set of attempts; work that spends is admitted against
+         *     the monthly caps again.
+         */
         post: operations["retry_task"];
         delete?: never;
         options?: never;
@@ -3423,6 +3426,15 @@ export interface operations {
             };
             /** @description a missing, expired, revoked or forged token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description BUDGET_EXCEEDED: running it again would pass a monthly cap */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -217,11 +217,12 @@ pub async fn cancel_task(
     Ok(envelope::ok(TaskEnvelope { task: cancelled.into() }))
 }
 
-/// Runs a failed task again, with a fresh set of attempts.
+/// Runs a failed task again, with a fresh set of attempts; work that spends is admitted against
+/// the monthly caps again.
 #[utoipa::path(
     post, path = "/api/v1/ai/tasks/{id}/retry", tag = "tasks", operation_id = "retry_task",
     security(("bearer" = [])),
-    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
+    responses((status = 200, body = Envelope<TaskEnvelope>), (status = 402, description = "BUDGET_EXCEEDED: running it again would pass a monthly cap", body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
 pub async fn retry_task(
     State(state): State<AppState>,

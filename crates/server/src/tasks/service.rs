@@ -82,6 +82,17 @@ impl TaskService {
         Ok(self.store.task(task.id).await?.unwrap_or(cancelled))
     }
 
+    /// What a task about to run again expects to spend, priced as its creator's work is now
+    /// (the creator's keys and prices, the documents as they stand); none for work that is free.
+    async fn spend_of(&self, task: &TaskRecord, kind: &TaskKind) -> AppResult<Option<cinegen_store::Spend>> {
+        let Some(project) = task.project_id else { return Ok(None) };
+        // A creator who can no longer see the project is stopped when the task is claimed.
+        let Some((record, _)) = self.store.project_for(project, task.user_id).await? else { return Ok(None) };
+        let priced =
+            crate::cost::estimate::estimate(&self.ai, task.user_id, &record, std::slice::from_ref(kind)).await?;
+        Ok(priced.per_task.into_iter().next().filter(|s| !s.amounts.is_empty()))
+    }
+
     /// Runs a failed task again with a fresh set of attempts. It counts against the hourly
     /// budget of its kind like a new request — the caller's, and the creator's whose keys it
     /// spends — and the worker checks the creator's access again when it claims it.
@@ -106,15 +117,23 @@ impl TaskService {
             self.refund(caller, &charge).await;
             return Err(error);
         }
-        let Some(retried) = self.store.retry_task(task.id, Utc::now()).await? else {
-            self.refund(caller, &charge).await;
-            if task.user_id != caller {
-                self.refund(task.user_id, &charge).await;
-            }
-            return Err(AppError::Conflict {
+        let requeued = async {
+            let spend = self.spend_of(&task, &kind).await?;
+            self.store.retry_task(task.id, Utc::now(), spend.as_ref()).await?.ok_or_else(|| AppError::Conflict {
                 message: "only failed tasks can be retried".into(),
                 details: json!({ "status": task.status.as_str() }),
-            });
+            })
+        };
+        let retried = match requeued.await {
+            Ok(retried) => retried,
+            // Refused (a cap, a race with another retry): the hourly budgets get their draw back.
+            Err(error) => {
+                self.refund(caller, &charge).await;
+                if task.user_id != caller {
+                    self.refund(task.user_id, &charge).await;
+                }
+                return Err(error);
+            }
         };
         self.events.publish(retried.clone());
         Ok(retried)

@@ -1,9 +1,11 @@
 use super::SqlStore;
+use crate::budgets::Spend;
 use crate::budgets::{BudgetRefusal, BudgetScope, BudgetStore, BudgetUse, month_start};
 use crate::db::{Conn, Time, Tx};
 use crate::tasks::NewTask;
 use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
+use cinegen_domain::{ProjectId, TaskId, UserId};
 use std::collections::BTreeMap;
 
 /// The column a scope is found by in `usage_events` and `budget_reservations`, and its value.
@@ -62,15 +64,49 @@ async fn lock_caps(tx: &mut Tx, scope: BudgetScope) -> StoreResult<BTreeMap<Stri
     rows.iter().map(|row| Ok((row.get::<String>("currency")?, row.get::<i64>("monthly_micros")?))).collect()
 }
 
+/// A task's claim on the caps: who and what it spends for, and how much.
+pub(super) struct Claim<'a> {
+    pub task: TaskId,
+    pub user: UserId,
+    pub project: Option<ProjectId>,
+    pub spend: &'a Spend,
+}
+
+impl<'a> Claim<'a> {
+    pub fn of(task: &'a NewTask) -> Option<Self> {
+        let spend = task.spend.as_ref()?;
+        Some(Self { task: task.id, user: task.user_id, project: task.project_id, spend })
+    }
+}
+
 /// Checks every cap the tasks' spending falls under and reserves it, inside the transaction that
 /// enqueues them: all of it fits, or `BudgetExceeded` and nothing is written.
 pub(super) async fn admit(tx: &mut Tx, tasks: &[&NewTask], now: DateTime<Utc>) -> StoreResult<()> {
+    let claims: Vec<Claim<'_>> = tasks.iter().filter_map(|task| Claim::of(task)).collect();
+    admit_claims(tx, &claims, now).await
+}
+
+/// A failed task queued again claims its spending anew: what it already spent stays counted (its
+/// reservation is brought down to that) and the new attempt is admitted like new work.
+pub(super) async fn readmit(tx: &mut Tx, claim: &Claim<'_>, now: DateTime<Utc>) -> StoreResult<()> {
+    tx.query(
+        "UPDATE budget_reservations SET micros = COALESCE((SELECT SUM(u.cost_micros) FROM usage_events u
+            WHERE u.task_id = budget_reservations.task_id AND u.currency = budget_reservations.currency), 0)
+         WHERE task_id = $1",
+    )
+    .bind(claim.task.as_uuid())
+    .execute()
+    .await?;
+    admit_claims(tx, std::slice::from_ref(claim), now).await
+}
+
+async fn admit_claims(tx: &mut Tx, tasks: &[Claim<'_>], now: DateTime<Utc>) -> StoreResult<()> {
     let mut asked: BTreeMap<(BudgetScope, String), i64> = BTreeMap::new();
     for task in tasks {
-        let Some(spend) = &task.spend else { continue };
+        let spend = task.spend;
         for money in &spend.amounts {
-            let mut scopes = vec![BudgetScope::User(task.user_id)];
-            scopes.extend(task.project_id.map(BudgetScope::Project));
+            let mut scopes = vec![BudgetScope::User(task.user)];
+            scopes.extend(task.project.map(BudgetScope::Project));
             if spend.server_key {
                 scopes.push(BudgetScope::Server);
             }
@@ -102,17 +138,17 @@ pub(super) async fn admit(tx: &mut Tx, tasks: &[&NewTask], now: DateTime<Utc>) -
         }
     }
     for task in tasks {
-        let Some(spend) = &task.spend else { continue };
+        let spend = task.spend;
         for money in spend.amounts.iter().filter(|m| m.micros > 0) {
             tx.query(
                 "INSERT INTO budget_reservations (task_id, currency, user_id, project_id, server_key, micros, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (task_id, currency) DO UPDATE SET micros = budget_reservations.micros + excluded.micros",
             )
-            .bind(task.id.as_uuid())
+            .bind(task.task.as_uuid())
             .bind(money.currency.as_str())
-            .bind(task.user_id.as_uuid())
-            .bind(task.project_id.map(|p| p.as_uuid()))
+            .bind(task.user.as_uuid())
+            .bind(task.project.map(|p| p.as_uuid()))
             .bind(spend.server_key)
             .bind(money.micros)
             .bind(Time(now))

@@ -1,4 +1,5 @@
 use super::SqlStore;
+use crate::budgets::Spend;
 use crate::db::{Conn, Db, Row, Time};
 use crate::tasks::{
     BatchTally, ClaimRequest, Completion, NewTask, Outcome, QueueStat, TaskQuery, TaskRecord, TaskStatus, TaskStore,
@@ -486,9 +487,14 @@ impl TaskStore for SqlStore {
         Ok((tasks_from_rows(&rows)?, total))
     }
 
-    async fn retry_task(&self, id: TaskId, now: DateTime<Utc>) -> StoreResult<Option<TaskRecord>> {
-        let row = self
-            .db
+    async fn retry_task(
+        &self,
+        id: TaskId,
+        now: DateTime<Utc>,
+        spend: Option<&Spend>,
+    ) -> StoreResult<Option<TaskRecord>> {
+        let mut tx = self.db.begin().await?;
+        let row = tx
             .query(format!(
                 "UPDATE tasks SET status = 'pending', attempts = 0, run_at = $2, error_code = NULL, error_message = NULL,
                     cancel_requested = FALSE, finished_at = NULL, progress = 0, progress_message = NULL, updated_at = $2
@@ -498,7 +504,14 @@ impl TaskStore for SqlStore {
             .bind(Time(now))
             .fetch_optional()
             .await?;
-        row.as_ref().map(task_from_row).transpose()
+        let Some(retried) = row.as_ref().map(task_from_row).transpose()? else { return Ok(None) };
+        if let Some(spend) = spend {
+            let claim =
+                super::budgets::Claim { task: retried.id, user: retried.user_id, project: retried.project_id, spend };
+            super::budgets::readmit(&mut tx, &claim, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(retried))
     }
 
     async fn children(&self, parent: TaskId) -> StoreResult<Vec<TaskRecord>> {
