@@ -156,7 +156,6 @@ impl AiService {
         ctx.progress(80, "storing").await?;
         let name = format!("{}.png", plan.kind.as_str());
         let file = self.store_media(project.owner_id, project.id, plan.kind, media, &name).await?;
-        let file = self.files.reuse_identical(file).await.map_err(app_to_task)?;
         let rerun = ImagePayload {
             target: target.clone(),
             choice: Choice { provider: Some(resolved.provider.name.to_owned()), model: Some(output.model.clone()) },
@@ -766,7 +765,6 @@ impl VideoHandler {
         let cost = ai.record_usage(ctx, &resolved, &model_name, Capability::Video, seconds, reported).await;
         ctx.progress(85, "storing").await?;
         let file = ai.store_media(project.owner_id, project.id, FileKind::Video, media, "clip.mp4").await?;
-        let file = ai.files.reuse_identical(file).await.map_err(app_to_task)?;
         let frame_file = |frame: &Option<FrameRef>| frame.as_ref().and_then(|f| f.file);
         let used_full = matches!(frames_used, FramesUsed::Grid);
         let (start, end) = match frames_used {

@@ -293,7 +293,8 @@ impl AiService {
         Duration::from_millis(self.settings.task_retry_base_ms)
     }
 
-    /// Stores what a provider produced as a file of the project's owner.
+    /// Stores what a provider produced as a file of the project's owner, once: bytes a take of
+    /// the project already holds are not stored again (the held file is answered).
     pub async fn store_media(
         &self,
         owner: UserId,
@@ -303,21 +304,26 @@ impl AiService {
         name: &str,
     ) -> Result<FileRecord, TaskError> {
         match media {
+            // Bytes in hand are compared before anything is written.
             Media::Bytes { bytes, .. } => {
-                self.files.persist_bytes(owner, project, kind, bytes, name).await.map_err(app_to_task)
+                self.files.persist_generated(owner, project, kind, bytes, name).await.map_err(app_to_task)
             }
-            Media::Url(url) => self.files.persist_from_url(owner, project, kind, &url).await.map_err(|e| match e {
-                PersistError::Fetch(fetch) if fetch.is_transient() => TaskError::transient(fetch.to_string()),
-                // Our own storage failing is ours to try again, not the provider's fault.
-                PersistError::Fetch(FetchError::Storage(error)) => {
-                    TaskError::transient(format!("storing the provider's result failed: {error}"))
-                }
-                PersistError::App(app) => app_to_task(app),
-                other => TaskError::permanent(
-                    "PROVIDER_ERROR",
-                    format!("the provider's result could not be stored: {other}"),
-                ),
-            }),
+            // A link's bytes are known once downloaded; a copy of a held file is dropped then.
+            Media::Url(url) => {
+                let fresh = self.files.persist_from_url(owner, project, kind, &url).await.map_err(|e| match e {
+                    PersistError::Fetch(fetch) if fetch.is_transient() => TaskError::transient(fetch.to_string()),
+                    // Our own storage failing is ours to try again, not the provider's fault.
+                    PersistError::Fetch(FetchError::Storage(error)) => {
+                        TaskError::transient(format!("storing the provider's result failed: {error}"))
+                    }
+                    PersistError::App(app) => app_to_task(app),
+                    other => TaskError::permanent(
+                        "PROVIDER_ERROR",
+                        format!("the provider's result could not be stored: {other}"),
+                    ),
+                })?;
+                self.files.reuse_identical(fresh).await.map_err(app_to_task)
+            }
         }
     }
 }
