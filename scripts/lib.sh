@@ -184,6 +184,19 @@ ensure_schemathesis() {
   "$venv/bin/pip" install --quiet "schemathesis>=4.1,<5" || return 1
 }
 
+# OpenTimelineIO (PyPI) with its FCPXML and CMX 3600 adapters, the reference reader of the
+# editors' timelines, in a virtual environment of its own; sets $OTIO_PYTHON (the tests read
+# CINEGEN_OTIO_PYTHON).
+ensure_otio() {
+  local venv="${CINEGEN_CACHE:-$HOME/.cache/cinegen}/otio"
+  OTIO_PYTHON="$venv/bin/python"
+  export CINEGEN_OTIO_PYTHON="$OTIO_PYTHON"
+  [[ -x "$OTIO_PYTHON" ]] && "$OTIO_PYTHON" -c "import opentimelineio, otio_fcpx_xml_adapter, otio_cmx3600_adapter" 2>/dev/null && return 0
+  banner "installing OpenTimelineIO (the reference reader of the exported timelines)"
+  python3 -m venv "$venv" || return 1
+  "$venv/bin/pip" install --quiet "opentimelineio>=0.17,<0.19" "otio-fcpx-xml-adapter>=1.0,<2" "otio-cmx3600-adapter>=1.0,<2" || return 1
+}
+
 # Debian's Chromium drives the end-to-end tests; browsers are never downloaded by Playwright.
 # A CJK font makes the Chinese-first screenshots of the run legible.
 CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc

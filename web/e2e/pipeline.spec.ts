@@ -1,5 +1,6 @@
 // The whole workflow on the offline `local` provider: script → assets → keyframes → clips → film.
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { readFile } from 'node:fs/promises';
 import { createProject, expectSaved, fixture, newAccount, register } from './helpers';
 
 /** Saves a full-page screenshot of the stage into the test's output folder. */
@@ -98,6 +99,17 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   await page.getByTestId('archive-link').click();
   const archive = await download;
   expect(archive.suggestedFilename()).toMatch(/\.zip$/);
+  // Subtitles and a timeline for the editor, timed to the film just merged.
+  const handoff = page.getByTestId('handoff-panel');
+  const subtitles = page.waitForEvent('download');
+  await handoff.getByRole('button', { name: /SRT/ }).click();
+  const srt = await subtitles;
+  expect(srt.suggestedFilename()).toMatch(/subtitles\.srt$/);
+  const text = await readFile(await srt.path(), 'utf8');
+  expect(text).toMatch(/^1\n00:00:\d\d,\d{3} --> 00:00:\d\d,\d{3}\n.+：/);
+  const timeline = page.waitForEvent('download');
+  await handoff.getByRole('button', { name: /Final Cut Pro/ }).click();
+  expect((await timeline).suggestedFilename()).toMatch(/timeline\.fcpxml$/);
   await snap(page, '04-export');
 });
 

@@ -16,6 +16,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod film;
 pub mod http;
 pub mod live;
 pub mod maintenance;

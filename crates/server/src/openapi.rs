@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         api::projects::members::remove_member,
         api::projects::members::cancel_invitation,
         api::projects::export::export_project,
+        api::projects::export::subtitles,
+        api::projects::export::timeline,
         api::projects::history::list_history,
         api::projects::history::get_revision,
         api::projects::history::restore_revision,

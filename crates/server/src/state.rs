@@ -49,6 +49,7 @@ pub struct AppServices {
     pub tasks: crate::tasks::TaskService,
     /// Every generation kept as a take: listed, chosen, pinned, deleted, pruned; staleness.
     pub takes: crate::takes::TakeService,
+    pub film: crate::film::FilmService,
     /// Who may queue generations, and how slots and batches are marked and planned.
     pub generation: crate::ai::generation::GenerationService,
     /// Windowed counters for rate limits (in memory, or Redis when configured).
@@ -156,8 +157,10 @@ impl AppState {
             takes.clone(),
             ai.clone(),
         );
+        let film = crate::film::FilmService::new(store.clone(), projects.clone());
         Ok(Self(Arc::new(AppServices {
             takes,
+            film,
             generation,
             tasks,
             live_sessions: crate::auth::LiveSessions::default(),

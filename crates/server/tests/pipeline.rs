@@ -270,6 +270,44 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     assert!(frame["provenance"]["prompt"].is_string() && frame["provenance"]["task_id"].is_string(), "{frame}");
     assert_eq!(frame["cost"]["amount"], "0.000000", "the offline provider is free");
 
+    // Subtitles and the editors' timelines travel with the clips, and the reference reader
+    // (OpenTimelineIO and its FCPXML and CMX 3600 adapters) opens each the same way.
+    let unpacked = scratch.path().join("archive");
+    zip.extract(&unpacked).unwrap();
+    let srt =
+        app.client.get(app.url(&format!("/api/v1/projects/{id}/subtitles?speakers=true"))).bearer_auth(&ann.token);
+    let srt = srt.send().await.unwrap().text().await.unwrap();
+    let said: Vec<&str> = srt.split("\n\n").filter_map(|cue| cue.lines().nth(2)).collect();
+    assert!(said.len() >= 5, "the script's dialogue is subtitled: {srt}");
+    let archived = std::fs::read_to_string(unpacked.join("subtitles.srt")).unwrap();
+    assert_eq!(archived.matches(" --> ").count(), said.len(), "{archived}");
+    let mut read = Vec::new();
+    for format in ["otio", "fcpxml", "edl"] {
+        let timeline = common::read_timeline(&unpacked.join(format!("timeline.{format}")));
+        let clips = timeline["clips"].as_array().unwrap().clone();
+        let names: Vec<String> = clips.iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect();
+        let expected: Vec<String> =
+            shot_ids.iter().enumerate().map(|(n, s)| format!("{:03} {}", n + 1, s.as_str().unwrap())).collect();
+        assert_eq!(names, expected, "{format}: one clip a shot, in cut order");
+        let frames: i64 = clips.iter().map(|c| c["frames"].as_i64().unwrap()).sum();
+        assert!((frames as f64 / 24.0 - lasts).abs() < 0.2, "{format}: {frames} frames, the film lasts {lasts}");
+        for clip in &clips {
+            let media = clip["media"].as_str().unwrap_or_else(|| panic!("{format}: {clip}"));
+            assert!(unpacked.join(media).is_file(), "{format}: {media} relinks inside the archive");
+        }
+        let markers: Vec<String> = clips
+            .iter()
+            .flat_map(|c| c["markers"].as_array().unwrap().clone())
+            .map(|m| m.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(markers, said, "{format}: the dialogue as markers");
+        if format == "fcpxml" {
+            assert_eq!(timeline["captions"].as_u64(), Some(said.len() as u64), "a caption a line");
+        }
+        read.push(clips.iter().map(|c| (c["start"].clone(), c["frames"].clone())).collect::<Vec<_>>());
+    }
+    assert!(read.windows(2).all(|w| w[0] == w[1]), "the three formats give the same cut: {read:?}");
+
     // Quota: charged by exactly the bytes stored.
     let usage = app.get_authed("/api/v1/storage/usage", &ann.token).await;
     let used = usage.data()["used"].as_u64().unwrap();

@@ -651,6 +651,26 @@ export interface paths {
         patch: operations["patch_keyframe"];
         trace?: never;
     };
+    "/api/v1/projects/{id}/subtitles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The film's subtitles: each shot's dialogue lines on the cut's timings (the merged film's, else
+         *     the shots' planned lengths), sharing the shot's time by their length.
+         */
+        get: operations["project_subtitles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/takes": {
         parameters: {
             query?: never;
@@ -726,6 +746,27 @@ export interface paths {
          *     into the same slot, as a new task (editors and owners; budgets apply as to any generation).
          */
         post: operations["rerun_take"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The cut as a timeline an editor opens: one clip a shot in order, named by shot, dialogue as
+         *     markers (and captions in FCPXML), media named as the project archive holds it
+         *     (`clips/{shot}.mp4`), so a timeline beside the unpacked archive relinks.
+         */
+        get: operations["project_timeline"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5358,6 +5399,66 @@ export interface operations {
             };
         };
     };
+    project_subtitles: {
+        parameters: {
+            query?: {
+                /** @description `srt` (SubRip, the default) or `vtt` (WebVTT). */
+                format?: string | null;
+                /** @description Names the speaker before each line (`萧砚：……`); WebVTT names voices either way. */
+                speakers?: boolean | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description SubRip or WebVTT text */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-subrip": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_takes: {
         parameters: {
             query?: {
@@ -5674,6 +5775,64 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    project_timeline: {
+        parameters: {
+            query: {
+                /** @description `otio` (OpenTimelineIO), `fcpxml` (Final Cut Pro XML 1.9) or `edl` (CMX 3600). */
+                format: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the timeline file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -892,13 +892,19 @@ impl TaskHandler for MergeHandler {
                 }
             };
             let duration = ffmpeg.probe(&out).await.map(|p| p.duration()).unwrap_or(0.0);
+            // The cut as joined: each clip's own length, for subtitles and editors' timelines.
+            let mut cut = Vec::with_capacity(paths.len());
+            for (path, shot_id) in paths.iter().zip(&input.shot_ids) {
+                let seconds = ffmpeg.probe(path).await.map(|p| p.duration()).unwrap_or(0.0);
+                cut.push(crate::film::cut::Joined { shot_id: shot_id.clone(), seconds });
+            }
             ctx.progress(92, "storing the film").await?;
             let file = ai.files.persist_file(project.owner_id, project.id, FileKind::Video, &out, "film.mp4").await.map_err(app_to_task)?;
-            Ok::<_, TaskError>((file, mode, duration))
+            Ok::<_, TaskError>((file, mode, duration, cut))
         }
         .await;
         let _ = tokio::fs::remove_dir_all(&work).await;
-        let (file, mode, duration) = result?;
+        let (file, mode, duration, cut) = result?;
         let file = ai.files.reuse_identical(file).await.map_err(app_to_task)?;
         let draft = TakeDraft {
             slot: TakeSlot::Film,
@@ -909,7 +915,7 @@ impl TaskHandler for MergeHandler {
             cost: None,
             provenance: Provenance {
                 origin: "merged".into(),
-                params: json!({ "mode": mode, "duration": duration, "clips": clips.len(), "shot_ids": input.shot_ids }),
+                params: json!({ "mode": mode, "duration": duration, "clips": clips.len(), "shot_ids": input.shot_ids, "cut": cut }),
                 ..Provenance::default()
             },
         };

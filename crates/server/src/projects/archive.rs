@@ -1,6 +1,8 @@
 //! `project.export`: a zip of the project — its JSON (the original app's export format, slots
 //! holding file ids), every image and clip, the merged film, and how each take of the project was
-//! made (`takes.json`: provenance and cost) — kept as an export file of the
+//! made (`takes.json`: provenance and cost), the subtitles (`subtitles.srt`, `.vtt`) and the
+//! editors' timelines (`timeline.otio`, `.fcpxml`, `.edl`) that name the clips as the archive
+//! holds them — kept as an export file of the
 //! project. Files are copied to disk one by one and the archive is written from disk, so memory
 //! stays flat whatever the project's size. Entry names come from ids, cleaned, so a hostile id
 //! cannot escape the archive's folders.
@@ -22,7 +24,7 @@ fn safe(id: &str) -> String {
     if cleaned.is_empty() { "_".into() } else { cleaned }
 }
 
-fn entry_name(slot: &SlotId, extension: &str) -> String {
+pub(crate) fn entry_name(slot: &SlotId, extension: &str) -> String {
     match slot {
         SlotId::Character { character } => format!("characters/{}.{extension}", safe(character)),
         SlotId::Variation { character, variation } => {
@@ -82,6 +84,15 @@ impl TaskHandler for ExportHandler {
                 .await
                 .map_err(|e| TaskError::transient(e.to_string()))?;
             entries.push(("takes.json".into(), takes_path));
+            // Subtitles and the editors' timelines, whose media paths are this archive's.
+            let cut = crate::film::service::cut_of(ai.store.as_ref(), &project)
+                .await
+                .map_err(|e| TaskError::transient(e.to_string()))?;
+            for (name, text) in crate::film::service::sidecars(&cut) {
+                let path = work.join(&name);
+                tokio::fs::write(&path, text).await.map_err(|e| TaskError::transient(e.to_string()))?;
+                entries.push((name, path));
+            }
             let mut named: Vec<(String, &cinegen_store::FileRecord)> = Vec::new();
             for (slot, id) in &wanted {
                 if let Some(record) = records.iter().find(|r| r.id == *id) {

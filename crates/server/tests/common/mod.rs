@@ -206,3 +206,23 @@ impl Drop for TestApp {
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
+
+/// An editor's timeline as the format's reference implementation reads it (OpenTimelineIO with
+/// its FCPXML and CMX 3600 adapters, installed by `scripts/test`; `scripts/read-timeline.py`).
+pub fn read_timeline(path: &std::path::Path) -> serde_json::Value {
+    let python = std::env::var("CINEGEN_OTIO_PYTHON").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_default();
+        format!("{home}/.cache/cinegen/otio/bin/python")
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/read-timeline.py");
+    let output = std::process::Command::new(&python).arg(script).arg(path).output().unwrap_or_else(|e| {
+        panic!("{python}: {e} — OpenTimelineIO is installed by scripts/test (ensure_otio in scripts/lib.sh)")
+    });
+    assert!(
+        output.status.success(),
+        "{} could not be read: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the reader answers JSON")
+}

@@ -3,7 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { EmptyState, ErrorNote, Spinner } from '@/components/feedback';
 import { useI18n } from '@/i18n';
-import { getAccessToken } from '@/api/token-store';
+import { downloadAuthed } from '@/api/download';
 import { money, spending } from './takes-api';
 
 const COLORS: Record<string, string> = { USD: 'bg-amber-500', CNY: 'bg-sky-500' };
@@ -16,15 +16,7 @@ export function SpendChart({ days = 30 }: { days?: number }) {
   for (const group of groups) {
     for (const total of group.totals) highest[total.currency] = Math.max(highest[total.currency] ?? 0, total.micros);
   }
-  const download = async () => {
-    const token = getAccessToken();
-    const response = await fetch(`/api/v1/usage/spending.csv?days=${days}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(await response.blob());
-    link.download = `cinegen-spending-${days}d.csv`;
-    link.click();
-    URL.revokeObjectURL(link.href);
-  };
+  const download = () => downloadAuthed(`/api/v1/usage/spending.csv?days=${days}`, `cinegen-spending-${days}d.csv`);
   return (
     <section className="flex flex-col gap-3 rounded-lg border border-stone-200 bg-white p-4" data-testid="spend-chart">
       <div className="flex items-center gap-2">

@@ -4,10 +4,12 @@ use crate::extract::CurrentUser;
 use crate::projects::export::{export_file, project_entry};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use cinegen_domain::ProjectId;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// The project in the original app's export format (`{version, exportDate, projects: [...]}`), as
 /// a download; importing it gives the project back.
@@ -29,4 +31,90 @@ pub async fn export_project(
     let body = export_file(vec![project_entry(&project, merged)]);
     let disposition = format!("attachment; filename=\"{file_name}\"");
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(body)).into_response())
+}
+
+fn invalid(field: &str, message: String) -> crate::error::AppError {
+    use cinegen_domain::{FieldError, ValidationErrors};
+    crate::error::AppError::validation(ValidationErrors(vec![FieldError::new(field, message)]))
+}
+
+/// A file made from the project, as a download named after the project.
+fn download(id: ProjectId, name: &str, content_type: &'static str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"cinegen-{id}-{name}\"");
+    ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
+        .into_response()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SubtitlesQuery {
+    /// `srt` (SubRip, the default) or `vtt` (WebVTT).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Names the speaker before each line (`萧砚：……`); WebVTT names voices either way.
+    #[serde(default)]
+    pub speakers: Option<bool>,
+}
+
+/// The film's subtitles: each shot's dialogue lines on the cut's timings (the merged film's, else
+/// the shots' planned lengths), sharing the shot's time by their length.
+#[utoipa::path(
+    get, path = "/api/v1/projects/{id}/subtitles", tag = "projects", operation_id = "project_subtitles",
+    security(("bearer" = [])), params(SubtitlesQuery),
+    responses(
+        (status = 200, content_type = "application/x-subrip", description = "SubRip or WebVTT text"),
+        (status = 400, body = crate::envelope::ErrorEnvelope),
+        (status = 404, body = crate::envelope::ErrorEnvelope),
+        (status = 422, body = crate::envelope::ErrorEnvelope),
+    )
+)]
+pub async fn subtitles(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Path(id): Path<String>,
+    Query(query): Query<SubtitlesQuery>,
+) -> AppResult<Response> {
+    use crate::film::subtitles::Format;
+    let id: ProjectId = parse_id(&id, "project")?;
+    let format = match query.format.as_deref().unwrap_or("srt") {
+        "srt" => Format::Srt,
+        "vtt" => Format::Vtt,
+        other => return Err(invalid("format", format!("'{other}' is not srt or vtt"))),
+    };
+    let body = state.film.subtitles(claims.sub, id, format, query.speakers.unwrap_or(false)).await?;
+    Ok(download(id, &format!("subtitles.{}", format.extension()), format.content_type(), body))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineQuery {
+    /// `otio` (OpenTimelineIO), `fcpxml` (Final Cut Pro XML 1.9) or `edl` (CMX 3600).
+    pub format: String,
+}
+
+/// The cut as a timeline an editor opens: one clip a shot in order, named by shot, dialogue as
+/// markers (and captions in FCPXML), media named as the project archive holds it
+/// (`clips/{shot}.mp4`), so a timeline beside the unpacked archive relinks.
+#[utoipa::path(
+    get, path = "/api/v1/projects/{id}/timeline", tag = "projects", operation_id = "project_timeline",
+    security(("bearer" = [])), params(TimelineQuery),
+    responses(
+        (status = 200, content_type = "application/json", description = "the timeline file"),
+        (status = 400, body = crate::envelope::ErrorEnvelope),
+        (status = 404, body = crate::envelope::ErrorEnvelope),
+        (status = 422, body = crate::envelope::ErrorEnvelope),
+    )
+)]
+pub async fn timeline(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Path(id): Path<String>,
+    Query(query): Query<TimelineQuery>,
+) -> AppResult<Response> {
+    use crate::film::timeline::Format;
+    let id: ProjectId = parse_id(&id, "project")?;
+    let format = Format::parse(&query.format)
+        .ok_or_else(|| invalid("format", format!("'{}' is not otio, fcpxml or edl", query.format)))?;
+    let body = state.film.timeline(claims.sub, id, format).await?;
+    Ok(download(id, &format!("timeline.{}", format.extension()), format.content_type(), body))
 }

@@ -31,6 +31,8 @@ pub fn routes(document_limit: usize) -> Router<AppState> {
         .route("/projects/{id}/members/{user_id}", axum::routing::delete(members::remove_member))
         .route("/projects/{id}/invitations/{email}", axum::routing::delete(members::cancel_invitation))
         .route("/projects/{id}/export.json", get(export::export_project))
+        .route("/projects/{id}/subtitles", get(export::subtitles))
+        .route("/projects/{id}/timeline", get(export::timeline))
         .route("/projects/{id}/history", get(history::list_history))
         .route("/projects/{id}/history/{version}", get(history::get_revision))
         .route("/projects/{id}/history/{version}/restore", post(history::restore_revision))

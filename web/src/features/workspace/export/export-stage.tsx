@@ -7,6 +7,7 @@ import { mergeFilm } from '../generation';
 import { useSlotTask } from '../use-slot-task';
 import { clipDone } from '../director/shot-status';
 import { ArchivePanel } from './archive-panel';
+import { HandoffPanel } from './handoff-panel';
 
 export function ExportStage() {
   const { t } = useI18n();
@@ -104,6 +105,7 @@ export function ExportStage() {
         )}
       </section>
       <ArchivePanel />
+      <HandoffPanel />
     </div>
   );
 }
