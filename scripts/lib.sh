@@ -137,14 +137,16 @@ need_debian() { # command package
 }
 
 # ffmpeg and ffprobe make and merge clips; installed from Debian's packages where missing.
+CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 ensure_ffmpeg() {
-  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && return 0
-  banner "installing ffmpeg (clips and merges)"
-  local sudo=()
+  # A font with Chinese glyphs draws the films' AI-content label.
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && [[ -f $CJK_FONT ]] && return 0
+  banner "installing ffmpeg and a CJK font (clips, merges, the AI-content label)"
+  local sudo=() packages=(ffmpeg fonts-wqy-microhei)
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-  if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends ffmpeg >/dev/null; then
+  if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null; then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q >/dev/null || return 1
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends ffmpeg >/dev/null || return 1
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null || return 1
   fi
   command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null
 }
@@ -199,7 +201,6 @@ ensure_otio() {
 
 # Debian's Chromium drives the end-to-end tests; browsers are never downloaded by Playwright.
 # A CJK font makes the Chinese-first screenshots of the run legible.
-CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 ensure_chromium() {
   [[ -x /usr/bin/chromium && -f $CJK_FONT ]] && return 0
   banner "installing chromium and a CJK font (end-to-end tests)"

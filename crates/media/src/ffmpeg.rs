@@ -54,6 +54,51 @@ pub enum MergeMode {
     Reencode,
 }
 
+/// The AI-content labels a film leaves with (GB 45438-2025): a visible mark drawn over every
+/// frame, and an implicit one in the file's metadata.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    /// The visible mark: its text (`AI生成`) and a font that has its glyphs.
+    pub visible: Option<VisibleLabel>,
+    /// Metadata written into the MP4 (`AIGC` with the producer and content ids, `comment`).
+    pub metadata: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VisibleLabel {
+    pub text: String,
+    pub font: PathBuf,
+}
+
+/// Fonts with CJK glyphs, where Debian's packages put them (`fonts-wqy-microhei` first).
+const CJK_FONTS: [&str; 4] = [
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+];
+
+/// The first installed font that draws Chinese text.
+pub fn cjk_font() -> Option<PathBuf> {
+    CJK_FONTS.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// The drawtext filter for a visible label: bottom right, white on a translucent box, its font
+/// 6 % of the frame's shorter side so the glyphs stand at least the 5 % the standard asks for.
+fn drawtext(label: &VisibleLabel, width: u32, height: u32) -> String {
+    let size = (width.min(height) as f64 * 0.06).ceil().max(12.0) as u32;
+    let margin = size;
+    // The values are ours (a font path, a fixed text), single-quoted in the graph; one that
+    // could break out of the quotes is left out rather than escaped through two levels.
+    let quote = |text: &str| text.chars().filter(|c| !matches!(c, '\'' | '\\' | ';' | '[' | ']')).collect::<String>();
+    format!(
+        "drawtext=fontfile='{}':text='{}':fontsize={size}:fontcolor=white@0.92:box=1:boxcolor=black@0.45:boxborderw={}:x=w-tw-{margin}:y=h-th-{margin}",
+        quote(&label.font.display().to_string()),
+        quote(&label.text),
+        size / 3
+    )
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Probe {
     #[serde(default)]
@@ -217,6 +262,7 @@ impl Ffmpeg {
         &self,
         inputs: &[PathBuf],
         out: &Path,
+        labels: &Labels,
         mut progress: impl FnMut(u8) + Send,
     ) -> Result<MergeMode, MediaError> {
         if inputs.is_empty() {
@@ -233,7 +279,8 @@ impl Ffmpeg {
         let total: f64 = probes.iter().map(Probe::duration).sum();
         let first = probes[0].signature();
         let mut args: Vec<OsString> = Vec::new();
-        let mode = if probes.iter().all(|p| p.signature() == first) {
+        // A visible label is drawn on every frame: only a re-encode can do that.
+        let mode = if labels.visible.is_none() && probes.iter().all(|p| p.signature() == first) {
             let list = out.with_extension("txt");
             let body: String = inputs.iter().map(|p| format!("file '{}'\n", escape_concat(p))).collect();
             tokio::fs::write(&list, body).await?;
@@ -278,9 +325,13 @@ impl Ffmpeg {
                 }
             }
             let audio = u8::from(with_audio);
-            graph.push_str(&format!("concat=n={}:v=1:a={audio}[v]", inputs.len()));
+            let joined = if labels.visible.is_some() { "[joined]" } else { "[v]" };
+            graph.push_str(&format!("concat=n={}:v=1:a={audio}{joined}", inputs.len()));
             if with_audio {
                 graph.push_str("[a]");
+            }
+            if let Some(label) = &labels.visible {
+                graph.push_str(&format!(";[joined]{}[v]", drawtext(label, w, h)));
             }
             args.extend(["-filter_complex".into(), graph.into(), "-map".into(), "[v]".into()]);
             if with_audio {
@@ -289,7 +340,11 @@ impl Ffmpeg {
             args.extend(h264_args());
             MergeMode::Reencode
         };
-        args.extend(["-movflags", "+faststart"].map(OsString::from));
+        for (key, value) in &labels.metadata {
+            args.extend(["-metadata".into(), format!("{key}={value}").into()]);
+        }
+        // `use_metadata_tags` keeps keys MP4 has no atom of its own for (`AIGC`).
+        args.extend(["-movflags", "+faststart+use_metadata_tags"].map(OsString::from));
         args.push(out.into());
         let result = self.run_ffmpeg(args, total, &mut progress).await;
         if mode == MergeMode::StreamCopy {
@@ -407,7 +462,7 @@ mod tests {
         }
         let merged = dir.path().join("film.mp4");
         let mut seen = Vec::new();
-        let mode = ffmpeg.merge(&clips, &merged, |p| seen.push(p)).await.unwrap();
+        let mode = ffmpeg.merge(&clips, &merged, &Labels::default(), |p| seen.push(p)).await.unwrap();
         assert_eq!(mode, MergeMode::StreamCopy);
         assert!((ffmpeg.probe(&merged).await.unwrap().duration() - 7.0).abs() < 0.2);
         assert_eq!(seen.last(), Some(&100));
@@ -420,11 +475,33 @@ mod tests {
             .await
             .unwrap();
         let mixed = dir.path().join("mixed.mp4");
-        let mode = ffmpeg.merge(&[clips[0].clone(), odd], &mixed, |_| {}).await.unwrap();
+        let mode = ffmpeg.merge(&[clips[0].clone(), odd], &mixed, &Labels::default(), |_| {}).await.unwrap();
         assert_eq!(mode, MergeMode::Reencode);
         let probe = ffmpeg.probe(&mixed).await.unwrap();
         assert_eq!((probe.video().unwrap().width, probe.video().unwrap().height), (Some(180), Some(320)));
         assert!((probe.duration() - 3.0).abs() < 0.2, "{}", probe.duration());
+
+        // Labelled: clips that could be copied are re-encoded to draw the mark, and the file
+        // carries the metadata asked for.
+        let labels = Labels {
+            visible: Some(VisibleLabel {
+                text: "AI生成".into(),
+                font: cjk_font().expect("a CJK font is installed by the test setup"),
+            }),
+            metadata: vec![("AIGC".into(), r#"{"Label":"1"}"#.into()), ("comment".into(), "AI生成".into())],
+        };
+        let labelled = dir.path().join("labelled.mp4");
+        let mode = ffmpeg.merge(&clips[..2], &labelled, &labels, |_| {}).await.unwrap();
+        assert_eq!(mode, MergeMode::Reencode);
+        let tags = Command::new("ffprobe")
+            .args(["-v", "error", "-show_entries", "format_tags=AIGC,comment", "-of", "default=nw=1"])
+            .arg(&labelled)
+            .output()
+            .await
+            .unwrap();
+        let tags = String::from_utf8_lossy(&tags.stdout);
+        assert!(tags.contains(r#"TAG:AIGC={"Label":"1"}"#) && tags.contains("TAG:comment=AI生成"), "{tags}");
+        assert!((ffmpeg.probe(&labelled).await.unwrap().duration() - 5.0).abs() < 0.2);
     }
 
     #[tokio::test]
@@ -433,7 +510,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk.mp4");
         tokio::fs::write(&junk, b"not a video").await.unwrap();
-        let error = ffmpeg.merge(&[junk], &dir.path().join("out.mp4"), |_| {}).await.unwrap_err();
+        let error = ffmpeg.merge(&[junk], &dir.path().join("out.mp4"), &Labels::default(), |_| {}).await.unwrap_err();
         assert!(error.to_string().starts_with("ffprobe failed"), "{error}");
     }
 

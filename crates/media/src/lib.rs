@@ -5,5 +5,5 @@
 pub mod ffmpeg;
 pub mod picture;
 
-pub use ffmpeg::{ClipFrames, ClipSpec, Ffmpeg, MediaError, MergeMode, Probe};
+pub use ffmpeg::{ClipFrames, ClipSpec, Ffmpeg, Labels, MediaError, MergeMode, Probe, VisibleLabel, cjk_font};
 pub use picture::{grid_layout, render_grid_png, render_png};

@@ -56,6 +56,32 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     (be(16), be(20))
 }
 
+/// The container's tags, as ffprobe reads them.
+async fn format_tags(path: &Path) -> Value {
+    let out = tokio::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format_tags", "-of", "json"])
+        .arg(path)
+        .output()
+        .await
+        .unwrap();
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["format"]["tags"].clone()
+}
+
+/// The mean brightness (0–255) of the bottom fifth of the frame at 1 s, from `x` across 30 % of
+/// the width.
+async fn mean_luma(path: &Path, x: &str) -> f64 {
+    let filter = format!("crop=iw*0.3:ih*0.2:{x}:ih*0.8,scale=1:1:flags=area,format=gray");
+    let out = tokio::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", "1", "-i"])
+        .arg(path)
+        .args(["-frames:v", "1", "-vf", &filter, "-f", "rawvideo", "-"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    f64::from(out.stdout[0])
+}
+
 async fn probe_duration(dir: &Path, name: &str, bytes: &[u8]) -> f64 {
     let path = dir.join(name);
     tokio::fs::write(&path, bytes).await.unwrap();
@@ -225,9 +251,10 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let merge =
         start(&app, &ann.token, "/api/v1/ai/video/merge", json!({"project_id": id, "shot_ids": shot_ids})).await;
     let done = app.finished_task(&ann.token, &merge).await;
+    // The AI-content label is drawn on every frame, so the clips are re-encoded.
     assert_eq!(
         (done["status"].as_str(), done["result"]["mode"].as_str()),
-        (Some("completed"), Some("stream_copy")),
+        (Some("completed"), Some("reencode")),
         "{done}"
     );
     task_ids.push(merge);
@@ -235,6 +262,24 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let film = download(&app, doc["merged_video_url"].as_str().unwrap()).await;
     let lasts = probe_duration(scratch.path(), "film.mp4", &film).await;
     assert!((lasts - total).abs() < 0.5, "the film lasts {lasts}, its clips {total}");
+    // The implicit label: the file's metadata names the label, the producer and the production.
+    let tags = format_tags(&scratch.path().join("film.mp4")).await;
+    let aigc: Value =
+        serde_json::from_str(tags["AIGC"].as_str().unwrap_or_else(|| panic!("no AIGC tag: {tags}"))).unwrap();
+    assert_eq!((aigc["Label"].as_str(), aigc["ContentProducer"].as_str()), (Some("1"), Some("CineGen")), "{aigc}");
+    assert!(aigc["ProduceID"].as_str().unwrap().starts_with(&id), "{aigc}");
+    // The visible label: the film's bottom-right corner is not its first clip's; the rest is.
+    let first_clip =
+        download(&app, each(&doc, "shots").next().unwrap()["interval"]["videoUrl"].as_str().unwrap()).await;
+    tokio::fs::write(scratch.path().join("first.mp4"), &first_clip).await.unwrap();
+    let corner = |name: &'static str, x: &'static str| {
+        let path = scratch.path().join(name);
+        async move { mean_luma(&path, x).await }
+    };
+    let (film_label, clip_label) = (corner("film.mp4", "iw*0.7").await, corner("first.mp4", "iw*0.7").await);
+    let (film_rest, clip_rest) = (corner("film.mp4", "0").await, corner("first.mp4", "0").await);
+    assert!((film_label - clip_label).abs() > 4.0, "a label in the corner: {film_label} against {clip_label}");
+    assert!((film_rest - clip_rest).abs() < 4.0, "the rest as it was: {film_rest} against {clip_rest}");
 
     // Every asset as a zip, kept as an export file.
     let export = start(&app, &ann.token, &format!("/api/v1/projects/{id}/export"), json!({})).await;

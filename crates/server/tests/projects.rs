@@ -199,6 +199,12 @@ async fn viewer_editor_owner_matrix(engine: Engine) {
     assert_eq!(edited.data()["project"]["role"], "editor");
     let archive = put(&app, &editor, &id, json!({"version": 2, "status": "archived"})).await;
     assert_eq!(archive.status, StatusCode::FORBIDDEN);
+    // The AI-content label is the owner's to answer for: an editor cannot turn it off.
+    assert_eq!(edited.data()["project"]["ai_label"], true, "on by default");
+    let unlabel = put(&app, &editor, &id, json!({"version": 2, "settings": {"ai_label": false}})).await;
+    assert_eq!(unlabel.status, StatusCode::FORBIDDEN, "{}", unlabel.body);
+    let same = put(&app, &editor, &id, json!({"version": 2, "ai_label": true, "genre": "武侠"})).await;
+    assert_eq!(same.status, StatusCode::OK, "leaving it as it is is no change: {}", same.body);
     assert_eq!(delete(&app, &editor, &base).await.status, StatusCode::FORBIDDEN);
     let reshare = app
         .post_authed(&format!("{base}/share"), &editor.token, &json!({"email": "x@example.com", "role": "viewer"}))
@@ -208,7 +214,7 @@ async fn viewer_editor_owner_matrix(engine: Engine) {
     assert_eq!(kick.status, StatusCode::FORBIDDEN);
 
     // The owner archives; a member may leave; the owner removes members.
-    let archived = put(&app, &owner, &id, json!({"version": 2, "status": "archived"})).await;
+    let archived = put(&app, &owner, &id, json!({"version": 3, "status": "archived"})).await;
     assert_eq!(archived.data()["project"]["status"], "archived");
     assert_eq!(delete(&app, &viewer, &format!("{base}/members/{}", viewer.id)).await.status, StatusCode::OK);
     assert_eq!(app.get_authed(&base, &viewer.token).await.status, StatusCode::NOT_FOUND);

@@ -1210,6 +1210,8 @@ export interface components {
          *     fields this server does not know are kept as they are).
          */
         CreateProjectBody: {
+            /** @description The AI-content labels on the merged film (default on); only the owner may change it. */
+            ai_label?: boolean | null;
             genre?: string | null;
             /** Format: int32 */
             image_count?: number | null;
@@ -2188,6 +2190,12 @@ export interface components {
         ProjectRole: "viewer" | "editor" | "owner";
         /** @description The settings of a project (title is kept beside them, as its own column). */
         ProjectSettings: {
+            /**
+             * @description Whether what leaves the product (the merged film) carries the AI-content labels: the
+             *     visible "AI生成" / "AI-generated" mark and the implicit one in the file's metadata. On
+             *     unless the project's owner turns it off.
+             */
+            ai_label?: boolean;
             genre: string;
             /** Format: int32 */
             image_count: number;
@@ -2212,6 +2220,8 @@ export interface components {
         ProjectStatus: "active" | "archived" | "deleted";
         /** @description A whole project. Fields this server does not know are returned as they were sent. */
         ProjectView: {
+            /** @description Whether the merged film carries the AI-content labels (visible and in its metadata). */
+            ai_label: boolean;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */

@@ -65,6 +65,15 @@ pub struct ProjectSettings {
     /// How many unpinned takes each image or clip slot keeps (1–50); older ones are pruned.
     #[serde(default = "default_keep_takes")]
     pub keep_takes: u8,
+    /// Whether what leaves the product (the merged film) carries the AI-content labels: the
+    /// visible "AI生成" / "AI-generated" mark and the implicit one in the file's metadata. On
+    /// unless the project's owner turns it off.
+    #[serde(default = "default_ai_label")]
+    pub ai_label: bool,
+}
+
+fn default_ai_label() -> bool {
+    true
 }
 
 /// Unpinned takes a slot keeps unless the project says otherwise.
@@ -88,6 +97,7 @@ impl Default for ProjectSettings {
             genre: String::new(),
             imported_at: None,
             keep_takes: DEFAULT_KEEP_TAKES,
+            ai_label: true,
         }
     }
 }
@@ -104,6 +114,7 @@ pub struct SettingsPatch {
     pub image_count: Option<i64>,
     pub genre: Option<String>,
     pub keep_takes: Option<i64>,
+    pub ai_label: Option<bool>,
 }
 
 /// Maps the original app's language names ("中文", "English", …) and any case to a code.
@@ -224,6 +235,9 @@ impl ProjectSettings {
                 Ok(n) if (1..=MAX_KEEP_TAKES).contains(&n) => self.keep_takes = n,
                 _ => errors.push(FieldError::new("keep_takes", format!("must be between 1 and {MAX_KEEP_TAKES}"))),
             }
+        }
+        if let Some(label) = patch.ai_label {
+            self.ai_label = label;
         }
         if let Some(genre) = patch.genre.as_deref().and_then(|g| errors.check(short_text("genre", g))) {
             self.genre = genre;

@@ -827,6 +827,38 @@ impl TaskHandler for VideoHandler {
     }
 }
 
+/// The AI-content labels of a project's film (unless its owner turned them off): the visible
+/// mark in the project's language, and the implicit one — GB 45438-2025's `AIGC` metadata naming
+/// the label, the producer and this production's id — with a plain-words comment.
+fn film_labels(project: &ProjectRecord, ctx: &TaskContext) -> Result<cinegen_media::Labels, TaskError> {
+    if !project.settings.ai_label {
+        return Ok(cinegen_media::Labels::default());
+    }
+    let font = cinegen_media::cjk_font().ok_or_else(|| {
+        TaskError::permanent(
+            "MEDIA_TOOL_MISSING",
+            "the AI-content label needs a font with Chinese glyphs; install fonts-wqy-microhei (Debian), or turn the project's label off",
+        )
+    })?;
+    let text = if project.settings.language == "zh" { "AI生成" } else { "AI-generated" };
+    let implicit = json!({
+        "Label": "1",
+        "ContentProducer": "CineGen",
+        "ProduceID": format!("{}/{}", project.id, ctx.task.id),
+        "ReservedCode1": "",
+        "ContentPropagator": "",
+        "PropagateID": "",
+        "ReservedCode2": "",
+    });
+    Ok(cinegen_media::Labels {
+        visible: Some(cinegen_media::VisibleLabel { text: text.into(), font }),
+        metadata: vec![
+            ("AIGC".into(), implicit.to_string()),
+            ("comment".into(), "AI生成 / AI-generated with CineGen".into()),
+        ],
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MergePayload {
     pub shot_ids: Vec<String>,
@@ -880,7 +912,9 @@ impl TaskHandler for MergeHandler {
             let out = work.join("film.mp4");
             let seen = Arc::new(std::sync::atomic::AtomicU8::new(0));
             let reported = seen.clone();
-            let merging = ffmpeg.merge(&paths, &out, move |p| reported.store(p, std::sync::atomic::Ordering::Relaxed));
+            let labels = film_labels(&project, ctx)?;
+            let merging =
+                ffmpeg.merge(&paths, &out, &labels, move |p| reported.store(p, std::sync::atomic::Ordering::Relaxed));
             tokio::pin!(merging);
             let mode = loop {
                 tokio::select! {

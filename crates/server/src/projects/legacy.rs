@@ -79,6 +79,7 @@ pub fn to_update(mut entry: Map<String, Value>) -> (ProjectUpdate, Option<String
         image_count: settings.get("imageCount").and_then(Value::as_i64).map(|n| n.clamp(1, 9)),
         genre: genre.map(|g| g.chars().take(200).collect()),
         keep_takes: None,
+        ai_label: None,
     };
     let merged_video = text(entry.get("mergedVideoUrl"));
     let update = ProjectUpdate {

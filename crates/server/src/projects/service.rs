@@ -209,6 +209,10 @@ impl ProjectService {
         let change = move |project: &mut ProjectRecord| {
             check_version(expected, project.version)?;
             let mut errors = ValidationErrors::default();
+            // The AI-content label is the owner's to answer for.
+            if update.settings.ai_label.is_some_and(|on| on != project.settings.ai_label) && !role.is_owner() {
+                return Err(ChangeError::Forbidden("only the project's owner can turn its AI-content label on or off"));
+            }
             if let Some(title) = project.settings.apply(&update.settings, &mut errors) {
                 project.title = title;
             }

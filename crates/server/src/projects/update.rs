@@ -42,7 +42,7 @@ pub const SERVER_OWNED: [&str; 16] = [
     "status",
     "settings",
 ];
-const SETTINGS: [&str; 9] = [
+const SETTINGS: [&str; 10] = [
     "title",
     "stage",
     "target_duration",
@@ -52,6 +52,7 @@ const SETTINGS: [&str; 9] = [
     "image_count",
     "genre",
     "keep_takes",
+    "ai_label",
 ];
 
 #[derive(Debug, Default)]

@@ -23,6 +23,7 @@ export type ProjectChange = Partial<
     | 'image_size'
     | 'image_count'
     | 'keep_takes'
+    | 'ai_label'
     | 'genre'
     | 'raw_script'
     | 'script_data'

@@ -24,6 +24,8 @@ pub struct ProjectView {
     pub genre: String,
     /// Unpinned takes each image or clip slot keeps (1–50); the upkeep prunes older ones.
     pub keep_takes: u8,
+    /// Whether the merged film carries the AI-content labels (visible and in its metadata).
+    pub ai_label: bool,
     /// The same settings as one object, as the plan answers them.
     pub settings: ProjectSettings,
     pub raw_script: String,
@@ -53,9 +55,10 @@ pub struct ProjectView {
 
 /// The fields of [`ProjectView`]: an extra field of the same name (written by an older server, or
 /// an import) never shadows them on the wire.
-const VIEW_FIELDS: [&str; 23] = [
+const VIEW_FIELDS: [&str; 24] = [
     "id",
     "keep_takes",
+    "ai_label",
     "settings",
     "owner_id",
     "title",
@@ -97,6 +100,7 @@ impl ProjectView {
             image_count: settings.image_count,
             genre: settings.genre,
             keep_takes: settings.keep_takes,
+            ai_label: settings.ai_label,
             raw_script: project.raw_script,
             script_data: project.docs.script_data,
             shots: project.docs.shots,
@@ -285,6 +289,8 @@ pub struct CreateProjectBody {
     /// Unpinned takes each slot keeps, 1–50 (default 5).
     #[schema(minimum = 1, maximum = 50)]
     pub keep_takes: Option<u8>,
+    /// The AI-content labels on the merged film (default on); only the owner may change it.
+    pub ai_label: Option<bool>,
     pub raw_script: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub script_data: Option<Value>,

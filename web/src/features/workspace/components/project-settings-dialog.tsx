@@ -31,6 +31,19 @@ export function ProjectSettingsDialog({ onClose }: { onClose: () => void }) {
           />
           <span className="font-normal text-stone-500">{t('project.keepTakesHint')}</span>
         </label>
+        <label className="flex items-start gap-2 text-sm text-stone-700">
+          <input
+            type="checkbox"
+            className="mt-1"
+            checked={project.ai_label}
+            disabled={project.role !== 'owner'}
+            onChange={(e) => change({ ai_label: e.target.checked })}
+          />
+          <span className="flex flex-col gap-0.5">
+            {t('project.aiLabel')}
+            <span className="text-xs text-stone-500">{t(project.role === 'owner' ? 'project.aiLabelHint' : 'project.aiLabelOwner')}</span>
+          </span>
+        </label>
         <BudgetPanel projectId={project.id} canEdit={project.role === 'owner'} />
       </div>
     </Dialog>
