@@ -380,7 +380,10 @@ async fn get_task(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id
         task["status"] = json!("succeeded");
         task["error"] = Value::Null;
         task["content"] = json!({"video_url": video_url});
-        task["seed"] = json!(4242);
+        // The seed asked for, else one of the job's own (as the vendor picks one at random).
+        let seed =
+            job.request["seed"].as_i64().unwrap_or_else(|| 1000 + (id.bytes().map(i64::from).sum::<i64>() % 9000));
+        task["seed"] = json!(seed);
         let tokens = video_tokens(&job.request);
         task["usage"] = json!({"completion_tokens": tokens, "total_tokens": tokens});
     }

@@ -176,6 +176,9 @@ pub struct VideoRequest {
     pub width: u32,
     pub height: u32,
     pub model: Option<String>,
+    /// The seed to render with, where the vendor takes one (a re-run of a take sends the seed
+    /// its job answered); others ignore it.
+    pub seed: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,14 +189,21 @@ pub struct VideoJob {
 
 #[derive(Debug, Clone)]
 pub enum VideoPoll {
-    Running { progress: Option<u8> },
-    Done { media: Media, usage: Usage },
+    Running {
+        progress: Option<u8>,
+    },
+    /// `seed`: the seed the vendor says it rendered with, where it says so.
+    Done {
+        media: Media,
+        usage: Usage,
+        seed: Option<i64>,
+    },
 }
 
 impl VideoPoll {
-    /// A finished job whose answer reported no usage.
+    /// A finished job whose answer reported neither usage nor seed.
     pub fn done(media: Media) -> Self {
-        Self::Done { media, usage: Usage::default() }
+        Self::Done { media, usage: Usage::default(), seed: None }
     }
 }
 

@@ -239,4 +239,22 @@ async fn seedance_clips_cost_the_video_tokens_the_vendor_reports(engine: Engine)
     assert_eq!(doubao_spent.as_ref().map(usd), Some(expected), "{report}");
     let takes = app.get_authed(&format!("/api/v1/projects/{project}/takes?slot=clip/shot-1"), &token).await;
     assert_eq!(takes.data()["takes"][0]["cost"]["micros"], expected, "{}", takes.body);
+
+    // The seed the vendor rendered with is kept, and a re-run of the take renders with it again.
+    let first = takes.data()["takes"][0].clone();
+    let seed = first["provenance"]["params"]["seed"].as_i64().unwrap_or_else(|| panic!("no seed: {first}"));
+    let rerun = format!("/api/v1/projects/{project}/takes/{}/rerun", first["id"].as_str().unwrap());
+    let queued = app.post_authed(&rerun, &token, &json!({})).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+    let task = app.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let takes = app.get_authed(&format!("/api/v1/projects/{project}/takes?slot=clip/shot-1"), &token).await;
+    let again = takes.data()["takes"][0].clone();
+    assert_ne!(again["id"], first["id"], "{}", takes.body);
+    assert_eq!(again["provenance"]["params"]["seed"], seed, "{again}");
+    // A new clip of the shot (not a re-run) lets the vendor pick its own.
+    let queued = app.post_authed("/api/v1/ai/video/generate", &token, &body).await;
+    app.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
+    let takes = app.get_authed(&format!("/api/v1/projects/{project}/takes?slot=clip/shot-1"), &token).await;
+    assert_ne!(takes.data()["takes"][0]["provenance"]["params"]["seed"], seed, "{}", takes.body);
 }

@@ -412,6 +412,10 @@ pub fn seedance_body(model: &str, request: &VideoRequest) -> Result<Value, Provi
     if model.contains("seedance-1-5") || model.contains("seedance-2-0") {
         body["generate_audio"] = json!(false);
     }
+    // Seedance takes 0 … 2^32 − 1 (−1 is "random", the same as none).
+    if let Some(seed) = request.seed.filter(|s| (0..=i64::from(u32::MAX)).contains(s)) {
+        body["seed"] = json!(seed);
+    }
     Ok(body)
 }
 
@@ -428,6 +432,7 @@ pub fn read_task(provider: &str, task: &Value) -> Result<VideoPoll, ProviderErro
             Some(url) => Ok(VideoPoll::Done {
                 media: Media::Url(url.to_owned()),
                 usage: Usage { images: None, tokens: Usage::count_at(task, "/usage/completion_tokens") },
+                seed: task.get("seed").and_then(Value::as_i64),
             }),
             None => {
                 Err(ProviderError::Malformed { message: format!("{provider}: the task succeeded without a video_url") })
@@ -535,8 +540,9 @@ mod tests {
         assert!(seedance_tokens(VIDEO_MODEL, 5.0, 1280, 720) < 246_840);
         let done = json!({"status": "succeeded", "content": {"video_url": "https://x/v.mp4"},
                           "usage": {"completion_tokens": 246840, "total_tokens": 246840}});
-        let Ok(VideoPoll::Done { usage, .. }) = read_task(NAME, &done) else { panic!("a finished task") };
+        let Ok(VideoPoll::Done { usage, seed, .. }) = read_task(NAME, &done) else { panic!("a finished task") };
         assert_eq!(usage.tokens, Some(246_840));
+        assert_eq!(seed, None);
     }
 
     #[test]
@@ -634,9 +640,13 @@ mod tests {
             width: 1920,
             height: 1080,
             model: None,
+            seed: None,
         };
         let body = seedance_body(VIDEO_MODEL, &video).unwrap();
         assert_eq!(body["content"][1]["role"], "first_frame");
+        assert!(body.get("seed").is_none());
+        let seeded = seedance_body(VIDEO_MODEL, &VideoRequest { seed: Some(4242), ..video.clone() }).unwrap();
+        assert_eq!(seeded["seed"], 4242);
         assert_eq!(body["content"][2]["role"], "last_frame");
         assert_eq!((body["duration"].as_i64(), body["resolution"].as_str()), (Some(5), Some("1080p")));
         assert!(seedance_body("doubao-seedance-1-0-pro-fast-251015", &video).is_err());

@@ -533,6 +533,7 @@ mod tests {
             width: 1080,
             height: 1920,
             model: None,
+            seed: None,
         };
         let body = video_body(&request);
         assert_eq!(body["instances"][0]["image"], json!({"bytesBase64Encoded": "YQ==", "mimeType": "image/png"}));

@@ -483,6 +483,7 @@ mod tests {
             width: 1920,
             height: 1080,
             model: None,
+            seed: None,
         };
         let body = video_body(&request, "kling-v2-1");
         assert_eq!(body["image"], "c3RhcnQ=");

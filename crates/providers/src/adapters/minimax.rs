@@ -355,6 +355,7 @@ mod tests {
             width: 1920,
             height: 1080,
             model: None,
+            seed: None,
         };
         let body = video_body(&request, "MiniMax-Hailuo-02");
         assert_eq!(body["first_frame_image"], "data:image/png;base64,cG5n");

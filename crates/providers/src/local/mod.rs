@@ -298,6 +298,7 @@ mod tests {
             width: 144,
             height: 256,
             model: None,
+            seed: None,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
         assert_eq!(job.job_id, local.submit(&request, &Credentials::default()).await.unwrap().job_id);
@@ -328,6 +329,7 @@ mod tests {
             width: 720,
             height: 1280,
             model: None,
+            seed: None,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
         let mut seen = 0;

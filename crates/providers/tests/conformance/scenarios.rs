@@ -119,6 +119,7 @@ pub fn video_request(model: Option<String>) -> VideoRequest {
         width: 1920,
         height: 1080,
         model,
+        seed: None,
     }
 }
 

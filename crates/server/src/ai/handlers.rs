@@ -602,12 +602,25 @@ pub struct VideoPayload {
     /// Animate the shot's `full` keyframe (a grid of panels).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub full_frame: bool,
+    /// The seed to render with, where the vendor takes one (a take's re-run carries its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
 }
 
 impl VideoPayload {
     /// The shot's clip from its own keyframes and prompt.
     pub fn new(shot_id: String, choice: Choice, image: Choice) -> Self {
-        Self { shot_id, duration: None, choice, image, prompt: None, start: None, end: None, full_frame: false }
+        Self {
+            shot_id,
+            duration: None,
+            choice,
+            image,
+            prompt: None,
+            start: None,
+            end: None,
+            full_frame: false,
+            seed: None,
+        }
     }
 }
 
@@ -696,6 +709,7 @@ impl VideoHandler {
             width,
             height,
             model: resolved.model.clone(),
+            seed: input.seed,
         };
         let model = resolved.provider.video().map_err(provider_to_task)?;
         let _slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
@@ -724,11 +738,11 @@ impl VideoHandler {
             }
         };
         let deadline = Instant::now() + Duration::from_secs(ai.settings.video_deadline_secs);
-        let (media, reported) = loop {
+        let (media, reported, seed) = loop {
             let call = resolved.call(Capability::Video, "poll");
             let poll = || model.poll(&job_id, &request, &resolved.credentials);
             match call_with_retry(call, Retry::READS, ai.retry_base(), poll).await.map_err(provider_to_task)? {
-                VideoPoll::Done { media, usage } => break (media, usage),
+                VideoPoll::Done { media, usage, seed } => break (media, usage, seed.or(input.seed)),
                 VideoPoll::Running { progress } => {
                     if Instant::now() > deadline {
                         let _ = model.cancel(&job_id, &resolved.credentials).await;
@@ -782,6 +796,7 @@ impl VideoHandler {
             start: start.map(Link::File),
             end: end.map(Link::File),
             full_frame: used_full,
+            seed,
         };
         let draft = TakeDraft {
             slot: made_for,
@@ -794,7 +809,7 @@ impl VideoHandler {
                 origin: "generated".into(),
                 params: json!({
                     "duration": plan.duration, "width": width, "height": height,
-                    "frames": frames_used.as_str(), "panels": plan.panels,
+                    "frames": frames_used.as_str(), "panels": plan.panels, "seed": seed,
                 }),
                 prompt: Some(plan.prompt.clone()),
                 user_prompt: input.prompt.clone().filter(|p| !p.trim().is_empty()),
