@@ -139,16 +139,18 @@ need_debian() { # command package
 # ffmpeg and ffprobe make and merge clips; installed from Debian's packages where missing.
 CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 ensure_ffmpeg() {
-  # A font with Chinese glyphs draws the films' AI-content label.
-  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && [[ -f $CJK_FONT ]] && return 0
-  banner "installing ffmpeg and a CJK font (clips, merges, the AI-content label)"
-  local sudo=() packages=(ffmpeg fonts-wqy-microhei)
+  # A font with Chinese glyphs draws the films' AI-content label; espeak-ng is the offline
+  # provider's voice.
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v espeak-ng >/dev/null \
+    && [[ -f $CJK_FONT ]] && return 0
+  banner "installing ffmpeg, espeak-ng and a CJK font (clips, merges, offline speech, the AI-content label)"
+  local sudo=() packages=(ffmpeg espeak-ng fonts-wqy-microhei)
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null; then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q >/dev/null || return 1
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null || return 1
   fi
-  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v espeak-ng >/dev/null
 }
 
 stop_throwaway_services() {

@@ -50,6 +50,16 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   // Nothing is missing now: the batch says so instead of offering a request the server refuses.
   await expect(page.getByTestId('batch-images').getByRole('button')).toHaveText('全部已生成', { timeout: 15_000 });
   await expect(page.getByTestId('batch-images').getByRole('button')).toBeDisabled();
+  // A voice for the first character, heard before it is kept.
+  const card = page.getByTestId('character-card').first();
+  await card.getByTestId('character-voice').locator('summary').click();
+  await card.getByLabel('音色', { exact: true }).selectOption('cmn+m3');
+  const heard = page.waitForResponse((r) => r.url().endsWith('/api/v1/ai/speech/preview'));
+  await card.getByTestId('voice-preview').click();
+  const sample = await heard;
+  expect(sample.status()).toBe(200);
+  expect(sample.headers()['content-type']).toBe('audio/wav');
+  await expectSaved(page);
   await snap(page, '02-assets');
 
   // 03 Director: one frame by hand, the rest and every clip in batches.
@@ -81,6 +91,10 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   await expect(page.getByRole('checkbox', { name: '选择分镜 1', exact: true })).not.toBeChecked();
   await expect(page.getByTestId('batch-clips').getByRole('button')).toHaveText('全部已生成', { timeout: 60_000 });
   await expect(page.getByTestId('completion')).toContainText('视频 10/10');
+  // Every line of dialogue spoken, each in its speaker's voice.
+  await page.getByRole('button', { name: '为全部对白配音' }).click();
+  await page.getByRole('dialog', { name: '开始之前' }).getByRole('button', { name: '开始生成' }).click();
+  await expect(page.getByTestId('batch-voices').getByRole('button')).toHaveText('全部已生成', { timeout: 120_000 });
   await snap(page, '03-director');
 
   // 04 Export: merge the finished shots and play the film.
@@ -88,6 +102,9 @@ test('from a pasted script to a film that plays', async ({ page }) => {
   await page.getByRole('button', { name: '全选已完成分镜' }).click();
   await expect(page.getByText('已选 10 个分镜')).toBeVisible();
   await page.getByRole('button', { name: '合成成片' }).click();
+  // The merge re-encodes every frame to draw the AI-content label and lay the voices under the
+  // clips: it takes a while on two cores.
+  await expect(page.getByTestId('film-video')).toBeVisible({ timeout: 180_000 });
   await videoPlays(page.getByTestId('film-video'));
   await expect(page.getByRole('link', { name: /下载成片/ })).toBeVisible();
   // The page says which resolution the film is.

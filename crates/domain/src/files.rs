@@ -14,14 +14,17 @@ pub enum FileKind {
     KeyframeFull,
     Video,
     Export,
+    /// Spoken dialogue, and music a creator uploads for the film.
+    Audio,
 }
 
 const IMAGES: &[&str] = &["image/png", "image/jpeg", "image/webp", "image/gif"];
 const VIDEOS: &[&str] = &["video/mp4", "video/webm", "video/quicktime"];
 const EXPORTS: &[&str] = &["application/zip", "application/json"];
+const AUDIO: &[&str] = &["audio/wav", "audio/mpeg", "audio/mp4", "audio/ogg", "audio/flac"];
 
 impl FileKind {
-    pub const ALL: [FileKind; 7] = [
+    pub const ALL: [FileKind; 8] = [
         Self::Character,
         Self::Scene,
         Self::KeyframeStart,
@@ -29,6 +32,7 @@ impl FileKind {
         Self::KeyframeFull,
         Self::Video,
         Self::Export,
+        Self::Audio,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +44,7 @@ impl FileKind {
             Self::KeyframeFull => "keyframe_full",
             Self::Video => "video",
             Self::Export => "export",
+            Self::Audio => "audio",
         }
     }
 
@@ -60,6 +65,7 @@ impl FileKind {
             Self::KeyframeFull => "keyframes/full",
             Self::Video => "videos",
             Self::Export => "exports",
+            Self::Audio => "audio",
         }
     }
 
@@ -67,14 +73,16 @@ impl FileKind {
         match self {
             Self::Video => VIDEOS,
             Self::Export => EXPORTS,
+            Self::Audio => AUDIO,
             _ => IMAGES,
         }
     }
 
-    /// Largest file of this kind: 50 MiB images, 8 GiB videos and exports.
+    /// Largest file of this kind: 50 MiB images, 500 MiB audio, 8 GiB videos and exports.
     pub fn max_bytes(self) -> i64 {
         match self {
             Self::Video | Self::Export => 8 * 1024 * 1024 * 1024,
+            Self::Audio => 500 * 1024 * 1024,
             _ => 50 * 1024 * 1024,
         }
     }
@@ -129,6 +137,11 @@ pub fn extension_for(content_type: &str) -> &'static str {
         "video/quicktime" => "mov",
         "application/zip" => "zip",
         "application/json" => "json",
+        "audio/wav" => "wav",
+        "audio/mpeg" => "mp3",
+        "audio/mp4" => "m4a",
+        "audio/ogg" => "ogg",
+        "audio/flac" => "flac",
         _ => "bin",
     }
 }
@@ -144,9 +157,23 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
         Some("image/webp")
     } else if starts(b"GIF87a") || starts(b"GIF89a") {
         Some("image/gif")
+    } else if head.len() >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WAVE" {
+        Some("audio/wav")
+    } else if starts(b"ID3") || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE6 == 0xE2) {
+        // An ID3 tag, or an MPEG audio frame sync with layer III.
+        Some("audio/mpeg")
+    } else if starts(b"OggS") {
+        Some("audio/ogg")
+    } else if starts(b"fLaC") {
+        Some("audio/flac")
     } else if head.len() >= 12 && &head[4..8] == b"ftyp" {
-        // ISO base media: QuickTime names its brand `qt  `; everything else plays as MP4.
-        if &head[8..12] == b"qt  " { Some("video/quicktime") } else { Some("video/mp4") }
+        // ISO base media: QuickTime names its brand `qt  `, AAC audio `M4A `; everything else
+        // plays as MP4.
+        match &head[8..12] {
+            b"qt  " => Some("video/quicktime"),
+            b"M4A " => Some("audio/mp4"),
+            _ => Some("video/mp4"),
+        }
     } else if starts(&[0x1A, 0x45, 0xDF, 0xA3]) {
         Some("video/webm")
     } else if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
@@ -162,7 +189,12 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
 pub fn content_matches(declared: &str, head: &[u8]) -> bool {
     match sniff(head) {
         Some(found) if found == declared => true,
-        Some("video/mp4") | Some("video/quicktime") => declared == "video/mp4" || declared == "video/quicktime",
+        // An MP4 holding only sound (`.m4a`) is an `audio/mp4` file to whoever made it, whatever
+        // brand its header names.
+        Some("video/mp4") | Some("video/quicktime") => {
+            matches!(declared, "video/mp4" | "video/quicktime" | "audio/mp4")
+        }
+        Some("audio/mp4") => declared == "audio/mp4" || declared == "video/mp4",
         _ => false,
     }
 }
@@ -181,6 +213,11 @@ mod tests {
         assert!(content_matches("image/png", b"\x89PNG\r\n\x1a\n"));
         assert!(!content_matches("image/png", &[0xFF, 0xD8, 0xFF]));
         assert!(content_matches("video/quicktime", b"\0\0\0\x20ftypisom"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), Some("audio/wav"));
+        assert_eq!(sniff(b"ID3\x04\0\0"), Some("audio/mpeg"));
+        assert_eq!(sniff(&[0xFF, 0xFB, 0x90, 0x64]), Some("audio/mpeg"));
+        assert_eq!(sniff(b"\0\0\0\x20ftypM4A \0\0"), Some("audio/mp4"));
+        assert!(content_matches("audio/mp4", b"\0\0\0\x20ftypisom"));
     }
 
     #[test]

@@ -153,7 +153,7 @@ pub fn seedream(shared: &Shared, route: &str, body: &Value) -> Response {
         format!("{route}: model '{model}' is not Seedream")
     });
     shared.expect_field(route, body, "/prompt", |p| p.as_str().is_some_and(|p| !p.is_empty()));
-    shared.expect_field(route, body, "/watermark", |w| w == false);
+    shared.expect_field(route, body, "/watermark", Value::is_boolean);
     shared.expect_field(route, body, "/response_format", |f| f == "url" || f == "b64_json");
     let references = match body.get("image") {
         None => 0,
@@ -312,7 +312,7 @@ fn check_task(shared: &Shared, route: &str, body: &Value) {
             format!("{route}: 1080p is not offered with reference images")
         });
     }
-    shared.expect_field(route, body, "/watermark", |w| w == false);
+    shared.expect_field(route, body, "/watermark", Value::is_boolean);
     if body.get("generate_audio").is_some() {
         shared.expect(model.contains("seedance-1-5") || model.contains("seedance-2-0"), || {
             format!("{route}: generate_audio is for 1.5 pro and 2.0 only")

@@ -353,6 +353,37 @@ pub async fn sample_mp4() -> Bytes {
     .clone()
 }
 
+/// Spoken audio as the speech vendors answer it: a mono 16-bit PCM WAV, a tone whose length
+/// follows the text (about 0.2 s a character at speed 1, at least 0.6 s) and whose pitch follows
+/// the voice, so lines of different lengths and voices differ.
+pub fn speech_wav(text: &str, voice: &str, speed: f64) -> Bytes {
+    const RATE: u32 = 16_000;
+    let characters = text.chars().filter(|c| !c.is_whitespace()).count().max(1) as f64;
+    let seconds = (characters * 0.2 / speed.clamp(0.25, 4.0)).clamp(0.6, 60.0);
+    let samples = (seconds * f64::from(RATE)) as u32;
+    let tone = 180.0 + (voice.bytes().map(u32::from).sum::<u32>() % 200) as f64;
+    let mut wav = Vec::with_capacity(44 + samples as usize * 2);
+    let data_len = samples * 2;
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for n in 0..samples {
+        let t = f64::from(n) / f64::from(RATE);
+        let sample = (t * tone * std::f64::consts::TAU).sin() * 8000.0;
+        wav.extend_from_slice(&(sample as i16).to_le_bytes());
+    }
+    Bytes::from(wav)
+}
+
 /// The text a chat model answers: the test's responder, else a JSON echo of the prompt.
 pub fn chat_answer(shared: &Shared, system: &str, user: &str) -> String {
     let responder = shared.responder.lock().unwrap().clone();

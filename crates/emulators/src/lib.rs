@@ -7,6 +7,7 @@ pub mod harness;
 
 pub mod deepseek;
 pub mod doubao;
+pub mod doubao_speech;
 pub mod gemini;
 pub mod kling;
 pub mod minimax;

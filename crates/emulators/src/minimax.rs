@@ -1,7 +1,7 @@
 //! MiniMax: chatcompletion_v2 (reasoning models whose content starts with `<think>…</think>`),
 //! image-01 generations answering links, and Hailuo video in three steps — create a task, query
 //! its status until `Success` gives a `file_id` (a string), retrieve the file (whose `file_id` is an
-//! integer there) for its download link. Errors come as HTTP 200 with a non-zero
+//! integer there) for its download link; T2A v2 speech answering hex audio. Errors come as HTTP 200 with a non-zero
 //! `base_resp.status_code`, rate limits included. See `shared/providers/minimax.md`.
 
 use crate::harness::{Emulator, Fault, Job, Shared, garbage, is_data_uri, json, parse_body, sample_mp4};
@@ -40,8 +40,73 @@ pub async fn start(key: &str) -> Emulator {
         .route("/v1/image_generation", post(image))
         .route("/v1/video_generation", post(create_video))
         .route("/v1/query/video_generation", get(query_video))
-        .route("/v1/files/retrieve", get(retrieve_file));
+        .route("/v1/files/retrieve", get(retrieve_file))
+        .route("/v1/t2a_v2", post(speech));
     Emulator::start(routes, Shared::new(key, None)).await
+}
+
+const SPEECH_MODELS: [&str; 8] = [
+    "speech-2.8-hd",
+    "speech-2.8-turbo",
+    "speech-2.6-hd",
+    "speech-2.6-turbo",
+    "speech-02-hd",
+    "speech-02-turbo",
+    "speech-01-hd",
+    "speech-01-turbo",
+];
+const EMOTIONS: [&str; 9] = ["happy", "sad", "angry", "fearful", "disgusted", "surprised", "calm", "fluent", "whisper"];
+
+/// T2A v2, not streamed: the whole audio as hex in `data.audio`, its length and the billed
+/// characters in `extra_info`.
+async fn speech(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    const ROUTE: &str = "POST /v1/t2a_v2";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    if let Some(fault) = shared.take_fault() {
+        let refusal = error(1026, "input new_sensitive");
+        if let Some(answer) = fault_answer(fault, Some(refusal)) {
+            return answer;
+        }
+    }
+    let Some(body) = parse_body(&shared, ROUTE, &body) else {
+        return error(2013, "invalid params, body is not JSON");
+    };
+    let model = body["model"].as_str().unwrap_or_default();
+    shared.expect(SPEECH_MODELS.contains(&model), || format!("{ROUTE}: model '{model}' is not a speech model"));
+    let text = body["text"].as_str().unwrap_or_default();
+    shared.expect(!text.is_empty() && text.chars().count() < 10_000, || {
+        format!("{ROUTE}: text must be 1–9,999 characters")
+    });
+    shared.expect(body.get("stream").is_none_or(|s| s == false), || format!("{ROUTE}: stream must be false here"));
+    shared.expect_field(ROUTE, &body, "/voice_setting/voice_id", Value::is_string);
+    let speed = body.pointer("/voice_setting/speed").map_or(Some(1.0), Value::as_f64);
+    shared.expect(speed.is_some_and(|s| (0.5..=2.0).contains(&s)), || format!("{ROUTE}: speed must be 0.5–2"));
+    if let Some(pitch) = body.pointer("/voice_setting/pitch") {
+        shared.expect(pitch.as_i64().is_some_and(|p| (-12..=12).contains(&p)), || {
+            format!("{ROUTE}: pitch {pitch} is not an integer in -12..12")
+        });
+    }
+    if let Some(emotion) = body.pointer("/voice_setting/emotion") {
+        shared
+            .expect(emotion.as_str().is_some_and(|e| EMOTIONS.contains(&e)), || format!("{ROUTE}: emotion {emotion}"));
+    }
+    let format = body.pointer("/audio_setting/format").and_then(Value::as_str).unwrap_or("mp3");
+    shared.expect(["mp3", "pcm", "flac", "wav"].contains(&format), || format!("{ROUTE}: format '{format}'"));
+    shared.expect(body.get("output_format").is_none_or(|f| f == "hex" || f == "url"), || {
+        format!("{ROUTE}: output_format")
+    });
+    let voice = body.pointer("/voice_setting/voice_id").and_then(Value::as_str).unwrap_or_default();
+    let wav = crate::harness::speech_wav(text, voice, speed.unwrap_or(1.0));
+    let millis = (wav.len().saturating_sub(44) as u64) * 1000 / 32_000;
+    ok(json!({
+        "data": {"audio": hex::encode(&wav), "status": 2},
+        "extra_info": {"audio_length": millis, "audio_sample_rate": 16000, "audio_size": wav.len(), "bitrate": 256000,
+                       "word_count": text.chars().count(), "invisible_character_ratio": 0,
+                       "usage_characters": text.chars().count(), "audio_format": "wav", "audio_channel": 1},
+        "trace_id": uuid::Uuid::new_v4().simple().to_string(),
+    }))
 }
 
 fn base_resp(code: u32, message: &str) -> Value {

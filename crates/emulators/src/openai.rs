@@ -1,5 +1,6 @@
 //! OpenAI: Chat Completions with JSON output, GPT Image generations (JSON) and edits (multipart,
-//! `image[]` references); images come back inline as base64. Errors are `{"error": {…}}`.
+//! `image[]` references); images come back inline as base64; speech answers the audio itself.
+//! Errors are `{"error": {…}}`.
 //! See `shared/providers/openai.md`.
 
 use crate::harness::{Emulator, Fault, Shared, garbage, json, parse_body};
@@ -19,7 +20,8 @@ pub async fn start(key: &str) -> Emulator {
     let routes = Router::new()
         .route("/v1/chat/completions", post(chat))
         .route("/v1/images/generations", post(generate))
-        .route("/v1/images/edits", post(edit));
+        .route("/v1/images/edits", post(edit))
+        .route("/v1/audio/speech", post(speech));
     Emulator::start(routes, Shared::new(key, None)).await
 }
 
@@ -107,6 +109,49 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
                "message": {"role": "assistant", "content": content, "refusal": null}}],
                "usage": {"prompt_tokens": 60, "completion_tokens": 12, "total_tokens": 72}}),
     )
+}
+
+const SPEECH_MODELS: [&str; 4] = ["tts-1", "tts-1-hd", "gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-12-15"];
+const SPEECH_FORMATS: [&str; 6] = ["mp3", "opus", "aac", "flac", "wav", "pcm"];
+
+/// `/audio/speech`: the audio itself in the asked format (WAV here; other formats answer WAV
+/// bytes too, which a test asking for them would notice).
+async fn speech(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    const ROUTE: &str = "POST /v1/audio/speech";
+    if !shared.bearer_ok(ROUTE, &headers) {
+        return unauthorized();
+    }
+    if let Some(fault) = shared.take_fault() {
+        return fault_answer(fault, true);
+    }
+    let Some(body) = parse_body(&shared, ROUTE, &body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "invalid_request_error",
+            "We could not parse the JSON body.",
+        );
+    };
+    let model = body["model"].as_str().unwrap_or_default();
+    shared.expect(SPEECH_MODELS.contains(&model), || format!("{ROUTE}: model '{model}' is not a TTS model"));
+    let input = body["input"].as_str().unwrap_or_default();
+    shared.expect(!input.is_empty() && input.chars().count() <= 4096, || {
+        format!("{ROUTE}: input must be 1–4096 characters")
+    });
+    shared.expect_field(ROUTE, &body, "/voice", |v| v.is_string() || v.get("id").is_some_and(Value::is_string));
+    if let Some(format) = body.get("response_format") {
+        shared.expect(format.as_str().is_some_and(|f| SPEECH_FORMATS.contains(&f)), || {
+            format!("{ROUTE}: response_format {format}")
+        });
+    }
+    let speed = body.get("speed").map_or(Some(1.0), Value::as_f64);
+    shared.expect(speed.is_some_and(|s| (0.25..=4.0).contains(&s)), || format!("{ROUTE}: speed must be 0.25–4"));
+    shared.expect(body.get("instructions").is_none() || !model.starts_with("tts-1"), || {
+        format!("{ROUTE}: instructions do not work with {model}")
+    });
+    let voice = body["voice"].as_str().unwrap_or_default();
+    let wav = crate::harness::speech_wav(input, voice, speed.unwrap_or(1.0));
+    (StatusCode::OK, [(header::CONTENT_TYPE, "audio/wav")], wav).into_response()
 }
 
 /// `WxH` as the GPT image models take it.

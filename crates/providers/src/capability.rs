@@ -132,6 +132,9 @@ pub struct ImageRequest {
     pub panels: u8,
     pub references: Vec<MediaInput>,
     pub model: Option<String>,
+    /// What a keyframe's storyboard card shows: the offline provider draws the card; vendors
+    /// paint from the prompt and ignore it.
+    pub card: Option<cinegen_media::Card>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +154,8 @@ pub struct Usage {
     /// Tokens the vendor bills the output by (an image model's output tokens, Seedance's video
     /// tokens).
     pub tokens: Option<i64>,
+    /// Characters a speech vendor says it billed (MiniMax's `usage_characters`).
+    pub characters: Option<i64>,
 }
 
 impl Usage {
@@ -204,6 +209,105 @@ impl VideoPoll {
     /// A finished job whose answer reported neither usage nor seed.
     pub fn done(media: Media) -> Self {
         Self::Done { media, usage: Usage::default(), seed: None }
+    }
+}
+
+/// How a character speaks: the vendor's voice id and, where the vendor takes them, speed, pitch
+/// and emotion. Every field is optional; a provider uses its own default for what is absent.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Voice {
+    /// The vendor's voice id (`alloy`, `male-qn-qingse`, `zh_female_shuangkuaisisi_moon_bigtts`,
+    /// `cmn+f3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_id: Option<String>,
+    /// 0.5–2.0, 1 is the voice's own pace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
+    /// Semitones, −12 to 12; 0 is the voice's own pitch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch: Option<i32>,
+    /// `happy`, `sad`, `angry`, `fearful`, `surprised`, `calm`, where the vendor has emotions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emotion: Option<String>,
+}
+
+/// The emotions a voice may be asked for; vendors without them ignore the field.
+pub const EMOTIONS: [&str; 6] = ["happy", "sad", "angry", "fearful", "surprised", "calm"];
+
+impl Voice {
+    /// What is wrong with the settings, if anything, in words for the person who chose them.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if let Some(id) = &self.voice_id
+            && (id.trim().is_empty() || id.len() > 128 || id.chars().any(char::is_control))
+        {
+            problems.push(("voiceId", "must be 1–128 characters without control characters".to_owned()));
+        }
+        if let Some(speed) = self.speed
+            && !(0.5..=2.0).contains(&speed)
+        {
+            problems.push(("speed", "must be between 0.5 and 2".to_owned()));
+        }
+        if let Some(pitch) = self.pitch
+            && !(-12..=12).contains(&pitch)
+        {
+            problems.push(("pitch", "must be between -12 and 12 semitones".to_owned()));
+        }
+        if let Some(emotion) = &self.emotion
+            && !EMOTIONS.contains(&emotion.as_str())
+        {
+            problems.push(("emotion", format!("must be one of {}", EMOTIONS.join(", "))));
+        }
+        problems
+    }
+}
+
+/// A voice a provider offers, as the voice picker lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VoiceInfo {
+    pub id: &'static str,
+    pub name: &'static str,
+    /// `zh`, `en`, or `multi`.
+    pub language: &'static str,
+    /// `female`, `male`, or `neutral`.
+    pub gender: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct SpeechRequest {
+    /// One line, as it is to be said (no speaker name, no directions).
+    pub text: String,
+    pub voice: Voice,
+    /// The project's language (zh, en, ja, fr, es).
+    pub language: String,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SpeechOutput {
+    /// The audio (MP3 or WAV, as the content type says).
+    pub audio: Media,
+    pub model: String,
+    pub usage: Usage,
+}
+
+#[async_trait::async_trait]
+pub trait SpeechModel: Send + Sync {
+    async fn synthesize(
+        &self,
+        request: &SpeechRequest,
+        credentials: &Credentials,
+    ) -> Result<SpeechOutput, ProviderError>;
+
+    /// The voices to choose from, the first being the default for `language` where none is named.
+    fn voices(&self) -> &'static [VoiceInfo];
+
+    /// The voice a line is spoken with when the character names none: the first of the
+    /// project's language, else the first of all.
+    fn default_voice(&self, language: &str) -> &'static str {
+        let voices = self.voices();
+        voices.iter().find(|v| v.language == language).or_else(|| voices.first()).map_or("", |v| v.id)
     }
 }
 

@@ -1,4 +1,5 @@
-//! AI providers behind one interface per capability — text → JSON, images, asynchronous video —
+//! AI providers behind one interface per capability — text → JSON, images, asynchronous video,
+//! speech —
 //! and a registry by provider name. The offline `local` provider makes the whole workflow run with
 //! no key at all; the networked adapters sit beside it.
 
@@ -10,7 +11,8 @@ pub mod prompts;
 pub mod registry;
 
 pub use capability::{
-    Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, PromptTarget, ProviderError, TextModel,
-    TextOutput, TextRequest, TextTask, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
+    Credentials, EMOTIONS, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, PromptTarget, ProviderError,
+    SpeechModel, SpeechOutput, SpeechRequest, TextModel, TextOutput, TextRequest, TextTask, Usage, VideoFrames,
+    VideoJob, VideoModel, VideoPoll, VideoRequest, Voice, VoiceInfo,
 };
 pub use registry::{Capability, Provider, Registry};

@@ -1,6 +1,6 @@
 //! Providers by name, each with the capabilities it offers and its default models.
 
-use crate::capability::{ImageModel, ProviderError, TextModel, VideoModel};
+use crate::capability::{ImageModel, ProviderError, SpeechModel, TextModel, VideoModel};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -10,16 +10,18 @@ pub enum Capability {
     Text,
     Image,
     Video,
+    Speech,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 3] = [Self::Text, Self::Image, Self::Video];
+    pub const ALL: [Capability; 4] = [Self::Text, Self::Image, Self::Video, Self::Speech];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",
             Self::Image => "image",
             Self::Video => "video",
+            Self::Speech => "speech",
         }
     }
 }
@@ -34,6 +36,7 @@ pub struct Provider {
     pub text: Option<Arc<dyn TextModel>>,
     pub image: Option<Arc<dyn ImageModel>>,
     pub video: Option<Arc<dyn VideoModel>>,
+    pub speech: Option<Arc<dyn SpeechModel>>,
     /// The model used per capability when neither the request nor the user names one.
     pub default_models: BTreeMap<Capability, String>,
     /// Where a vendor takes only a fixed set of model names, that set per capability: a request
@@ -58,6 +61,7 @@ impl Provider {
             Capability::Text => self.text.is_some(),
             Capability::Image => self.image.is_some(),
             Capability::Video => self.video.is_some(),
+            Capability::Speech => self.speech.is_some(),
         }
     }
 
@@ -75,6 +79,10 @@ impl Provider {
 
     pub fn video(&self) -> Result<Arc<dyn VideoModel>, ProviderError> {
         self.video.clone().ok_or_else(|| self.unsupported("video"))
+    }
+
+    pub fn speech(&self) -> Result<Arc<dyn SpeechModel>, ProviderError> {
+        self.speech.clone().ok_or_else(|| self.unsupported("speech"))
     }
 }
 

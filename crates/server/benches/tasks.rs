@@ -254,17 +254,24 @@ async fn pipeline(base: &str, pid: &str) {
     let project = created["data"]["project"]["id"].as_str().unwrap().to_owned();
     let started = Instant::now();
     let mut shot_ids = Vec::new();
-    let stages: [(&str, String, Value); 6] = [
+    // The film is merged three times: pictures alone, with the spoken dialogue, and with the
+    // subtitles burned in as well — the difference is what sound and subtitles cost.
+    let merge = "/api/v1/ai/video/merge";
+    let stages: [(&str, String, Value); 9] = [
         ("parse", "/api/v1/ai/script/parse".into(), json!({"project_id": project})),
         ("character and scene images", "/api/v1/ai/batch/images".into(), json!({"project_id": project})),
         ("keyframes", "/api/v1/ai/batch/keyframes".into(), json!({"project_id": project})),
         ("clips", "/api/v1/ai/batch/clips".into(), json!({"project_id": project})),
-        ("merge", "/api/v1/ai/video/merge".into(), json!({})),
+        ("merge, pictures only", merge.into(), json!({})),
+        ("voices (espeak-ng)", "/api/v1/ai/batch/voices".into(), json!({"project_id": project})),
+        ("merge with voices", merge.into(), json!({})),
+        ("merge, voices + subtitles", merge.into(), json!({"burn_subtitles": true})),
         ("export zip", format!("/api/v1/projects/{project}/export"), json!({})),
     ];
     for (name, path, mut body) in stages {
-        if name == "merge" {
-            body = json!({"project_id": project, "shot_ids": shot_ids});
+        if path == merge {
+            let burn = body.get("burn_subtitles").is_some();
+            body = json!({"project_id": project, "shot_ids": shot_ids, "burn_subtitles": burn});
         }
         let stage = Instant::now();
         let answer: Value = client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send_json().await;

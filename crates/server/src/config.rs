@@ -63,6 +63,9 @@ pub struct Config {
     pub text_provider: String,
     pub image_provider: String,
     pub video_provider: String,
+    pub speech_provider: String,
+    /// Let vendors that mark results with a watermark of their own (Doubao) do so.
+    pub vendor_watermark: bool,
     /// Limit of one call to a provider (a synchronous image can take a minute).
     pub provider_timeout_secs: u64,
     /// How often a running video job is polled.
@@ -155,6 +158,8 @@ impl Default for Config {
             text_provider: "local".into(),
             image_provider: "local".into(),
             video_provider: "local".into(),
+            speech_provider: "local".into(),
+            vendor_watermark: false,
             provider_timeout_secs: 180,
             video_poll_ms: 2000,
             video_deadline_secs: 30 * 60,
@@ -394,6 +399,8 @@ impl Config {
             text_provider: self.text_provider,
             image_provider: self.image_provider,
             video_provider: self.video_provider,
+            speech_provider: self.speech_provider,
+            vendor_watermark: self.vendor_watermark,
             provider_timeout_secs: self.provider_timeout_secs.max(1),
             video_poll_ms: self.video_poll_ms.max(1),
             video_deadline_secs: self.video_deadline_secs.max(1),
@@ -674,6 +681,8 @@ pub struct Settings {
     pub text_provider: String,
     pub image_provider: String,
     pub video_provider: String,
+    pub speech_provider: String,
+    pub vendor_watermark: bool,
     pub provider_timeout_secs: u64,
     pub video_poll_ms: u64,
     pub video_deadline_secs: u64,

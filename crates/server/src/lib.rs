@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod ai;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -109,6 +110,7 @@ pub fn worker_pool(state: &AppState) -> std::sync::Arc<tasks::WorkerPool> {
         std::sync::Arc::new(VisualPromptHandler(ai.clone())),
         std::sync::Arc::new(ImageHandler(ai.clone())),
         std::sync::Arc::new(VideoHandler(ai.clone())),
+        std::sync::Arc::new(crate::ai::speech::SpeechHandler(ai.clone())),
         std::sync::Arc::new(MergeHandler(ai.clone())),
         std::sync::Arc::new(projects::archive::ExportHandler(ai.clone())),
     ];

@@ -50,6 +50,7 @@ pub struct AppServices {
     /// Every generation kept as a take: listed, chosen, pinned, deleted, pruned; staleness.
     pub takes: crate::takes::TakeService,
     pub film: crate::film::FilmService,
+    pub audit: crate::audit::AuditService,
     /// Who may queue generations, and how slots and batches are marked and planned.
     pub generation: crate::ai::generation::GenerationService,
     /// Windowed counters for rate limits (in memory, or Redis when configured).
@@ -158,9 +159,11 @@ impl AppState {
             ai.clone(),
         );
         let film = crate::film::FilmService::new(store.clone(), projects.clone());
+        let audit = crate::audit::AuditService::new(store.clone());
         Ok(Self(Arc::new(AppServices {
             takes,
             film,
+            audit,
             generation,
             tasks,
             live_sessions: crate::auth::LiveSessions::default(),

@@ -82,6 +82,20 @@ async fn mean_luma(path: &Path, x: &str) -> f64 {
     f64::from(out.stdout[0])
 }
 
+/// Four seconds of a low tone as a WAV, the music a creator might lay under a film.
+async fn make_music(dir: &Path) -> Vec<u8> {
+    let out = dir.join("bed.wav");
+    let status = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:duration=4"])
+        .args(["-c:a", "pcm_s16le"])
+        .arg(&out)
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    tokio::fs::read(&out).await.unwrap()
+}
+
 async fn probe_duration(dir: &Path, name: &str, bytes: &[u8]) -> f64 {
     let path = dir.join(name);
     tokio::fs::write(&path, bytes).await.unwrap();
@@ -158,9 +172,11 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let names: Vec<&str> = each(&doc["script_data"], "characters").map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["林晚舟", "程野"]);
 
-    // A wardrobe variation, added by the user.
+    // A wardrobe variation, added by the user, and a voice for each character.
     doc["script_data"]["characters"][0]["variations"] =
         json!([{"id": "var-rain", "name": "蓑衣", "visualPrompt": "林晚舟，青色蓑衣，竹编斗笠"}]);
+    doc["script_data"]["characters"][0]["voice"] = json!({"provider": "local", "voiceId": "cmn+f3", "speed": 1.1});
+    doc["script_data"]["characters"][1]["voice"] = json!({"voiceId": "cmn+m3", "pitch": -2, "emotion": "calm"});
     let saved = app
         .send(
             app.client
@@ -247,9 +263,51 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
         shot_ids.push(shot["id"].clone());
     }
 
+    // 03 Voices: every shot's dialogue spoken, each line in its speaker's voice.
+    let voiced: Vec<String> = each(&doc, "shots")
+        .filter(|s| s["dialogue"].as_str().is_some_and(|d| d.chars().any(char::is_alphanumeric)))
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(voiced.len() >= 3, "the script has dialogue: {voiced:?}");
+    let batch = start(&app, &ann.token, "/api/v1/ai/batch/voices", json!({"project_id": id})).await;
+    let done = app.finished_task(&ann.token, &batch).await;
+    assert_eq!(done["result"]["completed"], voiced.len(), "{done}");
+    task_ids.push(batch);
+    let doc = project(&app, &ann.token, &id).await;
+    let mut expected_secs = 0.0;
+    for (n, shot) in each(&doc, "shots").enumerate() {
+        let planned = shot["interval"]["duration"].as_f64().unwrap();
+        let shot_id = shot["id"].as_str().unwrap();
+        if !voiced.iter().any(|v| v == shot_id) {
+            assert!(shot["voice"].is_null(), "a shot without dialogue is not voiced: {shot}");
+            expected_secs += planned;
+            continue;
+        }
+        let voice = &shot["voice"];
+        assert_eq!(voice["status"], "completed", "{voice}");
+        let audio = download(&app, voice["audioUrl"].as_str().unwrap()).await;
+        assert!(audio.starts_with(b"RIFF"), "a WAV file");
+        let path = scratch.path().join(format!("voice-{n}.wav"));
+        tokio::fs::write(&path, &audio).await.unwrap();
+        let said = cinegen_media::Ffmpeg::locate().unwrap().probe(&path).await.unwrap().duration();
+        assert!(said > 0.5, "shot {n}'s lines take time to say: {said}");
+        expected_secs += cinegen_media::segment_length(planned, Some(said));
+    }
+    // Music under the film: an audio file the creator uploads.
+    let music = make_music(scratch.path()).await;
+    let request = json!({"file_name": "bed.wav", "file_type": "audio", "file_size": music.len(), "project_id": id, "content_type": "audio/wav"});
+    let target = app.post_authed("/api/v1/storage/upload", &ann.token, &request).await;
+    assert_eq!(target.status, StatusCode::CREATED, "{}", target.body);
+    let put = app.client.put(app.url(target.data()["upload_url"].as_str().unwrap())).bearer_auth(&ann.token);
+    assert!(put.header("content-type", "audio/wav").body(music).send().await.unwrap().status().is_success());
+    let callback = json!({"file_id": target.data()["file_id"], "upload_status": "success"});
+    let uploaded = app.post_authed("/api/v1/storage/upload/callback", &ann.token, &callback).await;
+    assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
+    let music_id = target.data()["file_id"].as_str().unwrap().to_owned();
+
     // 04 Export: the film.
-    let merge =
-        start(&app, &ann.token, "/api/v1/ai/video/merge", json!({"project_id": id, "shot_ids": shot_ids})).await;
+    let body = json!({"project_id": id, "shot_ids": shot_ids, "music_file_id": music_id});
+    let merge = start(&app, &ann.token, "/api/v1/ai/video/merge", body).await;
     let done = app.finished_task(&ann.token, &merge).await;
     // The AI-content label is drawn on every frame, so the clips are re-encoded.
     assert_eq!(
@@ -261,7 +319,15 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let doc = project(&app, &ann.token, &id).await;
     let film = download(&app, doc["merged_video_url"].as_str().unwrap()).await;
     let lasts = probe_duration(scratch.path(), "film.mp4", &film).await;
-    assert!((lasts - total).abs() < 0.5, "the film lasts {lasts}, its clips {total}");
+    // Each shot lasts its clip, or its dialogue where that is longer (the clip holds its last
+    // frame); the shots so held are named.
+    assert!((lasts - expected_secs).abs() < 0.5, "the film lasts {lasts}, its shots {expected_secs}");
+    assert!(lasts >= total - 0.2, "no clip is cut short: {lasts} against {total}");
+    let held = done["result"]["held"].as_array().unwrap();
+    assert_eq!(held.is_empty(), (expected_secs - total).abs() < 0.05, "{held:?}");
+    let ffmpeg = cinegen_media::Ffmpeg::locate().unwrap();
+    let probed = ffmpeg.probe(&scratch.path().join("film.mp4")).await.unwrap();
+    assert!(probed.audio().is_some(), "the film speaks");
     // The implicit label: the file's metadata names the label, the producer and the production.
     let tags = format_tags(&scratch.path().join("film.mp4")).await;
     let aigc: Value =
@@ -293,11 +359,17 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
     let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
     assert_eq!(
-        (count("characters/"), count("scenes/"), count("keyframes/"), count("clips/")),
-        (3, 3, keyframes as usize, 10),
+        (count("characters/"), count("scenes/"), count("keyframes/"), count("clips/"), count("voices/")),
+        (3, 3, keyframes as usize, 10, voiced.len()),
         "{names:?}"
     );
     assert!(names.contains(&"film.mp4".to_owned()) && names.contains(&"project.json".to_owned()));
+    // Every picture leaves labelled as AI-generated: the mark drawn on it, the label inside it.
+    assert_eq!(done["result"]["labelled_pictures"], 3 + 3 + keyframes, "{done}");
+    let picture = names.iter().find(|n| n.starts_with("keyframes/")).unwrap().clone();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(&picture).unwrap(), &mut bytes).unwrap();
+    assert!(bytes.windows(8).any(|w| w == b"iTXtAIGC"), "{picture} carries the implicit label");
     let mut json_text = String::new();
     std::io::Read::read_to_string(&mut zip.by_name("project.json").unwrap(), &mut json_text).unwrap();
     let exported: Value = serde_json::from_str(&json_text).unwrap();
@@ -308,7 +380,11 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let takes: Value = serde_json::from_str(&takes_text).unwrap();
     let takes = takes["takes"].as_array().unwrap();
     let chosen = takes.iter().filter(|t| t["chosen"] == true).count();
-    assert_eq!(chosen, 3 + 3 + keyframes as usize + 10 + 1, "one chosen take per file in the archive");
+    assert_eq!(chosen, 3 + 3 + keyframes as usize + 10 + voiced.len() + 1, "one chosen take per file in the archive");
+    let spoken = takes.iter().find(|t| t["slot"].as_str().unwrap().starts_with("voice/")).unwrap();
+    let line = &spoken["provenance"]["params"]["lines"][0];
+    assert_eq!(line["provider"], "local", "{spoken}");
+    assert!(line["voice"]["voiceId"].as_str().is_some_and(|v| v.starts_with("cmn+")), "the speaker's voice: {spoken}");
     let film = takes.iter().find(|t| t["slot"] == "film").unwrap();
     assert_eq!(film["provenance"]["origin"], "merged", "{film}");
     let frame = takes.iter().find(|t| t["slot"].as_str().unwrap().starts_with("keyframe/")).unwrap();
@@ -349,9 +425,40 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
         if format == "fcpxml" {
             assert_eq!(timeline["captions"].as_u64(), Some(said.len() as u64), "a caption a line");
         }
+        // The dialogue on an audio track of its own, each voice from its shot's first frame.
+        let voices = timeline["voices"].as_array().unwrap_or_else(|| panic!("{format}: {timeline}"));
+        assert_eq!(voices.len(), voiced.len(), "{format}: a voice a spoken shot: {voices:?}");
+        for voice in voices {
+            let media = voice["media"].as_str().unwrap_or_else(|| panic!("{format}: {voice}"));
+            assert!(unpacked.join(media).is_file(), "{format}: {media} relinks inside the archive");
+            let name = voice["name"].as_str().unwrap().trim_end_matches(" voice");
+            let shot = clips.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{format}: {voice}"));
+            assert_eq!(voice["start"], shot["start"], "{format}: {voice} starts with its shot");
+        }
         read.push(clips.iter().map(|c| (c["start"].clone(), c["frames"].clone())).collect::<Vec<_>>());
     }
     assert!(read.windows(2).all(|w| w[0] == w[1]), "the three formats give the same cut: {read:?}");
+
+    // The audit log: who generated and exported what, newest first, for members only.
+    let log = app.get_authed(&format!("/api/v1/projects/{id}/audit?limit=500"), &ann.token).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    let logged = log.data()["items"].as_array().unwrap().clone();
+    let of = |action: &str, subject: &str| {
+        logged.iter().filter(|e| e["action"] == action && e["subject"] == subject).count()
+    };
+    assert_eq!(
+        (of("exported", "archive"), of("exported", "subtitles.srt"), of("generated", "film")),
+        (1, 1, 1),
+        "{logged:?}"
+    );
+    let voices = logged.iter().filter(|e| e["subject"].as_str().unwrap().starts_with("voice/")).count();
+    assert_eq!(voices, voiced.len());
+    assert!(logged.iter().all(|e| e["user_email"] == "pipeline@example.com"), "{logged:?}");
+    let clip = logged.iter().find(|e| e["subject"].as_str().unwrap().starts_with("clip/")).unwrap();
+    assert_eq!(clip["detail"]["provider"], "local", "{clip}");
+    let stranger = session(&app, "stranger@example.com").await;
+    let refused = app.get_authed(&format!("/api/v1/projects/{id}/audit"), &stranger.token).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
 
     // Quota: charged by exactly the bytes stored.
     let usage = app.get_authed("/api/v1/storage/usage", &ann.token).await;
@@ -364,6 +471,8 @@ async fn a_chinese_script_becomes_a_film(engine: Engine) {
     let calls: HashMap<String, i64> =
         rows.iter().map(|r| (r["kind"].as_str().unwrap().to_owned(), r["calls"].as_i64().unwrap())).collect();
     assert_eq!((calls["image"], calls["video"], calls["text"]), (images, 10, 1), "{rows:?}");
+    let lines = calls["speech"] as usize;
+    assert!(lines >= voiced.len() && lines <= said.len(), "a call a spoken line: {lines} ({rows:?})");
 
     // Live events: every task was announced, and each ended completed.
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -5,6 +5,7 @@
 //! the embedded default, or PostgreSQL. The contract suite in `tests/contract.rs` runs the same
 //! scenarios against both, which is what proves them equal. No SQL lives outside this crate.
 
+pub mod audit;
 pub mod budgets;
 pub mod changes;
 mod db;
@@ -25,6 +26,7 @@ pub mod users;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use audit::{AuditEvent, AuditStore};
 pub use budgets::{BudgetRefusal, BudgetScope, BudgetStore, BudgetUse, Spend};
 pub use changes::{Announcement, ProjectChanged, ProjectChanges};
 pub use error::{StoreError, StoreResult};
@@ -55,6 +57,7 @@ pub trait Store:
     + TaskStore
     + BudgetStore
     + UsageStore
+    + AuditStore
     + Send
     + Sync
     + 'static

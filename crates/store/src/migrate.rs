@@ -36,6 +36,7 @@ const TEMPLATES: &[Template] = templates![
     "0010_costs.sql",
     "0011_budgets.sql",
     "0012_user_prices.sql",
+    "0013_audit_log.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

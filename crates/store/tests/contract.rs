@@ -76,6 +76,7 @@ contract!(
     invitations_become_memberships_when_the_address_registers,
     takes_share_files_and_prune_beyond_the_keep,
     caps_admit_work_atomically_and_count_what_it_really_cost,
+    the_audit_log_lists_a_projects_events_newest_first,
 );
 
 async fn run<F, Fut>(engine: Engine, scenario: F)
@@ -1512,4 +1513,36 @@ async fn caps_admit_work_atomically_and_count_what_it_really_cost(store: Arc<dyn
     assert_eq!(by_project[0].spent, 30);
     store.set_budget(BudgetScope::User(user.id), "USD", None, Utc::now()).await.unwrap();
     assert_eq!(store.budget_use(BudgetScope::User(user.id), Utc::now()).await.unwrap()[0].cap, None);
+}
+
+async fn the_audit_log_lists_a_projects_events_newest_first(store: Arc<dyn Store>) {
+    use cinegen_store::AuditEvent;
+    let user = UserId::new();
+    let (film, other) = (ProjectId::new(), ProjectId::new());
+    let start = Utc::now() - Duration::minutes(10);
+    let event = |project: ProjectId, minute: i64, action: &str, subject: &str| AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        project_id: Some(project),
+        user_id: user,
+        action: action.into(),
+        subject: subject.into(),
+        detail: serde_json::json!({"provider": "local", "minute": minute}),
+        created_at: start + Duration::minutes(minute),
+    };
+    store.record_audit(&event(film, 1, "generated", "keyframe/shot-1/k1")).await.unwrap();
+    store.record_audit(&event(film, 2, "generated", "film")).await.unwrap();
+    store.record_audit(&event(film, 3, "exported", "archive")).await.unwrap();
+    store.record_audit(&event(other, 4, "exported", "subtitles.srt")).await.unwrap();
+    // The log names no foreign rows: it outlives what it names.
+    let all = store.audit_of_project(film, None, 50).await.unwrap();
+    let subjects: Vec<&str> = all.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(subjects, ["archive", "film", "keyframe/shot-1/k1"]);
+    assert_eq!(all[0].action, "exported");
+    assert_eq!(all[0].detail["minute"], 3);
+    assert_eq!(all[0].user_id, user);
+    let older = store.audit_of_project(film, Some(all[1].created_at), 50).await.unwrap();
+    assert_eq!(older.len(), 1, "a page before a moment");
+    assert_eq!(store.audit_of_project(film, None, 1).await.unwrap().len(), 1);
+    let refused = AuditEvent { action: "deleted".into(), ..event(film, 5, "generated", "film") };
+    assert!(store.record_audit(&refused).await.is_err(), "only generated and exported are recorded");
 }

@@ -118,6 +118,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/speech/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Speaks one shot's dialogue, each line in its speaker's voice, into the shot's `voice`. */
+        post: operations["generate_speech"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/speech/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Says a sample (or the given text) in a voice, answering the audio itself (`audio/wav` or
+         *     `audio/mpeg`); drawn from the hourly budget and recorded as usage like any call.
+         */
+        post: operations["preview_voice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/tasks": {
         parameters: {
             query?: never;
@@ -237,6 +274,23 @@ export interface paths {
         put?: never;
         /** Writes the visual prompt of a character, variation, scene or keyframe. */
         post: operations["generate_visual_prompt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/voices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The voices each provider offers (an account's own cloned voices work by id too). */
+        get: operations["list_voices"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -408,6 +462,27 @@ export interface paths {
         post?: never;
         /** Moves the project to `deleted` (owner only); it can be restored until it is purged. */
         delete: operations["delete_project"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The project's audit log, newest first: every generation that landed (its slot, provider,
+         *     model, cost, task and take) and every export (archive, subtitles, timelines), with who did
+         *     it. Anyone who can see the project may read it.
+         */
+        get: operations["project_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1143,6 +1218,28 @@ export interface components {
             /** @description The download of a pending asset, to follow on the live feed: it may still fail. */
             task_id?: string | null;
         };
+        AuditPage: {
+            items: components["schemas"]["AuditView"][];
+        };
+        /** @description One event as members of the project see it. */
+        AuditView: {
+            /** @description `generated` or `exported`. */
+            action: string;
+            /** Format: date-time */
+            at: string;
+            detail: Record<string, never>;
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description A slot (`keyframe/shot-1/k1`, `voice/shot-2`, `film`) or an export (`archive`,
+             *     `subtitles.srt`, `timeline.fcpxml`).
+             */
+            subject: string;
+            user_email?: string | null;
+            user_id: components["schemas"]["UserId"];
+            /** @description The person's name and email as they are now (absent for a deleted account). */
+            user_name?: string | null;
+        };
         BatchRequest: {
             /**
              * Format: int32
@@ -1241,7 +1338,7 @@ export interface components {
             file_name: string;
             /** Format: int64 */
             file_size: number;
-            /** @description character, scene, keyframe_start, keyframe_end, keyframe_full, video or export. */
+            /** @description character, scene, keyframe_start, keyframe_end, keyframe_full, video, export or audio. */
             file_type: string;
             project_id: string;
         };
@@ -1250,6 +1347,21 @@ export interface components {
          * @enum {string}
          */
         Currency: "USD" | "CNY";
+        /** @description A successful answer carrying `data`. */
+        Envelope_AuditPage: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                items: components["schemas"]["AuditView"][];
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
         /** @description A successful answer carrying `data`. */
         Envelope_BudgetView: {
             /** Format: int32 */
@@ -1797,6 +1909,23 @@ export interface components {
              */
             timestamp: number;
         };
+        /** @description A successful answer carrying `data`. */
+        Envelope_Vec_ProviderVoices: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                default_model?: string | null;
+                provider: string;
+                voices: Record<string, never>[];
+            }[];
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
         ErrorBody: {
             /** @description A stable SCREAMING_SNAKE code such as `VALIDATION_ERROR`. */
             code: string;
@@ -1891,7 +2020,7 @@ export interface components {
          * @description What a file is for; decides its folder, its accepted types and its size limit.
          * @enum {string}
          */
-        FileKind: "character" | "scene" | "keyframe_start" | "keyframe_end" | "keyframe_full" | "video" | "export";
+        FileKind: "character" | "scene" | "keyframe_start" | "keyframe_end" | "keyframe_full" | "video" | "export" | "audio";
         /** @description A file with a fresh URL (`url` and `presigned_url` are the same link). */
         FileView: {
             content_type: string;
@@ -1946,6 +2075,16 @@ export interface components {
             provider?: string | null;
             /** @description Plan only this scene's shots (replacing them); else every shot. */
             scene_id?: string | null;
+        };
+        GenerateSpeechRequest: {
+            /** @description Same as the `Idempotency-Key` header. */
+            client_key?: string | null;
+            model_config?: null | components["schemas"]["ModelConfig"];
+            project_id: string;
+            /** @description A provider name (`local`, `openai`, …); else the user's or the server's default. */
+            provider?: string | null;
+            /** @description The shot whose dialogue is spoken, each line in its speaker's voice. */
+            shot_id: string;
         };
         GenerateVideoRequest: {
             /** @description Same as the `Idempotency-Key` header. */
@@ -2068,7 +2207,17 @@ export interface components {
             members: components["schemas"]["MemberView"][];
         };
         MergeRequest: {
+            /**
+             * @description Draw the dialogue's subtitles into the pictures (SRT and WebVTT are shipped beside the
+             *     film either way).
+             */
+            burn_subtitles?: boolean;
             client_key?: string | null;
+            /**
+             * @description An audio file of the project (uploaded as `file_type` `audio`) played under the whole
+             *     film, ducked wherever someone speaks.
+             */
+            music_file_id?: string | null;
             project_id: string;
             /** @description The shots whose clips make the film, in order. */
             shot_ids: string[];
@@ -2081,6 +2230,7 @@ export interface components {
             image_model?: string | null;
             /** @description The provider's model id; else the user's or the provider's default. */
             model?: string | null;
+            speech_model?: string | null;
             text_model?: string | null;
             video_model?: string | null;
         };
@@ -2343,6 +2493,12 @@ export interface components {
              */
             status: string;
         };
+        /** @description The voices of one provider that speaks. */
+        ProviderVoices: {
+            default_model?: string | null;
+            provider: string;
+            voices: Record<string, never>[];
+        };
         ReferenceUsed: {
             file_id: components["schemas"]["FileId"];
             take_id?: null | components["schemas"]["TakeId"];
@@ -2590,8 +2746,9 @@ export interface components {
             /**
              * @description What the task works on, so a client can show progress in place: an image's or prompt's
              *     target (`{"type": "keyframe", "shot_id", "keyframe_id"}`, `character`, `variation`,
-             *     `scene`), a clip's shot (`{"type": "clip", "shot_id"}`), a batch (`{"type": "batch",
-             *     "kind": "images"|"keyframes"|"clips"}`), the film (`{"type": "film"}`), the archive
+             *     `scene`), a clip's shot (`{"type": "clip", "shot_id"}`), a shot's spoken dialogue
+             *     (`{"type": "voice", "shot_id"}`), a batch (`{"type": "batch",
+             *     "kind": "images"|"keyframes"|"clips"|"voices"}`), the film (`{"type": "film"}`), the archive
              *     (`{"type": "archive"}`) or the script (`{"type": "script", "action": "parse"|"generate"}`).
              */
             target?: {
@@ -2626,7 +2783,7 @@ export interface components {
          * @description What a price is per.
          * @enum {string}
          */
-        Unit: "image" | "second" | "1k_tokens" | "call";
+        Unit: "image" | "second" | "1k_tokens" | "1k_chars" | "call";
         UpdateTakeRequest: {
             /** @description Pinned takes are never pruned. */
             pinned: boolean;
@@ -2710,6 +2867,22 @@ export interface components {
              */
             quota_used: number;
         };
+        /** @description A voice to hear before choosing it: a short sample in the project's language. */
+        VoicePreviewRequest: {
+            emotion?: string | null;
+            /** @description `zh`, `en`, …; `zh` when absent. */
+            language?: string | null;
+            model?: string | null;
+            /** Format: int32 */
+            pitch?: number | null;
+            /** @description A provider offering speech; else the caller's or the server's default. */
+            provider?: string | null;
+            /** Format: double */
+            speed?: number | null;
+            /** @description What to say (at most 200 characters); else a sample line in `language`. */
+            text?: string | null;
+            voiceId?: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -2726,7 +2899,7 @@ export interface operations {
                 "Idempotency-Key"?: string | null;
             };
             path: {
-                /** @description images, keyframes or clips */
+                /** @description images, keyframes, clips or voices */
                 kind: string;
             };
             cookie?: never;
@@ -3322,6 +3495,203 @@ export interface operations {
             };
         };
     };
+    generate_speech: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateSpeechRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TaskAccepted"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description over a monthly spending cap (BUDGET_EXCEEDED) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a viewer of the project */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    preview_voice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoicePreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description the audio */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": unknown;
+                };
+            };
+            /** @description the provider is not configured */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider refused or failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider is busy; try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_tasks: {
         parameters: {
             query?: {
@@ -3819,6 +4189,54 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_voices: {
+        parameters: {
+            query?: {
+                /** @description only this provider's voices */
+                provider?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Vec_ProviderVoices"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a query parameter is invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4552,6 +4970,57 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    project_audit: {
+        parameters: {
+            query?: {
+                /** @description Only events before this moment (RFC 3339): the next page is before the last event's `at`. */
+                before?: string | null;
+                /** @description 1–500, 100 when absent. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_AuditPage"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -43,6 +43,27 @@ export interface Character {
   /** The chosen picture was made from inputs that have changed since (set by the server). */
   stale?: boolean;
   variations: CharacterVariation[];
+  /** How the character speaks; absent: the speech provider's default voice. */
+  voice?: CharacterVoice;
+}
+
+/** A speech provider's voice and its settings (each optional). */
+export interface CharacterVoice {
+  provider?: string;
+  voiceId?: string;
+  /** 0.5–2. */
+  speed?: number;
+  /** Semitones, −12 to 12. */
+  pitch?: number;
+  emotion?: 'happy' | 'sad' | 'angry' | 'fearful' | 'surprised' | 'calm';
+}
+
+/** A shot's dialogue, spoken (set by the server). */
+export interface ShotVoice {
+  audioUrl?: string | null;
+  audioFileId?: string | null;
+  status?: SlotStatus;
+  stale?: boolean;
 }
 
 export interface Scene {
@@ -108,6 +129,7 @@ export interface Shot {
   characterVariations?: Record<string, string>;
   keyframes: Keyframe[];
   interval?: VideoInterval | null;
+  voice?: ShotVoice | null;
 }
 
 /** A whole project as the web app holds it: the server's view with typed documents. */

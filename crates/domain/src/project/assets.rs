@@ -2,7 +2,8 @@
 //!
 //! Each slot is a URL field with a file-id field beside it: `referenceImage` /
 //! `referenceImageFileId` on characters, variations and scenes; `imageUrl` / `imageFileId` on
-//! keyframes; `videoUrl` / `videoFileId` on a shot's interval. The server keeps the file id and
+//! keyframes; `videoUrl` / `videoFileId` on a shot's interval; `audioUrl` / `audioFileId` on a
+//! shot's `voice` (its dialogue, spoken). The server keeps the file id and
 //! mints the URL whenever it serves the document.
 
 use super::document::{Documents, id_matches};
@@ -13,11 +14,27 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "slot", rename_all = "snake_case")]
 pub enum SlotId {
-    Character { character: String },
-    Variation { character: String, variation: String },
-    Scene { scene: String },
-    Keyframe { shot: String, keyframe: String },
-    Clip { shot: String },
+    Character {
+        character: String,
+    },
+    Variation {
+        character: String,
+        variation: String,
+    },
+    Scene {
+        scene: String,
+    },
+    Keyframe {
+        shot: String,
+        keyframe: String,
+    },
+    Clip {
+        shot: String,
+    },
+    /// A shot's dialogue as one spoken track.
+    Voice {
+        shot: String,
+    },
 }
 
 impl SlotId {
@@ -28,6 +45,7 @@ impl SlotId {
             }
             Self::Keyframe { .. } => ("imageUrl", "imageFileId"),
             Self::Clip { .. } => ("videoUrl", "videoFileId"),
+            Self::Voice { .. } => ("audioUrl", "audioFileId"),
         }
     }
 
@@ -40,6 +58,7 @@ impl SlotId {
             Self::Scene { scene } => vec!["scene", scene],
             Self::Keyframe { shot, keyframe } => vec!["keyframe", shot, keyframe],
             Self::Clip { shot } => vec!["clip", shot],
+            Self::Voice { shot } => vec!["voice", shot],
         };
         let mut key = parts[0].to_owned();
         for id in &parts[1..] {
@@ -65,6 +84,7 @@ impl SlotId {
             ("scene", [scene]) => Self::Scene { scene: scene.clone() },
             ("keyframe", [shot, keyframe]) => Self::Keyframe { shot: shot.clone(), keyframe: keyframe.clone() },
             ("clip", [shot]) => Self::Clip { shot: shot.clone() },
+            ("voice", [shot]) => Self::Voice { shot: shot.clone() },
             _ => return None,
         };
         (slot.key() == key).then_some(slot)
@@ -78,6 +98,7 @@ impl SlotId {
             Self::Scene { scene } => format!("scenes[{scene}]"),
             Self::Keyframe { shot, keyframe } => format!("shots[{shot}].keyframes[{keyframe}]"),
             Self::Clip { shot } => format!("shots[{shot}].interval"),
+            Self::Voice { shot } => format!("shots[{shot}].voice"),
         }
     }
 }
@@ -148,9 +169,9 @@ impl Slot<'_> {
         }
     }
 
-    /// Sets `status` where the object has one (keyframes and clips).
+    /// Sets `status` where the object has one (keyframes, clips and voices).
     pub fn set_status(&mut self, status: &str) {
-        if matches!(self.id, SlotId::Keyframe { .. } | SlotId::Clip { .. }) {
+        if matches!(self.id, SlotId::Keyframe { .. } | SlotId::Clip { .. } | SlotId::Voice { .. }) {
             self.object.insert("status".into(), Value::String(status.into()));
         }
     }
@@ -198,7 +219,10 @@ pub fn for_each_slot(docs: &mut Documents, mut visit: impl FnMut(Slot<'_>)) {
             visit(Slot { id, kind: kind.unwrap_or(FileKind::KeyframeFull), object: keyframe });
         }
         if let Some(interval) = shot.get_mut("interval").and_then(Value::as_object_mut) {
-            visit(Slot { id: SlotId::Clip { shot: shot_id }, kind: FileKind::Video, object: interval });
+            visit(Slot { id: SlotId::Clip { shot: shot_id.clone() }, kind: FileKind::Video, object: interval });
+        }
+        if let Some(voice) = shot.get_mut("voice").and_then(Value::as_object_mut) {
+            visit(Slot { id: SlotId::Voice { shot: shot_id }, kind: FileKind::Audio, object: voice });
         }
     }
 }
@@ -227,8 +251,22 @@ pub fn slot_mut<'a>(docs: &'a mut Documents, id: &SlotId) -> Option<Slot<'a>> {
         SlotId::Clip { shot } => {
             (find_mut(Some(&mut docs.shots), shot)?.get_mut("interval")?.as_object_mut()?, FileKind::Video)
         }
+        SlotId::Voice { shot } => {
+            (find_mut(Some(&mut docs.shots), shot)?.get_mut("voice")?.as_object_mut()?, FileKind::Audio)
+        }
     };
     Some(Slot { id: id.clone(), kind, object })
+}
+
+/// Makes the object a slot lives in where it is made on first use: a shot's `voice` (the shot
+/// itself must exist). Every other slot is the documents' own to make.
+pub fn prepare_slot(docs: &mut Documents, id: &SlotId) {
+    if let SlotId::Voice { shot } = id
+        && let Some(shot) = find_mut(Some(&mut docs.shots), shot)
+        && !shot.get("voice").is_some_and(Value::is_object)
+    {
+        shot.insert("voice".into(), Value::Object(Map::new()));
+    }
 }
 
 /// Every file id the documents' slots hold.
@@ -317,6 +355,7 @@ mod tests {
             SlotId::Scene { scene: "场景 1".into() },
             SlotId::Keyframe { shot: "shot-1".into(), keyframe: "kf-%2F".into() },
             SlotId::Clip { shot: "shot-1".into() },
+            SlotId::Voice { shot: "shot-1".into() },
         ];
         for slot in slots {
             assert_eq!(SlotId::from_key(&slot.key()), Some(slot.clone()), "{}", slot.key());

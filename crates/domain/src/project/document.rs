@@ -76,6 +76,51 @@ struct CharacterView {
     reference_image: Option<String>,
     #[serde(default)]
     variations: Vec<VariationView>,
+    #[serde(default)]
+    voice: Option<CharacterVoiceView>,
+}
+
+/// How a character speaks: a provider's voice id and its settings (all optional).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CharacterVoiceView {
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    voice_id: Option<String>,
+    #[serde(default)]
+    speed: Option<f64>,
+    #[serde(default)]
+    pitch: Option<i32>,
+    #[serde(default)]
+    emotion: Option<String>,
+}
+
+/// The emotions a character's voice may be given (the speech vendors' common set).
+pub const VOICE_EMOTIONS: [&str; 6] = ["happy", "sad", "angry", "fearful", "surprised", "calm"];
+
+impl CharacterVoiceView {
+    fn check(&self, path: &str, errors: &mut ValidationErrors) {
+        let text_ok = |t: &str| !t.trim().is_empty() && t.len() <= 128 && !t.chars().any(char::is_control);
+        if self.provider.as_deref().is_some_and(|p| !text_ok(p)) {
+            errors.push(FieldError::new(format!("{path}.provider"), "must be 1–128 characters"));
+        }
+        if self.voice_id.as_deref().is_some_and(|v| !text_ok(v)) {
+            errors.push(FieldError::new(format!("{path}.voiceId"), "must be 1–128 characters"));
+        }
+        if self.speed.is_some_and(|s| !(0.5..=2.0).contains(&s)) {
+            errors.push(FieldError::new(format!("{path}.speed"), "must be between 0.5 and 2"));
+        }
+        if self.pitch.is_some_and(|p| !(-12..=12).contains(&p)) {
+            errors.push(FieldError::new(format!("{path}.pitch"), "must be between -12 and 12 semitones"));
+        }
+        if self.emotion.as_deref().is_some_and(|e| !VOICE_EMOTIONS.contains(&e)) {
+            errors.push(FieldError::new(
+                format!("{path}.emotion"),
+                format!("must be one of {}", VOICE_EMOTIONS.join(", ")),
+            ));
+        }
+    }
 }
 
 #[expect(dead_code, reason = "deserialised only to validate the JSON's shape")]
@@ -157,6 +202,23 @@ struct ShotView {
     keyframes: Vec<KeyframeView>,
     #[serde(default)]
     interval: Option<IntervalView>,
+    #[serde(default)]
+    voice: Option<VoiceTrackView>,
+}
+
+/// A shot's dialogue, spoken: the audio file, its length, and whether it is being made.
+#[expect(dead_code, reason = "deserialised only to validate the JSON's shape")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VoiceTrackView {
+    #[serde(default)]
+    audio_url: Option<String>,
+    #[serde(default)]
+    audio_file_id: Option<String>,
+    #[serde(default)]
+    duration: Option<f64>,
+    #[serde(default)]
+    status: GenerationStatus,
 }
 
 #[expect(dead_code, reason = "deserialised only to validate the JSON's shape")]
@@ -245,6 +307,9 @@ pub fn validate_script_data(value: &Value, errors: &mut ValidationErrors) {
     let Some(script) = errors.check(view::<ScriptDataView>(value, "script_data")) else { return };
     unique(script.characters.iter().map(|c| &c.id).enumerate(), &|i| format!("script_data.characters[{i}]"), errors);
     for (i, character) in script.characters.iter().enumerate() {
+        if let Some(voice) = &character.voice {
+            voice.check(&format!("script_data.characters[{i}].voice"), errors);
+        }
         unique(
             character.variations.iter().map(|v| &v.id).enumerate(),
             &|j| format!("script_data.characters[{i}].variations[{j}]"),

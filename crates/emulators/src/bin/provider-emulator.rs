@@ -6,14 +6,14 @@
 
 use axum::Json;
 use axum::routing::get;
-use cinegen_emulators::{Emulator, deepseek, doubao, gemini, kling, minimax, openai, yunwu};
+use cinegen_emulators::{Emulator, deepseek, doubao, doubao_speech, gemini, kling, minimax, openai, yunwu};
 use serde_json::json;
 use std::io::Write;
 use std::time::Duration;
 
 const USAGE: &str =
     "usage: provider-emulator VENDOR --key KEY [--secret SECRET] [--fault-rate 0.3] [--latency-ms 1000] [--polls N]
-vendors: openai deepseek gemini kling minimax doubao yunwu";
+vendors: openai deepseek gemini kling minimax doubao doubao-speech yunwu";
 
 struct Options {
     vendor: String,
@@ -62,6 +62,7 @@ async fn start(options: &Options) -> Result<Emulator, String> {
         "kling" => kling::start(key, &options.secret).await,
         "minimax" => minimax::start(key).await,
         "doubao" => doubao::start(key).await,
+        "doubao-speech" => doubao_speech::start(key, &options.secret).await,
         "yunwu" => yunwu::start(key).await,
         other => return Err(format!("unknown vendor {other}")),
     })

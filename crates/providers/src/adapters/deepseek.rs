@@ -38,6 +38,7 @@ pub fn provider(transport: Transport) -> Provider {
         text: Some(Arc::new(DeepSeek { transport })),
         image: None,
         video: None,
+        speech: None,
         default_models: BTreeMap::from([(Capability::Text, TEXT_MODEL.into())]),
         known_models: Default::default(),
     }

@@ -34,7 +34,13 @@ static DIALECT: LazyLock<ChatDialect> = LazyLock::new(|| ChatDialect {
 });
 
 pub fn provider(transport: Transport) -> Provider {
-    let adapter = Arc::new(Doubao { transport });
+    provider_with(transport, super::Options::default())
+}
+
+/// The provider with the operator's choices: Seedream and Seedance mark their results with
+/// Doubao's own "AI生成" watermark only when the operator lets vendors do so.
+pub fn provider_with(transport: Transport, options: super::Options) -> Provider {
+    let adapter = Arc::new(Doubao { transport, watermark: options.vendor_watermark });
     Provider {
         name: NAME,
         needs_key: true,
@@ -42,6 +48,7 @@ pub fn provider(transport: Transport) -> Provider {
         text: Some(adapter.clone()),
         image: Some(adapter.clone()),
         video: Some(adapter),
+        speech: None,
         default_models: BTreeMap::from([
             (Capability::Text, TEXT_MODEL.into()),
             (Capability::Image, IMAGE_MODEL.into()),
@@ -53,6 +60,8 @@ pub fn provider(transport: Transport) -> Provider {
 
 pub struct Doubao {
     transport: Transport,
+    /// Whether results carry Doubao's own watermark (the operator's `vendor_watermark`).
+    watermark: bool,
 }
 
 /// The base URL calls go to. A bare host (`https://ark.cn-beijing.volces.com`) gets Ark's
@@ -302,7 +311,9 @@ impl ImageModel for Doubao {
         let auth = auth(credentials)?;
         let model = model(request.model.as_deref(), IMAGE_MODEL);
         let url = format!("{}/images/generations", api_base(credentials));
-        let call = self.transport.post(NAME, &url)?.json(&seedream_body(&model, request));
+        let mut body = seedream_body(&model, request);
+        body["watermark"] = json!(self.watermark);
+        let call = self.transport.post(NAME, &url)?.json(&body);
         let answer = self.transport.for_images().send(NAME, auth.apply(call)).await?;
         if !answer.is_success() {
             return Err(ark_error(NAME, &answer));
@@ -313,6 +324,7 @@ impl ImageModel for Doubao {
         let usage = Usage {
             images: Usage::count_at(&body, "/usage/generated_images"),
             tokens: Usage::count_at(&body, "/usage/output_tokens"),
+            characters: None,
         };
         Ok(ImageOutput { images, model, usage })
     }
@@ -431,7 +443,11 @@ pub fn read_task(provider: &str, task: &Value) -> Result<VideoPoll, ProviderErro
         "succeeded" => match task.pointer("/content/video_url").and_then(Value::as_str).filter(|u| !u.is_empty()) {
             Some(url) => Ok(VideoPoll::Done {
                 media: Media::Url(url.to_owned()),
-                usage: Usage { images: None, tokens: Usage::count_at(task, "/usage/completion_tokens") },
+                usage: Usage {
+                    images: None,
+                    tokens: Usage::count_at(task, "/usage/completion_tokens"),
+                    characters: None,
+                },
                 seed: task.get("seed").and_then(Value::as_i64),
             }),
             None => {
@@ -465,7 +481,8 @@ impl VideoModel for Doubao {
     async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError> {
         let auth = auth(credentials)?;
         let model = model(request.model.as_deref(), VIDEO_MODEL);
-        let body = seedance_body(&model, request)?;
+        let mut body = seedance_body(&model, request)?;
+        body["watermark"] = json!(self.watermark);
         let url = format!("{}/contents/generations/tasks", api_base(credentials));
         let call = self.transport.post(NAME, &url)?.json(&body);
         let answer = self.transport.send(NAME, auth.apply(call)).await?;
@@ -492,7 +509,7 @@ impl VideoModel for Doubao {
     }
 
     fn expected_usage(&self, model: &str, seconds: f64, width: u32, height: u32) -> Usage {
-        Usage { images: None, tokens: Some(seedance_tokens(model, seconds, width, height)) }
+        Usage { tokens: Some(seedance_tokens(model, seconds, width, height)), ..Usage::default() }
     }
 
     /// Ark cancels queued tasks (and deletes finished ones' records).
@@ -622,6 +639,7 @@ mod tests {
             panels: 1,
             references: vec![input.clone(), linked.clone()],
             model: None,
+            card: None,
         };
         let body = seedream_body(IMAGE_MODEL, &request);
         assert_eq!(body["image"][0], "data:image/png;base64,cG5n");

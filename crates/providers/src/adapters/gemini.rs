@@ -61,6 +61,7 @@ pub fn provider(transport: Transport) -> Provider {
         text: Some(adapter.clone()),
         image: Some(adapter.clone()),
         video: Some(adapter),
+        speech: None,
         default_models: BTreeMap::from([
             (Capability::Text, TEXT_MODEL.into()),
             (Capability::Image, IMAGE_MODEL.into()),
@@ -555,6 +556,7 @@ mod tests {
             panels: 1,
             references: vec![png("r")],
             model: None,
+            card: None,
         };
         let body = image_body("gemini-3.1-flash-image", &request);
         assert_eq!(body["generationConfig"]["imageConfig"], json!({"aspectRatio": "16:9", "imageSize": "2K"}));

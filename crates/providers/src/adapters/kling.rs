@@ -91,6 +91,7 @@ impl Kling {
             text: None,
             image: Some(adapter.clone()),
             video: Some(adapter),
+            speech: None,
             default_models: BTreeMap::from([
                 (Capability::Image, IMAGE_MODEL.into()),
                 (Capability::Video, VIDEO_MODEL.into()),
@@ -502,6 +503,7 @@ mod tests {
             panels: 1,
             references: vec![input(b"ref")],
             model: None,
+            card: None,
         };
         let body = image_body(&image, "kling-v2-1");
         assert_eq!((body["n"].as_u64(), body["image"].as_str()), (Some(9), Some("cmVm")));

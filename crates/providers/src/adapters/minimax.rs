@@ -1,11 +1,13 @@
 //! MiniMax: chatcompletion_v2 (M-series reasoning models, JSON by prompt, `<think>` stripped),
 //! image-01 (synchronous, links, one character reference) and Hailuo video (task → status →
-//! `file_id` → files/retrieve → download link). Errors usually come as HTTP 200 with a non-zero
+//! `file_id` → files/retrieve → download link) and T2A v2 speech (synchronous, hex-encoded WAV,
+//! billed by the characters it reports). Errors usually come as HTTP 200 with a non-zero
 //! `base_resp.status_code`, so every answer is checked for both. See `shared/providers/minimax.md`.
 
 use crate::capability::{
-    Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
-    TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
+    Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, SpeechModel, SpeechOutput,
+    SpeechRequest, TextModel, TextOutput, TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll,
+    VideoRequest, VoiceInfo,
 };
 use crate::net::chat::{self, ChatDialect};
 use crate::net::images::{data_uri, decode_base64, nearest_ratio};
@@ -23,6 +25,23 @@ pub const BASE_URL_CHINA: &str = "https://api.minimaxi.com";
 pub const TEXT_MODEL: &str = "MiniMax-M2.5";
 pub const IMAGE_MODEL: &str = "image-01";
 pub const VIDEO_MODEL: &str = "MiniMax-Hailuo-02";
+pub const SPEECH_MODEL: &str = "speech-2.8-hd";
+/// The longest text one synchronous T2A call takes, in characters.
+const SPEECH_TEXT_LIMIT: usize = 10_000;
+
+/// Some of the system voices (the account's cloned and designed voices work by id too).
+pub const VOICES: &[VoiceInfo] = &[
+    VoiceInfo { id: "female-shaonv", name: "少女", language: "zh", gender: "female" },
+    VoiceInfo { id: "male-qn-qingse", name: "青涩青年", language: "zh", gender: "male" },
+    VoiceInfo { id: "female-yujie", name: "御姐", language: "zh", gender: "female" },
+    VoiceInfo { id: "male-qn-jingying", name: "精英青年", language: "zh", gender: "male" },
+    VoiceInfo { id: "female-chengshu", name: "成熟女性", language: "zh", gender: "female" },
+    VoiceInfo { id: "male-qn-badao", name: "霸道青年", language: "zh", gender: "male" },
+    VoiceInfo { id: "presenter_female", name: "女性主持人", language: "zh", gender: "female" },
+    VoiceInfo { id: "presenter_male", name: "男性主持人", language: "zh", gender: "male" },
+    VoiceInfo { id: "English_Graceful_Lady", name: "Graceful Lady", language: "en", gender: "female" },
+    VoiceInfo { id: "English_Trustworth_Man", name: "Trustworthy Man", language: "en", gender: "male" },
+];
 
 /// M-series models take JSON by prompt only: no `response_format`.
 const DIALECT: ChatDialect = ChatDialect {
@@ -45,11 +64,13 @@ pub fn provider(transport: Transport) -> Provider {
         has_secret_key: false,
         text: Some(adapter.clone()),
         image: Some(adapter.clone()),
-        video: Some(adapter),
+        video: Some(adapter.clone()),
+        speech: Some(adapter),
         default_models: BTreeMap::from([
             (Capability::Text, TEXT_MODEL.into()),
             (Capability::Image, IMAGE_MODEL.into()),
             (Capability::Video, VIDEO_MODEL.into()),
+            (Capability::Speech, SPEECH_MODEL.into()),
         ]),
         known_models: Default::default(),
     }
@@ -290,6 +311,64 @@ impl ImageModel for MiniMax {
     }
 }
 
+/// The T2A v2 body: WAV, mono, hex in the answer; speed, pitch and emotion where asked for.
+pub fn speech_body(request: &SpeechRequest, model: &str, voice: &str) -> Result<Value, ProviderError> {
+    if request.text.chars().count() > SPEECH_TEXT_LIMIT {
+        return Err(ProviderError::Permanent {
+            message: format!("{NAME}: a line may be at most {SPEECH_TEXT_LIMIT} characters"),
+        });
+    }
+    let mut setting = json!({"voice_id": voice, "speed": request.voice.speed.unwrap_or(1.0).clamp(0.5, 2.0),
+                             "vol": 1.0, "pitch": request.voice.pitch.unwrap_or(0).clamp(-12, 12)});
+    if let Some(emotion) = &request.voice.emotion {
+        setting["emotion"] = json!(emotion);
+    }
+    Ok(json!({
+        "model": model,
+        "text": request.text,
+        "stream": false,
+        "voice_setting": setting,
+        "audio_setting": {"sample_rate": 32000, "format": "wav", "channel": 1},
+        "output_format": "hex",
+    }))
+}
+
+/// The audio of a T2A answer (`data.audio`, hex) and the characters it was billed.
+fn read_speech(body: &Value) -> Result<(bytes::Bytes, Option<i64>), ProviderError> {
+    let audio = body
+        .pointer("/data/audio")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ProviderError::Malformed { message: format!("{NAME}: the answer has no data.audio") })?;
+    let bytes = hex::decode(audio)
+        .map_err(|e| ProviderError::Malformed { message: format!("{NAME}: data.audio is not hex: {e}") })?;
+    Ok((bytes.into(), Usage::count_at(body, "/extra_info/usage_characters")))
+}
+
+#[async_trait::async_trait]
+impl SpeechModel for MiniMax {
+    async fn synthesize(
+        &self,
+        request: &SpeechRequest,
+        credentials: &Credentials,
+    ) -> Result<SpeechOutput, ProviderError> {
+        let model = model(request.model.as_deref(), SPEECH_MODEL);
+        let voice = request.voice.voice_id.clone().unwrap_or_else(|| self.default_voice(&request.language).into());
+        let body = self.post(credentials, "/v1/t2a_v2", &speech_body(request, &model, &voice)?).await?;
+        let (bytes, characters) = read_speech(&body)?;
+        let content_type = if bytes.starts_with(b"RIFF") { "audio/wav" } else { "audio/mpeg" };
+        Ok(SpeechOutput {
+            audio: Media::Bytes { bytes, content_type: content_type.into() },
+            model,
+            usage: Usage { characters, ..Usage::default() },
+        })
+    }
+
+    fn voices(&self) -> &'static [VoiceInfo] {
+        VOICES
+    }
+}
+
 #[async_trait::async_trait]
 impl VideoModel for MiniMax {
     async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError> {
@@ -372,6 +451,7 @@ mod tests {
             panels: 1,
             references: vec![input()],
             model: None,
+            card: None,
         };
         let body = image_body(&image, "image-01");
         assert_eq!(
@@ -383,6 +463,27 @@ mod tests {
         assert!(
             image_body(&ImageRequest { references: vec![], ..image }, "image-01").get("subject_reference").is_none()
         );
+    }
+
+    #[test]
+    fn speech_follows_the_t2a_fields() {
+        let voice = crate::capability::Voice {
+            voice_id: None,
+            speed: Some(3.0),
+            pitch: Some(-4),
+            emotion: Some("angry".into()),
+        };
+        let request = SpeechRequest { text: "站住！".into(), voice, language: "zh".into(), model: None };
+        let body = speech_body(&request, SPEECH_MODEL, "male-qn-qingse").unwrap();
+        assert_eq!(body["voice_setting"]["speed"], 2.0);
+        assert_eq!(body["voice_setting"]["pitch"], -4);
+        assert_eq!(body["voice_setting"]["emotion"], "angry");
+        assert_eq!(body["audio_setting"]["format"], "wav");
+        assert_eq!(body["output_format"], "hex");
+        let answer = json!({"data": {"audio": "52494646", "status": 2}, "extra_info": {"usage_characters": 3}});
+        let (bytes, characters) = read_speech(&answer).unwrap();
+        assert_eq!((&bytes[..], characters), (&b"RIFF"[..], Some(3)));
+        assert!(read_speech(&json!({"data": {"audio": "zz"}})).is_err());
     }
 
     #[test]

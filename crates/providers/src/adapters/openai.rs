@@ -1,9 +1,11 @@
 //! OpenAI: Chat Completions with `json_object` output, and GPT Image — generations from a prompt,
-//! edits (multipart `image[]`) when there are references; images come back inline. No video: the
+//! edits (multipart `image[]`) when there are references; images come back inline; speech
+//! (`/audio/speech`, WAV, emotion as `instructions` on the models that take them). No video: the
 //! Videos API was shut down in September 2026. See `shared/providers/openai.md`.
 
 use crate::capability::{
-    Credentials, ImageModel, ImageOutput, ImageRequest, ProviderError, TextModel, TextOutput, TextRequest, Usage,
+    Credentials, ImageModel, ImageOutput, ImageRequest, Media, ProviderError, SpeechModel, SpeechOutput, SpeechRequest,
+    TextModel, TextOutput, TextRequest, Usage, VoiceInfo,
 };
 use crate::net::chat::{self, ChatDialect, openai_style_error};
 use crate::net::images::{decode_base64, edits_form};
@@ -17,6 +19,26 @@ pub const NAME: &str = "openai";
 pub const BASE_URL: &str = "https://api.openai.com/v1";
 pub const TEXT_MODEL: &str = "gpt-5-mini";
 pub const IMAGE_MODEL: &str = "gpt-image-2";
+pub const SPEECH_MODEL: &str = "gpt-4o-mini-tts";
+/// The longest input `/audio/speech` takes, in characters.
+const SPEECH_INPUT_LIMIT: usize = 4096;
+
+/// The built-in voices; each speaks every language the model does.
+pub const VOICES: &[VoiceInfo] = &[
+    VoiceInfo { id: "coral", name: "Coral", language: "multi", gender: "female" },
+    VoiceInfo { id: "alloy", name: "Alloy", language: "multi", gender: "neutral" },
+    VoiceInfo { id: "ash", name: "Ash", language: "multi", gender: "male" },
+    VoiceInfo { id: "ballad", name: "Ballad", language: "multi", gender: "male" },
+    VoiceInfo { id: "echo", name: "Echo", language: "multi", gender: "male" },
+    VoiceInfo { id: "fable", name: "Fable", language: "multi", gender: "male" },
+    VoiceInfo { id: "nova", name: "Nova", language: "multi", gender: "female" },
+    VoiceInfo { id: "onyx", name: "Onyx", language: "multi", gender: "male" },
+    VoiceInfo { id: "sage", name: "Sage", language: "multi", gender: "female" },
+    VoiceInfo { id: "shimmer", name: "Shimmer", language: "multi", gender: "female" },
+    VoiceInfo { id: "verse", name: "Verse", language: "multi", gender: "male" },
+    VoiceInfo { id: "marin", name: "Marin", language: "multi", gender: "female" },
+    VoiceInfo { id: "cedar", name: "Cedar", language: "multi", gender: "male" },
+];
 
 const DIALECT: ChatDialect = ChatDialect {
     provider: NAME,
@@ -33,11 +55,13 @@ pub fn provider(transport: Transport) -> Provider {
         needs_key: true,
         has_secret_key: false,
         text: Some(adapter.clone()),
-        image: Some(adapter),
+        image: Some(adapter.clone()),
         video: None,
+        speech: Some(adapter),
         default_models: BTreeMap::from([
             (Capability::Text, TEXT_MODEL.into()),
             (Capability::Image, IMAGE_MODEL.into()),
+            (Capability::Speech, SPEECH_MODEL.into()),
         ]),
         known_models: Default::default(),
     }
@@ -104,8 +128,60 @@ impl ImageModel for OpenAi {
         if images.is_empty() {
             return Err(ProviderError::Malformed { message: format!("{NAME}: the answer holds no image") });
         }
-        let usage = Usage { images: None, tokens: Usage::count_at(&body, "/usage/output_tokens") };
+        let usage = Usage { tokens: Usage::count_at(&body, "/usage/output_tokens"), ..Usage::default() };
         Ok(ImageOutput { images, model, usage })
+    }
+}
+
+/// The body of a speech request. `instructions` (how to say it) only where the model takes them:
+/// the `tts-1` models refuse the field. Pitch has no parameter here.
+pub fn speech_body(model: &str, request: &SpeechRequest, voice: &str) -> Result<Value, ProviderError> {
+    if request.text.chars().count() > SPEECH_INPUT_LIMIT {
+        return Err(ProviderError::Permanent {
+            message: format!("{NAME}: a line may be at most {SPEECH_INPUT_LIMIT} characters"),
+        });
+    }
+    let mut body = json!({"model": model, "input": request.text, "voice": voice, "response_format": "wav"});
+    if let Some(speed) = request.voice.speed {
+        body["speed"] = json!(speed.clamp(0.25, 4.0));
+    }
+    if let Some(emotion) = &request.voice.emotion
+        && !model.starts_with("tts-1")
+    {
+        body["instructions"] = json!(format!("Speak in a {emotion} tone."));
+    }
+    Ok(body)
+}
+
+#[async_trait::async_trait]
+impl SpeechModel for OpenAi {
+    async fn synthesize(
+        &self,
+        request: &SpeechRequest,
+        credentials: &Credentials,
+    ) -> Result<SpeechOutput, ProviderError> {
+        let auth = Auth::Bearer(api_key(NAME, credentials)?.into());
+        let model = model(request.model.as_deref(), SPEECH_MODEL);
+        let voice = request.voice.voice_id.clone().unwrap_or_else(|| self.default_voice(&request.language).into());
+        let body = speech_body(&model, request, &voice)?;
+        let call = self.transport.post(NAME, &format!("{}/audio/speech", base_url(credentials, BASE_URL)))?.json(&body);
+        let answer = self.transport.for_images().send(NAME, auth.apply(call)).await?;
+        if !answer.is_success() {
+            return Err(openai_style_error(NAME, &answer));
+        }
+        if !answer.body.starts_with(b"RIFF") {
+            return Err(ProviderError::Malformed { message: format!("{NAME}: the speech answer is not a WAV file") });
+        }
+        let characters = request.text.chars().count() as i64;
+        Ok(SpeechOutput {
+            audio: Media::Bytes { bytes: answer.body, content_type: "audio/wav".into() },
+            model,
+            usage: Usage { characters: Some(characters), ..Usage::default() },
+        })
+    }
+
+    fn voices(&self) -> &'static [VoiceInfo] {
+        VOICES
     }
 }
 
@@ -119,5 +195,18 @@ mod tests {
         assert_eq!(image_size("gpt-image-2", 1080, 1440), "1072x1440");
         assert_eq!(image_size("gpt-image-2", 7680, 4320), "3840x2160");
         assert_eq!(image_size("gpt-image-1", 1080, 1440), "1024x1536");
+    }
+
+    #[test]
+    fn emotion_becomes_instructions_where_the_model_takes_them() {
+        let voice = crate::capability::Voice { emotion: Some("sad".into()), speed: Some(1.5), ..Default::default() };
+        let request = SpeechRequest { text: "Go.".into(), voice, language: "en".into(), model: None };
+        let body = speech_body(SPEECH_MODEL, &request, "coral").unwrap();
+        assert_eq!(body["instructions"], "Speak in a sad tone.");
+        assert_eq!(body["speed"], 1.5);
+        assert_eq!(body["response_format"], "wav");
+        assert!(speech_body("tts-1-hd", &request, "coral").unwrap().get("instructions").is_none());
+        let long = SpeechRequest { text: "字".repeat(4097), ..request };
+        assert!(speech_body(SPEECH_MODEL, &long, "coral").is_err());
     }
 }

@@ -46,6 +46,7 @@ pub fn provider(transport: Transport) -> Provider {
         text: Some(adapter.clone()),
         image: Some(adapter.clone()),
         video: Some(adapter),
+        speech: None,
         default_models: BTreeMap::from([
             (Capability::Text, TEXT_MODEL.into()),
             (Capability::Image, IMAGE_MODEL.into()),

@@ -4,6 +4,7 @@
 
 pub mod director;
 pub mod screenplay;
+pub mod speech;
 
 use crate::capability::*;
 use crate::registry::{Capability, Provider};
@@ -20,6 +21,8 @@ pub const NAME: &str = "local";
 const TEXT_MODEL: &str = "screenplay-parser-1";
 const IMAGE_MODEL: &str = "procedural-1";
 const VIDEO_MODEL: &str = "ffmpeg-keyframes-1";
+/// What the offline provider draws a keyframe with: a storyboard card.
+const CARD_MODEL: &str = "storyboard-card-1";
 
 pub struct LocalProvider {
     /// Where clips are rendered before they are handed over.
@@ -61,11 +64,13 @@ impl LocalProvider {
             has_secret_key: false,
             text: Some(local.clone()),
             image: Some(local.clone()),
-            video: Some(local),
+            video: Some(local.clone()),
+            speech: Some(local),
             default_models: [
                 (Capability::Text, TEXT_MODEL.to_owned()),
                 (Capability::Image, IMAGE_MODEL.to_owned()),
                 (Capability::Video, VIDEO_MODEL.to_owned()),
+                (Capability::Speech, speech::SPEECH_MODEL.to_owned()),
             ]
             .into(),
             known_models: Default::default(),
@@ -106,8 +111,27 @@ impl TextModel for LocalProvider {
 }
 
 #[async_trait::async_trait]
+impl SpeechModel for LocalProvider {
+    async fn synthesize(&self, request: &SpeechRequest, _: &Credentials) -> Result<SpeechOutput, ProviderError> {
+        speech::speak(&self.work_dir, request).await
+    }
+
+    fn voices(&self) -> &'static [VoiceInfo] {
+        speech::VOICES
+    }
+}
+
+#[async_trait::async_trait]
 impl ImageModel for LocalProvider {
     async fn generate(&self, request: &ImageRequest, _: &Credentials) -> Result<ImageOutput, ProviderError> {
+        // A keyframe is drawn as a storyboard card, where a font can draw its words.
+        if let (Some(card), 1, Some(font)) = (&request.card, request.panels, cinegen_media::cjk_font()) {
+            let png = self.card(card, request, &font).await?;
+            let images = (0..request.count.clamp(1, 9))
+                .map(|_| Media::Bytes { bytes: png.clone(), content_type: "image/png".into() })
+                .collect();
+            return Ok(ImageOutput { images, model: CARD_MODEL.into(), usage: Usage::default() });
+        }
         // References shape the picture too, so a variation differs from its base look.
         let mut seed = request.prompt.clone();
         for reference in &request.references {
@@ -130,6 +154,42 @@ impl ImageModel for LocalProvider {
 }
 
 impl LocalProvider {
+    /// Draws `card` as a PNG with ffmpeg under the work directory, the request's references to
+    /// the characters (their chosen looks) in frame.
+    async fn card(
+        &self,
+        card: &cinegen_media::Card,
+        request: &ImageRequest,
+        font: &Path,
+    ) -> Result<Bytes, ProviderError> {
+        let failed = |e: &dyn std::fmt::Display| ProviderError::Transient {
+            message: format!("drawing the card failed: {e}"),
+            retry_after: None,
+        };
+        let ffmpeg = Ffmpeg::locate().map_err(|e| ProviderError::Permanent { message: e.to_string() })?;
+        tokio::fs::create_dir_all(&self.work_dir).await.map_err(|e| failed(&e))?;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let out = self.work_dir.join(format!("card-{}-{n}.png", std::process::id()));
+        let mut pictures = Vec::new();
+        for (i, reference) in request.references.iter().skip(card.skip_references).enumerate() {
+            let path = out.with_extension(format!("ref{i}"));
+            tokio::fs::write(&path, &reference.bytes).await.map_err(|e| failed(&e))?;
+            pictures.push(path);
+        }
+        let drawn =
+            ffmpeg.card(card, request.width, request.height, &pictures, font, &out).await.map_err(|e| failed(&e));
+        for picture in &pictures {
+            let _ = tokio::fs::remove_file(picture).await;
+        }
+        let bytes = match drawn {
+            Ok(()) => tokio::fs::read(&out).await.map_err(|e| failed(&e)),
+            Err(error) => Err(error),
+        };
+        let _ = tokio::fs::remove_file(&out).await;
+        Ok(Bytes::from(bytes?))
+    }
+
     fn job_id(request: &VideoRequest) -> String {
         let mut hash = Sha256::new();
         hash.update(request.prompt.as_bytes());
@@ -276,6 +336,7 @@ mod tests {
             panels: 1,
             references: vec![],
             model: None,
+            card: None,
         };
         let out = local.generate(&request, &Credentials::default()).await.unwrap();
         assert_eq!(out.images.len(), 3);

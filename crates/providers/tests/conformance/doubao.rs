@@ -81,7 +81,7 @@ async fn departures_are_recorded() {
     let subject = setup().await;
     let body = serde_json::json!({
         "model": "doubao-seedream-4-5-251128", "prompt": "p", "size": "1920x1080", "response_format": "url",
-        "watermark": true, "image": "data:image/PNG;base64,aGk=",
+        "watermark": "yes", "image": "data:image/PNG;base64,aGk=",
     });
     let url = format!("{}/api/v3/images/generations", subject.emulator.base_url);
     reqwest::Client::new().post(url).bearer_auth(KEY).json(&body).send().await.expect("an answer");

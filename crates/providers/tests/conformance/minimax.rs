@@ -10,7 +10,7 @@ async fn setup() -> Subject {
     Subject::new(minimax::provider(Transport::unguarded(CALL_TIMEOUT)), emulator, "sk-minimax-test", "")
 }
 
-crate::suite!(setup, text, image, video);
+crate::suite!(setup, text, image, video, speech);
 
 /// A throttled poll is transient and the job is polled on; the task and file calls go in order.
 #[tokio::test]

@@ -10,4 +10,4 @@ async fn setup() -> Subject {
     }
 }
 
-crate::suite!(setup, text, image);
+crate::suite!(setup, text, image, speech);

@@ -2,8 +2,8 @@
 
 use cinegen_emulators::{Emulator, Fault};
 use cinegen_providers::{
-    Capability, Credentials, ImageRequest, Media, MediaInput, Provider, ProviderError, TextRequest, TextTask,
-    VideoFrames, VideoPoll, VideoRequest,
+    Capability, Credentials, ImageRequest, Media, MediaInput, Provider, ProviderError, SpeechRequest, TextRequest,
+    TextTask, VideoFrames, VideoPoll, VideoRequest, Voice,
 };
 use std::time::Duration;
 
@@ -75,6 +75,7 @@ pub fn capability(name: &str) -> Capability {
         "text" => Capability::Text,
         "image" => Capability::Image,
         "video" => Capability::Video,
+        "speech" => Capability::Speech,
         other => panic!("no capability {other}"),
     }
 }
@@ -108,6 +109,7 @@ pub fn image_request(model: Option<String>, count: u8) -> ImageRequest {
         panels: 1,
         references: vec![png_input("reference character")],
         model,
+        card: None,
     }
 }
 
@@ -120,6 +122,18 @@ pub fn video_request(model: Option<String>) -> VideoRequest {
         height: 1080,
         model,
         seed: None,
+    }
+}
+
+/// A line with a voice of the vendor's own list, a little faster, in a mood.
+pub fn speech_request(provider: &Provider) -> SpeechRequest {
+    let speech = provider.speech().expect("a speech capability");
+    let voice = speech.voices().last().map(|v| v.id.to_owned());
+    SpeechRequest {
+        text: "林夏：今晚一定要找到他。".split_once('：').map(|(_, line)| line.to_owned()).unwrap_or_default(),
+        voice: Voice { voice_id: voice, speed: Some(1.1), pitch: None, emotion: Some("sad".into()) },
+        language: "zh".into(),
+        model: None,
     }
 }
 
@@ -152,6 +166,9 @@ pub async fn call(subject: &Subject, capability: Capability, credentials: &Crede
             .await
             .map(drop),
         Capability::Video => subject.provider.video()?.submit(&subject.video_request(), credentials).await.map(drop),
+        Capability::Speech => {
+            subject.provider.speech()?.synthesize(&speech_request(&subject.provider), credentials).await.map(drop)
+        }
     }
 }
 
@@ -160,8 +177,20 @@ pub async fn happy_path(subject: &Subject, capability: Capability) {
         Capability::Text => text_json(subject).await,
         Capability::Image => image_with_reference(subject).await,
         Capability::Video => video_round_trip(subject).await,
+        Capability::Speech => spoken_line(subject).await,
     }
     subject.emulator.assert_conformant();
+}
+
+async fn spoken_line(subject: &Subject) {
+    let request = speech_request(&subject.provider);
+    let output =
+        subject.provider.speech().unwrap().synthesize(&request, &subject.credentials).await.expect("a spoken line");
+    let bytes = materialize(&output.audio).await;
+    assert!(bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WAVE", "the line is a WAV file");
+    assert!(bytes.len() > 44 + 1000, "the WAV holds sound: {} bytes", bytes.len());
+    assert!(!output.model.is_empty());
+    assert_eq!(output.usage.characters, Some(request.text.chars().count() as i64), "the characters billed");
 }
 
 async fn text_json(subject: &Subject) {

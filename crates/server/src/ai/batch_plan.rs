@@ -3,6 +3,7 @@
 
 use super::Choice;
 use super::handlers::{ImagePayload, VideoPayload};
+use super::speech::{SpeechPayload, lines_of};
 use super::targets::{self, Target, video_plan};
 use crate::tasks::kind::TaskKind;
 use cinegen_domain::project::assets::SlotId;
@@ -19,6 +20,8 @@ pub enum BatchKind {
     Images,
     Keyframes,
     Clips,
+    /// Every shot's dialogue, spoken.
+    Voices,
 }
 
 impl BatchKind {
@@ -27,7 +30,17 @@ impl BatchKind {
             "images" => Some(Self::Images),
             "keyframes" => Some(Self::Keyframes),
             "clips" => Some(Self::Clips),
+            "voices" => Some(Self::Voices),
             _ => None,
+        }
+    }
+
+    /// The capability a batch of this kind calls.
+    pub fn capability(self) -> cinegen_providers::Capability {
+        match self {
+            Self::Images | Self::Keyframes => cinegen_providers::Capability::Image,
+            Self::Clips => cinegen_providers::Capability::Video,
+            Self::Voices => cinegen_providers::Capability::Speech,
         }
     }
 
@@ -36,6 +49,7 @@ impl BatchKind {
             Self::Images => "images",
             Self::Keyframes => "keyframes",
             Self::Clips => "clips",
+            Self::Voices => "voices",
         }
     }
 }
@@ -168,6 +182,16 @@ fn select(
                 plan.items.push(input.into());
             }
         }
+        BatchKind::Voices => {
+            for (shot_id, shot) in ids(Some(&project.docs.shots)).into_iter().filter(|(id, _)| chosen(id)) {
+                let done = only.is_none() && shot.get("voice").is_some_and(|v| file_of(v, "audioFileId"));
+                if done || lines_of(project, &shot_id).is_none_or(|lines| lines.is_empty()) {
+                    continue;
+                }
+                plan.slots.push(SlotId::Voice { shot: shot_id.clone() });
+                plan.items.push(SpeechPayload { shot_id, choice: choice.clone() }.into());
+            }
+        }
     }
     plan
 }
@@ -185,6 +209,13 @@ fn select_stale(
     ordered.sort_by_key(|slot| slot.key());
     for slot in ordered {
         match (kind, slot) {
+            (BatchKind::Voices, SlotId::Voice { shot }) => {
+                if lines_of(project, shot).is_none_or(|lines| lines.is_empty()) {
+                    continue;
+                }
+                plan.slots.push(slot.clone());
+                plan.items.push(SpeechPayload { shot_id: shot.clone(), choice: choice.clone() }.into());
+            }
             (BatchKind::Clips, SlotId::Clip { shot }) => {
                 if video_plan(project, shot, None).is_err() {
                     continue;

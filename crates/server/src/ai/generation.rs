@@ -15,14 +15,26 @@ use crate::tasks::kind::{BatchPayload, TaskKind};
 use crate::tasks::{TaskEvents, TaskService};
 use chrono::Utc;
 use cinegen_domain::project::ChangeError;
-use cinegen_domain::project::assets::{SlotId, slot_mut};
+use cinegen_domain::project::assets::{SlotId, prepare_slot, slot_mut};
 use cinegen_domain::{FieldError, FileId, ProjectId, TaskId, UserId, ValidationErrors};
+use cinegen_providers::Capability;
 use cinegen_store::{BudgetScope, NewTask, ProjectRecord, Store, StoreError, TakeRecord, TaskRecord};
 use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Items one batch may queue.
 pub const MAX_BATCH_ITEMS: usize = 500;
+/// The longest sample a voice preview says.
+pub const PREVIEW_CHARS: usize = 200;
+
+/// What a voice says when the person previewing it gives no text.
+fn sample_line(language: &str) -> &'static str {
+    match language {
+        "en" => "The rain has not stopped since you left. Tonight, I will find him.",
+        _ => "雨一直没停。今晚，我一定要找到他。",
+    }
+}
+
 /// Takes a batch may ask for per item.
 pub const MAX_CANDIDATES: u8 = 4;
 
@@ -181,6 +193,7 @@ impl GenerationService {
     async fn enqueue_marking(&self, on: &Editable, slots: Vec<SlotId>, tasks: Vec<NewTask>) -> AppResult<Queued> {
         let change = move |record: &mut ProjectRecord| {
             for slot in &slots {
+                prepare_slot(&mut record.docs, slot);
                 slot_mut(&mut record.docs, slot)
                     .ok_or_else(|| ChangeError::Missing(slot.describe()))?
                     .set_status("generating");
@@ -197,6 +210,53 @@ impl GenerationService {
         let first =
             done.tasks.into_iter().next().ok_or_else(|| AppError::internal(anyhow::anyhow!("nothing enqueued")))?;
         Ok(self.announce(first, done.created))
+    }
+
+    /// The music bed a merge names: an audio file of the project's, ready.
+    pub async fn music(&self, on: &Editable, raw: &str) -> AppResult<FileId> {
+        let invalid =
+            |message: &str| AppError::validation(ValidationErrors(vec![FieldError::new("music_file_id", message)]));
+        let id: FileId = raw.parse().map_err(|_| invalid("is not a file id"))?;
+        let found = self.store.ready_files_of_project(on.access.id(), &[id]).await?;
+        let file = found
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::NotFound(format!("file {id} not found in this project")))?;
+        if file.kind != cinegen_domain::FileKind::Audio {
+            return Err(invalid("must be an audio file (uploaded with file_type audio)"));
+        }
+        Ok(id)
+    }
+
+    /// Speaks `text` (else a sample line) in `voice`, for a person choosing a voice: a short
+    /// synchronous call, drawn from the caller's hourly budget of its provider and recorded as
+    /// usage like any other. Answers the audio and its content type.
+    pub async fn preview_voice(
+        &self,
+        caller: UserId,
+        choice: &Choice,
+        voice: cinegen_providers::Voice,
+        text: Option<String>,
+        language: &str,
+    ) -> AppResult<(bytes::Bytes, String)> {
+        let mut errors = ValidationErrors::default();
+        for (field, problem) in voice.problems() {
+            errors.push(FieldError::new(field, problem));
+        }
+        let text =
+            text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).unwrap_or_else(|| sample_line(language).into());
+        if text.chars().count() > PREVIEW_CHARS {
+            errors.push(FieldError::new("text", format!("must be at most {PREVIEW_CHARS} characters")));
+        }
+        errors.into_result().map_err(AppError::validation)?;
+        let provider = self.ai.provider_for(caller, Capability::Speech, choice).await?;
+        let charge = Charge::of(Budget::for_call(provider, Capability::Speech), 1);
+        self.tasks.draw(caller, &charge).await?;
+        let spoken = self.ai.speak_now(caller, choice, voice, text, language).await;
+        if spoken.is_err() {
+            self.tasks.refund(caller, &charge).await;
+        }
+        spoken
     }
 
     /// What a batch of `kind` would make: everything missing, every frame or clip of the shots
@@ -400,6 +460,7 @@ fn slot_of(item: &TaskKind) -> Option<SlotId> {
     match item {
         TaskKind::Image(image) => Some(image.target.slot()),
         TaskKind::Video(video) => Some(SlotId::Clip { shot: video.shot_id.clone() }),
+        TaskKind::Speech(speech) => Some(SlotId::Voice { shot: speech.shot_id.clone() }),
         _ => None,
     }
 }
@@ -421,7 +482,7 @@ fn link_files<'a>(links: impl IntoIterator<Item = &'a Link>) -> Vec<FileId> {
 fn check_selection(project: &cinegen_store::ProjectRecord, kind: BatchKind, shots: &[String]) -> AppResult<()> {
     let mut errors = ValidationErrors::default();
     if kind == BatchKind::Images {
-        errors.push(FieldError::new("shot_ids", "selects shots: it applies to keyframes and clips"));
+        errors.push(FieldError::new("shot_ids", "selects shots: it applies to keyframes, clips and voices"));
     } else if shots.is_empty() || shots.len() > MAX_BATCH_ITEMS {
         errors.push(FieldError::new("shot_ids", format!("names 1–{MAX_BATCH_ITEMS} shots")));
     }

@@ -9,7 +9,7 @@ use crate::takes::{self, Provenance, TakeDraft, inputs_hash};
 use crate::tasks::kind::{KindPayload, TaskKind};
 use crate::tasks::{TaskContext, TaskError, TaskHandler};
 use cinegen_domain::project::ChangeError;
-use cinegen_domain::project::assets::{SlotId, TakeSlot, slot_mut};
+use cinegen_domain::project::assets::{SlotId, TakeSlot, prepare_slot, slot_mut};
 use cinegen_domain::project::document::{id_matches, validate_script_data, validate_shots};
 use cinegen_domain::project::settings::target_duration_secs;
 use cinegen_domain::{FileId, FileKind, ProjectId, ValidationErrors};
@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn payload<P: KindPayload>(ctx: &TaskContext) -> Result<P, TaskError> {
+pub(crate) fn payload<P: KindPayload>(ctx: &TaskContext) -> Result<P, TaskError> {
     TaskKind::input(&ctx.task)
 }
 
@@ -58,21 +58,37 @@ fn is_final(ctx: &TaskContext, error: &TaskError) -> bool {
 impl AiService {
     /// Puts `file` into `slot` with `status`. Answers the file the slot held before (now
     /// unreferenced), or `Err(NOT_FOUND)` when the slot no longer exists.
-    async fn settle_slot(
+    pub(crate) async fn settle_slot(
         &self,
         project: ProjectId,
         slot: SlotId,
         file: Option<FileId>,
         status: &'static str,
     ) -> Result<Option<FileId>, TaskError> {
+        self.settle_slot_with(project, slot, file, status, serde_json::Map::new()).await
+    }
+
+    /// [`Self::settle_slot`], also writing `fields` beside the file (a voice's `duration`).
+    async fn settle_slot_with(
+        &self,
+        project: ProjectId,
+        slot: SlotId,
+        file: Option<FileId>,
+        status: &'static str,
+        fields: serde_json::Map<String, Value>,
+    ) -> Result<Option<FileId>, TaskError> {
         let previous = Arc::new(Mutex::new(None));
         let seen = previous.clone();
         let change = move |record: &mut ProjectRecord| {
+            prepare_slot(&mut record.docs, &slot);
             let mut found = slot_mut(&mut record.docs, &slot).ok_or_else(|| ChangeError::Missing(slot.describe()))?;
             if let Some(file) = file {
                 *seen.lock().expect("slot") = found.file_id().and_then(|id| id.parse::<FileId>().ok());
                 found.set_file_id(Some(file.to_string()));
                 found.set_url(None);
+                for (key, value) in &fields {
+                    found.object.insert(key.clone(), value.clone());
+                }
             }
             found.set_status(status);
             Ok(())
@@ -83,7 +99,7 @@ impl AiService {
     }
 
     /// Marks `slot` failed (or back to pending when cancelled) once the task has really ended.
-    async fn release_slot(&self, ctx: &TaskContext, project: ProjectId, slot: SlotId, error: &TaskError) {
+    pub(crate) async fn release_slot(&self, ctx: &TaskContext, project: ProjectId, slot: SlotId, error: &TaskError) {
         let status = match error {
             TaskError::Cancelled => "pending",
             other if is_final(ctx, other) => "failed",
@@ -130,6 +146,8 @@ impl AiService {
             panels: plan.panels,
             references,
             model: resolved.model.clone(),
+            // The card says what the picture shows: the prompt as sent, the person's own included.
+            card: plan.card.clone().map(|card| cinegen_media::Card { picture: plan.prompt.clone(), ..card }),
         };
         ctx.progress(20, "painting").await?;
         let (output, took) = {
@@ -203,18 +221,30 @@ impl AiService {
     /// Keeps a new file as a take and puts it into its slot as `completed`; the file the slot
     /// held before stays, as a take of its own. When the slot (or project) went away meanwhile,
     /// the take has no home and is deleted (with its file, unless another take holds it).
-    async fn place(
+    pub(crate) async fn place(
         &self,
         ctx: &TaskContext,
         project: &ProjectRecord,
         draft: TakeDraft,
         file: FileId,
     ) -> Result<(), TaskError> {
+        self.place_with(ctx, project, draft, file, serde_json::Map::new()).await
+    }
+
+    /// [`Self::place`], writing `fields` into the slot beside the file.
+    pub(crate) async fn place_with(
+        &self,
+        ctx: &TaskContext,
+        project: &ProjectRecord,
+        draft: TakeDraft,
+        file: FileId,
+        fields: serde_json::Map<String, Value>,
+    ) -> Result<(), TaskError> {
         let TakeSlot::Asset(slot) = draft.slot.clone() else {
             return Err(TaskError::permanent("VALIDATION_ERROR", "a film is placed by the merge"));
         };
         let take = takes::keep(self.store.as_ref(), ctx, project, file, draft).await?;
-        match self.settle_slot(project.id, slot.clone(), Some(file), "completed").await {
+        match self.settle_slot_with(project.id, slot.clone(), Some(file), "completed", fields).await {
             Ok(previous) => {
                 if let Some(old) = previous {
                     takes::keep_replaced(self.store.as_ref(), project, &TakeSlot::Asset(slot), old).await;
@@ -842,41 +872,49 @@ impl TaskHandler for VideoHandler {
     }
 }
 
-/// The AI-content labels of a project's film (unless its owner turned them off): the visible
-/// mark in the project's language, and the implicit one — GB 45438-2025's `AIGC` metadata naming
-/// the label, the producer and this production's id — with a plain-words comment.
-fn film_labels(project: &ProjectRecord, ctx: &TaskContext) -> Result<cinegen_media::Labels, TaskError> {
-    if !project.settings.ai_label {
-        return Ok(cinegen_media::Labels::default());
-    }
+/// The film's subtitles as an SRT file timed to `reel` as it will be merged, in a font with
+/// Chinese glyphs, to draw into the pictures.
+async fn burn_in(
+    ffmpeg: &cinegen_media::Ffmpeg,
+    project: &ProjectRecord,
+    reel: &cinegen_media::Reel,
+    shot_ids: &[String],
+    work: &std::path::Path,
+) -> Result<cinegen_media::BurnIn, TaskError> {
     let font = cinegen_media::cjk_font().ok_or_else(|| {
         TaskError::permanent(
             "MEDIA_TOOL_MISSING",
-            "the AI-content label needs a font with Chinese glyphs; install fonts-wqy-microhei (Debian), or turn the project's label off",
+            "subtitles need a font with Chinese glyphs; install fonts-wqy-microhei (Debian)",
         )
     })?;
-    let text = if project.settings.language == "zh" { "AI生成" } else { "AI-generated" };
-    let implicit = json!({
-        "Label": "1",
-        "ContentProducer": "CineGen",
-        "ProduceID": format!("{}/{}", project.id, ctx.task.id),
-        "ReservedCode1": "",
-        "ContentPropagator": "",
-        "PropagateID": "",
-        "ReservedCode2": "",
-    });
-    Ok(cinegen_media::Labels {
-        visible: Some(cinegen_media::VisibleLabel { text: text.into(), font }),
-        metadata: vec![
-            ("AIGC".into(), implicit.to_string()),
-            ("comment".into(), "AI生成 / AI-generated with CineGen".into()),
-        ],
-    })
+    let seconds = ffmpeg.reel_seconds(reel).await.map_err(|e| TaskError::permanent("PROVIDER_ERROR", e.to_string()))?;
+    let joined: Vec<crate::film::cut::Joined> = shot_ids
+        .iter()
+        .zip(seconds)
+        .map(|(shot_id, seconds)| crate::film::cut::Joined { shot_id: shot_id.clone(), seconds })
+        .collect();
+    let cut = crate::film::cut::Cut::of(project, Some(&joined));
+    let srt =
+        crate::film::subtitles::render(&crate::film::subtitles::cues(&cut), crate::film::subtitles::Format::Srt, false);
+    let path = work.join("film.srt");
+    tokio::fs::write(&path, srt).await.map_err(|e| TaskError::transient(e.to_string()))?;
+    Ok(cinegen_media::BurnIn { srt: path, font })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MergePayload {
     pub shot_ids: Vec<String>,
+    /// An audio file of the project played under the film, ducked under speech.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub music_file_id: Option<FileId>,
+    /// Draw the dialogue's subtitles into the pictures (they are shipped beside it either way).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub burn_subtitles: bool,
+}
+
+/// The file id a shot's slot object holds in `field`, if any.
+fn file_in(shot: &Value, object: &str, field: &str) -> Option<FileId> {
+    shot.get(object).and_then(|o| o.get(field)).and_then(Value::as_str).and_then(|id| id.parse().ok())
 }
 
 pub struct MergeHandler(pub AiService);
@@ -894,44 +932,58 @@ impl TaskHandler for MergeHandler {
         let ffmpeg =
             cinegen_media::Ffmpeg::locate().map_err(|e| TaskError::permanent("MEDIA_TOOL_MISSING", e.to_string()))?;
         let mut clips = Vec::with_capacity(input.shot_ids.len());
+        let mut voices = Vec::with_capacity(input.shot_ids.len());
         for shot_id in &input.shot_ids {
             let shot = targets::shot(&project, shot_id)
                 .ok_or_else(|| TaskError::permanent("NOT_FOUND", format!("shot '{shot_id}' is gone")))?;
-            let file = shot
-                .get("interval")
-                .and_then(|i| i.get("videoFileId"))
-                .and_then(Value::as_str)
-                .and_then(|id| id.parse::<FileId>().ok())
+            let file = file_in(shot, "interval", "videoFileId")
                 .ok_or_else(|| TaskError::permanent("VALIDATION_ERROR", format!("shot '{shot_id}' has no clip yet")))?;
             clips.push(file);
+            voices.push(file_in(shot, "voice", "audioFileId"));
         }
+        let wanted: Vec<FileId> =
+            clips.iter().copied().chain(voices.iter().flatten().copied()).chain(input.music_file_id).collect();
         let records = ai
             .store
-            .ready_files_of_project(project.id, &clips)
+            .ready_files_of_project(project.id, &wanted)
             .await
             .map_err(|e| TaskError::transient(e.to_string()))?;
         let work = ai.settings.data_dir.join("work").join(ctx.task.id.to_string());
         tokio::fs::create_dir_all(&work).await.map_err(|e| TaskError::transient(e.to_string()))?;
         let result = async {
-            let mut paths = Vec::with_capacity(clips.len());
-            for (n, id) in clips.iter().enumerate() {
-                let record = records
-                    .iter()
-                    .find(|r| r.id == *id)
-                    .ok_or_else(|| TaskError::permanent("NOT_FOUND", format!("the clip of shot '{}' is gone", input.shot_ids[n])))?;
-                let path = work.join(format!("{n:04}.mp4"));
-                ai.files.copy_to(record, &path).await.map_err(app_to_task)?;
-                paths.push(path);
+            let copy = |id: FileId, path: std::path::PathBuf, what: String| {
+                let record = records.iter().find(|r| r.id == id).cloned();
+                async move {
+                    let record = record.ok_or_else(|| TaskError::permanent("NOT_FOUND", format!("{what} is gone")))?;
+                    ai.files.copy_to(&record, &path).await.map_err(app_to_task)?;
+                    Ok::<_, TaskError>(path)
+                }
+            };
+            let mut reel = cinegen_media::Reel::default();
+            for (n, (clip, voice)) in clips.iter().zip(&voices).enumerate() {
+                let shot = &input.shot_ids[n];
+                let clip = copy(*clip, work.join(format!("{n:04}.mp4")), format!("the clip of shot '{shot}'")).await?;
+                let voice = match voice {
+                    Some(id) => Some(copy(*id, work.join(format!("{n:04}-voice")), format!("the voice of shot '{shot}'")).await?),
+                    None => None,
+                };
+                reel.shots.push(cinegen_media::ReelShot { clip, voice });
+            }
+            if let Some(music) = input.music_file_id {
+                reel.music = Some(copy(music, work.join("music"), "the music".into()).await?);
+            }
+            if input.burn_subtitles {
+                reel.subtitles = Some(burn_in(&ffmpeg, &project, &reel, &input.shot_ids, &work).await?);
             }
             ctx.progress(10, "merging").await?;
             let out = work.join("film.mp4");
             let seen = Arc::new(std::sync::atomic::AtomicU8::new(0));
             let reported = seen.clone();
-            let labels = film_labels(&project, ctx)?;
+            let labels = crate::film::labels::film(&project, ctx.task.id)?;
             let merging =
-                ffmpeg.merge(&paths, &out, &labels, move |p| reported.store(p, std::sync::atomic::Ordering::Relaxed));
+                ffmpeg.merge(&reel, &out, &labels, move |p| reported.store(p, std::sync::atomic::Ordering::Relaxed));
             tokio::pin!(merging);
-            let mode = loop {
+            let merged = loop {
                 tokio::select! {
                     done = &mut merging => break done.map_err(|e| TaskError::permanent("PROVIDER_ERROR", e.to_string()))?,
                     () = tokio::time::sleep(Duration::from_millis(500)) => {
@@ -941,30 +993,44 @@ impl TaskHandler for MergeHandler {
                 }
             };
             let duration = ffmpeg.probe(&out).await.map(|p| p.duration()).unwrap_or(0.0);
-            // The cut as joined: each clip's own length, for subtitles and editors' timelines.
-            let mut cut = Vec::with_capacity(paths.len());
-            for (path, shot_id) in paths.iter().zip(&input.shot_ids) {
-                let seconds = ffmpeg.probe(path).await.map(|p| p.duration()).unwrap_or(0.0);
-                cut.push(crate::film::cut::Joined { shot_id: shot_id.clone(), seconds });
+            // The cut as joined: each shot's length on the film (a clip held for its dialogue is
+            // longer than the clip), for subtitles and editors' timelines; the held shots named.
+            let mut cut = Vec::with_capacity(reel.shots.len());
+            let mut held = Vec::new();
+            for ((shot, shot_id), seconds) in reel.shots.iter().zip(&input.shot_ids).zip(&merged.seconds) {
+                let clip = ffmpeg.probe(&shot.clip).await.map(|p| p.duration()).unwrap_or(0.0);
+                if *seconds > clip + 0.01 {
+                    held.push(json!({ "shot_id": shot_id, "clip_seconds": clip, "seconds": seconds }));
+                }
+                cut.push(crate::film::cut::Joined { shot_id: shot_id.clone(), seconds: *seconds });
             }
             ctx.progress(92, "storing the film").await?;
             let file = ai.files.persist_file(project.owner_id, project.id, FileKind::Video, &out, "film.mp4").await.map_err(app_to_task)?;
-            Ok::<_, TaskError>((file, mode, duration, cut))
+            Ok::<_, TaskError>((file, merged.mode, duration, cut, held))
         }
         .await;
         let _ = tokio::fs::remove_dir_all(&work).await;
-        let (file, mode, duration, cut) = result?;
+        let (file, mode, duration, cut, held) = result?;
         let file = ai.files.reuse_identical(file).await.map_err(app_to_task)?;
         let draft = TakeDraft {
             slot: TakeSlot::Film,
             provider: None,
             model: None,
             inputs_hash: inputs_hash(&project, &TakeSlot::Film),
-            references: clips.clone(),
+            references: clips
+                .iter()
+                .copied()
+                .chain(voices.iter().flatten().copied())
+                .chain(input.music_file_id)
+                .collect(),
             cost: None,
             provenance: Provenance {
                 origin: "merged".into(),
-                params: json!({ "mode": mode, "duration": duration, "clips": clips.len(), "shot_ids": input.shot_ids, "cut": cut }),
+                params: json!({
+                    "mode": mode, "duration": duration, "clips": clips.len(), "shot_ids": input.shot_ids, "cut": cut,
+                    "voices": voices.iter().flatten().count(), "music_file_id": input.music_file_id, "held": held,
+                    "burned_subtitles": input.burn_subtitles,
+                }),
                 ..Provenance::default()
             },
         };
@@ -988,6 +1054,7 @@ impl TaskHandler for MergeHandler {
         if let Some(old) = old.filter(|old| *old != file.id) {
             takes::keep_replaced(ai.store.as_ref(), &project, &TakeSlot::Film, old).await;
         }
-        Ok(json!({ "file_id": file.id, "mode": mode, "duration": duration, "clips": clips.len() }))
+        // Shots held for their dialogue are named, so the creator can lengthen those clips.
+        Ok(json!({ "file_id": file.id, "mode": mode, "duration": duration, "clips": clips.len(), "held": held }))
     }
 }

@@ -88,7 +88,7 @@ impl AiService {
                 Ok(model) => model.check_key(&resolved.credentials).await,
                 Err(error) => Err(error),
             },
-            Capability::Video => Ok(false),
+            Capability::Video | Capability::Speech => Ok(false),
         };
         let (outcome, message) = match &checked {
             Ok(true) => ("working", None),

@@ -46,6 +46,8 @@ fn default_secs(provider: &str, capability: Capability) -> f64 {
         ("local", Capability::Text) => 1.0,
         ("local", Capability::Image) => 1.0,
         ("local", Capability::Video) => 4.0,
+        ("local", Capability::Speech) => 0.5,
+        (_, Capability::Speech) => 4.0,
         (_, Capability::Text) => 15.0,
         ("openai", Capability::Image) => 40.0,
         (_, Capability::Image) => 20.0,

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod links;
 pub mod retry;
 pub mod settings;
+pub mod speech;
 pub mod targets;
 pub mod text;
 
@@ -49,7 +50,8 @@ pub struct Choice {
 pub fn registry(settings: &Settings) -> Registry {
     let mut registry = Registry::default();
     registry.register(cinegen_providers::local::LocalProvider::provider(settings.data_dir.join("work")));
-    for provider in cinegen_providers::adapters::all(&provider_transport(settings)) {
+    let options = cinegen_providers::adapters::Options { vendor_watermark: settings.vendor_watermark };
+    for provider in cinegen_providers::adapters::all(&provider_transport(settings), options) {
         registry.register(provider);
     }
     registry
@@ -113,6 +115,7 @@ impl AiService {
             Capability::Text => &self.settings.text_provider,
             Capability::Image => &self.settings.image_provider,
             Capability::Video => &self.settings.video_provider,
+            Capability::Speech => &self.settings.speech_provider,
         }
     }
 
@@ -266,6 +269,74 @@ impl AiService {
             tracing::warn!(task.id = %ctx.task.id, error = %error, "could not record usage");
         }
         cost
+    }
+
+    /// Says `text` in `voice` right away, outside the queue (a voice preview), recording the
+    /// usage as a call without a task.
+    pub async fn speak_now(
+        &self,
+        user: UserId,
+        choice: &Choice,
+        voice: cinegen_providers::Voice,
+        text: String,
+        language: &str,
+    ) -> AppResult<(bytes::Bytes, String)> {
+        let refused = |error: TaskError| match error {
+            TaskError::Permanent { code, message } if code == "PROVIDER_NOT_CONFIGURED" => {
+                AppError::ProviderNotConfigured(message)
+            }
+            TaskError::Permanent { message, .. } => AppError::ProviderError(message),
+            TaskError::Transient { message, .. } => AppError::ServiceUnavailable(message),
+            TaskError::Cancelled | TaskError::LeaseLost => AppError::ServiceUnavailable("the call was stopped".into()),
+        };
+        let resolved = self.resolve(user, Capability::Speech, choice).await.map_err(refused)?;
+        let model = resolved.provider.speech().map_err(|e| refused(provider_to_task(e)))?;
+        let request = cinegen_providers::SpeechRequest {
+            text: text.clone(),
+            voice,
+            language: language.to_owned(),
+            model: resolved.model.clone(),
+        };
+        let output = {
+            let _slot = self.limits.acquire(resolved.provider.name, Capability::Speech).await;
+            let call = resolved.call(Capability::Speech, "preview");
+            retry::call_with_retry(call, retry::Retry::STARTS_WORK, self.retry_base(), || {
+                model.synthesize(&request, &resolved.credentials)
+            })
+            .await
+            .map_err(|e| refused(provider_to_task(e)))?
+        };
+        let provider = resolved.provider.name;
+        let units = text.chars().count() as i64;
+        let cost = self.settings.prices.settle(
+            &resolved.own_prices,
+            provider,
+            Some(&output.model),
+            Capability::Speech,
+            units,
+            output.usage,
+        );
+        let event = UsageEvent {
+            id: uuid::Uuid::now_v7(),
+            user_id: user,
+            task_id: None,
+            provider: provider.into(),
+            model: output.model.clone(),
+            kind: Capability::Speech.as_str().into(),
+            units,
+            project_id: None,
+            cost,
+            server_key: resolved.server_key,
+            created_at: Utc::now(),
+        };
+        crate::ops::metrics::units_spent(provider, &output.model, Capability::Speech.as_str(), units);
+        if let Err(error) = self.store.record_usage(&event).await {
+            tracing::warn!(error = %error, "could not record a preview's usage");
+        }
+        match output.audio {
+            Media::Bytes { bytes, content_type } => Ok((bytes, content_type)),
+            Media::Url(_) => Err(AppError::ProviderError("the speech provider answered a link, not audio".into())),
+        }
     }
 
     /// A stored image handed to a provider: its bytes and a short-lived URL.

@@ -43,7 +43,7 @@ impl Target {
             }
             SlotId::Scene { scene } => Self::Scene { scene_id: scene },
             SlotId::Keyframe { shot, keyframe } => Self::Keyframe { shot_id: shot, keyframe_id: keyframe },
-            SlotId::Clip { .. } => return None,
+            SlotId::Clip { .. } | SlotId::Voice { .. } => return None,
         })
     }
 
@@ -120,6 +120,8 @@ pub struct ImagePlan {
     /// Images the result must agree with: the base look of a variation; the scene and each
     /// character's chosen look for a keyframe.
     pub references: Vec<FileId>,
+    /// A keyframe's storyboard card (what the offline provider draws).
+    pub card: Option<cinegen_media::Card>,
 }
 
 fn join(parts: &[&str], zh: bool) -> String {
@@ -144,6 +146,7 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
                 height,
                 panels: 1,
                 references: vec![],
+                card: None,
             })
         }
         Target::Variation { character_id, variation_id } => {
@@ -161,6 +164,7 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
                 height,
                 panels: 1,
                 references: file_id(c, "referenceImageFileId").into_iter().collect(),
+                card: None,
             })
         }
         Target::Scene { scene_id } => {
@@ -179,6 +183,7 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
                 height,
                 panels: 1,
                 references: vec![],
+                card: None,
             })
         }
         Target::Keyframe { shot_id, keyframe_id } => {
@@ -202,6 +207,7 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
             if let Some(scene) = shot.get("sceneId").and_then(Value::as_str).and_then(|id| scene(project, id)) {
                 references.extend(file_id(scene, "referenceImageFileId"));
             }
+            let scenery = references.len();
             for id in shot.get("characters").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
                 let Some(c) = character(project, id) else { continue };
                 let chosen = shot
@@ -213,8 +219,58 @@ pub fn image_plan(project: &ProjectRecord, target: &Target) -> Result<ImagePlan,
                 references.extend(chosen.or_else(|| file_id(c, "referenceImageFileId")));
             }
             let (width, height) = frame_size(project);
-            Ok(ImagePlan { slot, kind, prompt: join(&[base, &grid, &style], zh), width, height, panels, references })
+            let prompt = join(&[base, &grid, &style], zh);
+            let card = (panels == 1).then(|| cinegen_media::Card {
+                picture: prompt.clone(),
+                skip_references: scenery,
+                ..storyboard_card(project, shot, text(keyframe, "type"))
+            });
+            Ok(ImagePlan { slot, kind, prompt, width, height, panels, references, card })
         }
+    }
+}
+
+/// The storyboard card of one of `shot`'s keyframes (`start`, `end`): its number in the shot
+/// list, scene and time of day, size, movement, who is in frame, the action and the dialogue.
+fn storyboard_card(project: &ProjectRecord, shot: &Value, frame: &str) -> cinegen_media::Card {
+    let zh = project.settings.language == "zh";
+    let shots = project.docs.shots.as_array().map(Vec::as_slice).unwrap_or_default();
+    let number = shots.iter().position(|s| s.get("id") == shot.get("id")).map_or(0, |n| n + 1);
+    let end = match (frame, zh) {
+        ("end", true) => " 尾帧",
+        ("end", false) => " (end)",
+        _ => "",
+    };
+    let scene = shot.get("sceneId").and_then(Value::as_str).and_then(|id| scene(project, id));
+    let scene = scene.map(|s| join(&[text(s, "location"), text(s, "time")], zh)).unwrap_or_default();
+    let names: Vec<&str> = shot
+        .get("characters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|id| character(project, id))
+        .map(|c| text(c, "name"))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let seconds = shot.pointer("/interval/duration").and_then(Value::as_f64);
+    let labels = if zh { ["人物：", "动作：", "对白："] } else { ["Cast: ", "Action: ", "Dialogue: "] };
+    cinegen_media::Card {
+        number: if zh {
+            format!("镜头 {number} / {}{end}", shots.len())
+        } else {
+            format!("SHOT {number} / {}{end}", shots.len())
+        },
+        scene: scene.replace(if zh { "，" } else { ", " }, " · "),
+        shot_size: text(shot, "shotSize").to_owned(),
+        movement: text(shot, "cameraMovement").to_owned(),
+        characters: names.join(if zh { "、" } else { ", " }),
+        action: text(shot, "actionSummary").to_owned(),
+        dialogue: text(shot, "dialogue").to_owned(),
+        length: seconds.map(|s| if zh { format!("{s} 秒") } else { format!("{s} s") }).unwrap_or_default(),
+        labels: labels.map(str::to_owned),
+        picture: String::new(),
+        skip_references: 0,
     }
 }
 

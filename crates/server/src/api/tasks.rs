@@ -46,8 +46,9 @@ pub struct TaskView {
     pub parent_id: Option<TaskId>,
     /// What the task works on, so a client can show progress in place: an image's or prompt's
     /// target (`{"type": "keyframe", "shot_id", "keyframe_id"}`, `character`, `variation`,
-    /// `scene`), a clip's shot (`{"type": "clip", "shot_id"}`), a batch (`{"type": "batch",
-    /// "kind": "images"|"keyframes"|"clips"}`), the film (`{"type": "film"}`), the archive
+    /// `scene`), a clip's shot (`{"type": "clip", "shot_id"}`), a shot's spoken dialogue
+    /// (`{"type": "voice", "shot_id"}`), a batch (`{"type": "batch",
+    /// "kind": "images"|"keyframes"|"clips"|"voices"}`), the film (`{"type": "film"}`), the archive
     /// (`{"type": "archive"}`) or the script (`{"type": "script", "action": "parse"|"generate"}`).
     #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     pub target: Option<Value>,
@@ -96,6 +97,7 @@ fn target_of(kind: &str, payload: &Value) -> Option<Value> {
         TaskKind::EXPORT => return Some(json!({"type": "archive"})),
         TaskKind::SCRIPT_PARSE => return Some(json!({"type": "script", "action": "parse"})),
         TaskKind::SCRIPT_GENERATE => return Some(json!({"type": "script", "action": "generate"})),
+        TaskKind::SPEECH => return Some(json!({"type": "voice", "shot_id": payload.get("shot_id")?})),
         _ => {}
     }
     if let Some(target) = payload.get("target").filter(|t| t.is_object()) {

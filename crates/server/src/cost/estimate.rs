@@ -11,6 +11,7 @@ use cinegen_domain::UserId;
 use cinegen_providers::{Capability, Usage};
 use cinegen_store::{Money, ProjectRecord, Spend};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Tokens a text call is expected to use (prompt and answer) when nothing better is known: the
@@ -73,7 +74,8 @@ impl Estimate {
 /// One provider call a task will make, before prices.
 struct Call<'a> {
     capability: Capability,
-    choice: &'a crate::ai::Choice,
+    /// The request's choice, or a line's own (a speaker whose voice names a provider).
+    choice: Cow<'a, crate::ai::Choice>,
     quantity: i64,
     /// A clip's length in seconds as asked (vendors that bill by what a clip holds round it
     /// their own way).
@@ -82,14 +84,22 @@ struct Call<'a> {
 
 /// The provider calls of one task, as the documents stand.
 fn calls_of<'a>(project: &ProjectRecord, kind: &'a TaskKind) -> Vec<Call<'a>> {
-    let text = |choice| vec![Call { capability: Capability::Text, choice, quantity: EXPECTED_TOKENS, seconds: None }];
+    let text = |choice| {
+        vec![Call {
+            capability: Capability::Text,
+            choice: Cow::Borrowed(choice),
+            quantity: EXPECTED_TOKENS,
+            seconds: None,
+        }]
+    };
     match kind {
         TaskKind::ScriptParse(p) => text(&p.choice),
         TaskKind::ScriptGenerate(p) => text(&p.choice),
         TaskKind::ShotsGenerate(p) => text(&p.choice),
         TaskKind::VisualPrompt(p) => text(&p.choice),
         TaskKind::Image(p) => {
-            let image = || Call { capability: Capability::Image, choice: &p.choice, quantity: 1, seconds: None };
+            let image =
+                || Call { capability: Capability::Image, choice: Cow::Borrowed(&p.choice), quantity: 1, seconds: None };
             (0..=p.then.len()).map(|_| image()).collect()
         }
         TaskKind::Video(p) => {
@@ -98,16 +108,32 @@ fn calls_of<'a>(project: &ProjectRecord, kind: &'a TaskKind) -> Vec<Call<'a>> {
             // A clip whose first frame has no picture paints it first.
             let first = if p.full_frame { plan.full.as_ref() } else { plan.start.as_ref().or(plan.full.as_ref()) };
             if p.start.is_none() && first.is_some_and(|f| f.file.is_none()) {
-                calls.push(Call { capability: Capability::Image, choice: &p.image, quantity: 1, seconds: None });
+                calls.push(Call {
+                    capability: Capability::Image,
+                    choice: Cow::Borrowed(&p.image),
+                    quantity: 1,
+                    seconds: None,
+                });
             }
             calls.push(Call {
                 capability: Capability::Video,
-                choice: &p.choice,
+                choice: Cow::Borrowed(&p.choice),
                 quantity: plan.duration.ceil() as i64,
                 seconds: Some(plan.duration),
             });
             calls
         }
+        // One call a line, in its speaker's voice, billed by the characters said.
+        TaskKind::Speech(p) => crate::ai::speech::lines_of(project, &p.shot_id)
+            .unwrap_or_default()
+            .iter()
+            .map(|line| Call {
+                capability: Capability::Speech,
+                choice: Cow::Owned(crate::ai::speech::choice_for(line, &p.choice)),
+                quantity: line.text.chars().count() as i64,
+                seconds: None,
+            })
+            .collect(),
         TaskKind::Merge(_) | TaskKind::Export(_) | TaskKind::Batch(_) | TaskKind::ImportAsset(_) => Vec::new(),
     }
 }
@@ -134,16 +160,16 @@ pub async fn estimate(ai: &AiService, user: UserId, project: &ProjectRecord, kin
     let mut lines: BTreeMap<(String, String, Option<String>), EstimateLine> = BTreeMap::new();
     // Each line's cost is the sum of its calls' (priced one by one, as they will be settled).
     let mut line_costs: BTreeMap<(String, String, Option<String>), Option<Money>> = BTreeMap::new();
-    let mut resolved: Vec<((Capability, &crate::ai::Choice), Found)> = Vec::new();
+    let mut resolved: Vec<((Capability, crate::ai::Choice), Found)> = Vec::new();
     let mut per_task = Vec::with_capacity(kinds.len());
     for kind in kinds {
         let mut spend = Spend::default();
         for call in calls_of(project, kind) {
-            let key = (call.capability, call.choice);
+            let key = (call.capability, call.choice.clone().into_owned());
             let (provider, model, server_key, own) = match resolved.iter().find(|(seen, _)| *seen == key) {
                 Some((_, found)) => found.clone(),
                 None => {
-                    let found = ai.provider_and_model(user, call.capability, call.choice).await?;
+                    let found = ai.provider_and_model(user, call.capability, &call.choice).await?;
                     resolved.push((key, found.clone()));
                     found
                 }
@@ -187,6 +213,7 @@ pub async fn estimate(ai: &AiService, user: UserId, project: &ProjectRecord, kin
         let capability = match line.capability.as_str() {
             "text" => Capability::Text,
             "image" => Capability::Image,
+            "speech" => Capability::Speech,
             _ => Capability::Video,
         };
         match line_costs.remove(&key).flatten() {

@@ -17,6 +17,9 @@ pub enum Unit {
     /// A thousand tokens (input and output together, as usage reports them).
     #[serde(rename = "1k_tokens")]
     KiloTokens,
+    /// A thousand characters of text spoken.
+    #[serde(rename = "1k_chars")]
+    KiloChars,
     /// One call, whatever it made.
     Call,
 }
@@ -28,6 +31,7 @@ impl Unit {
             Capability::Text => Self::KiloTokens,
             Capability::Image => Self::Image,
             Capability::Video => Self::Second,
+            Capability::Speech => Self::KiloChars,
         }
     }
 
@@ -36,6 +40,7 @@ impl Unit {
             Self::Image => "image",
             Self::Second => "second",
             Self::KiloTokens => "1k_tokens",
+            Self::KiloChars => "1k_chars",
             Self::Call => "call",
         }
     }
@@ -86,7 +91,7 @@ impl Price {
     /// What `quantity` units cost (tokens for a per-1k-tokens price), rounded up to a millionth.
     pub fn cost_of(&self, quantity: i64) -> Money {
         let micros = match self.unit {
-            Unit::KiloTokens => {
+            Unit::KiloTokens | Unit::KiloChars => {
                 let product = i128::from(quantity.max(0)) * i128::from(self.micros);
                 ((product + 999) / 1000) as i64
             }
@@ -248,7 +253,8 @@ impl PriceTable {
 
     /// What a call of `capability` cost, as the vendor bills it: an image or video model that
     /// has a `1k_tokens` price of its own (the user's or the table's) is settled by the tokens the
-    /// vendor reported; images by the count the vendor reported; else by what we counted.
+    /// vendor reported; images by the count the vendor reported, speech by the characters it
+    /// reported; else by what we counted.
     pub fn settle(
         &self,
         own: &[UserPrice],
@@ -266,6 +272,7 @@ impl PriceTable {
         }
         let quantity = match capability {
             Capability::Image => reported.images.unwrap_or(counted),
+            Capability::Speech => reported.characters.unwrap_or(counted),
             _ => counted,
         };
         self.cost_with(own, provider, model, Unit::of(capability), quantity)
@@ -291,7 +298,7 @@ mod tests {
     fn calls_are_settled_by_what_the_vendor_reports_where_the_price_is_per_that() {
         let table = PriceTable::defaults();
         let seedance = Some("doubao-seedance-1-5-pro-251215");
-        let tokens = Usage { images: None, tokens: Some(246_840) };
+        let tokens = Usage { images: None, tokens: Some(246_840), characters: None };
         let by_tokens = table.settle(&[], "doubao", seedance, Capability::Video, 5, tokens).unwrap();
         assert_eq!((by_tokens.micros, by_tokens.currency.as_str()), (296_208, "USD"));
         let by_seconds = table.settle(&[], "doubao", seedance, Capability::Video, 5, Usage::default()).unwrap();
@@ -300,7 +307,7 @@ mod tests {
         let image = table.settle(&[], "local", Some("painter"), Capability::Image, 1, tokens).unwrap();
         assert_eq!(image.micros, 0);
         let seedream = Some("doubao-seedream-4-5-251128");
-        let reported = Usage { images: Some(3), tokens: Some(43_200) };
+        let reported = Usage { images: Some(3), tokens: Some(43_200), characters: None };
         let images = table.settle(&[], "doubao", seedream, Capability::Image, 1, reported).unwrap();
         assert_eq!((images.micros, images.currency.as_str()), (3 * 245_000, "CNY"));
     }

@@ -36,6 +36,15 @@ pub struct CutShot {
     pub lines: Vec<Line>,
     /// The clip as the project archive names it (`clips/{shot}.mp4`), where the shot has one.
     pub media: Option<String>,
+    /// The shot's spoken dialogue, where it has some: laid from the shot's first frame.
+    pub voice: Option<VoiceRef>,
+}
+
+/// A shot's voice track as the archive holds it (`voices/{shot}.wav`) and its length.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VoiceRef {
+    pub media: String,
+    pub frames: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,6 +80,7 @@ impl Cut {
                 start,
                 frames,
                 lines: spoken(project, shot),
+                voice: voice_of(shot, &shot_id, frames),
                 media: has_clip
                     .then(|| crate::projects::archive::entry_name(&SlotId::Clip { shot: shot_id.clone() }, "mp4")),
                 shot_id,
@@ -92,7 +102,7 @@ fn text<'a>(value: &'a Value, key: &str) -> &'a str {
 
 /// The shot's lines; a line that names no speaker in a shot with one character is that
 /// character's (how the offline director writes a close-up on whoever speaks).
-fn spoken(project: &ProjectRecord, shot: &Value) -> Vec<Line> {
+pub(crate) fn spoken(project: &ProjectRecord, shot: &Value) -> Vec<Line> {
     let mut lines = dialogue::lines(text(shot, "dialogue"));
     let only = match shot.get("characters").and_then(Value::as_array).map(Vec::as_slice) {
         Some([one]) => one.as_str().and_then(|id| character_name(project, id)),
@@ -104,6 +114,16 @@ fn spoken(project: &ProjectRecord, shot: &Value) -> Vec<Line> {
         }
     }
     lines
+}
+
+/// The voice of a shot that has one of known length, no longer than the shot on the film.
+fn voice_of(shot: &Value, shot_id: &str, shot_frames: i64) -> Option<VoiceRef> {
+    let voice = shot.get("voice")?;
+    voice.get("audioFileId").and_then(Value::as_str).filter(|f| !f.is_empty())?;
+    let seconds = voice.get("duration").and_then(Value::as_f64).filter(|d| d.is_finite() && *d > 0.0)?;
+    let frames = ((seconds * FPS as f64).round() as i64).clamp(1, shot_frames);
+    let media = crate::projects::archive::entry_name(&SlotId::Voice { shot: shot_id.to_owned() }, "wav");
+    Some(VoiceRef { media, frames })
 }
 
 fn character_name(project: &ProjectRecord, id: &str) -> Option<String> {

@@ -4,6 +4,7 @@
 
 pub mod cut;
 pub mod dialogue;
+pub mod labels;
 pub mod service;
 pub mod subtitles;
 pub mod timeline;

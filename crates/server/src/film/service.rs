@@ -64,10 +64,19 @@ impl FilmService {
         speakers: bool,
     ) -> AppResult<String> {
         let cut = self.cut(caller, id).await?;
-        Ok(subtitles::render(&subtitles::cues(&cut), format, speakers))
+        let text = subtitles::render(&subtitles::cues(&cut), format, speakers);
+        self.exported(caller, id, &format!("subtitles.{}", format.extension())).await;
+        Ok(text)
     }
 
     pub async fn timeline(&self, caller: UserId, id: ProjectId, format: TimelineFormat) -> AppResult<String> {
-        Ok(format.render(&self.cut(caller, id).await?))
+        let text = format.render(&self.cut(caller, id).await?);
+        self.exported(caller, id, &format!("timeline.{}", format.extension())).await;
+        Ok(text)
+    }
+
+    async fn exported(&self, caller: UserId, id: ProjectId, what: &str) {
+        let detail = serde_json::json!({});
+        crate::audit::record(self.store.as_ref(), Some(id), caller, crate::audit::Action::Exported, what, detail).await;
     }
 }

@@ -126,6 +126,7 @@ mod tests {
             frames,
             lines: lines(dialogue),
             media: None,
+            voice: None,
         };
         Cut {
             title: "渡口".into(),

@@ -121,11 +121,45 @@ fn otio_track(name: &str, kind: &str, children: Vec<Value>) -> Value {
            "effects": [], "markers": [], "enabled": true, "children": children})
 }
 
+fn otio_gap(frames: i64) -> Value {
+    json!({"OTIO_SCHEMA": "Gap.1", "name": "", "metadata": {}, "source_range": range(0, frames),
+           "effects": [], "markers": [], "enabled": true})
+}
+
+/// The dialogue track: each shot's voice from its first frame, gaps where nobody speaks.
+fn otio_voices(cut: &Cut) -> Vec<Value> {
+    let mut items = Vec::new();
+    for shot in &cut.shots {
+        let Some(voice) = &shot.voice else {
+            items.push(otio_gap(shot.frames));
+            continue;
+        };
+        let reference = json!({
+            "OTIO_SCHEMA": "ExternalReference.1", "name": "", "metadata": {},
+            "available_range": range(0, voice.frames), "available_image_bounds": null, "target_url": voice.media,
+        });
+        items.push(json!({
+            "OTIO_SCHEMA": "Clip.2", "name": format!("{} voice", clip_name(shot)),
+            "metadata": {"cinegen": {"shot_id": shot.shot_id}},
+            "source_range": range(0, voice.frames), "effects": [], "markers": [], "enabled": true,
+            "media_references": {"DEFAULT_MEDIA": reference}, "active_media_reference_key": "DEFAULT_MEDIA",
+        }));
+        if shot.frames > voice.frames {
+            items.push(otio_gap(shot.frames - voice.frames));
+        }
+    }
+    items
+}
+
 pub fn otio(cut: &Cut) -> Value {
     let all = cues(cut);
     let video = cut.shots.iter().map(|s| otio_clip(s, &all, true)).collect();
     // The clips' own sound, on a track of its own as editors lay it out.
     let audio = cut.shots.iter().map(|s| otio_clip(s, &all, false)).collect();
+    let mut tracks = vec![otio_track("V1", "Video", video), otio_track("A1", "Audio", audio)];
+    if cut.shots.iter().any(|s| s.voice.is_some()) {
+        tracks.push(otio_track("Dialogue", "Audio", otio_voices(cut)));
+    }
     json!({
         "OTIO_SCHEMA": "Timeline.1",
         "name": cut.title,
@@ -134,7 +168,7 @@ pub fn otio(cut: &Cut) -> Value {
         "tracks": {
             "OTIO_SCHEMA": "Stack.1", "name": "tracks", "metadata": {}, "source_range": null,
             "effects": [], "markers": [], "enabled": true,
-            "children": [otio_track("V1", "Video", video), otio_track("A1", "Audio", audio)],
+            "children": tracks,
         },
     })
 }
@@ -182,6 +216,13 @@ pub fn fcpxml(cut: &Cut) -> String {
             u8::from(shot.media.is_some()),
             xml_escape(&path)
         ));
+        if let Some(voice) = &shot.voice {
+            out.push_str(&format!(
+                "    <asset id=\"v{n}\" name=\"{name} voice\" start=\"0s\" duration=\"{}\" hasVideo=\"0\" hasAudio=\"1\" audioSources=\"1\" audioChannels=\"1\" audioRate=\"44100\">\n      <media-rep kind=\"original-media\" src=\"{}\"/>\n    </asset>\n",
+                t(voice.frames),
+                xml_escape(&voice.media)
+            ));
+        }
     }
     out.push_str("  </resources>\n  <library>\n    <event name=\"CineGen\">\n");
     out.push_str(&format!("      <project name=\"{}\">\n", xml_escape(&cut.title)));
@@ -198,6 +239,14 @@ pub fn fcpxml(cut: &Cut) -> String {
             t(shot.frames)
         ));
         let lines: Vec<(i64, i64, String)> = markers(shot, &all).collect();
+        // The dialogue, connected below the clip from its first frame.
+        if let Some(voice) = &shot.voice {
+            out.push_str(&format!(
+                "              <asset-clip ref=\"v{n}\" lane=\"-1\" name=\"{} voice\" offset=\"0s\" start=\"0s\" duration=\"{}\" audioRole=\"dialogue\"/>\n",
+                xml_escape(&clip_name(shot)),
+                t(voice.frames)
+            ));
+        }
         // Captions are anchored items, so they come before the markers (the DTD's order).
         for (from, frames, text) in &lines {
             out.push_str(&format!(
@@ -258,6 +307,23 @@ pub fn edl(cut: &Cut) -> String {
         }
         out.push('\n');
     }
+    // The dialogue on the second audio channel, one event a spoken shot, numbered on.
+    let mut number = cut.shots.len();
+    for shot in &cut.shots {
+        let Some(voice) = &shot.voice else { continue };
+        number += 1;
+        out.push_str(&format!(
+            "{:03}  VOIC{:04} A2    C        {} {} {} {}\n",
+            number % 1000,
+            shot.number % 10_000,
+            timecode(0),
+            timecode(voice.frames),
+            timecode(shot.start),
+            timecode(shot.start + voice.frames)
+        ));
+        out.push_str(&format!("* FROM CLIP NAME: {} voice\n", one_line(&clip_name(shot))));
+        out.push_str(&format!("* FROM FILE: {}\n\n", one_line(&voice.media)));
+    }
     out
 }
 
@@ -282,6 +348,7 @@ mod tests {
                     frames: 72,
                     lines: lines("萧砚：沈姑娘？\n沈青禾：走。"),
                     media: Some("clips/shot-1.mp4".into()),
+                    voice: Some(super::super::cut::VoiceRef { media: "voices/shot-1.wav".into(), frames: 48 }),
                 },
                 CutShot {
                     shot_id: "shot-2".into(),
@@ -292,6 +359,7 @@ mod tests {
                     frames: 30,
                     lines: Vec::new(),
                     media: None,
+                    voice: None,
                 },
             ],
         }
@@ -310,6 +378,23 @@ mod tests {
             "{edl}"
         );
         assert!(edl.contains("* LOC: 00:00:02:00 YELLOW  沈青禾：走。\n"), "{edl}");
+        assert!(
+            edl.contains("003  VOIC0001 A2    C        00:00:00:00 00:00:02:00 00:00:00:00 00:00:02:00\n"),
+            "the dialogue on the second audio channel: {edl}"
+        );
+    }
+
+    #[test]
+    fn the_dialogue_is_a_track_of_its_own() {
+        let timeline = otio(&cut());
+        let tracks = timeline["tracks"]["children"].as_array().unwrap();
+        assert_eq!(tracks.len(), 3);
+        let dialogue = tracks[2]["children"].as_array().unwrap();
+        let kinds: Vec<&str> = dialogue.iter().map(|i| i["OTIO_SCHEMA"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["Clip.2", "Gap.1", "Gap.1"], "the voice, then quiet to the end of its shot and the next");
+        let xml = fcpxml(&cut());
+        assert!(xml.contains("<asset-clip ref=\"v0\" lane=\"-1\""), "{xml}");
+        assert!(xml.contains("src=\"voices/shot-1.wav\""), "{xml}");
     }
 
     #[test]

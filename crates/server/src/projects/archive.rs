@@ -37,6 +37,7 @@ pub(crate) fn entry_name(slot: &SlotId, extension: &str) -> String {
         }
         SlotId::Keyframe { shot, keyframe } => format!("keyframes/{}-{}.{extension}", safe(shot), safe(keyframe)),
         SlotId::Clip { shot } => format!("clips/{}.{extension}", safe(shot)),
+        SlotId::Voice { shot } => format!("voices/{}.{extension}", safe(shot)),
     }
 }
 
@@ -103,9 +104,24 @@ impl TaskHandler for ExportHandler {
                 named.push((format!("film.{}", extension_for(&film.content_type)), film));
             }
             let total = named.len().max(1);
+            // Pictures leave labelled as AI-generated, like the film (unless the owner said not).
+            let ffmpeg = match project.settings.ai_label {
+                true => Some(
+                    cinegen_media::Ffmpeg::locate()
+                        .map_err(|e| TaskError::permanent("MEDIA_TOOL_MISSING", e.to_string()))?,
+                ),
+                false => None,
+            };
+            let mut labelled = 0;
             for (n, (name, record)) in named.iter().enumerate() {
                 let path = work.join(format!("{n:05}"));
                 ai.files.copy_to(record, &path).await.map_err(app_to_task)?;
+                if let Some(ffmpeg) = &ffmpeg
+                    && crate::film::labels::stamp_picture(ffmpeg, &project, ctx.task.id, &path, &record.content_type)
+                        .await?
+                {
+                    labelled += 1;
+                }
                 entries.push((name.clone(), path));
                 if n % 8 == 0 {
                     ctx.progress((5 + n * 80 / total) as i32, "collecting files").await?;
@@ -141,12 +157,22 @@ impl TaskHandler for ExportHandler {
                 .persist_file(project.owner_id, project.id, FileKind::Export, &archive, &name)
                 .await
                 .map_err(app_to_task)?;
-            Ok::<_, TaskError>((file, count))
+            Ok::<_, TaskError>((file, count, labelled))
         }
         .await;
         let _ = tokio::fs::remove_dir_all(&work).await;
-        let (file, count) = result?;
-        Ok(json!({ "file_id": file.id, "files": count, "bytes": file.file_size }))
+        let (file, count, labelled) = result?;
+        let detail = json!({ "file_id": file.id, "task_id": ctx.task.id, "files": count });
+        crate::audit::record(
+            ai.store.as_ref(),
+            Some(project.id),
+            ctx.task.user_id,
+            crate::audit::Action::Exported,
+            "archive",
+            detail,
+        )
+        .await;
+        Ok(json!({ "file_id": file.id, "files": count, "bytes": file.file_size, "labelled_pictures": labelled }))
     }
 }
 

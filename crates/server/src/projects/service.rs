@@ -292,7 +292,13 @@ impl ProjectService {
 
     /// Puts a take's `file` into its slot (or makes it the merged film), as a person's edit: one
     /// versioned write that keeps the replaced state in the history.
-    pub async fn choose_file(&self, access: &EditorAccess, slot: TakeSlot, file: FileId) -> AppResult<ProjectRecord> {
+    pub async fn choose_file(
+        &self,
+        access: &EditorAccess,
+        slot: TakeSlot,
+        file: FileId,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> AppResult<ProjectRecord> {
         let allowed = HashSet::from([file]);
         self.edit_guarded(access, allowed, move |project: &mut ProjectRecord| {
             match &slot {
@@ -303,6 +309,9 @@ impl ProjectService {
                     found.set_file_id(Some(file.to_string()));
                     found.set_url(None);
                     found.set_status("completed");
+                    for (key, value) in &fields {
+                        found.object.insert(key.clone(), value.clone());
+                    }
                 }
             }
             Ok(())

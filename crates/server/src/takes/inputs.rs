@@ -1,6 +1,7 @@
 //! What a take was made from, as the documents give it, in one fingerprint: the prompt the
 //! documents build, the reference files (the scene, each character's chosen look, the base look of
-//! a variation), the frames a clip starts and ends on, the clips a film joins. A take whose
+//! a variation), the frames a clip starts and ends on, the lines a shot speaks and the voices
+//! they are said in, the clips a film joins. A take whose
 //! fingerprint no longer matches the documents' is stale: regenerating it would give something
 //! else. A change upstream (a character's new look) thus marks everything made from it.
 
@@ -22,6 +23,10 @@ pub fn inputs_hash(project: &ProjectRecord, slot: &TakeSlot) -> Option<String> {
                 "frames": [file(&plan.start), file(&plan.end), file(&plan.full)],
             })
         }
+        // A spoken shot is made from its lines and the voices they are said in.
+        TakeSlot::Asset(SlotId::Voice { shot }) => {
+            json!({ "lines": crate::ai::speech::lines_of(project, shot)? })
+        }
         TakeSlot::Asset(slot) => {
             let plan = image_plan(project, &Target::of_slot(slot)?).ok()?;
             json!({
@@ -38,7 +43,16 @@ pub fn inputs_hash(project: &ProjectRecord, slot: &TakeSlot) -> Option<String> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|shot| shot.get("interval").and_then(|i| i.get("videoFileId")).cloned().unwrap_or(Value::Null))
+                .map(|shot| {
+                    let file = |object: &str, field: &str| {
+                        shot.get(object).and_then(|o| o.get(field)).cloned().unwrap_or(Value::Null)
+                    };
+                    // A shot without a spoken voice keeps the fingerprint films had before voices.
+                    match file("voice", "audioFileId") {
+                        Value::Null => file("interval", "videoFileId"),
+                        voice => json!([file("interval", "videoFileId"), voice]),
+                    }
+                })
                 .collect();
             json!({ "clips": clips })
         }

@@ -131,6 +131,20 @@ pub async fn keep(
         created_at: Utc::now(),
     };
     store.insert_take(&take).await.map_err(store_failure)?;
+    let detail = serde_json::json!({
+        "take_id": take.id, "file_id": take.file_id, "task_id": take.task_id,
+        "provider": take.provider, "model": take.model,
+        "cost": take.cost.as_ref().map(|c| serde_json::json!({"amount": crate::cost::format_amount(c.micros), "currency": c.currency})),
+    });
+    crate::audit::record(
+        store,
+        Some(project.id),
+        ctx.task.user_id,
+        crate::audit::Action::Generated,
+        &take.slot,
+        detail,
+    )
+    .await;
     Ok(take)
 }
 

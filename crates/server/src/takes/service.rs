@@ -146,7 +146,14 @@ impl TakeService {
         if self.store.ready_files_of_project(access.id(), &[take.file_id]).await?.is_empty() {
             return Err(AppError::not_found("take"));
         }
-        self.projects.choose_file(access, slot, take.file_id).await
+        // A voice's slot says how long it speaks: the chosen take's length comes with it.
+        let mut fields = serde_json::Map::new();
+        if matches!(slot, TakeSlot::Asset(SlotId::Voice { .. }))
+            && let Some(duration) = take.provenance.pointer("/params/duration").filter(|d| d.is_number())
+        {
+            fields.insert("duration".into(), duration.clone());
+        }
+        self.projects.choose_file(access, slot, take.file_id, fields).await
     }
 
     pub async fn pin(&self, access: &EditorAccess, id: TakeId, pinned: bool) -> AppResult<TakeView> {

@@ -44,7 +44,8 @@ impl Budget {
     pub fn for_call(provider: &str, capability: Capability) -> Self {
         match capability {
             _ if provider == cinegen_providers::local::NAME => Self::Local,
-            Capability::Text => Self::Text,
+            // A spoken line costs about what a text request does.
+            Capability::Text | Capability::Speech => Self::Text,
             Capability::Image => Self::Image,
             Capability::Video => Self::Video,
         }

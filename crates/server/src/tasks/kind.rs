@@ -9,6 +9,7 @@ use crate::ai::handlers::{
     ImagePayload, MergePayload, ScriptGeneratePayload, ScriptParsePayload, ShotsGeneratePayload, VideoPayload,
     VisualPromptPayload,
 };
+use crate::ai::speech::SpeechPayload;
 use crate::projects::assets::ImportAssetPayload;
 use cinegen_providers::Capability;
 use cinegen_store::TaskRecord;
@@ -112,6 +113,7 @@ task_kinds! {
     VisualPrompt(VisualPromptPayload) = VISUAL_PROMPT: "ai.visual_prompt" as "prompt_generate";
     Image(ImagePayload) = IMAGE: "ai.image" as "image_generate";
     Video(VideoPayload) = VIDEO: "ai.video" as "video_generate";
+    Speech(SpeechPayload) = SPEECH: "ai.speech" as "speech_generate";
     Merge(MergePayload) = MERGE: "ai.merge" as "video_merge";
     // Never claimed by a worker: its items settle it.
     Batch(BatchPayload) = BATCH: "ai.batch" as "batch_generate";
@@ -157,6 +159,7 @@ impl TaskKind {
             Self::VisualPrompt(p) => Spends::Provider(Capability::Text, &p.choice),
             Self::Image(p) => Spends::Provider(Capability::Image, &p.choice),
             Self::Video(p) => Spends::Provider(Capability::Video, &p.choice),
+            Self::Speech(p) => Spends::Provider(Capability::Speech, &p.choice),
             Self::Merge(_) | Self::Export(_) => Spends::Cpu,
             Self::ImportAsset(_) => Spends::Download,
             Self::Batch(_) => Spends::Nothing,
@@ -198,7 +201,8 @@ mod tests {
 
     #[test]
     fn each_kind_says_what_it_spends() {
-        let merge = TaskKind::from(MergePayload { shot_ids: vec!["s1".into()] });
+        let merge =
+            TaskKind::from(MergePayload { shot_ids: vec!["s1".into()], music_file_id: None, burn_subtitles: false });
         assert_eq!(merge.spends(), Spends::Cpu);
         let parse = TaskKind::from(ScriptParsePayload { raw_script: None, language: None, choice: Choice::default() });
         assert!(matches!(parse.spends(), Spends::Provider(Capability::Text, _)));

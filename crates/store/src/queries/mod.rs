@@ -2,6 +2,7 @@
 //! engines really differ (task claims, row locks, copying a live database), the code asks
 //! [`Db::engine`] in a function named for the difference.
 
+mod audit;
 mod budgets;
 mod files;
 mod projects;

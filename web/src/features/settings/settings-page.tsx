@@ -7,7 +7,7 @@ import { jsonBody } from '@/lib/json-body';
 import { ProviderCard, type ProviderChange } from './provider-card';
 
 const settingsKey = ['settings', 'providers'] as const;
-const CAPABILITIES = ['text', 'image', 'video'] as const;
+const CAPABILITIES = ['text', 'image', 'video', 'speech'] as const;
 
 export function SettingsPage() {
   const { t } = useI18n();

@@ -13,6 +13,7 @@ export const VENDORS: Record<string, Vendor> = {
   gemini: { label: 'Google Gemini (AI Studio)', keys: 'https://aistudio.google.com/apikey' },
   deepseek: { label: 'DeepSeek 深度求索', keys: 'https://platform.deepseek.com/api_keys' },
   doubao: { label: '豆包 · 火山方舟 (Volcengine Ark)', keys: 'https://console.volcengine.com/ark' },
+  'doubao-speech': { label: '豆包语音 (Volcengine Speech · Access Token + App ID)', keys: 'https://console.volcengine.com/speech/app' },
   kling: { label: '可灵 Kling AI', keys: 'https://app.klingai.com/cn/dev/console' },
   minimax: { label: 'MiniMax 海螺', keys: 'https://platform.minimaxi.com' },
   yunwu: { label: '云雾 API (Yunwu)', keys: 'https://yunwu.ai' },

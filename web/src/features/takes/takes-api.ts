@@ -5,13 +5,15 @@ import type { Target } from '@/api/types';
 import type { components } from '@/api/schema';
 
 /** The key the server gives a slot among takes (ids with `%` and `/` escaped). */
-export function takeSlotKey(slot: { type: 'keyframe'; shotId: string; keyframeId: string } | { type: 'clip'; shotId: string } | { type: 'character'; id: string } | { type: 'variation'; characterId: string; id: string } | { type: 'scene'; id: string } | { type: 'film' }): string {
+export function takeSlotKey(slot: { type: 'keyframe'; shotId: string; keyframeId: string } | { type: 'clip'; shotId: string } | { type: 'voice'; shotId: string } | { type: 'character'; id: string } | { type: 'variation'; characterId: string; id: string } | { type: 'scene'; id: string } | { type: 'film' }): string {
   const escape = (id: string) => id.replaceAll('%', '%25').replaceAll('/', '%2F');
   switch (slot.type) {
     case 'keyframe':
       return `keyframe/${escape(slot.shotId)}/${escape(slot.keyframeId)}`;
     case 'clip':
       return `clip/${escape(slot.shotId)}`;
+    case 'voice':
+      return `voice/${escape(slot.shotId)}`;
     case 'character':
       return `character/${escape(slot.id)}`;
     case 'variation':

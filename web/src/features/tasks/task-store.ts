@@ -25,6 +25,8 @@ export function slotOfTarget(target: unknown): string | undefined {
       return `keyframe:${t.shot_id}:${t.keyframe_id}`;
     case 'clip':
       return `clip:${t.shot_id}`;
+    case 'voice':
+      return `voice:${t.shot_id}`;
     // Whole-project work, named so a reload finds its progress again.
     case 'batch':
       return `batch:${t.kind}`;

@@ -6,6 +6,9 @@ import type { BatchKind } from './generation';
 
 const has = (url?: string | null, fileId?: string | null) => !!(fileId || url);
 
+/** Whether a shot's dialogue holds anything to say (the server skips lines of punctuation only). */
+export const hasDialogue = (dialogue?: string) => /[\p{L}\p{N}]/u.test(dialogue ?? '');
+
 export function missingItems(project: Project, kind: BatchKind): number {
   switch (kind) {
     case 'images': {
@@ -25,5 +28,7 @@ export function missingItems(project: Project, kind: BatchKind): number {
       return project.shots.filter(
         (shot) => !has(shot.interval?.videoUrl, shot.interval?.videoFileId) && shot.keyframes.some((k) => k.type === 'start' || k.type === 'full'),
       ).length;
+    case 'voices':
+      return project.shots.filter((shot) => hasDialogue(shot.dialogue) && !has(shot.voice?.audioUrl, shot.voice?.audioFileId)).length;
   }
 }

@@ -10,6 +10,7 @@ export function slotKey(target: Target): string {
 }
 
 export const clipSlot = (shotId: string) => `clip:${shotId}`;
+export const voiceSlot = (shotId: string) => `voice:${shotId}`;
 export const batchSlot = (kind: BatchKind) => `batch:${kind}`;
 
 function tracked(task: Task, slot?: string): Task {
@@ -29,7 +30,7 @@ export async function generateClip(projectId: string, shotId: string, duration?:
   return tracked(task, clipSlot(shotId));
 }
 
-export type BatchKind = 'images' | 'keyframes' | 'clips';
+export type BatchKind = 'images' | 'keyframes' | 'clips' | 'voices';
 
 export interface BatchOptions {
   /** Only the slots whose chosen take is stale. */
@@ -64,8 +65,27 @@ export async function writeScript(projectId: string, idea: string, genre: string
   return tracked(task, 'script:generate');
 }
 
-export async function mergeFilm(projectId: string, shotIds: string[]): Promise<Task> {
-  const { task } = await unwrap(api.POST('/api/v1/ai/video/merge', { body: { project_id: projectId, shot_ids: shotIds } }));
+/** Speaks a shot's dialogue, each line in its speaker's voice. */
+export async function generateVoice(projectId: string, shotId: string): Promise<Task> {
+  const { task } = await unwrap(api.POST('/api/v1/ai/speech/generate', { body: { project_id: projectId, shot_id: shotId } }));
+  return tracked(task, voiceSlot(shotId));
+}
+
+export interface MergeOptions {
+  /** An audio file of the project laid under the film. */
+  musicFileId?: string;
+  /** Draw the subtitles into the pictures. */
+  burnSubtitles?: boolean;
+}
+
+export async function mergeFilm(projectId: string, shotIds: string[], options: MergeOptions = {}): Promise<Task> {
+  const body = {
+    project_id: projectId,
+    shot_ids: shotIds,
+    ...(options.musicFileId ? { music_file_id: options.musicFileId } : {}),
+    ...(options.burnSubtitles ? { burn_subtitles: true } : {}),
+  };
+  const { task } = await unwrap(api.POST('/api/v1/ai/video/merge', { body }));
   return tracked(task, 'film:merge');
 }
 

@@ -61,9 +61,10 @@ pub async fn estimate(
             let raw = body
                 .kind
                 .as_deref()
-                .ok_or_else(|| invalid("kind", "is required for a batch: images, keyframes or clips"))?;
-            let kind = BatchKind::parse(raw).ok_or_else(|| invalid("kind", "must be images, keyframes or clips"))?;
-            let capability = if kind == BatchKind::Clips { Capability::Video } else { Capability::Image };
+                .ok_or_else(|| invalid("kind", "is required for a batch: images, keyframes, clips or voices"))?;
+            let kind =
+                BatchKind::parse(raw).ok_or_else(|| invalid("kind", "must be images, keyframes, clips or voices"))?;
+            let capability = kind.capability();
             let image = Choice { provider: body.image_provider.clone(), model: None };
             let wanted = BatchWanted {
                 shot_ids: body.shot_ids.clone(),

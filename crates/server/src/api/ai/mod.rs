@@ -35,6 +35,7 @@ use utoipa::ToSchema;
 
 pub mod cost;
 mod requests;
+pub mod speech;
 pub use requests::*;
 
 /// The idempotency key of a request: the header, else the body's `client_key`.
@@ -88,6 +89,7 @@ fn queued_message(plan_type: &str, created: bool) -> String {
         "image_generate" => "图片生成",
         "video_generate" => "视频生成",
         "video_merge" => "视频合成",
+        "speech_generate" => "配音生成",
         "batch_generate" => "批量生成",
         "project_export" => "项目导出",
         _ => "生成",
@@ -122,11 +124,11 @@ pub(crate) async fn answer(state: &AppState, queued: Queued, estimate: Option<(C
 }
 
 /// The project, for an editor of it.
-async fn prepare(state: &AppState, user: UserId, raw_id: &str) -> AppResult<Editable> {
+pub(crate) async fn prepare(state: &AppState, user: UserId, raw_id: &str) -> AppResult<Editable> {
     state.generation.editable(user, parse_id(raw_id, "project")?).await
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> AppError {
     AppError::validation(ValidationErrors(vec![FieldError::new(field, message)]))
 }
 
@@ -394,7 +396,11 @@ pub async fn merge_video(
         }
     }
     errors.into_result().map_err(AppError::validation)?;
-    let input = MergePayload { shot_ids: body.shot_ids };
+    let music = match &body.music_file_id {
+        Some(raw) => Some(state.generation.music(&project, raw).await?),
+        None => None,
+    };
+    let input = MergePayload { shot_ids: body.shot_ids, music_file_id: music, burn_subtitles: body.burn_subtitles };
     let queued = state.generation.enqueue(&project, input.into(), key).await?;
     Ok(answer(&state, queued, None).await)
 }
@@ -404,7 +410,7 @@ pub async fn merge_video(
 #[utoipa::path(
     post, path = "/api/v1/ai/batch/{kind}", tag = "ai", operation_id = "generate_batch",
     security(("bearer" = [])), request_body = BatchRequest,
-    params(("kind" = String, Path, description = "images, keyframes or clips"), ("Idempotency-Key" = Option<String>, Header)),
+    params(("kind" = String, Path, description = "images, keyframes, clips or voices"), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = Envelope<TaskAccepted>), (status = 403, description = "a viewer of the project", body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope), (status = 402, description = "over a monthly spending cap (BUDGET_EXCEEDED)", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope))
 )]
@@ -418,7 +424,7 @@ pub async fn generate_batch(
     let kind = BatchKind::parse(&kind).ok_or_else(|| AppError::not_found("batch kind"))?;
     let key = idempotency_key(&headers, body.client_key.as_ref())?;
     let project = prepare(&state, claims.sub, &body.project_id).await?;
-    let capability = if kind == BatchKind::Clips { Capability::Video } else { Capability::Image };
+    let capability = kind.capability();
     let image = Choice { provider: body.image_provider.clone(), model: None };
     let wanted = BatchWanted {
         shot_ids: body.shot_ids.clone(),

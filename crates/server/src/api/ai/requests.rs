@@ -22,6 +22,8 @@ pub struct ModelConfig {
     pub image_model: Option<String>,
     #[serde(default)]
     pub video_model: Option<String>,
+    #[serde(default)]
+    pub speech_model: Option<String>,
 }
 
 impl ModelConfig {
@@ -30,6 +32,7 @@ impl ModelConfig {
             Capability::Text => &self.text_model,
             Capability::Image => &self.image_model,
             Capability::Video => &self.video_model,
+            Capability::Speech => &self.speech_model,
         };
         named.clone().or_else(|| self.model.clone())
     }
@@ -186,8 +189,48 @@ pub struct MergeRequest {
     pub project_id: String,
     /// The shots whose clips make the film, in order.
     pub shot_ids: Vec<String>,
+    /// An audio file of the project (uploaded as `file_type` `audio`) played under the whole
+    /// film, ducked wherever someone speaks.
+    #[serde(default)]
+    pub music_file_id: Option<String>,
+    /// Draw the dialogue's subtitles into the pictures (SRT and WebVTT are shipped beside the
+    /// film either way).
+    #[serde(default)]
+    pub burn_subtitles: bool,
     #[serde(default)]
     pub client_key: Option<String>,
+}
+
+generation_request! {
+    pub struct GenerateSpeechRequest {
+        /// The shot whose dialogue is spoken, each line in its speaker's voice.
+        pub shot_id: String,
+    }
+}
+
+/// A voice to hear before choosing it: a short sample in the project's language.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoicePreviewRequest {
+    /// A provider offering speech; else the caller's or the server's default.
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default, rename = "voiceId", alias = "voice_id")]
+    pub voice_id: Option<String>,
+    #[serde(default)]
+    pub speed: Option<f64>,
+    #[serde(default)]
+    pub pitch: Option<i32>,
+    #[serde(default)]
+    pub emotion: Option<String>,
+    /// What to say (at most 200 characters); else a sample line in `language`.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// `zh`, `en`, …; `zh` when absent.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 generation_request! {

@@ -1,6 +1,7 @@
 //! `/api/v1/projects/*`: list, create, read, update, delete and restore projects; patch one shot
 //! or keyframe; share with members; export; document history; takes.
 
+pub mod audit;
 pub mod crud;
 pub mod export;
 pub mod history;
@@ -34,6 +35,7 @@ pub fn routes(document_limit: usize) -> Router<AppState> {
         .route("/projects/{id}/subtitles", get(export::subtitles))
         .route("/projects/{id}/timeline", get(export::timeline))
         .route("/projects/{id}/history", get(history::list_history))
+        .route("/projects/{id}/audit", get(audit::project_audit))
         .route("/projects/{id}/history/{version}", get(history::get_revision))
         .route("/projects/{id}/history/{version}/restore", post(history::restore_revision))
         .route("/projects/{id}/takes", get(takes::list_takes))

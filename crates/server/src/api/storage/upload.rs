@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct CreateUploadRequest {
     pub file_name: String,
-    /// character, scene, keyframe_start, keyframe_end, keyframe_full, video or export.
+    /// character, scene, keyframe_start, keyframe_end, keyframe_full, video, export or audio.
     pub file_type: String,
     pub file_size: i64,
     pub project_id: String,

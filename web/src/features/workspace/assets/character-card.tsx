@@ -10,6 +10,7 @@ import { GenerateButton } from '../components/generate-button';
 import { useSlotTask } from '../use-slot-task';
 import { StaleMark, TakesStrip } from '@/features/takes/takes-strip';
 import { targetSlotKey } from '@/features/takes/takes-api';
+import { VoicePicker } from '@/features/voices/voice-picker';
 
 interface Props {
   character: Character;
@@ -72,6 +73,15 @@ export function CharacterCard({ character, onChange, batchRunning }: Props) {
         label={character.referenceImage ? t('common.regenerate') : t('common.generate')}
         start={() => generateImage(project.id, target)}
       />
+      <details className="text-sm" data-testid="character-voice">
+        <summary className="cursor-pointer text-xs font-medium text-stone-600">
+          {t('voice.title')}
+          {character.voice?.voiceId ? ` · ${character.voice.voiceId}` : ''}
+        </summary>
+        <div className="mt-2">
+          <VoicePicker voice={character.voice} language={project.language} disabled={!canEdit} onChange={(voice) => onChange({ ...character, voice })} />
+        </div>
+      </details>
       <details className="text-sm">
         <summary className="cursor-pointer text-xs font-medium text-stone-600">
           {t('assets.variations')} ({character.variations.length})

@@ -23,6 +23,8 @@ export function staleItems(project: Project, kind: BatchKind): number {
       return project.shots.reduce((n, shot) => n + shot.keyframes.filter((k) => k.stale).length, 0);
     case 'clips':
       return project.shots.filter((shot) => shot.interval?.stale).length;
+    case 'voices':
+      return project.shots.filter((shot) => shot.voice?.stale).length;
   }
 }
 

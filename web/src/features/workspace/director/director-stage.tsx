@@ -78,6 +78,7 @@ export function DirectorStage() {
           <>
             <BatchButton kind="keyframes" label={t('director.allFrames')} />
             <BatchButton kind="clips" label={t('director.allClips')} />
+            <BatchButton kind="voices" label={t('voice.all')} />
           </>
         )}
       </div>

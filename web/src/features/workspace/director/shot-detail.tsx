@@ -8,6 +8,7 @@ import { useProject } from '../project-context';
 import { patchShot } from '../shot-api';
 import { KeyframePanel } from './keyframe-panel';
 import { ClipPanel } from './clip-panel';
+import { VoicePanel } from './voice-panel';
 import { CharacterLooks } from './character-looks';
 
 const FRAME_ORDER: KeyframeType[] = ['start', 'end', 'full'];
@@ -74,6 +75,7 @@ export function ShotDetail({ shot, index }: { shot: Shot; index: number }) {
       )}
       <ErrorNote error={error} />
       <ClipPanel shot={shot} />
+      <VoicePanel shot={shot} />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { useSlotTask } from '../use-slot-task';
 import { clipDone } from '../director/shot-status';
 import { ArchivePanel } from './archive-panel';
 import { HandoffPanel } from './handoff-panel';
+import { uploadMusic } from '@/features/voices/music';
 
 export function ExportStage() {
   const { t } = useI18n();
@@ -17,6 +18,22 @@ export function ExportStage() {
   const [error, setError] = useState<unknown>(null);
   const [film, setFilm] = useState<{ width: number; height: number; seconds: number } | null>(null);
   const merging = useSlotTask('film:merge');
+  const [music, setMusic] = useState<{ id: string; name: string } | null>(null);
+  const [uploading, setUploading] = useState(false);
+  const [burn, setBurn] = useState(false);
+
+  const chooseMusic = async (file: File | undefined) => {
+    if (!file) return;
+    setError(null);
+    setUploading(true);
+    try {
+      setMusic({ id: await uploadMusic(project.id, file), name: file.name });
+    } catch (cause) {
+      setError(cause);
+    } finally {
+      setUploading(false);
+    }
+  };
 
   const toggle = (id: string) =>
     setSelected((current) => {
@@ -31,7 +48,8 @@ export function ExportStage() {
     try {
       await editor.flush();
       // The film follows the shot list's order, whatever the order of clicks.
-      await mergeFilm(project.id, project.shots.filter((s) => selected.has(s.id) && clipDone(s)).map((s) => s.id));
+      const shots = project.shots.filter((s) => selected.has(s.id) && clipDone(s)).map((s) => s.id);
+      await mergeFilm(project.id, shots, { musicFileId: music?.id, burnSubtitles: burn });
       await reload();
     } catch (cause) {
       setError(cause);
@@ -80,6 +98,24 @@ export function ExportStage() {
           <Button variant="primary" disabled={!canEdit || chosen === 0 || !!merging} onClick={merge}>
             {t('export.merge')}
           </Button>
+        </div>
+        <div className="mb-3 flex flex-wrap items-center gap-3 text-sm" data-testid="music">
+          <span className="font-medium text-stone-700">{t('export.music')}:</span>
+          <span className="text-stone-600" data-testid="music-name">{music ? music.name : t('export.musicNone')}</span>
+          <label className={`cursor-pointer text-amber-700 hover:underline ${!canEdit || uploading ? 'pointer-events-none opacity-50' : ''}`}>
+            {t('export.musicUpload')}
+            <input type="file" accept="audio/*,.mp3,.wav,.m4a,.ogg,.flac" className="hidden" data-testid="music-input" onChange={(e) => void chooseMusic(e.target.files?.[0])} />
+          </label>
+          {music && (
+            <Button size="sm" variant="ghost" onClick={() => setMusic(null)}>
+              ×
+            </Button>
+          )}
+          <span className="w-full text-xs text-stone-500">{t('export.musicHint')}</span>
+          <label className="flex items-center gap-2">
+            <input type="checkbox" checked={burn} disabled={!canEdit} onChange={(e) => setBurn(e.target.checked)} data-testid="burn-subtitles" />
+            {t('export.burnSubtitles')}
+          </label>
         </div>
         {merging && <ProgressBar value={merging.progress} label={t('export.merge')} remainingSecs={merging.remainingSecs} />}
         <ErrorNote error={error} />
