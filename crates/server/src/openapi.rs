@@ -54,6 +54,7 @@ use utoipa::{Modify, OpenApi};
         api::ai::speech::preview_voice,
         api::ai::speech::list_voices,
         api::projects::audit::project_audit,
+        api::projects::export::subtitle_cues,
         api::ai::merge_video,
         api::ai::generate_batch,
         api::ai::usage,

@@ -23,6 +23,7 @@ on_both_engines!(
     repeated_reads_answer_each_caller_with_their_role,
     lists_show_every_write_at_once_to_owner_and_members,
     history_lists_who_changed_what_and_restores_as_a_new_version,
+    edited_subtitles_replace_the_dialogues_on_their_shot,
 );
 
 struct User {
@@ -646,4 +647,60 @@ async fn history_lists_who_changed_what_and_restores_as_a_new_version(engine: En
     let versions: Vec<i64> =
         history.data()["revisions"].as_array().unwrap().iter().map(|r| r["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [3, 2, 1], "the restore kept the version it replaced");
+}
+
+async fn edited_subtitles_replace_the_dialogues_on_their_shot(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let ann = user(&app, "subtitles@example.com").await;
+    let mut first = shot("s1");
+    first["dialogue"] = json!("林晚舟：今晚一定要找到他。\n程野：我陪你去。");
+    first["interval"] = json!({"id": "i1", "duration": 4.0});
+    let mut second = shot("s2");
+    second["dialogue"] = json!("林晚舟：走。");
+    second["interval"] = json!({"id": "i2", "duration": 2.0});
+    let project = create(&app, &ann, json!({"title": "字幕", "shots": [first, second]})).await;
+    let id = project["id"].as_str().unwrap();
+    let made = cues(&app, &ann, id).await;
+    assert_eq!(made.len(), 3, "{made:?}");
+    assert!(made.iter().all(|c| c["edited"] == false));
+    assert_eq!(made[2]["shot_start_ms"], 4000, "the second shot starts after the first's four seconds");
+
+    // An edit of the first shot's subtitles: its own words and times, the second shot's untouched.
+    let edited = json!({"subtitles": [{"text": "今晚，必须找到他。", "speaker": "林晚舟", "start": 0.5, "end": 2.25}]});
+    let saved = patch(&app, &ann, &format!("/api/v1/projects/{id}/shots/s1"), edited).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let srt =
+        app.client.get(app.url(&format!("/api/v1/projects/{id}/subtitles?speakers=true"))).bearer_auth(&ann.token);
+    let srt = srt.send().await.unwrap().text().await.unwrap();
+    assert!(
+        srt.starts_with("1\n00:00:00,500 --> 00:00:02,250\n林晚舟：今晚，必须找到他。\n\n2\n00:00:04,000"),
+        "{srt}"
+    );
+    assert_eq!(srt.matches(" --> ").count(), 2, "{srt}");
+    let now = cues(&app, &ann, id).await;
+    assert_eq!((now[0]["edited"].as_bool(), now[1]["edited"].as_bool()), (Some(true), Some(false)));
+
+    // Bad edits are refused with their paths and change nothing.
+    let bad = json!({"subtitles": [{"text": " ", "start": 3.0, "end": 1.0}, {"text": "x", "start": 0, "end": 1, "style": "bold"}]});
+    let refused = patch(&app, &ann, &format!("/api/v1/projects/{id}/shots/s1"), bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let fields: Vec<&str> = refused.body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.iter().any(|f| f.contains("subtitles[1]")), "an unknown field: {fields:?}");
+    assert_eq!(cues(&app, &ann, id).await, now, "nothing changed");
+
+    // `null` goes back to the dialogue's subtitles.
+    let reset = patch(&app, &ann, &format!("/api/v1/projects/{id}/shots/s1"), json!({"subtitles": null})).await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(cues(&app, &ann, id).await, made);
+}
+
+async fn cues(app: &TestApp, who: &User, id: &str) -> Vec<Value> {
+    let answer = app.get_authed(&format!("/api/v1/projects/{id}/subtitles/cues"), &who.token).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.data()["cues"].as_array().unwrap().clone()
 }

@@ -746,6 +746,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/subtitles/cues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The subtitles as cues to edit: each with its shot, its times on the film and from the shot's
+         *     first frame, and whether a person edited that shot's subtitles. Edits are saved on the shot
+         *     (`subtitles: [{text, speaker, start, end}]`, seconds from its first frame; `null` goes back to
+         *     the dialogue's).
+         */
+        get: operations["project_subtitle_cues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{id}/takes": {
         parameters: {
             query?: never;
@@ -1342,6 +1364,25 @@ export interface components {
             file_type: string;
             project_id: string;
         };
+        Cue: {
+            /** @description Whether a person edited this shot's subtitles. */
+            edited: boolean;
+            /** Format: int64 */
+            end_ms: number;
+            shot_id: string;
+            /**
+             * Format: int64
+             * @description Milliseconds from the start of the film to the first frame of the cue's shot.
+             */
+            shot_start_ms: number;
+            speaker?: string | null;
+            /**
+             * Format: int64
+             * @description Milliseconds from the start of the film.
+             */
+            start_ms: number;
+            text: string;
+        };
         /**
          * @description A currency a price is given in: the vendor's own, shown as such and never converted.
          * @enum {string}
@@ -1687,6 +1728,21 @@ export interface components {
                 totals: components["schemas"]["Amount"][];
                 /** Format: int64 */
                 unpriced_calls: number;
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_SubtitleCues: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                cues: components["schemas"]["Cue"][];
             };
             message: string;
             success: boolean;
@@ -2615,6 +2671,9 @@ export interface components {
              * @description Bytes per part, 5–64 MiB (default 16 MiB); the last part takes the rest.
              */
             part_size?: number | null;
+        };
+        SubtitleCues: {
+            cues: components["schemas"]["Cue"][];
         };
         TakeEnvelope: {
             take: components["schemas"]["TakeView"];
@@ -5929,6 +5988,44 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    project_subtitle_cues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SubtitleCues"];
+                };
+            };
+            /** @description a missing, expired, revoked or forged token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

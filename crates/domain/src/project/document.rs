@@ -204,7 +204,24 @@ struct ShotView {
     interval: Option<IntervalView>,
     #[serde(default)]
     voice: Option<VoiceTrackView>,
+    /// The shot's subtitles as a person edited them; absent: made from the dialogue.
+    #[serde(default)]
+    subtitles: Option<Vec<SubtitleView>>,
 }
+
+/// One edited subtitle of a shot: seconds from the shot's first frame on the film.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SubtitleView {
+    text: String,
+    #[serde(default)]
+    speaker: Option<String>,
+    start: f64,
+    end: f64,
+}
+
+/// The longest subtitle, in characters.
+pub const SUBTITLE_CHARS: usize = 500;
 
 /// A shot's dialogue, spoken: the audio file, its length, and whether it is being made.
 #[expect(dead_code, reason = "deserialised only to validate the JSON's shape")]
@@ -327,6 +344,23 @@ pub fn validate_script_data(value: &Value, errors: &mut ValidationErrors) {
 /// Validates a single shot found at `path` (e.g. `shots[3]`).
 pub fn validate_shot(value: &Value, path: &str, errors: &mut ValidationErrors) {
     let Some(shot) = errors.check(view::<ShotView>(value, path)) else { return };
+    for (i, cue) in shot.subtitles.iter().flatten().enumerate() {
+        let at = format!("{path}.subtitles[{i}]");
+        let chars = cue.text.trim().chars().count();
+        if chars == 0 || chars > SUBTITLE_CHARS {
+            errors.push(FieldError::new(format!("{at}.text"), format!("must be 1–{SUBTITLE_CHARS} characters")));
+        }
+        if cue.speaker.as_deref().is_some_and(|s| s.chars().count() > 64) {
+            errors.push(FieldError::new(format!("{at}.speaker"), "must be at most 64 characters"));
+        }
+        if !(cue.start.is_finite() && cue.start >= 0.0 && cue.start < 60.0) {
+            errors.push(FieldError::new(format!("{at}.start"), "must be 0–60 seconds into the shot"));
+        }
+        if !(cue.end.is_finite() && cue.end > cue.start && cue.end <= 60.0) {
+            errors
+                .push(FieldError::new(format!("{at}.end"), "must be after start and at most 60 seconds into the shot"));
+        }
+    }
     unique(shot.keyframes.iter().map(|k| &k.id).enumerate(), &|i| format!("{path}.keyframes[{i}]"), errors);
     if let Some(interval) = &shot.interval {
         if let Some(duration) = interval.duration

@@ -38,6 +38,18 @@ pub struct CutShot {
     pub media: Option<String>,
     /// The shot's spoken dialogue, where it has some: laid from the shot's first frame.
     pub voice: Option<VoiceRef>,
+    /// Subtitles a person edited for this shot (else they are made from its lines).
+    pub edited: Option<Vec<EditedCue>>,
+}
+
+/// An edited subtitle: seconds from the shot's first frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EditedCue {
+    pub text: String,
+    #[serde(default)]
+    pub speaker: Option<String>,
+    pub start: f64,
+    pub end: f64,
 }
 
 /// A shot's voice track as the archive holds it (`voices/{shot}.wav`) and its length.
@@ -81,6 +93,8 @@ impl Cut {
                 frames,
                 lines: spoken(project, shot),
                 voice: voice_of(shot, &shot_id, frames),
+                // Validated on every write; a document that no longer reads is treated as unedited.
+                edited: shot.get("subtitles").and_then(|s| serde_json::from_value(s.clone()).ok()),
                 media: has_clip
                     .then(|| crate::projects::archive::entry_name(&SlotId::Clip { shot: shot_id.clone() }, "mp4")),
                 shot_id,

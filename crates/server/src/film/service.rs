@@ -69,6 +69,11 @@ impl FilmService {
         Ok(text)
     }
 
+    /// The subtitles as cues, for the person editing them (nothing leaves: no export is logged).
+    pub async fn cues(&self, caller: UserId, id: ProjectId) -> AppResult<Vec<subtitles::Cue>> {
+        Ok(subtitles::cues(&self.cut(caller, id).await?))
+    }
+
     pub async fn timeline(&self, caller: UserId, id: ProjectId, format: TimelineFormat) -> AppResult<String> {
         let text = format.render(&self.cut(caller, id).await?);
         self.exported(caller, id, &format!("timeline.{}", format.extension())).await;

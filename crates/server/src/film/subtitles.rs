@@ -1,5 +1,7 @@
 //! Subtitles from the shots' dialogue on the cut's timings: each shot's lines share its time in
-//! proportion to their length. SubRip (`.srt`) and WebVTT (`.vtt`), with speaker names on request.
+//! proportion to their length, unless a person edited the shot's subtitles (their text and
+//! times are kept, within the shot). SubRip (`.srt`) and WebVTT (`.vtt`), with speaker names on
+//! request.
 
 use super::cut::{Cut, FPS};
 use serde::Serialize;
@@ -12,6 +14,10 @@ pub struct Cue {
     pub end_ms: i64,
     pub speaker: Option<String>,
     pub text: String,
+    /// Milliseconds from the start of the film to the first frame of the cue's shot.
+    pub shot_start_ms: i64,
+    /// Whether a person edited this shot's subtitles.
+    pub edited: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +50,23 @@ fn ms(frame: i64) -> i64 {
 pub fn cues(cut: &Cut) -> Vec<Cue> {
     let mut cues = Vec::new();
     for shot in &cut.shots {
+        if let Some(edited) = &shot.edited {
+            let (first, last) = (ms(shot.start), ms(shot.start + shot.frames));
+            for cue in edited {
+                let from = (first + (cue.start * 1000.0).round() as i64).min(last - 1);
+                let to = (first + (cue.end * 1000.0).round() as i64).clamp(from + 1, last);
+                cues.push(Cue {
+                    shot_id: shot.shot_id.clone(),
+                    start_ms: from,
+                    end_ms: to,
+                    speaker: cue.speaker.clone().filter(|s| !s.trim().is_empty()),
+                    text: cue.text.trim().to_owned(),
+                    shot_start_ms: first,
+                    edited: true,
+                });
+            }
+            continue;
+        }
         let weights: Vec<i64> = shot.lines.iter().map(|l| l.text.chars().count().max(1) as i64).collect();
         let total: i64 = weights.iter().sum();
         let mut before = 0;
@@ -57,6 +80,8 @@ pub fn cues(cut: &Cut) -> Vec<Cue> {
                 end_ms: ms(to),
                 speaker: line.speaker.clone(),
                 text: line.text.clone(),
+                shot_start_ms: ms(shot.start),
+                edited: false,
             });
         }
     }
@@ -127,6 +152,7 @@ mod tests {
             lines: lines(dialogue),
             media: None,
             voice: None,
+            edited: None,
         };
         Cut {
             title: "渡口".into(),

@@ -349,6 +349,7 @@ mod tests {
                     lines: lines("萧砚：沈姑娘？\n沈青禾：走。"),
                     media: Some("clips/shot-1.mp4".into()),
                     voice: Some(super::super::cut::VoiceRef { media: "voices/shot-1.wav".into(), frames: 48 }),
+                    edited: None,
                 },
                 CutShot {
                     shot_id: "shot-2".into(),
@@ -360,6 +361,7 @@ mod tests {
                     lines: Vec::new(),
                     media: None,
                     voice: None,
+                    edited: None,
                 },
             ],
         }

@@ -85,6 +85,29 @@ pub async fn subtitles(
     Ok(download(id, &format!("subtitles.{}", format.extension()), format.content_type(), body))
 }
 
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SubtitleCues {
+    pub cues: Vec<crate::film::subtitles::Cue>,
+}
+
+/// The subtitles as cues to edit: each with its shot, its times on the film and from the shot's
+/// first frame, and whether a person edited that shot's subtitles. Edits are saved on the shot
+/// (`subtitles: [{text, speaker, start, end}]`, seconds from its first frame; `null` goes back to
+/// the dialogue's).
+#[utoipa::path(
+    get, path = "/api/v1/projects/{id}/subtitles/cues", tag = "projects", operation_id = "project_subtitle_cues",
+    security(("bearer" = [])),
+    responses((status = 200, body = crate::envelope::Envelope<SubtitleCues>), (status = 404, body = crate::envelope::ErrorEnvelope))
+)]
+pub async fn subtitle_cues(
+    State(state): State<AppState>,
+    CurrentUser(claims): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id: ProjectId = parse_id(&id, "project")?;
+    Ok(crate::envelope::ok(SubtitleCues { cues: state.film.cues(claims.sub, id).await? }))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineQuery {

@@ -33,6 +33,7 @@ pub fn routes(document_limit: usize) -> Router<AppState> {
         .route("/projects/{id}/invitations/{email}", axum::routing::delete(members::cancel_invitation))
         .route("/projects/{id}/export.json", get(export::export_project))
         .route("/projects/{id}/subtitles", get(export::subtitles))
+        .route("/projects/{id}/subtitles/cues", get(export::subtitle_cues))
         .route("/projects/{id}/timeline", get(export::timeline))
         .route("/projects/{id}/history", get(history::list_history))
         .route("/projects/{id}/audit", get(audit::project_audit))

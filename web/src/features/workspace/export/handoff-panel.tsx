@@ -6,6 +6,7 @@ import { ErrorNote } from '@/components/feedback';
 import { useI18n } from '@/i18n';
 import { downloadAuthed } from '@/api/download';
 import { useProject } from '../project-context';
+import { SubtitleEditor } from './subtitle-editor';
 
 const SUBTITLES = [
   { format: 'srt', label: 'SRT' },
@@ -52,6 +53,7 @@ export function HandoffPanel() {
           </button>
         ))}
       </div>
+      <SubtitleEditor />
       <ErrorNote error={error} />
     </section>
   );
