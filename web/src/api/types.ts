@@ -62,6 +62,8 @@ export interface CharacterVoice {
 export interface ShotVoice {
   audioUrl?: string | null;
   audioFileId?: string | null;
+  /** Seconds the lines take to say. */
+  duration?: number;
   status?: SlotStatus;
   stale?: boolean;
 }

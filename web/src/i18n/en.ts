@@ -261,6 +261,7 @@ export const en: Record<MessageKey, string> = {
   'voice.preview': 'Hear a sample',
   'voice.previewing': 'Speaking…',
   'voice.shot': 'Dialogue audio',
+  'voice.longer': 'The lines run {seconds} s past the clip: the merge holds its last frame until they are said. Lengthen the clip to animate that time.',
   'voice.none': 'Not spoken yet.',
   'voice.generate': 'Speak the lines',
   'voice.all': 'Voice all dialogue',

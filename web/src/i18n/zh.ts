@@ -260,6 +260,7 @@ export const zh = {
   'voice.preview': '试听',
   'voice.previewing': '合成中…',
   'voice.shot': '对白配音',
+  'voice.longer': '台词比画面长 {seconds} 秒：合成时会定格最后一帧直到说完。可以加长视频时长来补上这段动画。',
   'voice.none': '还没有配音。',
   'voice.generate': '生成配音',
   'voice.all': '为全部对白配音',

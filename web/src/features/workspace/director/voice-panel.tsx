@@ -16,6 +16,9 @@ export function VoicePanel({ shot }: { shot: Shot }) {
   const task = useSlotTask(voiceSlot(shot.id));
   if (!hasDialogue(shot.dialogue)) return null;
   const voice = shot.voice;
+  // Lines longer than the clip: the merge holds the clip's last frame until they are said.
+  const clip = shot.interval?.duration;
+  const over = voice?.audioUrl && voice.duration && clip ? voice.duration + 0.25 - clip : 0;
   return (
     <section className="flex flex-col gap-3 rounded-md border border-stone-200 bg-white p-3" data-testid="voice-panel">
       <div className="flex items-center gap-2">
@@ -28,6 +31,11 @@ export function VoicePanel({ shot }: { shot: Shot }) {
         <audio key={voice.audioUrl} src={voice.audioUrl} controls className="w-full" data-testid="voice-audio" />
       ) : (
         <p className="text-sm text-stone-500">{t('voice.none')}</p>
+      )}
+      {over > 0.05 && (
+        <p className="rounded bg-amber-50 px-2 py-1 text-xs text-amber-800" data-testid="voice-longer">
+          {t('voice.longer', { seconds: over.toFixed(1) })}
+        </p>
       )}
       <TakesStrip slot={takeSlotKey({ type: 'voice', shotId: shot.id })} taskSlot={voiceSlot(shot.id)} />
       <GenerateButton
