@@ -27,6 +27,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// `srt` or `vtt`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "srt" => Some(Self::Srt),
+            "vtt" => Some(Self::Vtt),
+            _ => None,
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             Self::Srt => "application/x-subrip; charset=utf-8",

@@ -76,11 +76,8 @@ pub async fn subtitles(
 ) -> AppResult<Response> {
     use crate::film::subtitles::Format;
     let id: ProjectId = parse_id(&id, "project")?;
-    let format = match query.format.as_deref().unwrap_or("srt") {
-        "srt" => Format::Srt,
-        "vtt" => Format::Vtt,
-        other => return Err(invalid("format", format!("'{other}' is not srt or vtt"))),
-    };
+    let raw = query.format.as_deref().unwrap_or("srt");
+    let format = Format::parse(raw).ok_or_else(|| invalid("format", format!("'{raw}' is not srt or vtt")))?;
     let body = state.film.subtitles(claims.sub, id, format, query.speakers.unwrap_or(false)).await?;
     Ok(download(id, &format!("subtitles.{}", format.extension()), format.content_type(), body))
 }
