@@ -4277,6 +4277,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_Vec_ProviderVoices"];
                 };
             };
+            /** @description an unknown query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description a missing, expired, revoked or forged token */
             401: {
                 headers: {
@@ -5060,6 +5069,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_AuditPage"];
+                };
+            };
+            /** @description an unknown query parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description a missing, expired, revoked or forged token */

@@ -66,7 +66,8 @@ pub struct VoicesQuery {
 #[utoipa::path(
     get, path = "/api/v1/ai/voices", tag = "ai", operation_id = "list_voices",
     security(("bearer" = [])), params(("provider" = Option<String>, Query, description = "only this provider's voices")),
-    responses((status = 200, body = Envelope<Vec<ProviderVoices>>), (status = 404, body = ErrorEnvelope))
+    responses((status = 200, body = Envelope<Vec<ProviderVoices>>), (status = 400, description = "an unknown query parameter", body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope))
 )]
 pub async fn list_voices(
     State(state): State<AppState>,

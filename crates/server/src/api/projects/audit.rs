@@ -35,7 +35,8 @@ pub struct AuditPage {
 #[utoipa::path(
     get, path = "/api/v1/projects/{id}/audit", tag = "projects", operation_id = "project_audit",
     security(("bearer" = [])), params(AuditQuery),
-    responses((status = 200, body = Envelope<AuditPage>), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope))
+    responses((status = 200, body = Envelope<AuditPage>), (status = 400, description = "an unknown query parameter", body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope))
 )]
 pub async fn project_audit(
     State(state): State<AppState>,
