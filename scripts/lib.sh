@@ -201,6 +201,18 @@ ensure_otio() {
   "$venv/bin/pip" install --quiet "opentimelineio>=0.17,<0.19" "otio-fcpx-xml-adapter>=1.0,<2" "otio-cmx3600-adapter>=1.0,<2" || return 1
 }
 
+# The vendors' official SDKs (PyPI), the judges of our emulators and adapters
+# (crates/providers/tests/sdk_judge.rs), in a virtual environment of their own; sets and exports
+# CINEGEN_SDK_PYTHON. Ark's runtime is installed alone, not the whole volcengine-python-sdk.
+ensure_sdks() {
+  local venv="${CINEGEN_CACHE:-$HOME/.cache/cinegen}/sdks"
+  export CINEGEN_SDK_PYTHON="$venv/bin/python"
+  [[ -x "$CINEGEN_SDK_PYTHON" ]] && "$CINEGEN_SDK_PYTHON" -c "import openai, google.genai, volcenginesdkarkruntime" 2>/dev/null && return 0
+  banner "installing the vendors' SDKs (openai, google-genai, volcengine-ark-runtime)"
+  python3 -m venv "$venv" || return 1
+  "$venv/bin/pip" install --quiet "openai>=2,<4" "google-genai>=1.30,<4" "volcengine-ark-runtime>=5,<6" || return 1
+}
+
 # Debian's Chromium drives the end-to-end tests; browsers are never downloaded by Playwright.
 # A CJK font makes the Chinese-first screenshots of the run legible.
 ensure_chromium() {

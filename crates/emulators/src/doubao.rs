@@ -120,7 +120,9 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     shared.expect_field(ROUTE, &body, "/thinking/type", |t| {
         ["enabled", "disabled", "auto"].contains(&t.as_str().unwrap_or(""))
     });
-    shared.expect(body.get("max_completion_tokens").is_none(), || format!("{ROUTE}: Ark documents max_tokens"));
+    shared.expect(body.get("max_completion_tokens").is_none_or(Value::is_null), || {
+        format!("{ROUTE}: max_completion_tokens set; the limit in Ark's chat reference is max_tokens")
+    });
     if let Some(stream) = body.get("stream") {
         shared.expect(stream == false, || format!("{ROUTE}: stream must be false for one JSON answer"));
     }
@@ -130,6 +132,7 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     json(
         StatusCode::OK,
         json!({"id": request_id(), "object": "chat.completion", "created": 1764000000, "model": body["model"],
+               "service_tier": "default",
                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
                "usage": {"prompt_tokens": 120, "completion_tokens": 48, "total_tokens": 168}}),
     )

@@ -147,14 +147,27 @@ async fn model_call(
     }
 }
 
+/// A field by its JSON name or its proto name: the API reads JSON by the proto3 mapping, which
+/// takes both (`mimeType` / `mime_type`; the official SDK sends the second).
+fn proto_field<'a>(message: &'a Value, json_name: &str, proto_name: &str) -> &'a Value {
+    message.get(json_name).or_else(|| message.get(proto_name)).unwrap_or(&Value::Null)
+}
+
+/// Bytes as the proto3 JSON mapping takes them: standard or URL-safe base64, padded or not.
+fn is_proto_base64(text: &str) -> bool {
+    use base64::Engine;
+    let standard: String = text.trim_end_matches('=').replace('-', "+").replace('_', "/");
+    is_raw_base64(text) || base64::engine::general_purpose::STANDARD_NO_PAD.decode(standard).is_ok()
+}
+
 /// Checks one `inlineData` part: raw base64 of an image and its lowercase MIME type.
 fn check_inline(shared: &Shared, route: &str, at: &str, inline: &Value) {
-    let mime = inline["mimeType"].as_str().unwrap_or_default();
+    let mime = proto_field(inline, "mimeType", "mime_type").as_str().unwrap_or_default();
     shared.expect(matches!(mime, "image/png" | "image/jpeg" | "image/webp" | "image/heic" | "image/heif"), || {
-        format!("{route}: {at}.inlineData.mimeType is {}", inline["mimeType"])
+        format!("{route}: {at}.inlineData.mimeType is {mime:?}")
     });
     let data = inline["data"].as_str().unwrap_or_default();
-    shared.expect(!data.is_empty() && is_raw_base64(data), || {
+    shared.expect(!data.is_empty() && !data.starts_with("data:") && is_proto_base64(data), || {
         format!("{route}: {at}.inlineData.data is not raw base64 (no data: prefix)")
     });
 }
@@ -178,7 +191,7 @@ fn generate_content(shared: &Shared, route: &str, model: &str, body: &Bytes) -> 
         shared.expect(!parts.is_empty(), || format!("{route}: contents[{i}].parts is missing or empty"));
         for (j, part) in parts.iter().enumerate() {
             let at = format!("contents[{i}].parts[{j}]");
-            if let Some(inline) = part.get("inlineData") {
+            if let Some(inline) = part.get("inlineData").or_else(|| part.get("inline_data")) {
                 check_inline(shared, route, &at, inline);
             } else {
                 shared.expect(part["text"].is_string() || part.get("fileData").is_some(), || {
@@ -266,7 +279,7 @@ fn image_answer(
     }
     let references = body["contents"][0]["parts"]
         .as_array()
-        .map_or(0, |p| p.iter().filter(|p| p.get("inlineData").is_some()).count());
+        .map_or(0, |p| p.iter().filter(|p| p.get("inlineData").or_else(|| p.get("inline_data")).is_some()).count());
     shared.expect(references <= 14, || format!("{route}: {references} reference images (at most 14)"));
     if fault == Some(Fault::Refusal) {
         return json(

@@ -65,6 +65,8 @@ pub struct Shared {
     /// alternately), for rehearsals of a vendor having a bad day.
     fault_permille: AtomicU32,
     requests_seen: AtomicU32,
+    /// Every request as it arrived, for comparing what two clients send for one operation.
+    recorded: Mutex<Vec<Value>>,
 }
 
 impl Shared {
@@ -84,6 +86,7 @@ impl Shared {
             responder: Mutex::new(None),
             fault_permille: AtomicU32::new(0),
             requests_seen: AtomicU32::new(0),
+            recorded: Mutex::default(),
         })
     }
 
@@ -117,6 +120,21 @@ impl Shared {
     /// Makes this share of requests (0.0 to 1.0) fail with a 429 or a 5xx, alternately.
     pub fn set_fault_rate(&self, rate: f64) {
         self.fault_permille.store((rate.clamp(0.0, 1.0) * 1000.0).round() as u32, Ordering::Relaxed);
+    }
+
+    /// Requests received so far as `{method, path, query, headers, body}` (see [`recorded`]).
+    pub fn recorded_requests(&self) -> Vec<Value> {
+        self.recorded.lock().unwrap().clone()
+    }
+
+    /// Forgets the recorded requests, so the next ones are one operation's.
+    pub fn clear_recorded(&self) {
+        self.recorded.lock().unwrap().clear();
+    }
+
+    /// Plays `fault` on the next request that can show it.
+    pub fn push_fault(&self, fault: Fault) {
+        self.faults.lock().unwrap().push_back(fault);
     }
 
     /// Requests received so far (file downloads aside).
@@ -246,6 +264,8 @@ impl Emulator {
         shared.base_url.set(base_url.clone()).expect("set once");
         let app = routes
             .route("/_files/{name}", get(serve_file))
+            .route("/_emulator/requests", get(list_recorded).delete(clear_recorded))
+            .route("/_emulator/faults", axum::routing::post(queue_fault))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), record_and_stall))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
@@ -256,7 +276,7 @@ impl Emulator {
 
     /// Plays `fault` on the next request that can show it.
     pub fn fail_next(&self, fault: Fault) {
-        self.shared.faults.lock().unwrap().push_back(fault);
+        self.shared.push_fault(fault);
     }
 
     pub fn violations(&self) -> Vec<String> {
@@ -292,17 +312,100 @@ impl Emulator {
 
 async fn record_and_stall(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if !path.starts_with("/_files/") {
-        shared.calls.lock().unwrap().push(format!("{} {}", request.method(), path));
-        if let Some(pause) = shared.take_stall() {
-            tokio::time::sleep(pause).await;
-        }
-        let latency = *shared.latency.lock().unwrap();
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
+    if path.starts_with("/_files/") || path.starts_with("/_emulator/") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 << 20).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response();
+    };
+    shared.calls.lock().unwrap().push(format!("{} {}", parts.method, path));
+    shared.recorded.lock().unwrap().push(recorded(&parts, &bytes));
+    if let Some(pause) = shared.take_stall() {
+        tokio::time::sleep(pause).await;
+    }
+    let latency = *shared.latency.lock().unwrap();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// A request as the comparison of clients needs it: method, path, query, headers (names in lower
+/// case; credentials kept, since which header carries the key is part of the format) and the body
+/// — JSON as parsed, a multipart form as its fields (`"file"` or the text value), else its length.
+fn recorded(parts: &axum::http::request::Parts, body: &Bytes) -> Value {
+    let headers: serde_json::Map<String, Value> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), Value::from(value.to_str().unwrap_or("<binary>"))))
+        .collect();
+    let query: serde_json::Map<String, Value> = parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name.to_owned(), Value::from(value))
+        })
+        .collect();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let body = if let Some(boundary) = content_type.split("boundary=").nth(1) {
+        multipart_fields(body, boundary.trim_matches('"'))
+    } else if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).unwrap_or_else(|_| serde_json::json!({"bytes": body.len()}))
+    };
+    serde_json::json!({"method": parts.method.as_str(), "path": parts.uri.path(), "query": query, "headers": headers, "body": body})
+}
+
+/// A multipart form's fields: each name with `"file"` when the part carries a file name, else
+/// its text. Repeated names (`image[]`) keep every value in a list.
+fn multipart_fields(body: &[u8], boundary: &str) -> Value {
+    let text = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in text.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
+        let Some(name) = head.split("name=\"").nth(1).and_then(|rest| rest.split('"').next()) else { continue };
+        let value =
+            if head.contains("filename=") { Value::from("file") } else { Value::from(value.trim_end_matches("\r\n")) };
+        match fields.get_mut(name) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
+            None => {
+                fields.insert(name.to_owned(), value);
+            }
         }
     }
-    next.run(request).await
+    Value::Object(fields)
+}
+
+async fn list_recorded(State(shared): State<Arc<Shared>>) -> axum::Json<Vec<Value>> {
+    axum::Json(shared.recorded_requests())
+}
+
+async fn clear_recorded(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.clear_recorded();
+    StatusCode::NO_CONTENT
+}
+
+/// Queues a fault from outside the process (the SDK judges): `{"fault": "unauthorized" |
+/// "rate_limited" | "server_error" | "refusal" | "malformed", "retry_after_secs": 1}`.
+async fn queue_fault(State(shared): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
+    let retry_after_secs = body.get("retry_after_secs").and_then(Value::as_u64).unwrap_or(1);
+    let fault = match body.get("fault").and_then(Value::as_str) {
+        Some("unauthorized") => Fault::Unauthorized,
+        Some("rate_limited") => Fault::RateLimited { retry_after_secs },
+        Some("server_error") => Fault::ServerError,
+        Some("refusal") => Fault::Refusal,
+        Some("malformed") => Fault::Malformed,
+        other => return (StatusCode::BAD_REQUEST, format!("unknown fault {other:?}")).into_response(),
+    };
+    shared.push_fault(fault);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn serve_file(
