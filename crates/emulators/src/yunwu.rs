@@ -162,7 +162,8 @@ fn images_answer(shared: &Shared, prompt: &str, n: u64, (width, height): (u32, u
     json(
         StatusCode::OK,
         json!({"created": 1764000000, "data": data,
-               "usage": {"input_tokens": 40, "output_tokens": 8000, "total_tokens": 8040}}),
+               "usage": {"input_tokens": 40, "output_tokens": 8000, "total_tokens": 8040,
+                         "input_tokens_details": {"text_tokens": 40, "image_tokens": 0}}}),
     )
 }
 

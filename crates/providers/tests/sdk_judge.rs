@@ -16,7 +16,7 @@
 mod scenarios;
 
 use cinegen_emulators::Emulator;
-use cinegen_providers::adapters::{deepseek, doubao, gemini, openai};
+use cinegen_providers::adapters::{deepseek, doubao, gemini, openai, yunwu};
 use cinegen_providers::net::Transport;
 use cinegen_providers::{Credentials, Provider, VideoFrames};
 use scenarios::{CALL_TIMEOUT, image_request, png_input, speech_request, text_request, video_request};
@@ -326,6 +326,34 @@ async fn openai_sdk_judges_the_deepseek_emulator_and_adapter() {
     let mut sent = BTreeMap::new();
     sent.insert("chat", ours(&emulator, run_chat(&provider, &credentials)).await);
     assert_same_requests("deepseek", &verdict, &sent);
+    emulator.assert_conformant();
+}
+
+#[tokio::test]
+async fn openai_sdk_judges_the_yunwu_emulator_and_adapter() {
+    const KEY: &str = "sk-yunwu-judge";
+    let emulator = cinegen_emulators::yunwu::start(KEY).await;
+    let provider = yunwu::provider(Transport::unguarded(CALL_TIMEOUT));
+    let credentials = credentials(&emulator, KEY, "");
+    let image = image_request(None, 1);
+    let field = if yunwu::takes_max_completion_tokens(yunwu::TEXT_MODEL) { "max_completion_tokens" } else { "max_tokens" };
+    let case = merge(
+        chat_case(yunwu::TEXT_MODEL, field, Value::Null),
+        json!({
+            "image_model": yunwu::IMAGE_MODEL,
+            "image_size": openai::image_size(yunwu::IMAGE_MODEL, image.width, image.height),
+            "prompt": image.prompt,
+        }),
+    );
+    let Some(verdict) = judge("yunwu", &emulator, KEY, &case).await else { return };
+    assert_checks_pass("yunwu", &verdict, 11);
+    let mut sent = BTreeMap::new();
+    sent.insert("chat", ours(&emulator, run_chat(&provider, &credentials)).await);
+    let plain = cinegen_providers::ImageRequest { references: vec![], ..image.clone() };
+    let images = provider.image().unwrap();
+    sent.insert("image", ours(&emulator, async { images.generate(&plain, &credentials).await.expect("an image") }).await);
+    sent.insert("image_edit", ours(&emulator, async { images.generate(&image, &credentials).await.expect("an edit") }).await);
+    assert_same_requests("yunwu", &verdict, &sent);
     emulator.assert_conformant();
 }
 

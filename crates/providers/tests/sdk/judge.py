@@ -2,7 +2,8 @@
 
     judge.py VENDOR BASE_URL KEY CASE.json
 
-Drives one emulator with the vendor's own SDK (`openai`, `google-genai`, `volcengine-ark-runtime`)
+Drives one emulator with the vendor's own SDK (`openai`, `google-genai`, `volcengine-ark-runtime`;
+DeepSeek and Yunwu document the `openai` SDK as theirs)
 for every operation CineGen's adapter uses, plus the errors the adapter must tell apart. Prints one
 JSON object on standard output:
 
@@ -255,6 +256,8 @@ def judge_ark():
 JUDGES = {
     "openai": lambda: judge_openai_compatible(BASE + "/v1", with_images=True, with_speech=True),
     "deepseek": lambda: judge_openai_compatible(BASE, with_images=False, with_speech=False),
+    # Yunwu relays OpenAI's wire format and tells its users to point the OpenAI SDK at it.
+    "yunwu": lambda: judge_openai_compatible(BASE + "/v1", with_images=True, with_speech=False),
     "gemini": judge_gemini,
     "doubao": judge_ark,
 }
