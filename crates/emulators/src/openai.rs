@@ -198,6 +198,9 @@ async fn generate(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     shared.expect_field(ROUTE, &body, "/prompt", Value::is_string);
     shared.expect_field(ROUTE, &body, "/n", |n| n.as_u64().is_some_and(|n| (1..=10).contains(&n)));
     shared.expect(body.get("response_format").is_none(), || format!("{ROUTE}: response_format is DALL·E only"));
+    let option = |name: &str| body.get(name).map(|v| v.as_str().unwrap_or("<not a string>").to_owned());
+    check_image_options(&shared, ROUTE, option("quality"), option("output_format"));
+    shared.expect(body.get("input_fidelity").is_none(), || format!("{ROUTE}: input_fidelity is for edits only"));
     let size = size_of(&shared, ROUTE, body["size"].as_str().unwrap_or_default());
     images_answer(&shared, body["prompt"].as_str().unwrap_or_default(), body["n"].as_u64().unwrap_or(1), size)
 }
@@ -212,13 +215,35 @@ async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, form: Multi
     if let Some(fault) = shared.take_fault() {
         return fault_answer(fault, true);
     }
-    let EditForm { prompt, model, size, n, images } = read_edit_form(&shared, ROUTE, form).await;
+    let EditForm { prompt, model, size, n, images, quality, output_format, input_fidelity } =
+        read_edit_form(&shared, ROUTE, form).await;
+    check_image_options(&shared, ROUTE, quality, output_format);
+    if let Some(fidelity) = input_fidelity {
+        shared.expect(matches!(fidelity.as_str(), "high" | "low"), || format!("{ROUTE}: input_fidelity {fidelity}"));
+        shared.expect(!model.contains("mini") && model != "gpt-image-1", || {
+            format!("{ROUTE}: {model} takes no input_fidelity (gpt-image-1.5 and later, not -mini)")
+        });
+    }
     shared.expect((1..=16).contains(&images), || format!("{ROUTE}: {images} images; 1 to 16 are allowed"));
     shared.expect(!prompt.is_empty(), || format!("{ROUTE}: no prompt"));
     shared.expect(model.starts_with("gpt-image"), || format!("{ROUTE}: model '{model}' is not a GPT image model"));
     shared.expect((1..=10).contains(&n), || format!("{ROUTE}: n = {n}"));
     let size = size_of(&shared, ROUTE, &size);
     images_answer(&shared, &prompt, n, size)
+}
+
+/// `quality` and `output_format`, where given, take the documented values.
+fn check_image_options(shared: &Shared, route: &str, quality: Option<String>, output_format: Option<String>) {
+    if let Some(quality) = quality {
+        shared.expect(matches!(quality.as_str(), "low" | "medium" | "high" | "auto"), || {
+            format!("{route}: quality {quality} (low, medium, high or auto)")
+        });
+    }
+    if let Some(format) = output_format {
+        shared.expect(matches!(format.as_str(), "png" | "jpeg" | "webp"), || {
+            format!("{route}: output_format {format} (png, jpeg or webp)")
+        });
+    }
 }
 
 /// The fields of an image edit (`multipart/form-data`, references as `image[]` files).
@@ -228,11 +253,15 @@ pub struct EditForm {
     pub size: String,
     pub n: u64,
     pub images: usize,
+    pub quality: Option<String>,
+    pub output_format: Option<String>,
+    pub input_fidelity: Option<String>,
 }
 
 /// Reads an edit's parts, recording image parts that are not PNG, JPEG or WebP files.
 pub async fn read_edit_form(shared: &Shared, route: &str, mut form: Multipart) -> EditForm {
     let (mut prompt, mut model, mut size, mut n, mut images) = (String::new(), String::new(), String::new(), 1, 0);
+    let (mut quality, mut output_format, mut input_fidelity) = (None, None, None);
     while let Ok(Some(field)) = form.next_field().await {
         let name = field.name().unwrap_or_default().to_owned();
         let file_type = field.content_type().map(str::to_owned);
@@ -254,8 +283,11 @@ pub async fn read_edit_form(shared: &Shared, route: &str, mut form: Multipart) -
             "model" => model = String::from_utf8_lossy(&data).into_owned(),
             "size" => size = String::from_utf8_lossy(&data).into_owned(),
             "n" => n = String::from_utf8_lossy(&data).parse().unwrap_or(0),
+            "quality" => quality = Some(String::from_utf8_lossy(&data).into_owned()),
+            "output_format" => output_format = Some(String::from_utf8_lossy(&data).into_owned()),
+            "input_fidelity" => input_fidelity = Some(String::from_utf8_lossy(&data).into_owned()),
             _ => {}
         }
     }
-    EditForm { prompt, model, size, n, images }
+    EditForm { prompt, model, size, n, images, quality, output_format, input_fidelity }
 }

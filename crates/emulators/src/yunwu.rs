@@ -226,7 +226,7 @@ async fn edit(State(shared): State<Arc<Shared>>, headers: HeaderMap, form: Multi
     if let Some(fault) = shared.take_fault() {
         return fault_answer(fault);
     }
-    let crate::openai::EditForm { prompt, model, size, n, images } =
+    let crate::openai::EditForm { prompt, model, size, n, images, .. } =
         crate::openai::read_edit_form(&shared, ROUTE, form).await;
     if let Some(answer) = no_channel(&model, &IMAGE_MODELS) {
         return answer;

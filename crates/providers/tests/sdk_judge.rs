@@ -277,6 +277,8 @@ async fn openai_sdk_judges_the_openai_emulator_and_adapter() {
         json!({
             "image_model": openai::IMAGE_MODEL,
             "image_size": openai::image_size(openai::IMAGE_MODEL, image.width, image.height),
+            "image_options": {"quality": openai::IMAGE_QUALITY, "output_format": "png"},
+            "edit_options": {"input_fidelity": "high"},
             "prompt": image.prompt,
             "speech_model": openai::SPEECH_MODEL,
             "voice": speech.voice.voice_id,
@@ -336,7 +338,8 @@ async fn openai_sdk_judges_the_yunwu_emulator_and_adapter() {
     let provider = yunwu::provider(Transport::unguarded(CALL_TIMEOUT));
     let credentials = credentials(&emulator, KEY, "");
     let image = image_request(None, 1);
-    let field = if yunwu::takes_max_completion_tokens(yunwu::TEXT_MODEL) { "max_completion_tokens" } else { "max_tokens" };
+    let field =
+        if yunwu::takes_max_completion_tokens(yunwu::TEXT_MODEL) { "max_completion_tokens" } else { "max_tokens" };
     let case = merge(
         chat_case(yunwu::TEXT_MODEL, field, Value::Null),
         json!({
@@ -351,8 +354,14 @@ async fn openai_sdk_judges_the_yunwu_emulator_and_adapter() {
     sent.insert("chat", ours(&emulator, run_chat(&provider, &credentials)).await);
     let plain = cinegen_providers::ImageRequest { references: vec![], ..image.clone() };
     let images = provider.image().unwrap();
-    sent.insert("image", ours(&emulator, async { images.generate(&plain, &credentials).await.expect("an image") }).await);
-    sent.insert("image_edit", ours(&emulator, async { images.generate(&image, &credentials).await.expect("an edit") }).await);
+    sent.insert(
+        "image",
+        ours(&emulator, async { images.generate(&plain, &credentials).await.expect("an image") }).await,
+    );
+    sent.insert(
+        "image_edit",
+        ours(&emulator, async { images.generate(&image, &credentials).await.expect("an edit") }).await,
+    );
     assert_same_requests("yunwu", &verdict, &sent);
     emulator.assert_conformant();
 }

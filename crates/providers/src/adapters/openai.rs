@@ -1,5 +1,6 @@
 //! OpenAI: Chat Completions with `json_object` output, and GPT Image — generations from a prompt,
-//! edits (multipart `image[]`) when there are references; images come back inline; speech
+//! edits (multipart `image[]`, `input_fidelity: high`) when there are references, at a named
+//! quality; images come back inline; speech
 //! (`/audio/speech`, WAV, emotion as `instructions` on the models that take them). No video: the
 //! Videos API was shut down in September 2026. See `shared/providers/openai.md`.
 
@@ -80,6 +81,17 @@ impl TextModel for OpenAi {
     }
 }
 
+/// The quality asked for, named rather than left to `auto` (which may pick `high`): the price
+/// table's figure for GPT images is the medium one, so the estimate matches the bill.
+pub const IMAGE_QUALITY: &str = "medium";
+
+/// Whether an image model takes `input_fidelity` on edits (gpt-image-1.5 and later, not the
+/// -mini ones). `high` keeps the characters' faces and clothes from the references, which is
+/// what references are for here.
+pub fn takes_input_fidelity(model: &str) -> bool {
+    model.starts_with("gpt-image") && !model.contains("mini") && model != "gpt-image-1"
+}
+
 /// The size GPT image models take: `gpt-image-2` any `WxH` in multiples of 16 up to 3840 on the
 /// long edge; earlier models only 1024², 1536×1024 and 1024×1536.
 pub fn image_size(model: &str, width: u32, height: u32) -> String {
@@ -104,10 +116,16 @@ impl ImageModel for OpenAi {
         let size = image_size(&model, request.width, request.height);
         let n = request.count.clamp(1, 9);
         let call = if request.references.is_empty() {
-            let body = json!({"model": model, "prompt": request.prompt, "n": n, "size": size});
+            let body = json!({"model": model, "prompt": request.prompt, "n": n, "size": size,
+                              "quality": IMAGE_QUALITY, "output_format": "png"});
             self.transport.post(NAME, &format!("{base}/images/generations"))?.json(&body)
         } else {
-            let form = edits_form(NAME, &model, &request.prompt, n, size, &request.references)?;
+            let mut form = edits_form(NAME, &model, &request.prompt, n, size, &request.references)?
+                .text("quality", IMAGE_QUALITY)
+                .text("output_format", "png");
+            if takes_input_fidelity(&model) {
+                form = form.text("input_fidelity", "high");
+            }
             self.transport.post(NAME, &format!("{base}/images/edits"))?.multipart(form)
         };
         let answer = self.transport.for_images().send(NAME, auth.apply(call)).await?;
@@ -195,6 +213,12 @@ mod tests {
         assert_eq!(image_size("gpt-image-2", 1080, 1440), "1072x1440");
         assert_eq!(image_size("gpt-image-2", 7680, 4320), "3840x2160");
         assert_eq!(image_size("gpt-image-1", 1080, 1440), "1024x1536");
+    }
+
+    #[test]
+    fn input_fidelity_only_where_the_model_takes_it() {
+        assert!(takes_input_fidelity("gpt-image-2") && takes_input_fidelity("gpt-image-1.5"));
+        assert!(!takes_input_fidelity("gpt-image-1") && !takes_input_fidelity("gpt-image-1-mini"));
     }
 
     #[test]

@@ -118,14 +118,15 @@ def judge_openai_compatible(api_base, with_images, with_speech):
 
     if with_images:
         size = CASE["image_size"]
-        generated = operation("image", lambda: client.images.with_raw_response.generate(model=CASE["image_model"], prompt=CASE["prompt"], n=1, size=size))
+        options = dict(CASE.get("image_options", {}))
+        generated = operation("image", lambda: client.images.with_raw_response.generate(model=CASE["image_model"], prompt=CASE["prompt"], n=1, size=size, **options))
         if generated is not None:
             strict = ImagesResponse.model_validate(generated.http_response.json())
             image = base64.b64decode(generated.parse().data[0].b64_json)
             check("image: answer is an ImagesResponse holding a PNG", strict.data and image.startswith(b"\x89PNG"), len(image))
         edited = operation(
             "image_edit",
-            lambda: client.images.edit(model=CASE["image_model"], image=[("reference-1.png", PNG, "image/png")], prompt=CASE["prompt"], n=1, size=size),
+            lambda: client.images.edit(model=CASE["image_model"], image=[("reference-1.png", PNG, "image/png")], prompt=CASE["prompt"], n=1, size=size, **options, **CASE.get("edit_options", {})),
         )
         if edited is not None:
             check("image edit: answer holds a PNG", base64.b64decode(edited.data[0].b64_json).startswith(b"\x89PNG"))
