@@ -19,12 +19,27 @@ const MAX_OUTPUT_TOKENS: u64 = 384 * 1024;
 /// Starts a DeepSeek emulator; adapters use its `base_url` itself as their base URL (`/v1` is
 /// accepted too, as on the real host).
 pub async fn start(key: &str) -> Emulator {
-    let routes = Router::new().route("/chat/completions", post(chat)).route("/v1/chat/completions", post(chat));
+    let routes = Router::new()
+        .route("/chat/completions", post(chat))
+        .route("/v1/chat/completions", post(chat))
+        .route("/models", axum::routing::get(list_models))
+        .route("/v1/models", axum::routing::get(list_models));
     Emulator::start(routes, Shared::new(key, None)).await
 }
 
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     json(status, json!({"error": {"message": message, "type": kind, "param": null, "code": "invalid_request_error"}}))
+}
+
+/// `GET /models`: DeepSeek's chat models.
+async fn list_models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !shared.bearer_ok("GET /models", &headers) {
+        return unauthorized();
+    }
+    if let Some(fault) = shared.take_fault() {
+        return fault_answer(fault);
+    }
+    crate::harness::openai_model_list(&["deepseek-flash", "deepseek-pro"], "deepseek")
 }
 
 fn unauthorized() -> Response {

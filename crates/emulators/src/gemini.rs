@@ -29,6 +29,7 @@ const VERTEX_ONLY: [&str; 7] =
 /// Starts a Gemini emulator; adapters use `{base_url}/v1beta` as their base URL.
 pub async fn start(key: &str) -> Emulator {
     let routes = Router::new()
+        .route("/v1beta/models", get(list_models))
         .route("/v1beta/models/{call}", post(model_call))
         .route("/v1beta/models/{model}/operations/{operation}", get(poll))
         .route("/v1beta/files/{file}", get(download))
@@ -116,6 +117,66 @@ fn key_refusal(shared: &Shared, route: &str, headers: &HeaderMap, query: Option<
             ))
         }
     }
+}
+
+/// The models the emulator serves, as `models.list` describes them.
+const MODELS: [(&str, &str, &[&str]); 5] = [
+    (
+        "gemini-3.5-flash",
+        "Gemini 3.5 Flash",
+        &["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"],
+    ),
+    ("gemini-3.1-flash-image", "Nano Banana 2", &["generateContent", "countTokens", "batchGenerateContent"]),
+    ("gemini-embedding-001", "Gemini Embedding 001", &["embedContent", "countTextTokens", "countTokens"]),
+    ("gemini-2.5-flash-preview-tts", "Gemini 2.5 Flash Preview TTS", &["countTokens", "generateContent"]),
+    ("veo-3.1-generate-preview", "Veo 3.1", &["predictLongRunning"]),
+];
+
+/// `GET /v1beta/models`: pages of `pageSize` (default 50, at most 1000), `pageToken` from the page
+/// before.
+async fn list_models(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    const ROUTE: &str = "GET /v1beta/models";
+    if let Some(refused) = key_refusal(&shared, ROUTE, &headers, query.as_deref()) {
+        return refused;
+    }
+    if let Some(answer) = shared.take_fault().as_ref().and_then(fault_error) {
+        return answer;
+    }
+    let params: std::collections::HashMap<String, String> = query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let size = match params.get("pageSize").map(|s| s.parse::<usize>()) {
+        None => 50,
+        Some(Ok(size)) if (1..=1000).contains(&size) => size,
+        Some(_) => {
+            shared.violation(format!("{ROUTE}: pageSize {:?} is not 1–1000", params.get("pageSize")));
+            return invalid("Invalid page size.");
+        }
+    };
+    let start = match params.get("pageToken").map(|t| t.parse::<usize>()) {
+        None => 0,
+        Some(Ok(start)) if start < MODELS.len() => start,
+        Some(_) => return invalid("Invalid page token."),
+    };
+    let models: Vec<Value> = MODELS
+        .iter()
+        .skip(start)
+        .take(size)
+        .map(|(id, name, methods)| {
+            json!({"name": format!("models/{id}"), "version": "001", "displayName": name,
+                   "description": format!("{name}, as the emulator serves it."), "inputTokenLimit": 1_048_576,
+                   "outputTokenLimit": 65_536, "supportedGenerationMethods": methods})
+        })
+        .collect();
+    let mut page = json!({"models": models});
+    if start + size < MODELS.len() {
+        page["nextPageToken"] = json!((start + size).to_string());
+    }
+    json(StatusCode::OK, page)
 }
 
 async fn model_call(

@@ -67,6 +67,8 @@ pub struct Shared {
     requests_seen: AtomicU32,
     /// Every request as it arrived, for comparing what two clients send for one operation.
     recorded: Mutex<Vec<Value>>,
+    /// Job submissions still to be accepted and then never answered (a crash, a cut line).
+    lost_answers: AtomicU32,
 }
 
 impl Shared {
@@ -87,6 +89,7 @@ impl Shared {
             fault_permille: AtomicU32::new(0),
             requests_seen: AtomicU32::new(0),
             recorded: Mutex::default(),
+            lost_answers: AtomicU32::new(0),
         })
     }
 
@@ -211,6 +214,38 @@ impl Shared {
         let job = jobs.get_mut(id)?;
         job.polls += 1;
         Some(job.clone())
+    }
+
+    /// The jobs of `kind`, newest first (ids end in a rising number).
+    pub fn jobs_of(&self, kind: &str) -> Vec<(String, Job)> {
+        let rank = |id: &str| id.chars().rev().take_while(char::is_ascii_digit).count();
+        let mut jobs: Vec<(String, Job)> = self
+            .jobs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, j)| j.kind == kind)
+            .map(|(i, j)| (i.clone(), j.clone()))
+            .collect();
+        jobs.sort_by(|(a, _), (b, _)| (rank(b), b.as_str()).cmp(&(rank(a), a.as_str())));
+        jobs
+    }
+
+    /// Makes the next `count` job submissions be accepted and then never answered, as when the
+    /// line drops after the vendor took the job.
+    pub fn lose_next_answers(&self, count: u32) {
+        self.lost_answers.store(count, Ordering::SeqCst);
+    }
+
+    /// Whether this submission's answer is to be lost (counting it).
+    pub fn take_lost_answer(&self) -> bool {
+        self.lost_answers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+
+    /// Never answers: the caller's deadline passes first.
+    pub async fn never_answer(&self) -> Response {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        StatusCode::GATEWAY_TIMEOUT.into_response()
     }
 
     pub fn job(&self, id: &str) -> Option<Job> {
@@ -494,6 +529,15 @@ pub fn chat_answer(shared: &Shared, system: &str, user: &str) -> String {
         Some(responder) => responder(system, user),
         None => serde_json::json!({"answer": "ok", "echo": user.chars().take(80).collect::<String>()}).to_string(),
     }
+}
+
+/// An OpenAI-style model list (`{"object": "list", "data": [{"id", "object", "created", "owned_by"}]}`).
+pub fn openai_model_list(ids: &[&str], owner: &str) -> Response {
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({"id": id, "object": "model", "created": 1764000000, "owned_by": owner}))
+        .collect();
+    json(StatusCode::OK, serde_json::json!({"object": "list", "data": data}))
 }
 
 /// A JSON answer with a status.

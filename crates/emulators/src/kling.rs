@@ -27,7 +27,7 @@ pub async fn start(access_key: &str, secret_key: &str) -> Emulator {
     let routes = Router::new()
         .route("/v1/images/generations", post(create_image).get(list_images))
         .route("/v1/images/generations/{task_id}", get(query_image))
-        .route("/v1/videos/image2video", post(create_video))
+        .route("/v1/videos/image2video", post(create_video).get(list_videos))
         .route("/v1/videos/image2video/{task_id}", get(query_video));
     Emulator::start(routes, Shared::new(access_key, Some(secret_key))).await
 }
@@ -162,11 +162,12 @@ fn check_prompt(shared: &Shared, route: &str, body: &Value, required: bool) {
 
 fn created(shared: &Shared, kind: &str, body: Value, refused: bool) -> Response {
     let task_id = shared.new_id("86543210987654");
+    let info = task_info(&body);
     shared.add_job(&task_id, Job { kind: kind.into(), request: body, polls: 0, cancelled: false, refused });
     let millis = now() * 1000;
     success(
         shared,
-        json!({"task_id": task_id, "task_status": "submitted", "task_info": {}, "created_at": millis, "updated_at": millis}),
+        json!({"task_id": task_id, "task_status": "submitted", "task_info": info, "created_at": millis, "updated_at": millis}),
     )
 }
 
@@ -263,7 +264,68 @@ async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
         }
     }
     shared.expect(body.get("aspect_ratio").is_none(), || format!("{ROUTE}: image2video has no aspect_ratio"));
-    created(&shared, "video", body, refused)
+    if let Some(key) = body.get("external_task_id") {
+        let Some(key) = key.as_str().filter(|k| !k.is_empty()) else {
+            shared.violation(format!("{ROUTE}: external_task_id {key} is not a string"));
+            return error(&shared, StatusCode::BAD_REQUEST, 1201, "external_task_id must be a string");
+        };
+        // Unique per account: a second task with the key is refused, never run twice.
+        let used = shared.jobs_of("video").iter().any(|(_, job)| job.request["external_task_id"] == key);
+        if used {
+            return error(&shared, StatusCode::BAD_REQUEST, 1201, "external_task_id already exists");
+        }
+    }
+    let answer = created(&shared, "video", body, refused);
+    if shared.take_lost_answer() {
+        return shared.never_answer().await;
+    }
+    answer
+}
+
+/// The latest video tasks, newest first (`pageNum`, `pageSize` as documented).
+async fn list_videos(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    const ROUTE: &str = "GET /v1/videos/image2video";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    let number = |name: &str, default: u64| query.get(name).map_or(Some(default), |v| v.parse::<u64>().ok());
+    let (page, size) = (number("pageNum", 1), number("pageSize", 30));
+    let valid = page.is_some_and(|p| (1..=1000).contains(&p)) && size.is_some_and(|s| (1..=500).contains(&s));
+    if !shared.expect(valid, || format!("{ROUTE}: pageNum must be 1–1000 and pageSize 1–500: {query:?}")) {
+        return error(&shared, StatusCode::BAD_REQUEST, 1201, "invalid pageNum or pageSize");
+    }
+    let (page, size) = (page.unwrap_or(1) as usize, size.unwrap_or(30) as usize);
+    let millis = now() * 1000;
+    let tasks: Vec<Value> = shared
+        .jobs_of("video")
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|(id, job)| {
+            let status = if job.refused && shared.is_done(&job) {
+                "failed"
+            } else if shared.is_done(&job) {
+                "succeed"
+            } else {
+                "processing"
+            };
+            json!({"task_id": id, "task_status": status, "task_status_msg": "", "task_info": task_info(&job.request),
+                   "created_at": millis, "updated_at": millis})
+        })
+        .collect();
+    success(&shared, json!(tasks))
+}
+
+/// `task_info` as answers carry it: the caller's `external_task_id`, when it gave one.
+fn task_info(request: &Value) -> Value {
+    match request.get("external_task_id") {
+        Some(key) => json!({"external_task_id": key}),
+        None => json!({}),
+    }
 }
 
 /// A task's state as its query answers it, after counting this poll.
@@ -273,8 +335,8 @@ fn query(shared: &Shared, kind: &str, task_id: &str, result: impl FnOnce(&Job) -
         _ => return error(shared, StatusCode::NOT_FOUND, 1203, "task not found"),
     };
     let millis = now() * 1000;
-    let mut data = json!({"task_id": task_id, "task_info": {}, "task_status_msg": "", "created_at": millis,
-                          "updated_at": millis});
+    let mut data = json!({"task_id": task_id, "task_info": task_info(&job.request), "task_status_msg": "",
+                          "created_at": millis, "updated_at": millis});
     if !shared.is_done(&job) {
         data["task_status"] = json!(if job.polls <= 1 { "submitted" } else { "processing" });
     } else if job.refused {

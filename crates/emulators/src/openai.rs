@@ -21,7 +21,8 @@ pub async fn start(key: &str) -> Emulator {
         .route("/v1/chat/completions", post(chat))
         .route("/v1/images/generations", post(generate))
         .route("/v1/images/edits", post(edit))
-        .route("/v1/audio/speech", post(speech));
+        .route("/v1/audio/speech", post(speech))
+        .route("/v1/models", axum::routing::get(list_models));
     Emulator::start(routes, Shared::new(key, None)).await
 }
 
@@ -72,6 +73,19 @@ fn fault_answer(fault: Fault, image: bool) -> Response {
         Fault::Malformed => garbage(),
         Fault::Slow(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// `GET /v1/models`: the models the emulator serves, and some the adapter leaves aside.
+async fn list_models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    const ROUTE: &str = "GET /v1/models";
+    if !shared.bearer_ok(ROUTE, &headers) {
+        return unauthorized();
+    }
+    if let Some(fault) = shared.take_fault() {
+        return fault_answer(fault, false);
+    }
+    let ids = ["gpt-5-mini", "gpt-image-2", "gpt-4o-mini-tts", "tts-1", "text-embedding-3-large", "whisper-1"];
+    crate::harness::openai_model_list(&ids, "system")
 }
 
 fn unauthorized() -> Response {

@@ -34,7 +34,8 @@ pub async fn start(key: &str) -> Emulator {
         .route("/v1/images/generations", post(generate))
         .route("/v1/images/edits", post(edit))
         .route("/v1/video/create", post(create_video))
-        .route("/v1/video/query", get(query_video));
+        .route("/v1/video/query", get(query_video))
+        .route("/v1/models", get(list_models));
     Emulator::start(routes, Shared::new(key, None)).await
 }
 
@@ -75,6 +76,25 @@ fn fault_answer(fault: Fault) -> Response {
         Fault::Malformed => garbage(),
         Fault::Slow(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// `GET /v1/models`: every model the relay sells to the key, of every vendor.
+async fn list_models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !shared.bearer_ok("GET /v1/models", &headers) {
+        return unauthorized();
+    }
+    if let Some(fault) = shared.take_fault() {
+        return fault_answer(fault);
+    }
+    let ids = [
+        "gpt-5-mini",
+        "gpt-image-2",
+        "doubao-seedream-4-5-251128",
+        "veo3-fast-frames",
+        "veo2-fast-frames",
+        "text-embedding-3-small",
+    ];
+    crate::harness::openai_model_list(&ids, "custom")
 }
 
 fn unauthorized() -> Response {

@@ -184,9 +184,13 @@ pub struct VideoRequest {
     /// The seed to render with, where the vendor takes one (a re-run of a take sends the seed
     /// its job answered); others ignore it.
     pub seed: Option<i64>,
+    /// A key the vendor files the job under (Kling's `external_task_id`), the same on every
+    /// submission of one task: after a submission whose answer was lost, `VideoModel::find`
+    /// finds the job by it instead of paying for a second one.
+    pub idempotency_key: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VideoJob {
     pub job_id: String,
     pub model: String,
@@ -344,6 +348,21 @@ pub trait VideoModel: Send + Sync {
     /// Cancels a job where the provider allows it.
     async fn cancel(&self, _job_id: &str, _credentials: &Credentials) -> Result<(), ProviderError> {
         Ok(())
+    }
+
+    /// The job an earlier submission of `request` filed under its `idempotency_key`, where the
+    /// vendor keeps one (`finds_by_key`); `None` when there is none (it was never accepted).
+    async fn find(
+        &self,
+        _request: &VideoRequest,
+        _credentials: &Credentials,
+    ) -> Result<Option<VideoJob>, ProviderError> {
+        Ok(None)
+    }
+
+    /// Whether `find` can tell if a lost submission was accepted, so submitting again is safe.
+    fn finds_by_key(&self) -> bool {
+        false
     }
 
     /// What a job of `seconds` at `width`×`height` on `model` will be billed by, where the vendor

@@ -5,6 +5,7 @@
 
 pub mod adapters;
 pub mod capability;
+pub mod catalog;
 pub mod local;
 pub mod net;
 pub mod prompts;
@@ -15,4 +16,5 @@ pub use capability::{
     SpeechModel, SpeechOutput, SpeechRequest, TextModel, TextOutput, TextRequest, TextTask, Usage, VideoFrames,
     VideoJob, VideoModel, VideoPoll, VideoRequest, Voice, VoiceInfo,
 };
+pub use catalog::{ListedModel, ModelCatalog};
 pub use registry::{Capability, Provider, Registry};

@@ -43,6 +43,8 @@ pub struct Provider {
     /// naming another is refused before anything is queued. Absent: the vendor's catalogue is
     /// open (and grows without us), so the vendor judges the name.
     pub known_models: BTreeMap<Capability, &'static [&'static str]>,
+    /// The vendor's list of the models a key can use, where it has one.
+    pub catalog: Option<Arc<dyn crate::catalog::ModelCatalog>>,
 }
 
 impl Provider {

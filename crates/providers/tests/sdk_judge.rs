@@ -137,7 +137,11 @@ where
 fn essentials(request: &Value) -> Value {
     let headers = &request["headers"];
     let header = |name: &str| headers.get(name).cloned().unwrap_or(Value::Null);
-    let media_type = header("content-type").as_str().map(|t| t.split(';').next().unwrap_or(t).trim().to_owned());
+    // A content type without a body (google-genai labels its GETs) says nothing.
+    let media_type = header("content-type")
+        .as_str()
+        .filter(|_| !request["body"].is_null())
+        .map(|t| t.split(';').next().unwrap_or(t).trim().to_owned());
     json!({
         "method": request["method"],
         "path": masked_ids(request["path"].as_str().unwrap_or_default()),
@@ -260,6 +264,14 @@ fn merge(mut base: Value, more: Value) -> Value {
     base
 }
 
+/// Lists the key's models through the adapter and checks which it kept.
+async fn list_models(provider: &Provider, credentials: &Credentials, expected: &[&str]) {
+    let catalog = provider.catalog.as_ref().expect("the provider lists models");
+    let listed = catalog.list_models(credentials).await.expect("a model list");
+    let ids: Vec<&str> = listed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, expected, "{listed:?}");
+}
+
 async fn run_chat(provider: &Provider, credentials: &Credentials) {
     provider.text().unwrap().complete(&text_request(None), credentials).await.expect("a completion");
 }
@@ -288,9 +300,14 @@ async fn openai_sdk_judges_the_openai_emulator_and_adapter() {
         }),
     );
     let Some(verdict) = judge("openai", &emulator, KEY, &case).await else { return };
-    assert_checks_pass("openai", &verdict, 12);
+    assert_checks_pass("openai", &verdict, 13);
 
     let mut sent = BTreeMap::new();
+    let listed = ours(
+        &emulator,
+        list_models(&provider, &credentials, &["gpt-5-mini", "gpt-image-2", "gpt-4o-mini-tts", "tts-1"]),
+    );
+    sent.insert("models", listed.await);
     sent.insert("chat", ours(&emulator, run_chat(&provider, &credentials)).await);
     let plain = cinegen_providers::ImageRequest { references: vec![], ..image.clone() };
     let images = provider.image().unwrap();
@@ -324,8 +341,12 @@ async fn openai_sdk_judges_the_deepseek_emulator_and_adapter() {
         json!({"server_error_status": 503, "retry_after": false}),
     );
     let Some(verdict) = judge("deepseek", &emulator, KEY, &case).await else { return };
-    assert_checks_pass("deepseek", &verdict, 6);
+    assert_checks_pass("deepseek", &verdict, 7);
     let mut sent = BTreeMap::new();
+    sent.insert(
+        "models",
+        ours(&emulator, list_models(&provider, &credentials, &["deepseek-flash", "deepseek-pro"])).await,
+    );
     sent.insert("chat", ours(&emulator, run_chat(&provider, &credentials)).await);
     assert_same_requests("deepseek", &verdict, &sent);
     emulator.assert_conformant();
@@ -349,8 +370,10 @@ async fn openai_sdk_judges_the_yunwu_emulator_and_adapter() {
         }),
     );
     let Some(verdict) = judge("yunwu", &emulator, KEY, &case).await else { return };
-    assert_checks_pass("yunwu", &verdict, 11);
+    assert_checks_pass("yunwu", &verdict, 12);
     let mut sent = BTreeMap::new();
+    let expected = ["gpt-5-mini", "gpt-image-2", "doubao-seedream-4-5-251128", "veo3-fast-frames", "veo2-fast-frames"];
+    sent.insert("models", ours(&emulator, list_models(&provider, &credentials, &expected)).await);
     sent.insert("chat", ours(&emulator, run_chat(&provider, &credentials)).await);
     let plain = cinegen_providers::ImageRequest { references: vec![], ..image.clone() };
     let images = provider.image().unwrap();
@@ -385,9 +408,11 @@ async fn google_genai_judges_the_gemini_emulator_and_adapter() {
         }),
     );
     let Some(verdict) = judge("gemini", &emulator, KEY, &case).await else { return };
-    assert_checks_pass("gemini", &verdict, 8);
+    assert_checks_pass("gemini", &verdict, 11);
 
     let mut sent = BTreeMap::new();
+    let expected = ["gemini-3.5-flash", "gemini-3.1-flash-image", "veo-3.1-generate-preview"];
+    sent.insert("models", ours(&emulator, list_models(&provider, &credentials, &expected)).await);
     sent.insert("chat", ours(&emulator, run_chat(&provider, &credentials)).await);
     let images = provider.image().unwrap();
     sent.insert(

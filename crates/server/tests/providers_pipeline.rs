@@ -270,6 +270,20 @@ async fn a_mix_on_postgres() {
     story_to_film(Engine::Postgres, "deepseek", "openai", "kling").await;
 }
 
+/// A project parsed and painted offline whose clips go to the Kling emulator: (token, id).
+async fn keyframed_project_for_kling_clips(app: &TestApp, emulators: &Emulators, email: &str) -> (String, String) {
+    let token = app.register(email).await["tokens"]["access"].as_str().unwrap().to_owned();
+    save_providers(app, &token, emulators.settings(), json!({"text": "local", "image": "local", "video": "kling"}))
+        .await;
+    let created = app
+        .post_authed("/api/v1/projects", &token, &json!({"title": "回城", "language": "zh", "raw_script": SCRIPT}))
+        .await;
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    run(app, &token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
+    run(app, &token, "/api/v1/ai/batch/keyframes", json!({"project_id": id})).await;
+    (token, id)
+}
+
 /// A video vendor failing every other request (429 and 5xx in turn) while clips are submitted and
 /// polled: every clip still arrives, each from exactly one provider job — a passing fault is
 /// called through within the attempt, and a poll's fault never costs the job.
@@ -281,15 +295,7 @@ async fn a_vendor_failing_every_other_call_still_delivers_every_clip_from_one_jo
         config.video_poll_ms = 50;
     })
     .await;
-    let token = app.register("flaky-vendor@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
-    save_providers(&app, &token, emulators.settings(), json!({"text": "local", "image": "local", "video": "kling"}))
-        .await;
-    let created = app
-        .post_authed("/api/v1/projects", &token, &json!({"title": "回城", "language": "zh", "raw_script": SCRIPT}))
-        .await;
-    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
-    run(&app, &token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
-    run(&app, &token, "/api/v1/ai/batch/keyframes", json!({"project_id": id})).await;
+    let (token, id) = keyframed_project_for_kling_clips(&app, &emulators, "flaky-vendor@example.com").await;
 
     let (_, kling, _) = &emulators.list[0];
     kling.shared.set_fault_rate(0.5);
@@ -310,6 +316,45 @@ async fn a_vendor_failing_every_other_call_still_delivers_every_clip_from_one_jo
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let faults = sample(&metrics, "cinegen_provider_calls_total", &[("provider", "kling"), ("outcome", "transient")]);
     assert!(faults >= 2.0, "the faults were met and counted:\n{metrics}");
+    emulators.assert_conformant();
+}
+
+/// Kling took a clip's job and the answer never came back (the line dropped): the next attempt
+/// finds the job by the key it was filed under (`external_task_id`) and the clip comes from that
+/// one job — the lost submission is never paid for twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_whose_answer_was_lost_is_found_by_its_key_not_paid_twice() {
+    let emulators = Emulators::start(&["kling"]).await;
+    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
+        config.fetch_allow_loopback = true;
+        config.video_poll_ms = 50;
+        config.provider_timeout_secs = 2;
+        config.task_retry_base_ms = 100;
+    })
+    .await;
+    let (token, id) = keyframed_project_for_kling_clips(&app, &emulators, "lost-answer@example.com").await;
+
+    let (_, kling, _) = &emulators.list[0];
+    kling.shared.lose_next_answers(1);
+    let batch = run(&app, &token, "/api/v1/ai/batch/clips", json!({"project_id": id})).await;
+    assert_eq!(batch["result"]["failed"], 0, "{batch}");
+    let doc = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+    let clips = each(&doc, "shots").count();
+    for shot in each(&doc, "shots") {
+        assert_eq!(shot["interval"]["status"], "completed", "{shot}");
+    }
+    let jobs: usize = kling.shared.job_counts().values().sum();
+    assert_eq!(jobs, clips, "one provider job per clip, the lost one included");
+    let keys: std::collections::BTreeSet<String> = kling
+        .shared
+        .jobs_of("video")
+        .iter()
+        .map(|(_, job)| job.request["external_task_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys.len(), clips, "every job is filed under its task's own key: {keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("cinegen-")), "{keys:?}");
+    let lookups = kling.calls().iter().filter(|c| *c == "GET /v1/videos/image2video").count();
+    assert_eq!(lookups, 1, "the re-run looked the lost job up once: {:?}", kling.calls());
     emulators.assert_conformant();
 }
 

@@ -608,14 +608,15 @@ async fn live_feeds_close_when_their_token_expires(engine: Engine) {
 
 async fn provider_answers_are_read_only_up_to_a_limit(engine: Engine) {
     // An endpoint that answers a key check with an endless body, and no length.
-    let endless = axum::Router::new().route(
-        "/v1/chat/completions",
-        axum::routing::post(|| async {
-            let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
-            let body = futures::stream::repeat(chunk).take(16 * 1024).map(Ok::<_, std::io::Error>);
-            axum::body::Body::from_stream(body)
-        }),
-    );
+    // (The check lists the key's models; a completion answers the same.)
+    let answer = || async {
+        let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
+        let body = futures::stream::repeat(chunk).take(16 * 1024).map(Ok::<_, std::io::Error>);
+        axum::body::Body::from_stream(body)
+    };
+    let endless = axum::Router::new()
+        .route("/v1/chat/completions", axum::routing::post(answer))
+        .route("/v1/models", axum::routing::get(answer));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, endless).await.unwrap() });

@@ -168,11 +168,28 @@ async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
     let checked = app.post_authed("/api/v1/settings/providers/openai/test", &ann, &json!({})).await;
     assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
     assert_eq!(checked.data()["outcome"], "working");
-    assert!(openai.calls().iter().any(|c| c.ends_with("/chat/completions")), "the emulator was called");
+    // OpenAI lists the key's models: the check is that free call, and its answer offers them.
+    assert_eq!(openai.calls(), ["GET /v1/models"], "one free call");
+    let listed = |models: &Value| -> Vec<(String, String)> {
+        models
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["id"].as_str().unwrap().into(), m["capability"].as_str().unwrap().into()))
+            .collect()
+    };
+    let expected: Vec<(String, String)> =
+        [("gpt-5-mini", "text"), ("gpt-image-2", "image"), ("gpt-4o-mini-tts", "speech"), ("tts-1", "speech")]
+            .iter()
+            .map(|(id, c)| (id.to_string(), c.to_string()))
+            .collect();
+    assert_eq!(listed(&checked.data()["models"]), expected, "{}", checked.body);
     openai.assert_conformant();
     let view = openai_view(app.get_authed("/api/v1/settings/providers", &ann).await.data());
     assert_eq!((view["status"].as_str(), view["ready"].as_bool()), (Some("working"), Some(true)), "{view}");
     assert_eq!(view["check"]["outcome"], "working");
+    assert_eq!(listed(&view["check"]["models"]), expected, "the list is kept with the check");
+    assert_eq!(view["default_models"]["text"], "gpt-5-mini", "a listed default stays");
 
     // A new key is unchecked again; a refused one is failing, with the vendor's reason.
     let wrong = put(&app, &ann, json!({"providers": {"openai": {"api_key": "sk-wrong-0123456789SECRET"}}})).await;

@@ -83,6 +83,8 @@ pub struct KeyCheckRecord {
     pub outcome: String,
     /// What the vendor said, where it said something.
     pub message: Option<String>,
+    /// The models the vendor listed for the key (`[{id, capability}]`), where it lists them.
+    pub models: Option<Value>,
 }
 
 #[async_trait::async_trait]

@@ -1156,6 +1156,7 @@ async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
         at: Utc::now(),
         outcome: "key_refused".into(),
         message: Some("Incorrect API key provided".into()),
+        models: None,
     };
     let stale = setting.updated_at - chrono::TimeDelta::seconds(1);
     assert!(!store.record_key_check(ann.id, "openai", stale, &check).await.unwrap(), "settings changed meanwhile");
@@ -1168,6 +1169,16 @@ async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
         Some((at_ms(check.at), "key_refused", Some("Incorrect API key provided")))
     );
     assert!(!store.record_key_check(bob.id, "openai", setting.updated_at, &check).await.unwrap(), "no row of bob's");
+    // A check that listed the key's models keeps the list.
+    let listed = cinegen_store::KeyCheckRecord {
+        at: Utc::now(),
+        outcome: "working".into(),
+        message: None,
+        models: Some(json!([{"id": "gpt-5-mini", "capability": "text"}, {"id": "gpt-image-2", "capability": "image"}])),
+    };
+    assert!(store.record_key_check(ann.id, "openai", setting.updated_at, &listed).await.unwrap());
+    let kept = &store.provider_settings(ann.id).await.unwrap()[0];
+    assert_eq!(kept.check.as_ref().and_then(|c| c.models.clone()), listed.models);
     // Replacing the settings replaces the check with what the new settings carry.
     setting.updated_at = Utc::now();
     store.put_provider_setting(&setting).await.unwrap();

@@ -1496,6 +1496,12 @@ export interface components {
                 message: string;
                 model?: string | null;
                 /**
+                 * @description The models the vendor lists for the key, where it lists them (the check then costs
+                 *     nothing): the settings page offers them, and a capability whose built-in default is not
+                 *     among them uses the first that is.
+                 */
+                models: components["schemas"]["ListedModelView"][];
+                /**
                  * @description `working`: the vendor accepted the key; `unverified`: the provider offers no call that
                  *     costs nothing, so the key is checked on first use.
                  */
@@ -2210,6 +2216,12 @@ export interface components {
             message: string;
             model?: string | null;
             /**
+             * @description The models the vendor lists for the key, where it lists them (the check then costs
+             *     nothing): the settings page offers them, and a capability whose built-in default is not
+             *     among them uses the first that is.
+             */
+            models: components["schemas"]["ListedModelView"][];
+            /**
              * @description `working`: the vendor accepted the key; `unverified`: the provider offers no call that
              *     costs nothing, so the key is checked on first use.
              */
@@ -2222,6 +2234,8 @@ export interface components {
             at: string;
             /** @description The vendor's words, where it said something. */
             message?: string | null;
+            /** @description The models the vendor listed for the key at that check, where it lists them. */
+            models: components["schemas"]["ListedModelView"][];
             /**
              * @description `working`, `unverified` (no free call to check with: checked on first use), or why not:
              *     `key_refused`, `rate_limited`, `unreachable`, `refused`, `unreadable`.
@@ -2238,6 +2252,12 @@ export interface components {
             bytes: number;
             /** Format: int64 */
             files: number;
+        };
+        /** @description A model the vendor listed for the key. */
+        ListedModelView: {
+            /** @description text, image, video or speech: what the model serves here. */
+            capability: string;
+            id: string;
         };
         LoginRequest: {
             email: string;

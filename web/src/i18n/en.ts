@@ -367,6 +367,7 @@ export const en: Record<MessageKey, string> = {
   'settings.defaults': 'Default providers',
   'settings.getKey': 'Get a key',
   'settings.test': 'Test key',
+  'settings.listedModels': 'Your key can use {count} models here: pick one or type another',
   'settings.testOk': 'Works · {ms} ms',
   'settings.status.working': 'Working',
   'settings.status.server_key': 'Working (server key)',

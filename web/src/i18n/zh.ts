@@ -366,6 +366,7 @@ export const zh = {
   'settings.defaults': '默认提供方',
   'settings.getKey': '去官网获取密钥',
   'settings.test': '测试密钥',
+  'settings.listedModels': '此密钥可用 {count} 个模型：可选择，也可输入其他',
   'settings.testOk': '可用 · {ms} ms',
   'settings.status.working': '可用',
   'settings.status.server_key': '可用（服务器密钥）',

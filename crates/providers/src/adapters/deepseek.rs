@@ -31,21 +31,34 @@ pub fn dialect() -> ChatDialect {
 }
 
 pub fn provider(transport: Transport) -> Provider {
+    let adapter = Arc::new(DeepSeek { transport });
     Provider {
         name: NAME,
         needs_key: true,
         has_secret_key: false,
-        text: Some(Arc::new(DeepSeek { transport })),
+        text: Some(adapter.clone()),
         image: None,
         video: None,
         speech: None,
         default_models: BTreeMap::from([(Capability::Text, TEXT_MODEL.into())]),
         known_models: Default::default(),
+        catalog: Some(adapter),
     }
 }
 
 pub struct DeepSeek {
     transport: Transport,
+}
+
+/// `GET /models`: every model DeepSeek lists is a chat model.
+#[async_trait::async_trait]
+impl crate::catalog::ModelCatalog for DeepSeek {
+    async fn list_models(&self, credentials: &Credentials) -> Result<Vec<crate::catalog::ListedModel>, ProviderError> {
+        let auth = Auth::Bearer(api_key(NAME, credentials)?.into());
+        let url = format!("{}/models", base_url(credentials, BASE_URL));
+        let ids = chat::list_model_ids(&self.transport, NAME, &url, &auth).await?;
+        Ok(ids.into_iter().map(|id| crate::catalog::ListedModel { id, capability: Capability::Text }).collect())
+    }
 }
 
 /// JSON mode is refused unless a prompt says "json": the system prompt gets the word if neither has it.

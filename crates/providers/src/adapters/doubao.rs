@@ -55,6 +55,7 @@ pub fn provider_with(transport: Transport, options: super::Options) -> Provider 
             (Capability::Video, VIDEO_MODEL.into()),
         ]),
         known_models: Default::default(),
+        catalog: None,
     }
 }
 
@@ -659,6 +660,7 @@ mod tests {
             height: 1080,
             model: None,
             seed: None,
+            idempotency_key: None,
         };
         let body = seedance_body(VIDEO_MODEL, &video).unwrap();
         assert_eq!(body["content"][1]["role"], "first_frame");

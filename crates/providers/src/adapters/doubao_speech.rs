@@ -47,6 +47,7 @@ pub fn provider(transport: Transport) -> Provider {
         speech: Some(Arc::new(DoubaoSpeech { transport })),
         default_models: BTreeMap::from([(Capability::Speech, SPEECH_MODEL.into())]),
         known_models: BTreeMap::from([(Capability::Speech, &["volcano_tts", "volcano_icl"][..])]),
+        catalog: None,
     }
 }
 

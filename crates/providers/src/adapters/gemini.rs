@@ -54,6 +54,7 @@ const REFUSALS: [&str; 8] = [
 
 pub fn provider(transport: Transport) -> Provider {
     let adapter = Arc::new(Gemini { transport });
+    let catalog: Arc<dyn crate::catalog::ModelCatalog> = adapter.clone();
     Provider {
         name: NAME,
         needs_key: true,
@@ -68,11 +69,77 @@ pub fn provider(transport: Transport) -> Provider {
             (Capability::Video, VIDEO_MODEL.into()),
         ]),
         known_models: Default::default(),
+        catalog: Some(catalog),
     }
 }
 
 pub struct Gemini {
     transport: Transport,
+}
+
+/// The most models one page of `models.list` holds.
+const MODELS_PAGE: u32 = 1000;
+
+/// What a listed model is for here, from its id and `supportedGenerationMethods`: Veo's
+/// long-running predictions make video, Imagen's predictions and the `-image` Gemini models make
+/// pictures, the other `generateContent` models write. Speech, live, embedding and answer-finding
+/// models are not used.
+pub fn capability_of(id: &str, methods: &[&str]) -> Option<Capability> {
+    let id = model_path(id);
+    let unused = ["tts", "live", "native-audio", "embedding", "aqa", "robotics", "computer-use"];
+    if unused.iter().any(|word| id.contains(word)) {
+        return None;
+    }
+    if methods.contains(&"predictLongRunning") && id.starts_with("veo") {
+        Some(Capability::Video)
+    } else if methods.contains(&"predict") && id.starts_with("imagen") {
+        Some(Capability::Image)
+    } else if methods.contains(&"generateContent") {
+        Some(if id.contains("-image") { Capability::Image } else { Capability::Text })
+    } else {
+        None
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::catalog::ModelCatalog for Gemini {
+    /// `GET /models`, every page.
+    async fn list_models(&self, credentials: &Credentials) -> Result<Vec<crate::catalog::ListedModel>, ProviderError> {
+        let auth = Auth::GoogApiKey(api_key(NAME, credentials)?.into());
+        let base = base_url(credentials, BASE_URL);
+        let mut listed = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..20 {
+            let mut url = Url::parse(&format!("{base}/models")).map_err(|e| ProviderError::Permanent {
+                message: format!("{NAME}: the base URL is not a URL ({e})"),
+            })?;
+            url.query_pairs_mut().append_pair("pageSize", &MODELS_PAGE.to_string());
+            if let Some(token) = &token {
+                url.query_pairs_mut().append_pair("pageToken", token);
+            }
+            let answer = self.transport.send(NAME, auth.apply(self.transport.get(NAME, url.as_str())?)).await?;
+            if !answer.is_success() {
+                return Err(error_of(&answer));
+            }
+            let page = answer.json(NAME)?;
+            for model in page.get("models").and_then(Value::as_array).into_iter().flatten() {
+                let Some(name) = model.get("name").and_then(Value::as_str) else { continue };
+                let methods: Vec<&str> = model
+                    .get("supportedGenerationMethods")
+                    .and_then(Value::as_array)
+                    .map(|m| m.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                if let Some(capability) = capability_of(name, &methods) {
+                    listed.push(crate::catalog::ListedModel { id: model_path(name).to_owned(), capability });
+                }
+            }
+            token = page.get("nextPageToken").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(listed)
+    }
 }
 
 /// A model id as it goes into a path (`models/` is added by the path itself).
@@ -491,6 +558,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn listed_models_sort_into_capabilities() {
+        assert_eq!(
+            capability_of("models/gemini-3.5-flash", &["generateContent", "countTokens"]),
+            Some(Capability::Text)
+        );
+        assert_eq!(capability_of("models/gemini-3.1-flash-image", &["generateContent"]), Some(Capability::Image));
+        assert_eq!(capability_of("models/veo-4.0-generate", &["predictLongRunning"]), Some(Capability::Video));
+        assert_eq!(capability_of("models/imagen-4.0-generate-001", &["predict"]), Some(Capability::Image));
+        assert_eq!(capability_of("models/gemini-2.5-flash-preview-tts", &["generateContent"]), None);
+        assert_eq!(capability_of("models/gemini-embedding-001", &["embedContent"]), None);
+    }
+
+    #[test]
     fn image_sizes_follow_the_generation_and_the_long_edge() {
         assert_eq!(image_size("gemini-3.1-flash-image", 2560, 1440), Some("2K"));
         assert_eq!(image_size("gemini-3-pro-image", 1440, 2560), Some("2K"));
@@ -535,6 +615,7 @@ mod tests {
             height: 1920,
             model: None,
             seed: None,
+            idempotency_key: None,
         };
         let body = video_body(&request);
         assert_eq!(body["instances"][0]["image"], json!({"bytesBase64Encoded": "YQ==", "mimeType": "image/png"}));

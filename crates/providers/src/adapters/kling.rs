@@ -98,6 +98,7 @@ impl Kling {
             ]),
             // Kling takes a closed set of `model_name`s (its fact sheet, `docs/providers.md`).
             known_models: BTreeMap::from([(Capability::Image, IMAGE_MODELS), (Capability::Video, VIDEO_MODELS)]),
+            catalog: None,
         }
     }
 
@@ -402,8 +403,15 @@ pub fn video_body(request: &VideoRequest, model: &str) -> Value {
     if let Some(tail) = tail {
         body["image_tail"] = json!(image_field(tail));
     }
+    if let Some(key) = &request.idempotency_key {
+        body["external_task_id"] = json!(key);
+    }
     body
 }
+
+/// How many of the latest video tasks `find` reads: a lost submission is minutes old, so it is
+/// among them (the list is newest first; 500 is the most one page holds).
+const FIND_WINDOW: u32 = 500;
 
 #[async_trait::async_trait]
 impl ImageModel for Kling {
@@ -428,8 +436,38 @@ impl VideoModel for Kling {
     async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError> {
         let model = model(request.model.as_deref(), VIDEO_MODEL);
         let body = video_body(request, &model);
-        let data = self.call(credentials, &format!("/v1/videos/{IMAGE2VIDEO}"), Some(&body)).await?;
-        Ok(VideoJob { job_id: job_id(IMAGE2VIDEO, &task_id(&data)?), model })
+        match self.call(credentials, &format!("/v1/videos/{IMAGE2VIDEO}"), Some(&body)).await {
+            Ok(data) => Ok(VideoJob { job_id: job_id(IMAGE2VIDEO, &task_id(&data)?), model }),
+            // The key is taken: an earlier submission of this task was accepted; that job is it.
+            Err(ProviderError::Permanent { message }) if message.contains("external_task_id") => {
+                self.find(request, credentials).await?.ok_or(ProviderError::Permanent { message })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Looks the key up among the latest tasks (the list route; the documented query by
+    /// `external_task_id` has no verified form).
+    async fn find(&self, request: &VideoRequest, credentials: &Credentials) -> Result<Option<VideoJob>, ProviderError> {
+        let Some(key) = &request.idempotency_key else { return Ok(None) };
+        let path = format!("/v1/videos/{IMAGE2VIDEO}?pageNum=1&pageSize={FIND_WINDOW}");
+        let data = self.call(credentials, &path, None).await?;
+        let tasks = data
+            .as_array()
+            .ok_or_else(|| ProviderError::Malformed { message: format!("{NAME}: the task list is not a list") })?;
+        let found =
+            tasks.iter().find(|task| task.pointer("/task_info/external_task_id").and_then(Value::as_str) == Some(key));
+        Ok(match found {
+            Some(task) => Some(VideoJob {
+                job_id: job_id(IMAGE2VIDEO, &task_id(task)?),
+                model: model(request.model.as_deref(), VIDEO_MODEL),
+            }),
+            None => None,
+        })
+    }
+
+    fn finds_by_key(&self) -> bool {
+        true
     }
 
     async fn poll(
@@ -485,6 +523,7 @@ mod tests {
             height: 1080,
             model: None,
             seed: None,
+            idempotency_key: None,
         };
         let body = video_body(&request, "kling-v2-1");
         assert_eq!(body["image"], "c3RhcnQ=");

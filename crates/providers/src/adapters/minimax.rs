@@ -73,6 +73,7 @@ pub fn provider(transport: Transport) -> Provider {
             (Capability::Speech, SPEECH_MODEL.into()),
         ]),
         known_models: Default::default(),
+        catalog: None,
     }
 }
 
@@ -435,6 +436,7 @@ mod tests {
             height: 1080,
             model: None,
             seed: None,
+            idempotency_key: None,
         };
         let body = video_body(&request, "MiniMax-Hailuo-02");
         assert_eq!(body["first_frame_image"], "data:image/png;base64,cG5n");

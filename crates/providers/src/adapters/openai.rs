@@ -51,6 +51,7 @@ const DIALECT: ChatDialect = ChatDialect {
 
 pub fn provider(transport: Transport) -> Provider {
     let adapter = Arc::new(OpenAi { transport });
+    let catalog: Arc<dyn crate::catalog::ModelCatalog> = adapter.clone();
     Provider {
         name: NAME,
         needs_key: true,
@@ -65,6 +66,7 @@ pub fn provider(transport: Transport) -> Provider {
             (Capability::Speech, SPEECH_MODEL.into()),
         ]),
         known_models: Default::default(),
+        catalog: Some(catalog),
     }
 }
 
@@ -203,6 +205,39 @@ impl SpeechModel for OpenAi {
     }
 }
 
+/// What an OpenAI model id is for here: GPT Image and DALL·E paint, the TTS models speak, the
+/// GPT and o-series chat models write; the rest (embeddings, audio, realtime, moderation, Sora) we
+/// do not use.
+pub fn capability_of(id: &str) -> Option<Capability> {
+    let not_chat = ["audio", "realtime", "transcribe", "search", "embedding", "moderation", "image", "tts", "instruct"];
+    if id.starts_with("gpt-image") || id.starts_with("dall-e") || id.starts_with("chatgpt-image") {
+        Some(Capability::Image)
+    } else if id.contains("tts") {
+        Some(Capability::Speech)
+    } else if (id.starts_with("gpt-")
+        || id.starts_with("chatgpt-")
+        || ["o1", "o3", "o4"].iter().any(|s| id.starts_with(s)))
+        && !not_chat.iter().any(|word| id.contains(word))
+    {
+        Some(Capability::Text)
+    } else {
+        None
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::catalog::ModelCatalog for OpenAi {
+    async fn list_models(&self, credentials: &Credentials) -> Result<Vec<crate::catalog::ListedModel>, ProviderError> {
+        let auth = Auth::Bearer(api_key(NAME, credentials)?.into());
+        let url = format!("{}/models", base_url(credentials, BASE_URL));
+        let ids = chat::list_model_ids(&self.transport, NAME, &url, &auth).await?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| capability_of(&id).map(|capability| crate::catalog::ListedModel { id, capability }))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +248,17 @@ mod tests {
         assert_eq!(image_size("gpt-image-2", 1080, 1440), "1072x1440");
         assert_eq!(image_size("gpt-image-2", 7680, 4320), "3840x2160");
         assert_eq!(image_size("gpt-image-1", 1080, 1440), "1024x1536");
+    }
+
+    #[test]
+    fn listed_ids_sort_into_capabilities() {
+        assert_eq!(capability_of("gpt-5-mini"), Some(Capability::Text));
+        assert_eq!(capability_of("o4-mini"), Some(Capability::Text));
+        assert_eq!(capability_of("gpt-image-2"), Some(Capability::Image));
+        assert_eq!(capability_of("gpt-4o-mini-tts"), Some(Capability::Speech));
+        assert_eq!(capability_of("gpt-4o-realtime-preview"), None);
+        assert_eq!(capability_of("text-embedding-3-large"), None);
+        assert_eq!(capability_of("whisper-1"), None);
     }
 
     #[test]

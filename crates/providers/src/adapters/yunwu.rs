@@ -39,6 +39,7 @@ const DIALECT: ChatDialect = ChatDialect {
 
 pub fn provider(transport: Transport) -> Provider {
     let adapter = Arc::new(Yunwu { transport });
+    let catalog: Arc<dyn crate::catalog::ModelCatalog> = adapter.clone();
     Provider {
         name: NAME,
         needs_key: true,
@@ -53,6 +54,7 @@ pub fn provider(transport: Transport) -> Provider {
             (Capability::Video, VIDEO_MODEL.into()),
         ]),
         known_models: Default::default(),
+        catalog: Some(catalog),
     }
 }
 
@@ -74,6 +76,31 @@ fn dialect(model: &str) -> ChatDialect {
 
 /// The host calls go to. Routes carry their own `/v1`, so a base entered as
 /// `https://yunwu.ai/v1` (as OpenAI clients are set up) is taken without it.
+/// What a model the relay lists is for: OpenAI's by OpenAI's rules, Seedream paints, the video
+/// families animate.
+pub fn capability_of(id: &str) -> Option<Capability> {
+    let video = ["veo", "kling", "seedance", "hailuo", "jimeng-video", "grok-video", "sora"];
+    if id.starts_with("doubao-seedream") {
+        Some(Capability::Image)
+    } else if video.iter().any(|family| id.contains(family)) {
+        Some(Capability::Video)
+    } else {
+        openai::capability_of(id).filter(|c| *c != Capability::Speech)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::catalog::ModelCatalog for Yunwu {
+    async fn list_models(&self, credentials: &Credentials) -> Result<Vec<crate::catalog::ListedModel>, ProviderError> {
+        let url = format!("{}/v1/models", api_base(credentials));
+        let ids = chat::list_model_ids(&self.transport, NAME, &url, &auth(credentials)?).await?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| capability_of(&id).map(|capability| crate::catalog::ListedModel { id, capability }))
+            .collect())
+    }
+}
+
 fn api_base(credentials: &Credentials) -> String {
     let base = base_url(credentials, BASE_URL);
     match base.strip_suffix("/v1") {

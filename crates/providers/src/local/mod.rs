@@ -74,6 +74,7 @@ impl LocalProvider {
             ]
             .into(),
             known_models: Default::default(),
+            catalog: None,
         }
     }
 }
@@ -360,6 +361,7 @@ mod tests {
             height: 256,
             model: None,
             seed: None,
+            idempotency_key: None,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
         assert_eq!(job.job_id, local.submit(&request, &Credentials::default()).await.unwrap().job_id);
@@ -391,6 +393,7 @@ mod tests {
             height: 1280,
             model: None,
             seed: None,
+            idempotency_key: None,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
         let mut seen = 0;

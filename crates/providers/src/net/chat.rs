@@ -93,6 +93,25 @@ fn strip_thinking(content: &str) -> &str {
     }
 }
 
+/// The model ids of an OpenAI-style `GET …/models` (`{"object": "list", "data": [{"id", …}]}`).
+pub async fn list_model_ids(
+    transport: &Transport,
+    provider: &str,
+    url: &str,
+    auth: &Auth,
+) -> Result<Vec<String>, ProviderError> {
+    let answer = transport.send(provider, auth.apply(transport.get(provider, url)?)).await?;
+    if !answer.is_success() {
+        return Err(openai_style_error(provider, &answer));
+    }
+    let body = answer.json(provider)?;
+    let data = body
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ProviderError::Malformed { message: format!("{provider}: the model list has no data") })?;
+    Ok(data.iter().filter_map(|m| m.get("id").and_then(Value::as_str)).map(str::to_owned).collect())
+}
+
 /// The `{"error": {"message", "code", "type"}}` body OpenAI and its imitators answer with.
 pub fn openai_style_error(provider: &str, answer: &Answer) -> ProviderError {
     let body = answer.json(provider).unwrap_or(Value::Null);

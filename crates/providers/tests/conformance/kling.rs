@@ -142,3 +142,30 @@ async fn keys_are_checked_without_paying() {
     }
     subject.emulator.assert_conformant();
 }
+
+/// A submission whose answer is lost after Kling took the job: the job is found by the key it was
+/// filed under (`external_task_id`), and a second submission with the key is refused by the
+/// vendor and answered with the job it already has — one job, never two.
+#[tokio::test]
+async fn a_lost_submission_is_found_by_its_key() {
+    let subject = setup().await;
+    let video = subject.provider.video().unwrap();
+    assert!(video.finds_by_key());
+    let request =
+        cinegen_providers::VideoRequest { idempotency_key: Some("cinegen-task-7".into()), ..video_request(None) };
+    assert_eq!(video.find(&request, &subject.credentials).await.expect("a lookup"), None, "nothing filed yet");
+    subject.emulator.shared.lose_next_answers(1);
+    match video.submit(&request, &subject.credentials).await {
+        Err(ProviderError::NoAnswer { .. }) => {}
+        other => panic!("the answer was lost, got {other:?}"),
+    }
+    let found = video.find(&request, &subject.credentials).await.expect("a lookup").expect("the job was found");
+    let again = video.submit(&request, &subject.credentials).await.expect("the key's job");
+    assert_eq!(found.job_id, again.job_id);
+    assert_eq!(subject.emulator.shared.job_counts().get("video"), Some(&1), "one job");
+    let (_, job) = &subject.emulator.shared.jobs_of("video")[0];
+    assert_eq!(job.request["external_task_id"], "cinegen-task-7");
+    // Without a key there is nothing to find.
+    assert_eq!(video.find(&video_request(None), &subject.credentials).await.unwrap(), None);
+    subject.emulator.assert_conformant();
+}

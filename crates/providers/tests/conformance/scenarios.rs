@@ -122,6 +122,7 @@ pub fn video_request(model: Option<String>) -> VideoRequest {
         height: 1080,
         model,
         seed: None,
+        idempotency_key: None,
     }
 }
 

@@ -89,6 +89,13 @@ def judge_openai_compatible(api_base, with_images, with_speech):
         # Vendor parameters the SDK has no argument for go as its documented `extra_body`.
         chat_args["extra_body"] = CASE["chat_extra"]
 
+    listed = operation("models", lambda: client.models.with_raw_response.list())
+    if listed is not None:
+        from openai.types import Model
+
+        models = [Model.model_validate(m) for m in listed.http_response.json()["data"]]
+        check("models: the list is the SDK's Model objects", models and all(m.object == "model" for m in models), [m.id for m in models])
+
     raw = operation("chat", lambda: client.chat.completions.with_raw_response.create(**chat_args))
     if raw is not None:
         completion = raw.parse()
@@ -154,6 +161,12 @@ def judge_gemini():
     from google.genai import errors, types
 
     client = genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=BASE, api_version="v1beta"))
+    models = operation("models", lambda: list(client.models.list(config={"page_size": 1000})))
+    if models is not None:
+        check("models: the SDK reads the list", [m.name for m in models][:1] == ["models/gemini-3.5-flash"], [m.name for m in models])
+        check("models: actions are read", "predictLongRunning" in (models[-1].supported_actions or []), models[-1])
+    paged = list(client.models.list(config={"page_size": 2}))
+    check("models: the SDK follows nextPageToken through every page", len(paged) == len(models or []) == 5, [m.name for m in paged])
     text_config = types.GenerateContentConfig(system_instruction=CASE["system"], response_mime_type="application/json", max_output_tokens=32768)
     answer = operation("chat", lambda: client.models.generate_content(model=CASE["text_model"], contents=[types.Content(role="user", parts=[types.Part(text=CASE["user"])])], config=text_config))
     if answer is not None:

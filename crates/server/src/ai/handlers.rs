@@ -740,6 +740,8 @@ impl VideoHandler {
             height,
             model: resolved.model.clone(),
             seed: input.seed,
+            // One key for every submission of this task (Kling's `external_task_id`).
+            idempotency_key: Some(format!("cinegen-{}", ctx.task.id)),
         };
         let model = resolved.provider.video().map_err(provider_to_task)?;
         let _slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
@@ -752,16 +754,37 @@ impl VideoHandler {
             }
             None => {
                 ctx.progress(15, "submitting").await?;
-                let call = resolved.call(Capability::Video, "submit");
-                let submit = || model.submit(&request, &resolved.credentials);
-                let job = call_with_retry(call, Retry::STARTS_WORK, ai.retry_base(), submit).await.map_err(|error| match error {
-                    // The job may have been accepted; submitting again could pay for it twice.
-                    ProviderError::NoAnswer { message } => TaskError::permanent(
-                        "PROVIDER_ERROR",
-                        format!("{message}; the video job may have been accepted, so it is not submitted again on its own — retry the task to submit anew"),
-                    ),
-                    other => provider_to_task(other),
-                })?;
+                // A re-run may follow a submission whose answer was lost: where the vendor files
+                // jobs under our key, the job it took is found rather than paid for twice.
+                let earlier = if ctx.attempt() > 1 && model.finds_by_key() {
+                    let call = resolved.call(Capability::Video, "find");
+                    let find = || model.find(&request, &resolved.credentials);
+                    call_with_retry(call, Retry::READS, ai.retry_base(), find).await.map_err(provider_to_task)?
+                } else {
+                    None
+                };
+                let job = match earlier {
+                    Some(job) => {
+                        tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "found the job an earlier submission started");
+                        job
+                    }
+                    None => {
+                        let call = resolved.call(Capability::Video, "submit");
+                        let submit = || model.submit(&request, &resolved.credentials);
+                        call_with_retry(call, Retry::STARTS_WORK, ai.retry_base(), submit).await.map_err(|error| match error {
+                            // The vendor can say whether it took the job: the next attempt asks.
+                            ProviderError::NoAnswer { message } if model.finds_by_key() => TaskError::transient(format!(
+                                "{message}; the next attempt looks the job up before submitting again"
+                            )),
+                            // The job may have been accepted; submitting again could pay for it twice.
+                            ProviderError::NoAnswer { message } => TaskError::permanent(
+                                "PROVIDER_ERROR",
+                                format!("{message}; the video job may have been accepted, so it is not submitted again on its own — retry the task to submit anew"),
+                            ),
+                            other => provider_to_task(other),
+                        })?
+                    }
+                };
                 tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
                 ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
                 (job.job_id, job.model)

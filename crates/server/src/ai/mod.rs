@@ -421,7 +421,12 @@ fn model_of(
         .model
         .clone()
         .or_else(|| mine.and_then(|s| s.models.get(capability.as_str())).and_then(|m| m.as_str()).map(str::to_owned))
-        .or_else(|| provider.default_models.get(&capability).cloned())
+        .or_else(|| {
+            // The key's own model list, where its check listed one, outranks a built-in id.
+            let listed = key_check::listed(mine.and_then(|s| s.check.as_ref()).and_then(|c| c.models.as_ref()));
+            let built_in = provider.default_models.get(&capability).map(String::as_str);
+            cinegen_providers::catalog::default_from(&listed, capability, built_in)
+        })
 }
 
 /// A provider's failure as the task sees it.

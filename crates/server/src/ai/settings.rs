@@ -57,6 +57,8 @@ pub struct KeyCheckView {
     pub outcome: String,
     /// The vendor's words, where it said something.
     pub message: Option<String>,
+    /// The models the vendor listed for the key at that check, where it lists them.
+    pub models: Vec<crate::ai::key_check::ListedModelView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -230,16 +232,27 @@ impl AiService {
                 secret_key: mine.and_then(|m| m.secret_hint.clone()),
                 base_url: mine.and_then(|m| m.base_url.clone()),
                 models: mine.map(|m| m.models.clone()).unwrap_or_else(|| json!({})),
+                // Where the key's list lacks a built-in default, the first listed model stands in.
                 default_models: provider
-                    .default_models
-                    .iter()
-                    .map(|(c, m)| (c.as_str().to_owned(), m.clone()))
+                    .capabilities()
+                    .into_iter()
+                    .filter_map(|c| {
+                        let listed = crate::ai::key_check::listed(check.and_then(|k| k.models.as_ref()));
+                        let built_in = provider.default_models.get(&c).map(String::as_str);
+                        cinegen_providers::catalog::default_from(&listed, c, built_in)
+                            .map(|m| (c.as_str().to_owned(), m))
+                    })
                     .collect(),
                 server_key,
                 prices: mine.map(|m| crate::cost::prices::user_prices(&m.prices)).unwrap_or_default(),
                 status: status.into(),
                 ready: matches!(status, "no_key_needed" | "server_key" | "working"),
-                check: check.map(|c| KeyCheckView { at: c.at, outcome: c.outcome.clone(), message: c.message.clone() }),
+                check: check.map(|c| KeyCheckView {
+                    at: c.at,
+                    outcome: c.outcome.clone(),
+                    message: c.message.clone(),
+                    models: crate::ai::key_check::listed_views(c.models.as_ref()),
+                }),
             });
         }
         let mut defaults: BTreeMap<String, String> = BTreeMap::from([

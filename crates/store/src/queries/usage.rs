@@ -19,9 +19,12 @@ fn setting_from_row(row: &Row) -> StoreResult<ProviderSettingRecord> {
         prices: row.get("prices")?,
         updated_at: row.time("updated_at")?,
         check: match row.opt_time("checked_at")? {
-            Some(at) => {
-                Some(KeyCheckRecord { at, outcome: row.get("check_outcome")?, message: row.get("check_message")? })
-            }
+            Some(at) => Some(KeyCheckRecord {
+                at,
+                outcome: row.get("check_outcome")?,
+                message: row.get("check_message")?,
+                models: row.get("check_models")?,
+            }),
             None => None,
         },
     })
@@ -118,7 +121,7 @@ impl UsageStore for SqlStore {
             .db
             .query(
                 "SELECT user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at,
-                        checked_at, check_outcome, check_message, prices
+                        checked_at, check_outcome, check_message, check_models, prices
                  FROM provider_settings WHERE user_id = $1 ORDER BY provider",
             )
             .bind(user.as_uuid())
@@ -132,14 +135,14 @@ impl UsageStore for SqlStore {
             .query(
                 "INSERT INTO provider_settings
                     (user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at,
-                     checked_at, check_outcome, check_message, prices)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     checked_at, check_outcome, check_message, prices, check_models)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  ON CONFLICT (user_id, provider) DO UPDATE SET api_key = excluded.api_key,
                     api_key_hint = excluded.api_key_hint, secret_key = excluded.secret_key,
                     secret_hint = excluded.secret_hint, base_url = excluded.base_url, models = excluded.models,
                     updated_at = excluded.updated_at, checked_at = excluded.checked_at,
                     check_outcome = excluded.check_outcome, check_message = excluded.check_message,
-                    prices = excluded.prices",
+                    prices = excluded.prices, check_models = excluded.check_models",
             )
             .bind(setting.user_id.as_uuid())
             .bind(&setting.provider)
@@ -154,6 +157,7 @@ impl UsageStore for SqlStore {
             .bind(setting.check.as_ref().map(|c| c.outcome.as_str()))
             .bind(setting.check.as_ref().and_then(|c| c.message.as_deref()))
             .bind(Json(&setting.prices))
+            .bind(setting.check.as_ref().and_then(|c| c.models.as_ref()).map(Json))
             .execute()
             .await?;
         Ok(())
@@ -180,7 +184,8 @@ impl UsageStore for SqlStore {
         let recorded = self
             .db
             .query(
-                "UPDATE provider_settings SET checked_at = $4, check_outcome = $5, check_message = $6
+                "UPDATE provider_settings SET checked_at = $4, check_outcome = $5, check_message = $6,
+                    check_models = $7
                  WHERE user_id = $1 AND provider = $2 AND updated_at = $3",
             )
             .bind(user.as_uuid())
@@ -189,6 +194,7 @@ impl UsageStore for SqlStore {
             .bind(Time(check.at))
             .bind(check.outcome.as_str())
             .bind(check.message.as_deref())
+            .bind(check.models.as_ref().map(Json))
             .execute()
             .await?;
         Ok(recorded > 0)

@@ -43,7 +43,7 @@ describe('a provider card', () => {
   });
 
   it('says why the last test failed, and what to do, with the vendor’s words', () => {
-    const check = { at: '2026-12-06T10:00:00Z', outcome: 'key_refused', message: 'Incorrect API key provided' };
+    const check = { at: '2026-12-06T10:00:00Z', outcome: 'key_refused', message: 'Incorrect API key provided', models: [] };
     show(provider({ status: 'failing', check }));
     expect(screen.getByTestId('key-status')).toHaveTextContent('测试未通过');
     expect(screen.getByRole('alert')).toHaveTextContent('密钥被拒绝：请检查密钥是否正确');
@@ -51,8 +51,22 @@ describe('a provider card', () => {
   });
 
   it('shows a key that passed as working', () => {
-    show(provider({ status: 'working', ready: true, check: { at: '2026-12-06T10:00:00Z', outcome: 'working', message: null } }));
+    show(provider({ status: 'working', ready: true, check: { at: '2026-12-06T10:00:00Z', outcome: 'working', message: null, models: [] } }));
     expect(screen.getByTestId('key-status')).toHaveTextContent('可用');
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('offers the models the key listed, per capability', () => {
+    const models = [
+      { id: 'gpt-5-mini', capability: 'text' },
+      { id: 'gpt-5', capability: 'text' },
+      { id: 'gpt-image-2', capability: 'image' },
+    ];
+    show(provider({ status: 'working', ready: true, check: { at: '2026-12-06T10:00:00Z', outcome: 'working', message: null, models } }));
+    const text = screen.getByTestId('listed-models-text');
+    expect([...text.querySelectorAll('option')].map((o) => o.value)).toEqual(['gpt-5-mini', 'gpt-5']);
+    expect(screen.getByTestId('listed-models-image').querySelectorAll('option')).toHaveLength(1);
+    expect(screen.getByLabelText('默认模型 · 文本')).toHaveAttribute('list', text.id);
+    expect(screen.getByText('此密钥可用 2 个模型：可选择，也可输入其他')).toBeInTheDocument();
   });
 });

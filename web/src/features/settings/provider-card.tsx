@@ -54,6 +54,8 @@ export function ProviderCard({ provider, onSave }: Props) {
   });
   const check = provider.check;
   const failing = !!check && check.outcome !== 'working' && check.outcome !== 'unverified';
+  // The models the vendor listed for the key at its last check, offered per capability.
+  const listed = check?.models ?? [];
 
   const save = async () => {
     setError(null);
@@ -129,15 +131,29 @@ export function ProviderCard({ provider, onSave }: Props) {
         </div>
       )}
       <div className="grid grid-cols-1 gap-2 md:grid-cols-3">
-        {provider.capabilities.map((capability) => (
-          <TextField
-            key={capability}
-            label={`${t('settings.models')} · ${t(`capability.${capability}` as MessageKey)}`}
-            placeholder={defaults?.[capability] ?? ''}
-            value={modelDraft[capability] ?? ''}
-            onChange={(e) => setModelDraft((m) => ({ ...m, [capability]: e.target.value }))}
-          />
-        ))}
+        {provider.capabilities.map((capability) => {
+          const offered = listed.filter((m) => m.capability === capability);
+          const listId = `models-${provider.name}-${capability}`;
+          return (
+            <div key={capability}>
+              <TextField
+                label={`${t('settings.models')} · ${t(`capability.${capability}` as MessageKey)}`}
+                placeholder={defaults?.[capability] ?? ''}
+                value={modelDraft[capability] ?? ''}
+                list={offered.length ? listId : undefined}
+                hint={offered.length ? t('settings.listedModels', { count: offered.length }) : undefined}
+                onChange={(e) => setModelDraft((m) => ({ ...m, [capability]: e.target.value }))}
+              />
+              {offered.length > 0 && (
+                <datalist id={listId} data-testid={`listed-models-${capability}`}>
+                  {offered.map((m) => (
+                    <option key={m.id} value={m.id} />
+                  ))}
+                </datalist>
+              )}
+            </div>
+          );
+        })}
       </div>
       {provider.needs_key && (
         <details className="text-sm" data-testid="own-prices">
