@@ -135,6 +135,9 @@ pub struct ImageRequest {
     /// What a keyframe's storyboard card shows: the offline provider draws the card; vendors
     /// paint from the prompt and ignore it.
     pub card: Option<cinegen_media::Card>,
+    /// Whether a vendor that marks its results as AI-generated (Doubao's "AI生成" watermark)
+    /// should: the project labels AI content and the operator lets vendors mark.
+    pub vendor_label: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +191,8 @@ pub struct VideoRequest {
     /// submission of one task: after a submission whose answer was lost, `VideoModel::find`
     /// finds the job by it instead of paying for a second one.
     pub idempotency_key: Option<String>,
+    /// As `ImageRequest::vendor_label`.
+    pub vendor_label: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -64,7 +64,8 @@ pub struct Config {
     pub image_provider: String,
     pub video_provider: String,
     pub speech_provider: String,
-    /// Let vendors that mark results with a watermark of their own (Doubao) do so.
+    /// Let vendors that mark results with a watermark of their own (Doubao) do so for projects
+    /// that label AI content; off, they are never asked to.
     pub vendor_watermark: bool,
     /// Limit of one call to a provider (a synchronous image can take a minute).
     pub provider_timeout_secs: u64,
@@ -159,7 +160,7 @@ impl Default for Config {
             image_provider: "local".into(),
             video_provider: "local".into(),
             speech_provider: "local".into(),
-            vendor_watermark: false,
+            vendor_watermark: true,
             provider_timeout_secs: 180,
             video_poll_ms: 2000,
             video_deadline_secs: 30 * 60,

@@ -358,6 +358,61 @@ async fn a_submission_whose_answer_was_lost_is_found_by_its_key_not_paid_twice()
     emulators.assert_conformant();
 }
 
+/// Doubao marks Seedream's pictures with its own "AI生成" watermark where the project labels AI
+/// content, and not once its owner turns the label off; an operator who lets no vendor mark
+/// (`vendor_watermark = false`) is obeyed either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doubao_watermarks_follow_the_projects_ai_label() {
+    for allowed in [true, false] {
+        let emulators = Emulators::start(&["doubao"]).await;
+        let app = TestApp::spawn_with(Engine::Sqlite, |config| {
+            config.fetch_allow_loopback = true;
+            config.vendor_watermark = allowed;
+        })
+        .await;
+        let token = app.register("watermark@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+        save_providers(
+            &app,
+            &token,
+            emulators.settings(),
+            json!({"text": "local", "image": "doubao", "video": "local"}),
+        )
+        .await;
+        let created = app
+            .post_authed("/api/v1/projects", &token, &json!({"title": "回城", "language": "zh", "raw_script": SCRIPT}))
+            .await;
+        let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+        run(&app, &token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
+        let doc = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+        let character = doc["script_data"]["characters"][0]["id"].as_str().unwrap().to_owned();
+        let (_, doubao, _) = &emulators.list[0];
+        let paint = || async {
+            doubao.shared.clear_recorded();
+            let target = json!({"type": "character", "character_id": character});
+            run(&app, &token, "/api/v1/ai/image/generate", json!({"project_id": id, "target": target})).await;
+            doubao
+                .shared
+                .recorded_requests()
+                .iter()
+                .filter(|r| r["path"] == "/api/v3/images/generations")
+                .map(|r| r["body"]["watermark"].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paint().await, [json!(allowed)], "labelled by default (operator allows: {allowed})");
+        let off = app
+            .send(
+                app.client
+                    .put(app.url(&format!("/api/v1/projects/{id}")))
+                    .bearer_auth(&token)
+                    .json(&json!({"ai_label": false})),
+            )
+            .await;
+        assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+        assert_eq!(paint().await, [json!(false)], "the owner turned the label off");
+        emulators.assert_conformant();
+    }
+}
+
 /// A model answering garbage gets one repair request; garbage again fails the task with
 /// PROVIDER_ERROR and the reason, and the project is left as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,14 +33,10 @@ static DIALECT: LazyLock<ChatDialect> = LazyLock::new(|| ChatDialect {
     extra: Some(json!({"thinking": {"type": "disabled"}})),
 });
 
+/// Seedream and Seedance mark their results with Doubao's own "AI生成" watermark when the request
+/// asks (`vendor_label`: the project labels AI content and the operator allows it).
 pub fn provider(transport: Transport) -> Provider {
-    provider_with(transport, super::Options::default())
-}
-
-/// The provider with the operator's choices: Seedream and Seedance mark their results with
-/// Doubao's own "AI生成" watermark only when the operator lets vendors do so.
-pub fn provider_with(transport: Transport, options: super::Options) -> Provider {
-    let adapter = Arc::new(Doubao { transport, watermark: options.vendor_watermark });
+    let adapter = Arc::new(Doubao { transport });
     Provider {
         name: NAME,
         needs_key: true,
@@ -61,8 +57,6 @@ pub fn provider_with(transport: Transport, options: super::Options) -> Provider 
 
 pub struct Doubao {
     transport: Transport,
-    /// Whether results carry Doubao's own watermark (the operator's `vendor_watermark`).
-    watermark: bool,
 }
 
 /// The base URL calls go to. A bare host (`https://ark.cn-beijing.volces.com`) gets Ark's
@@ -233,7 +227,7 @@ pub fn seedream_body(model: &str, request: &ImageRequest) -> Value {
         "prompt": prompt,
         "size": seedream_size(model, request.width, request.height),
         "response_format": "url",
-        "watermark": false,
+        "watermark": request.vendor_label,
     });
     let references: Vec<String> =
         request.references.iter().take(reference_limit(model, count)).map(image_ref).collect();
@@ -312,8 +306,7 @@ impl ImageModel for Doubao {
         let auth = auth(credentials)?;
         let model = model(request.model.as_deref(), IMAGE_MODEL);
         let url = format!("{}/images/generations", api_base(credentials));
-        let mut body = seedream_body(&model, request);
-        body["watermark"] = json!(self.watermark);
+        let body = seedream_body(&model, request);
         let call = self.transport.post(NAME, &url)?.json(&body);
         let answer = self.transport.for_images().send(NAME, auth.apply(call)).await?;
         if !answer.is_success() {
@@ -420,7 +413,7 @@ pub fn seedance_body(model: &str, request: &VideoRequest) -> Result<Value, Provi
         "ratio": "adaptive",
         "duration": seedance_duration(model, request.duration),
         "resolution": seedance_resolution(request.width, request.height, references),
-        "watermark": false,
+        "watermark": request.vendor_label,
     });
     if model.contains("seedance-1-5") || model.contains("seedance-2-0") {
         body["generate_audio"] = json!(false);
@@ -482,8 +475,7 @@ impl VideoModel for Doubao {
     async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError> {
         let auth = auth(credentials)?;
         let model = model(request.model.as_deref(), VIDEO_MODEL);
-        let mut body = seedance_body(&model, request)?;
-        body["watermark"] = json!(self.watermark);
+        let body = seedance_body(&model, request)?;
         let url = format!("{}/contents/generations/tasks", api_base(credentials));
         let call = self.transport.post(NAME, &url)?.json(&body);
         let answer = self.transport.send(NAME, auth.apply(call)).await?;
@@ -641,6 +633,7 @@ mod tests {
             references: vec![input.clone(), linked.clone()],
             model: None,
             card: None,
+            vendor_label: false,
         };
         let body = seedream_body(IMAGE_MODEL, &request);
         assert_eq!(body["image"][0], "data:image/png;base64,cG5n");
@@ -661,6 +654,7 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            vendor_label: false,
         };
         let body = seedance_body(VIDEO_MODEL, &video).unwrap();
         assert_eq!(body["content"][1]["role"], "first_frame");

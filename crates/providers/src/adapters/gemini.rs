@@ -616,6 +616,7 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            vendor_label: false,
         };
         let body = video_body(&request);
         assert_eq!(body["instances"][0]["image"], json!({"bytesBase64Encoded": "YQ==", "mimeType": "image/png"}));
@@ -638,6 +639,7 @@ mod tests {
             references: vec![png("r")],
             model: None,
             card: None,
+            vendor_label: false,
         };
         let body = image_body("gemini-3.1-flash-image", &request);
         assert_eq!(body["generationConfig"]["imageConfig"], json!({"aspectRatio": "16:9", "imageSize": "2K"}));

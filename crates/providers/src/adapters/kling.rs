@@ -524,6 +524,7 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            vendor_label: false,
         };
         let body = video_body(&request, "kling-v2-1");
         assert_eq!(body["image"], "c3RhcnQ=");
@@ -543,6 +544,7 @@ mod tests {
             references: vec![input(b"ref")],
             model: None,
             card: None,
+            vendor_label: false,
         };
         let body = image_body(&image, "kling-v2-1");
         assert_eq!((body["n"].as_u64(), body["image"].as_str()), (Some(9), Some("cmVm")));

@@ -437,6 +437,7 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            vendor_label: false,
         };
         let body = video_body(&request, "MiniMax-Hailuo-02");
         assert_eq!(body["first_frame_image"], "data:image/png;base64,cG5n");
@@ -454,6 +455,7 @@ mod tests {
             references: vec![input()],
             model: None,
             card: None,
+            vendor_label: false,
         };
         let body = image_body(&image, "image-01");
         assert_eq!(

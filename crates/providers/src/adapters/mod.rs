@@ -14,20 +14,12 @@ pub mod yunwu;
 use crate::net::Transport;
 use crate::registry::Provider;
 
-/// What an operator decides for every call of the vendors.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    /// Let vendors that mark their results with a watermark of their own (Doubao's "AI生成")
-    /// do so; off, they are asked not to (our own labels apply either way).
-    pub vendor_watermark: bool,
-}
-
 /// Every networked provider, ready to register.
-pub fn all(transport: &Transport, options: Options) -> Vec<Provider> {
+pub fn all(transport: &Transport) -> Vec<Provider> {
     vec![
         openai::provider(transport.clone()),
         gemini::provider(transport.clone()),
-        doubao::provider_with(transport.clone(), options),
+        doubao::provider(transport.clone()),
         doubao_speech::provider(transport.clone()),
         deepseek::provider(transport.clone()),
         yunwu::provider(transport.clone()),

@@ -338,6 +338,7 @@ mod tests {
             references: vec![],
             model: None,
             card: None,
+            vendor_label: false,
         };
         let out = local.generate(&request, &Credentials::default()).await.unwrap();
         assert_eq!(out.images.len(), 3);
@@ -362,6 +363,7 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            vendor_label: false,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
         assert_eq!(job.job_id, local.submit(&request, &Credentials::default()).await.unwrap().job_id);
@@ -394,6 +396,7 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            vendor_label: false,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
         let mut seen = 0;

@@ -110,6 +110,7 @@ pub fn image_request(model: Option<String>, count: u8) -> ImageRequest {
         references: vec![png_input("reference character")],
         model,
         card: None,
+        vendor_label: false,
     }
 }
 
@@ -123,6 +124,7 @@ pub fn video_request(model: Option<String>) -> VideoRequest {
         model,
         seed: None,
         idempotency_key: None,
+        vendor_label: false,
     }
 }
 

@@ -148,6 +148,7 @@ impl AiService {
             model: resolved.model.clone(),
             // The card says what the picture shows: the prompt as sent, the person's own included.
             card: plan.card.clone().map(|card| cinegen_media::Card { picture: plan.prompt.clone(), ..card }),
+            vendor_label: self.vendor_label(&project),
         };
         ctx.progress(20, "painting").await?;
         let (output, took) = {
@@ -742,6 +743,7 @@ impl VideoHandler {
             seed: input.seed,
             // One key for every submission of this task (Kling's `external_task_id`).
             idempotency_key: Some(format!("cinegen-{}", ctx.task.id)),
+            vendor_label: ai.vendor_label(&project),
         };
         let model = resolved.provider.video().map_err(provider_to_task)?;
         let _slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;

@@ -50,8 +50,7 @@ pub struct Choice {
 pub fn registry(settings: &Settings) -> Registry {
     let mut registry = Registry::default();
     registry.register(cinegen_providers::local::LocalProvider::provider(settings.data_dir.join("work")));
-    let options = cinegen_providers::adapters::Options { vendor_watermark: settings.vendor_watermark };
-    for provider in cinegen_providers::adapters::all(&provider_transport(settings), options) {
+    for provider in cinegen_providers::adapters::all(&provider_transport(settings)) {
         registry.register(provider);
     }
     registry
@@ -360,6 +359,13 @@ impl AiService {
     }
 
     /// The first wait before a provider call is made again (the task retries' base).
+    /// Whether vendors that mark results as AI-generated (Doubao's watermark) are asked to: the
+    /// project labels AI content (its `ai_label`) and the operator lets vendors mark
+    /// (`vendor_watermark`).
+    pub fn vendor_label(&self, project: &ProjectRecord) -> bool {
+        project.settings.ai_label && self.settings.vendor_watermark
+    }
+
     pub fn retry_base(&self) -> Duration {
         Duration::from_millis(self.settings.task_retry_base_ms)
     }
