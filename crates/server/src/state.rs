@@ -78,12 +78,21 @@ impl AppState {
     }
 
     pub async fn with_store(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        let (counters, denylist): (Arc<dyn Counters>, Arc<dyn Denylist>) = match &settings.redis_url {
-            Some(url) => {
-                let conn = ephemeral::redis::connect(url.expose()).await?;
-                (Arc::new(ephemeral::RedisCounters::new(conn.clone())), Arc::new(ephemeral::RedisDenylist::new(conn)))
-            }
+        let redis = match &settings.redis_url {
+            Some(url) => Some(ephemeral::redis::connect(url.expose()).await?),
+            None => None,
+        };
+        let (counters, denylist): (Arc<dyn Counters>, Arc<dyn Denylist>) = match &redis {
+            Some(conn) => (
+                Arc::new(ephemeral::RedisCounters::new(conn.clone())),
+                Arc::new(ephemeral::RedisDenylist::new(conn.clone())),
+            ),
             None => (Arc::new(ephemeral::MemoryCounters::default()), Arc::new(ephemeral::MemoryDenylist::default())),
+        };
+        // Calls in flight per provider, and the pauses providers ask for, shared where Redis is.
+        let provider_slots = match &redis {
+            Some(conn) => crate::ai::limits::ProviderSlots::redis(settings.provider_concurrency, conn.clone()),
+            None => crate::ai::limits::ProviderSlots::local(settings.provider_concurrency),
         };
         let keys = TokenKeys::new(
             settings.jwt_secret.expose(),
@@ -136,8 +145,8 @@ impl AppState {
             registration,
         );
         let settings = Arc::new(settings);
-        let registry = Arc::new(crate::ai::registry(&settings));
-        let ai = crate::ai::AiService::new(store.clone(), files.clone(), registry, settings.clone());
+        let registry = Arc::new(crate::ai::registry(&settings, Arc::new(provider_slots.clone())));
+        let ai = crate::ai::AiService::new(store.clone(), files.clone(), registry, settings.clone(), provider_slots);
         let tasks = crate::tasks::TaskService::new(
             store.clone(),
             projects.clone(),

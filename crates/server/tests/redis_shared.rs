@@ -149,3 +149,87 @@ async fn access_taken_away_on_one_instance_closes_feeds_open_on_the_other() {
     assert_eq!(b.post_authed("/api/v1/auth/logout", &bob, &json!({})).await.status, StatusCode::OK);
     assert_eq!(closed_with(&mut own, std::time::Duration::from_secs(6)).await, Some(4001), "session ended");
 }
+
+/// A provider's throttling met on one instance holds back the calls of every other: A checks a
+/// key and meets a 429 asking for 2 s; B (the only instance running tasks) paints a picture with
+/// that provider right after, and its call waits the pause out before it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_providers_throttling_met_on_one_instance_holds_back_the_others() {
+    use cinegen_emulators::Fault;
+    let emulator = cinegen_emulators::openai::start("sk-shared-limits-0123456789").await;
+    // One deployment: one key seals the providers' keys on both instances.
+    let sealing = "5e".repeat(32);
+    let a = TestApp::spawn_with(Engine::Postgres, |c| {
+        c.redis_url = Some(Secret::new(redis_url()));
+        c.encryption_key = Some(Secret::new(sealing.clone()));
+        c.fetch_allow_loopback = true;
+        c.workers = 0;
+    })
+    .await;
+    let database_url = a.state.settings.database_url.expose().to_owned();
+    let b = TestApp::spawn_on(&database_url, |c| {
+        c.redis_url = Some(Secret::new(redis_url()));
+        c.encryption_key = Some(Secret::new(sealing.clone()));
+        c.fetch_allow_loopback = true;
+    })
+    .await;
+    let session = a.register(&format!("limits-{}@example.com", uuid::Uuid::new_v4().simple())).await;
+    let token = session["tokens"]["access"].as_str().unwrap().to_owned();
+    let providers = json!({
+        "providers": {"openai": {"api_key": "sk-shared-limits-0123456789", "base_url": format!("{}/v1", emulator.base_url)}},
+        "defaults": {"text": "local", "image": "openai", "video": "local"},
+    });
+    let saved = a.send(a.client.put(a.url("/api/v1/settings/providers")).bearer_auth(&token).json(&providers)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let created = a
+        .post_authed(
+            "/api/v1/projects",
+            &token,
+            &json!({"title": "限流", "language": "zh", "raw_script": "第一场 渡口 夜 外\n林晚舟：船家，渡我过江。"}),
+        )
+        .await;
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+    let run = |path: &'static str, body: serde_json::Value| {
+        let (b, token) = (&b, token.clone());
+        async move {
+            let queued = b.post_authed(path, &token, &body).await;
+            assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+            let task = b.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
+            assert_eq!(task["status"], "completed", "{task}");
+        }
+    };
+    run("/api/v1/ai/script/parse", json!({"project_id": id})).await;
+    let doc = b.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+    let character = doc["script_data"]["characters"][0]["id"].as_str().unwrap().to_owned();
+    let paint = || {
+        run(
+            "/api/v1/ai/image/generate",
+            json!({"project_id": id, "target": {"type": "character", "character_id": character}}),
+        )
+    };
+
+    // Unthrottled, a picture is quick.
+    let started = std::time::Instant::now();
+    paint().await;
+    let quick = started.elapsed();
+
+    emulator.fail_next(Fault::RateLimited { retry_after_secs: 2 });
+    let check = a.post_authed("/api/v1/settings/providers/openai/test", &token, &json!({})).await;
+    assert_eq!(check.error_code(), "PROVIDER_ERROR", "{}", check.body);
+    let settings = a.get_authed("/api/v1/settings/providers", &token).await;
+    let openai =
+        settings.data()["providers"].as_array().unwrap().iter().find(|p| p["name"] == "openai").unwrap().clone();
+    assert_eq!(openai["check"]["outcome"], "rate_limited", "{openai}");
+    let started = std::time::Instant::now();
+    paint().await;
+    let held = started.elapsed();
+    assert!(
+        held >= std::time::Duration::from_millis(1500),
+        "B waited out the pause A met: {held:?} (unthrottled {quick:?})"
+    );
+    assert_eq!(
+        emulator.calls().iter().filter(|c| *c == "POST /v1/images/generations").count(),
+        2,
+        "each picture one call: the pause was waited, not met again"
+    );
+}

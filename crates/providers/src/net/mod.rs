@@ -12,7 +12,7 @@ pub mod transport;
 pub use auth::{Auth, KlingSigner};
 pub use errors::{Classified, classify};
 pub use observe::{CallLabels, observe};
-pub use transport::{Answer, Transport};
+pub use transport::{Answer, RateHints, Transport};
 
 use crate::capability::{Credentials, ProviderError};
 

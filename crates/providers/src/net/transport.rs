@@ -12,6 +12,13 @@ use url::Url;
 /// Checks a URL before it is called; the server plugs in its SSRF guard.
 pub type UrlGuard = Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>;
 
+/// Where a vendor's throttling goes, so every caller of the provider (on every instance) holds
+/// back, not only the call that met it: a 429's `Retry-After`, or a request or token quota the
+/// `x-ratelimit-*` headers say is spent until its reset.
+pub trait RateHints: Send + Sync {
+    fn pause(&self, provider: &str, pause: Duration);
+}
+
 #[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
@@ -22,6 +29,7 @@ pub struct Transport {
     pub timeout: Duration,
     /// The largest answer body read: a hostile or broken endpoint cannot exhaust memory.
     pub answer_limit: u64,
+    hints: Option<Arc<dyn RateHints>>,
 }
 
 /// Answers of JSON calls (text, job status): a few MiB.
@@ -81,7 +89,12 @@ pub fn excerpt(text: &str) -> String {
 
 impl Transport {
     pub fn new(client: reqwest::Client, direct: reqwest::Client, guard: UrlGuard, timeout: Duration) -> Self {
-        Self { client, direct, guard, timeout, answer_limit: JSON_ANSWER_LIMIT }
+        Self { client, direct, guard, timeout, answer_limit: JSON_ANSWER_LIMIT, hints: None }
+    }
+
+    /// The same transport telling `hints` of every throttling it meets.
+    pub fn with_rate_hints(self, hints: Arc<dyn RateHints>) -> Self {
+        Self { hints: Some(hints), ..self }
     }
 
     /// The same transport reading answers of up to `limit` bytes.
@@ -176,9 +189,15 @@ impl Transport {
         };
         super::observe::answered(provider, status.as_u16());
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
+        if let Some(hints) = &self.hints
+            && let Some(pause) = throttled_for(status, retry_after, &header)
+        {
+            hints.pause(provider, pause);
+        }
         Ok(Answer {
             status,
-            retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
+            retry_after,
             request_id: header("x-request-id").or_else(|| header("trace-id")),
             location: header("location"),
             body,
@@ -212,6 +231,59 @@ fn network_error(provider: &str, error: &reqwest::Error) -> ProviderError {
     ProviderError::NoAnswer { message: format!("{provider} broke off the call: {text}") }
 }
 
+/// How long the vendor says to hold back: a 429's `Retry-After` (a second where it gives none),
+/// or, on any answer, the reset of a request or token quota whose `x-ratelimit-remaining-*` is 0
+/// (OpenAI's headers, which its imitators copy).
+fn throttled_for(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    header: &dyn Fn(&str) -> Option<String>,
+) -> Option<Duration> {
+    let spent = |what: &str| {
+        let remaining = header(&format!("x-ratelimit-remaining-{what}"))?;
+        (remaining.trim() == "0")
+            .then(|| header(&format!("x-ratelimit-reset-{what}")).as_deref().and_then(parse_reset))?
+    };
+    let quota = [spent("requests"), spent("tokens")].into_iter().flatten().max();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Some(retry_after.or(quota).unwrap_or(Duration::from_secs(1)));
+    }
+    quota.filter(|pause| !pause.is_zero())
+}
+
+/// A reset in Go's duration form (`12ms`, `1s`, `6m0s`, `1h2m3.5s`), as `x-ratelimit-reset-*`
+/// carries it.
+pub fn parse_reset(value: &str) -> Option<Duration> {
+    let mut total = 0.0;
+    let mut number = String::new();
+    let mut chars = value.trim().chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = match (c, chars.peek()) {
+            ('m', Some('s')) => {
+                chars.next();
+                0.001
+            }
+            ('h', _) => 3600.0,
+            ('m', _) => 60.0,
+            ('s', _) => 1.0,
+            _ => return None,
+        };
+        total += number.parse::<f64>().ok()? * unit;
+        number.clear();
+        any = true;
+    }
+    if !number.is_empty() {
+        total += number.parse::<f64>().ok()?;
+        any = true;
+    }
+    (any && total.is_finite()).then(|| Duration::from_secs_f64(total.min(3600.0)))
+}
+
 /// `Retry-After` in seconds (fractions allowed); HTTP dates are rare from APIs and ignored.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let seconds: f64 = value.trim().trim_end_matches('s').parse().ok()?;
@@ -227,6 +299,39 @@ mod tests {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("57.5s"), Some(Duration::from_millis(57_500)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn resets_read_go_durations() {
+        assert_eq!(parse_reset("12ms"), Some(Duration::from_millis(12)));
+        assert_eq!(parse_reset("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(parse_reset("2m3.5s"), Some(Duration::from_millis(123_500)));
+        assert_eq!(parse_reset("2h0m0s"), Some(Duration::from_secs(3600)), "at most an hour");
+        assert_eq!(parse_reset("20"), Some(Duration::from_secs(20)));
+        assert_eq!(parse_reset("soon"), None);
+    }
+
+    #[test]
+    fn throttling_is_read_from_429s_and_spent_quotas() {
+        let headers = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        };
+        let none = headers(&[]);
+        assert_eq!(throttled_for(StatusCode::OK, None, &none), None);
+        assert_eq!(
+            throttled_for(StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(7)), &none),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(throttled_for(StatusCode::TOO_MANY_REQUESTS, None, &none), Some(Duration::from_secs(1)));
+        let spent = headers(&[
+            ("x-ratelimit-remaining-requests", "0"),
+            ("x-ratelimit-reset-requests", "1.5s"),
+            ("x-ratelimit-remaining-tokens", "0"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ]);
+        assert_eq!(throttled_for(StatusCode::OK, None, &spent), Some(Duration::from_secs(360)));
+        let plenty = headers(&[("x-ratelimit-remaining-requests", "499"), ("x-ratelimit-reset-requests", "120ms")]);
+        assert_eq!(throttled_for(StatusCode::OK, None, &plenty), None);
     }
 
     #[test]

@@ -1,46 +1,239 @@
 //! Calls in flight per provider and capability, so a batch does not trip a provider's own
-//! limits (hourly budgets per user are `tasks::budget`).
+//! limits, and the pauses a provider asks for (a 429's `Retry-After`, a spent `x-ratelimit-*`
+//! quota), which every caller then waits out (hourly budgets per user are `tasks::budget`).
+//!
+//! On one instance the slots are semaphores. With Redis configured they are shared by every
+//! instance: a slot is a member of a sorted set scored by its lease's end (renewed while held,
+//! so a crashed instance's slots free themselves), a pause is a key that expires with it, and the
+//! time is Redis's own, so instances with skewed clocks agree.
 
 use cinegen_providers::Capability;
+use cinegen_providers::net::RateHints;
+use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 type SlotMap = HashMap<(String, Capability), Arc<Semaphore>>;
 
-/// Semaphores per provider and capability.
+/// How long a shared slot is held without renewal; a third of it between renewals.
+const LEASE: Duration = Duration::from_secs(30);
+/// How often a caller waiting for a full shared slot asks again.
+const POLL: Duration = Duration::from_millis(100);
+/// The longest pause honoured: a vendor asking for more is asked again then.
+const MAX_PAUSE: Duration = Duration::from_secs(300);
+
 #[derive(Clone)]
 pub struct ProviderSlots {
     permits: usize,
-    slots: Arc<Mutex<SlotMap>>,
+    /// How long a shared slot lasts without renewal (a crashed instance's, at most this).
+    lease: Duration,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Local { slots: Arc<Mutex<SlotMap>>, pauses: Arc<Mutex<HashMap<String, Instant>>> },
+    Redis { conn: ConnectionManager, scripts: Arc<Scripts> },
+}
+
+struct Scripts {
+    acquire: redis::Script,
+    renew: redis::Script,
+    pause: redis::Script,
+}
+
+/// A slot of a provider's capability, given back when dropped.
+pub struct Slot {
+    _held: Held,
+}
+
+enum Held {
+    Local(#[allow(dead_code)] OwnedSemaphorePermit),
+    Redis { conn: ConnectionManager, key: String, id: String, renewal: tokio::task::JoinHandle<()> },
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Held::Redis { conn, key, id, renewal } = self {
+            renewal.abort();
+            let (mut conn, key, id) = (conn.clone(), std::mem::take(key), std::mem::take(id));
+            // Given back at once where a runtime runs; else the lease ends it.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _: Result<i64, _> = redis::cmd("ZREM").arg(&key).arg(&id).query_async(&mut conn).await;
+                });
+            }
+        }
+    }
+}
+
+fn slots_key(provider: &str, capability: Capability) -> String {
+    format!("cinegen:provider-slots:{provider}:{}", capability.as_str())
+}
+
+fn pause_key(provider: &str) -> String {
+    format!("cinegen:provider-pause:{provider}")
 }
 
 impl ProviderSlots {
-    pub fn new(permits: usize) -> Self {
-        Self { permits: permits.max(1), slots: Arc::default() }
+    /// Slots of this process alone.
+    pub fn local(permits: usize) -> Self {
+        let backend = Backend::Local { slots: Arc::default(), pauses: Arc::default() };
+        Self { permits: permits.max(1), lease: LEASE, backend }
     }
 
-    /// Waits for a free slot of `provider`'s `capability`; the slot is held until the permit drops.
-    pub async fn acquire(&self, provider: &str, capability: Capability) -> OwnedSemaphorePermit {
-        let semaphore = {
-            let mut slots = self.slots.lock().expect("slot map");
-            slots
-                .entry((provider.to_owned(), capability))
-                .or_insert_with(|| Arc::new(Semaphore::new(self.permits)))
-                .clone()
-        };
-        semaphore.acquire_owned().await.expect("semaphores are never closed")
+    /// Slots and pauses shared by every instance through Redis.
+    pub fn redis(permits: usize, conn: ConnectionManager) -> Self {
+        // Redis's clock, in milliseconds.
+        const NOW: &str = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)";
+        let acquire = redis::Script::new(&format!(
+            "{NOW}
+             local paused = redis.call('PTTL', KEYS[2])
+             if paused > 0 then return paused end
+             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+             if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+               redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
+               redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+               return 0
+             end
+             return -1"
+        ));
+        let renew = redis::Script::new(&format!(
+            "{NOW}
+             redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
+             redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+             return 0"
+        ));
+        // A pause only grows: a shorter hint never shortens one in force.
+        let pause = redis::Script::new(
+            "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+               redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+             end
+             return 0",
+        );
+        let scripts = Arc::new(Scripts { acquire, renew, pause });
+        Self { permits: permits.max(1), lease: LEASE, backend: Backend::Redis { conn, scripts } }
+    }
+
+    /// The same slots with shared leases of `lease` (renewed every third of it).
+    pub fn with_lease(self, lease: Duration) -> Self {
+        Self { lease, ..self }
+    }
+
+    /// Waits until `provider` is not paused and a slot of its `capability` is free; the slot is
+    /// held until the answer drops. Should Redis fail, the call goes ahead (the vendor's own
+    /// limits still answer), and says so in the log.
+    pub async fn acquire(&self, provider: &str, capability: Capability) -> Slot {
+        match &self.backend {
+            Backend::Local { slots, pauses } => {
+                loop {
+                    let until = pauses.lock().expect("pause map").get(provider).copied();
+                    match until.map(|until| until.saturating_duration_since(Instant::now())) {
+                        Some(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+                        _ => break,
+                    }
+                }
+                let semaphore = {
+                    let mut slots = slots.lock().expect("slot map");
+                    slots
+                        .entry((provider.to_owned(), capability))
+                        .or_insert_with(|| Arc::new(Semaphore::new(self.permits)))
+                        .clone()
+                };
+                let permit = semaphore.acquire_owned().await.expect("semaphores are never closed");
+                Slot { _held: Held::Local(permit) }
+            }
+            Backend::Redis { conn, scripts } => {
+                let key = slots_key(provider, capability);
+                let id = uuid::Uuid::new_v4().to_string();
+                loop {
+                    let answer: Result<i64, _> = scripts
+                        .acquire
+                        .key(&key)
+                        .key(pause_key(provider))
+                        .arg(self.lease.as_millis() as u64)
+                        .arg(self.permits)
+                        .arg(&id)
+                        .invoke_async(&mut conn.clone())
+                        .await;
+                    match answer {
+                        Ok(0) => break,
+                        Ok(paused) if paused > 0 => {
+                            let wait = Duration::from_millis(paused as u64).min(MAX_PAUSE);
+                            tracing::debug!(provider, ?wait, "the provider asked every caller to hold back");
+                            tokio::time::sleep(wait).await;
+                        }
+                        Ok(_) => tokio::time::sleep(POLL).await,
+                        Err(error) => {
+                            tracing::warn!(provider, %error, "the shared provider slots could not be reached; calling anyway");
+                            break;
+                        }
+                    }
+                }
+                let renewal = {
+                    let (mut conn, renew, key, id) = (conn.clone(), scripts.clone(), key.clone(), id.clone());
+                    let lease = self.lease;
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::time::sleep(lease / 3).await;
+                            let renewed: Result<i64, _> = renew
+                                .renew
+                                .key(&key)
+                                .arg(lease.as_millis() as u64)
+                                .arg(&id)
+                                .invoke_async(&mut conn)
+                                .await;
+                            if let Err(error) = renewed {
+                                tracing::warn!(%error, "a shared provider slot could not be renewed");
+                            }
+                        }
+                    })
+                };
+                Slot { _held: Held::Redis { conn: conn.clone(), key, id, renewal } }
+            }
+        }
+    }
+}
+
+impl RateHints for ProviderSlots {
+    fn pause(&self, provider: &str, pause: Duration) {
+        let pause = pause.min(MAX_PAUSE);
+        if pause.is_zero() {
+            return;
+        }
+        tracing::info!(provider, ?pause, "the provider asked to hold back; every caller waits");
+        match &self.backend {
+            Backend::Local { pauses, .. } => {
+                let until = Instant::now() + pause;
+                let mut pauses = pauses.lock().expect("pause map");
+                let entry = pauses.entry(provider.to_owned()).or_insert(until);
+                *entry = (*entry).max(until);
+            }
+            Backend::Redis { conn, scripts } => {
+                let (mut conn, scripts, key) = (conn.clone(), scripts.clone(), pause_key(provider));
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        let set: Result<i64, _> =
+                            scripts.pause.key(&key).arg(pause.as_millis() as u64).invoke_async(&mut conn).await;
+                        if let Err(error) = set {
+                            tracing::warn!(%error, "a provider's pause could not be shared");
+                        }
+                    });
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[tokio::test]
     async fn slots_cap_calls_in_flight() {
-        let slots = ProviderSlots::new(2);
+        let slots = ProviderSlots::local(2);
         let a = slots.acquire("kling", Capability::Video).await;
         let _b = slots.acquire("kling", Capability::Video).await;
         let third = tokio::time::timeout(Duration::from_millis(50), slots.acquire("kling", Capability::Video)).await;
@@ -49,5 +242,76 @@ mod tests {
         drop(a);
         let _freed =
             tokio::time::timeout(Duration::from_millis(50), slots.acquire("kling", Capability::Video)).await.unwrap();
+    }
+
+    fn redis_url() -> String {
+        std::env::var("CINEGEN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    }
+
+    /// Two instances, each with its own connection, over one Redis.
+    async fn two_redis_instances(permits: usize) -> (ProviderSlots, ProviderSlots) {
+        let connect = || async { crate::ephemeral::redis::connect(&redis_url()).await.expect("Redis is needed here") };
+        let lease = Duration::from_millis(600);
+        (
+            ProviderSlots::redis(permits, connect().await).with_lease(lease),
+            ProviderSlots::redis(permits, connect().await).with_lease(lease),
+        )
+    }
+
+    #[tokio::test]
+    async fn redis_slots_and_pauses_are_shared_between_instances() {
+        let (a, b) = two_redis_instances(1).await;
+        let provider = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let held = a.acquire(&provider, Capability::Video).await;
+        let waiting = tokio::time::timeout(Duration::from_millis(300), b.acquire(&provider, Capability::Video)).await;
+        assert!(waiting.is_err(), "B waits while A holds the only slot");
+        // Held past its lease: the renewal keeps it.
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        let still = tokio::time::timeout(Duration::from_millis(200), b.acquire(&provider, Capability::Video)).await;
+        assert!(still.is_err(), "a renewed slot stays taken");
+        drop(held);
+        let freed = tokio::time::timeout(Duration::from_secs(2), b.acquire(&provider, Capability::Video)).await;
+        let _freed = freed.expect("A's slot, given back, is B's");
+        let _image = tokio::time::timeout(Duration::from_millis(500), a.acquire(&provider, Capability::Image))
+            .await
+            .expect("another capability has slots of its own");
+
+        // A pause met by A holds B's calls to the provider.
+        a.pause(&provider, Duration::from_millis(700));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        let _text = b.acquire(&provider, Capability::Text).await;
+        assert!(started.elapsed() >= Duration::from_millis(500), "B waited out A's pause: {:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn redis_slots_of_a_crashed_instance_free_themselves() {
+        let (_, b) = two_redis_instances(1).await;
+        let provider = format!("test-{}", uuid::Uuid::new_v4().simple());
+        // A holder that stopped renewing (its instance died): its lease ended a moment ago.
+        let Backend::Redis { conn, .. } = &b.backend else { unreachable!() };
+        let stale: i64 = redis::cmd("ZADD")
+            .arg(slots_key(&provider, Capability::Video))
+            .arg(1)
+            .arg("crashed-instance")
+            .query_async(&mut conn.clone())
+            .await
+            .unwrap();
+        assert_eq!(stale, 1);
+        let _mine = tokio::time::timeout(Duration::from_millis(500), b.acquire(&provider, Capability::Video))
+            .await
+            .expect("an expired lease frees its slot");
+    }
+
+    #[tokio::test]
+    async fn a_pause_holds_every_caller_of_the_provider_only() {
+        let slots = ProviderSlots::local(4);
+        slots.pause("openai", Duration::from_millis(300));
+        slots.pause("openai", Duration::from_millis(10));
+        let started = Instant::now();
+        let _other = slots.acquire("gemini", Capability::Text).await;
+        assert!(started.elapsed() < Duration::from_millis(100), "another provider is not held");
+        let _held = slots.acquire("openai", Capability::Text).await;
+        assert!(started.elapsed() >= Duration::from_millis(290), "a shorter hint does not shorten a pause");
     }
 }

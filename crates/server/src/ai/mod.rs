@@ -47,10 +47,10 @@ pub struct Choice {
 /// Every provider this server can call: the offline `local` provider (rendering its clips under
 /// the data directory's `work/`) and the networked adapters, which call out through the same
 /// address guard as server-side downloads — base URLs are user input.
-pub fn registry(settings: &Settings) -> Registry {
+pub fn registry(settings: &Settings, hints: Arc<dyn cinegen_providers::net::RateHints>) -> Registry {
     let mut registry = Registry::default();
     registry.register(cinegen_providers::local::LocalProvider::provider(settings.data_dir.join("work")));
-    for provider in cinegen_providers::adapters::all(&provider_transport(settings)) {
+    for provider in cinegen_providers::adapters::all(&provider_transport(settings).with_rate_hints(hints)) {
         registry.register(provider);
     }
     registry
@@ -102,8 +102,13 @@ pub struct AiService {
 }
 
 impl AiService {
-    pub fn new(store: Arc<dyn Store>, files: FileService, registry: Arc<Registry>, settings: Arc<Settings>) -> Self {
-        let limits = limits::ProviderSlots::new(settings.provider_concurrency);
+    pub fn new(
+        store: Arc<dyn Store>,
+        files: FileService,
+        registry: Arc<Registry>,
+        settings: Arc<Settings>,
+        limits: limits::ProviderSlots,
+    ) -> Self {
         let previous: Vec<&[u8]> = settings.previous_encryption_keys.iter().map(|k| k.expose()).collect();
         let cipher = keys::KeyCipher::new(settings.encryption_key.expose(), &previous);
         Self { store, files, registry, settings, limits, cipher, latencies: latency::Latencies::default() }
