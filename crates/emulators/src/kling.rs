@@ -27,6 +27,8 @@ pub async fn start(access_key: &str, secret_key: &str) -> Emulator {
     let routes = Router::new()
         .route("/v1/images/generations", post(create_image).get(list_images))
         .route("/v1/images/generations/{task_id}", get(query_image))
+        .route("/v1/images/multi-image2image", post(create_multi_image))
+        .route("/v1/images/multi-image2image/{task_id}", get(query_multi_image))
         .route("/v1/videos/image2video", post(create_video).get(list_videos))
         .route("/v1/videos/image2video/{task_id}", get(query_video));
     Emulator::start(routes, Shared::new(access_key, Some(secret_key))).await
@@ -204,6 +206,79 @@ async fn create_image(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
     created(&shared, "image", body, refused)
 }
 
+/// `POST /v1/images/multi-image2image`: 1–4 subjects (`subject_image_list`), an optional scene
+/// and style image, on kling-v2 and kling-v2-1.
+async fn create_multi_image(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    const ROUTE: &str = "POST /v1/images/multi-image2image";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    let fault = shared.take_fault();
+    let refused = fault == Some(Fault::Refusal);
+    if let Some(answer) = fault.and_then(|f| fault_answer(&shared, f)) {
+        return answer;
+    }
+    let Some(body) = parse_body(&shared, ROUTE, &body) else {
+        return error(&shared, StatusCode::BAD_REQUEST, 1200, "invalid request body");
+    };
+    check_model(&shared, ROUTE, &body);
+    let model = body["model_name"].as_str().unwrap_or_default();
+    shared.expect(model == "kling-v2" || model == "kling-v2-1", || format!("{ROUTE}: {model} takes no subjects"));
+    check_prompt(&shared, ROUTE, &body, false);
+    let subjects = body["subject_image_list"].as_array().cloned().unwrap_or_default();
+    if !shared.expect((1..=4).contains(&subjects.len()), || {
+        format!("{ROUTE}: subject_image_list holds {} items (1–4)", subjects.len())
+    }) {
+        return error(&shared, StatusCode::BAD_REQUEST, 1201, "subject_image_list must hold 1 to 4 images");
+    }
+    for (i, subject) in subjects.iter().enumerate() {
+        if let Err(message) = check_image(&shared, &format!("{ROUTE} subject {i}"), subject, "subject_image") {
+            return error(&shared, StatusCode::BAD_REQUEST, 1201, &message);
+        }
+        shared.expect(subject.get("subject_image").is_some(), || format!("{ROUTE}: subject {i} has no subject_image"));
+    }
+    for field in ["scene_image", "style_image"] {
+        if let Err(message) = check_image(&shared, ROUTE, &body, field) {
+            return error(&shared, StatusCode::BAD_REQUEST, 1201, &message);
+        }
+    }
+    shared.expect(body.get("image").is_none() && body.get("resolution").is_none(), || {
+        format!("{ROUTE}: image and resolution belong to images/generations")
+    });
+    if body.get("n").is_some() {
+        shared.expect_field(ROUTE, &body, "/n", |n| n.as_u64().is_some_and(|n| (1..=9).contains(&n)));
+    }
+    if body.get("aspect_ratio").is_some() {
+        shared.expect_field(ROUTE, &body, "/aspect_ratio", |r| r.as_str().is_some_and(|r| ASPECT_RATIOS.contains(&r)));
+    }
+    created(&shared, "multi-image", body, refused)
+}
+
+async fn query_multi_image(
+    State(shared): State<Arc<Shared>>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    const ROUTE: &str = "GET /v1/images/multi-image2image/{task_id}";
+    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+        return answer;
+    }
+    if let Some(answer) = query_fault(&shared) {
+        return answer;
+    }
+    query(&shared, "multi-image", &task_id, |job| images_result(&shared, job))
+}
+
+/// The images of a finished image task: `n` pictures in its aspect ratio.
+fn images_result(shared: &Shared, job: &Job) -> Value {
+    let prompt = job.request["prompt"].as_str().unwrap_or_default();
+    let (width, height) = pixels(job.request["aspect_ratio"].as_str().unwrap_or("16:9"));
+    let images: Vec<Value> = (0..job.request["n"].as_u64().unwrap_or(1) as u32)
+        .map(|i| json!({"index": i, "url": shared.file_url(shared.png(prompt, width, height, i), "image/png", RESULT_TTL)}))
+        .collect();
+    json!({"images": images})
+}
+
 /// `GET /v1/images/generations?pageNum&pageSize`: the account's image tasks, newest first.
 async fn list_images(
     State(shared): State<Arc<Shared>>,
@@ -366,14 +441,7 @@ async fn query_image(State(shared): State<Arc<Shared>>, Path(task_id): Path<Stri
     if let Some(answer) = query_fault(&shared) {
         return answer;
     }
-    query(&shared, "image", &task_id, |job| {
-        let prompt = job.request["prompt"].as_str().unwrap_or_default();
-        let (width, height) = pixels(job.request["aspect_ratio"].as_str().unwrap_or("16:9"));
-        let images: Vec<Value> = (0..job.request["n"].as_u64().unwrap_or(1) as u32)
-            .map(|i| json!({"index": i, "url": shared.file_url(shared.png(prompt, width, height, i), "image/png", RESULT_TTL)}))
-            .collect();
-        json!({"images": images})
-    })
+    query(&shared, "image", &task_id, |job| images_result(&shared, job))
 }
 
 async fn query_video(State(shared): State<Arc<Shared>>, Path(task_id): Path<String>, headers: HeaderMap) -> Response {

@@ -49,6 +49,11 @@ const PROMPT_LIMIT: usize = 2500;
 
 const IMAGE_RATIOS: [&str; 8] = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9"];
 const IMAGE_FAMILY: &str = "images/generations";
+/// Several subjects (the characters in a frame) kept as they are: up to four references.
+const MULTI_IMAGE_FAMILY: &str = "images/multi-image2image";
+/// The models `multi-image2image` takes, and how many subjects.
+const MULTI_IMAGE_MODELS: [&str; 2] = ["kling-v2", "kling-v2-1"];
+const MAX_SUBJECTS: usize = 4;
 const IMAGE2VIDEO: &str = "image2video";
 /// Video endpoint families a job id may name.
 const VIDEO_FAMILIES: [&str; 2] = [IMAGE2VIDEO, "text2video"];
@@ -128,8 +133,13 @@ impl Kling {
         }
     }
 
-    async fn poll_image(&self, task_id: &str, credentials: &Credentials) -> Result<Vec<Media>, ProviderError> {
-        let path = format!("/v1/{IMAGE_FAMILY}/{task_id}");
+    async fn poll_image(
+        &self,
+        family: &str,
+        task_id: &str,
+        credentials: &Credentials,
+    ) -> Result<Vec<Media>, ProviderError> {
+        let path = format!("/v1/{family}/{task_id}");
         let deadline = Instant::now() + self.image_deadline;
         let mut failures = 0;
         loop {
@@ -369,6 +379,29 @@ fn clip_prompt(prompt: &str, limit: usize) -> &str {
     }
 }
 
+/// Whether a request goes to `multi-image2image`: several references (the characters a frame
+/// holds) on a model that takes them there; one reference goes to `generations` as `image`.
+pub fn uses_subjects(request: &ImageRequest, model: &str) -> bool {
+    request.references.len() >= 2 && MULTI_IMAGE_MODELS.contains(&model)
+}
+
+/// The `multi-image2image` body: each reference a subject (the first four), the prompt.
+pub fn subjects_body(request: &ImageRequest, model: &str) -> Value {
+    let subjects: Vec<Value> = request
+        .references
+        .iter()
+        .take(MAX_SUBJECTS)
+        .map(|reference| json!({"subject_image": image_field(reference)}))
+        .collect();
+    json!({
+        "model_name": model,
+        "prompt": clip_prompt(&request.prompt, PROMPT_LIMIT),
+        "subject_image_list": subjects,
+        "n": request.count.clamp(1, 9),
+        "aspect_ratio": aspect_ratio(model, request.width, request.height),
+    })
+}
+
 pub fn image_body(request: &ImageRequest, model: &str) -> Value {
     let reference = request.references.first();
     let mut body = json!({
@@ -423,10 +456,14 @@ impl ImageModel for Kling {
 
     async fn generate(&self, request: &ImageRequest, credentials: &Credentials) -> Result<ImageOutput, ProviderError> {
         let model = model(request.model.as_deref(), IMAGE_MODEL);
-        let body = image_body(request, &model);
-        let data = self.call(credentials, &format!("/v1/{IMAGE_FAMILY}"), Some(&body)).await?;
+        let (family, body) = if uses_subjects(request, &model) {
+            (MULTI_IMAGE_FAMILY, subjects_body(request, &model))
+        } else {
+            (IMAGE_FAMILY, image_body(request, &model))
+        };
+        let data = self.call(credentials, &format!("/v1/{family}"), Some(&body)).await?;
         let task_id = task_id(&data)?;
-        let images = self.poll_image(&task_id, credentials).await?;
+        let images = self.poll_image(family, &task_id, credentials).await?;
         Ok(ImageOutput { images, model, usage: Usage::default() })
     }
 }
@@ -614,6 +651,30 @@ mod tests {
         let data = json!({"task_result": {"videos": [{"id": "a", "url": "https://cdn/v.mp4", "duration": "5.1"}]}});
         assert!(matches!(&result_media(&data, "videos").unwrap()[..], [Media::Url(url)] if url == "https://cdn/v.mp4"));
         assert!(result_media(&json!({"task_result": {"images": []}}), "images").is_err());
+    }
+
+    #[test]
+    fn several_references_are_subjects_on_the_models_that_take_them() {
+        let reference = || input(b"face");
+        let request = ImageRequest {
+            prompt: "Two friends at the pier".into(),
+            width: 1920,
+            height: 1080,
+            count: 1,
+            panels: 1,
+            references: (0..5).map(|_| reference()).collect(),
+            model: None,
+            card: None,
+            vendor_label: false,
+        };
+        assert!(uses_subjects(&request, "kling-v2-1"));
+        assert!(!uses_subjects(&request, "kling-v1-5"), "an older model gets the first reference");
+        assert!(!uses_subjects(&ImageRequest { references: vec![reference()], ..request.clone() }, "kling-v2-1"));
+        let body = subjects_body(&request, "kling-v2-1");
+        assert_eq!(body["subject_image_list"].as_array().unwrap().len(), 4, "at most four subjects");
+        assert_eq!(body["subject_image_list"][0]["subject_image"], "ZmFjZQ==");
+        assert_eq!(body["aspect_ratio"], "16:9");
+        assert!(body.get("image").is_none() && body.get("resolution").is_none());
     }
 
     #[test]

@@ -169,3 +169,21 @@ async fn a_lost_submission_is_found_by_its_key() {
     assert_eq!(video.find(&video_request(None), &subject.credentials).await.unwrap(), None);
     subject.emulator.assert_conformant();
 }
+
+/// A frame with several characters keeps each as a subject (`multi-image2image`, at most four),
+/// polled on its own family; one reference stays on `generations`.
+#[tokio::test]
+async fn several_references_go_as_subjects() {
+    let subject = setup().await;
+    let images = subject.provider.image().unwrap();
+    let mut request = image_request(None, 1);
+    request.references = (0..5).map(|i| crate::scenarios::png_input(&format!("character {i}"))).collect();
+    let output = images.generate(&request, &subject.credentials).await.expect("a picture");
+    assert_eq!(output.images.len(), 1);
+    assert_eq!(calls_to(&subject, "POST /v1/images/multi-image2image"), 1, "{:?}", subject.emulator.calls());
+    assert!(calls_to(&subject, "POST /v1/images/generations") == 0);
+    let (_, job) = &subject.emulator.shared.jobs_of("multi-image")[0];
+    assert_eq!(job.request["subject_image_list"].as_array().map(Vec::len), Some(4));
+    assert!(subject.emulator.calls().iter().any(|c| c.starts_with("GET /v1/images/multi-image2image/")));
+    subject.emulator.assert_conformant();
+}
