@@ -173,18 +173,28 @@ fn created(shared: &Shared, kind: &str, body: Value, refused: bool) -> Response 
     )
 }
 
-async fn create_image(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    const ROUTE: &str = "POST /v1/images/generations";
-    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
-        return answer;
+/// What every task creation does first: the token, a queued fault (a refusal is played when
+/// the task is polled), and the JSON body. Answers the body and whether the task is refused.
+fn task_request(shared: &Shared, route: &str, headers: &HeaderMap, body: &Bytes) -> Result<(Value, bool), Response> {
+    if let Some(answer) = refusal_of_auth(shared, route, headers) {
+        return Err(answer);
     }
     let fault = shared.take_fault();
     let refused = fault == Some(Fault::Refusal);
-    if let Some(answer) = fault.and_then(|f| fault_answer(&shared, f)) {
-        return answer;
+    if let Some(answer) = fault.and_then(|f| fault_answer(shared, f)) {
+        return Err(answer);
     }
-    let Some(body) = parse_body(&shared, ROUTE, &body) else {
-        return error(&shared, StatusCode::BAD_REQUEST, 1200, "invalid request body");
+    match parse_body(shared, route, body) {
+        Some(body) => Ok((body, refused)),
+        None => Err(error(shared, StatusCode::BAD_REQUEST, 1200, "invalid request body")),
+    }
+}
+
+async fn create_image(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    const ROUTE: &str = "POST /v1/images/generations";
+    let (body, refused) = match task_request(&shared, ROUTE, &headers, &body) {
+        Ok(read) => read,
+        Err(answer) => return answer,
     };
     check_model(&shared, ROUTE, &body);
     check_prompt(&shared, ROUTE, &body, true);
@@ -210,16 +220,9 @@ async fn create_image(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
 /// and style image, on kling-v2 and kling-v2-1.
 async fn create_multi_image(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     const ROUTE: &str = "POST /v1/images/multi-image2image";
-    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
-        return answer;
-    }
-    let fault = shared.take_fault();
-    let refused = fault == Some(Fault::Refusal);
-    if let Some(answer) = fault.and_then(|f| fault_answer(&shared, f)) {
-        return answer;
-    }
-    let Some(body) = parse_body(&shared, ROUTE, &body) else {
-        return error(&shared, StatusCode::BAD_REQUEST, 1200, "invalid request body");
+    let (body, refused) = match task_request(&shared, ROUTE, &headers, &body) {
+        Ok(read) => read,
+        Err(answer) => return answer,
     };
     check_model(&shared, ROUTE, &body);
     let model = body["model_name"].as_str().unwrap_or_default();
@@ -299,16 +302,9 @@ async fn list_images(
 
 async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     const ROUTE: &str = "POST /v1/videos/image2video";
-    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
-        return answer;
-    }
-    let fault = shared.take_fault();
-    let refused = fault == Some(Fault::Refusal);
-    if let Some(answer) = fault.and_then(|f| fault_answer(&shared, f)) {
-        return answer;
-    }
-    let Some(body) = parse_body(&shared, ROUTE, &body) else {
-        return error(&shared, StatusCode::BAD_REQUEST, 1200, "invalid request body");
+    let (body, refused) = match task_request(&shared, ROUTE, &headers, &body) {
+        Ok(read) => read,
+        Err(answer) => return answer,
     };
     check_model(&shared, ROUTE, &body);
     check_prompt(&shared, ROUTE, &body, false);
