@@ -325,7 +325,7 @@ fn check_task(shared: &Shared, route: &str, body: &Value) {
     shared.expect(!flags, || format!("{route}: text flags (--ratio …) mixed with body parameters"));
 }
 
-async fn create_task(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn create_task(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     const ROUTE: &str = "POST /api/v3/contents/generations/tasks";
     if !shared.bearer_ok(ROUTE, &headers) {
         return unauthorized();
@@ -353,7 +353,11 @@ fn not_found(id: &str) -> Response {
     )
 }
 
-async fn get_task(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub(crate) async fn get_task(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     const ROUTE: &str = "GET /api/v3/contents/generations/tasks/{id}";
     if !shared.bearer_ok(ROUTE, &headers) {
         return unauthorized();

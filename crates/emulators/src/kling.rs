@@ -173,10 +173,36 @@ fn created(shared: &Shared, kind: &str, body: Value, refused: bool) -> Response 
     )
 }
 
+/// Who may call: Kling itself takes its signed JWT; a relay (Yunwu's `/kling/…` passthrough)
+/// takes its own Bearer token instead.
+#[derive(Clone, Copy, PartialEq)]
+enum Caller {
+    Direct,
+    Relayed,
+}
+
+fn refusal_of(shared: &Shared, caller: Caller, route: &str, headers: &HeaderMap) -> Option<Response> {
+    match caller {
+        Caller::Direct => refusal_of_auth(shared, route, headers),
+        Caller::Relayed if shared.bearer_ok(route, headers) => None,
+        Caller::Relayed => Some(error(shared, StatusCode::UNAUTHORIZED, 401, "invalid token")),
+    }
+}
+
 /// What every task creation does first: the token, a queued fault (a refusal is played when
 /// the task is polled), and the JSON body. Answers the body and whether the task is refused.
 fn task_request(shared: &Shared, route: &str, headers: &HeaderMap, body: &Bytes) -> Result<(Value, bool), Response> {
-    if let Some(answer) = refusal_of_auth(shared, route, headers) {
+    task_request_from(shared, Caller::Direct, route, headers, body)
+}
+
+fn task_request_from(
+    shared: &Shared,
+    caller: Caller,
+    route: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Value, bool), Response> {
+    if let Some(answer) = refusal_of(shared, caller, route, headers) {
         return Err(answer);
     }
     let fault = shared.take_fault();
@@ -301,8 +327,21 @@ async fn list_images(
 }
 
 async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    create_video_from(&shared, Caller::Direct, &headers, &body).await
+}
+
+/// Yunwu's passthrough of image-to-video: Kling's body and envelope, the relay's token.
+pub(crate) async fn relayed_create_video(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    create_video_from(&shared, Caller::Relayed, &headers, &body).await
+}
+
+async fn create_video_from(shared: &Arc<Shared>, caller: Caller, headers: &HeaderMap, body: &Bytes) -> Response {
     const ROUTE: &str = "POST /v1/videos/image2video";
-    let (body, refused) = match task_request(&shared, ROUTE, &headers, &body) {
+    let (body, refused) = match task_request_from(shared, caller, ROUTE, headers, body) {
         Ok(read) => read,
         Err(answer) => return answer,
     };
@@ -441,8 +480,21 @@ async fn query_image(State(shared): State<Arc<Shared>>, Path(task_id): Path<Stri
 }
 
 async fn query_video(State(shared): State<Arc<Shared>>, Path(task_id): Path<String>, headers: HeaderMap) -> Response {
+    query_video_from(&shared, Caller::Direct, &task_id, &headers).await
+}
+
+/// Yunwu's passthrough of the image-to-video query.
+pub(crate) async fn relayed_query_video(
+    State(shared): State<Arc<Shared>>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    query_video_from(&shared, Caller::Relayed, &task_id, &headers).await
+}
+
+async fn query_video_from(shared: &Arc<Shared>, caller: Caller, task_id: &str, headers: &HeaderMap) -> Response {
     const ROUTE: &str = "GET /v1/videos/image2video/{task_id}";
-    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+    if let Some(answer) = refusal_of(shared, caller, ROUTE, headers) {
         return answer;
     }
     if let Some(answer) = query_fault(&shared) {

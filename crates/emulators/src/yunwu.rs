@@ -35,7 +35,12 @@ pub async fn start(key: &str) -> Emulator {
         .route("/v1/images/edits", post(edit))
         .route("/v1/video/create", post(create_video))
         .route("/v1/video/query", get(query_video))
-        .route("/v1/models", get(list_models));
+        .route("/v1/models", get(list_models))
+        // The vendors' own formats, passed through with the relay's token.
+        .route("/kling/v1/videos/image2video", post(crate::kling::relayed_create_video))
+        .route("/kling/v1/videos/image2video/{task_id}", get(crate::kling::relayed_query_video))
+        .route("/volc/v1/contents/generations/tasks", post(crate::doubao::create_task))
+        .route("/volc/v1/contents/generations/tasks/{id}", get(crate::doubao::get_task));
     Emulator::start(routes, Shared::new(key, None)).await
 }
 

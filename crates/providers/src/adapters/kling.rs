@@ -307,8 +307,20 @@ fn result_media(data: &Value, kind: &str) -> Result<Vec<Media>, ProviderError> {
     Ok(media)
 }
 
+/// A video task's state as a poll answers it (the `data` of Kling's envelope).
+pub fn read_video_task(data: &Value) -> Result<VideoPoll, ProviderError> {
+    match task_state(data)? {
+        TaskState::Running => Ok(VideoPoll::Running { progress: None }),
+        TaskState::Failed(message) => Err(failed(&message)),
+        TaskState::Succeeded => {
+            let mut videos = result_media(data, "videos")?;
+            Ok(VideoPoll::done(videos.swap_remove(0)))
+        }
+    }
+}
+
 /// The `data.task_id` of a created task, checked to be safe in a path.
-fn task_id(data: &Value) -> Result<String, ProviderError> {
+pub fn task_id(data: &Value) -> Result<String, ProviderError> {
     let id = match data.get("task_id") {
         Some(Value::String(id)) => id.clone(),
         Some(Value::Number(id)) => id.to_string(),
@@ -321,7 +333,7 @@ fn task_id(data: &Value) -> Result<String, ProviderError> {
     }
 }
 
-fn valid_task_id(id: &str) -> bool {
+pub fn valid_task_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -515,14 +527,7 @@ impl VideoModel for Kling {
     ) -> Result<VideoPoll, ProviderError> {
         let (family, task_id) = parse_job_id(job_id)?;
         let data = self.call(credentials, &format!("/v1/videos/{family}/{task_id}"), None).await?;
-        match task_state(&data)? {
-            TaskState::Running => Ok(VideoPoll::Running { progress: None }),
-            TaskState::Failed(message) => Err(failed(&message)),
-            TaskState::Succeeded => {
-                let mut videos = result_media(&data, "videos")?;
-                Ok(VideoPoll::done(videos.swap_remove(0)))
-            }
-        }
+        read_video_task(&data)
     }
 }
 

@@ -5,7 +5,7 @@
 //! whose frames must be links. Errors are new-api's `{"error": {"message", "type", "code"}}`.
 //! See `shared/providers/yunwu.md`.
 
-use crate::adapters::{doubao, openai};
+use crate::adapters::{doubao, kling, openai};
 use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
     TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
@@ -229,7 +229,124 @@ impl ImageModel for Yunwu {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Video (unified format)
+// Video: the vendors' own formats passed through (Kling, Volcengine), else the unified format
+
+/// A vendor whose own video route Yunwu relays under a prefix, with the relay's token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Passthrough {
+    /// `/kling/v1/videos/image2video`: Kling's body and envelope, no JWT.
+    Kling,
+    /// `/volc/v1/contents/generations/tasks`: Ark's Seedance task as is.
+    Volc,
+}
+
+impl Passthrough {
+    /// The route family a model goes through, if it is a passed-through vendor's.
+    pub fn of(model: &str) -> Option<Self> {
+        if model.starts_with("kling-v") {
+            Some(Self::Kling)
+        } else if model.starts_with("doubao-seedance") {
+            Some(Self::Volc)
+        } else {
+            None
+        }
+    }
+
+    /// The prefix of its job ids, so a poll knows the route.
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Kling => "via-kling:",
+            Self::Volc => "via-volc:",
+        }
+    }
+
+    fn tasks_path(self) -> &'static str {
+        match self {
+            Self::Kling => "/kling/v1/videos/image2video",
+            Self::Volc => "/volc/v1/contents/generations/tasks",
+        }
+    }
+
+    fn body(self, model: &str, request: &VideoRequest) -> Result<Value, ProviderError> {
+        match self {
+            Self::Kling => Ok(kling::video_body(request, model)),
+            Self::Volc => doubao::seedance_body(model, request),
+        }
+    }
+
+    /// The created task's id: Kling's `data.task_id` (or, from some relay versions, a top-level
+    /// `task_id` / `id`), Ark's `id`.
+    fn created_id(self, answer: &Value) -> Result<String, ProviderError> {
+        let id = match self {
+            Self::Kling => {
+                answer.get("data").filter(|d| d.get("task_id").is_some()).map(kling::task_id).unwrap_or_else(|| {
+                    kling::task_id(&json!({"task_id": answer.get("task_id").or_else(|| answer.get("id"))}))
+                })
+            }
+            Self::Volc => answer
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| ProviderError::Malformed { message: format!("{NAME}: the answer has no task id") }),
+        }?;
+        if kling::valid_task_id(&id) {
+            Ok(id)
+        } else {
+            Err(ProviderError::Malformed { message: format!("{NAME}: task id '{id}' is not an id") })
+        }
+    }
+
+    fn read(self, answer: &Value) -> Result<VideoPoll, ProviderError> {
+        match self {
+            Self::Kling => kling::read_video_task(answer.get("data").unwrap_or(answer)),
+            Self::Volc => doubao::read_task(NAME, answer),
+        }
+    }
+
+    /// The route and task id of a passed-through job's id.
+    fn parse(job_id: &str) -> Option<(Self, &str)> {
+        [Self::Kling, Self::Volc]
+            .into_iter()
+            .find_map(|route| job_id.strip_prefix(route.prefix()).map(|id| (route, id)))
+    }
+}
+
+impl Yunwu {
+    async fn submit_passthrough(
+        &self,
+        route: Passthrough,
+        model: String,
+        request: &VideoRequest,
+        credentials: &Credentials,
+    ) -> Result<VideoJob, ProviderError> {
+        let body = route.body(&model, request)?;
+        let url = format!("{}{}", api_base(credentials), route.tasks_path());
+        let call = self.transport.post(NAME, &url)?.json(&body);
+        let answer = self.transport.send(NAME, auth(credentials)?.apply(call)).await?;
+        if !answer.is_success() {
+            return Err(relay_error(&answer));
+        }
+        let id = route.created_id(&answer.json(NAME)?)?;
+        Ok(VideoJob { job_id: format!("{}{id}", route.prefix()), model })
+    }
+
+    async fn poll_passthrough(
+        &self,
+        route: Passthrough,
+        task_id: &str,
+        credentials: &Credentials,
+    ) -> Result<VideoPoll, ProviderError> {
+        if !kling::valid_task_id(task_id) {
+            return Err(ProviderError::Permanent { message: format!("{NAME}: '{task_id}' is not a task id") });
+        }
+        let url = format!("{}{}/{task_id}", api_base(credentials), route.tasks_path());
+        let answer = self.transport.send(NAME, auth(credentials)?.apply(self.transport.get(NAME, &url)?)).await?;
+        if !answer.is_success() {
+            return Err(relay_error(&answer));
+        }
+        route.read(&answer.json(NAME)?)
+    }
+}
 
 /// The model a clip is made with: the one asked for, unless it is the default, which is then
 /// chosen by the frames (start only → Veo 3 frames, start + end → Veo 2 frames, grid → components).
@@ -343,8 +460,11 @@ pub fn read_query(body: &Value) -> Result<VideoPoll, ProviderError> {
 #[async_trait::async_trait]
 impl VideoModel for Yunwu {
     async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError> {
-        let auth = auth(credentials)?;
         let model = video_model(request.model.as_deref(), &request.frames);
+        if let Some(route) = Passthrough::of(&model) {
+            return self.submit_passthrough(route, model, request, credentials).await;
+        }
+        let auth = auth(credentials)?;
         let body = video_body(&model, request)?;
         let call = self.transport.post(NAME, &format!("{}/v1/video/create", api_base(credentials)))?.json(&body);
         let answer = self.transport.send(NAME, auth.apply(call)).await?;
@@ -370,6 +490,9 @@ impl VideoModel for Yunwu {
         _request: &VideoRequest,
         credentials: &Credentials,
     ) -> Result<VideoPoll, ProviderError> {
+        if let Some((route, task_id)) = Passthrough::parse(job_id) {
+            return self.poll_passthrough(route, task_id, credentials).await;
+        }
         let auth = auth(credentials)?;
         let call =
             self.transport.get(NAME, &format!("{}/v1/video/query", api_base(credentials)))?.query(&[("id", job_id)]);

@@ -114,3 +114,38 @@ async fn departures_are_recorded() {
         assert!(violations.contains(expected), "{expected} not flagged in:\n{violations}");
     }
 }
+
+/// Kling and Seedance through the relay's passthrough routes: the vendors' own bodies and
+/// answers under `/kling/…` and `/volc/…`, the one Yunwu token instead of Kling's JWT or an Ark
+/// key, polled on the same route until the clip is there.
+#[tokio::test]
+async fn kling_and_seedance_through_the_passthrough_routes() {
+    use cinegen_providers::VideoPoll;
+    for (model, prefix, create) in [
+        ("kling-v2-1", "via-kling:", "POST /kling/v1/videos/image2video"),
+        ("doubao-seedance-1-5-pro-251215", "via-volc:", "POST /volc/v1/contents/generations/tasks"),
+    ] {
+        let subject = setup().await;
+        let video = subject.provider.video().unwrap();
+        let request = crate::scenarios::video_request(Some(model.into()));
+        let job = video.submit(&request, &subject.credentials).await.expect("a job");
+        assert!(job.job_id.starts_with(prefix), "{}", job.job_id);
+        let media = loop {
+            match video.poll(&job.job_id, &request, &subject.credentials).await.expect("a poll") {
+                VideoPoll::Done { media, .. } => break media,
+                VideoPoll::Running { .. } => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        };
+        assert_eq!(&crate::scenarios::materialize(&media).await[4..8], b"ftyp", "{model}: an MP4");
+        let calls = subject.emulator.calls();
+        assert_eq!(calls[0], create, "{calls:?}");
+        assert!(calls[1..].iter().all(|c| c.starts_with(&format!("GET {}/", &create[5..]))), "{calls:?}");
+        subject.emulator.assert_conformant();
+    }
+    // A job id naming no task is refused before any call.
+    let subject = setup().await;
+    let request = crate::scenarios::video_request(Some("kling-v2-1".into()));
+    let refused = subject.provider.video().unwrap().poll("via-kling:../admin", &request, &subject.credentials).await;
+    assert!(matches!(refused, Err(ProviderError::Permanent { .. })), "{refused:?}");
+    assert!(subject.emulator.calls().is_empty());
+}
