@@ -208,6 +208,24 @@ async fn model_call(
     }
 }
 
+/// A `Schema` as the API takes it (the OpenAPI subset): upper-case types (the proto enum's
+/// names), `nullable` rather than a null type, no `additionalProperties`.
+fn check_schema(shared: &Shared, route: &str, schema: &Value, at: &str) {
+    let Some(map) = schema.as_object() else { return };
+    const TYPES: [&str; 7] = ["STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"];
+    let kind = map.get("type").and_then(Value::as_str).unwrap_or_default();
+    shared.expect(TYPES.contains(&kind), || format!("{route}: {at}.type {kind:?} is not one of {TYPES:?}"));
+    shared.expect(!map.contains_key("additionalProperties"), || {
+        format!("{route}: {at}: additionalProperties is not a field of Schema")
+    });
+    for (name, property) in map.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        check_schema(shared, route, property, &format!("{at}.{name}"));
+    }
+    if let Some(items) = map.get("items") {
+        check_schema(shared, route, items, &format!("{at}[]"));
+    }
+}
+
 /// A field by its JSON name or its proto name: the API reads JSON by the proto3 mapping, which
 /// takes both (`mimeType` / `mime_type`; the official SDK sends the second).
 fn proto_field<'a>(message: &'a Value, json_name: &str, proto_name: &str) -> &'a Value {
@@ -284,6 +302,10 @@ fn text_answer(shared: &Shared, route: &str, model: &str, body: &Value, user: &s
     shared.expect(!model.contains("image"), || format!("{route}: text asked of image model '{model}'"));
     shared.expect_field(route, body, "/systemInstruction/parts/0/text", Value::is_string);
     shared.expect_field(route, body, "/generationConfig/responseMimeType", |m| m == "application/json");
+    let config = &body["generationConfig"];
+    if let Some(schema) = config.get("responseSchema").or_else(|| config.get("response_schema")) {
+        check_schema(shared, route, schema, "responseSchema");
+    }
     if fault == Some(Fault::Refusal) {
         return json(
             StatusCode::OK,

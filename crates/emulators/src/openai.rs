@@ -88,6 +88,47 @@ async fn list_models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     crate::harness::openai_model_list(&ids, "system")
 }
 
+/// A structured-output request: a name of `[a-zA-Z0-9_-]` (at most 64), a schema, and in strict
+/// mode every object listing all its properties as required and allowing no others.
+fn check_json_schema(shared: &Shared, route: &str, format: &Value) {
+    let name = format["name"].as_str().unwrap_or_default();
+    shared.expect(
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+        || format!("{route}: json_schema.name {name:?} is not [a-zA-Z0-9_-]{{1,64}}"),
+    );
+    fn strict_ok(schema: &Value, at: &str, problems: &mut Vec<String>) {
+        let Some(map) = schema.as_object() else { return };
+        if map.get("type") == Some(&json!("object")) {
+            let properties = map.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+            let required: Vec<&str> = map
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if map.get("additionalProperties") != Some(&json!(false)) {
+                problems.push(format!("{at}: additionalProperties must be false"));
+            }
+            for (key, property) in &properties {
+                if !required.contains(&key.as_str()) {
+                    problems.push(format!("{at}.{key}: not in required"));
+                }
+                strict_ok(property, &format!("{at}.{key}"), problems);
+            }
+        }
+        if let Some(items) = map.get("items") {
+            strict_ok(items, &format!("{at}[]"), problems);
+        }
+    }
+    if format["strict"] == true {
+        let mut problems = Vec::new();
+        strict_ok(&format["schema"], "schema", &mut problems);
+        for problem in problems {
+            shared.violation(format!("{route}: strict json_schema: {problem}"));
+        }
+    }
+    shared.expect(format["schema"]["type"] == "object", || format!("{route}: the json_schema's root is not an object"));
+}
+
 fn unauthorized() -> Response {
     fault_answer(Fault::Unauthorized, false)
 }
@@ -112,6 +153,9 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     shared.expect_field(ROUTE, &body, "/messages/0/role", |r| r == "system");
     shared.expect_field(ROUTE, &body, "/messages/1/role", |r| r == "user");
     shared.expect_field(ROUTE, &body, "/response_format/type", |t| t == "json_object" || t == "json_schema");
+    if body.pointer("/response_format/type") == Some(&json!("json_schema")) {
+        check_json_schema(&shared, ROUTE, &body["response_format"]["json_schema"]);
+    }
     shared.expect(body.get("max_tokens").is_none(), || format!("{ROUTE}: use max_completion_tokens, not max_tokens"));
     let system = body.pointer("/messages/0/content").and_then(Value::as_str).unwrap_or_default();
     let user = body.pointer("/messages/1/content").and_then(Value::as_str).unwrap_or_default();

@@ -10,6 +10,7 @@ pub mod local;
 pub mod net;
 pub mod prompts;
 pub mod registry;
+pub mod schemas;
 
 pub use capability::{
     Credentials, EMOTIONS, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, PromptTarget, ProviderError,

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Differences between the SDK's request and ours that the vendor's documentation allows:
-/// (vendor, operation, JSON pointer into the request, why).
+/// (vendor, operation, JSON pointer into the request — or `*` and its end, at any depth — why).
 const DOCUMENTED: &[(&str, &str, &str, &str)] = &[
     (
         "gemini",
@@ -41,6 +41,14 @@ const DOCUMENTED: &[(&str, &str, &str, &str)] = &[
          we as standard base64 under the JSON names (`inlineData.mimeType`) the API reference shows; the \
          proto3 JSON mapping the API reads takes both names and both alphabets",
     ),
+    (
+        "gemini",
+        "chat",
+        "*/propertyOrdering",
+        "google-genai writes a schema's property order under the proto name `property_ordering`, we \
+         under the JSON name `propertyOrdering`; the proto3 JSON mapping takes both",
+    ),
+    ("gemini", "chat", "*/property_ordering", "the same difference, seen from the SDK's side"),
     (
         "doubao",
         "video_cancel",
@@ -220,8 +228,13 @@ fn assert_same_requests(vendor: &str, verdict: &Verdict, ours: &BTreeMap<&str, V
             let mut found = Vec::new();
             differences("", &essentials(sdk), &essentials(ours), &mut found);
             for (pointer, detail) in found {
-                let documented =
-                    DOCUMENTED.iter().find(|(v, o, p, _)| *v == vendor && o == operation && pointer.starts_with(p));
+                let documented = DOCUMENTED.iter().find(|(v, o, p, _)| {
+                    let at = match p.strip_prefix('*') {
+                        Some(end) => pointer.ends_with(end),
+                        None => pointer.starts_with(p),
+                    };
+                    *v == vendor && o == operation && at
+                });
                 match documented {
                     Some(entry) => {
                         used.insert(entry.2);
@@ -284,9 +297,11 @@ async fn openai_sdk_judges_the_openai_emulator_and_adapter() {
     let credentials = credentials(&emulator, KEY, "/v1");
     let image = image_request(None, 1);
     let speech = speech_request(&provider);
+    let (name, schema) = cinegen_providers::schemas::answer_schema(&text_request(None).task);
     let case = merge(
         chat_case(openai::TEXT_MODEL, "max_completion_tokens", Value::Null),
         json!({
+            "response_format": {"type": "json_schema", "json_schema": {"name": name, "strict": true, "schema": schema}},
             "image_model": openai::IMAGE_MODEL,
             "image_size": openai::image_size(openai::IMAGE_MODEL, image.width, image.height),
             "image_options": {"quality": openai::IMAGE_QUALITY, "output_format": "png"},
@@ -400,6 +415,9 @@ async fn google_genai_judges_the_gemini_emulator_and_adapter() {
     let case = merge(
         chat_case(gemini::TEXT_MODEL, "maxOutputTokens", Value::Null),
         json!({
+            "gemini_schema": cinegen_providers::schemas::gemini_schema(
+                &cinegen_providers::schemas::answer_schema(&text_request(None).task).1
+            ),
             "image_model": gemini::IMAGE_MODEL,
             "prompt": image.prompt,
             "aspect_ratio": image_body.pointer("/generationConfig/imageConfig/aspectRatio"),

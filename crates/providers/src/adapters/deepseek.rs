@@ -24,6 +24,7 @@ pub fn dialect() -> ChatDialect {
         provider: NAME,
         path: "/chat/completions",
         json_object: true,
+        json_schema: false,
         max_tokens_field: "max_tokens",
         // Thinking is on by default on the V4 family; JSON tasks do not need it.
         extra: Some(json!({"thinking": {"type": "disabled"}})),

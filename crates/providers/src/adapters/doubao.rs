@@ -29,6 +29,7 @@ static DIALECT: LazyLock<ChatDialect> = LazyLock::new(|| ChatDialect {
     provider: NAME,
     path: "/chat/completions",
     json_object: true,
+    json_schema: false,
     max_tokens_field: "max_tokens",
     extra: Some(json!({"thinking": {"type": "disabled"}})),
 });

@@ -478,7 +478,12 @@ impl TextModel for Gemini {
         let body = json!({
             "systemInstruction": {"parts": [{"text": request.system}]},
             "contents": [{"role": "user", "parts": [{"text": request.user}]}],
-            "generationConfig": {"responseMimeType": "application/json", "maxOutputTokens": MAX_OUTPUT_TOKENS},
+            // The answer's shape as a schema: the model answers that shape, not only JSON.
+            "generationConfig": {
+                "responseMimeType": "application/json",
+                "responseSchema": crate::schemas::gemini_schema(&crate::schemas::answer_schema(&request.task).1),
+                "maxOutputTokens": MAX_OUTPUT_TOKENS,
+            },
         });
         let answer = self.generate_content(&base_url(credentials, BASE_URL), &auth, &model, &body).await?;
         read_text(&answer, &model)

@@ -48,6 +48,7 @@ const DIALECT: ChatDialect = ChatDialect {
     provider: NAME,
     path: "/v1/text/chatcompletion_v2",
     json_object: false,
+    json_schema: false,
     max_tokens_field: "max_completion_tokens",
     extra: None,
 };

@@ -1,8 +1,8 @@
-//! OpenAI: Chat Completions with `json_object` output, and GPT Image — generations from a prompt,
-//! edits (multipart `image[]`, `input_fidelity: high`) when there are references, at a named
-//! quality; images come back inline; speech
-//! (`/audio/speech`, WAV, emotion as `instructions` on the models that take them). No video: the
-//! Videos API was shut down in September 2026. See `shared/providers/openai.md`.
+//! OpenAI: Chat Completions with structured outputs (the task's answer as a strict
+//! `json_schema`), and GPT Image — generations from a prompt, edits (multipart `image[]`,
+//! `input_fidelity: high`) when there are references, at a named quality; images come back
+//! inline; speech (`/audio/speech`, WAV, emotion as `instructions` on the models that take them).
+//! No video: the Videos API was shut down in September 2026. See `shared/providers/openai.md`.
 
 use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, ProviderError, SpeechModel, SpeechOutput, SpeechRequest,
@@ -45,6 +45,7 @@ const DIALECT: ChatDialect = ChatDialect {
     provider: NAME,
     path: "/chat/completions",
     json_object: true,
+    json_schema: true,
     max_tokens_field: "max_completion_tokens",
     extra: None,
 };

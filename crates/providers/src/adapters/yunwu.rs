@@ -33,6 +33,7 @@ const DIALECT: ChatDialect = ChatDialect {
     provider: NAME,
     path: "/v1/chat/completions",
     json_object: true,
+    json_schema: false,
     max_tokens_field: "max_tokens",
     extra: None,
 };

@@ -15,6 +15,9 @@ pub struct ChatDialect {
     pub path: &'static str,
     /// Sends `response_format: {"type": "json_object"}` (MiniMax M-series take JSON by prompt only).
     pub json_object: bool,
+    /// Sends the task's answer schema as a strict `json_schema` instead (OpenAI's structured
+    /// outputs), so the answer is the shape asked for.
+    pub json_schema: bool,
     /// Name of the output-token limit field (`max_completion_tokens` or `max_tokens`).
     pub max_tokens_field: &'static str,
     /// Extra top-level fields, such as `thinking: {"type": "disabled"}`.
@@ -33,7 +36,11 @@ pub fn body(dialect: &ChatDialect, model: &str, request: &TextRequest) -> Value 
         "stream": false,
     });
     body[dialect.max_tokens_field] = json!(MAX_OUTPUT_TOKENS);
-    if dialect.json_object {
+    if dialect.json_schema {
+        let (name, schema) = crate::schemas::answer_schema(&request.task);
+        body["response_format"] =
+            json!({"type": "json_schema", "json_schema": {"name": name, "strict": true, "schema": schema}});
+    } else if dialect.json_object {
         body["response_format"] = json!({"type": "json_object"});
     }
     if let Some(Value::Object(extra)) = &dialect.extra {

@@ -83,7 +83,8 @@ def judge_openai_compatible(api_base, with_images, with_speech):
 
     client = openai.OpenAI(api_key=KEY, base_url=api_base, max_retries=0)
     messages = [{"role": "system", "content": CASE["system"]}, {"role": "user", "content": CASE["user"]}]
-    chat_args = dict(model=CASE["text_model"], messages=messages, response_format={"type": "json_object"}, stream=False)
+    response_format = CASE.get("response_format") or {"type": "json_object"}
+    chat_args = dict(model=CASE["text_model"], messages=messages, response_format=response_format, stream=False)
     chat_args[CASE["max_tokens_field"]] = 8192
     if CASE.get("chat_extra"):
         # Vendor parameters the SDK has no argument for go as its documented `extra_body`.
@@ -167,7 +168,12 @@ def judge_gemini():
         check("models: actions are read", "predictLongRunning" in (models[-1].supported_actions or []), models[-1])
     paged = list(client.models.list(config={"page_size": 2}))
     check("models: the SDK follows nextPageToken through every page", len(paged) == len(models or []) == 5, [m.name for m in paged])
-    text_config = types.GenerateContentConfig(system_instruction=CASE["system"], response_mime_type="application/json", max_output_tokens=32768)
+    text_config = types.GenerateContentConfig(
+        system_instruction=CASE["system"],
+        response_mime_type="application/json",
+        response_schema=CASE["gemini_schema"],
+        max_output_tokens=32768,
+    )
     answer = operation("chat", lambda: client.models.generate_content(model=CASE["text_model"], contents=[types.Content(role="user", parts=[types.Part(text=CASE["user"])])], config=text_config))
     if answer is not None:
         check("text: answer parses and holds JSON", json.loads(answer.text) is not None, answer.text[:80])
