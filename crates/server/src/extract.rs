@@ -46,6 +46,37 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A query string. An unknown parameter, a missing or mistyped one answers 400 in the envelope,
+/// naming the parameter (axum's own rejection would answer in plain text).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(query)) => Ok(ApiQuery(query)),
+            Err(rejection) => Err(query_error(&rejection.body_text())),
+        }
+    }
+}
+
+/// axum's "Failed to deserialize query string: unknown field `x`, expected …" as a field error.
+fn query_error(text: &str) -> AppError {
+    let inner = strip_position(text.split_once(": ").map_or(text, |(_, inner)| inner));
+    // serde names the parameter before its complaint (`limit: invalid digit …`).
+    let (path, message) = match inner.split_once(": ") {
+        Some((path, message)) if !path.is_empty() && !path.contains(' ') => (Some(path), message),
+        _ => (None, inner.as_str()),
+    };
+    let (field, text) = match (unknown_field(message), missing_field(message)) {
+        (Some((name, expected)), _) => (name.to_owned(), unknown_field_text(name, &expected)),
+        (None, Some(name)) => (name.to_owned(), "is required".to_owned()),
+        (None, None) => (path.unwrap_or("query").to_owned(), message.to_owned()),
+    };
+    AppError::bad_request(format!("invalid query: {field}: {text}"), vec![FieldError::new(field, text)])
+}
+
 /// Parses a JSON object, turning serde's complaint into a field-level validation error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     // Every request body of this API is an object; serde would otherwise read a struct from an

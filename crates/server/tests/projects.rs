@@ -500,6 +500,23 @@ async fn bad_list_parameters_are_refused(engine: Engine) {
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(answer.body["error"]["details"]["fields"][0]["field"], field);
     }
+    // Routes with a typed query answer a bad parameter in the envelope too, naming it.
+    let project = create(&app, &ann, json!({"title": "Params"})).await;
+    let id = project["id"].as_str().unwrap();
+    for (query, field, says) in [
+        (format!("/api/v1/projects/{id}/takes?slot=film&bogus=1"), "bogus", "is not a field here"),
+        (format!("/api/v1/projects/{id}/audit?limt=5"), "limt", "did you mean `limit`?"),
+        (format!("/api/v1/projects/{id}/audit?limit=many"), "limit", "invalid digit"),
+        (format!("/api/v1/projects/{id}/subtitles?formt=srt"), "formt", "did you mean `format`?"),
+        (format!("/api/v1/projects/{id}/timeline?format=otio&extra=1"), "extra", "is not a field here"),
+    ] {
+        let answer = app.get_authed(&query, &ann.token).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}: {}", answer.body);
+        assert_eq!(answer.error_code(), "VALIDATION_ERROR", "{query}: {}", answer.body);
+        let named = &answer.body["error"]["details"]["fields"][0];
+        assert_eq!(named["field"], field, "{query}: {}", answer.body);
+        assert!(named["message"].as_str().unwrap().contains(says), "{query}: {}", answer.body);
+    }
     let huge = json!({"title": "Huge", "raw_script": "字".repeat(200_000)});
     let answer = app.post_oversize("/api/v1/projects", Some(&ann.token), &huge).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);

@@ -5071,9 +5071,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only events before this moment (RFC 3339): the next page is before the last event's `at`. */
-                before?: string | null;
+                before?: string;
                 /** @description 1–500, 100 when absent. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -5979,9 +5979,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `srt` (SubRip, the default) or `vtt` (WebVTT). */
-                format?: string | null;
+                format?: string;
                 /** @description Names the speaker before each line (`萧砚：……`); WebVTT names voices either way. */
-                speakers?: boolean | null;
+                speakers?: boolean;
             };
             header?: never;
             path: {
@@ -6080,7 +6080,7 @@ export interface operations {
                  * @description Only this slot's takes: a slot key as takes carry it (`keyframe/shot-1/kf-1`,
                  *     `clip/shot-1`, `character/c1`, `film`, …).
                  */
-                slot?: string | null;
+                slot?: string;
             };
             header?: never;
             path: {

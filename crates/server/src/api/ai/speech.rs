@@ -6,9 +6,9 @@ use crate::ai::Choice;
 use crate::ai::speech::{SpeechPayload, lines_of};
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, CurrentUser};
+use crate::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use cinegen_domain::project::assets::SlotId;
@@ -72,7 +72,7 @@ pub struct VoicesQuery {
 pub async fn list_voices(
     State(state): State<AppState>,
     CurrentUser(_claims): CurrentUser,
-    Query(query): Query<VoicesQuery>,
+    ApiQuery(query): ApiQuery<VoicesQuery>,
 ) -> AppResult<Response> {
     let voices: Vec<ProviderVoices> = state
         .ai

@@ -4,9 +4,9 @@ use super::parse_id;
 use crate::audit::AuditView;
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
-use crate::extract::CurrentUser;
+use crate::extract::{ApiQuery, CurrentUser};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use cinegen_domain::{FieldError, ProjectId, ValidationErrors};
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only events before this moment (RFC 3339): the next page is before the last event's `at`.
@@ -42,7 +43,7 @@ pub async fn project_audit(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,
     Path(id): Path<String>,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> AppResult<Response> {
     let invalid =
         |field: &str, message: &str| AppError::validation(ValidationErrors(vec![FieldError::new(field, message)]));

@@ -1,10 +1,10 @@
 use super::parse_id;
 use crate::error::AppResult;
-use crate::extract::CurrentUser;
+use crate::extract::{ApiQuery, CurrentUser};
 use crate::projects::export::{export_file, project_entry};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use cinegen_domain::ProjectId;
@@ -46,6 +46,7 @@ fn download(id: ProjectId, name: &str, content_type: &'static str, body: String)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SubtitlesQuery {
     /// `srt` (SubRip, the default) or `vtt` (WebVTT).
@@ -72,7 +73,7 @@ pub async fn subtitles(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,
     Path(id): Path<String>,
-    Query(query): Query<SubtitlesQuery>,
+    ApiQuery(query): ApiQuery<SubtitlesQuery>,
 ) -> AppResult<Response> {
     use crate::film::subtitles::Format;
     let id: ProjectId = parse_id(&id, "project")?;
@@ -106,6 +107,7 @@ pub async fn subtitle_cues(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineQuery {
     /// `otio` (OpenTimelineIO), `fcpxml` (Final Cut Pro XML 1.9) or `edl` (CMX 3600).
@@ -129,7 +131,7 @@ pub async fn timeline(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,
     Path(id): Path<String>,
-    Query(query): Query<TimelineQuery>,
+    ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> AppResult<Response> {
     use crate::film::timeline::Format;
     let id: ProjectId = parse_id(&id, "project")?;

@@ -7,10 +7,10 @@ use super::views::ProjectEnvelope;
 use crate::api::ai::{TaskAccepted, answer, idempotency_key};
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::AppResult;
-use crate::extract::{ApiJson, CurrentUser};
+use crate::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::state::AppState;
 use crate::takes::TakeView;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use cinegen_domain::{ProjectId, TakeId};
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TakesQuery {
     /// Only this slot's takes: a slot key as takes carry it (`keyframe/shot-1/kf-1`,
@@ -58,7 +59,7 @@ pub async fn list_takes(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,
     Path(id): Path<String>,
-    Query(query): Query<TakesQuery>,
+    ApiQuery(query): ApiQuery<TakesQuery>,
 ) -> AppResult<Response> {
     let access = state.projects.authorize(claims.sub, parse_id(&id, "project")?).await?;
     let takes = state.takes.list(&access, query.slot.as_deref()).await?;

@@ -5,11 +5,11 @@ use super::upload::{CreateUploadRequest, FileEnvelope};
 use crate::api::projects::parse_id;
 use crate::envelope::{self, Envelope, ErrorEnvelope};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, CurrentUser};
+use crate::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::files::UploadRequest;
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use cinegen_domain::FileId;
 use http_body_util::BodyExt;
@@ -90,7 +90,7 @@ pub struct ChunkQuery {
 pub async fn upload_chunk(
     State(state): State<AppState>,
     CurrentUser(claims): CurrentUser,
-    Query(query): Query<ChunkQuery>,
+    ApiQuery(query): ApiQuery<ChunkQuery>,
     body: Body,
 ) -> AppResult<Response> {
     let id: FileId = parse_id(query.file_id.as_deref().unwrap_or_default(), "upload")?;
