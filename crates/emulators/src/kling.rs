@@ -314,16 +314,7 @@ async fn list_images(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    const ROUTE: &str = "GET /v1/images/generations";
-    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
-        return answer;
-    }
-    let number = |name: &str, range: std::ops::RangeInclusive<u64>| {
-        query.get(name).and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| range.contains(&n))
-    };
-    shared.expect(number("pageNum", 1..=1000), || format!("{ROUTE}: pageNum must be 1–1000"));
-    shared.expect(number("pageSize", 1..=500), || format!("{ROUTE}: pageSize must be 1–500"));
-    success(&shared, json!([]))
+    list_tasks(&shared, "GET /v1/images/generations", &headers, &query, "image")
 }
 
 async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -398,20 +389,31 @@ async fn list_videos(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    const ROUTE: &str = "GET /v1/videos/image2video";
-    if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
+    list_tasks(&shared, "GET /v1/videos/image2video", &headers, &query, "video")
+}
+
+/// A page of a family's tasks, newest first (`pageNum` 1–1000, default 1; `pageSize` 1–500,
+/// default 30).
+fn list_tasks(
+    shared: &Shared,
+    route: &str,
+    headers: &HeaderMap,
+    query: &std::collections::HashMap<String, String>,
+    kind: &str,
+) -> Response {
+    if let Some(answer) = refusal_of_auth(shared, route, headers) {
         return answer;
     }
     let number = |name: &str, default: u64| query.get(name).map_or(Some(default), |v| v.parse::<u64>().ok());
     let (page, size) = (number("pageNum", 1), number("pageSize", 30));
     let valid = page.is_some_and(|p| (1..=1000).contains(&p)) && size.is_some_and(|s| (1..=500).contains(&s));
-    if !shared.expect(valid, || format!("{ROUTE}: pageNum must be 1–1000 and pageSize 1–500: {query:?}")) {
-        return error(&shared, StatusCode::BAD_REQUEST, 1201, "invalid pageNum or pageSize");
+    if !shared.expect(valid, || format!("{route}: pageNum must be 1–1000 and pageSize 1–500: {query:?}")) {
+        return error(shared, StatusCode::BAD_REQUEST, 1201, "invalid pageNum or pageSize");
     }
     let (page, size) = (page.unwrap_or(1) as usize, size.unwrap_or(30) as usize);
     let millis = now() * 1000;
     let tasks: Vec<Value> = shared
-        .jobs_of("video")
+        .jobs_of(kind)
         .into_iter()
         .skip((page - 1) * size)
         .take(size)
@@ -427,7 +429,7 @@ async fn list_videos(
                    "created_at": millis, "updated_at": millis})
         })
         .collect();
-    success(&shared, json!(tasks))
+    success(shared, json!(tasks))
 }
 
 /// `task_info` as answers carry it: the caller's `external_task_id`, when it gave one.

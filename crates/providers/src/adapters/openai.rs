@@ -231,11 +231,7 @@ impl crate::catalog::ModelCatalog for OpenAi {
     async fn list_models(&self, credentials: &Credentials) -> Result<Vec<crate::catalog::ListedModel>, ProviderError> {
         let auth = Auth::Bearer(api_key(NAME, credentials)?.into());
         let url = format!("{}/models", base_url(credentials, BASE_URL));
-        let ids = chat::list_model_ids(&self.transport, NAME, &url, &auth).await?;
-        Ok(ids
-            .into_iter()
-            .filter_map(|id| capability_of(&id).map(|capability| crate::catalog::ListedModel { id, capability }))
-            .collect())
+        chat::list_models(&self.transport, NAME, &url, &auth, capability_of).await
     }
 }
 

@@ -94,11 +94,7 @@ pub fn capability_of(id: &str) -> Option<Capability> {
 impl crate::catalog::ModelCatalog for Yunwu {
     async fn list_models(&self, credentials: &Credentials) -> Result<Vec<crate::catalog::ListedModel>, ProviderError> {
         let url = format!("{}/v1/models", api_base(credentials));
-        let ids = chat::list_model_ids(&self.transport, NAME, &url, &auth(credentials)?).await?;
-        Ok(ids
-            .into_iter()
-            .filter_map(|id| capability_of(&id).map(|capability| crate::catalog::ListedModel { id, capability }))
-            .collect())
+        chat::list_models(&self.transport, NAME, &url, &auth(credentials)?, capability_of).await
     }
 }
 

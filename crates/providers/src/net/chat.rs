@@ -100,13 +100,15 @@ fn strip_thinking(content: &str) -> &str {
     }
 }
 
-/// The model ids of an OpenAI-style `GET …/models` (`{"object": "list", "data": [{"id", …}]}`).
-pub async fn list_model_ids(
+/// The models of an OpenAI-style `GET …/models` (`{"object": "list", "data": [{"id", …}]}`)
+/// that `capability_of` says serve a capability here.
+pub async fn list_models(
     transport: &Transport,
     provider: &str,
     url: &str,
     auth: &Auth,
-) -> Result<Vec<String>, ProviderError> {
+    capability_of: impl Fn(&str) -> Option<crate::registry::Capability>,
+) -> Result<Vec<crate::catalog::ListedModel>, ProviderError> {
     let answer = transport.send(provider, auth.apply(transport.get(provider, url)?)).await?;
     if !answer.is_success() {
         return Err(openai_style_error(provider, &answer));
@@ -116,7 +118,13 @@ pub async fn list_model_ids(
         .get("data")
         .and_then(Value::as_array)
         .ok_or_else(|| ProviderError::Malformed { message: format!("{provider}: the model list has no data") })?;
-    Ok(data.iter().filter_map(|m| m.get("id").and_then(Value::as_str)).map(str::to_owned).collect())
+    Ok(data
+        .iter()
+        .filter_map(|m| m.get("id").and_then(Value::as_str))
+        .filter_map(|id| {
+            capability_of(id).map(|capability| crate::catalog::ListedModel { id: id.to_owned(), capability })
+        })
+        .collect())
 }
 
 /// The `{"error": {"message", "code", "type"}}` body OpenAI and its imitators answer with.
