@@ -1,6 +1,6 @@
 //! Gemini (Generative Language API, `x-goog-api-key`): `generateContent` for text (JSON output)
-//! and Nano Banana images (inline base64 in and out), Veo's `predictLongRunning` operations polled
-//! by name, and the auth-gated video download that redirects to a storage link which must be
+//! and Nano Banana images (inline base64 in and out), Gemini Omni video as background
+//! interactions (`POST /interactions`, polled by id, cancellable), and the auth-gated video download that redirects to a storage link which must be
 //! fetched without the key. Errors are `{"error": {"code", "message", "status", "details"}}`, a
 //! 429 carrying `RetryInfo.retryDelay`; a bad key is a 400 `API_KEY_INVALID`; content blocks are
 //! answers, not errors. See `shared/providers/gemini.md`.
@@ -20,20 +20,44 @@ use std::time::Duration;
 
 const KEY_HEADER: &str = "x-goog-api-key";
 const IMAGE_RATIOS: [&str; 10] = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"];
-/// How long Veo keeps a generated video.
+/// How long the Files API keeps a generated video.
 const VIDEO_LIFETIME: Duration = Duration::from_secs(2 * 24 * 3600);
-/// Parameters the Developer API rejects (Vertex AI only).
-const VERTEX_ONLY: [&str; 7] =
-    ["seed", "generateAudio", "fps", "outputGcsUri", "storageUri", "mask", "compressionQuality"];
+/// The fields a model interaction takes (`CreateModelInteraction`); anything else is refused.
+const INTERACTION_FIELDS: [&str; 18] = [
+    "model",
+    "background",
+    "cached_content",
+    "continuation_token",
+    "environment",
+    "generation_config",
+    "input",
+    "labels",
+    "previous_interaction_id",
+    "response_format",
+    "response_mime_type",
+    "response_modalities",
+    "safety_settings",
+    "service_tier",
+    "store",
+    "stream",
+    "system_instruction",
+    "webhook_config",
+];
+/// The video tasks `generation_config.video_config.task` names.
+const VIDEO_TASKS: [&str; 6] = ["text_to_video", "image_to_video", "reference_to_video", "edit", "extend", "upscale"];
+/// Video output tokens per second of 720p.
+const VIDEO_TOKENS_PER_SECOND: u64 = 5_792;
 
 /// Starts a Gemini emulator; adapters use `{base_url}/v1beta` as their base URL.
 pub async fn start(key: &str) -> Emulator {
     let routes = Router::new()
         .route("/v1beta/models", get(list_models))
         .route("/v1beta/models/{call}", post(model_call))
-        .route("/v1beta/models/{model}/operations/{operation}", get(poll))
+        .route("/v1beta/interactions", post(create_interaction))
+        .route("/v1beta/interactions/{id}", get(get_interaction))
+        .route("/v1beta/interactions/{id}/cancel", post(cancel_interaction))
         .route("/v1beta/files/{file}", get(download))
-        .route("/_veo-storage/{file}", get(storage));
+        .route("/_files-storage/{file}", get(storage));
     Emulator::start(routes, Shared::new(key, None)).await
 }
 
@@ -129,7 +153,7 @@ const MODELS: [(&str, &str, &[&str]); 5] = [
     ("gemini-3.1-flash-image", "Nano Banana 2", &["generateContent", "countTokens", "batchGenerateContent"]),
     ("gemini-embedding-001", "Gemini Embedding 001", &["embedContent", "countTextTokens", "countTokens"]),
     ("gemini-2.5-flash-preview-tts", "Gemini 2.5 Flash Preview TTS", &["countTokens", "generateContent"]),
-    ("veo-3.1-generate-preview", "Veo 3.1", &["predictLongRunning"]),
+    ("gemini-omni-1.1-flash", "Gemini Omni 1.1 Flash", &["generateContent", "countTokens"]),
 ];
 
 /// `GET /v1beta/models`: pages of `pageSize` (default 50, at most 1000), `pageToken` from the page
@@ -195,7 +219,17 @@ async fn model_call(
     }
     match method {
         "generateContent" => generate_content(&shared, &route, model, &body),
-        "predictLongRunning" => predict_long_running(&shared, &route, model, &body).await,
+        "predictLongRunning" => {
+            shared.violation(format!("{route}: Veo's long-running predictions are retired on this API"));
+            error(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                &format!(
+                    "models/{model} is not found for API version v1beta, or is not supported for predictLongRunning."
+                ),
+                vec![],
+            )
+        }
         other => {
             shared.violation(format!("{route}: method '{other}' is not one CineGen uses"));
             error(
@@ -388,72 +422,84 @@ fn image_answer(
     )
 }
 
-/// Checks a Veo image: `bytesBase64Encoded` of a PNG or JPEG file with its MIME type.
-fn check_veo_image(shared: &Shared, route: &str, at: &str, image: &Value) {
-    shared.expect(image.get("inlineData").is_none() && image.get("gcsUri").is_none(), || {
-        format!("{route}: {at} must be {{bytesBase64Encoded, mimeType}}, not inlineData or gcsUri")
+/// Checks an image block of an interaction's input: raw base64 of a PNG or JPEG file.
+fn check_image_block(shared: &Shared, route: &str, at: &str, block: &Value) {
+    shared.expect(block.get("uri").is_none(), || format!("{route}: {at} is a link; CineGen sends frames inline"));
+    shared.expect(matches!(block["mime_type"].as_str(), Some("image/png" | "image/jpeg")), || {
+        format!("{route}: {at}.mime_type is {}", block["mime_type"])
     });
-    shared.expect(matches!(image["mimeType"].as_str(), Some("image/png" | "image/jpeg")), || {
-        format!("{route}: {at}.mimeType is {}", image["mimeType"])
-    });
-    let decoded =
-        image["bytesBase64Encoded"].as_str().filter(|d| is_raw_base64(d)).and_then(|d| STANDARD.decode(d).ok());
+    let decoded = block["data"].as_str().filter(|d| is_raw_base64(d)).and_then(|d| STANDARD.decode(d).ok());
     shared.expect(decoded.is_some_and(|d| d.starts_with(b"\x89PNG") || d.starts_with(b"\xff\xd8")), || {
-        format!("{route}: {at}.bytesBase64Encoded is not raw base64 of a PNG or JPEG file")
+        format!("{route}: {at}.data is not raw base64 of a PNG or JPEG file")
     });
 }
 
-async fn predict_long_running(shared: &Shared, route: &str, model: &str, body: &Bytes) -> Response {
-    let fault = shared.take_fault();
-    if let Some(answer) = fault.as_ref().and_then(fault_error) {
-        return answer;
+/// Checks a video interaction's body against the `CreateModelInteraction` shape and Omni's limits.
+fn check_video_interaction(shared: &Shared, route: &str, body: &Value) {
+    for field in body.as_object().into_iter().flat_map(|o| o.keys()) {
+        shared.expect(INTERACTION_FIELDS.contains(&field.as_str()), || format!("{route}: unknown field '{field}'"));
     }
-    let Some(body) = parse_body(shared, route, body) else {
-        return invalid("Invalid JSON payload received.");
-    };
-    shared.expect(model.starts_with("veo-"), || format!("{route}: model '{model}' is not a Veo model"));
-    let instances = body["instances"].as_array().cloned().unwrap_or_default();
-    shared.expect(instances.len() == 1, || format!("{route}: instances holds {} entries, not 1", instances.len()));
-    let instance = instances.first().cloned().unwrap_or(Value::Null);
-    shared.expect_field(route, &instance, "/prompt", |p| p.as_str().is_some_and(|p| !p.trim().is_empty()));
-    if let Some(image) = instance.get("image") {
-        check_veo_image(shared, route, "instances[0].image", image);
-    }
-    if let Some(last) = instance.get("lastFrame") {
-        shared.expect(instance.get("image").is_some(), || format!("{route}: lastFrame without image"));
-        check_veo_image(shared, route, "instances[0].lastFrame", last);
-    }
-    shared.expect(instance.get("referenceImages").is_none() || instance.get("image").is_none(), || {
-        format!("{route}: referenceImages cannot be combined with first/last frames")
+    shared.expect(body["background"] == true, || format!("{route}: a video interaction must run in the background"));
+    shared.expect(body.get("stream").is_none_or(|s| s == false), || format!("{route}: a video is not streamed"));
+    let steps = body["input"].as_array().cloned().unwrap_or_default();
+    shared.expect(steps.len() == 1 && steps[0]["type"] == "user_input", || {
+        format!("{route}: input must be one user_input step, not {}", body["input"])
     });
-    let parameters = &body["parameters"];
-    shared.expect_field(route, &body, "/parameters/aspectRatio", |r| r == "16:9" || r == "9:16");
-    shared.expect_field(route, &body, "/parameters/durationSeconds", |d| matches!(d.as_u64(), Some(4 | 6 | 8)));
-    if let Some(resolution) = parameters.get("resolution") {
-        shared.expect(matches!(resolution.as_str(), Some("720p" | "1080p" | "4k")), || {
-            format!("{route}: resolution {resolution} is not 720p, 1080p or 4k")
-        });
-        shared.expect(resolution == "720p" || parameters["durationSeconds"] == 8, || {
-            format!("{route}: {resolution} needs durationSeconds 8")
+    let content = steps.first().and_then(|s| s["content"].as_array()).cloned().unwrap_or_default();
+    shared.expect(
+        content
+            .first()
+            .is_some_and(|c| c["type"] == "text" && c["text"].as_str().is_some_and(|t| !t.trim().is_empty())),
+        || format!("{route}: the turn must open with the prompt's text block"),
+    );
+    let images: Vec<&Value> = content.iter().filter(|c| c["type"] == "image").collect();
+    shared.expect(images.len() + 1 == content.len(), || {
+        format!("{route}: the turn holds blocks other than text and images")
+    });
+    shared.expect(images.len() <= 3, || format!("{route}: {} images; Omni takes at most 3", images.len()));
+    for (index, image) in images.iter().enumerate() {
+        check_image_block(shared, route, &format!("input[0].content[{}]", index + 1), image);
+    }
+    let format = &body["response_format"];
+    shared.expect(format["type"] == "video", || format!("{route}: response_format.type is {}", format["type"]));
+    shared.expect_field(route, body, "/response_format/aspect_ratio", |r| r == "16:9" || r == "9:16");
+    shared.expect_field(route, body, "/response_format/duration", |d| {
+        d.as_str()
+            .and_then(|d| d.strip_suffix('s'))
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| (3..=10).contains(&n))
+    });
+    if let Some(resolution) = format.get("resolution") {
+        shared.expect(matches!(resolution.as_str(), Some("360p" | "720p" | "1080p" | "4k")), || {
+            format!("{route}: resolution {resolution} is not 360p, 720p, 1080p or 4k")
         });
     }
-    for field in VERTEX_ONLY {
-        shared.expect(parameters.get(field).is_none(), || format!("{route}: parameters.{field} is Vertex-only"));
+    if let Some(delivery) = format.get("delivery") {
+        shared.expect(matches!(delivery.as_str(), Some("inline" | "uri")), || format!("{route}: delivery {delivery}"));
     }
-    let id = shared.new_id("op");
-    let job =
-        Job { kind: "video".into(), request: body, polls: 0, cancelled: false, refused: fault == Some(Fault::Refusal) };
-    shared.add_job(&id, job);
-    json(StatusCode::OK, json!({"name": format!("models/{model}/operations/{id}")}))
+    shared.expect(format.get("gcs_uri").is_none(), || format!("{route}: gcs_uri is for Agent Platform only"));
+    if let Some(task) = body.pointer("/generation_config/video_config/task") {
+        shared.expect(task.as_str().is_some_and(|t| VIDEO_TASKS.contains(&t)), || format!("{route}: task {task}"));
+        shared.expect(task != "image_to_video" || images.len() == 1, || {
+            format!("{route}: image_to_video with {} images", images.len())
+        });
+    }
 }
 
-async fn poll(
+/// An interaction as the API answers it.
+fn interaction(id: &str, job: &Job, status: &str) -> Value {
+    json!({"id": id, "status": status, "model": job.request["model"],
+           "created": "2026-12-07T06:00:00Z", "updated": "2026-12-07T06:01:30Z"})
+}
+
+/// `POST /v1beta/interactions`: a background video interaction, answered at once `in_progress`.
+async fn create_interaction(
     State(shared): State<Arc<Shared>>,
-    Path((model, operation)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    const ROUTE: &str = "GET /v1beta/models/{model}/operations/{operation}";
+    const ROUTE: &str = "POST /v1beta/interactions";
     if let Some(refused) = key_refusal(&shared, ROUTE, &headers, query.as_deref()) {
         return refused;
     }
@@ -461,35 +507,102 @@ async fn poll(
     if let Some(answer) = fault.as_ref().and_then(fault_error) {
         return answer;
     }
-    let name = format!("models/{model}/operations/{operation}");
-    let Some(job) = shared.poll_job(&operation) else {
-        return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("Operation {name} not found."), vec![]);
+    let Some(body) = parse_body(&shared, ROUTE, &body) else {
+        return invalid("Invalid JSON payload received.");
     };
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    if !model.starts_with("gemini-omni") {
+        shared.violation(format!("{ROUTE}: model '{model}' is not a Gemini Omni model"));
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("Model {model} is not found."), vec![]);
+    }
+    check_video_interaction(&shared, ROUTE, &body);
+    let id = shared.new_id("v1_interaction-00");
+    let job =
+        Job { kind: "video".into(), request: body, polls: 0, cancelled: false, refused: fault == Some(Fault::Refusal) };
+    let answer = interaction(&id, &job, "in_progress");
+    shared.add_job(&id, job);
+    json(StatusCode::OK, answer)
+}
+
+/// `GET /v1beta/interactions/{id}`: `in_progress` until done, then the video as a Files API link
+/// (or inline when `delivery` is `inline`), with the tokens it used.
+async fn get_interaction(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    const ROUTE: &str = "GET /v1beta/interactions/{id}";
+    if let Some(refused) = key_refusal(&shared, ROUTE, &headers, query.as_deref()) {
+        return refused;
+    }
+    let fault = shared.take_fault();
+    if let Some(answer) = fault.as_ref().and_then(fault_error) {
+        return answer;
+    }
+    let Some(job) = shared.poll_job(&id) else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("Interaction {id} not found."), vec![]);
+    };
+    if job.cancelled {
+        return json(StatusCode::OK, interaction(&id, &job, "cancelled"));
+    }
     if job.refused || fault == Some(Fault::Refusal) {
-        return json(
-            StatusCode::OK,
-            json!({"name": name, "done": true, "response": {
-                "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
-                "generateVideoResponse": {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": [
-                    "Your current safety settings for person generation blocked the input image. The request was not charged."]}}}),
-        );
+        let mut answer = interaction(&id, &job, "failed");
+        answer["steps"] = json!([{"type": "model_output", "error": {"code": 3,
+            "message": "The input image was blocked by safety filters. You were not charged.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "IMAGE_SAFETY",
+                         "domain": "generativelanguage.googleapis.com"}]}}]);
+        return json(StatusCode::OK, answer);
     }
     if !shared.is_done(&job) {
-        return json(StatusCode::OK, json!({"name": name}));
+        return json(StatusCode::OK, interaction(&id, &job, "in_progress"));
     }
-    let file = format!("vid{}", operation.trim_start_matches("op"));
+    let file = format!("vid{}", id.trim_start_matches("v1_interaction-"));
     if shared.job(&file).is_none() {
         let link = shared.file_url(sample_mp4().await, "video/mp4", VIDEO_LIFETIME);
         let record = json!({"storage": link});
         shared.add_job(&file, Job { kind: "file".into(), request: record, polls: 0, cancelled: false, refused: false });
     }
-    let uri = format!("{}/v1beta/files/{file}:download?alt=media", shared.base_url());
-    json(
-        StatusCode::OK,
-        json!({"name": name, "done": true, "response": {
-            "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
-            "generateVideoResponse": {"generatedSamples": [{"video": {"uri": uri}}]}}}),
-    )
+    let seconds = job
+        .request
+        .pointer("/response_format/duration")
+        .and_then(Value::as_str)
+        .and_then(|d| d.trim_end_matches('s').parse::<u64>().ok())
+        .unwrap_or(8);
+    let video = if job.request.pointer("/response_format/delivery") == Some(&json!("inline")) {
+        json!({"type": "video", "mime_type": "video/mp4", "data": STANDARD.encode(sample_mp4().await)})
+    } else {
+        json!({"type": "video", "mime_type": "video/mp4",
+               "uri": format!("{}/v1beta/files/{file}:download?alt=media", shared.base_url())})
+    };
+    let video_tokens = seconds * VIDEO_TOKENS_PER_SECOND;
+    let mut answer = interaction(&id, &job, "completed");
+    answer["steps"] = json!([{"type": "model_output", "content": [video]}]);
+    answer["usage"] = json!({"total_input_tokens": 2_100, "total_output_tokens": video_tokens,
+        "total_tokens": video_tokens + 2_100,
+        "input_tokens_by_modality": [{"modality": "text", "tokens": 60}, {"modality": "image", "tokens": 2_040}],
+        "output_tokens_by_modality": [{"modality": "video", "tokens": video_tokens}]});
+    json(StatusCode::OK, answer)
+}
+
+/// `POST /v1beta/interactions/{id}/cancel`: stops a background interaction, answering it.
+async fn cancel_interaction(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    const ROUTE: &str = "POST /v1beta/interactions/{id}/cancel";
+    if let Some(refused) = key_refusal(&shared, ROUTE, &headers, query.as_deref()) {
+        return refused;
+    }
+    if let Some(answer) = shared.take_fault().as_ref().and_then(fault_error) {
+        return answer;
+    }
+    match shared.job(&id) {
+        Some(job) if shared.cancel_job(&id) => json(StatusCode::OK, interaction(&id, &job, "cancelled")),
+        _ => error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("Interaction {id} not found."), vec![]),
+    }
 }
 
 fn redirect(location: &str) -> Response {
@@ -518,7 +631,7 @@ async fn download(
         format!("{ROUTE}: alt=media is missing")
     });
     match shared.job(id) {
-        Some(_) => redirect(&format!("{}/_veo-storage/{id}", shared.base_url())),
+        Some(_) => redirect(&format!("{}/_files-storage/{id}", shared.base_url())),
         None => error(StatusCode::NOT_FOUND, "NOT_FOUND", "Requested entity was not found.", vec![]),
     }
 }

@@ -412,6 +412,8 @@ async fn google_genai_judges_the_gemini_emulator_and_adapter() {
     let credentials = credentials(&emulator, KEY, "/v1beta");
     let image = image_request(None, 1);
     let image_body = gemini::image_body(gemini::IMAGE_MODEL, &image);
+    let video = video_request(None);
+    let video_body = gemini::video_body(gemini::VIDEO_MODEL, &video);
     let case = merge(
         chat_case(gemini::TEXT_MODEL, "maxOutputTokens", Value::Null),
         json!({
@@ -423,13 +425,16 @@ async fn google_genai_judges_the_gemini_emulator_and_adapter() {
             "aspect_ratio": image_body.pointer("/generationConfig/imageConfig/aspectRatio"),
             "gemini_image_size": image_body.pointer("/generationConfig/imageConfig/imageSize"),
             "video_model": gemini::VIDEO_MODEL,
+            "video_input": video_body.pointer("/input/0/content"),
+            "video_format": video_body["response_format"],
+            "video_config": video_body.get("generation_config"),
         }),
     );
     let Some(verdict) = judge("gemini", &emulator, KEY, &case).await else { return };
-    assert_checks_pass("gemini", &verdict, 11);
+    assert_checks_pass("gemini", &verdict, 14);
 
     let mut sent = BTreeMap::new();
-    let expected = ["gemini-3.5-flash", "gemini-3.1-flash-image", "veo-3.1-generate-preview"];
+    let expected = ["gemini-3.5-flash", "gemini-3.1-flash-image", "gemini-omni-1.1-flash"];
     sent.insert("models", ours(&emulator, list_models(&provider, &credentials, &expected)).await);
     sent.insert("chat", ours(&emulator, run_chat(&provider, &credentials)).await);
     let images = provider.image().unwrap();
@@ -437,6 +442,14 @@ async fn google_genai_judges_the_gemini_emulator_and_adapter() {
         "image",
         ours(&emulator, async { images.generate(&image, &credentials).await.expect("an image") }).await,
     );
+    let videos = provider.video().unwrap();
+    sent.insert(
+        "video_submit",
+        ours(&emulator, async { videos.submit(&video, &credentials).await.expect("a job") }).await,
+    );
+    let job = videos.submit(&video, &credentials).await.expect("a job");
+    sent.insert("video_poll", ours(&emulator, async { videos.poll(&job.job_id, &video, &credentials).await }).await);
+    sent.insert("video_cancel", ours(&emulator, async { videos.cancel(&job.job_id, &credentials).await }).await);
     assert_same_requests("gemini", &verdict, &sent);
     emulator.assert_conformant();
 }

@@ -98,9 +98,10 @@ async fn estimates_are_what_the_emulated_vendors_then_cost(engine: Engine) {
         takes.body
     );
 
-    // A clip from Gemini's Veo: seconds of video at the table's price per second.
+    // A 3-second clip from Gemini Omni: the video tokens it will report (5,792 a second) at the
+    // table's price per thousand.
     let clip = estimate(json!({"operation": "video", "shot_id": "shot-1", "provider": "gemini"})).await;
-    assert_eq!((clip["calls"].as_i64(), usd(&clip)), (Some(1), 1_200_000), "{clip}");
+    assert_eq!((clip["calls"].as_i64(), usd(&clip)), (Some(1), 304_080), "{clip}");
     let queued = app
         .post_authed(
             "/api/v1/ai/video/generate",
@@ -118,8 +119,8 @@ async fn estimates_are_what_the_emulated_vendors_then_cost(engine: Engine) {
     let report = spent.data();
     let of = |key: &str| report["groups"].as_array().unwrap().iter().find(|g| g["key"] == key).cloned().unwrap();
     assert_eq!(usd(&of("openai")), 53_000, "{report}");
-    assert_eq!(usd(&of("gemini")), 1_200_000, "{report}");
-    assert_eq!(usd(report), 1_253_000);
+    assert_eq!(usd(&of("gemini")), 304_080, "{report}");
+    assert_eq!(usd(report), 357_080);
     assert_eq!(report["unpriced_calls"], 0);
     let by_project = app.get_authed("/api/v1/usage/spending?group_by=project&days=7", &token).await;
     assert_eq!(by_project.data()["groups"][0]["label"], "渡口", "{}", by_project.body);

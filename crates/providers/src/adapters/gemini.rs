@@ -1,6 +1,6 @@
 //! Gemini (the Generative Language API with an API key in `x-goog-api-key`): text and Nano Banana
-//! images through `generateContent`, Veo video through `predictLongRunning` operations whose
-//! result is an auth-gated file that redirects to a storage host. Errors are
+//! images through `generateContent`, Gemini Omni video through background interactions (the
+//! Interactions API) whose result is an auth-gated file that redirects to a storage host. Errors are
 //! `{"error": {"code", "message", "status", "details"}}` with the retry delay in `RetryInfo`.
 //! See `shared/providers/gemini.md`.
 
@@ -23,16 +23,21 @@ pub const NAME: &str = "gemini";
 pub const BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
 pub const TEXT_MODEL: &str = "gemini-3.5-flash";
 pub const IMAGE_MODEL: &str = "gemini-3.1-flash-image";
-pub const VIDEO_MODEL: &str = "veo-3.1-generate-preview";
+/// The Veo 3.1 preview ids were retired on the Developer API (fact sheet §0); Omni replaced them.
+pub const VIDEO_MODEL: &str = "gemini-omni-1.1-flash";
 
 /// The aspect ratios `imageConfig.aspectRatio` takes.
 pub const IMAGE_RATIOS: [&str; 10] = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"];
-/// The aspect ratios Veo takes.
+/// The aspect ratios an Omni video takes (`response_format.aspect_ratio`).
 pub const VIDEO_RATIOS: [&str; 2] = ["16:9", "9:16"];
-/// The clip lengths Veo 3.x takes, in seconds.
-pub const VIDEO_DURATIONS: [u32; 3] = [4, 6, 8];
-/// Veo's resolution; 1080p and 4k would force 8-second clips.
+/// The clip lengths Omni takes: whole seconds from 3 to 10.
+pub const VIDEO_SECONDS: std::ops::RangeInclusive<u32> = 3..=10;
+/// The resolution the price table is for (the API's default).
 const VIDEO_RESOLUTION: &str = "720p";
+
+/// Video output tokens per second of a 720p Omni clip, sound included (the vendor's token count
+/// that resellers quote; the answer's `usage` says what was billed).
+pub const VIDEO_TOKENS_PER_SECOND: i64 = 5_792;
 
 /// Output limit of a text call; thinking tokens count against it on 3.x models.
 const MAX_OUTPUT_TOKENS: u32 = 32_768;
@@ -80,17 +85,18 @@ pub struct Gemini {
 /// The most models one page of `models.list` holds.
 const MODELS_PAGE: u32 = 1000;
 
-/// What a listed model is for here, from its id and `supportedGenerationMethods`: Veo's
-/// long-running predictions make video, Imagen's predictions and the `-image` Gemini models make
-/// pictures, the other `generateContent` models write. Speech, live, embedding and answer-finding
-/// models are not used.
+/// What a listed model is for here, from its id and `supportedGenerationMethods`: the Omni models
+/// make video (through interactions, whatever methods they list), Imagen's predictions and the
+/// `-image` Gemini models make pictures, the other `generateContent` models write. Veo's
+/// `predictLongRunning` models are left out (that API is gone here), as are speech, live,
+/// embedding and answer-finding models.
 pub fn capability_of(id: &str, methods: &[&str]) -> Option<Capability> {
     let id = model_path(id);
     let unused = ["tts", "live", "native-audio", "embedding", "aqa", "robotics", "computer-use"];
     if unused.iter().any(|word| id.contains(word)) {
         return None;
     }
-    if methods.contains(&"predictLongRunning") && id.starts_with("veo") {
+    if id.starts_with("gemini-omni") {
         Some(Capability::Video)
     } else if methods.contains(&"predict") && id.starts_with("imagen") {
         Some(Capability::Image)
@@ -163,9 +169,13 @@ pub fn image_size(model: &str, width: u32, height: u32) -> Option<&'static str> 
     Some(if width.max(height) > 1500 { "2K" } else { "1K" })
 }
 
-/// Veo's `durationSeconds`: the shortest allowed length not shorter than asked, at most 8.
+/// The clip length to ask for: whole seconds, not shorter than asked, within `VIDEO_SECONDS`.
 pub fn video_duration(seconds: f64) -> u32 {
-    VIDEO_DURATIONS.into_iter().find(|allowed| f64::from(*allowed) + 1e-6 >= seconds).unwrap_or(8)
+    let (shortest, longest) = (*VIDEO_SECONDS.start(), *VIDEO_SECONDS.end());
+    if !seconds.is_finite() {
+        return longest;
+    }
+    ((seconds - 1e-6).ceil().max(0.0) as u32).clamp(shortest, longest)
 }
 
 /// Reads a Gemini error body into the common taxonomy. A bad key is a 400 with reason
@@ -319,35 +329,50 @@ pub fn image_body(model: &str, request: &ImageRequest) -> Value {
     })
 }
 
-/// Veo's form of an image: `bytesBase64Encoded` and `mimeType` (not `inlineData`).
-fn veo_image(input: &MediaInput) -> Value {
-    json!({"bytesBase64Encoded": raw_base64(input), "mimeType": input.content_type.to_ascii_lowercase()})
+/// An image block of an interaction's input: inline base64 with its MIME type.
+fn image_block(input: &MediaInput) -> Value {
+    json!({"type": "image", "data": raw_base64(input), "mime_type": input.content_type.to_ascii_lowercase()})
 }
 
-/// The `predictLongRunning` body of a video request. A grid image is the start frame.
-pub fn video_body(request: &VideoRequest) -> Value {
-    let (start, end) = match &request.frames {
-        VideoFrames::Start(start) => (start, None),
-        VideoFrames::StartEnd(start, end) => (start, Some(end)),
-        VideoFrames::Grid { image, .. } => (image, None),
+/// The body of `POST /interactions` for a clip: a background interaction whose input is one
+/// user turn (the prompt, then the frames) and whose `response_format` asks for a video delivered
+/// as a file link. A start frame alone is `image_to_video`; with an end frame the model is left to
+/// infer the interpolation from the two images, in order, as the prompt says. A grid image is the
+/// start frame.
+pub fn video_body(model: &str, request: &VideoRequest) -> Value {
+    let (frames, task) = match &request.frames {
+        VideoFrames::Start(start) => (vec![start], Some("image_to_video")),
+        VideoFrames::StartEnd(start, end) => (vec![start, end], None),
+        VideoFrames::Grid { image, .. } => (vec![image], Some("image_to_video")),
     };
-    let mut instance = json!({"prompt": request.prompt, "image": veo_image(start)});
-    if let Some(end) = end {
-        instance["lastFrame"] = veo_image(end);
-    }
-    json!({
-        "instances": [instance],
-        "parameters": {
-            "aspectRatio": nearest_ratio(request.width, request.height, &VIDEO_RATIOS),
-            "durationSeconds": video_duration(request.duration),
+    let prompt = if frames.len() == 2 {
+        format!("{}\n\nThe first image is the opening frame and the second image the closing frame.", request.prompt)
+    } else {
+        request.prompt.clone()
+    };
+    let mut content = vec![json!({"type": "text", "text": prompt})];
+    content.extend(frames.into_iter().map(image_block));
+    let mut body = json!({
+        "model": model,
+        "background": true,
+        "input": [{"type": "user_input", "content": content}],
+        "response_format": {
+            "type": "video",
+            "aspect_ratio": nearest_ratio(request.width, request.height, &VIDEO_RATIOS),
+            "duration": format!("{}s", video_duration(request.duration)),
             "resolution": VIDEO_RESOLUTION,
+            "delivery": "uri",
         },
-    })
+    });
+    if let Some(task) = task {
+        body["generation_config"] = json!({"video_config": {"task": task}});
+    }
+    body
 }
 
-/// What a finished-or-not operation says: still running, failed, refused, or the video's location.
+/// Where a background interaction stands: still running, or the video's location.
 #[derive(Debug, PartialEq)]
-pub enum OperationState {
+pub enum InteractionState {
     Running,
     /// The link of the video file (auth-gated).
     Uri(String),
@@ -355,36 +380,101 @@ pub enum OperationState {
     Inline(String),
 }
 
-pub fn read_operation(operation: &Value) -> Result<OperationState, ProviderError> {
-    if !operation.get("done").and_then(Value::as_bool).unwrap_or(false) {
-        return Ok(OperationState::Running);
-    }
-    if let Some(error) = operation.get("error").filter(|e| !e.is_null()) {
-        let message = error.get("message").and_then(Value::as_str).unwrap_or("the operation failed");
-        let code = error.get("code").map(Value::to_string).unwrap_or_else(|| "?".into());
-        return Err(ProviderError::Permanent { message: format!("{NAME}: the video failed: {message} (code {code})") });
-    }
-    let response = operation.pointer("/response/generateVideoResponse").unwrap_or(&Value::Null);
-    if let Some(video) = response.pointer("/generatedSamples/0/video") {
-        if let Some(uri) = video.get("uri").and_then(Value::as_str).filter(|u| !u.is_empty()) {
-            return Ok(OperationState::Uri(uri.to_owned()));
-        }
-        if let Some(encoded) = video.get("bytesBase64Encoded").and_then(Value::as_str) {
-            return Ok(OperationState::Inline(encoded.to_owned()));
-        }
-        return Err(ProviderError::Malformed { message: format!("{NAME}: the video sample has no uri") });
-    }
-    let reasons: Vec<&str> = response
-        .get("raiMediaFilteredReasons")
+/// The content blocks of the interaction's model output steps, in order.
+fn output_blocks(interaction: &Value) -> impl Iterator<Item = &Value> {
+    interaction
+        .get("steps")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let filtered = response.get("raiMediaFilteredCount").and_then(Value::as_u64).unwrap_or(0);
-    if !reasons.is_empty() || filtered > 0 {
-        let reason = if reasons.is_empty() { "filtered by safety checks".to_owned() } else { reasons.join("; ") };
-        return Err(refused("video", "RAI", Some(&reason)));
+        .into_iter()
+        .flatten()
+        .filter(|step| step.get("type").and_then(Value::as_str) == Some("model_output"))
+        .flat_map(|step| step.get("content").and_then(Value::as_array).into_iter().flatten())
+}
+
+/// Whether an error reads as a content-policy block rather than a fault.
+fn is_policy_block(error: &Value) -> bool {
+    let reasons = error
+        .get("details")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|detail| detail.get("reason").and_then(Value::as_str));
+    let text = [error.get("code"), error.get("message")]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    reasons.into_iter().any(|reason| REFUSALS.contains(&reason))
+        || ["safety", "blocked", "prohibited", "responsible ai"].iter().any(|word| text.contains(word))
+}
+
+/// The first error the interaction or one of its output steps records.
+fn interaction_error(interaction: &Value) -> Option<&Value> {
+    let step_error = interaction
+        .get("steps")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|step| step.get("error"))
+        .find(|error| !error.is_null());
+    interaction.pointer("/errors/0").or(step_error)
+}
+
+pub fn read_interaction(interaction: &Value) -> Result<InteractionState, ProviderError> {
+    let status = interaction.get("status").and_then(Value::as_str).unwrap_or_default();
+    match status {
+        "in_progress" | "queued" => return Ok(InteractionState::Running),
+        "completed" => {}
+        "failed" | "cancelled" | "incomplete" | "budget_exceeded" => {
+            let error = interaction_error(interaction);
+            let message = error.and_then(|e| e.get("message")).and_then(Value::as_str).unwrap_or(status);
+            if error.is_some_and(is_policy_block) {
+                return Err(refused("video", "SAFETY", Some(message)));
+            }
+            return Err(ProviderError::Permanent { message: format!("{NAME}: the video {status}: {message}") });
+        }
+        other => {
+            return Err(ProviderError::Malformed {
+                message: format!("{NAME}: a video interaction in state '{other}', which a video never enters"),
+            });
+        }
     }
-    Err(ProviderError::Malformed { message: format!("{NAME}: the finished operation holds no video") })
+    if let Some(video) =
+        output_blocks(interaction).find(|block| block.get("type").and_then(Value::as_str) == Some("video"))
+    {
+        if let Some(uri) = video.get("uri").and_then(Value::as_str).filter(|u| !u.is_empty()) {
+            return Ok(InteractionState::Uri(uri.to_owned()));
+        }
+        if let Some(encoded) = video.get("data").and_then(Value::as_str).filter(|d| !d.is_empty()) {
+            return Ok(InteractionState::Inline(encoded.to_owned()));
+        }
+        return Err(ProviderError::Malformed { message: format!("{NAME}: the video block has neither uri nor data") });
+    }
+    if let Some(error) = interaction_error(interaction).filter(|e| is_policy_block(e)) {
+        let message = error.get("message").and_then(Value::as_str);
+        return Err(refused("video", "SAFETY", message));
+    }
+    // A model that declines answers in words instead of a clip.
+    let said: Vec<&str> = output_blocks(interaction)
+        .filter(|block| block.get("type").and_then(Value::as_str) == Some("text"))
+        .filter_map(|block| block.get("text").and_then(Value::as_str))
+        .collect();
+    if !said.is_empty() {
+        return Err(refused("video", "NO_VIDEO", Some(excerpt(&said.join(" ")).as_str())));
+    }
+    Err(ProviderError::Malformed { message: format!("{NAME}: the finished interaction holds no video") })
+}
+
+/// The video output tokens the interaction reports (what Omni bills the clip by).
+fn video_tokens(interaction: &Value) -> Option<i64> {
+    interaction
+        .pointer("/usage/output_tokens_by_modality")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|entry| entry.get("modality").and_then(Value::as_str) == Some("video"))
+        .and_then(|entry| Usage::count_at(entry, "/tokens"))
 }
 
 /// Whether a downloaded file can be a video: not empty, and not an HTML or JSON page.
@@ -401,13 +491,21 @@ fn same_origin(uri: &str, base: &str) -> bool {
     }
 }
 
-/// An operation name as the vendor gives it (`models/…/operations/…`), never a URL or a climb.
-fn operation_path(job_id: &str) -> Result<&str, ProviderError> {
-    let name = job_id.trim().trim_start_matches('/');
-    if name.is_empty() || name.contains("://") || name.split('/').any(|s| s == "..") || name.contains(['?', '#']) {
-        return Err(ProviderError::Permanent { message: format!("{NAME}: '{job_id}' is not an operation name") });
+/// An interaction id as the vendor gives it: one path segment of letters, digits, `_` and `-`.
+/// A Veo operation name (`models/…/operations/…`) from before the move to interactions is not one.
+fn interaction_id(job_id: &str) -> Result<&str, ProviderError> {
+    let id = job_id.trim();
+    if id.contains("/operations/") {
+        return Err(ProviderError::Permanent {
+            message: format!(
+                "{NAME}: '{job_id}' is a Veo operation; Veo's preview models were retired on this API — retry the task to submit it anew"
+            ),
+        });
     }
-    Ok(name)
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(ProviderError::Permanent { message: format!("{NAME}: '{job_id}' is not an interaction id") });
+    }
+    Ok(id)
 }
 
 impl Gemini {
@@ -525,14 +623,15 @@ impl VideoModel for Gemini {
     async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError> {
         let auth = Auth::GoogApiKey(api_key(NAME, credentials)?.into());
         let model = model(request.model.as_deref(), VIDEO_MODEL);
-        let url = format!("{}/models/{}:predictLongRunning", base_url(credentials, BASE_URL), model_path(&model));
-        let call = self.transport.post(NAME, &url)?.json(&video_body(request));
+        let url = format!("{}/interactions", base_url(credentials, BASE_URL));
+        let call = self.transport.post(NAME, &url)?.json(&video_body(model_path(&model), request));
         let answer = self.transport.send(NAME, auth.apply(call)).await?;
         if !answer.is_success() {
             return Err(error_of(&answer));
         }
-        let operation = answer.json(NAME)?;
-        let job_id = field(NAME, &operation, "/name")?.to_owned();
+        let interaction = answer.json(NAME)?;
+        let job_id = field(NAME, &interaction, "/id")?.to_owned();
+        interaction_id(&job_id)?;
         Ok(VideoJob { job_id, model })
     }
 
@@ -545,16 +644,35 @@ impl VideoModel for Gemini {
         let key = api_key(NAME, credentials)?;
         let auth = Auth::GoogApiKey(key.into());
         let base = base_url(credentials, BASE_URL);
-        let call = self.transport.get(NAME, &format!("{base}/{}", operation_path(job_id)?))?;
-        let answer = self.transport.send(NAME, auth.apply(call)).await?;
+        let url = format!("{base}/interactions/{}?stream=false", interaction_id(job_id)?);
+        let answer = self.transport.send(NAME, auth.apply(self.transport.get(NAME, &url)?)).await?;
         if !answer.is_success() {
             return Err(error_of(&answer));
         }
-        match read_operation(&answer.json(NAME)?)? {
-            OperationState::Running => Ok(VideoPoll::Running { progress: None }),
-            OperationState::Uri(uri) => Ok(VideoPoll::done(self.download(&uri, &base, key).await?)),
-            OperationState::Inline(encoded) => Ok(VideoPoll::done(decode_base64(NAME, &encoded, "video/mp4")?)),
+        let interaction = answer.json(NAME)?;
+        let media = match read_interaction(&interaction)? {
+            InteractionState::Running => return Ok(VideoPoll::Running { progress: None }),
+            InteractionState::Uri(uri) => self.download(&uri, &base, key).await?,
+            InteractionState::Inline(encoded) => decode_base64(NAME, &encoded, "video/mp4")?,
+        };
+        let usage = Usage { tokens: video_tokens(&interaction), ..Usage::default() };
+        Ok(VideoPoll::Done { media, usage, seed: None })
+    }
+
+    fn expected_usage(&self, _model: &str, seconds: f64, _width: u32, _height: u32) -> Usage {
+        let seconds = i64::from(video_duration(seconds));
+        Usage { tokens: Some(seconds * VIDEO_TOKENS_PER_SECOND), ..Usage::default() }
+    }
+
+    /// `POST /interactions/{id}/cancel`: a background interaction stops and is not billed further.
+    async fn cancel(&self, job_id: &str, credentials: &Credentials) -> Result<(), ProviderError> {
+        let auth = Auth::GoogApiKey(api_key(NAME, credentials)?.into());
+        let url = format!("{}/interactions/{}/cancel", base_url(credentials, BASE_URL), interaction_id(job_id)?);
+        let answer = self.transport.send(NAME, auth.apply(self.transport.post(NAME, &url)?)).await?;
+        if !answer.is_success() {
+            return Err(error_of(&answer));
         }
+        Ok(())
     }
 }
 
@@ -569,7 +687,8 @@ mod tests {
             Some(Capability::Text)
         );
         assert_eq!(capability_of("models/gemini-3.1-flash-image", &["generateContent"]), Some(Capability::Image));
-        assert_eq!(capability_of("models/veo-4.0-generate", &["predictLongRunning"]), Some(Capability::Video));
+        assert_eq!(capability_of("models/gemini-omni-1.2-flash", &["generateContent"]), Some(Capability::Video));
+        assert_eq!(capability_of("models/veo-4.0-generate", &["predictLongRunning"]), None);
         assert_eq!(capability_of("models/imagen-4.0-generate-001", &["predict"]), Some(Capability::Image));
         assert_eq!(capability_of("models/gemini-2.5-flash-preview-tts", &["generateContent"]), None);
         assert_eq!(capability_of("models/gemini-embedding-001", &["embedContent"]), None);
@@ -595,12 +714,12 @@ mod tests {
 
     #[test]
     fn video_parameters_take_allowed_values() {
-        assert_eq!(video_duration(3.0), 4);
+        assert_eq!(video_duration(2.0), 3);
         assert_eq!(video_duration(4.0), 4);
-        assert_eq!(video_duration(5.0), 6);
-        assert_eq!(video_duration(6.5), 8);
-        assert_eq!(video_duration(12.0), 8);
-        assert_eq!(video_duration(f64::NAN), 8);
+        assert_eq!(video_duration(4.2), 5);
+        assert_eq!(video_duration(6.5), 7);
+        assert_eq!(video_duration(12.0), 10);
+        assert_eq!(video_duration(f64::NAN), 10);
         assert_eq!(nearest_ratio(1920, 1080, &VIDEO_RATIOS), "16:9");
         assert_eq!(nearest_ratio(1440, 2560, &VIDEO_RATIOS), "9:16");
         assert_eq!(nearest_ratio(1000, 1000, &VIDEO_RATIOS), "16:9");
@@ -611,7 +730,7 @@ mod tests {
     }
 
     #[test]
-    fn video_bodies_carry_frames_in_veo_form() {
+    fn video_bodies_are_background_interactions_with_frames_in_order() {
         let request = VideoRequest {
             prompt: "door".into(),
             frames: VideoFrames::StartEnd(png("a"), png("b")),
@@ -623,14 +742,25 @@ mod tests {
             idempotency_key: None,
             vendor_label: false,
         };
-        let body = video_body(&request);
-        assert_eq!(body["instances"][0]["image"], json!({"bytesBase64Encoded": "YQ==", "mimeType": "image/png"}));
-        assert_eq!(body["instances"][0]["lastFrame"]["bytesBase64Encoded"], "Yg==");
-        assert_eq!(body["parameters"], json!({"aspectRatio": "9:16", "durationSeconds": 6, "resolution": "720p"}));
+        let body = video_body(VIDEO_MODEL, &request);
+        assert_eq!(body["model"], VIDEO_MODEL);
+        assert_eq!(body["background"], true);
+        let content = &body["input"][0]["content"];
+        assert_eq!(body["input"][0]["type"], "user_input");
+        assert!(content[0]["text"].as_str().unwrap().starts_with("door\n\nThe first image is the opening frame"));
+        assert_eq!(content[1], json!({"type": "image", "data": "YQ==", "mime_type": "image/png"}));
+        assert_eq!(content[2]["data"], "Yg==");
+        assert_eq!(
+            body["response_format"],
+            json!({"type": "video", "aspect_ratio": "9:16", "duration": "5s", "resolution": "720p", "delivery": "uri"})
+        );
+        assert!(body.get("generation_config").is_none(), "the model infers first-and-last-frame from two images");
         let grid = VideoRequest { frames: VideoFrames::Grid { image: png("g"), panels: 4 }, ..request };
-        let body = video_body(&grid);
-        assert_eq!(body["instances"][0]["image"]["bytesBase64Encoded"], "Zw==");
-        assert!(body["instances"][0].get("lastFrame").is_none());
+        let body = video_body(VIDEO_MODEL, &grid);
+        assert_eq!(body["input"][0]["content"][0]["text"], "door");
+        assert_eq!(body["input"][0]["content"][1]["data"], "Zw==");
+        assert_eq!(body["input"][0]["content"].as_array().unwrap().len(), 2);
+        assert_eq!(body["generation_config"], json!({"video_config": {"task": "image_to_video"}}));
     }
 
     #[test]
@@ -734,25 +864,36 @@ mod tests {
     }
 
     #[test]
-    fn operations_map_to_running_done_failed_and_filtered() {
-        assert_eq!(read_operation(&json!({"name": "op"})).unwrap(), OperationState::Running);
-        assert_eq!(read_operation(&json!({"name": "op", "done": false})).unwrap(), OperationState::Running);
-        let done = json!({"done": true, "response": {"generateVideoResponse": {"generatedSamples": [
-            {"video": {"uri": "https://example.test/v1beta/files/x:download?alt=media"}}]}}});
-        assert_eq!(
-            read_operation(&done).unwrap(),
-            OperationState::Uri("https://example.test/v1beta/files/x:download?alt=media".into())
-        );
-        let failed = json!({"done": true, "error": {"code": 3, "message": "bad image"}});
+    fn interactions_map_to_running_done_failed_and_refused() {
+        assert_eq!(read_interaction(&json!({"id": "v1", "status": "in_progress"})).unwrap(), InteractionState::Running);
+        assert_eq!(read_interaction(&json!({"id": "v1", "status": "queued"})).unwrap(), InteractionState::Running);
+        let uri = "https://example.test/v1beta/files/x:download?alt=media";
+        let done = json!({"status": "completed", "steps": [
+            {"type": "thought", "summary": []},
+            {"type": "model_output", "content": [{"type": "video", "uri": uri, "mime_type": "video/mp4"}]}],
+            "usage": {"output_tokens_by_modality": [{"modality": "text", "tokens": 3}, {"modality": "video", "tokens": 46336}]}});
+        assert_eq!(read_interaction(&done).unwrap(), InteractionState::Uri(uri.into()));
+        assert_eq!(video_tokens(&done), Some(46_336));
+        let inline = json!({"status": "completed", "steps": [{"type": "model_output", "content": [{"type": "video", "data": "AAAA"}]}]});
+        assert_eq!(read_interaction(&inline).unwrap(), InteractionState::Inline("AAAA".into()));
+        let failed = json!({"status": "failed", "errors": [{"code": "internal", "message": "the render crashed"}]});
         assert!(
-            matches!(read_operation(&failed), Err(ProviderError::Permanent { message }) if message.contains("bad image"))
+            matches!(read_interaction(&failed), Err(ProviderError::Permanent { message }) if message.contains("render crashed") && !message.contains("content policy"))
         );
-        let filtered = json!({"done": true, "response": {"generateVideoResponse": {"raiMediaFilteredCount": 1,
-            "raiMediaFilteredReasons": ["The prompt could not be submitted."]}}});
+        let blocked = json!({"status": "failed", "steps": [{"type": "model_output", "error": {"code": 3,
+            "message": "The input image was blocked.", "details": [{"reason": "IMAGE_SAFETY"}]}}]});
         assert!(
-            matches!(read_operation(&filtered), Err(ProviderError::Permanent { message }) if message.contains("could not be submitted"))
+            matches!(read_interaction(&blocked), Err(ProviderError::Permanent { message }) if message.contains("content policy") && message.contains("was blocked"))
         );
-        assert!(matches!(read_operation(&json!({"done": true, "response": {}})), Err(ProviderError::Malformed { .. })));
+        let words = json!({"status": "completed", "steps": [{"type": "model_output", "content": [{"type": "text", "text": "I can't make that clip."}]}]});
+        assert!(
+            matches!(read_interaction(&words), Err(ProviderError::Permanent { message }) if message.contains("can't make that clip"))
+        );
+        assert!(matches!(read_interaction(&json!({"status": "completed"})), Err(ProviderError::Malformed { .. })));
+        assert!(matches!(
+            read_interaction(&json!({"status": "requires_action"})),
+            Err(ProviderError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -768,8 +909,12 @@ mod tests {
         assert!(same_origin("https://generativelanguage.googleapis.com/v1beta/files/a:download", BASE_URL));
         assert!(!same_origin("https://storage.example.com/a.mp4", BASE_URL));
         assert!(!same_origin("http://generativelanguage.googleapis.com/v1beta/files/a", BASE_URL));
-        assert_eq!(operation_path("models/veo/operations/1").unwrap(), "models/veo/operations/1");
-        assert!(operation_path("https://elsewhere.test/x").is_err());
-        assert!(operation_path("models/../../x").is_err());
+        assert_eq!(interaction_id("v1_ChdYb3Vy-abc").unwrap(), "v1_ChdYb3Vy-abc");
+        assert!(interaction_id("https://elsewhere.test/x").is_err());
+        assert!(interaction_id("../x").is_err());
+        assert!(interaction_id("a?b").is_err());
+        assert!(
+            matches!(interaction_id("models/veo-3.1-generate-preview/operations/7q"), Err(ProviderError::Permanent { message }) if message.contains("retry the task"))
+        );
     }
 }

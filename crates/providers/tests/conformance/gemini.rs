@@ -21,7 +21,7 @@ async fn the_key_stays_on_the_vendor_host() {
     crate::scenarios::happy_path(&subject, cinegen_providers::Capability::Video).await;
     let calls = subject.emulator.calls();
     assert!(calls.iter().any(|c| c.starts_with("GET /v1beta/files/") && c.ends_with(":download")), "{calls:?}");
-    let storage = calls.iter().find(|c| c.starts_with("GET /_veo-storage/")).expect("the storage host was called");
+    let storage = calls.iter().find(|c| c.starts_with("GET /_files-storage/")).expect("the storage host was called");
     let leaked = format!("{}{}", subject.emulator.base_url, storage.trim_start_matches("GET "));
     reqwest::Client::new().get(leaked).header("x-goog-api-key", "AIza-gemini-test").send().await.expect("an answer");
     let violations = subject.emulator.violations();

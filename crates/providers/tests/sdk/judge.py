@@ -165,7 +165,7 @@ def judge_gemini():
     models = operation("models", lambda: list(client.models.list(config={"page_size": 1000})))
     if models is not None:
         check("models: the SDK reads the list", [m.name for m in models][:1] == ["models/gemini-3.5-flash"], [m.name for m in models])
-        check("models: actions are read", "predictLongRunning" in (models[-1].supported_actions or []), models[-1])
+        check("models: actions are read", "generateContent" in (models[-1].supported_actions or []), models[-1])
     paged = list(client.models.list(config={"page_size": 2}))
     check("models: the SDK follows nextPageToken through every page", len(paged) == len(models or []) == 5, [m.name for m in paged])
     text_config = types.GenerateContentConfig(
@@ -189,14 +189,26 @@ def judge_gemini():
         images = [part.inline_data.data for part in answer.candidates[0].content.parts if part.inline_data]
         check("image: answer holds an inline PNG", images and images[0].startswith(b"\x89PNG"), len(images))
 
-    # Veo's `predictLongRunning` is not driven here: google-genai (3.x) offers `generate_videos`
-    # only in Agent Platform (Vertex) mode and refuses it on the Developer API, which agrees with
-    # the fact sheet's retirement of the Veo 3.1 preview ids there. The check pins that fact.
-    try:
-        client.models.generate_videos(model=CASE["video_model"], prompt=CASE["prompt"])
-        check("video: the SDK still refuses Veo on the Developer API", False, "generate_videos was accepted")
-    except ValueError as error:
-        check("video: the SDK still refuses Veo on the Developer API", "Developer API" in str(error), error)
+    # Video: Gemini Omni through the Interactions API (google-genai 3.x refuses Veo's
+    # `generate_videos` on the Developer API, as the fact sheet's retirement of the Veo ids says).
+    video_args = dict(model=CASE["video_model"], background=True, input=CASE["video_input"], response_format=CASE["video_format"])
+    if CASE.get("video_config"):
+        video_args["generation_config"] = CASE["video_config"]
+    created = operation("video_submit", lambda: client.interactions.create(**video_args))
+    if created is not None:
+        check("video: submit answers an interaction in progress", created.id and created.status == "in_progress", created)
+        done = operation("video_poll", lambda: client.interactions.get(created.id))
+        for _ in range(10):
+            if done is None or done.status not in ("in_progress", "queued"):
+                break
+            done = client.interactions.get(created.id)
+        video = done and done.output_video
+        check("video: the interaction completes with a video link", done is not None and done.status == "completed" and video and video.uri, done)
+        tokens = {m.modality: m.tokens for m in (done.usage.output_tokens_by_modality or [])} if done and done.usage else {}
+        check("video: the SDK reads the video tokens used", tokens.get("video", 0) > 0, done and done.usage)
+        second = client.interactions.create(**video_args)
+        cancelled = operation("video_cancel", lambda: client.interactions.cancel(second.id))
+        check("video: a running interaction can be cancelled", cancelled is not None and cancelled.status == "cancelled", cancelled)
 
     def denied():
         fault("unauthorized")
