@@ -340,7 +340,18 @@ pub(crate) async fn create_task(State(shared): State<Arc<Shared>>, headers: Head
     };
     check_task(&shared, ROUTE, &body);
     let id = shared.new_id("cgt-20261126103000-");
+    let callback = body.get("callback_url").filter(|url| !url.is_null()).cloned();
     shared.add_job(&id, Job { kind: "video".into(), request: body, polls: 0, cancelled: false, refused });
+    if let Some(url) = callback {
+        match url.as_str().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+            Some(url) => shared.schedule_callback(
+                &id,
+                url,
+                Box::new(|shared, id, job| Box::pin(async move { task_view(&shared, &id, &job).await })),
+            ),
+            None => shared.violation(format!("{ROUTE}: callback_url {url} is not an http(s) URL")),
+        }
+    }
     json(StatusCode::OK, json!({"id": id}))
 }
 
@@ -368,6 +379,11 @@ pub(crate) async fn get_task(
     let Some(job) = shared.poll_job(&id) else {
         return not_found(&id);
     };
+    json(StatusCode::OK, task_view(&shared, &id, &job).await)
+}
+
+/// The task object as `GET …/tasks/{id}` answers it (and the callback posts it).
+async fn task_view(shared: &Shared, id: &str, job: &Job) -> Value {
     let model = job.request["model"].clone();
     let mut task = json!({"id": id, "model": model, "created_at": 1765510475, "updated_at": 1765510559,
                           "resolution": job.request["resolution"], "ratio": "16:9",
@@ -394,7 +410,7 @@ pub(crate) async fn get_task(
         let tokens = video_tokens(&job.request);
         task["usage"] = json!({"completion_tokens": tokens, "total_tokens": tokens});
     }
-    json(StatusCode::OK, task)
+    task
 }
 
 /// The tokens Ark bills a clip by: width × height × (24 × seconds + 1) / 1024 at the tier's

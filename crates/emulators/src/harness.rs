@@ -69,7 +69,15 @@ pub struct Shared {
     recorded: Mutex<Vec<Value>>,
     /// Job submissions still to be accepted and then never answered (a crash, a cut line).
     lost_answers: AtomicU32,
+    /// When set, jobs that name a callback URL finish this long after submission and the
+    /// vendor's callback is posted there; unset, callbacks never come (an unreachable address).
+    callback_after: Mutex<Option<Duration>>,
+    /// Callbacks posted so far: (url, the HTTP status the receiver answered).
+    callbacks_sent: Mutex<Vec<(String, u16)>>,
 }
+
+/// Renders the body of a job's callback: the vendor's view of the finished job.
+pub type CallbackBody = Box<dyn FnOnce(Arc<Shared>, String, Job) -> futures::future::BoxFuture<'static, Value> + Send>;
 
 impl Shared {
     pub fn new(key: &str, secret: Option<&str>) -> Arc<Self> {
@@ -90,6 +98,8 @@ impl Shared {
             requests_seen: AtomicU32::new(0),
             recorded: Mutex::default(),
             lost_answers: AtomicU32::new(0),
+            callback_after: Mutex::new(None),
+            callbacks_sent: Mutex::default(),
         })
     }
 
@@ -246,6 +256,50 @@ impl Shared {
     pub async fn never_answer(&self) -> Response {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         StatusCode::GATEWAY_TIMEOUT.into_response()
+    }
+
+    /// Jobs naming a callback URL finish `after` their submission and are called back.
+    pub fn call_back_after(&self, after: Duration) {
+        *self.callback_after.lock().unwrap() = Some(after);
+    }
+
+    /// The callbacks posted so far, with the status each receiver answered.
+    pub fn callbacks_sent(&self) -> Vec<(String, u16)> {
+        self.callbacks_sent.lock().unwrap().clone()
+    }
+
+    /// Makes job `id` done at its next poll.
+    pub fn finish_job(&self, id: &str) {
+        let threshold = self.polls_until_done.load(Ordering::Relaxed);
+        if let Some(job) = self.jobs.lock().unwrap().get_mut(id) {
+            job.polls = job.polls.max(threshold);
+        }
+    }
+
+    /// Where callbacks are on, finishes job `id` after the set delay and posts `body`'s
+    /// rendering of it to `url`, as the vendor does on a status change (retried up to 3 times
+    /// while the receiver does not answer 2xx, as Ark documents).
+    pub fn schedule_callback(self: &Arc<Self>, id: &str, url: &str, body: CallbackBody) {
+        let Some(after) = *self.callback_after.lock().unwrap() else { return };
+        let (shared, id, url) = (self.clone(), id.to_owned(), url.to_owned());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            shared.finish_job(&id);
+            let Some(job) = shared.job(&id) else { return };
+            let payload = body(shared.clone(), id.clone(), job).await;
+            let client = reqwest::Client::new();
+            for _ in 0..3 {
+                let status = match client.post(&url).json(&payload).send().await {
+                    Ok(answer) => answer.status().as_u16(),
+                    Err(_) => 0,
+                };
+                shared.callbacks_sent.lock().unwrap().push((url.clone(), status));
+                if (200..300).contains(&status) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
     }
 
     pub fn job(&self, id: &str) -> Option<Job> {

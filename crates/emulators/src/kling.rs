@@ -163,14 +163,20 @@ fn check_prompt(shared: &Shared, route: &str, body: &Value, required: bool) {
 }
 
 fn created(shared: &Shared, kind: &str, body: Value, refused: bool) -> Response {
+    created_task(shared, kind, body, refused).1
+}
+
+/// Files a task and answers it, with its id.
+fn created_task(shared: &Shared, kind: &str, body: Value, refused: bool) -> (String, Response) {
     let task_id = shared.new_id("86543210987654");
     let info = task_info(&body);
     shared.add_job(&task_id, Job { kind: kind.into(), request: body, polls: 0, cancelled: false, refused });
     let millis = now() * 1000;
-    success(
+    let answer = success(
         shared,
         json!({"task_id": task_id, "task_status": "submitted", "task_info": info, "created_at": millis, "updated_at": millis}),
-    )
+    );
+    (task_id, answer)
 }
 
 /// Who may call: Kling itself takes its signed JWT; a relay (Yunwu's `/kling/…` passthrough)
@@ -365,6 +371,14 @@ async fn create_video_from(shared: &Arc<Shared>, caller: Caller, headers: &Heade
         }
     }
     shared.expect(body.get("aspect_ratio").is_none(), || format!("{ROUTE}: image2video has no aspect_ratio"));
+    if let Some(negative) = body.get("negative_prompt") {
+        shared.expect(negative.as_str().is_some_and(|n| n.chars().count() <= 2500), || {
+            format!("{ROUTE}: negative_prompt is not a string of at most 2500 characters")
+        });
+    }
+    if let Some(camera) = body.get("camera_control") {
+        check_camera_control(shared, ROUTE, &body, camera);
+    }
     if let Some(key) = body.get("external_task_id") {
         let Some(key) = key.as_str().filter(|k| !k.is_empty()) else {
             shared.violation(format!("{ROUTE}: external_task_id {key} is not a string"));
@@ -376,11 +390,63 @@ async fn create_video_from(shared: &Arc<Shared>, caller: Caller, headers: &Heade
             return error(&shared, StatusCode::BAD_REQUEST, 1201, "external_task_id already exists");
         }
     }
-    let answer = created(&shared, "video", body, refused);
+    let callback = body.get("callback_url").filter(|url| !url.is_null()).cloned();
+    let (id, answer) = created_task(shared, "video", body, refused);
+    if let Some(url) = callback {
+        match url.as_str().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+            Some(url) => shared.schedule_callback(
+                &id,
+                url,
+                Box::new(|shared, id, job| {
+                    Box::pin(async move {
+                        let mp4 = sample_mp4().await;
+                        let data = task_data(&shared, &id, &job, |job| video_result(&shared, mp4, job));
+                        json!({"code": 0, "message": "SUCCEED", "request_id": request_id(&shared), "data": data})
+                    })
+                }),
+            ),
+            None => shared.violation(format!("{ROUTE}: callback_url {url} is not an http(s) URL")),
+        }
+    }
     if shared.take_lost_answer() {
         return shared.never_answer().await;
     }
     answer
+}
+
+/// `camera_control`: a preset type, or `simple` with exactly one of six axes in [-10, 10] set;
+/// only on the models the capability map gives it, and never with an end frame or a motion brush.
+fn check_camera_control(shared: &Shared, route: &str, body: &Value, camera: &Value) {
+    const PRESETS: [&str; 4] = ["down_back", "forward_up", "right_turn_forward", "left_turn_forward"];
+    const AXES: [&str; 6] = ["horizontal", "vertical", "pan", "tilt", "roll", "zoom"];
+    let model = body["model_name"].as_str().unwrap_or("kling-v1");
+    shared.expect(model == "kling-v1" || model == "kling-v1-5", || format!("{route}: {model} takes no camera_control"));
+    for excluded in ["image_tail", "static_mask", "dynamic_masks"] {
+        shared.expect(body.get(excluded).is_none(), || format!("{route}: camera_control with {excluded}"));
+    }
+    match camera["type"].as_str() {
+        Some("simple") => {
+            let config = &camera["config"];
+            let unknown = config.as_object().into_iter().flat_map(|c| c.keys()).find(|k| !AXES.contains(&k.as_str()));
+            shared.expect(unknown.is_none(), || format!("{route}: camera_control.config has '{unknown:?}'"));
+            let set: Vec<f64> = AXES
+                .iter()
+                .filter_map(|axis| config.get(*axis).and_then(Value::as_f64))
+                .filter(|v| *v != 0.0)
+                .collect();
+            shared
+                .expect(set.len() == 1, || format!("{route}: a simple camera_control sets {} axes, not 1", set.len()));
+            shared.expect(set.iter().all(|v| (-10.0..=10.0).contains(v)), || {
+                format!("{route}: camera axis outside [-10, 10]")
+            });
+        }
+        Some(preset) if PRESETS.contains(&preset) => {
+            shared.expect(camera.get("config").is_none_or(Value::is_null), || {
+                format!("{route}: preset {preset} with a config")
+            });
+        }
+        other => shared.violation(format!("{route}: camera_control.type {other:?}")),
+    }
 }
 
 /// The latest video tasks, newest first (`pageNum`, `pageSize` as documented).
@@ -446,6 +512,11 @@ fn query(shared: &Shared, kind: &str, task_id: &str, result: impl FnOnce(&Job) -
         Some(job) if job.kind == kind => shared.poll_job(task_id).unwrap_or(job),
         _ => return error(shared, StatusCode::NOT_FOUND, 1203, "task not found"),
     };
+    success(shared, task_data(shared, task_id, &job, result))
+}
+
+/// A task's `data` as the query answers it (and the callback posts it, in the same envelope).
+fn task_data(shared: &Shared, task_id: &str, job: &Job, result: impl FnOnce(&Job) -> Value) -> Value {
     let millis = now() * 1000;
     let mut data = json!({"task_id": task_id, "task_info": task_info(&job.request), "task_status_msg": "",
                           "created_at": millis, "updated_at": millis});
@@ -457,9 +528,16 @@ fn query(shared: &Shared, kind: &str, task_id: &str, result: impl FnOnce(&Job) -
     } else {
         data["task_status"] = json!("succeed");
         data["final_unit_deduction"] = json!("1");
-        data["task_result"] = result(&job);
+        data["task_result"] = result(job);
     }
-    success(shared, data)
+    data
+}
+
+/// A finished video's `task_result`: the clip's link and length.
+fn video_result(shared: &Shared, mp4: Bytes, job: &Job) -> Value {
+    let url = shared.file_url(mp4, "video/mp4", RESULT_TTL);
+    json!({"videos": [{"id": uuid::Uuid::new_v4().to_string(), "url": url,
+                       "duration": job.request["duration"].as_str().unwrap_or("5")}]})
 }
 
 /// Pixels of an `aspect_ratio` at the emulator's small scale.
@@ -503,9 +581,5 @@ async fn query_video_from(shared: &Arc<Shared>, caller: Caller, task_id: &str, h
         return answer;
     }
     let mp4 = sample_mp4().await;
-    query(&shared, "video", &task_id, |job| {
-        let url = shared.file_url(mp4, "video/mp4", RESULT_TTL);
-        json!({"videos": [{"id": uuid::Uuid::new_v4().to_string(), "url": url,
-                           "duration": job.request["duration"].as_str().unwrap_or("5")}]})
-    })
+    query(&shared, "video", &task_id, |job| video_result(&shared, mp4, job))
 }

@@ -190,6 +190,16 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     shared.expect(body.get("response_format").is_none() || model == "MiniMax-Text-01", || {
         format!("{ROUTE}: response_format is only for MiniMax-Text-01; {model} takes JSON by prompt")
     });
+    if let Some(format) = body.get("response_format") {
+        shared.expect(format["type"] == "json_schema", || format!("{ROUTE}: response_format.type {}", format["type"]));
+        shared
+            .expect(format.pointer("/json_schema/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty()), || {
+                format!("{ROUTE}: json_schema.name is missing")
+            });
+        shared.expect(format.pointer("/json_schema/schema/type") == Some(&json!("object")), || {
+            format!("{ROUTE}: json_schema.schema is not an object schema")
+        });
+    }
     if let Some(temperature) = body.get("temperature") {
         let ok = temperature.as_f64().is_some_and(|t| t > 0.0 && t <= 1.0);
         shared.expect(ok, || format!("{ROUTE}: temperature {temperature} is outside (0, 1]"));

@@ -193,6 +193,11 @@ pub struct VideoRequest {
     pub idempotency_key: Option<String>,
     /// As `ImageRequest::vendor_label`.
     pub vendor_label: bool,
+    /// The shot's camera movement, where its words name one, for vendors that steer the camera
+    /// by parameters (the prompt carries the words for all).
+    pub camera: Option<crate::camera::CameraMove>,
+    /// What the clip should not show, for vendors that take it apart from the prompt.
+    pub negative_prompt: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

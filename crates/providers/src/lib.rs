@@ -4,6 +4,7 @@
 //! no key at all; the networked adapters sit beside it.
 
 pub mod adapters;
+pub mod camera;
 pub mod capability;
 pub mod catalog;
 pub mod local;
@@ -12,6 +13,7 @@ pub mod prompts;
 pub mod registry;
 pub mod schemas;
 
+pub use camera::CameraMove;
 pub use capability::{
     Credentials, EMOTIONS, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, PromptTarget, ProviderError,
     SpeechModel, SpeechOutput, SpeechRequest, TextModel, TextOutput, TextRequest, TextTask, Usage, VideoFrames,

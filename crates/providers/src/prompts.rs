@@ -65,6 +65,15 @@ pub fn render(task: &TextTask, language: &str, visual_style: &str) -> (String, S
 }
 
 /// The follow-up that asks a model to correct an answer that did not validate.
+/// What no clip should show, in the project's language: the faults video models are known for.
+/// Vendors that take a negative prompt apart from the prompt get it (Kling).
+pub fn clip_negative(language: &str) -> &'static str {
+    match language {
+        "zh" => "模糊，画面闪烁，人物变形，手部畸形，多余的肢体，面部扭曲，文字，字幕",
+        _ => "blurry, flicker, deformed bodies, malformed hands, extra limbs, distorted faces, text, captions",
+    }
+}
+
 pub fn repair(previous: &str, problem: &str) -> String {
     format!(
         "Your previous answer could not be used: {problem}\nAnswer again with one corrected JSON object only.\n\n\

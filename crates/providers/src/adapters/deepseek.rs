@@ -4,7 +4,7 @@
 //! OpenAI-style bodies read by HTTP status. See `shared/providers/deepseek.md`.
 
 use crate::capability::{Credentials, ProviderError, TextModel, TextOutput, TextRequest};
-use crate::net::chat::{self, ChatDialect, openai_style_error};
+use crate::net::chat::{self, AnswerFormat, ChatDialect, openai_style_error};
 use crate::net::{Answer, Auth, Transport, api_key, base_url, model};
 use crate::registry::{Capability, Provider};
 use serde_json::json;
@@ -23,8 +23,7 @@ pub fn dialect() -> ChatDialect {
     ChatDialect {
         provider: NAME,
         path: "/chat/completions",
-        json_object: true,
-        json_schema: false,
+        answer_format: AnswerFormat::JsonObject,
         max_tokens_field: "max_tokens",
         // Thinking is on by default on the V4 family; JSON tasks do not need it.
         extra: Some(json!({"thinking": {"type": "disabled"}})),

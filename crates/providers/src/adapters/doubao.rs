@@ -8,7 +8,7 @@ use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
     TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
 };
-use crate::net::chat::{self, ChatDialect};
+use crate::net::chat::{self, AnswerFormat, ChatDialect};
 use crate::net::images::{data_uri, decode_base64};
 use crate::net::{Answer, Auth, Classified, Transport, api_key, base_url, classify, model};
 use crate::registry::{Capability, Provider};
@@ -28,8 +28,7 @@ pub const VIDEO_MODEL: &str = "doubao-seedance-1-5-pro-251215";
 static DIALECT: LazyLock<ChatDialect> = LazyLock::new(|| ChatDialect {
     provider: NAME,
     path: "/chat/completions",
-    json_object: true,
-    json_schema: false,
+    answer_format: AnswerFormat::JsonObject,
     max_tokens_field: "max_tokens",
     extra: Some(json!({"thinking": {"type": "disabled"}})),
 });
@@ -655,6 +654,8 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            camera: None,
+            negative_prompt: None,
             vendor_label: false,
         };
         let body = seedance_body(VIDEO_MODEL, &video).unwrap();

@@ -740,6 +740,8 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            camera: None,
+            negative_prompt: None,
             vendor_label: false,
         };
         let body = video_body(VIDEO_MODEL, &request);

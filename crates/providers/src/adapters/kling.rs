@@ -4,6 +4,7 @@
 //! Image generation polls its task inside the one call; video jobs are polled by the caller, with
 //! the endpoint family kept in the job id. See `shared/providers/kling.md`.
 
+use crate::camera::CameraMove;
 use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, Usage, VideoFrames, VideoJob,
     VideoModel, VideoPoll, VideoRequest,
@@ -55,6 +56,10 @@ const MULTI_IMAGE_FAMILY: &str = "images/multi-image2image";
 const MULTI_IMAGE_MODELS: [&str; 2] = ["kling-v2", "kling-v2-1"];
 const MAX_SUBJECTS: usize = 4;
 const IMAGE2VIDEO: &str = "image2video";
+/// The models that take `camera_control` on image-to-video (the capability map).
+const CAMERA_CONTROL_MODELS: [&str; 2] = ["kling-v1", "kling-v1-5"];
+/// How far a simple camera control moves along its axis, of 10.
+const CAMERA_STRENGTH: i32 = 5;
 /// Video endpoint families a job id may name.
 const VIDEO_FAMILIES: [&str; 2] = [IMAGE2VIDEO, "text2video"];
 
@@ -432,6 +437,28 @@ pub fn image_body(request: &ImageRequest, model: &str) -> Value {
     body
 }
 
+/// `camera_control` of type `simple` for a movement: exactly one of Kling's six axes set. Kling
+/// names rotations its own way: `pan` turns the camera up (+) or down (−), `tilt` turns it right
+/// (+) or left (−); `zoom` below zero narrows the field of view (in), above widens it (out).
+pub fn camera_control(movement: CameraMove) -> Value {
+    let (axis, sign) = match movement {
+        CameraMove::PushIn => ("zoom", -1),
+        CameraMove::PullOut => ("zoom", 1),
+        CameraMove::PanLeft => ("tilt", -1),
+        CameraMove::PanRight => ("tilt", 1),
+        CameraMove::TiltUp => ("pan", 1),
+        CameraMove::TiltDown => ("pan", -1),
+        CameraMove::TruckLeft => ("horizontal", -1),
+        CameraMove::TruckRight => ("horizontal", 1),
+        CameraMove::CraneUp => ("vertical", 1),
+        CameraMove::CraneDown => ("vertical", -1),
+        CameraMove::Roll => ("roll", 1),
+    };
+    let mut config = json!({"horizontal": 0, "vertical": 0, "pan": 0, "tilt": 0, "roll": 0, "zoom": 0});
+    config[axis] = json!(sign * CAMERA_STRENGTH);
+    json!({"type": "simple", "config": config})
+}
+
 pub fn video_body(request: &VideoRequest, model: &str) -> Value {
     let (start, tail) = match &request.frames {
         VideoFrames::Start(start) => (start, None),
@@ -445,8 +472,16 @@ pub fn video_body(request: &VideoRequest, model: &str) -> Value {
         "duration": duration(model, request.duration, tail.is_some()),
         "prompt": clip_prompt(&request.prompt, PROMPT_LIMIT),
     });
-    if let Some(tail) = tail {
-        body["image_tail"] = json!(image_field(tail));
+    if let Some(negative) = request.negative_prompt.as_deref().filter(|n| !n.trim().is_empty()) {
+        body["negative_prompt"] = json!(clip_prompt(negative, PROMPT_LIMIT));
+    }
+    match (tail, request.camera) {
+        (Some(tail), _) => body["image_tail"] = json!(image_field(tail)),
+        // Camera control and an end frame exclude each other; the end frame wins.
+        (None, Some(movement)) if CAMERA_CONTROL_MODELS.contains(&model) => {
+            body["camera_control"] = camera_control(movement);
+        }
+        _ => {}
     }
     if let Some(key) = &request.idempotency_key {
         body["external_task_id"] = json!(key);
@@ -566,6 +601,8 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            camera: None,
+            negative_prompt: None,
             vendor_label: false,
         };
         let body = video_body(&request, "kling-v2-1");
@@ -576,6 +613,37 @@ mod tests {
         let body = video_body(&start_only, "kling-v2-1");
         assert!(body.get("image_tail").is_none());
         assert_eq!(body["mode"], "std");
+        assert!(body.get("camera_control").is_none() && body.get("negative_prompt").is_none());
+    }
+
+    #[test]
+    fn camera_movements_steer_the_models_that_take_them_and_negatives_go_apart() {
+        let request = VideoRequest {
+            prompt: "p".into(),
+            frames: VideoFrames::Start(input(b"start")),
+            duration: 5.0,
+            width: 1920,
+            height: 1080,
+            model: None,
+            seed: None,
+            idempotency_key: None,
+            vendor_label: false,
+            camera: Some(CameraMove::PanRight),
+            negative_prompt: Some("blurry".into()),
+        };
+        let body = video_body(&request, "kling-v1-5");
+        assert_eq!(
+            body["camera_control"],
+            json!({"type": "simple", "config": {"horizontal": 0, "vertical": 0, "pan": 0, "tilt": 5, "roll": 0, "zoom": 0}})
+        );
+        assert_eq!(body["negative_prompt"], "blurry");
+        assert!(video_body(&request, "kling-v2-1").get("camera_control").is_none(), "v2 models take no camera control");
+        let with_tail = VideoRequest { frames: VideoFrames::StartEnd(input(b"s"), input(b"e")), ..request };
+        let body = video_body(&with_tail, "kling-v1-5");
+        assert!(body.get("camera_control").is_none() && body.get("image_tail").is_some());
+        assert_eq!(camera_control(CameraMove::PushIn)["config"]["zoom"], -5);
+        assert_eq!(camera_control(CameraMove::TiltUp)["config"]["pan"], 5);
+        assert_eq!(camera_control(CameraMove::CraneDown)["config"]["vertical"], -5);
 
         let image = ImageRequest {
             prompt: "x".repeat(3000),

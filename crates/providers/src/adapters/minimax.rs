@@ -9,7 +9,7 @@ use crate::capability::{
     SpeechRequest, TextModel, TextOutput, TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll,
     VideoRequest, VoiceInfo,
 };
-use crate::net::chat::{self, ChatDialect};
+use crate::net::chat::{self, AnswerFormat, ChatDialect};
 use crate::net::images::{data_uri, decode_base64, nearest_ratio};
 use crate::net::{Answer, Auth, Classified, Transport, api_key, base_url, classify, model};
 use crate::registry::{Capability, Provider};
@@ -43,12 +43,15 @@ pub const VOICES: &[VoiceInfo] = &[
     VoiceInfo { id: "English_Trustworth_Man", name: "Trustworthy Man", language: "en", gender: "male" },
 ];
 
+/// The one MiniMax model that takes `response_format` (a `json_schema`); the M-series take JSON
+/// by prompt only.
+const SCHEMA_MODEL: &str = "MiniMax-Text-01";
+
 /// M-series models take JSON by prompt only: no `response_format`.
 const DIALECT: ChatDialect = ChatDialect {
     provider: NAME,
     path: "/v1/text/chatcompletion_v2",
-    json_object: false,
-    json_schema: false,
+    answer_format: AnswerFormat::Prompt,
     max_tokens_field: "max_completion_tokens",
     extra: None,
 };
@@ -295,11 +298,17 @@ fn id_of(value: Option<&Value>) -> Option<String> {
     }
 }
 
+/// The chat body: the answer's schema for the model that takes one, JSON by prompt for the rest.
+pub fn chat_body(model: &str, request: &TextRequest) -> Value {
+    let format = if model == SCHEMA_MODEL { AnswerFormat::Schema } else { AnswerFormat::Prompt };
+    chat::body(&ChatDialect { answer_format: format, ..DIALECT }, model, request)
+}
+
 #[async_trait::async_trait]
 impl TextModel for MiniMax {
     async fn complete(&self, request: &TextRequest, credentials: &Credentials) -> Result<TextOutput, ProviderError> {
         let model = model(request.model.as_deref(), TEXT_MODEL);
-        let body = self.post(credentials, DIALECT.path, &chat::body(&DIALECT, &model, request)).await?;
+        let body = self.post(credentials, DIALECT.path, &chat_body(&model, request)).await?;
         chat::read_answer(NAME, &body, &model)
     }
 }
@@ -409,6 +418,23 @@ impl VideoModel for MiniMax {
 mod tests {
     use super::*;
 
+    #[test]
+    fn only_text_01_is_sent_the_answer_schema() {
+        let request = TextRequest {
+            task: crate::TextTask::GenerateScript { idea: "i".into(), genre: "g".into(), duration_secs: 60 },
+            language: "zh".into(),
+            visual_style: "anime".into(),
+            system: "s".into(),
+            user: "u".into(),
+            model: None,
+        };
+        let body = chat_body(SCHEMA_MODEL, &request);
+        assert_eq!(body["response_format"]["type"], "json_schema");
+        assert_eq!(body["response_format"]["json_schema"]["schema"]["type"], "object");
+        assert!(body["response_format"]["json_schema"].get("strict").is_none());
+        assert!(chat_body(TEXT_MODEL, &request).get("response_format").is_none());
+    }
+
     fn input() -> MediaInput {
         MediaInput { bytes: bytes::Bytes::from_static(b"png"), content_type: "image/PNG".into(), url: None }
     }
@@ -438,6 +464,8 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            camera: None,
+            negative_prompt: None,
             vendor_label: false,
         };
         let body = video_body(&request, "MiniMax-Hailuo-02");

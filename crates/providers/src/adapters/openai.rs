@@ -8,7 +8,7 @@ use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, ProviderError, SpeechModel, SpeechOutput, SpeechRequest,
     TextModel, TextOutput, TextRequest, Usage, VoiceInfo,
 };
-use crate::net::chat::{self, ChatDialect, openai_style_error};
+use crate::net::chat::{self, AnswerFormat, ChatDialect, openai_style_error};
 use crate::net::images::{decode_base64, edits_form};
 use crate::net::{Auth, Transport, api_key, base_url, model};
 use crate::registry::{Capability, Provider};
@@ -44,8 +44,7 @@ pub const VOICES: &[VoiceInfo] = &[
 const DIALECT: ChatDialect = ChatDialect {
     provider: NAME,
     path: "/chat/completions",
-    json_object: true,
-    json_schema: true,
+    answer_format: AnswerFormat::StrictSchema,
     max_tokens_field: "max_completion_tokens",
     extra: None,
 };

@@ -10,7 +10,7 @@ use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
     TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
 };
-use crate::net::chat::{self, ChatDialect};
+use crate::net::chat::{self, AnswerFormat, ChatDialect};
 use crate::net::images::nearest_ratio;
 use crate::net::{Answer, Auth, Classified, Transport, api_key, base_url, classify, model};
 use crate::registry::{Capability, Provider};
@@ -32,8 +32,7 @@ pub const REFERENCE_MODEL: &str = "veo3.1-components";
 const DIALECT: ChatDialect = ChatDialect {
     provider: NAME,
     path: "/v1/chat/completions",
-    json_object: true,
-    json_schema: false,
+    answer_format: AnswerFormat::JsonObject,
     max_tokens_field: "max_tokens",
     extra: None,
 };

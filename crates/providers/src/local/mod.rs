@@ -363,6 +363,8 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            camera: None,
+            negative_prompt: None,
             vendor_label: false,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
@@ -396,6 +398,8 @@ mod tests {
             model: None,
             seed: None,
             idempotency_key: None,
+            camera: None,
+            negative_prompt: None,
             vendor_label: false,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();

@@ -13,15 +13,27 @@ pub struct ChatDialect {
     pub provider: &'static str,
     /// Path below the base URL, e.g. `/chat/completions`.
     pub path: &'static str,
-    /// Sends `response_format: {"type": "json_object"}` (MiniMax M-series take JSON by prompt only).
-    pub json_object: bool,
-    /// Sends the task's answer schema as a strict `json_schema` instead (OpenAI's structured
-    /// outputs), so the answer is the shape asked for.
-    pub json_schema: bool,
+    /// How the answer is asked to be JSON.
+    pub answer_format: AnswerFormat,
     /// Name of the output-token limit field (`max_completion_tokens` or `max_tokens`).
     pub max_tokens_field: &'static str,
     /// Extra top-level fields, such as `thinking: {"type": "disabled"}`.
     pub extra: Option<Value>,
+}
+
+/// How a chat call asks for its JSON answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerFormat {
+    /// By the prompt alone: no `response_format` (MiniMax's M-series).
+    Prompt,
+    /// `response_format: {"type": "json_object"}`: some JSON object.
+    JsonObject,
+    /// The task's answer schema as a `json_schema` (MiniMax-Text-01 takes the schema, not strict
+    /// mode).
+    Schema,
+    /// The task's answer schema as a strict `json_schema` (OpenAI's structured outputs): the
+    /// answer is the shape asked for.
+    StrictSchema,
 }
 
 const MAX_OUTPUT_TOKENS: u32 = 8192;
@@ -36,12 +48,17 @@ pub fn body(dialect: &ChatDialect, model: &str, request: &TextRequest) -> Value 
         "stream": false,
     });
     body[dialect.max_tokens_field] = json!(MAX_OUTPUT_TOKENS);
-    if dialect.json_schema {
-        let (name, schema) = crate::schemas::answer_schema(&request.task);
-        body["response_format"] =
-            json!({"type": "json_schema", "json_schema": {"name": name, "strict": true, "schema": schema}});
-    } else if dialect.json_object {
-        body["response_format"] = json!({"type": "json_object"});
+    match dialect.answer_format {
+        AnswerFormat::Prompt => {}
+        AnswerFormat::JsonObject => body["response_format"] = json!({"type": "json_object"}),
+        AnswerFormat::Schema | AnswerFormat::StrictSchema => {
+            let (name, schema) = crate::schemas::answer_schema(&request.task);
+            let mut format = json!({"name": name, "schema": schema});
+            if dialect.answer_format == AnswerFormat::StrictSchema {
+                format["strict"] = json!(true);
+            }
+            body["response_format"] = json!({"type": "json_schema", "json_schema": format});
+        }
     }
     if let Some(Value::Object(extra)) = &dialect.extra {
         for (key, value) in extra {

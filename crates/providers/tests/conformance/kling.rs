@@ -187,3 +187,31 @@ async fn several_references_go_as_subjects() {
     assert!(subject.emulator.calls().iter().any(|c| c.starts_with("GET /v1/images/multi-image2image/")));
     subject.emulator.assert_conformant();
 }
+
+/// A shot's camera movement steers the models that take `camera_control` (the emulator checks
+/// one axis set, in range, no end frame); every model gets the negative prompt apart.
+#[tokio::test]
+async fn camera_movements_and_negative_prompts_reach_the_vendor_in_its_form() {
+    let subject = setup().await;
+    let video = subject.provider.video().unwrap();
+    let start_only = cinegen_providers::VideoRequest {
+        frames: cinegen_providers::VideoFrames::Start(crate::scenarios::png_input("start")),
+        camera: cinegen_providers::CameraMove::read("镜头缓慢上摇"),
+        negative_prompt: Some(cinegen_providers::prompts::clip_negative("zh").into()),
+        ..video_request(Some("kling-v1-5".into()))
+    };
+    subject.emulator.shared.clear_recorded();
+    video.submit(&start_only, &subject.credentials).await.expect("a job with camera control");
+    let sent = &subject.emulator.shared.recorded_requests()[0]["body"];
+    assert_eq!(sent["camera_control"]["config"]["pan"], 5, "{sent}");
+    assert!(sent["negative_prompt"].as_str().is_some_and(|n| n.contains("模糊")), "{sent}");
+
+    // An end frame and the default v2 model: the movement stays in the prompt only.
+    let with_end = cinegen_providers::VideoRequest { model: None, ..video_request(None) };
+    let with_end = cinegen_providers::VideoRequest { camera: start_only.camera, ..with_end };
+    subject.emulator.shared.clear_recorded();
+    video.submit(&with_end, &subject.credentials).await.expect("a job");
+    let sent = &subject.emulator.shared.recorded_requests()[0]["body"];
+    assert!(sent.get("camera_control").is_none() && sent.get("image_tail").is_some(), "{sent}");
+    subject.emulator.assert_conformant();
+}

@@ -49,3 +49,17 @@ async fn a_refused_key_in_a_200_answer_is_not_configured() {
         other => panic!("status code 1004 is a refused key, got {other:?}"),
     }
 }
+
+/// MiniMax-Text-01, the model that takes `response_format`, is sent the answer's schema and its
+/// answer is read; the emulator refuses a schema on any other model.
+#[tokio::test]
+async fn text_01_is_sent_the_answer_schema() {
+    let subject = setup().await;
+    let request = crate::scenarios::text_request(Some("MiniMax-Text-01".into()));
+    subject.emulator.shared.clear_recorded();
+    let output = subject.provider.text().unwrap().complete(&request, &subject.credentials).await.expect("an answer");
+    assert!(!output.text.is_empty());
+    let sent = &subject.emulator.shared.recorded_requests()[0]["body"];
+    assert_eq!(sent["response_format"]["type"], "json_schema", "{sent}");
+    subject.emulator.assert_conformant();
+}

@@ -124,6 +124,8 @@ pub fn video_request(model: Option<String>) -> VideoRequest {
         model,
         seed: None,
         idempotency_key: None,
+        camera: None,
+        negative_prompt: None,
         vendor_label: false,
     }
 }

@@ -14,7 +14,8 @@ use cinegen_domain::project::document::{id_matches, validate_script_data, valida
 use cinegen_domain::project::settings::target_duration_secs;
 use cinegen_domain::{FileId, FileKind, ProjectId, ValidationErrors};
 use cinegen_providers::{
-    Capability, ImageRequest, PromptTarget, ProviderError, TextTask, VideoFrames, VideoPoll, VideoRequest,
+    CameraMove, Capability, ImageRequest, PromptTarget, ProviderError, TextTask, VideoFrames, VideoPoll, VideoRequest,
+    prompts,
 };
 use cinegen_store::{ProjectRecord, StoreError};
 use serde::{Deserialize, Serialize};
@@ -743,6 +744,8 @@ impl VideoHandler {
             seed: input.seed,
             // One key for every submission of this task (Kling's `external_task_id`).
             idempotency_key: Some(format!("cinegen-{}", ctx.task.id)),
+            camera: CameraMove::read(&plan.camera_movement),
+            negative_prompt: Some(prompts::clip_negative(&project.settings.language).to_owned()),
             vendor_label: ai.vendor_label(&project),
         };
         let model = resolved.provider.video().map_err(provider_to_task)?;

@@ -290,6 +290,8 @@ pub struct VideoPlan {
     pub duration: f64,
     pub prompt: String,
     pub panels: u32,
+    /// The shot's camera movement as written (also in `prompt`).
+    pub camera_movement: String,
 }
 
 fn frame(shot: &Value, id: Option<&str>, kind: &str) -> Option<FrameRef> {
@@ -332,5 +334,7 @@ pub fn video_plan(project: &ProjectRecord, shot_id: &str, duration: Option<f64>)
         &[text(shot, "shotSize"), text(shot, "cameraMovement"), text(shot, "actionSummary"), &style_words(project)],
         zh,
     );
-    Ok(VideoPlan { start, end, full, duration, prompt, panels: project.settings.image_count.clamp(1, 9) as u32 })
+    let panels = project.settings.image_count.clamp(1, 9) as u32;
+    let camera_movement = text(shot, "cameraMovement").to_owned();
+    Ok(VideoPlan { start, end, full, duration, prompt, panels, camera_movement })
 }
