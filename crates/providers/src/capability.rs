@@ -198,6 +198,9 @@ pub struct VideoRequest {
     pub camera: Option<crate::camera::CameraMove>,
     /// What the clip should not show, for vendors that take it apart from the prompt.
     pub negative_prompt: Option<String>,
+    /// Where the vendor may say the job changed (Doubao's and Kling's `callback_url`); a hint to
+    /// poll, never a result.
+    pub callback_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

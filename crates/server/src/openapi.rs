@@ -77,6 +77,7 @@ use utoipa::{Modify, OpenApi};
         api::storage::multipart::list_upload_parts,
         api::storage::multipart::complete_multipart_upload,
         api::storage::multipart::abort_multipart_upload,
+        api::callbacks::provider_callback,
         api::health::health,
         api::health::ready,
         api::health::metrics,

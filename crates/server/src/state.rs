@@ -146,7 +146,27 @@ impl AppState {
         );
         let settings = Arc::new(settings);
         let registry = Arc::new(crate::ai::registry(&settings, Arc::new(provider_slots.clone())));
-        let ai = crate::ai::AiService::new(store.clone(), files.clone(), registry, settings.clone(), provider_slots);
+        let wakes = match &settings.redis_url {
+            Some(url) => {
+                crate::ai::callbacks::JobWakes::redis(url.expose(), crate::ai::callbacks::WAKE_CHANNEL).await?
+            }
+            None => Default::default(),
+        };
+        let callbacks = crate::ai::callbacks::JobCallbacks::new(
+            settings.jwt_secret.expose(),
+            settings.public_url.clone(),
+            wakes,
+            counters.clone(),
+            store.clone(),
+        );
+        let ai = crate::ai::AiService::new(
+            store.clone(),
+            files.clone(),
+            registry,
+            settings.clone(),
+            provider_slots,
+            callbacks,
+        );
         let tasks = crate::tasks::TaskService::new(
             store.clone(),
             projects.clone(),

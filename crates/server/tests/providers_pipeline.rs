@@ -272,9 +272,18 @@ async fn a_mix_on_postgres() {
 
 /// A project parsed and painted offline whose clips go to the Kling emulator: (token, id).
 async fn keyframed_project_for_kling_clips(app: &TestApp, emulators: &Emulators, email: &str) -> (String, String) {
+    keyframed_project_for_clips(app, emulators, email, "kling").await
+}
+
+/// A project parsed and painted offline whose clips go to the `video` emulator: (token, id).
+async fn keyframed_project_for_clips(
+    app: &TestApp,
+    emulators: &Emulators,
+    email: &str,
+    video: &str,
+) -> (String, String) {
     let token = app.register(email).await["tokens"]["access"].as_str().unwrap().to_owned();
-    save_providers(app, &token, emulators.settings(), json!({"text": "local", "image": "local", "video": "kling"}))
-        .await;
+    save_providers(app, &token, emulators.settings(), json!({"text": "local", "image": "local", "video": video})).await;
     let created = app
         .post_authed("/api/v1/projects", &token, &json!({"title": "回城", "language": "zh", "raw_script": SCRIPT}))
         .await;
@@ -355,6 +364,92 @@ async fn a_submission_whose_answer_was_lost_is_found_by_its_key_not_paid_twice()
     assert!(keys.iter().all(|k| k.starts_with("cinegen-")), "{keys:?}");
     let lookups = kling.calls().iter().filter(|c| *c == "GET /v1/videos/image2video").count();
     assert_eq!(lookups, 1, "the re-run looked the lost job up once: {:?}", kling.calls());
+    emulators.assert_conformant();
+}
+
+/// Where vendors can reach the server (`public_url`), each video job is given a callback URL
+/// signed for its task. A callback wakes the job's poll at once — with polls an hour apart, clips
+/// still arrive as soon as their jobs finish — while the poll stays the source of truth. A forged
+/// signature, another task's or another provider's URL is refused and changes nothing; the same
+/// callback heard twice wakes the poll once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendor_callbacks_wake_polls_once_and_forgeries_are_refused() {
+    let emulators = Emulators::start(&["doubao"]).await;
+    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
+        config.fetch_allow_loopback = true;
+        config.video_poll_ms = 3_600_000;
+    })
+    .await;
+    let (token, id) = keyframed_project_for_clips(&app, &emulators, "callbacks@example.com", "doubao").await;
+    let (_, doubao, _) = &emulators.list[0];
+    doubao.set_polls_until_done(1_000);
+
+    // One clip, whose job the vendor keeps running: its callback URL is read from the job.
+    let queued =
+        app.post_authed("/api/v1/ai/video/generate", &token, &json!({"project_id": id, "shot_id": "shot-1"})).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+    let task_id = queued.data()["task"]["id"].as_str().unwrap().to_owned();
+    let (job, callback) = loop {
+        let jobs = doubao.shared.jobs_of("video");
+        if let Some((job, record)) = jobs.first() {
+            break (job.clone(), record.request["callback_url"].as_str().expect("a callback URL").to_owned());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(callback.starts_with(&app.url(&format!("/api/v1/callbacks/doubao/{task_id}?sig="))), "{callback}");
+    let polls = || doubao.calls().iter().filter(|c| c.starts_with("GET /api/v3/contents/generations/tasks/")).count();
+    while polls() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let knock = |url: String, body: Value| {
+        let client = app.client.clone();
+        async move {
+            let answer = client.post(url).json(&body).send().await.unwrap();
+            let status = answer.status();
+            (status, answer.json::<Value>().await.unwrap())
+        }
+    };
+    let running = json!({"id": job, "status": "running"});
+    let forged = callback.replace("sig=", "sig=AAAA");
+    let (status, body) = knock(forged, running.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("INVALID_TOKEN")), "{body}");
+    let other_provider = callback.replace("/callbacks/doubao/", "/callbacks/kling/");
+    assert_eq!(knock(other_provider, running.clone()).await.0, StatusCode::UNAUTHORIZED);
+    let other_task = callback.replace(&task_id, &uuid::Uuid::new_v4().to_string());
+    assert_eq!(knock(other_task, running.clone()).await.0, StatusCode::UNAUTHORIZED);
+    let nobody = callback.replace("/callbacks/doubao/", "/callbacks/nobody/");
+    assert_eq!(knock(nobody, running.clone()).await.0, StatusCode::NOT_FOUND);
+    let unsigned = callback.split_once('?').unwrap().0.to_owned();
+    assert_eq!(knock(unsigned, running.clone()).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(polls(), 1, "refused callbacks wake nothing");
+
+    let (status, body) = knock(callback.clone(), running.clone()).await;
+    assert_eq!((status, body["data"]["woken"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    let (_, again) = knock(callback.clone(), running).await;
+    assert_eq!(again["data"]["woken"], false, "a repeat is heard once: {again}");
+    while polls() < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(polls(), 2, "one callback, one poll");
+
+    // The vendor finishes and says so: the clip arrives now, not in an hour.
+    doubao.shared.finish_job(&job);
+    let (_, body) = knock(callback.clone(), json!({"id": job, "status": "succeeded"})).await;
+    assert_eq!(body["data"]["woken"], true, "{body}");
+    let task = app.finished_task(&token, &task_id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let (_, late) = knock(callback, json!({"id": job, "status": "succeeded", "late": true})).await;
+    assert_eq!(late["data"]["woken"], false, "a finished task is not woken: {late}");
+
+    // The emulated vendor calling back on its own: every clip of the project, each job finishing
+    // a moment after it was taken.
+    doubao.shared.call_back_after(std::time::Duration::from_millis(300));
+    let batch = run(&app, &token, "/api/v1/ai/batch/clips", json!({"project_id": id})).await;
+    assert_eq!(batch["result"]["failed"], 0, "{batch}");
+    let sent = doubao.shared.callbacks_sent();
+    assert!(!sent.is_empty() && sent.iter().all(|(_, status)| *status == 200), "{sent:?}");
     emulators.assert_conformant();
 }
 

@@ -406,6 +406,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/callbacks/{provider}/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A vendor's job callback: its body is read by nobody (the next poll asks the vendor), only
+         *     remembered to hear a repeat once.
+         */
+        post: operations["provider_callback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import/legacy": {
         parameters: {
             query?: never;
@@ -1320,6 +1340,10 @@ export interface components {
             /** @description `YYYY-MM`: caps are per calendar month (UTC). */
             month: string;
         };
+        CallbackHeard: {
+            /** @description Whether the task's poll was woken: false for a repeat, or a task already over. */
+            woken: boolean;
+        };
         CompleteMultipart: {
             /** @description Hex MD5 of the whole file, checked against the assembled object when given. */
             md5?: string | null;
@@ -1411,6 +1435,22 @@ export interface components {
                 budgets: components["schemas"]["BudgetLine"][];
                 /** @description `YYYY-MM`: caps are per calendar month (UTC). */
                 month: string;
+            };
+            message: string;
+            success: boolean;
+            /**
+             * Format: int64
+             * @description Unix seconds when the answer was made.
+             */
+            timestamp: number;
+        };
+        /** @description A successful answer carrying `data`. */
+        Envelope_CallbackHeard: {
+            /** Format: int32 */
+            code: number;
+            data: {
+                /** @description Whether the task's poll was woken: false for a repeat, or a task already over. */
+                woken: boolean;
             };
             message: string;
             success: boolean;
@@ -4706,6 +4746,89 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    provider_callback: {
+        parameters: {
+            query: {
+                /** @description The signature this server put in the URL it gave the vendor. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the vendor's task, as it posts it */
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_CallbackHeard"];
+                };
+            };
+            /** @description a malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INVALID_TOKEN: the signature is not this server's */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description a field is missing, mistyped, unknown or invalid */
             422: {
                 headers: {
                     [name: string]: unknown;

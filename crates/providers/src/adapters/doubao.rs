@@ -475,7 +475,12 @@ impl VideoModel for Doubao {
     async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError> {
         let auth = auth(credentials)?;
         let model = model(request.model.as_deref(), VIDEO_MODEL);
-        let body = seedance_body(&model, request)?;
+        let mut body = seedance_body(&model, request)?;
+        // Ark posts the task to it on each status change (only on the direct API: a relay's
+        // forwarding of it is not documented).
+        if let Some(callback) = &request.callback_url {
+            body["callback_url"] = json!(callback);
+        }
         let url = format!("{}/contents/generations/tasks", api_base(credentials));
         let call = self.transport.post(NAME, &url)?.json(&body);
         let answer = self.transport.send(NAME, auth.apply(call)).await?;
@@ -656,6 +661,7 @@ mod tests {
             idempotency_key: None,
             camera: None,
             negative_prompt: None,
+            callback_url: None,
             vendor_label: false,
         };
         let body = seedance_body(VIDEO_MODEL, &video).unwrap();

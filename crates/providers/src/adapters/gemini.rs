@@ -742,6 +742,7 @@ mod tests {
             idempotency_key: None,
             camera: None,
             negative_prompt: None,
+            callback_url: None,
             vendor_label: false,
         };
         let body = video_body(VIDEO_MODEL, &request);

@@ -519,7 +519,11 @@ impl ImageModel for Kling {
 impl VideoModel for Kling {
     async fn submit(&self, request: &VideoRequest, credentials: &Credentials) -> Result<VideoJob, ProviderError> {
         let model = model(request.model.as_deref(), VIDEO_MODEL);
-        let body = video_body(request, &model);
+        let mut body = video_body(request, &model);
+        // Kling posts the task to it on each status change (direct API only, as for Ark).
+        if let Some(callback) = &request.callback_url {
+            body["callback_url"] = json!(callback);
+        }
         match self.call(credentials, &format!("/v1/videos/{IMAGE2VIDEO}"), Some(&body)).await {
             Ok(data) => Ok(VideoJob { job_id: job_id(IMAGE2VIDEO, &task_id(&data)?), model }),
             // The key is taken: an earlier submission of this task was accepted; that job is it.
@@ -603,6 +607,7 @@ mod tests {
             idempotency_key: None,
             camera: None,
             negative_prompt: None,
+            callback_url: None,
             vendor_label: false,
         };
         let body = video_body(&request, "kling-v2-1");
@@ -630,6 +635,7 @@ mod tests {
             vendor_label: false,
             camera: Some(CameraMove::PanRight),
             negative_prompt: Some("blurry".into()),
+            callback_url: None,
         };
         let body = video_body(&request, "kling-v1-5");
         assert_eq!(

@@ -365,6 +365,7 @@ mod tests {
             idempotency_key: None,
             camera: None,
             negative_prompt: None,
+            callback_url: None,
             vendor_label: false,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();
@@ -400,6 +401,7 @@ mod tests {
             idempotency_key: None,
             camera: None,
             negative_prompt: None,
+            callback_url: None,
             vendor_label: false,
         };
         let job = local.submit(&request, &Credentials::default()).await.unwrap();

@@ -126,6 +126,7 @@ pub fn video_request(model: Option<String>) -> VideoRequest {
         idempotency_key: None,
         camera: None,
         negative_prompt: None,
+        callback_url: None,
         vendor_label: false,
     }
 }

@@ -745,6 +745,8 @@ impl VideoHandler {
             // One key for every submission of this task (Kling's `external_task_id`).
             idempotency_key: Some(format!("cinegen-{}", ctx.task.id)),
             camera: CameraMove::read(&plan.camera_movement),
+            // Where vendors can reach us, they say when the job changes; polling stays the truth.
+            callback_url: ai.callbacks.url_for(resolved.provider.name, ctx.task.id),
             negative_prompt: Some(prompts::clip_negative(&project.settings.language).to_owned()),
             vendor_label: ai.vendor_label(&project),
         };
@@ -796,6 +798,7 @@ impl VideoHandler {
             }
         };
         let deadline = Instant::now() + Duration::from_secs(ai.settings.video_deadline_secs);
+        let mut wakes = ai.callbacks.wakes();
         let (media, reported, seed) = loop {
             let call = resolved.call(Capability::Video, "poll");
             let poll = || model.poll(&job_id, &request, &resolved.credentials);
@@ -824,7 +827,8 @@ impl VideoHandler {
                         return Err(error);
                     }
                     let configured = Duration::from_millis(ai.settings.video_poll_ms);
-                    tokio::time::sleep(model.poll_every().map_or(configured, |every| every.min(configured))).await;
+                    let pause = model.poll_every().map_or(configured, |every| every.min(configured));
+                    super::callbacks::pause_or_wake(&mut wakes, ctx.task.id, pause).await;
                 }
             }
         };

@@ -3,6 +3,7 @@
 //! into the project by id without touching anything else in it.
 
 pub mod batch_plan;
+pub mod callbacks;
 pub mod generation;
 pub mod handlers;
 pub mod key_check;
@@ -99,6 +100,8 @@ pub struct AiService {
     pub limits: limits::ProviderSlots,
     pub cipher: keys::KeyCipher,
     pub latencies: latency::Latencies,
+    /// Vendors' callbacks, which wake the polls of the jobs they name.
+    pub callbacks: callbacks::JobCallbacks,
 }
 
 impl AiService {
@@ -108,10 +111,12 @@ impl AiService {
         registry: Arc<Registry>,
         settings: Arc<Settings>,
         limits: limits::ProviderSlots,
+        callbacks: callbacks::JobCallbacks,
     ) -> Self {
         let previous: Vec<&[u8]> = settings.previous_encryption_keys.iter().map(|k| k.expose()).collect();
         let cipher = keys::KeyCipher::new(settings.encryption_key.expose(), &previous);
-        Self { store, files, registry, settings, limits, cipher, latencies: latency::Latencies::default() }
+        let latencies = latency::Latencies::default();
+        Self { store, files, registry, settings, limits, cipher, latencies, callbacks }
     }
 
     fn default_provider(&self, capability: Capability) -> &str {

@@ -4,6 +4,7 @@
 pub mod ai;
 pub mod auth;
 pub mod budgets;
+pub mod callbacks;
 pub mod docs;
 pub mod health;
 pub mod import;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ai/tasks/{id}", get(tasks::get_task))
         .route("/ai/tasks/{id}/cancel", post(tasks::cancel_task))
         .route("/ai/tasks/{id}/retry", post(tasks::retry_task))
+        .route("/callbacks/{provider}/{task_id}", post(callbacks::provider_callback))
         .route(
             "/import/legacy",
             post(import::import_legacy).layer(DefaultBodyLimit::max(document_limit.saturating_mul(5))),
