@@ -302,7 +302,8 @@ async fn image(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
               "metadata": {"success_count": n.to_string(), "failed_count": "0"}}))
 }
 
-async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+/// Also Yunwu's passthrough (`/minimax/v1/video_generation`): the same body, its Bearer token.
+pub(crate) async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     const ROUTE: &str = "POST /v1/video_generation";
     if let Some(answer) = refusal_of_auth(&shared, ROUTE, &headers) {
         return answer;
@@ -371,9 +372,19 @@ async fn query_video(
         shared.violation(format!("{ROUTE}: no task_id parameter"));
         return error(2013, "invalid params, task_id is required");
     };
+    match video_task(&shared, task_id) {
+        Some(task) if task["base_resp"]["status_code"] == 0 => ok(task),
+        Some(task) => json(StatusCode::OK, task),
+        None => error(2013, "invalid params, task not found"),
+    }
+}
+
+/// Counts a poll of video task `task_id` and answers its state as the query does (with
+/// `base_resp`), or none for an unknown task.
+pub(crate) fn video_task(shared: &Shared, task_id: &str) -> Option<Value> {
     let job = match shared.job(task_id) {
         Some(job) if job.kind == "video" => shared.poll_job(task_id).unwrap_or(job),
-        _ => return error(2013, "invalid params, task not found"),
+        _ => return None,
     };
     if !shared.is_done(&job) {
         let status = match job.polls {
@@ -381,14 +392,13 @@ async fn query_video(
             2 => "Queueing",
             _ => "Processing",
         };
-        return ok(json!({"task_id": task_id, "status": status, "file_id": ""}));
+        return Some(
+            json!({"task_id": task_id, "status": status, "file_id": "", "base_resp": base_resp(0, "success")}),
+        );
     }
     if job.refused {
-        return json(
-            StatusCode::OK,
-            json!({"task_id": task_id, "status": "Fail", "file_id": "",
-                   "base_resp": base_resp(1027, "output new_sensitive")}),
-        );
+        return Some(json!({"task_id": task_id, "status": "Fail", "file_id": "",
+                           "base_resp": base_resp(1027, "output new_sensitive")}));
     }
     // The file's id is a number of its own, derived from the task's so the query answers it again.
     let file_id = format!("20525852630{}", task_id.strip_prefix(TASK_PREFIX).unwrap_or(task_id));
@@ -404,7 +414,18 @@ async fn query_video(
             },
         );
     }
-    ok(json!({"task_id": task_id, "status": "Success", "file_id": file_id, "video_width": 1366, "video_height": 768}))
+    Some(json!({"task_id": task_id, "status": "Success", "file_id": file_id, "video_width": 1366,
+                "video_height": 768, "base_resp": base_resp(0, "success")}))
+}
+
+/// A finished task's file as `files/retrieve` describes it, with a fresh download link.
+pub(crate) async fn file_record(shared: &Shared, number: u64) -> Value {
+    let created_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mp4 = sample_mp4().await;
+    let bytes = mp4.len();
+    let download_url = shared.file_url(mp4, "video/mp4", VIDEO_TTL);
+    json!({"file_id": number, "bytes": bytes, "created_at": created_at, "filename": "output.mp4",
+           "purpose": "video_generation", "download_url": download_url})
 }
 
 async fn retrieve_file(
@@ -430,10 +451,5 @@ async fn retrieve_file(
         shared.violation(format!("{ROUTE}: file_id '{file_id}' is no file of a finished task"));
         return error(2013, "invalid params, file not found");
     };
-    let created_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let mp4 = sample_mp4().await;
-    let bytes = mp4.len();
-    let download_url = shared.file_url(mp4, "video/mp4", VIDEO_TTL);
-    ok(json!({"file": {"file_id": number, "bytes": bytes, "created_at": created_at, "filename": "output.mp4",
-                       "purpose": "video_generation", "download_url": download_url}}))
+    ok(json!({"file": file_record(&shared, number).await}))
 }

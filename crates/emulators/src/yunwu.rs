@@ -40,7 +40,9 @@ pub async fn start(key: &str) -> Emulator {
         .route("/kling/v1/videos/image2video", post(crate::kling::relayed_create_video))
         .route("/kling/v1/videos/image2video/{task_id}", get(crate::kling::relayed_query_video))
         .route("/volc/v1/contents/generations/tasks", post(crate::doubao::create_task))
-        .route("/volc/v1/contents/generations/tasks/{id}", get(crate::doubao::get_task));
+        .route("/volc/v1/contents/generations/tasks/{id}", get(crate::doubao::get_task))
+        .route("/minimax/v1/video_generation", post(crate::minimax::create_video))
+        .route("/minimax/v1/query/video_generation", get(minimax_query));
     Emulator::start(routes, Shared::new(key, None)).await
 }
 
@@ -327,6 +329,43 @@ async fn create_video(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
     let id = format!("{model}:1764000000-{}", shared.new_id("mmzJb"));
     shared.add_job(&id, Job { kind: "video".into(), request: body, polls: 0, cancelled: false, refused });
     json(StatusCode::OK, json!({"id": id, "status": "pending", "status_update_time": 1764000000410u64}))
+}
+
+/// The MiniMax passthrough's query: MiniMax's task wrapped in new-api's task envelope, holding
+/// the file (and its download link) itself — no `files/retrieve` step.
+async fn minimax_query(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    const ROUTE: &str = "GET /minimax/v1/query/video_generation";
+    if !shared.bearer_ok(ROUTE, &headers) {
+        return unauthorized();
+    }
+    if let Some(fault) = shared.take_fault() {
+        return fault_answer(fault);
+    }
+    let task_id = query.get("task_id").cloned().unwrap_or_default();
+    let Some(mut task) = crate::minimax::video_task(&shared, &task_id) else {
+        shared.expect(!task_id.is_empty(), || format!("{ROUTE}: no task_id parameter"));
+        return error(StatusCode::NOT_FOUND, "task_not_exist", "new_api_error", "task_not_exist");
+    };
+    let (status, progress, fail_reason) = match task["status"].as_str() {
+        Some("Success") => ("SUCCESS", "100%", ""),
+        Some("Fail") => ("FAILURE", "100%", "output new_sensitive"),
+        Some("Processing") => ("IN_PROGRESS", "50%", ""),
+        _ => ("QUEUED", "0%", ""),
+    };
+    if let Some(number) = task["file_id"].as_str().and_then(|id| id.parse::<u64>().ok()) {
+        task["file"] = crate::minimax::file_record(&shared, number).await;
+    }
+    json(
+        StatusCode::OK,
+        json!({"code": "success", "message": "", "data": {
+            "task_id": task_id, "action": "video_generation", "status": status, "fail_reason": fail_reason,
+            "submit_time": 1764000000, "start_time": 1764000010, "finish_time": 1764000070,
+            "progress": progress, "data": task}}),
+    )
 }
 
 async fn query_video(

@@ -453,6 +453,43 @@ async fn vendor_callbacks_wake_polls_once_and_forgeries_are_refused() {
     emulators.assert_conformant();
 }
 
+/// A clip whose job the vendor refused fails; the user's retry asks that job once more (a clip
+/// the vendor had finished would not be paid for again), finds it failed and submits a new job,
+/// filed under a key of its own (Kling refuses a key it has seen), and the clip arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrying_a_clip_whose_job_failed_submits_a_new_job() {
+    for vendor in ["doubao", "kling"] {
+        let emulators = Emulators::start(&[vendor]).await;
+        let app = TestApp::spawn_with(Engine::Sqlite, |config| {
+            config.fetch_allow_loopback = true;
+            config.video_poll_ms = 50;
+        })
+        .await;
+        let email = format!("retry-{vendor}@example.com");
+        let (token, id) = keyframed_project_for_clips(&app, &emulators, &email, vendor).await;
+        let (_, emulator, _) = &emulators.list[0];
+        emulator.fail_next(cinegen_emulators::Fault::Refusal);
+        let queued =
+            app.post_authed("/api/v1/ai/video/generate", &token, &json!({"project_id": id, "shot_id": "shot-1"})).await;
+        let task_id = queued.data()["task"]["id"].as_str().unwrap().to_owned();
+        let failed = app.finished_task(&token, &task_id).await;
+        assert_eq!(failed["status"], "failed", "{vendor}: {failed}");
+        assert_eq!(emulator.shared.jobs_of("video").len(), 1);
+
+        let retried = app.post_authed(&format!("/api/v1/ai/tasks/{task_id}/retry"), &token, &json!({})).await;
+        assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+        let task = app.finished_task(&token, &task_id).await;
+        assert_eq!(task["status"], "completed", "{vendor}: the retry made the clip: {task}");
+        let jobs = emulator.shared.jobs_of("video");
+        assert_eq!(jobs.len(), 2, "{vendor}: one new job for the retry");
+        if vendor == "kling" {
+            let keys: Vec<&str> = jobs.iter().map(|(_, j)| j.request["external_task_id"].as_str().unwrap()).collect();
+            assert_ne!(keys[0], keys[1], "the new job has a key of its own: {keys:?}");
+        }
+        emulators.assert_conformant();
+    }
+}
+
 /// Doubao marks Seedream's pictures with its own "AI生成" watermark where the project labels AI
 /// content, and not once its owner turns the label off; an operator who lets no vendor mark
 /// (`vendor_watermark = false`) is obeyed either way.

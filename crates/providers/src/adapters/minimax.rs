@@ -109,7 +109,7 @@ impl MiniMax {
 
 /// An answer's body, or its error: `base_resp.status_code` where there is one (HTTP 200 included),
 /// else the HTTP status.
-fn read(answer: &Answer) -> Result<Value, ProviderError> {
+pub(crate) fn read(answer: &Answer) -> Result<Value, ProviderError> {
     let status = answer.status.as_u16();
     let body = match answer.json(NAME) {
         Ok(body) => body,
@@ -290,7 +290,7 @@ fn task_state(body: &Value) -> Result<TaskState, ProviderError> {
 }
 
 /// An id MiniMax gives as a string in one answer and as an integer in another.
-fn id_of(value: Option<&Value>) -> Option<String> {
+pub(crate) fn id_of(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(id) if !id.trim().is_empty() => Some(id.trim().to_owned()),
         Value::Number(id) => Some(id.to_string()),

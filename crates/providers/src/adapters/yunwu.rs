@@ -5,7 +5,7 @@
 //! whose frames must be links. Errors are new-api's `{"error": {"message", "type", "code"}}`.
 //! See `shared/providers/yunwu.md`.
 
-use crate::adapters::{doubao, kling, openai};
+use crate::adapters::{doubao, kling, minimax, openai};
 use crate::capability::{
     Credentials, ImageModel, ImageOutput, ImageRequest, Media, MediaInput, ProviderError, TextModel, TextOutput,
     TextRequest, Usage, VideoFrames, VideoJob, VideoModel, VideoPoll, VideoRequest,
@@ -17,6 +17,7 @@ use crate::registry::{Capability, Provider};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use url::Url;
 
 pub const NAME: &str = "yunwu";
 pub const BASE_URL: &str = "https://yunwu.ai";
@@ -225,7 +226,7 @@ impl ImageModel for Yunwu {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Video: the vendors' own formats passed through (Kling, Volcengine), else the unified format
+// Video: the vendors' own formats passed through (Kling, Volcengine, MiniMax), else the unified format
 
 /// A vendor whose own video route Yunwu relays under a prefix, with the relay's token.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -234,6 +235,9 @@ pub enum Passthrough {
     Kling,
     /// `/volc/v1/contents/generations/tasks`: Ark's Seedance task as is.
     Volc,
+    /// `/minimax/v1/video_generation`: MiniMax's body; the query answers in new-api's task
+    /// envelope with the file's link inside (no `files/retrieve`).
+    Minimax,
 }
 
 impl Passthrough {
@@ -243,6 +247,8 @@ impl Passthrough {
             Some(Self::Kling)
         } else if model.starts_with("doubao-seedance") {
             Some(Self::Volc)
+        } else if model.starts_with("MiniMax-Hailuo") || model.starts_with("I2V-01") {
+            Some(Self::Minimax)
         } else {
             None
         }
@@ -253,6 +259,7 @@ impl Passthrough {
         match self {
             Self::Kling => "via-kling:",
             Self::Volc => "via-volc:",
+            Self::Minimax => "via-minimax:",
         }
     }
 
@@ -260,6 +267,20 @@ impl Passthrough {
         match self {
             Self::Kling => "/kling/v1/videos/image2video",
             Self::Volc => "/volc/v1/contents/generations/tasks",
+            Self::Minimax => "/minimax/v1/video_generation",
+        }
+    }
+
+    /// Where a task is polled: the tasks path and its id, but MiniMax's query route by parameter.
+    fn poll_url(self, base: &str, task_id: &str) -> Result<Url, ProviderError> {
+        let bad = |e: url::ParseError| ProviderError::Permanent { message: format!("{NAME}: a bad base URL ({e})") };
+        match self {
+            Self::Minimax => {
+                let mut url = Url::parse(&format!("{base}/minimax/v1/query/video_generation")).map_err(bad)?;
+                url.query_pairs_mut().append_pair("task_id", task_id);
+                Ok(url)
+            }
+            _ => Url::parse(&format!("{base}{}/{task_id}", self.tasks_path())).map_err(bad),
         }
     }
 
@@ -267,6 +288,7 @@ impl Passthrough {
         match self {
             Self::Kling => Ok(kling::video_body(request, model)),
             Self::Volc => doubao::seedance_body(model, request),
+            Self::Minimax => Ok(minimax::video_body(request, model)),
         }
     }
 
@@ -284,6 +306,8 @@ impl Passthrough {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .ok_or_else(|| ProviderError::Malformed { message: format!("{NAME}: the answer has no task id") }),
+            Self::Minimax => minimax::id_of(answer.get("task_id"))
+                .ok_or_else(|| ProviderError::Malformed { message: format!("{NAME}: the answer has no task_id") }),
         }?;
         if kling::valid_task_id(&id) {
             Ok(id)
@@ -296,14 +320,49 @@ impl Passthrough {
         match self {
             Self::Kling => kling::read_video_task(answer.get("data").unwrap_or(answer)),
             Self::Volc => doubao::read_task(NAME, answer),
+            Self::Minimax => read_minimax_task(answer),
         }
     }
 
     /// The route and task id of a passed-through job's id.
     fn parse(job_id: &str) -> Option<(Self, &str)> {
-        [Self::Kling, Self::Volc]
+        [Self::Kling, Self::Volc, Self::Minimax]
             .into_iter()
             .find_map(|route| job_id.strip_prefix(route.prefix()).map(|id| (route, id)))
+    }
+}
+
+/// A MiniMax task in new-api's envelope: the relay's own status outside (`NOT_START` …
+/// `SUCCESS`, `FAILURE`), MiniMax's task inside with the file and its link once done.
+pub fn read_minimax_task(answer: &Value) -> Result<VideoPoll, ProviderError> {
+    let task = answer.get("data").unwrap_or(&Value::Null);
+    let inner = task.get("data").unwrap_or(&Value::Null);
+    match task.get("status").and_then(Value::as_str).unwrap_or_default() {
+        "SUCCESS" => {
+            let url = inner.pointer("/file/download_url").and_then(Value::as_str).filter(|u| !u.is_empty());
+            let url = url.ok_or_else(|| ProviderError::Malformed {
+                message: format!("{NAME}: the finished MiniMax task holds no file link"),
+            })?;
+            Ok(VideoPoll::done(Media::Url(url.to_owned())))
+        }
+        "FAILURE" => {
+            let code = inner.pointer("/base_resp/status_code").and_then(Value::as_i64).filter(|c| *c != 0);
+            let reason = task.get("fail_reason").and_then(Value::as_str).filter(|r| !r.is_empty());
+            let message = reason.unwrap_or("the task failed");
+            Err(match code {
+                Some(code) => minimax::error_of(200, code, message, None),
+                None => ProviderError::Permanent { message: format!("{NAME}: the MiniMax task failed: {message}") },
+            })
+        }
+        "NOT_START" | "SUBMITTED" | "QUEUED" | "IN_PROGRESS" | "UNKNOWN" | "" => {
+            let progress = task
+                .get("progress")
+                .and_then(Value::as_str)
+                .and_then(|p| p.trim_end_matches('%').parse::<u8>().ok())
+                .filter(|p| *p > 0);
+            Ok(VideoPoll::Running { progress })
+        }
+        other => Err(ProviderError::Malformed { message: format!("{NAME}: unknown task status '{other}'") }),
     }
 }
 
@@ -322,7 +381,12 @@ impl Yunwu {
         if !answer.is_success() {
             return Err(relay_error(&answer));
         }
-        let id = route.created_id(&answer.json(NAME)?)?;
+        let created = match route {
+            // MiniMax says no with HTTP 200 and a `base_resp` code, passed through.
+            Passthrough::Minimax => minimax::read(&answer)?,
+            _ => answer.json(NAME)?,
+        };
+        let id = route.created_id(&created)?;
         Ok(VideoJob { job_id: format!("{}{id}", route.prefix()), model })
     }
 
@@ -335,8 +399,9 @@ impl Yunwu {
         if !kling::valid_task_id(task_id) {
             return Err(ProviderError::Permanent { message: format!("{NAME}: '{task_id}' is not a task id") });
         }
-        let url = format!("{}{}/{task_id}", api_base(credentials), route.tasks_path());
-        let answer = self.transport.send(NAME, auth(credentials)?.apply(self.transport.get(NAME, &url)?)).await?;
+        let url = route.poll_url(&api_base(credentials), task_id)?;
+        let answer =
+            self.transport.send(NAME, auth(credentials)?.apply(self.transport.get(NAME, url.as_str())?)).await?;
         if !answer.is_success() {
             return Err(relay_error(&answer));
         }
@@ -554,6 +619,27 @@ mod tests {
         let Err(ProviderError::Permanent { message }) = read_query(&error) else { panic!() };
         assert!(message.contains("upstream timeout"), "{message}");
         assert!(matches!(read_query(&json!({"id": "x"})), Err(ProviderError::Malformed { .. })));
+    }
+
+    #[test]
+    fn minimax_tasks_in_the_relays_envelope_are_read() {
+        let running = json!({"code": "success", "data": {"status": "IN_PROGRESS", "progress": "40%", "data": {"status": "Processing"}}});
+        assert!(matches!(read_minimax_task(&running), Ok(VideoPoll::Running { progress: Some(40) })));
+        let done = json!({"code": "success", "data": {"status": "SUCCESS", "data": {"status": "Success",
+            "file": {"download_url": "https://cdn.example/output.mp4"}}}});
+        assert!(
+            matches!(read_minimax_task(&done), Ok(VideoPoll::Done { media: Media::Url(url), .. }) if url == "https://cdn.example/output.mp4")
+        );
+        let refused = json!({"code": "success", "data": {"status": "FAILURE", "fail_reason": "output new_sensitive",
+            "data": {"status": "Fail", "base_resp": {"status_code": 1027, "status_msg": "output new_sensitive"}}}});
+        assert!(
+            matches!(read_minimax_task(&refused), Err(ProviderError::Permanent { message }) if message.contains("content policy"))
+        );
+        assert!(matches!(
+            read_minimax_task(&json!({"data": {"status": "WHAT"}})),
+            Err(ProviderError::Malformed { .. })
+        ));
+        assert_eq!(Passthrough::of("MiniMax-Hailuo-02"), Some(Passthrough::Minimax));
     }
 
     #[test]

@@ -753,56 +753,75 @@ impl VideoHandler {
         let model = resolved.provider.video().map_err(provider_to_task)?;
         let _slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
         let submitted = Instant::now();
+        // Submits a new job (or finds the one a lost submission started) and records it.
+        let submit_new = async |request: &VideoRequest| -> Result<(String, String), TaskError> {
+            ctx.progress(15, "submitting").await?;
+            // A re-run may follow a submission whose answer was lost: where the vendor files
+            // jobs under our key, the job it took is found rather than paid for twice.
+            let earlier = if ctx.attempt() > 1 && model.finds_by_key() {
+                let call = resolved.call(Capability::Video, "find");
+                let find = || model.find(request, &resolved.credentials);
+                call_with_retry(call, Retry::READS, ai.retry_base(), find).await.map_err(provider_to_task)?
+            } else {
+                None
+            };
+            let job = match earlier {
+                Some(job) => {
+                    tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "found the job an earlier submission started");
+                    job
+                }
+                None => {
+                    let call = resolved.call(Capability::Video, "submit");
+                    let submit = || model.submit(request, &resolved.credentials);
+                    call_with_retry(call, Retry::STARTS_WORK, ai.retry_base(), submit).await.map_err(|error| match error {
+                        // The vendor can say whether it took the job: the next attempt asks.
+                        ProviderError::NoAnswer { message } if model.finds_by_key() => TaskError::transient(format!(
+                            "{message}; the next attempt looks the job up before submitting again"
+                        )),
+                        // The job may have been accepted; submitting again could pay for it twice.
+                        ProviderError::NoAnswer { message } => TaskError::permanent(
+                            "PROVIDER_ERROR",
+                            format!("{message}; the video job may have been accepted, so it is not submitted again on its own — retry the task to submit anew"),
+                        ),
+                        other => provider_to_task(other),
+                    })?
+                }
+            };
+            tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
+            ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
+            (job.job_id, job.model)
+        };
         // A resumed attempt polls the job the first one paid for.
-        let (job_id, model_name) = match &ctx.task.provider_job_id {
+        let (mut job_id, mut model_name) = match &ctx.task.provider_job_id {
             Some(job) => {
                 tracing::info!(task.id = %ctx.task.id, job, attempt = ctx.attempt(), "resuming the provider job");
                 (job.clone(), resolved.model.clone().unwrap_or_default())
             }
-            None => {
-                ctx.progress(15, "submitting").await?;
-                // A re-run may follow a submission whose answer was lost: where the vendor files
-                // jobs under our key, the job it took is found rather than paid for twice.
-                let earlier = if ctx.attempt() > 1 && model.finds_by_key() {
-                    let call = resolved.call(Capability::Video, "find");
-                    let find = || model.find(&request, &resolved.credentials);
-                    call_with_retry(call, Retry::READS, ai.retry_base(), find).await.map_err(provider_to_task)?
-                } else {
-                    None
-                };
-                let job = match earlier {
-                    Some(job) => {
-                        tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "found the job an earlier submission started");
-                        job
-                    }
-                    None => {
-                        let call = resolved.call(Capability::Video, "submit");
-                        let submit = || model.submit(&request, &resolved.credentials);
-                        call_with_retry(call, Retry::STARTS_WORK, ai.retry_base(), submit).await.map_err(|error| match error {
-                            // The vendor can say whether it took the job: the next attempt asks.
-                            ProviderError::NoAnswer { message } if model.finds_by_key() => TaskError::transient(format!(
-                                "{message}; the next attempt looks the job up before submitting again"
-                            )),
-                            // The job may have been accepted; submitting again could pay for it twice.
-                            ProviderError::NoAnswer { message } => TaskError::permanent(
-                                "PROVIDER_ERROR",
-                                format!("{message}; the video job may have been accepted, so it is not submitted again on its own — retry the task to submit anew"),
-                            ),
-                            other => provider_to_task(other),
-                        })?
-                    }
-                };
-                tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
-                ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
-                (job.job_id, job.model)
-            }
+            None => submit_new(&request).await?,
         };
+        // A user's retry (attempts start again from one) of a task whose job was recorded asks
+        // that job first, so a clip the vendor finished is not paid for twice; a job the vendor
+        // failed or refused is submitted anew, which is what the retry asks for.
+        let mut may_resubmit = ctx.task.provider_job_id.is_some() && ctx.attempt() == 1;
         let deadline = Instant::now() + Duration::from_secs(ai.settings.video_deadline_secs);
         let mut wakes = ai.callbacks.wakes();
         let (media, reported, seed) = loop {
             let call = resolved.call(Capability::Video, "poll");
             let poll = || model.poll(&job_id, &request, &resolved.credentials);
-            match call_with_retry(call, Retry::READS, ai.retry_base(), poll).await.map_err(provider_to_task)? {
+            let polled = match call_with_retry(call, Retry::READS, ai.retry_base(), poll).await {
+                Err(ProviderError::Permanent { message }) if may_resubmit => {
+                    tracing::info!(task.id = %ctx.task.id, job = %job_id, %message, "the retried task's job failed; submitting anew");
+                    may_resubmit = false;
+                    // Filed under a key of its own: the failed job holds the task's first one.
+                    let key = format!("cinegen-{}-after-{}", ctx.task.id, short_digest(&job_id));
+                    let anew = VideoRequest { idempotency_key: Some(key), ..request.clone() };
+                    (job_id, model_name) = submit_new(&anew).await?;
+                    continue;
+                }
+                polled => polled.map_err(provider_to_task)?,
+            };
+            may_resubmit = false;
+            match polled {
                 VideoPoll::Done { media, usage, seed } => break (media, usage, seed.or(input.seed)),
                 VideoPoll::Running { progress } => {
                     if Instant::now() > deadline {
@@ -1089,4 +1108,10 @@ impl TaskHandler for MergeHandler {
         // Shots held for their dialogue are named, so the creator can lengthen those clips.
         Ok(json!({ "file_id": file.id, "mode": mode, "duration": duration, "clips": clips.len(), "held": held }))
     }
+}
+
+/// Eight hex digits of `text`'s SHA-256: a short, stable tag for an id inside another key.
+fn short_digest(text: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..4])
 }
