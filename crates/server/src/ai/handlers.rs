@@ -789,7 +789,7 @@ impl VideoHandler {
             };
             tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
             ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
-            (job.job_id, job.model)
+            Ok((job.job_id, job.model))
         };
         // A resumed attempt polls the job the first one paid for.
         let (mut job_id, mut model_name) = match &ctx.task.provider_job_id {
