@@ -309,7 +309,7 @@ impl AiService {
         let output = {
             let _slot = self.limits.acquire(resolved.provider.name, Capability::Speech).await;
             let call = resolved.call(Capability::Speech, "preview");
-            retry::call_with_retry(call, retry::Retry::STARTS_WORK, self.retry_base(), || {
+            retry::call_with_retry(call, retry::Retry::STARTS_WORK, self.pace(), || {
                 model.synthesize(&request, &resolved.credentials)
             })
             .await
@@ -376,8 +376,10 @@ impl AiService {
         project.settings.ai_label && self.settings.vendor_watermark
     }
 
-    pub fn retry_base(&self) -> Duration {
-        Duration::from_millis(self.settings.task_retry_base_ms)
+    /// How this service's provider calls are paced (`retry::Pace`).
+    pub fn pace(&self) -> retry::Pace {
+        let hints: Arc<dyn cinegen_providers::net::RateHints> = Arc::new(self.limits.clone());
+        retry::Pace { base: Duration::from_millis(self.settings.task_retry_base_ms), hints: Some(hints) }
     }
 
     /// Stores what a provider produced as a file of the project's owner, once: bytes a take of

@@ -5,8 +5,9 @@
 
 use crate::tasks::backoff;
 use cinegen_providers::ProviderError;
-use cinegen_providers::net::{CallLabels, observe};
+use cinegen_providers::net::{CallLabels, RateHints, observe};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A Retry-After longer than this is left to the queue, which frees the worker slot meanwhile.
@@ -44,12 +45,29 @@ impl Retry {
     }
 }
 
+/// How a task's calls are paced: the backoff's base, and where a provider's "wait" is shared. A
+/// wait read from an answer's headers is shared by the transport itself; one read from a body
+/// (Gemini's `RetryInfo`, MiniMax's and Kling's throttling codes) reaches it only as the error's
+/// `retry_after`, so it is shared here: every caller of the provider, on every instance, holds
+/// back, not only the call that read it.
+#[derive(Clone)]
+pub struct Pace {
+    pub base: Duration,
+    pub hints: Option<Arc<dyn RateHints>>,
+}
+
+impl Pace {
+    pub fn new(base: Duration) -> Self {
+        Self { base, hints: None }
+    }
+}
+
 /// Makes the call `make` builds, again after each passing fault `retry` allows, waiting the
-/// provider's Retry-After or `base` doubled per failure.
+/// provider's Retry-After or the pace's base doubled per failure.
 pub async fn call_with_retry<T, F, Fut>(
     labels: CallLabels,
     retry: Retry,
-    base: Duration,
+    pace: Pace,
     mut make: F,
 ) -> Result<T, ProviderError>
 where
@@ -62,7 +80,12 @@ where
             Ok(answer) => return Ok(answer),
             Err(error) => error,
         };
-        let Some(wait) = retry.wait(&error, failed, base, rand::random()) else { return Err(error) };
+        if let (Some(hints), ProviderError::Transient { retry_after: Some(wait), .. }) = (&pace.hints, &error)
+            && !wait.is_zero()
+        {
+            hints.pause(&labels.provider, *wait);
+        }
+        let Some(wait) = retry.wait(&error, failed, pace.base, rand::random()) else { return Err(error) };
         failed += 1;
         tracing::info!(
             provider = %labels.provider,
@@ -98,7 +121,7 @@ mod tests {
     async fn run(retry: Retry, errors: Vec<ProviderError>) -> (Result<u32, ProviderError>, u32) {
         let calls = AtomicU32::new(0);
         let errors = std::sync::Mutex::new(errors.into_iter());
-        let result = call_with_retry(labels(), retry, Duration::from_millis(1), || {
+        let result = call_with_retry(labels(), retry, Pace::new(Duration::from_millis(1)), || {
             calls.fetch_add(1, Ordering::SeqCst);
             let next = errors.lock().unwrap().next();
             async move { next.map_or(Ok(7), Err) }
@@ -127,6 +150,35 @@ mod tests {
         assert_eq!(calls, 1);
         let (result, calls) = run(Retry::READS, vec![unanswered(), throttled()]).await;
         assert_eq!((result.unwrap(), calls), (7, 3), "a job's state is read again");
+    }
+
+    /// Records the pauses asked of the provider limiter.
+    #[derive(Default)]
+    struct Heard(std::sync::Mutex<Vec<(String, Duration)>>);
+
+    impl RateHints for Heard {
+        fn pause(&self, provider: &str, pause: Duration) {
+            self.0.lock().unwrap().push((provider.to_owned(), pause));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wait_read_from_a_body_holds_back_every_caller() {
+        let heard = Arc::new(Heard::default());
+        let pace = Pace { base: Duration::from_millis(1), hints: Some(heard.clone()) };
+        let body_hint = ProviderError::Transient {
+            message: "RESOURCE_EXHAUSTED".into(),
+            retry_after: Some(Duration::from_millis(5)),
+        };
+        let errors = std::sync::Mutex::new(vec![body_hint, throttled()].into_iter());
+        let result = call_with_retry(labels(), Retry::STARTS_WORK, pace, || {
+            let next = errors.lock().unwrap().next();
+            async move { next.map_or(Ok(7), Err) }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 7);
+        let heard = heard.0.lock().unwrap().clone();
+        assert_eq!(heard, vec![("p".to_owned(), Duration::from_millis(5))]);
     }
 
     #[tokio::test]
