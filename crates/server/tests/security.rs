@@ -80,6 +80,7 @@ async fn base_url_only_row(app: &TestApp, user: UserId, provider: &str, base_url
         updated_at: Utc::now(),
         check: None,
         prices: json!([]),
+        extra_keys: json!([]),
     };
     app.state.store.put_provider_setting(&row).await.unwrap();
 }

@@ -42,7 +42,7 @@ pub use takes::{DeletedTake, Money, TakeRecord, TakeStore};
 pub use tasks::{
     BatchTally, ClaimRequest, Completion, NewTask, Outcome, QueueStat, TaskQuery, TaskRecord, TaskStatus, TaskStore,
 };
-pub use usage::{KeyCheckRecord, ProviderSettingRecord, SpendRow, UsageEvent, UsageRow, UsageStore};
+pub use usage::{KeyCheckRecord, ParkedKey, ProviderSettingRecord, SpendRow, UsageEvent, UsageRow, UsageStore};
 pub use users::{NewUser, UserStore};
 
 /// Everything the application persists, behind one object.

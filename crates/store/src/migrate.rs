@@ -38,6 +38,7 @@ const TEMPLATES: &[Template] = templates![
     "0012_user_prices.sql",
     "0013_audit_log.sql",
     "0014_key_check_models.sql",
+    "0015_several_keys.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

@@ -73,6 +73,23 @@ pub struct ProviderSettingRecord {
     pub check: Option<KeyCheckRecord>,
     /// The user's own prices for calls with their key: `[{model, unit, amount, currency}]`.
     pub prices: Value,
+    /// The keys after the first, sealed: `[{api_key, api_key_hint, secret_key, secret_hint}]`.
+    pub extra_keys: Value,
+}
+
+/// A key a vendor refused, skipped until its owner saves the provider's settings again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParkedKey {
+    /// A user's id, or `server` for the operator's keys.
+    pub owner: String,
+    pub provider: String,
+    /// A hash of the key (never the key).
+    pub fingerprint: String,
+    /// `key_refused` or `out_of_credit`.
+    pub reason: String,
+    /// What the vendor said.
+    pub message: Option<String>,
+    pub parked_at: DateTime<Utc>,
 }
 
 /// How a check of a saved key went.
@@ -104,6 +121,15 @@ pub trait UsageStore {
     async fn put_provider_setting(&self, setting: &ProviderSettingRecord) -> StoreResult<()>;
 
     async fn delete_provider_setting(&self, user: UserId, provider: &str) -> StoreResult<bool>;
+
+    /// Parks a key (again: the newer reason wins).
+    async fn park_key(&self, parked: &ParkedKey) -> StoreResult<()>;
+
+    /// The keys of `owner` parked now.
+    async fn parked_keys(&self, owner: &str) -> StoreResult<Vec<ParkedKey>>;
+
+    /// Lets every parked key of `owner` at `provider` be used again (its settings were saved anew).
+    async fn unpark_keys(&self, owner: &str, provider: &str) -> StoreResult<u64>;
 
     /// Records how a check of the key saved at `saved_at` went; `false` (nothing written) when the
     /// settings changed meanwhile, so a check never vouches for a key it did not try.

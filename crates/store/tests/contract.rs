@@ -70,6 +70,7 @@ contract!(
     batches_find_their_items_and_old_tasks_are_pruned,
     usage_is_summed_by_day_provider_and_kind,
     provider_settings_are_kept_per_user,
+    several_keys_are_kept_and_refused_ones_parked,
     document_history_keeps_what_people_replaced,
     document_history_is_capped_and_pruned,
     document_history_keeps_a_parse_but_not_each_picture,
@@ -1124,6 +1125,47 @@ async fn usage_is_summed_by_day_provider_and_kind(store: Arc<dyn Store>) {
     assert_eq!(store.spending(other.id, at(30)).await.unwrap().len(), 1, "each user's own");
 }
 
+async fn several_keys_are_kept_and_refused_ones_parked(store: Arc<dyn Store>) {
+    let ann = store.create_user(new_user("several-keys@example.com")).await.unwrap();
+    let extra = json!([{"api_key": "v1:second", "api_key_hint": "sk-…2222", "secret_key": null, "secret_hint": null}]);
+    let setting = ProviderSettingRecord {
+        user_id: ann.id,
+        provider: "openai".into(),
+        api_key: Some("v1:first".into()),
+        api_key_hint: Some("sk-…1111".into()),
+        secret_key: None,
+        secret_hint: None,
+        base_url: None,
+        models: json!({}),
+        updated_at: Utc::now(),
+        check: None,
+        prices: json!([]),
+        extra_keys: extra.clone(),
+    };
+    store.put_provider_setting(&setting).await.unwrap();
+    assert_eq!(store.provider_settings(ann.id).await.unwrap()[0].extra_keys, extra);
+
+    let owner = ann.id.to_string();
+    let parked = |fingerprint: &str, reason: &str| cinegen_store::ParkedKey {
+        owner: owner.clone(),
+        provider: "openai".into(),
+        fingerprint: fingerprint.into(),
+        reason: reason.into(),
+        message: Some("Incorrect API key provided".into()),
+        parked_at: Utc::now(),
+    };
+    store.park_key(&parked("f1", "key_refused")).await.unwrap();
+    store.park_key(&parked("f1", "out_of_credit")).await.unwrap();
+    store.park_key(&cinegen_store::ParkedKey { owner: "server".into(), ..parked("f9", "key_refused") }).await.unwrap();
+    let mine = store.parked_keys(&owner).await.unwrap();
+    assert_eq!(mine.len(), 1, "one row a key: {mine:?}");
+    assert_eq!((mine[0].fingerprint.as_str(), mine[0].reason.as_str()), ("f1", "out_of_credit"));
+    assert!(store.park_key(&parked("f2", "tired")).await.is_err(), "only the known reasons");
+    assert_eq!(store.unpark_keys(&owner, "openai").await.unwrap(), 1);
+    assert!(store.parked_keys(&owner).await.unwrap().is_empty());
+    assert_eq!(store.parked_keys("server").await.unwrap().len(), 1, "the operator's keys are apart");
+}
+
 async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
     let ann = store.create_user(new_user("keys-ann@example.com")).await.unwrap();
     let bob = store.create_user(new_user("keys-bob@example.com")).await.unwrap();
@@ -1139,6 +1181,7 @@ async fn provider_settings_are_kept_per_user(store: Arc<dyn Store>) {
         updated_at: Utc::now(),
         check: None,
         prices: json!([{"model": "*", "unit": "image", "amount": "0.02", "currency": "USD"}]),
+        extra_keys: json!([]),
     };
     store.put_provider_setting(&setting).await.unwrap();
     setting.models = json!({"text": "gpt-4.1", "image": "gpt-image-1"});

@@ -120,6 +120,7 @@ fn empty_row(user: UserId, provider: &str, now: chrono::DateTime<Utc>) -> Provid
         updated_at: now,
         check: None,
         prices: json!([]),
+        extra_keys: json!([]),
     }
 }
 

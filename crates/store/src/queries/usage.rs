@@ -1,6 +1,6 @@
 use super::SqlStore;
 use crate::db::{Row, Time};
-use crate::usage::{KeyCheckRecord, ProviderSettingRecord, SpendRow, UsageEvent, UsageRow, UsageStore};
+use crate::usage::{KeyCheckRecord, ParkedKey, ProviderSettingRecord, SpendRow, UsageEvent, UsageRow, UsageStore};
 use crate::{Engine, StoreResult};
 use chrono::{DateTime, Utc};
 use cinegen_domain::{ProjectId, UserId};
@@ -17,6 +17,7 @@ fn setting_from_row(row: &Row) -> StoreResult<ProviderSettingRecord> {
         base_url: row.get("base_url")?,
         models: row.get("models")?,
         prices: row.get("prices")?,
+        extra_keys: row.get("extra_keys")?,
         updated_at: row.time("updated_at")?,
         check: match row.opt_time("checked_at")? {
             Some(at) => Some(KeyCheckRecord {
@@ -121,7 +122,7 @@ impl UsageStore for SqlStore {
             .db
             .query(
                 "SELECT user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at,
-                        checked_at, check_outcome, check_message, check_models, prices
+                        checked_at, check_outcome, check_message, check_models, prices, extra_keys
                  FROM provider_settings WHERE user_id = $1 ORDER BY provider",
             )
             .bind(user.as_uuid())
@@ -135,14 +136,15 @@ impl UsageStore for SqlStore {
             .query(
                 "INSERT INTO provider_settings
                     (user_id, provider, api_key, api_key_hint, secret_key, secret_hint, base_url, models, updated_at,
-                     checked_at, check_outcome, check_message, prices, check_models)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     checked_at, check_outcome, check_message, prices, check_models, extra_keys)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                  ON CONFLICT (user_id, provider) DO UPDATE SET api_key = excluded.api_key,
                     api_key_hint = excluded.api_key_hint, secret_key = excluded.secret_key,
                     secret_hint = excluded.secret_hint, base_url = excluded.base_url, models = excluded.models,
                     updated_at = excluded.updated_at, checked_at = excluded.checked_at,
                     check_outcome = excluded.check_outcome, check_message = excluded.check_message,
-                    prices = excluded.prices, check_models = excluded.check_models",
+                    prices = excluded.prices, check_models = excluded.check_models,
+                    extra_keys = excluded.extra_keys",
             )
             .bind(setting.user_id.as_uuid())
             .bind(&setting.provider)
@@ -158,9 +160,64 @@ impl UsageStore for SqlStore {
             .bind(setting.check.as_ref().and_then(|c| c.message.as_deref()))
             .bind(Json(&setting.prices))
             .bind(setting.check.as_ref().and_then(|c| c.models.as_ref()).map(Json))
+            .bind(Json(&setting.extra_keys))
             .execute()
             .await?;
         Ok(())
+    }
+
+    async fn park_key(&self, parked: &ParkedKey) -> StoreResult<()> {
+        self.db
+            .query(
+                "INSERT INTO parked_keys (owner, provider, fingerprint, reason, message, parked_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (owner, provider, fingerprint) DO UPDATE SET reason = excluded.reason,
+                    message = excluded.message, parked_at = excluded.parked_at",
+            )
+            .bind(&parked.owner)
+            .bind(&parked.provider)
+            .bind(&parked.fingerprint)
+            .bind(&parked.reason)
+            .bind(parked.message.as_deref())
+            .bind(Time(parked.parked_at))
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    async fn parked_keys(&self, owner: &str) -> StoreResult<Vec<ParkedKey>> {
+        let rows = self
+            .db
+            .query(
+                "SELECT owner, provider, fingerprint, reason, message, parked_at FROM parked_keys
+                 WHERE owner = $1 ORDER BY provider, parked_at",
+            )
+            .bind(owner)
+            .fetch_all()
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ParkedKey {
+                    owner: row.get("owner")?,
+                    provider: row.get("provider")?,
+                    fingerprint: row.get("fingerprint")?,
+                    reason: row.get("reason")?,
+                    message: row.get("message")?,
+                    parked_at: row.time("parked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn unpark_keys(&self, owner: &str, provider: &str) -> StoreResult<u64> {
+        let freed = self
+            .db
+            .query("DELETE FROM parked_keys WHERE owner = $1 AND provider = $2")
+            .bind(owner)
+            .bind(provider)
+            .execute()
+            .await?;
+        Ok(freed)
     }
 
     async fn delete_provider_setting(&self, user: UserId, provider: &str) -> StoreResult<bool> {
