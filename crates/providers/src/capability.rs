@@ -39,6 +39,10 @@ pub enum ProviderError {
     /// A refusal (content policy) or invalid parameters; the provider's message is passed through.
     #[error("{message}")]
     Permanent { message: String },
+    /// The account behind the key cannot pay: balance, credit or quota used up (402, and billing
+    /// codes vendors put under 403 or 429). Not retried; the key is parked until it is saved again.
+    #[error("{message}")]
+    OutOfCredit { message: String },
     /// The answer could not be read as the documented shape.
     #[error("the provider's answer could not be read: {message}")]
     Malformed { message: String },

@@ -490,6 +490,76 @@ async fn retrying_a_clip_whose_job_failed_submits_a_new_job() {
     }
 }
 
+/// Several keys for one provider: calls take turns over them; a key the vendor refuses is parked
+/// with its reason — the settings page shows which and why — and the call goes to the other key,
+/// so every picture still arrives. Saving the keys again lets the parked one be tried again; with
+/// every key parked, generation says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_is_parked_and_calls_go_to_the_others() {
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let openai = cinegen_emulators::openai::start("sk-the-right-key-1111").await;
+        let base = format!("{}/v1", openai.base_url);
+        let app = TestApp::spawn_with(engine, |config| {
+            config.fetch_allow_loopback = true;
+            config.task_retry_base_ms = 50;
+        })
+        .await;
+        let token = app.register("several-keys@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+        let keys = json!({"openai": {"api_key": "sk-a-refused-key-2222", "base_url": base,
+                                     "extra_keys": [{"api_key": "sk-the-right-key-1111"}]}});
+        save_providers(&app, &token, keys.clone(), json!({"text": "local", "image": "openai", "video": "local"})).await;
+        let created = app
+            .post_authed("/api/v1/projects", &token, &json!({"title": "回城", "language": "zh", "raw_script": SCRIPT}))
+            .await;
+        let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+        run(&app, &token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
+        let doc = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+        let characters: Vec<String> =
+            each(&doc["script_data"], "characters").map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+        // Keys take turns: two pictures use both, and the refused one is met on the way.
+        for character in characters.iter().cycle().take(2) {
+            let target = json!({"type": "character", "character_id": character});
+            run(&app, &token, "/api/v1/ai/image/generate", json!({"project_id": id, "target": target})).await;
+        }
+        let openai_view = |settings: &Value| {
+            settings["providers"].as_array().unwrap().iter().find(|p| p["name"] == "openai").unwrap().clone()
+        };
+        let view = openai_view(app.get_authed("/api/v1/settings/providers", &token).await.data());
+        let keys_shown = view["keys"].as_array().unwrap().clone();
+        assert_eq!(keys_shown.len(), 2, "{view}");
+        assert_eq!(keys_shown[0]["parked"]["reason"], "key_refused", "{view}");
+        assert!(keys_shown[0]["parked"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{view}");
+        assert_eq!(keys_shown[1]["parked"], Value::Null, "{view}");
+        assert!(!view.to_string().contains("sk-a-refused-key"), "keys are shown as hints only: {view}");
+        let refusals = openai.calls().iter().filter(|c| c.starts_with("POST /v1/images")).count();
+        assert!(refusals >= 2, "{:?}", openai.calls());
+
+        // Saved again, the parked key is tried again.
+        save_providers(&app, &token, keys, json!({})).await;
+        let view = openai_view(app.get_authed("/api/v1/settings/providers", &token).await.data());
+        assert!(view["keys"].as_array().unwrap().iter().all(|k| k["parked"].is_null()), "{view}");
+
+        // Every key refused: generation fails and says the keys are parked.
+        let wrong = json!({"openai": {"api_key": "sk-a-refused-key-2222", "base_url": base,
+                                      "extra_keys": [{"api_key": "sk-another-refused-3333"}]}});
+        save_providers(&app, &token, wrong, json!({})).await;
+        let target = json!({"type": "character", "character_id": characters[0]});
+        for _ in 0..2 {
+            let queued = app
+                .post_authed("/api/v1/ai/image/generate", &token, &json!({"project_id": id, "target": target}))
+                .await;
+            let task = app.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
+            assert_eq!(task["status"], "failed", "{task}");
+        }
+        let queued =
+            app.post_authed("/api/v1/ai/image/generate", &token, &json!({"project_id": id, "target": target})).await;
+        let task = app.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
+        assert_eq!(task["error"]["code"], "PROVIDER_NOT_CONFIGURED", "{task}");
+        assert!(task["error"]["message"].as_str().unwrap().contains("parked"), "{task}");
+        openai.assert_conformant();
+    }
+}
+
 /// Doubao marks Seedream's pictures with its own "AI生成" watermark where the project labels AI
 /// content, and not once its owner turns the label off; an operator who lets no vendor mark
 /// (`vendor_watermark = false`) is obeyed either way.

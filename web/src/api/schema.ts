@@ -2110,6 +2110,12 @@ export interface components {
         ExportRequest: {
             client_key?: string | null;
         };
+        /** @description A further key for a provider, beside the first (`api_key`). */
+        ExtraKey: {
+            api_key: string;
+            /** @description Where the provider takes a secret key beside the access key (Kling). */
+            secret_key?: string | null;
+        };
         FileEnvelope: {
             file: components["schemas"]["FileView"];
         };
@@ -2278,9 +2284,15 @@ export interface components {
             models: components["schemas"]["ListedModelView"][];
             /**
              * @description `working`, `unverified` (no free call to check with: checked on first use), or why not:
-             *     `key_refused`, `rate_limited`, `unreachable`, `refused`, `unreadable`.
+             *     `key_refused`, `out_of_credit`, `rate_limited`, `unreachable`, `refused`, `unreadable`.
              */
             outcome: string;
+        };
+        /** @description One of the user's keys for a provider. */
+        KeyView: {
+            /** @description The key as a hint (`sk-…3f9a`). */
+            hint: string;
+            parked?: null | components["schemas"]["ParkedView"];
         };
         /**
          * @description Which keyframe of a shot the plan's image request paints.
@@ -2369,6 +2381,18 @@ export interface components {
             size: number;
             /** Format: int64 */
             total: number;
+        };
+        /** @description A key set aside after its vendor refused it. */
+        ParkedView: {
+            /** Format: date-time */
+            at: string;
+            /** @description The vendor's words. */
+            message?: string | null;
+            /**
+             * @description `key_refused` (the vendor does not take the key) or `out_of_credit` (the account behind
+             *     it has no balance or quota left).
+             */
+            reason: string;
         };
         ParseScriptRequest: {
             /** @description Same as the `Idempotency-Key` header. */
@@ -2565,6 +2589,11 @@ export interface components {
         ProviderChange: {
             api_key?: string | null;
             base_url?: string | null;
+            /**
+             * @description Further keys beside `api_key` (other accounts of the same vendor), replacing those saved;
+             *     `[]` removes them. At most 9.
+             */
+            extra_keys?: components["schemas"]["ExtraKey"][] | null;
             models?: Record<string, never> | null;
             /**
              * @description Your own prices for calls with your own key (they replace the server's table for those
@@ -2588,6 +2617,11 @@ export interface components {
             check?: null | components["schemas"]["KeyCheckView"];
             default_models: Record<string, never>;
             has_secret_key: boolean;
+            /**
+             * @description Every key of the user's for this provider, the first one first, as hints; calls spread
+             *     over those not parked.
+             */
+            keys: components["schemas"]["KeyView"][];
             /** @description The user's model per capability. */
             models: Record<string, never>;
             name: string;

@@ -151,7 +151,7 @@ mod tests {
                 .to_string()
         };
         assert!(matches!(error_of(&answer(401, &body("Authentication Fails"))), ProviderError::NotConfigured { .. }));
-        assert!(matches!(error_of(&answer(402, &body("Insufficient Balance"))), ProviderError::Permanent { .. }));
+        assert!(matches!(error_of(&answer(402, &body("Insufficient Balance"))), ProviderError::OutOfCredit { .. }));
         assert!(matches!(error_of(&answer(422, &body("Invalid max_tokens"))), ProviderError::Permanent { .. }));
         assert!(matches!(error_of(&answer(429, &body("Rate Limit Reached"))), ProviderError::Transient { .. }));
         assert!(matches!(error_of(&answer(500, &body("Server Error"))), ProviderError::Transient { .. }));

@@ -93,7 +93,7 @@ pub fn classify_ark(provider: &str, error: Classified) -> ProviderError {
         return ProviderError::Transient { message: text(), retry_after: error.retry_after };
     }
     if code.starts_with("QuotaExceeded") || code.starts_with("SetLimitExceeded") || code == "AccountOverdueError" {
-        return ProviderError::Permanent {
+        return ProviderError::OutOfCredit {
             message: format!("{} — the Ark account's quota or balance is spent", text()),
         };
     }
@@ -597,13 +597,13 @@ mod tests {
     #[test]
     fn errors_are_classified_by_status_and_code_prefix() {
         assert!(matches!(ark(401, "AuthenticationError"), ProviderError::NotConfigured { .. }));
-        assert!(matches!(ark(403, "AccountOverdueError"), ProviderError::Permanent { .. }));
+        assert!(matches!(ark(403, "AccountOverdueError"), ProviderError::OutOfCredit { .. }));
         assert!(matches!(ark(403, "AccessDenied"), ProviderError::NotConfigured { .. }));
         assert!(matches!(ark(429, "RateLimitExceeded.EndpointRPMExceeded"), ProviderError::Transient { .. }));
         assert!(matches!(ark(429, "ModelAccountTpmRateLimitExceeded"), ProviderError::Transient { .. }));
         assert!(matches!(ark(400, "ServerOverloaded"), ProviderError::Transient { .. }));
-        assert!(matches!(ark(429, "QuotaExceeded"), ProviderError::Permanent { .. }));
-        assert!(matches!(ark(429, "SetLimitExceeded"), ProviderError::Permanent { .. }));
+        assert!(matches!(ark(429, "QuotaExceeded"), ProviderError::OutOfCredit { .. }));
+        assert!(matches!(ark(429, "SetLimitExceeded"), ProviderError::OutOfCredit { .. }));
         assert!(matches!(ark(500, "InternalServiceError"), ProviderError::Transient { .. }));
         assert!(matches!(ark(404, "ModelNotOpen"), ProviderError::Permanent { .. }));
         assert!(matches!(ark(400, "InvalidParameter"), ProviderError::Permanent { .. }));

@@ -212,7 +212,7 @@ pub fn error_from(status: u16, body: &Value, header_retry: Option<Duration>) -> 
             .and_then(Value::as_array)
             .is_some_and(|v| v.iter().any(|v| v["quotaId"].as_str().is_some_and(|q| q.contains("PerDay"))));
         if daily || message.contains("limit: 0") {
-            return ProviderError::Permanent { message: format!("{text} — the quota of this key is used up") };
+            return ProviderError::OutOfCredit { message: format!("{text} — the quota of this key is used up") };
         }
         // Google's throttling message mentions "billing" as a hint, so it is not classified by words.
         crate::net::observe::throttled(NAME);
@@ -807,7 +807,7 @@ mod tests {
         );
         let mut daily = throttled.clone();
         daily["error"]["details"][0]["violations"][0]["quotaId"] = json!("GenerateRequestsPerDayPerProjectPerModel");
-        assert!(matches!(error_from(429, &daily, None), ProviderError::Permanent { .. }));
+        assert!(matches!(error_from(429, &daily, None), ProviderError::OutOfCredit { .. }));
         let no_hint = json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "busy"}});
         assert!(matches!(
             error_from(429, &no_hint, Some(Duration::from_secs(7))),

@@ -241,7 +241,7 @@ pub fn error_of(status: u16, code: i64, message: &str, retry_after: Option<Durat
     let not_configured = |reason: String| ProviderError::NotConfigured { provider: NAME.into(), reason };
     match code {
         1000..=1004 => not_configured(format!("the access key or secret key was refused: {message} (code {code})")),
-        1100..=1102 => ProviderError::Permanent { message: format!("{text} — the account cannot pay for this") },
+        1100..=1102 => ProviderError::OutOfCredit { message: format!("{text} — the account cannot pay for this") },
         1103 => not_configured(format!("the key may not use this interface or model: {message} (code {code})")),
         1200..=1203 => ProviderError::Permanent { message: text },
         1300 | 1301 => {
@@ -675,7 +675,7 @@ mod tests {
             assert!(not_configured(error_of(401, code, "m", None)), "{code}");
         }
         for code in [1100, 1101, 1102] {
-            assert!(matches!(error_of(429, code, "m", None), ProviderError::Permanent { .. }), "{code}");
+            assert!(matches!(error_of(429, code, "m", None), ProviderError::OutOfCredit { .. }), "{code}");
         }
         for code in [1200, 1201, 1202, 1203] {
             assert!(matches!(error_of(400, code, "m", None), ProviderError::Permanent { .. }), "{code}");
@@ -707,7 +707,7 @@ mod tests {
         let expired = answer(401, r#"{"code": 1004, "message": "Authorization is expired", "request_id": "r"}"#);
         assert!(matches!(read_envelope(&expired), Err(Refused::Expired(ProviderError::NotConfigured { .. }))));
         let billing = answer(429, r#"{"code": 1102, "message": "resource pack exhausted", "request_id": "r"}"#);
-        assert!(matches!(read_envelope(&billing), Err(Refused::Other(ProviderError::Permanent { .. }))));
+        assert!(matches!(read_envelope(&billing), Err(Refused::Other(ProviderError::OutOfCredit { .. }))));
         let throttled = answer(200, r#"{"code": 1303, "message": "parallel task over resource pack limit"}"#);
         assert!(matches!(read_envelope(&throttled), Err(Refused::Other(ProviderError::Transient { .. }))));
         let gateway = answer(502, "<html>Bad Gateway</html>");

@@ -143,8 +143,8 @@ pub fn error_of(status: u16, code: i64, message: &str, retry_after: Option<Durat
             "the key was refused (keys work only on the host of their region): {message} (status code {code})"
         )),
         2038 => not_configured(format!("the account needs real-name verification: {message} (status code {code})")),
-        1008 => ProviderError::Permanent { message: format!("{text} — the account's balance is used up") },
-        2056 => ProviderError::Permanent { message: format!("{text} — the plan's usage limit is reached") },
+        1008 => ProviderError::OutOfCredit { message: format!("{text} — the account's balance is used up") },
+        2056 => ProviderError::OutOfCredit { message: format!("{text} — the plan's usage limit is reached") },
         1026 | 1027 => {
             ProviderError::Permanent { message: format!("{text} — refused by the provider's content policy") }
         }
@@ -531,7 +531,10 @@ mod tests {
                 "{code}"
             );
         }
-        for code in [1008, 2056, 2013, 1026, 1027] {
+        for code in [1008, 2056] {
+            assert!(matches!(error_of(200, code, "m", None), ProviderError::OutOfCredit { .. }), "{code}");
+        }
+        for code in [2013, 1026, 1027] {
             assert!(matches!(error_of(200, code, "m", None), ProviderError::Permanent { .. }), "{code}");
         }
         assert!(error_of(200, 1026, "input new_sensitive", None).to_string().contains("content policy"));

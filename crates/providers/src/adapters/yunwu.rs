@@ -651,7 +651,7 @@ mod tests {
         assert!(matches!(relay(401, "", "无效的令牌"), ProviderError::NotConfigured { .. }));
         assert!(matches!(relay(429, "rate_limit_exceeded", "busy"), ProviderError::Transient { .. }));
         assert!(matches!(relay(500, "do_request_failed", "upstream error"), ProviderError::Transient { .. }));
-        assert!(matches!(relay(429, "insufficient_quota", "余额不足"), ProviderError::Permanent { .. }));
+        assert!(matches!(relay(429, "insufficient_quota", "余额不足"), ProviderError::OutOfCredit { .. }));
         assert!(matches!(relay(400, "InputTextRiskDetection", "risky"), ProviderError::Permanent { .. }));
     }
 

@@ -39,13 +39,13 @@ pub fn classify(provider: &str, error: Classified) -> ProviderError {
             provider: provider.into(),
             reason: format!("the key was refused: {message}"),
         },
-        402 => ProviderError::Permanent { message: text },
-        403 if billing => ProviderError::Permanent { message: text },
+        402 => ProviderError::OutOfCredit { message: text },
+        403 if billing => ProviderError::OutOfCredit { message: text },
         403 => ProviderError::NotConfigured {
             provider: provider.into(),
             reason: format!("the key may not do this: {message}"),
         },
-        429 if billing => ProviderError::Permanent { message: text },
+        429 if billing => ProviderError::OutOfCredit { message: text },
         429 => {
             super::observe::throttled(provider);
             ProviderError::Transient { message: text, retry_after }
@@ -69,9 +69,10 @@ mod tests {
 
     #[test]
     fn billing_under_429_and_403_is_not_retried() {
-        assert!(matches!(at(429, "insufficient_quota"), ProviderError::Permanent { .. }));
-        assert!(matches!(at(429, "SetLimitExceeded"), ProviderError::Permanent { .. }));
-        assert!(matches!(at(403, "AccountOverdueError"), ProviderError::Permanent { .. }));
+        assert!(matches!(at(429, "insufficient_quota"), ProviderError::OutOfCredit { .. }));
+        assert!(matches!(at(429, "SetLimitExceeded"), ProviderError::OutOfCredit { .. }));
+        assert!(matches!(at(403, "AccountOverdueError"), ProviderError::OutOfCredit { .. }));
+        assert!(matches!(at(402, "payment_required"), ProviderError::OutOfCredit { .. }));
         assert!(matches!(at(429, "RateLimitExceeded.EndpointRPMExceeded"), ProviderError::Transient { .. }));
     }
 

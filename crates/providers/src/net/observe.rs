@@ -46,6 +46,7 @@ pub async fn observe<T>(
         Err(ProviderError::Malformed { .. }) => "malformed",
         Err(ProviderError::NotConfigured { .. }) => "not_configured",
         Err(ProviderError::Unsupported { .. }) => "unsupported",
+        Err(ProviderError::OutOfCredit { .. }) => "out_of_credit",
     };
     let CallLabels { provider, model, capability, operation } = labels;
     histogram!(

@@ -157,7 +157,7 @@ impl AiService {
             let model = resolved.provider.image().map_err(provider_to_task)?;
             let started = Instant::now();
             let call = resolved.call(Capability::Image, "generate");
-            let output = call_with_retry(call, Retry::STARTS_WORK, self.pace(), || {
+            let output = call_with_retry(call, Retry::STARTS_WORK, self.pace_for(&resolved), || {
                 model.generate(&request, &resolved.credentials)
             })
             .await
@@ -761,7 +761,7 @@ impl VideoHandler {
             let earlier = if ctx.attempt() > 1 && model.finds_by_key() {
                 let call = resolved.call(Capability::Video, "find");
                 let find = || model.find(request, &resolved.credentials);
-                call_with_retry(call, Retry::READS, ai.pace(), find).await.map_err(provider_to_task)?
+                call_with_retry(call, Retry::READS, ai.pace_for(&resolved), find).await.map_err(provider_to_task)?
             } else {
                 None
             };
@@ -773,7 +773,7 @@ impl VideoHandler {
                 None => {
                     let call = resolved.call(Capability::Video, "submit");
                     let submit = || model.submit(request, &resolved.credentials);
-                    call_with_retry(call, Retry::STARTS_WORK, ai.pace(), submit).await.map_err(|error| match error {
+                    call_with_retry(call, Retry::STARTS_WORK, ai.pace_for(&resolved), submit).await.map_err(|error| match error {
                         // The vendor can say whether it took the job: the next attempt asks.
                         ProviderError::NoAnswer { message } if model.finds_by_key() => TaskError::transient(format!(
                             "{message}; the next attempt looks the job up before submitting again"
@@ -808,7 +808,7 @@ impl VideoHandler {
         let (media, reported, seed) = loop {
             let call = resolved.call(Capability::Video, "poll");
             let poll = || model.poll(&job_id, &request, &resolved.credentials);
-            let polled = match call_with_retry(call, Retry::READS, ai.pace(), poll).await {
+            let polled = match call_with_retry(call, Retry::READS, ai.pace_for(&resolved), poll).await {
                 Err(ProviderError::Permanent { message }) if may_resubmit => {
                     tracing::info!(task.id = %ctx.task.id, job = %job_id, %message, "the retried task's job failed; submitting anew");
                     may_resubmit = false;

@@ -61,6 +61,7 @@ fn outcome_of(error: &ProviderError) -> &'static str {
         ProviderError::Transient { .. } | ProviderError::NoAnswer { .. } => "unreachable",
         ProviderError::Permanent { .. } | ProviderError::Unsupported { .. } => "refused",
         ProviderError::Malformed { .. } => "unreadable",
+        ProviderError::OutOfCredit { .. } => "out_of_credit",
     }
 }
 

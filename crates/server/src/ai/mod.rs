@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod generation;
 pub mod handlers;
 pub mod key_check;
+pub mod key_ring;
 pub mod keys;
 pub mod latency;
 pub mod limits;
@@ -77,6 +78,8 @@ pub struct Resolved {
     pub server_key: bool,
     /// The user's own prices, for calls with their own key (empty with the server's).
     pub own_prices: Vec<crate::cost::prices::UserPrice>,
+    /// Parks the key the calls use if its vendor refuses it (none without a key).
+    pub parker: Option<key_ring::Parker>,
 }
 
 impl Resolved {
@@ -102,6 +105,8 @@ pub struct AiService {
     pub latencies: latency::Latencies,
     /// Vendors' callbacks, which wake the polls of the jobs they name.
     pub callbacks: callbacks::JobCallbacks,
+    /// Whose turn it is among a provider's keys.
+    key_turn: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl AiService {
@@ -116,7 +121,8 @@ impl AiService {
         let previous: Vec<&[u8]> = settings.previous_encryption_keys.iter().map(|k| k.expose()).collect();
         let cipher = keys::KeyCipher::new(settings.encryption_key.expose(), &previous);
         let latencies = latency::Latencies::default();
-        Self { store, files, registry, settings, limits, cipher, latencies, callbacks }
+        let key_turn = Arc::default();
+        Self { store, files, registry, settings, limits, cipher, latencies, callbacks, key_turn }
     }
 
     fn default_provider(&self, capability: Capability) -> &str {
@@ -200,7 +206,17 @@ impl AiService {
         let name = provider.name;
         let not_configured = |reason: String| TaskError::permanent("PROVIDER_NOT_CONFIGURED", reason);
         let mine = saved.iter().find(|s| s.provider == name);
-        let credentials = self.credentials(provider, mine).await.map_err(not_configured)?;
+        let ring = self.key_ring(provider, mine).await.map_err(not_configured)?;
+        let owner = ring.owner.clone();
+        let parked = self.store.parked_keys(&owner).await.map_err(|e| TaskError::transient(e.to_string()))?;
+        let (credentials, key, others) = key_ring::choose(name, ring, &parked, &self.key_turn).map_err(|reasons| {
+            not_configured(format!(
+                "every key of provider '{name}' is parked: {}; save the keys again once the vendor takes them",
+                reasons.join("; ")
+            ))
+        })?;
+        let parker =
+            key.map(|key| key_ring::Parker { store: self.store.clone(), provider: name.to_owned(), key, others });
         if provider.needs_key && credentials.api_key.is_none() {
             return Err(not_configured(format!(
                 "provider '{name}' needs an API key; add one in the provider settings"
@@ -212,7 +228,7 @@ impl AiService {
         let model = model_of(provider, mine, capability, choice);
         let server_key = provider.needs_key && mine.is_none_or(|m| m.api_key.is_none());
         let own_prices = own_prices(mine, server_key);
-        Ok(Resolved { provider: provider.clone(), credentials, model, server_key, own_prices })
+        Ok(Resolved { provider: provider.clone(), credentials, model, server_key, own_prices, parker })
     }
 
     /// Seconds until `task` (just queued, of `capability`) is likely done: the provider's recent
@@ -309,7 +325,7 @@ impl AiService {
         let output = {
             let _slot = self.limits.acquire(resolved.provider.name, Capability::Speech).await;
             let call = resolved.call(Capability::Speech, "preview");
-            retry::call_with_retry(call, retry::Retry::STARTS_WORK, self.pace(), || {
+            retry::call_with_retry(call, retry::Retry::STARTS_WORK, self.pace_for(&resolved), || {
                 model.synthesize(&request, &resolved.credentials)
             })
             .await
@@ -379,7 +395,12 @@ impl AiService {
     /// How this service's provider calls are paced (`retry::Pace`).
     pub fn pace(&self) -> retry::Pace {
         let hints: Arc<dyn cinegen_providers::net::RateHints> = Arc::new(self.limits.clone());
-        retry::Pace { base: Duration::from_millis(self.settings.task_retry_base_ms), hints: Some(hints) }
+        retry::Pace { base: Duration::from_millis(self.settings.task_retry_base_ms), hints: Some(hints), parker: None }
+    }
+
+    /// The pace of calls made with `resolved`'s key, which is parked if its vendor refuses it.
+    pub fn pace_for(&self, resolved: &Resolved) -> retry::Pace {
+        retry::Pace { parker: resolved.parker.clone(), ..self.pace() }
     }
 
     /// Stores what a provider produced as a file of the project's owner, once: bytes a take of
@@ -455,7 +476,7 @@ pub fn provider_to_task(error: ProviderError) -> TaskError {
         }
         ProviderError::Transient { message, retry_after } => TaskError::Transient { message, retry_after },
         ProviderError::NoAnswer { message } => TaskError::Transient { message, retry_after: None },
-        ProviderError::Permanent { .. } | ProviderError::Malformed { .. } => {
+        ProviderError::Permanent { .. } | ProviderError::Malformed { .. } | ProviderError::OutOfCredit { .. } => {
             TaskError::permanent("PROVIDER_ERROR", error.to_string())
         }
     }

@@ -54,11 +54,13 @@ impl Retry {
 pub struct Pace {
     pub base: Duration,
     pub hints: Option<Arc<dyn RateHints>>,
+    /// Parks the call's key when its vendor refuses it (`key_ring`).
+    pub parker: Option<super::key_ring::Parker>,
 }
 
 impl Pace {
     pub fn new(base: Duration) -> Self {
-        Self { base, hints: None }
+        Self { base, hints: None, parker: None }
     }
 }
 
@@ -85,7 +87,12 @@ where
         {
             hints.pause(&labels.provider, *wait);
         }
-        let Some(wait) = retry.wait(&error, failed, pace.base, rand::random()) else { return Err(error) };
+        let Some(wait) = retry.wait(&error, failed, pace.base, rand::random()) else {
+            return Err(match &pace.parker {
+                Some(parker) => parker.after(error).await,
+                None => error,
+            });
+        };
         failed += 1;
         tracing::info!(
             provider = %labels.provider,
@@ -165,7 +172,7 @@ mod tests {
     #[tokio::test]
     async fn a_wait_read_from_a_body_holds_back_every_caller() {
         let heard = Arc::new(Heard::default());
-        let pace = Pace { base: Duration::from_millis(1), hints: Some(heard.clone()) };
+        let pace = Pace { base: Duration::from_millis(1), hints: Some(heard.clone()), parker: None };
         let body_hint = ProviderError::Transient {
             message: "RESOURCE_EXHAUSTED".into(),
             retry_after: Some(Duration::from_millis(5)),

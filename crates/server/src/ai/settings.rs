@@ -46,6 +46,39 @@ pub struct ProviderView {
     pub ready: bool,
     /// How the last check of the user's saved key went, until the key changes.
     pub check: Option<KeyCheckView>,
+    /// Every key of the user's for this provider, the first one first, as hints; calls spread
+    /// over those not parked.
+    pub keys: Vec<KeyView>,
+}
+
+/// One of the user's keys for a provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    /// The key as a hint (`sk-…3f9a`).
+    pub hint: String,
+    /// Why the key is set aside, if its vendor refused it: it is used again once saved again.
+    pub parked: Option<ParkedView>,
+}
+
+/// A key set aside after its vendor refused it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParkedView {
+    /// `key_refused` (the vendor does not take the key) or `out_of_credit` (the account behind
+    /// it has no balance or quota left).
+    pub reason: String,
+    /// The vendor's words.
+    pub message: Option<String>,
+    pub at: chrono::DateTime<Utc>,
+}
+
+/// A further key for a provider, beside the first (`api_key`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraKey {
+    pub api_key: String,
+    /// Where the provider takes a secret key beside the access key (Kling).
+    #[serde(default)]
+    pub secret_key: Option<String>,
 }
 
 /// The last check of a saved key.
@@ -53,7 +86,7 @@ pub struct ProviderView {
 pub struct KeyCheckView {
     pub at: chrono::DateTime<Utc>,
     /// `working`, `unverified` (no free call to check with: checked on first use), or why not:
-    /// `key_refused`, `rate_limited`, `unreachable`, `refused`, `unreadable`.
+    /// `key_refused`, `out_of_credit`, `rate_limited`, `unreachable`, `refused`, `unreadable`.
     pub outcome: String,
     /// The vendor's words, where it said something.
     pub message: Option<String>,
@@ -94,6 +127,10 @@ pub struct ProviderChange {
     /// calls); `[]` removes them. At most 50.
     #[serde(default)]
     pub prices: Option<Vec<crate::cost::prices::UserPrice>>,
+    /// Further keys beside `api_key` (other accounts of the same vendor), replacing those saved;
+    /// `[]` removes them. At most 9.
+    #[serde(default)]
+    pub extra_keys: Option<Vec<ExtraKey>>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -125,55 +162,88 @@ fn empty_row(user: UserId, provider: &str, now: chrono::DateTime<Utc>) -> Provid
 }
 
 impl AiService {
-    /// The key, secret and base URL for `provider`, as one pair from one source: the user's own
-    /// key with the user's base URL (or the vendor's default), else the server's key with the
-    /// server's base URL (or the vendor's default). A server key never travels to an address a
-    /// user chose: a saved base URL without a key of the user's is refused, not filled in.
-    pub(super) async fn credentials(
+    /// Every key for `provider` from one source, in order: the user's own keys (the first, then
+    /// the extra ones) with the user's base URL (or the vendor's default), else the server's keys
+    /// (`provider_keys`, several separated by `|`) with the server's base URL (or the vendor's
+    /// default). A server key never travels to an address a user chose: a saved base URL without
+    /// a key of the user's is refused, not filled in.
+    pub(super) async fn key_ring(
         &self,
         provider: &Provider,
         mine: Option<&ProviderSettingRecord>,
-    ) -> Result<Credentials, String> {
+    ) -> Result<super::key_ring::KeyRing, String> {
+        use super::key_ring::{KeyRing, SERVER_OWNER};
         if let Some(saved) = mine.filter(|m| m.api_key.is_some()) {
-            let api_key = self.open(saved, "api_key", saved.api_key.as_deref())?;
-            let secret_key = self.open(saved, "secret_key", saved.secret_key.as_deref())?;
-            if [&api_key, &secret_key].into_iter().flatten().any(|(_, stale)| *stale) {
-                let plain = |v: &Option<(String, bool)>| v.as_ref().map(|(k, _)| k.clone());
-                self.reseal(saved, plain(&api_key).as_deref(), plain(&secret_key).as_deref()).await;
+            let first = self.own_credentials(provider, saved).await?;
+            let mut keys = vec![first.clone()];
+            for (index, extra) in saved.extra_keys.as_array().into_iter().flatten().enumerate() {
+                let field = |name: &str| format!("extra_keys/{index}/{name}");
+                let sealed = |name: &str| extra.get(name).and_then(Value::as_str);
+                let open = |name: &str| self.open(saved, &field(name), sealed(name)).map(|v| v.map(|(k, _)| k));
+                let api_key = open("api_key")?;
+                if api_key.is_some() {
+                    keys.push(Credentials {
+                        api_key,
+                        secret_key: open("secret_key")?,
+                        base_url: first.base_url.clone(),
+                    });
+                }
             }
-            if let Some(url) = &saved.base_url {
-                // The operator's policy may have tightened since the URL was saved.
-                self.check_base_url(url).map_err(|reason| {
-                    format!("your base URL for provider '{}' is no longer accepted: it {reason}", provider.name)
-                })?;
-            }
-            return Ok(Credentials {
-                api_key: api_key.map(|(k, _)| k),
-                secret_key: secret_key.map(|(k, _)| k),
-                base_url: saved.base_url.clone(),
-            });
+            return Ok(KeyRing { owner: saved.user_id.to_string(), keys });
         }
+        let server = self.server_credentials(provider, mine)?;
+        Ok(KeyRing { owner: SERVER_OWNER.into(), keys: server })
+    }
+
+    async fn own_credentials(&self, provider: &Provider, saved: &ProviderSettingRecord) -> Result<Credentials, String> {
+        let api_key = self.open(saved, "api_key", saved.api_key.as_deref())?;
+        let secret_key = self.open(saved, "secret_key", saved.secret_key.as_deref())?;
+        if [&api_key, &secret_key].into_iter().flatten().any(|(_, stale)| *stale) {
+            let plain = |v: &Option<(String, bool)>| v.as_ref().map(|(k, _)| k.clone());
+            self.reseal(saved, plain(&api_key).as_deref(), plain(&secret_key).as_deref()).await;
+        }
+        if let Some(url) = &saved.base_url {
+            // The operator's policy may have tightened since the URL was saved.
+            self.check_base_url(url).map_err(|reason| {
+                format!("your base URL for provider '{}' is no longer accepted: it {reason}", provider.name)
+            })?;
+        }
+        Ok(Credentials {
+            api_key: api_key.map(|(k, _)| k),
+            secret_key: secret_key.map(|(k, _)| k),
+            base_url: saved.base_url.clone(),
+        })
+    }
+
+    /// The operator's keys for `provider` (several separated by `|`), with the server's base URL.
+    fn server_credentials(
+        &self,
+        provider: &Provider,
+        mine: Option<&ProviderSettingRecord>,
+    ) -> Result<Vec<Credentials>, String> {
         if mine.is_some_and(|m| m.base_url.is_some()) {
             return Err(format!(
                 "your base URL for provider '{}' has no API key of yours beside it; add your key, or remove the base URL to use the server's",
                 provider.name
             ));
         }
-        let mut credentials = Credentials {
+        let base = Credentials {
             base_url: self.settings.provider_base_urls.get(provider.name).cloned(),
             ..Credentials::default()
         };
-        if let Some(server) = self.settings.provider_keys.get(provider.name) {
-            let raw = server.expose();
+        let Some(server) = self.settings.provider_keys.get(provider.name) else { return Ok(vec![base]) };
+        let keys = server.expose().split('|').map(str::trim).filter(|raw| !raw.is_empty()).map(|raw| {
             match raw.split_once(':').filter(|_| provider.has_secret_key) {
-                Some((access, secret)) => {
-                    credentials.api_key = Some(access.to_owned());
-                    credentials.secret_key = Some(secret.to_owned());
-                }
-                None => credentials.api_key = Some(raw.to_owned()),
+                Some((access, secret)) => Credentials {
+                    api_key: Some(access.to_owned()),
+                    secret_key: Some(secret.to_owned()),
+                    ..base.clone()
+                },
+                None => Credentials { api_key: Some(raw.to_owned()), ..base.clone() },
             }
-        }
-        Ok(credentials)
+        });
+        let keys: Vec<Credentials> = keys.collect();
+        Ok(if keys.is_empty() { vec![base] } else { keys })
     }
 
     /// Decrypts a saved value; `true` beside it when it was sealed under an earlier key.
@@ -207,9 +277,11 @@ impl AiService {
 
     pub async fn provider_settings(&self, user: UserId) -> AppResult<ProviderSettings> {
         let saved = self.store.provider_settings(user).await?;
+        let parked = self.store.parked_keys(&user.to_string()).await?;
         let mut providers = Vec::new();
         for provider in self.registry.providers() {
             let mine = saved.iter().find(|s| s.provider == provider.name);
+            let keys = self.key_views(provider, mine, &parked).await;
             let server_key = self.settings.provider_keys.contains_key(provider.name);
             // The server's key is used only where the user has neither a key nor a base URL.
             let own_key = mine.is_some_and(|m| m.api_key.is_some());
@@ -254,6 +326,7 @@ impl AiService {
                     message: c.message.clone(),
                     models: crate::ai::key_check::listed_views(c.models.as_ref()),
                 }),
+                keys,
             });
         }
         let mut defaults: BTreeMap<String, String> = BTreeMap::from([
@@ -271,6 +344,36 @@ impl AiService {
             }
         }
         Ok(ProviderSettings { providers, defaults })
+    }
+
+    /// The user's keys for `provider` as hints, each with its parking if its vendor refused it.
+    async fn key_views(
+        &self,
+        provider: &Provider,
+        mine: Option<&ProviderSettingRecord>,
+        parked: &[cinegen_store::ParkedKey],
+    ) -> Vec<KeyView> {
+        let Some(saved) = mine.filter(|m| m.api_key.is_some()) else { return Vec::new() };
+        let hints = std::iter::once(saved.api_key_hint.clone()).chain(
+            saved.extra_keys.as_array().into_iter().flatten().map(|k| k["api_key_hint"].as_str().map(str::to_owned)),
+        );
+        let keys = self.key_ring(provider, mine).await.map(|ring| ring.keys).unwrap_or_default();
+        hints
+            .zip(keys)
+            .map(|(shown, key)| {
+                let fingerprint = key.api_key.as_deref().map(|k| super::key_ring::fingerprint(provider.name, k));
+                let parking =
+                    parked.iter().find(|p| p.provider == provider.name && Some(&p.fingerprint) == fingerprint.as_ref());
+                KeyView {
+                    hint: shown.unwrap_or_default(),
+                    parked: parking.map(|p| ParkedView {
+                        reason: p.reason.clone(),
+                        message: p.message.clone(),
+                        at: p.parked_at,
+                    }),
+                }
+            })
+            .collect()
     }
 
     /// Applies `change` after checking all of it; nothing is saved when any part is refused.
@@ -291,6 +394,12 @@ impl AiService {
             // A check vouches for the key and address it tried, no other.
             if edit.api_key.is_some() || edit.secret_key.is_some() || edit.base_url.is_some() {
                 row.check = None;
+            }
+            if let Some(extra) = &edit.extra_keys {
+                match self.seal_extra_keys(user, &name, provider, extra) {
+                    Ok(sealed) => row.extra_keys = sealed,
+                    Err((at, reason)) => errors.push(FieldError::new(field(&format!("extra_keys[{at}]")), reason)),
+                }
             }
             for (label, value, sealed, shown) in [
                 ("api_key", edit.api_key, &mut row.api_key, &mut row.api_key_hint),
@@ -315,6 +424,9 @@ impl AiService {
                         }
                     }
                 }
+            }
+            if row.api_key.is_none() && row.extra_keys.as_array().is_some_and(|k| !k.is_empty()) {
+                errors.push(FieldError::new(field("extra_keys"), "needs a first key (api_key) beside it"));
             }
             if row.secret_key.is_some() && !provider.has_secret_key {
                 errors.push(FieldError::new(field("secret_key"), format!("provider '{name}' takes no secret key")));
@@ -397,9 +509,59 @@ impl AiService {
         errors.into_result().map_err(AppError::validation)?;
         for row in &rows {
             self.store.put_provider_setting(row).await?;
+            // Keys saved again are tried again.
+            if row.provider != DEFAULTS_ROW {
+                self.store.unpark_keys(&user.to_string(), &row.provider).await?;
+            }
         }
         tracing::info!(user.id = %user, providers = rows.len(), "provider settings changed");
         self.provider_settings(user).await
+    }
+
+    /// Seals further keys for `provider` in the order given: `[{api_key, api_key_hint, secret_key,
+    /// secret_hint}]`, or the index and reason of the first refused.
+    fn seal_extra_keys(
+        &self,
+        user: UserId,
+        name: &str,
+        provider: &Provider,
+        extra: &[ExtraKey],
+    ) -> Result<Value, (usize, String)> {
+        const MOST: usize = 9;
+        if extra.len() > MOST {
+            return Err((MOST, format!("at most {MOST} further keys")));
+        }
+        let mut sealed = Vec::new();
+        for (index, key) in extra.iter().enumerate() {
+            let clean = |value: &str| {
+                let value = value.trim().to_owned();
+                let bad = value.is_empty()
+                    || value.len() > 1000
+                    || value.chars().any(|c| c.is_control() || c.is_whitespace());
+                (!bad).then_some(value)
+            };
+            let api_key = clean(&key.api_key).ok_or((index, "must be 1–1000 characters without spaces".to_owned()))?;
+            let secret_key = match &key.secret_key {
+                None => None,
+                Some(_) if !provider.has_secret_key => {
+                    return Err((index, format!("provider '{name}' takes no secret key")));
+                }
+                Some(secret) => Some(
+                    clean(secret).ok_or((index, "secret_key must be 1–1000 characters without spaces".to_owned()))?,
+                ),
+            };
+            if provider.has_secret_key && secret_key.is_none() {
+                return Err((index, format!("provider '{name}' needs a secret key beside each access key")));
+            }
+            let context = |field: &str| seal_context(user, name, &format!("extra_keys/{index}/{field}"));
+            sealed.push(json!({
+                "api_key": self.cipher.encrypt(&api_key, &context("api_key")),
+                "api_key_hint": hint(&api_key),
+                "secret_key": secret_key.as_deref().map(|s| self.cipher.encrypt(s, &context("secret_key"))),
+                "secret_hint": secret_key.as_deref().map(hint),
+            }));
+        }
+        Ok(Value::Array(sealed))
     }
 
     /// A base URL the server may call with a user's key: https (http only where loopback fetches

@@ -47,8 +47,9 @@ impl AiService {
                 let started = std::time::Instant::now();
                 let call = resolved.call(Capability::Text, "complete");
                 let complete = || model.complete(&request, &resolved.credentials);
-                let output =
-                    call_with_retry(call, Retry::STARTS_WORK, self.pace(), complete).await.map_err(provider_to_task)?;
+                let output = call_with_retry(call, Retry::STARTS_WORK, self.pace_for(&resolved), complete)
+                    .await
+                    .map_err(provider_to_task)?;
                 let name = resolved.model.as_deref().unwrap_or(&output.model);
                 self.latencies.record(resolved.provider.name, name, started.elapsed());
                 output

@@ -3,7 +3,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import type { ProviderView } from '@/api/types';
 import { I18nProvider } from '@/i18n';
-import { ProviderCard } from './provider-card';
+import { ProviderCard, parseExtraKeys } from './provider-card';
 
 function provider(overrides: Partial<ProviderView>): ProviderView {
   return {
@@ -21,6 +21,7 @@ function provider(overrides: Partial<ProviderView>): ProviderView {
     status: 'unchecked',
     ready: false,
     check: null,
+    keys: [],
     ...overrides,
   };
 }
@@ -68,5 +69,23 @@ describe('a provider card', () => {
     expect(screen.getByTestId('listed-models-image').querySelectorAll('option')).toHaveLength(1);
     expect(screen.getByLabelText('默认模型 · 文本')).toHaveAttribute('list', text.id);
     expect(screen.getByText('此密钥可用 2 个模型：可选择，也可输入其他')).toBeInTheDocument();
+  });
+});
+
+describe('several keys', () => {
+  it('shows each saved key and why one is set aside', () => {
+    const parked = { reason: 'key_refused', message: 'openai: the key was refused: Incorrect API key', at: '2026-12-07T07:00:00Z' };
+    show(provider({ status: 'working', ready: true, keys: [{ hint: 'sk-…2222', parked }, { hint: 'sk-…1111', parked: null }] }));
+    const keys = screen.getByTestId('saved-keys');
+    expect(keys).toHaveTextContent('sk-…2222');
+    expect(screen.getByTestId('parked-key')).toHaveTextContent('已暂停：服务商拒绝了此密钥');
+    expect(screen.getByTestId('parked-key')).toHaveTextContent('Incorrect API key');
+    expect(keys).toHaveTextContent('sk-…1111');
+    expect(keys).toHaveTextContent('使用中');
+  });
+
+  it('reads further keys one a line, access and secret where the vendor takes both', () => {
+    expect(parseExtraKeys(' sk-a \n\nsk-b\n', false)).toEqual([{ api_key: 'sk-a' }, { api_key: 'sk-b' }]);
+    expect(parseExtraKeys('AK1:SK:1', true)).toEqual([{ api_key: 'AK1', secret_key: 'SK:1' }]);
   });
 });

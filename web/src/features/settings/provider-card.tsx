@@ -15,6 +15,20 @@ export interface ProviderChange {
   base_url?: string | null;
   models?: Record<string, string> | null;
   prices?: ProviderView['prices'];
+  extra_keys?: { api_key: string; secret_key?: string }[];
+}
+
+// Further keys as typed, one a line (`ACCESS:SECRET` where the vendor takes a secret key).
+export function parseExtraKeys(text: string, withSecret: boolean): ProviderChange['extra_keys'] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      if (!withSecret) return { api_key: line };
+      const [access, ...secret] = line.split(':');
+      return { api_key: access.trim(), secret_key: secret.join(':').trim() };
+    });
 }
 
 type OwnPrice = ProviderView['prices'][number];
@@ -39,6 +53,7 @@ export function ProviderCard({ provider, onSave }: Props) {
   const vendor = vendorOf(provider.name);
   const [apiKey, setApiKey] = useState('');
   const [secretKey, setSecretKey] = useState('');
+  const [extraKeys, setExtraKeys] = useState('');
   const [baseUrl, setBaseUrl] = useState(provider.base_url ?? '');
   const models = provider.models as Record<string, string>;
   const defaults = provider.default_models as Record<string, string>;
@@ -63,6 +78,7 @@ export function ProviderCard({ provider, onSave }: Props) {
     const change: ProviderChange = {};
     if (apiKey.trim()) change.api_key = apiKey.trim();
     if (provider.has_secret_key && secretKey.trim()) change.secret_key = secretKey.trim();
+    if (extraKeys.trim()) change.extra_keys = parseExtraKeys(extraKeys, provider.has_secret_key);
     if (baseUrl.trim() !== (provider.base_url ?? '')) change.base_url = baseUrl.trim() || null;
     const cleaned = Object.fromEntries(Object.entries(modelDraft).filter(([, v]) => v.trim()));
     if (JSON.stringify(cleaned) !== JSON.stringify(models ?? {})) change.models = cleaned;
@@ -71,6 +87,7 @@ export function ProviderCard({ provider, onSave }: Props) {
       await onSave(change);
       setApiKey('');
       setSecretKey('');
+      setExtraKeys('');
       setSaved(true);
     } catch (cause) {
       setError(cause);
@@ -128,6 +145,35 @@ export function ProviderCard({ provider, onSave }: Props) {
             />
           )}
           <TextField label={t('settings.baseUrl')} placeholder="https://…" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} />
+          <label className="flex flex-col gap-1 text-xs text-stone-600 md:col-span-2">
+            {t(provider.has_secret_key ? 'settings.extraKeysWithSecret' : 'settings.extraKeys')}
+            <textarea
+              className="rounded border border-stone-300 px-2 py-1 font-mono text-xs"
+              rows={2}
+              autoComplete="off"
+              spellCheck={false}
+              value={extraKeys}
+              onChange={(e) => setExtraKeys(e.target.value)}
+            />
+          </label>
+          {(provider.keys ?? []).length > 1 || (provider.keys ?? []).some((k) => k.parked) ? (
+            // Each saved key as a hint; one its vendor refused is set aside, with the reason.
+            <ul className="flex flex-col gap-0.5 text-xs md:col-span-2" data-testid="saved-keys">
+              {(provider.keys ?? []).map((key, index) => (
+                <li key={index} className="flex flex-wrap items-baseline gap-2">
+                  <code>{key.hint}</code>
+                  {key.parked ? (
+                    <span className="rounded bg-red-50 px-1.5 text-red-800" data-testid="parked-key">
+                      {t(`settings.parked.${key.parked.reason}` as MessageKey)}
+                      {key.parked.message && <span className="ml-1 text-red-700/80">{key.parked.message}</span>}
+                    </span>
+                  ) : (
+                    <span className="text-emerald-700">{t('settings.keyInUse')}</span>
+                  )}
+                </li>
+              ))}
+            </ul>
+          ) : null}
         </div>
       )}
       <div className="grid grid-cols-1 gap-2 md:grid-cols-3">
