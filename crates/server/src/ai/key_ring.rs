@@ -1,8 +1,10 @@
 //! Several keys per provider (the plan's rotation over several accounts): calls spread over the
 //! keys that are not parked, and a key whose vendor refuses it (the key itself, or an account out
 //! of credit) is parked with the vendor's words until its owner saves the provider's settings
-//! again. The call that met the refusal goes back to the queue when another key is left, so the
-//! next attempt uses that one; with none left, the task fails and says which keys are parked.
+//! again, and the call that met the refusal goes back to the queue so the next attempt uses
+//! another key. The last healthy key is never parked: with one key (or one left) a refusal fails
+//! the call with the vendor's words, as it always did, and the next call tries the key again — a
+//! topped-up account works without saving anything.
 
 use cinegen_providers::{Credentials, ProviderError};
 use cinegen_store::{ParkedKey, Store};
@@ -88,15 +90,15 @@ pub struct Parker {
     pub store: Arc<dyn Store>,
     pub provider: String,
     pub key: KeyRef,
-    /// Another key of the ring is not parked: the refusal sends the call back to the queue.
+    /// Another key of the ring is not parked: only then is this one parked on a refusal.
     pub others: bool,
 }
 
 impl Parker {
-    /// Parks the key if `error` refuses it, and answers the error the caller should see: a
-    /// passing one when another key can take the call.
+    /// Parks the key if `error` refuses it and another key can take the call, and answers the
+    /// error the caller should see: then a passing one.
     pub async fn after(&self, error: ProviderError) -> ProviderError {
-        let Some(reason) = parking_reason(&error) else { return error };
+        let Some(reason) = parking_reason(&error).filter(|_| self.others) else { return error };
         let parked = ParkedKey {
             owner: self.key.owner.clone(),
             provider: self.provider.clone(),
@@ -111,13 +113,9 @@ impl Parker {
             }
             Err(store) => tracing::warn!(error = %store, "a refused provider key could not be parked"),
         }
-        if self.others {
-            ProviderError::Transient {
-                message: format!("{error}; the key is parked and the next attempt uses another"),
-                retry_after: None,
-            }
-        } else {
-            error
+        ProviderError::Transient {
+            message: format!("{error}; the key is parked and the next attempt uses another"),
+            retry_after: None,
         }
     }
 }
