@@ -559,6 +559,45 @@ async fn a_refused_key_is_parked_and_calls_go_to_the_others() {
     }
 }
 
+/// After the operator rotates the key that seals provider keys, the further keys are sealed
+/// again as they are read, like the first: an instance that knows only the new key still opens
+/// every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn further_keys_are_sealed_again_after_a_rotation() {
+    let db = cinegen_store::testing::TestDatabase::create(Engine::Sqlite).await;
+    let url = db.connect_options().url;
+    let (old, new) =
+        (cinegen_server::config::Secret::new("ab".repeat(32)), cinegen_server::config::Secret::new("cd".repeat(32)));
+    let mut before = TestApp::spawn_on(&url, |c| c.encryption_key = Some(old.clone())).await;
+    let token = before.register("rotation@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let keys = json!({"openai": {"api_key": "sk-first-key-1111", "extra_keys": [{"api_key": "sk-second-key-2222"}]}});
+    save_providers(&before, &token, keys, json!({})).await;
+    assert_eq!(openai_key_hints(&before, &token).await.len(), 2);
+    before.stop();
+
+    // Rotated: the new key seals, the old one only opens — and reading seals everything again.
+    let mut rotating = TestApp::spawn_on(&url, |c| {
+        c.encryption_key = Some(new.clone());
+        c.encryption_keys_previous = Some(old);
+    })
+    .await;
+    assert_eq!(openai_key_hints(&rotating, &token).await.len(), 2);
+    rotating.stop();
+    // The old key retired: both keys still open.
+    let after = TestApp::spawn_on(&url, |c| c.encryption_key = Some(new)).await;
+    let hints = openai_key_hints(&after, &token).await;
+    assert_eq!(hints.len(), 2, "{hints:?}");
+    assert!(hints[1].ends_with("2222"), "{hints:?}");
+    drop(db);
+}
+
+/// The hints of the caller's OpenAI keys, as the settings page shows them.
+async fn openai_key_hints(app: &TestApp, token: &str) -> Vec<String> {
+    let settings = app.get_authed("/api/v1/settings/providers", token).await.data().clone();
+    let openai = settings["providers"].as_array().unwrap().iter().find(|p| p["name"] == "openai").unwrap().clone();
+    openai["keys"].as_array().unwrap().iter().map(|k| k["hint"].as_str().unwrap().to_owned()).collect()
+}
+
 /// Doubao marks Seedream's pictures with its own "AI生成" watermark where the project labels AI
 /// content, and not once its owner turns the label off; an operator who lets no vendor mark
 /// (`vendor_watermark = false`) is obeyed either way.

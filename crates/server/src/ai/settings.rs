@@ -176,18 +176,25 @@ impl AiService {
         if let Some(saved) = mine.filter(|m| m.api_key.is_some()) {
             let first = self.own_credentials(provider, saved).await?;
             let mut keys = vec![first.clone()];
+            let mut stale = false;
             for (index, extra) in saved.extra_keys.as_array().into_iter().flatten().enumerate() {
                 let field = |name: &str| format!("extra_keys/{index}/{name}");
                 let sealed = |name: &str| extra.get(name).and_then(Value::as_str);
-                let open = |name: &str| self.open(saved, &field(name), sealed(name)).map(|v| v.map(|(k, _)| k));
-                let api_key = open("api_key")?;
-                if api_key.is_some() {
+                let (api_key, secret_key) = (
+                    self.open(saved, &field("api_key"), sealed("api_key"))?,
+                    self.open(saved, &field("secret_key"), sealed("secret_key"))?,
+                );
+                stale |= [&api_key, &secret_key].into_iter().flatten().any(|(_, old)| *old);
+                if let Some((api_key, _)) = api_key {
                     keys.push(Credentials {
-                        api_key,
-                        secret_key: open("secret_key")?,
+                        api_key: Some(api_key),
+                        secret_key: secret_key.map(|(k, _)| k),
                         base_url: first.base_url.clone(),
                     });
                 }
+            }
+            if stale {
+                self.reseal_extra_keys(saved, &keys).await;
             }
             return Ok(KeyRing { owner: saved.user_id.to_string(), keys });
         }
@@ -272,6 +279,35 @@ impl AiService {
             secret_key.map(|k| self.cipher.encrypt(k, &seal_context(saved.user_id, &saved.provider, "secret_key")));
         if let Err(error) = self.store.put_provider_setting(&fresh).await {
             tracing::warn!(provider = %saved.provider, error = %error, "could not re-encrypt a provider key");
+        }
+    }
+
+    /// Seals a row's further keys (and its first) again under the current key, after a rotation:
+    /// `keys` are the row's keys in the clear, the first first.
+    async fn reseal_extra_keys(&self, saved: &ProviderSettingRecord, keys: &[Credentials]) {
+        let (user, name) = (saved.user_id, saved.provider.as_str());
+        let mut fresh = saved.clone();
+        let seal =
+            |value: Option<&str>, field: &str| value.map(|v| self.cipher.encrypt(v, &seal_context(user, name, field)));
+        if let Some(first) = keys.first() {
+            fresh.api_key = seal(first.api_key.as_deref(), "api_key");
+            fresh.secret_key = seal(first.secret_key.as_deref(), "secret_key");
+        }
+        let extras = saved.extra_keys.as_array().cloned().unwrap_or_default();
+        let resealed: Vec<Value> = extras
+            .iter()
+            .zip(keys.iter().skip(1))
+            .enumerate()
+            .map(|(index, (old, key))| {
+                let mut entry = old.clone();
+                entry["api_key"] = json!(seal(key.api_key.as_deref(), &format!("extra_keys/{index}/api_key")));
+                entry["secret_key"] = json!(seal(key.secret_key.as_deref(), &format!("extra_keys/{index}/secret_key")));
+                entry
+            })
+            .collect();
+        fresh.extra_keys = Value::Array(resealed);
+        if let Err(error) = self.store.put_provider_setting(&fresh).await {
+            tracing::warn!(provider = %saved.provider, error = %error, "could not re-encrypt a provider's further keys");
         }
     }
 
