@@ -208,7 +208,11 @@ impl AiService {
         let mine = saved.iter().find(|s| s.provider == name);
         let ring = self.key_ring(provider, mine).await.map_err(not_configured)?;
         let owner = ring.owner.clone();
-        let parked = self.store.parked_keys(&owner).await.map_err(|e| TaskError::transient(e.to_string()))?;
+        // A lone key is never parked (`key_ring`): most calls need not ask the store.
+        let parked = match ring.keys.len() {
+            0 | 1 => Vec::new(),
+            _ => self.store.parked_keys(&owner).await.map_err(|e| TaskError::transient(e.to_string()))?,
+        };
         let (credentials, key, others) = key_ring::choose(name, ring, &parked, &self.key_turn).map_err(|reasons| {
             not_configured(format!(
                 "every key of provider '{name}' is parked: {}; save the keys again once the vendor takes them",
