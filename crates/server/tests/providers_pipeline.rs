@@ -509,6 +509,11 @@ async fn a_refused_key_is_parked_and_calls_go_to_the_others() {
         let keys = json!({"openai": {"api_key": "sk-a-refused-key-2222", "base_url": base,
                                      "extra_keys": [{"api_key": "sk-the-right-key-1111"}]}});
         save_providers(&app, &token, keys.clone(), json!({"text": "local", "image": "openai", "video": "local"})).await;
+        // A fallback stands in only for a provider that is down, not for a key refused.
+        let fallback = json!({"fallbacks": {"image": "local"}});
+        let saved =
+            app.send(app.client.put(app.url("/api/v1/settings/providers")).bearer_auth(&token).json(&fallback)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
         let created = app
             .post_authed("/api/v1/projects", &token, &json!({"title": "回城", "language": "zh", "raw_script": SCRIPT}))
             .await;
@@ -534,6 +539,12 @@ async fn a_refused_key_is_parked_and_calls_go_to_the_others() {
         assert!(!view.to_string().contains("sk-a-refused-key"), "keys are shown as hints only: {view}");
         let refusals = openai.calls().iter().filter(|c| c.starts_with("POST /v1/images")).count();
         assert!(refusals >= 2, "{:?}", openai.calls());
+        let takes = app.get_authed(&format!("/api/v1/projects/{id}/takes"), &token).await;
+        let makers: Vec<&Value> = takes.data()["takes"].as_array().unwrap().iter().map(|t| &t["provider"]).collect();
+        assert!(
+            makers.len() >= 2 && makers.iter().all(|p| *p == "openai"),
+            "the other key, not the fallback: {makers:?}"
+        );
 
         // Saved again, the parked key is tried again.
         save_providers(&app, &token, keys, json!({})).await;
@@ -706,4 +717,119 @@ async fn garbage_from_the_model_is_repaired_once_then_reported() {
         "the project is unchanged"
     );
     emulator.assert_conformant();
+}
+
+/// An address nothing listens on: a provider there is down (the connection is refused).
+fn closed_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+/// A user opts into a second provider per capability: while the first is down (its address
+/// refuses connections) text, pictures and clips come from the fallback, and each take says
+/// which provider stood in for which and why. Without the opt-in the work fails as before; a
+/// refusal of the request itself never falls back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_is_down_falls_back_to_the_second_when_opted_in() {
+    let emulators = Emulators::start(&["doubao", "openai"]).await;
+    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
+        config.fetch_allow_loopback = true;
+        config.video_poll_ms = 50;
+        config.task_retry_base_ms = 20;
+    })
+    .await;
+    let token = app.register("fallback@example.com").await["tokens"]["access"].as_str().unwrap().to_owned();
+    let down = closed_address();
+    let mut providers = emulators.settings();
+    providers["kling"] = json!({"api_key": "ak-kling", "secret_key": "sk-kling", "base_url": down});
+    providers["deepseek"] = json!({"api_key": "sk-deepseek", "base_url": down});
+    let first = json!({"text": "deepseek", "image": "local", "video": "kling"});
+    save_providers(&app, &token, providers, first).await;
+    let created = app
+        .post_authed("/api/v1/projects", &token, &json!({"title": "回城", "language": "zh", "raw_script": SCRIPT}))
+        .await;
+    let id = created.data()["project"]["id"].as_str().unwrap().to_owned();
+
+    // Not opted in: the script cannot be read while DeepSeek is down.
+    let queued = app.post_authed("/api/v1/ai/script/parse", &token, &json!({"project_id": id})).await;
+    let failed = app.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+
+    let choose = |fallbacks: Value| {
+        app.send(app.client.put(app.url("/api/v1/settings/providers")).bearer_auth(&token).json(&json!({
+            "fallbacks": fallbacks,
+        })))
+    };
+    for (bad, field) in [
+        (json!({"speech": "doubao"}), "fallbacks.speech"),
+        (json!({"video": "deepseek"}), "fallbacks.video"),
+        (json!({"video": "nobody"}), "fallbacks.video"),
+        (json!({"video": 7}), "fallbacks.video"),
+    ] {
+        let refused = choose(bad.clone()).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", refused.body);
+        assert!(refused.body.to_string().contains(field), "{bad}: {}", refused.body);
+    }
+    let saved = choose(json!({"text": "local", "image": "doubao", "video": "doubao"})).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.body["data"]["fallbacks"], json!({"text": "local", "image": "doubao", "video": "doubao"}));
+
+    // Text: the offline screenwriter stands in, and the task's result says so.
+    let parsed = run(&app, &token, "/api/v1/ai/script/parse", json!({"project_id": id})).await;
+    assert_eq!(parsed["result"]["fell_back"]["from"], "deepseek", "{parsed}");
+    assert!(parsed["result"]["shots"].as_u64().unwrap() >= 1, "{parsed}");
+
+    // Pictures: OpenAI is the first choice now, and it is down too.
+    let down_openai = json!({"openai": {"api_key": "sk-openai-pipeline-key", "base_url": down}});
+    save_providers(&app, &token, down_openai, json!({"image": "openai"})).await;
+    run(&app, &token, "/api/v1/ai/batch/keyframes", json!({"project_id": id})).await;
+    let takes = app.get_authed(&format!("/api/v1/projects/{id}/takes?slot=keyframe/shot-1/shot-1-start"), &token).await;
+    let keyframe = takes.data()["takes"][0].clone();
+    assert_eq!(keyframe["provider"], "doubao", "{keyframe}");
+    assert_eq!(keyframe["provenance"]["fell_back"]["from"], "openai", "{keyframe}");
+    let reason = keyframe["provenance"]["fell_back"]["reason"].as_str().unwrap_or_default();
+    assert!(!reason.is_empty() && !reason.contains("sk-openai"), "why, without the key: {keyframe}");
+
+    // Clips: Kling is down, Doubao makes the clip, and the take names both.
+    let clip = run(&app, &token, "/api/v1/ai/video/generate", json!({"project_id": id, "shot_id": "shot-1"})).await;
+    let takes = app.get_authed(&format!("/api/v1/projects/{id}/takes?slot=clip/shot-1"), &token).await;
+    let take = takes.data()["takes"][0].clone();
+    assert_eq!(
+        (take["provider"].as_str(), take["provenance"]["fell_back"]["from"].as_str()),
+        (Some("doubao"), Some("kling")),
+        "{take} {clip}"
+    );
+    assert_eq!(
+        take["provenance"]["recipe"]["payload"]["provider"], "doubao",
+        "a re-run asks the provider that made it"
+    );
+    let doc = app.get_authed(&format!("/api/v1/projects/{id}"), &token).await.data()["project"].clone();
+    let first_shot = each(&doc, "shots").next().unwrap().clone();
+    let stored = download(&app, first_shot["interval"]["videoUrl"].as_str().unwrap()).await;
+    assert_eq!(&stored[4..8], b"ftyp", "a stored MP4");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let fell = |capability: &str, from: &str| {
+        sample(&metrics, "cinegen_provider_fallbacks_total", &[("capability", capability), ("from", from)])
+    };
+    assert!(fell("text", "deepseek") >= 1.0 && fell("image", "openai") >= 1.0 && fell("video", "kling") >= 1.0);
+
+    // A refusal of the request is no outage: it fails with the vendor's words, and the fallback
+    // is not asked.
+    let (_, openai, openai_settings) = emulators.list.iter().find(|(name, ..)| *name == "openai").unwrap();
+    save_providers(&app, &token, json!({"openai": openai_settings}), json!({})).await;
+    let (_, doubao, _) = emulators.list.iter().find(|(name, ..)| *name == "doubao").unwrap();
+    let pictures_before = doubao.calls().iter().filter(|c| c.contains("/images/")).count();
+    openai.fail_next(cinegen_emulators::Fault::Refusal);
+    let target = json!({"type": "keyframe", "shot_id": "shot-1", "keyframe_id": "shot-1-start"});
+    let queued =
+        app.post_authed("/api/v1/ai/image/generate", &token, &json!({"project_id": id, "target": target})).await;
+    let refused = app.finished_task(&token, queued.data()["task"]["id"].as_str().unwrap()).await;
+    assert_eq!(refused["status"], "failed", "{refused}");
+    assert_eq!(
+        doubao.calls().iter().filter(|c| c.contains("/images/")).count(),
+        pictures_before,
+        "{:?}",
+        doubao.calls()
+    );
+    emulators.assert_conformant();
 }

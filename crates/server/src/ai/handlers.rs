@@ -1,10 +1,11 @@
 //! The task handlers of the pipeline, one per task type. Each reads its payload, works, stores
 //! what it made, and writes the result back into the project by id.
 
+use super::fallback::{CallError, FellBack, Unanswered};
 use super::links::Link;
 use super::retry::{Retry, call_with_retry};
 use super::targets::{self, FrameRef, Target, image_plan, video_plan};
-use super::{AiService, Choice, app_to_task, provider_to_task};
+use super::{AiService, Choice, Resolved, app_to_task, provider_to_task};
 use crate::takes::{self, Provenance, TakeDraft, inputs_hash};
 use crate::tasks::kind::{KindPayload, TaskKind};
 use crate::tasks::{TaskContext, TaskError, TaskHandler};
@@ -123,7 +124,6 @@ impl AiService {
             .map_err(|what| TaskError::permanent("NOT_FOUND", format!("{what} is gone")))?;
         let slot = TakeSlot::Asset(plan.slot.clone());
         let made_from = inputs_hash(&project, &slot);
-        let resolved = self.resolve(ctx.task.user_id, Capability::Image, choice).await?;
         let user_prompt = inputs.prompt.clone().filter(|p| !p.trim().is_empty());
         if let Some(prompt) = &user_prompt {
             plan.prompt = prompt.clone();
@@ -146,26 +146,21 @@ impl AiService {
             count: 1,
             panels: plan.panels,
             references,
-            model: resolved.model.clone(),
+            model: None,
             // The card says what the picture shows: the prompt as sent, the person's own included.
             card: plan.card.clone().map(|card| cinegen_media::Card { picture: plan.prompt.clone(), ..card }),
             vendor_label: self.vendor_label(&project),
         };
         ctx.progress(20, "painting").await?;
-        let (output, took) = {
-            let _slot = self.limits.acquire(resolved.provider.name, Capability::Image).await;
-            let model = resolved.provider.image().map_err(provider_to_task)?;
-            let started = Instant::now();
-            let call = resolved.call(Capability::Image, "generate");
-            let output = call_with_retry(call, Retry::STARTS_WORK, self.pace_for(&resolved), || {
-                model.generate(&request, &resolved.credentials)
-            })
-            .await
-            .map_err(provider_to_task)?;
-            let name = resolved.model.as_deref().unwrap_or(&output.model);
-            self.latencies.record(resolved.provider.name, name, started.elapsed());
-            (output, started.elapsed())
+        let mut turns = self.turns(ctx.task.user_id, Capability::Image, choice, Unanswered::FallsBack);
+        let (resolved, output, took) = loop {
+            let resolved = turns.provider().await?;
+            match self.paint(&resolved, &request).await {
+                Ok((output, took)) => break (resolved, output, took),
+                Err(error) => turns.failed(&resolved, error).await?,
+            }
         };
+        let fell_back = turns.fell_back();
         let count = output.images.len() as i64;
         let cost = self.record_usage(ctx, &resolved, &output.model, Capability::Image, count, output.usage).await;
         let media = output
@@ -200,12 +195,102 @@ impl AiService {
                 user_prompt,
                 provider_ms: Some(took.as_millis() as u64),
                 usage: Some(json!({ "unit": "image", "quantity": count })),
+                fell_back,
                 recipe: Some(json!({ "task_type": TaskKind::IMAGE, "payload": rerun })),
                 ..Provenance::default()
             },
         };
         self.place(ctx, &project, draft, file.id).await?;
         Ok(file.id)
+    }
+
+    /// Paints `request` with `resolved`'s provider, model and key; answers what it made and how
+    /// long the provider took.
+    async fn paint(
+        &self,
+        resolved: &Resolved,
+        request: &ImageRequest,
+    ) -> Result<(cinegen_providers::ImageOutput, Duration), ProviderError> {
+        let request = ImageRequest { model: resolved.model.clone(), ..request.clone() };
+        let _slot = self.limits.acquire(resolved.provider.name, Capability::Image).await;
+        let model = resolved.provider.image()?;
+        let started = Instant::now();
+        let call = resolved.call(Capability::Image, "generate");
+        let generate = || model.generate(&request, &resolved.credentials);
+        let output = call_with_retry(call, Retry::STARTS_WORK, self.pace_for(resolved), generate).await?;
+        let name = resolved.model.as_deref().unwrap_or(&output.model);
+        self.latencies.record(resolved.provider.name, name, started.elapsed());
+        Ok((output, started.elapsed()))
+    }
+
+    /// Submits a new clip job with `resolved`'s provider (or finds the one a lost submission
+    /// started) and records it: the job's id and the model the vendor named.
+    async fn submit_clip(
+        &self,
+        ctx: &TaskContext,
+        resolved: &Resolved,
+        request: &VideoRequest,
+    ) -> Result<(String, String), CallError> {
+        let model = resolved.provider.video()?;
+        ctx.progress(15, "submitting").await?;
+        // A re-run may follow a submission whose answer was lost: where the vendor files jobs
+        // under our key, the job it took is found rather than paid for twice.
+        let earlier = if ctx.attempt() > 1 && model.finds_by_key() {
+            let call = resolved.call(Capability::Video, "find");
+            let find = || model.find(request, &resolved.credentials);
+            call_with_retry(call, Retry::READS, self.pace_for(resolved), find).await?
+        } else {
+            None
+        };
+        let job = match earlier {
+            Some(job) => {
+                tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "found the job an earlier submission started");
+                job
+            }
+            None => {
+                let call = resolved.call(Capability::Video, "submit");
+                let submit = || model.submit(request, &resolved.credentials);
+                call_with_retry(call, Retry::STARTS_WORK, self.pace_for(resolved), submit).await.map_err(|error| match error {
+                    // The vendor can say whether it took the job: the next attempt asks.
+                    ProviderError::NoAnswer { message } if model.finds_by_key() => CallError::Task(TaskError::transient(format!(
+                        "{message}; the next attempt looks the job up before submitting again"
+                    ))),
+                    // The job may have been accepted; submitting again could pay for it twice.
+                    ProviderError::NoAnswer { message } => CallError::Task(TaskError::permanent(
+                        "PROVIDER_ERROR",
+                        format!("{message}; the video job may have been accepted, so it is not submitted again on its own — retry the task to submit anew"),
+                    )),
+                    other => CallError::Provider(other),
+                })?
+            }
+        };
+        tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
+        ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
+        Ok((job.job_id, job.model))
+    }
+
+    /// The provider that took the task's recorded job (a resumed attempt polls it there, even
+    /// when the request's provider or the user's default has changed since), and whom it stood
+    /// in for when it was the user's fallback.
+    async fn provider_of_job(
+        &self,
+        ctx: &TaskContext,
+        choice: &Choice,
+    ) -> Result<(Resolved, Option<FellBack>), TaskError> {
+        let user = ctx.task.user_id;
+        let asked = self.pick(user, Capability::Video, choice).await?.0.name;
+        let Some(took) = ctx.task.provider.as_deref().filter(|name| *name != asked) else {
+            return Ok((self.resolve(user, Capability::Video, choice).await?, None));
+        };
+        let resolved =
+            self.resolve(user, Capability::Video, &Choice { provider: Some(took.to_owned()), model: None }).await?;
+        let fell_back =
+            (self.fallback_of(user, Capability::Video).await? == Some(resolved.provider.name)).then(|| FellBack {
+                from: asked.to_owned(),
+                from_model: choice.model.clone(),
+                reason: "it was down when the job was submitted".into(),
+            });
+        Ok((resolved, fell_back))
     }
 
     /// The file a link names: the project's own, or an outside image downloaded into the
@@ -305,7 +390,6 @@ impl TaskHandler for ScriptParseHandler {
         if script.trim().is_empty() {
             return Err(TaskError::permanent("VALIDATION_ERROR", "there is no script to parse"));
         }
-        let resolved = self.0.resolve(ctx.task.user_id, Capability::Text, &input.choice).await?;
         ctx.progress(10, "reading the script").await?;
         let task = TextTask::ParseScript {
             script: script.clone(),
@@ -314,9 +398,9 @@ impl TaskHandler for ScriptParseHandler {
         };
         let style = targets::style_words(&project);
         let language = input.language.as_deref().unwrap_or(&project.settings.language);
-        let answer = self.0.ask(ctx, &resolved, task, language, &style, check_breakdown).await?;
+        let answer = self.0.ask(ctx, &input.choice, task, language, &style, check_breakdown).await?;
         ctx.progress(90, "saving the breakdown").await?;
-        let (data, shots) = (answer["scriptData"].clone(), answer["shots"].clone());
+        let (data, shots) = (answer.value["scriptData"].clone(), answer.value["shots"].clone());
         let summary = json!({
             "characters": data["characters"].as_array().map_or(0, Vec::len),
             "scenes": data["scenes"].as_array().map_or(0, Vec::len),
@@ -329,7 +413,7 @@ impl TaskHandler for ScriptParseHandler {
             Ok(())
         };
         self.0.store.change_project(project.id, Box::new(change)).await.map_err(store_error)?;
-        Ok(summary)
+        Ok(answer.note(summary))
     }
 }
 
@@ -355,7 +439,6 @@ impl TaskHandler for ScriptGenerateHandler {
     async fn run(&self, ctx: &TaskContext) -> Result<Value, TaskError> {
         let input: ScriptGeneratePayload = payload(ctx)?;
         let project = self.0.project(ctx).await?;
-        let resolved = self.0.resolve(ctx.task.user_id, Capability::Text, &input.choice).await?;
         ctx.progress(10, "writing").await?;
         let task = TextTask::GenerateScript {
             idea: input.idea,
@@ -367,16 +450,16 @@ impl TaskHandler for ScriptGenerateHandler {
             _ => Err("`script` must be a non-empty string".to_owned()),
         };
         let style = targets::style_words(&project);
-        let answer = self.0.ask(ctx, &resolved, task, &project.settings.language, &style, check).await?;
-        let script = answer["script"].as_str().unwrap_or_default().to_owned();
-        let title = answer.get("title").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let answer = self.0.ask(ctx, &input.choice, task, &project.settings.language, &style, check).await?;
+        let script = answer.value["script"].as_str().unwrap_or_default().to_owned();
+        let title = answer.value.get("title").and_then(Value::as_str).unwrap_or_default().to_owned();
         let saved = script.clone();
         let change = move |record: &mut ProjectRecord| {
             record.raw_script = saved;
             Ok(())
         };
         self.0.store.change_project(project.id, Box::new(change)).await.map_err(store_error)?;
-        Ok(json!({ "title": title, "script": script }))
+        Ok(answer.note(json!({ "title": title, "script": script })))
     }
 }
 
@@ -432,7 +515,6 @@ impl TaskHandler for ShotsGenerateHandler {
         {
             return Err(TaskError::permanent("NOT_FOUND", format!("scene '{scene}' is gone")));
         }
-        let resolved = self.0.resolve(ctx.task.user_id, Capability::Text, &input.choice).await?;
         ctx.progress(10, "planning shots").await?;
         let task = TextTask::GenerateShots {
             script_data: project.docs.script_data.clone(),
@@ -448,8 +530,8 @@ impl TaskHandler for ShotsGenerateHandler {
             if errors.0.is_empty() { Ok(()) } else { Err(errors.to_string()) }
         };
         let style = targets::style_words(&project);
-        let answer = self.0.ask(ctx, &resolved, task, &project.settings.language, &style, check).await?;
-        let mut planned = answer["shots"].as_array().cloned().unwrap_or_default();
+        let answer = self.0.ask(ctx, &input.choice, task, &project.settings.language, &style, check).await?;
+        let mut planned = answer.value["shots"].as_array().cloned().unwrap_or_default();
         let count = planned.len();
         let scene = input.scene_id.clone();
         let prefix = format!("shot-{}", &ctx.task.id.to_string()[..8]);
@@ -471,7 +553,7 @@ impl TaskHandler for ShotsGenerateHandler {
             Ok(())
         };
         self.0.store.change_project(project.id, Box::new(change)).await.map_err(store_error)?;
-        Ok(json!({ "shots": count }))
+        Ok(answer.note(json!({ "shots": count })))
     }
 }
 
@@ -522,15 +604,14 @@ impl TaskHandler for VisualPromptHandler {
                 (PromptTarget::Keyframe, shot.clone(), scene)
             }
         };
-        let resolved = self.0.resolve(ctx.task.user_id, Capability::Text, &input.choice).await?;
         let check = |value: &Value| match value.get("visualPrompt").and_then(Value::as_str) {
             Some(prompt) if !prompt.trim().is_empty() => Ok(()),
             _ => Err("`visualPrompt` must be a non-empty string".to_owned()),
         };
         let task = TextTask::VisualPrompt { target: kind, subject, context };
         let style = targets::style_words(&project);
-        let answer = self.0.ask(ctx, &resolved, task, &project.settings.language, &style, check).await?;
-        let prompt = answer["visualPrompt"].as_str().unwrap_or_default().trim().to_owned();
+        let answer = self.0.ask(ctx, &input.choice, task, &project.settings.language, &style, check).await?;
+        let prompt = answer.value["visualPrompt"].as_str().unwrap_or_default().trim().to_owned();
         let slot = input.target.slot();
         let written = prompt.clone();
         let change = move |record: &mut ProjectRecord| {
@@ -539,7 +620,7 @@ impl TaskHandler for VisualPromptHandler {
             Ok(())
         };
         self.0.store.change_project(project.id, Box::new(change)).await.map_err(store_error)?;
-        Ok(json!({ "visualPrompt": prompt }))
+        Ok(answer.note(json!({ "visualPrompt": prompt })))
     }
 }
 
@@ -698,7 +779,6 @@ impl VideoHandler {
         }
         let made_for = TakeSlot::Asset(SlotId::Clip { shot: input.shot_id.clone() });
         let made_from = inputs_hash(&project, &made_for);
-        let resolved = ai.resolve(ctx.task.user_id, Capability::Video, &input.choice).await?;
         // Frames the request names replace the shot's own.
         if let Some(link) = &input.start {
             let file = ai.fetch_link(&project, link, FileKind::KeyframeStart).await?;
@@ -740,65 +820,42 @@ impl VideoHandler {
             duration: plan.duration,
             width,
             height,
-            model: resolved.model.clone(),
+            model: None,
             seed: input.seed,
             // One key for every submission of this task (Kling's `external_task_id`).
             idempotency_key: Some(format!("cinegen-{}", ctx.task.id)),
             camera: CameraMove::read(&plan.camera_movement),
-            // Where vendors can reach us, they say when the job changes; polling stays the truth.
-            callback_url: ai.callbacks.url_for(resolved.provider.name, ctx.task.id),
+            callback_url: None,
             negative_prompt: Some(prompts::clip_negative(&project.settings.language).to_owned()),
             vendor_label: ai.vendor_label(&project),
         };
-        let model = resolved.provider.video().map_err(provider_to_task)?;
-        let _slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
-        let submitted = Instant::now();
-        // Submits a new job (or finds the one a lost submission started) and records it.
-        let submit_new = async |request: &VideoRequest| -> Result<(String, String), TaskError> {
-            ctx.progress(15, "submitting").await?;
-            // A re-run may follow a submission whose answer was lost: where the vendor files
-            // jobs under our key, the job it took is found rather than paid for twice.
-            let earlier = if ctx.attempt() > 1 && model.finds_by_key() {
-                let call = resolved.call(Capability::Video, "find");
-                let find = || model.find(request, &resolved.credentials);
-                call_with_retry(call, Retry::READS, ai.pace_for(&resolved), find).await.map_err(provider_to_task)?
-            } else {
-                None
-            };
-            let job = match earlier {
+        let (resolved, _slot, submitted, fell_back, request, (mut job_id, mut model_name)) =
+            match &ctx.task.provider_job_id {
+                // A resumed attempt polls the job the first one paid for, with the provider that took it.
                 Some(job) => {
-                    tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "found the job an earlier submission started");
-                    job
+                    tracing::info!(task.id = %ctx.task.id, job, attempt = ctx.attempt(), "resuming the provider job");
+                    let (resolved, fell_back) = ai.provider_of_job(ctx, &input.choice).await?;
+                    let slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
+                    let request = clip_request(ai, ctx, &resolved, &request);
+                    let model_name = resolved.model.clone().unwrap_or_default();
+                    (resolved, slot, Instant::now(), fell_back, request, (job.clone(), model_name))
                 }
                 None => {
-                    let call = resolved.call(Capability::Video, "submit");
-                    let submit = || model.submit(request, &resolved.credentials);
-                    call_with_retry(call, Retry::STARTS_WORK, ai.pace_for(&resolved), submit).await.map_err(|error| match error {
-                        // The vendor can say whether it took the job: the next attempt asks.
-                        ProviderError::NoAnswer { message } if model.finds_by_key() => TaskError::transient(format!(
-                            "{message}; the next attempt looks the job up before submitting again"
-                        )),
-                        // The job may have been accepted; submitting again could pay for it twice.
-                        ProviderError::NoAnswer { message } => TaskError::permanent(
-                            "PROVIDER_ERROR",
-                            format!("{message}; the video job may have been accepted, so it is not submitted again on its own — retry the task to submit anew"),
-                        ),
-                        other => provider_to_task(other),
-                    })?
+                    let mut turns = ai.turns(ctx.task.user_id, Capability::Video, &input.choice, Unanswered::Stays);
+                    let (resolved, slot, submitted, request, job) = loop {
+                        let resolved = turns.provider().await?;
+                        let slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
+                        let submitted = Instant::now();
+                        let request = clip_request(ai, ctx, &resolved, &request);
+                        match ai.submit_clip(ctx, &resolved, &request).await {
+                            Ok(job) => break (resolved, slot, submitted, request, job),
+                            Err(error) => turns.failed(&resolved, error).await?,
+                        }
+                    };
+                    (resolved, slot, submitted, turns.fell_back(), request, job)
                 }
             };
-            tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
-            ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
-            Ok((job.job_id, job.model))
-        };
-        // A resumed attempt polls the job the first one paid for.
-        let (mut job_id, mut model_name) = match &ctx.task.provider_job_id {
-            Some(job) => {
-                tracing::info!(task.id = %ctx.task.id, job, attempt = ctx.attempt(), "resuming the provider job");
-                (job.clone(), resolved.model.clone().unwrap_or_default())
-            }
-            None => submit_new(&request).await?,
-        };
+        let model = resolved.provider.video().map_err(provider_to_task)?;
         // A user's retry (attempts start again from one) of a task whose job was recorded asks
         // that job first, so a clip the vendor finished is not paid for twice; a job the vendor
         // failed or refused is submitted anew, which is what the retry asks for.
@@ -815,7 +872,7 @@ impl VideoHandler {
                     // Filed under a key of its own: the failed job holds the task's first one.
                     let key = format!("cinegen-{}-after-{}", ctx.task.id, short_digest(&job_id));
                     let anew = VideoRequest { idempotency_key: Some(key), ..request.clone() };
-                    (job_id, model_name) = submit_new(&anew).await?;
+                    (job_id, model_name) = ai.submit_clip(ctx, &resolved, &anew).await?;
                     continue;
                 }
                 polled => polled.map_err(provider_to_task)?,
@@ -897,6 +954,7 @@ impl VideoHandler {
                 provider_ms: Some(submitted.elapsed().as_millis() as u64),
                 provider_job_id: Some(job_id.clone()),
                 usage: Some(json!({ "unit": "second", "quantity": seconds })),
+                fell_back,
                 recipe: Some(json!({ "task_type": TaskKind::VIDEO, "payload": rerun })),
                 ..Provenance::default()
             },
@@ -1107,6 +1165,16 @@ impl TaskHandler for MergeHandler {
         }
         // Shots held for their dialogue are named, so the creator can lengthen those clips.
         Ok(json!({ "file_id": file.id, "mode": mode, "duration": duration, "clips": clips.len(), "held": held }))
+    }
+}
+
+/// `base` for `resolved`'s provider: its model, and where it can reach us, the address it says
+/// the job changed at (polling stays the truth).
+fn clip_request(ai: &AiService, ctx: &TaskContext, resolved: &Resolved, base: &VideoRequest) -> VideoRequest {
+    VideoRequest {
+        model: resolved.model.clone(),
+        callback_url: ai.callbacks.url_for(resolved.provider.name, ctx.task.id),
+        ..base.clone()
     }
 }
 

@@ -10,7 +10,7 @@ use cinegen_providers::{Credentials, ProviderError};
 use cinegen_store::{ParkedKey, Store};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Whose keys: a user's id, or the operator's.
 pub const SERVER_OWNER: &str = "server";
@@ -92,13 +92,21 @@ pub struct Parker {
     pub key: KeyRef,
     /// Another key of the ring is not parked: only then is this one parked on a refusal.
     pub others: bool,
+    /// Set once this key was parked: the call's failure is the key's, not the provider's.
+    pub parked: Arc<AtomicBool>,
 }
 
 impl Parker {
+    /// Whether a call with this key parked it (another key of the provider takes the next attempt).
+    pub fn has_parked(&self) -> bool {
+        self.parked.load(Ordering::Acquire)
+    }
+
     /// Parks the key if `error` refuses it and another key can take the call, and answers the
     /// error the caller should see: then a passing one.
     pub async fn after(&self, error: ProviderError) -> ProviderError {
         let Some(reason) = parking_reason(&error).filter(|_| self.others) else { return error };
+        self.parked.store(true, Ordering::Release);
         let parked = ParkedKey {
             owner: self.key.owner.clone(),
             provider: self.provider.clone(),
@@ -109,7 +117,9 @@ impl Parker {
         };
         match self.store.park_key(&parked).await {
             Ok(()) => {
-                tracing::warn!(provider = %self.provider, key = %self.key.fingerprint, reason, "a provider key is parked")
+                let whose = if self.key.owner == SERVER_OWNER { "server" } else { "user" };
+                crate::ops::metrics::key_parked(&self.provider, whose, reason);
+                tracing::warn!(provider = %self.provider, key = %self.key.fingerprint, reason, whose, "a provider key is parked")
             }
             Err(store) => tracing::warn!(error = %store, "a refused provider key could not be parked"),
         }

@@ -4,6 +4,7 @@
 
 pub mod batch_plan;
 pub mod callbacks;
+pub mod fallback;
 pub mod generation;
 pub mod handlers;
 pub mod key_check;
@@ -67,6 +68,20 @@ fn provider_transport(settings: &Settings) -> Transport {
         .expect("a TLS backend is compiled in");
     let guard = Arc::new(move |url: &url::Url| check_url(url, allowance));
     Transport::new(client, direct, guard, Duration::from_secs(settings.provider_timeout_secs))
+}
+
+/// Why a provider could not be made ready to call.
+pub(crate) struct Unready {
+    pub error: TaskError,
+    /// The provider, when every key of it is parked: it is down for this caller until its keys
+    /// are saved again.
+    pub every_key_parked: Option<&'static str>,
+}
+
+impl From<TaskError> for Unready {
+    fn from(error: TaskError) -> Self {
+        Self { error, every_key_parked: None }
+    }
 }
 
 /// A provider ready to call.
@@ -202,6 +217,12 @@ impl AiService {
     /// The provider for `capability` (see [`Self::pick`]); its key: the user's, else the
     /// server's; its model: the request's, else the user's, else the provider's default.
     pub async fn resolve(&self, user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, TaskError> {
+        self.resolve_keys(user, capability, choice).await.map_err(|unready| unready.error)
+    }
+
+    /// [`Self::resolve`], saying apart a provider all of whose keys are parked (it is down for
+    /// this caller, and a fallback may stand in).
+    async fn resolve_keys(&self, user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, Unready> {
         let (provider, saved) = self.pick(user, capability, choice).await?;
         let name = provider.name;
         let not_configured = |reason: String| TaskError::permanent("PROVIDER_NOT_CONFIGURED", reason);
@@ -214,20 +235,27 @@ impl AiService {
             _ => self.store.parked_keys(&owner).await.map_err(|e| TaskError::transient(e.to_string()))?,
         };
         let (credentials, key, others) = key_ring::choose(name, ring, &parked, &self.key_turn).map_err(|reasons| {
-            not_configured(format!(
+            let error = not_configured(format!(
                 "every key of provider '{name}' is parked: {}; save the keys again once the vendor takes them",
                 reasons.join("; ")
-            ))
+            ));
+            Unready { error, every_key_parked: Some(name) }
         })?;
-        let parker =
-            key.map(|key| key_ring::Parker { store: self.store.clone(), provider: name.to_owned(), key, others });
+        let parker = key.map(|key| key_ring::Parker {
+            store: self.store.clone(),
+            provider: name.to_owned(),
+            key,
+            others,
+            parked: Arc::default(),
+        });
         if provider.needs_key && credentials.api_key.is_none() {
             return Err(not_configured(format!(
                 "provider '{name}' needs an API key; add one in the provider settings"
-            )));
+            ))
+            .into());
         }
         if provider.has_secret_key && credentials.api_key.is_some() && credentials.secret_key.is_none() {
-            return Err(not_configured(format!("provider '{name}' needs a secret key as well as an access key")));
+            return Err(not_configured(format!("provider '{name}' needs a secret key as well as an access key")).into());
         }
         let model = model_of(provider, mine, capability, choice);
         let server_key = provider.needs_key && mine.is_none_or(|m| m.api_key.is_none());

@@ -100,6 +100,10 @@ pub struct ProviderSettings {
     /// The provider each capability uses when a request names none.
     #[schema(value_type = Object)]
     pub defaults: BTreeMap<String, String>,
+    /// The provider that stands in for a capability's when that one is down (text, image and
+    /// video; only those you chose).
+    #[schema(value_type = Object)]
+    pub fallbacks: BTreeMap<String, String>,
 }
 
 /// A field that is present (even as `null`) is `Some`; an absent one stays `None`.
@@ -142,6 +146,11 @@ pub struct SettingsChange {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub defaults: Option<Map<String, Value>>,
+    /// Capability (text, image or video) → the provider that stands in when the one a call is
+    /// meant for is down; `null` removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub fallbacks: Option<Map<String, Value>>,
 }
 
 fn empty_row(user: UserId, provider: &str, now: chrono::DateTime<Utc>) -> ProviderSettingRecord {
@@ -379,7 +388,18 @@ impl AiService {
                 }
             }
         }
-        Ok(ProviderSettings { providers, defaults })
+        let fallbacks = saved
+            .iter()
+            .find(|s| s.provider == super::fallback::FALLBACKS_ROW)
+            .and_then(|row| row.models.as_object())
+            .map(|chosen| {
+                chosen
+                    .iter()
+                    .filter_map(|(capability, name)| Some((capability.clone(), name.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(ProviderSettings { providers, defaults, fallbacks })
     }
 
     /// The user's keys for `provider` as hints, each with its parking if its vendor refused it.
@@ -512,46 +532,65 @@ impl AiService {
             }
             rows.push(row);
         }
-        if let Some(defaults) = change.defaults {
-            let now = Utc::now();
-            let mut row = saved
-                .iter()
-                .find(|s| s.provider == DEFAULTS_ROW)
-                .cloned()
-                .unwrap_or_else(|| empty_row(user, DEFAULTS_ROW, now));
-            let mut kept = row.models.as_object().cloned().unwrap_or_default();
-            for (capability, provider) in defaults {
-                let Some(cap) = Capability::ALL.into_iter().find(|c| c.as_str() == capability) else {
-                    errors.push(FieldError::new(format!("defaults.{capability}"), "must be text, image or video"));
-                    continue;
-                };
-                match provider {
-                    Value::Null => {
-                        kept.remove(&capability);
-                    }
-                    Value::String(name) if self.registry.get(&name).is_some_and(|p| p.offers(cap)) => {
-                        kept.insert(capability, Value::String(name));
-                    }
-                    _ => errors.push(FieldError::new(
-                        format!("defaults.{capability}"),
-                        format!("must name a provider that offers {capability}"),
-                    )),
-                }
-            }
-            row.models = Value::Object(kept);
-            row.updated_at = now;
-            rows.push(row);
+        let choices = [
+            ("defaults", DEFAULTS_ROW, change.defaults, &Capability::ALL[..]),
+            ("fallbacks", super::fallback::FALLBACKS_ROW, change.fallbacks, &super::fallback::CAPABILITIES[..]),
+        ];
+        for (field, row_name, chosen, capabilities) in choices {
+            let Some(chosen) = chosen else { continue };
+            let row = saved.iter().find(|s| s.provider == row_name);
+            rows.push(self.choose_providers(user, row, row_name, field, chosen, capabilities, &mut errors));
         }
         errors.into_result().map_err(AppError::validation)?;
         for row in &rows {
             self.store.put_provider_setting(row).await?;
             // Keys saved again are tried again.
-            if row.provider != DEFAULTS_ROW {
+            if !row.provider.starts_with('@') {
                 self.store.unpark_keys(&user.to_string(), &row.provider).await?;
             }
         }
         tracing::info!(user.id = %user, providers = rows.len(), "provider settings changed");
         self.provider_settings(user).await
+    }
+
+    /// The row `row_name` (capability → provider) with `chosen` applied: a provider that offers
+    /// the capability is set, `null` removes the capability; anything else is an error at `field`.
+    #[allow(clippy::too_many_arguments)]
+    fn choose_providers(
+        &self,
+        user: UserId,
+        saved: Option<&ProviderSettingRecord>,
+        row_name: &str,
+        field: &str,
+        chosen: Map<String, Value>,
+        capabilities: &[Capability],
+        errors: &mut ValidationErrors,
+    ) -> ProviderSettingRecord {
+        let now = Utc::now();
+        let mut row = saved.cloned().unwrap_or_else(|| empty_row(user, row_name, now));
+        let mut kept = row.models.as_object().cloned().unwrap_or_default();
+        let names: Vec<&str> = capabilities.iter().map(|c| c.as_str()).collect();
+        for (capability, provider) in chosen {
+            let Some(cap) = capabilities.iter().find(|c| c.as_str() == capability) else {
+                errors.push(FieldError::new(format!("{field}.{capability}"), format!("must be {}", names.join(", "))));
+                continue;
+            };
+            match provider {
+                Value::Null => {
+                    kept.remove(&capability);
+                }
+                Value::String(name) if self.registry.get(&name).is_some_and(|p| p.offers(*cap)) => {
+                    kept.insert(capability, Value::String(name));
+                }
+                _ => errors.push(FieldError::new(
+                    format!("{field}.{capability}"),
+                    format!("must name a provider that offers {capability}"),
+                )),
+            }
+        }
+        row.models = Value::Object(kept);
+        row.updated_at = now;
+        row
     }
 
     /// Seals further keys for `provider` in the order given: `[{api_key, api_key_hint, secret_key,

@@ -71,6 +71,14 @@ fn describe() {
         "cinegen_provider_units_total",
         "Units spent at providers: tokens (text), images (image), seconds (video)."
     );
+    describe_counter!(
+        "cinegen_provider_fallbacks_total",
+        "Calls that went to a user's fallback provider because the first was down, by capability, from and to."
+    );
+    describe_counter!(
+        "cinegen_provider_keys_parked_total",
+        "Provider keys set aside after their vendor refused them, by provider, whose (server or user) and reason."
+    );
     describe_counter!("cinegen_storage_written_bytes_total", Unit::Bytes, "Bytes written to the file store.");
     describe_counter!("cinegen_storage_failures_total", "File store operations that failed, by operation.");
     describe_gauge!("cinegen_database_up", "1 when the database answered at the last scrape, else 0.");
@@ -143,6 +151,24 @@ impl Drop for BusyWorker {
     fn drop(&mut self) {
         gauge!("cinegen_worker_busy").decrement(1.0);
     }
+}
+
+/// A call of `capability` went to the user's fallback provider because `from` was down.
+pub fn provider_fell_back(capability: &'static str, from: &str, to: &str) {
+    counter!(
+        "cinegen_provider_fallbacks_total",
+        "capability" => capability, "from" => from.to_owned(), "to" => to.to_owned()
+    )
+    .increment(1);
+}
+
+/// A key of `provider` was parked (`whose`: the operator's `server` keys, or a `user`'s).
+pub fn key_parked(provider: &str, whose: &'static str, reason: &'static str) {
+    counter!(
+        "cinegen_provider_keys_parked_total",
+        "provider" => provider.to_owned(), "whose" => whose, "reason" => reason
+    )
+    .increment(1);
 }
 
 pub fn units_spent(provider: &str, model: &str, capability: &'static str, units: i64) {

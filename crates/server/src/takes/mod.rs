@@ -54,6 +54,9 @@ pub struct Provenance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub usage: Option<Value>,
+    /// Set when the provider meant for the call was down and the user's fallback made this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fell_back: Option<crate::ai::fallback::FellBack>,
     /// The task a re-run queues: its type and payload, with everything the documents supplied
     /// pinned (prompt, references, frames, provider and model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
