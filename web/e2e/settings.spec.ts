@@ -28,3 +28,29 @@ test('provider keys are shown only as hints once saved; a missing key is explain
   await page.getByRole('link', { name: '账户' }).click();
   await expect(page.getByTestId('storage-used')).toContainText('已用');
 });
+
+test('further keys are listed by hint once saved; a fallback provider per capability is kept', async ({ page }) => {
+  await register(page, newAccount('fallback'));
+  await page.getByRole('link', { name: '模型设置' }).click();
+
+  const openai = page.getByTestId('provider-openai');
+  await openai.getByLabel('API Key').fill('sk-e2e-first-0123456789');
+  await openai.getByLabel(/其他账号的密钥/).fill('sk-e2e-second-1111111111\nsk-e2e-third-2222222222');
+  await openai.getByRole('button', { name: '保存' }).click();
+  const saved = openai.getByTestId('saved-keys').getByRole('listitem');
+  await expect(saved).toHaveCount(3);
+  await expect(saved.nth(1)).toContainText('1111');
+  await expect(openai).not.toContainText('sk-e2e-second-1111111111');
+
+  // The offline provider stays first for clips; Doubao stands in when it is down.
+  const fallbacks = page.getByRole('region', { name: '提供方不可用时' });
+  const video = fallbacks.getByLabel('视频');
+  await expect(video).toHaveValue('');
+  await expect(video.locator('option', { hasText: 'local' })).toHaveCount(0);
+  const stored = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/settings/providers'));
+  await video.selectOption('doubao');
+  expect((await stored).status()).toBe(200);
+  await page.reload();
+  await expect(page.getByRole('region', { name: '提供方不可用时' }).getByLabel('视频')).toHaveValue('doubao');
+  await expect(page.getByTestId('provider-openai').getByTestId('saved-keys').getByRole('listitem')).toHaveCount(3);
+});

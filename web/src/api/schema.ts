@@ -1670,6 +1670,11 @@ export interface components {
             data: {
                 /** @description The provider each capability uses when a request names none. */
                 defaults: Record<string, never>;
+                /**
+                 * @description The provider that stands in for a capability's when that one is down (text, image and
+                 *     video; only those you chose).
+                 */
+                fallbacks: Record<string, never>;
                 providers: components["schemas"]["ProviderView"][];
             };
             message: string;
@@ -2116,6 +2121,15 @@ export interface components {
             /** @description Where the provider takes a secret key beside the access key (Kling). */
             secret_key?: string | null;
         };
+        /** @description The provider a result was meant to come from, when the user's fallback made it instead. */
+        FellBack: {
+            /** @description The provider that was down. */
+            from: string;
+            /** @description The model that was asked of it, where one was named or saved. */
+            from_model?: string | null;
+            /** @description What it answered, or why it could not be called. */
+            reason: string;
+        };
         FileEnvelope: {
             file: components["schemas"]["FileView"];
         };
@@ -2555,6 +2569,7 @@ export interface components {
         Provenance: {
             /** Format: int32 */
             attempt?: number | null;
+            fell_back?: null | components["schemas"]["FellBack"];
             /** @description `generated`, `merged` (a film), or `kept` (a file the slot held before takes were kept). */
             origin: string;
             /** @description Size, panels, duration, count, seed: what the provider was asked for. */
@@ -2605,6 +2620,11 @@ export interface components {
         ProviderSettings: {
             /** @description The provider each capability uses when a request names none. */
             defaults: Record<string, never>;
+            /**
+             * @description The provider that stands in for a capability's when that one is down (text, image and
+             *     video; only those you chose).
+             */
+            fallbacks: Record<string, never>;
             providers: components["schemas"]["ProviderView"][];
         };
         /** @description One provider as the settings page shows it; keys only as hints. */
@@ -2716,6 +2736,11 @@ export interface components {
         SettingsChange: {
             /** @description Capability → provider name; `null` returns a capability to the server's default. */
             defaults?: Record<string, never> | null;
+            /**
+             * @description Capability (text, image or video) → the provider that stands in when the one a call is
+             *     meant for is down; `null` removes it.
+             */
+            fallbacks?: Record<string, never> | null;
             providers?: {
                 [key: string]: components["schemas"]["ProviderChange"];
             };

@@ -4,25 +4,30 @@ import { SelectField } from '@/components/field';
 import { ErrorNote, Spinner } from '@/components/feedback';
 import { useI18n, type MessageKey } from '@/i18n';
 import { jsonBody } from '@/lib/json-body';
+import type { ProviderView } from '@/api/types';
 import { ProviderCard, type ProviderChange } from './provider-card';
 
 const settingsKey = ['settings', 'providers'] as const;
 const CAPABILITIES = ['text', 'image', 'video', 'speech'] as const;
+// A voice belongs to its provider: speech has no stand-in.
+const FALLBACK_CAPABILITIES = ['text', 'image', 'video'] as const;
+type Choices = Record<string, string | null>;
 
 export function SettingsPage() {
   const { t } = useI18n();
   const client = useQueryClient();
   const settings = useQuery({ queryKey: settingsKey, queryFn: () => unwrap(api.GET('/api/v1/settings/providers')) });
   const put = useMutation({
-    mutationFn: (body: { providers?: Record<string, ProviderChange>; defaults?: Record<string, string | null> }) =>
+    mutationFn: (body: { providers?: Record<string, ProviderChange>; defaults?: Choices; fallbacks?: Choices }) =>
       unwrap(api.PUT('/api/v1/settings/providers', { body: jsonBody(body) })),
     onSuccess: (data) => client.setQueryData(settingsKey, data),
   });
 
   if (settings.isPending) return <div className="p-8"><Spinner label={t('common.loading')} /></div>;
   if (!settings.data) return <div className="p-8"><ErrorNote error={settings.error} /></div>;
-  const { providers, defaults } = settings.data;
+  const { providers, defaults, fallbacks } = settings.data;
   const current = defaults as Record<string, string>;
+  const standIns = fallbacks as Record<string, string>;
 
   return (
     <div className="mx-auto flex max-w-5xl flex-col gap-5 px-6 py-8">
@@ -32,28 +37,66 @@ export function SettingsPage() {
       </div>
       <section className="rounded-lg border border-stone-200 bg-white p-4">
         <h2 className="mb-3 font-semibold">{t('settings.defaults')}</h2>
-        <div className="grid grid-cols-1 gap-3 md:grid-cols-3">
-          {CAPABILITIES.map((capability) => (
-            <SelectField
-              key={capability}
-              label={t(`capability.${capability}` as MessageKey)}
-              value={current[capability] ?? ''}
-              onChange={(e) => put.mutate({ defaults: { [capability]: e.target.value || null } })}
-            >
-              {providers
-                .filter((p) => p.capabilities.includes(capability))
-                .map((p) => (
-                  <option key={p.name} value={p.name}>
-                    {p.name}
-                  </option>
-                ))}
-            </SelectField>
-          ))}
-        </div>
+        <ProviderChoices
+          capabilities={CAPABILITIES}
+          providers={providers}
+          chosen={current}
+          onChoose={(capability, name) => put.mutate({ defaults: { [capability]: name } })}
+        />
         <ErrorNote error={put.error} />
+      </section>
+      <section className="rounded-lg border border-stone-200 bg-white p-4" aria-labelledby="fallbacks-title">
+        <h2 id="fallbacks-title" className="font-semibold">{t('settings.fallbacks')}</h2>
+        <p className="mb-3 mt-1 text-sm text-stone-600">{t('settings.fallbacksHint')}</p>
+        <ProviderChoices
+          capabilities={FALLBACK_CAPABILITIES}
+          providers={providers}
+          chosen={standIns}
+          none={t('settings.noFallback')}
+          leaveOut={current}
+          onChoose={(capability, name) => put.mutate({ fallbacks: { [capability]: name } })}
+        />
       </section>
       {providers.map((provider) => (
         <ProviderCard key={provider.name} provider={provider} onSave={(change) => put.mutateAsync({ providers: { [provider.name]: change } })} />
+      ))}
+    </div>
+  );
+}
+
+interface ChoicesProps {
+  capabilities: readonly string[];
+  providers: ProviderView[];
+  /** The provider chosen per capability. */
+  chosen: Record<string, string>;
+  /** The label of "none" (choosing it removes the choice), where a capability may have none. */
+  none?: string;
+  /** A provider per capability not to offer (the default, for its stand-in). */
+  leaveOut?: Record<string, string>;
+  onChoose: (capability: string, provider: string | null) => void;
+}
+
+/** One provider per capability, among those that offer it. */
+function ProviderChoices({ capabilities, providers, chosen, none, leaveOut = {}, onChoose }: ChoicesProps) {
+  const { t } = useI18n();
+  return (
+    <div className="grid grid-cols-1 gap-3 md:grid-cols-3">
+      {capabilities.map((capability) => (
+        <SelectField
+          key={capability}
+          label={t(`capability.${capability}` as MessageKey)}
+          value={chosen[capability] ?? ''}
+          onChange={(e) => onChoose(capability, e.target.value || null)}
+        >
+          {none !== undefined && <option value="">{none}</option>}
+          {providers
+            .filter((p) => p.capabilities.includes(capability) && p.name !== leaveOut[capability])
+            .map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+        </SelectField>
       ))}
     </div>
   );

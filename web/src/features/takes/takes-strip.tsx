@@ -84,6 +84,15 @@ export function TakesStrip({ slot, taskSlot, video }: TakesStripProps) {
                   {take.chosen && <span className="rounded bg-amber-200 px-1 text-amber-900">{t('takes.chosen')}</span>}
                   {take.pinned && <span className="rounded bg-sky-100 px-1 text-sky-900">{t('takes.pinned')}</span>}
                   {take.stale && <span className="rounded bg-rose-100 px-1 text-rose-900">{t('takes.stale')}</span>}
+                  {take.provenance.fell_back && (
+                    <span
+                      className="rounded bg-violet-100 px-1 text-violet-900"
+                      data-testid="fell-back"
+                      title={t('takes.fellBackHint', { from: take.provenance.fell_back.from, provider: take.provider ?? '', reason: take.provenance.fell_back.reason })}
+                    >
+                      {t('takes.fellBack', { from: take.provenance.fell_back.from })}
+                    </span>
+                  )}
                 </span>
               </div>
             </div>
