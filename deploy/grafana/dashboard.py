@@ -58,6 +58,10 @@ ROWS = [
         ("Units spent per hour", "short", [
             ("sum by (provider, model, unit) (increase(cinegen_provider_units_total[1h]))", "{{provider}} {{model}} ({{unit}})"),
         ]),
+        ("Fallbacks and parked keys per hour", "short", [
+            ("sum by (capability, from, to) (increase(cinegen_provider_fallbacks_total[1h]))", "{{capability}}: {{from}} → {{to}}"),
+            ("sum by (provider, whose, reason) (increase(cinegen_provider_keys_parked_total[1h]))", "{{provider}} {{whose}} key parked ({{reason}})"),
+        ]),
     ]),
     ("Storage and database", [
         ("Bytes written", "Bps", [

@@ -27,6 +27,16 @@ pub fn fingerprint(provider: &str, api_key: &str) -> String {
     hex::encode(&Sha256::digest(format!("{provider}\n{api_key}").as_bytes())[..8])
 }
 
+/// How long a parked key of the server's rests before it is tried again: the operator has no
+/// settings to save anew, and a topped-up account should work without a restart.
+pub const SERVER_KEY_REST: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// The parkings that hold at `now`: a user's until the user saves the keys again, the server's
+/// for [`SERVER_KEY_REST`].
+pub fn in_force(parked: Vec<ParkedKey>, now: chrono::DateTime<chrono::Utc>) -> Vec<ParkedKey> {
+    parked.into_iter().filter(|p| p.owner != SERVER_OWNER || now - p.parked_at < SERVER_KEY_REST).collect()
+}
+
 /// Why a key is parked, from what its vendor answered; `None` for every other failure.
 pub fn parking_reason(error: &ProviderError) -> Option<&'static str> {
     match error {
@@ -147,6 +157,20 @@ mod tests {
             message: Some("Incorrect API key".into()),
             parked_at: chrono::Utc::now(),
         }
+    }
+
+    #[test]
+    fn a_server_key_rests_an_hour_a_users_until_saved() {
+        let now = chrono::Utc::now();
+        let at = |owner: &str, minutes: i64| ParkedKey {
+            owner: owner.into(),
+            parked_at: now - chrono::TimeDelta::minutes(minutes),
+            ..parked("openai", "sk-a")
+        };
+        let held = in_force(vec![at(SERVER_OWNER, 59), at(SERVER_OWNER, 61), at("u", 600)], now);
+        let ages: Vec<(String, i64)> =
+            held.iter().map(|p| (p.owner.clone(), (now - p.parked_at).num_minutes())).collect();
+        assert_eq!(ages, vec![(SERVER_OWNER.to_owned(), 59), ("u".to_owned(), 600)]);
     }
 
     #[test]

@@ -232,7 +232,10 @@ impl AiService {
         // A lone key is never parked (`key_ring`): most calls need not ask the store.
         let parked = match ring.keys.len() {
             0 | 1 => Vec::new(),
-            _ => self.store.parked_keys(&owner).await.map_err(|e| TaskError::transient(e.to_string()))?,
+            _ => {
+                let parked = self.store.parked_keys(&owner).await.map_err(|e| TaskError::transient(e.to_string()))?;
+                key_ring::in_force(parked, Utc::now())
+            }
         };
         let (credentials, key, others) = key_ring::choose(name, ring, &parked, &self.key_turn).map_err(|reasons| {
             let error = not_configured(format!(
