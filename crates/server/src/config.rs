@@ -84,6 +84,8 @@ pub struct Config {
     pub downloads_per_hour: u32,
     /// Calls in flight at once per provider and capability across this process's workers.
     pub provider_concurrency: usize,
+    /// Calls in flight at once per model, below the provider's: `doubao/doubao-seedance-1-0-pro-250528=2,…`.
+    pub model_concurrency: Option<String>,
     pub body_limit: String,
     pub document_limit: String,
     pub default_quota: String,
@@ -171,6 +173,7 @@ impl Default for Config {
             local_requests_per_hour: 1000,
             downloads_per_hour: 5000,
             provider_concurrency: 8,
+            model_concurrency: None,
             body_limit: "2MiB".into(),
             document_limit: "20MiB".into(),
             default_quota: "5GiB".into(),
@@ -345,6 +348,18 @@ impl Config {
         }
         let provider_keys = pairs("CINEGEN_PROVIDER_KEYS", self.provider_keys.as_ref().map(Secret::expose))?;
         let provider_base_urls = pairs("CINEGEN_PROVIDER_BASE_URLS", self.provider_base_urls.as_deref())?;
+        let mut model_concurrency = std::collections::BTreeMap::new();
+        for (model, cap) in pairs("CINEGEN_MODEL_CONCURRENCY", self.model_concurrency.as_deref())? {
+            let cap = cap.parse::<usize>().ok().filter(|cap| *cap >= 1);
+            match (model.split_once('/'), cap) {
+                (Some((provider, name)), Some(cap)) if !provider.is_empty() && !name.is_empty() => {
+                    model_concurrency.insert(model, cap);
+                }
+                _ => {
+                    return Err(invalid("CINEGEN_MODEL_CONCURRENCY", "each entry must be provider/model=N with N ≥ 1"));
+                }
+            }
+        }
         for url in provider_base_urls.values() {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(invalid("CINEGEN_PROVIDER_BASE_URLS", "each URL must start with http:// or https://"));
@@ -412,6 +427,7 @@ impl Config {
             local_requests_per_hour: self.local_requests_per_hour,
             downloads_per_hour: self.downloads_per_hour,
             provider_concurrency: self.provider_concurrency.max(1),
+            model_concurrency,
             body_limit: positive_size("CINEGEN_BODY_LIMIT", &self.body_limit)?,
             document_limit: positive_size("CINEGEN_DOCUMENT_LIMIT", &self.document_limit)?,
             project_retention_days: self.project_retention_days,
@@ -694,6 +710,8 @@ pub struct Settings {
     pub local_requests_per_hour: u32,
     pub downloads_per_hour: u32,
     pub provider_concurrency: usize,
+    /// Calls in flight per model where the operator caps it, by `provider/model` (lower case).
+    pub model_concurrency: std::collections::BTreeMap<String, usize>,
     pub body_limit: ByteSize,
     /// Largest project document body (PUT/POST of a project).
     pub document_limit: ByteSize,
@@ -818,11 +836,20 @@ mod tests {
             (Config { redis_url: Some(Secret::new("http://x")), ..base.clone() }, "REDIS_URL"),
             (Config { public_url: Some("studio.example.com".into()), ..base.clone() }, "CINEGEN_PUBLIC_URL"),
             (s3(Some("cdn.example.com")), "CINEGEN_STORAGE_PUBLIC_BASE_URL"),
+            (Config { model_concurrency: Some("doubao=2".into()), ..base.clone() }, "CINEGEN_MODEL_CONCURRENCY"),
+            (
+                Config { model_concurrency: Some("doubao/seedance=0".into()), ..base.clone() },
+                "CINEGEN_MODEL_CONCURRENCY",
+            ),
         ];
         for (config, setting) in cases {
             let error = config.resolve().unwrap_err().to_string();
             assert!(error.contains(setting), "{error} should name {setting}");
         }
+        let capped =
+            Config { model_concurrency: Some("Doubao/Seedance-Pro=2, kling/kling-v2-1=1".into()), ..base.clone() };
+        let caps = capped.resolve().unwrap().model_concurrency;
+        assert_eq!(caps, [("doubao/seedance-pro".to_owned(), 2), ("kling/kling-v2-1".to_owned(), 1)].into());
         // Blank is unset, as compose passes an unset variable.
         let blank = s3(Some(" ")).resolve().unwrap();
         assert!(matches!(blank.storage, StorageLocation::S3(ref s3) if s3.public_base_url.is_none()), "{blank:?}");

@@ -89,11 +89,13 @@ impl AppState {
             ),
             None => (Arc::new(ephemeral::MemoryCounters::default()), Arc::new(ephemeral::MemoryDenylist::default())),
         };
-        // Calls in flight per provider, and the pauses providers ask for, shared where Redis is.
+        // Calls in flight per provider (and capped model), and the pauses providers ask for,
+        // shared where Redis is.
         let provider_slots = match &redis {
             Some(conn) => crate::ai::limits::ProviderSlots::redis(settings.provider_concurrency, conn.clone()),
             None => crate::ai::limits::ProviderSlots::local(settings.provider_concurrency),
-        };
+        }
+        .with_model_caps(&settings.model_concurrency);
         let keys = TokenKeys::new(
             settings.jwt_secret.expose(),
             settings.access_token_ttl_secs,

@@ -833,3 +833,37 @@ async fn a_provider_that_is_down_falls_back_to_the_second_when_opted_in() {
     );
     emulators.assert_conformant();
 }
+
+/// The operator caps a model's jobs in flight below the provider's (`model_concurrency`): a batch
+/// of clips runs one Kling job at a time, though the provider and the workers would take more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_model_runs_no_more_jobs_at_once_than_its_cap() {
+    let emulators = Emulators::start(&["kling"]).await;
+    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
+        config.fetch_allow_loopback = true;
+        config.video_poll_ms = 30;
+        config.workers = 4;
+        config.model_concurrency = Some(format!("kling/{}=1", cinegen_providers::adapters::kling::VIDEO_MODEL));
+    })
+    .await;
+    let (token, id) = keyframed_project_for_kling_clips(&app, &emulators, "capped-model@example.com").await;
+    let (_, kling, _) = &emulators.list[0];
+    kling.set_polls_until_done(4);
+    let queued = app.post_authed("/api/v1/ai/batch/clips", &token, &json!({"project_id": id})).await;
+    let batch_id = queued.data()["task"]["id"].as_str().unwrap().to_owned();
+    let mut most = 0;
+    loop {
+        let running = kling.shared.jobs_of("video").iter().filter(|(_, job)| !kling.shared.is_done(job)).count();
+        most = most.max(running);
+        let batch = app.get_authed(&format!("/api/v1/ai/tasks/{batch_id}"), &token).await.data()["task"].clone();
+        if matches!(batch["status"].as_str(), Some("completed" | "failed")) {
+            assert_eq!(batch["status"], "completed", "{batch}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let jobs = kling.shared.jobs_of("video").len();
+    assert!(jobs >= 2, "the batch made several clips: {jobs}");
+    assert_eq!(most, 1, "one job of the capped model at a time");
+    emulators.assert_conformant();
+}

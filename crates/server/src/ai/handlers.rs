@@ -212,7 +212,7 @@ impl AiService {
         request: &ImageRequest,
     ) -> Result<(cinegen_providers::ImageOutput, Duration), ProviderError> {
         let request = ImageRequest { model: resolved.model.clone(), ..request.clone() };
-        let _slot = self.limits.acquire(resolved.provider.name, Capability::Image).await;
+        let _slot = self.slot(resolved, Capability::Image).await;
         let model = resolved.provider.image()?;
         let started = Instant::now();
         let call = resolved.call(Capability::Image, "generate");
@@ -267,6 +267,35 @@ impl AiService {
         tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
         ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
         Ok((job.job_id, job.model))
+    }
+
+    /// The clip job this attempt follows: a resumed attempt's recorded job, at the provider that
+    /// took it; else a new job at the provider `choice` resolves to (or at the user's fallback,
+    /// when that one is down).
+    async fn start_clip(&self, ctx: &TaskContext, choice: &Choice, base: &VideoRequest) -> Result<ClipJob, TaskError> {
+        if let Some(job) = &ctx.task.provider_job_id {
+            tracing::info!(task.id = %ctx.task.id, job, attempt = ctx.attempt(), "resuming the provider job");
+            let (resolved, fell_back) = self.provider_of_job(ctx, choice).await?;
+            let _slot = self.slot(&resolved, Capability::Video).await;
+            let request = clip_request(self, ctx, &resolved, base);
+            let model_name = resolved.model.clone().unwrap_or_default();
+            let submitted = Instant::now();
+            return Ok(ClipJob { resolved, _slot, submitted, fell_back, request, job_id: job.clone(), model_name });
+        }
+        let mut turns = self.turns(ctx.task.user_id, Capability::Video, choice, Unanswered::Stays);
+        loop {
+            let resolved = turns.provider().await?;
+            let _slot = self.slot(&resolved, Capability::Video).await;
+            let submitted = Instant::now();
+            let request = clip_request(self, ctx, &resolved, base);
+            match self.submit_clip(ctx, &resolved, &request).await {
+                Ok((job_id, model_name)) => {
+                    let fell_back = turns.fell_back();
+                    return Ok(ClipJob { resolved, _slot, submitted, fell_back, request, job_id, model_name });
+                }
+                Err(error) => turns.failed(&resolved, error).await?,
+            }
+        }
     }
 
     /// The provider that took the task's recorded job (a resumed attempt polls it there, even
@@ -829,32 +858,8 @@ impl VideoHandler {
             negative_prompt: Some(prompts::clip_negative(&project.settings.language).to_owned()),
             vendor_label: ai.vendor_label(&project),
         };
-        let (resolved, _slot, submitted, fell_back, request, (mut job_id, mut model_name)) =
-            match &ctx.task.provider_job_id {
-                // A resumed attempt polls the job the first one paid for, with the provider that took it.
-                Some(job) => {
-                    tracing::info!(task.id = %ctx.task.id, job, attempt = ctx.attempt(), "resuming the provider job");
-                    let (resolved, fell_back) = ai.provider_of_job(ctx, &input.choice).await?;
-                    let slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
-                    let request = clip_request(ai, ctx, &resolved, &request);
-                    let model_name = resolved.model.clone().unwrap_or_default();
-                    (resolved, slot, Instant::now(), fell_back, request, (job.clone(), model_name))
-                }
-                None => {
-                    let mut turns = ai.turns(ctx.task.user_id, Capability::Video, &input.choice, Unanswered::Stays);
-                    let (resolved, slot, submitted, request, job) = loop {
-                        let resolved = turns.provider().await?;
-                        let slot = ai.limits.acquire(resolved.provider.name, Capability::Video).await;
-                        let submitted = Instant::now();
-                        let request = clip_request(ai, ctx, &resolved, &request);
-                        match ai.submit_clip(ctx, &resolved, &request).await {
-                            Ok(job) => break (resolved, slot, submitted, request, job),
-                            Err(error) => turns.failed(&resolved, error).await?,
-                        }
-                    };
-                    (resolved, slot, submitted, turns.fell_back(), request, job)
-                }
-            };
+        let ClipJob { resolved, _slot, submitted, fell_back, request, mut job_id, mut model_name } =
+            ai.start_clip(ctx, &input.choice, &request).await?;
         let model = resolved.provider.video().map_err(provider_to_task)?;
         // A user's retry (attempts start again from one) of a task whose job was recorded asks
         // that job first, so a clip the vendor finished is not paid for twice; a job the vendor
@@ -1166,6 +1171,20 @@ impl TaskHandler for MergeHandler {
         // Shots held for their dialogue are named, so the creator can lengthen those clips.
         Ok(json!({ "file_id": file.id, "mode": mode, "duration": duration, "clips": clips.len(), "held": held }))
     }
+}
+
+/// A clip job under way: the provider that took it, the job, and the request it was sent.
+struct ClipJob {
+    resolved: super::Resolved,
+    /// The provider's video slot, held while the job runs.
+    _slot: super::limits::Slot,
+    /// When the job was submitted (or this attempt took it up).
+    submitted: Instant,
+    fell_back: Option<FellBack>,
+    request: VideoRequest,
+    job_id: String,
+    /// The model the vendor named for the job.
+    model_name: String,
 }
 
 /// `base` for `resolved`'s provider: its model, and where it can reach us, the address it says

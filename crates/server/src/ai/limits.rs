@@ -1,6 +1,10 @@
 //! Calls in flight per provider and capability, so a batch does not trip a provider's own
-//! limits, and the pauses a provider asks for (a 429's `Retry-After`, a spent `x-ratelimit-*`
-//! quota), which every caller then waits out (hourly budgets per user are `tasks::budget`).
+//! limits, and within that per model where the operator caps one (`model_concurrency`: vendors
+//! such as Ark and Kling limit a model's concurrent jobs below the account's); and the pauses a
+//! provider asks for (a 429's `Retry-After`, a spent `x-ratelimit-*` quota), which every caller
+//! of the provider then waits out (hourly budgets per user are `tasks::budget`). A pause holds the
+//! whole provider, not the model: Kling and MiniMax limit the account, and holding back a little
+//! too much never trips a vendor.
 //!
 //! On one instance the slots are semaphores. With Redis configured they are shared by every
 //! instance: a slot is a member of a sorted set scored by its lease's end (renewed while held,
@@ -15,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-type SlotMap = HashMap<(String, Capability), Arc<Semaphore>>;
+/// Semaphores by slot key, each made with its permits when first asked for.
+type SlotMap = HashMap<String, Arc<Semaphore>>;
 
 /// How long a shared slot is held without renewal; a third of it between renewals.
 const LEASE: Duration = Duration::from_secs(30);
@@ -27,6 +32,8 @@ const MAX_PAUSE: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct ProviderSlots {
     permits: usize,
+    /// Calls in flight per model, by `provider/model` in lower case, where the operator caps it.
+    model_caps: Arc<HashMap<String, usize>>,
     /// How long a shared slot lasts without renewal (a crashed instance's, at most this).
     lease: Duration,
     backend: Backend,
@@ -44,9 +51,9 @@ struct Scripts {
     pause: redis::Script,
 }
 
-/// A slot of a provider's capability, given back when dropped.
+/// A slot of a provider's capability (and of its model, where capped), given back when dropped.
 pub struct Slot {
-    _held: Held,
+    _held: Vec<Held>,
 }
 
 enum Held {
@@ -73,6 +80,10 @@ fn slots_key(provider: &str, capability: Capability) -> String {
     format!("cinegen:provider-slots:{provider}:{}", capability.as_str())
 }
 
+fn model_slots_key(provider: &str, model: &str) -> String {
+    format!("cinegen:model-slots:{provider}:{model}")
+}
+
 fn pause_key(provider: &str) -> String {
     format!("cinegen:provider-pause:{provider}")
 }
@@ -81,7 +92,7 @@ impl ProviderSlots {
     /// Slots of this process alone.
     pub fn local(permits: usize) -> Self {
         let backend = Backend::Local { slots: Arc::default(), pauses: Arc::default() };
-        Self { permits: permits.max(1), lease: LEASE, backend }
+        Self { permits: permits.max(1), model_caps: Arc::default(), lease: LEASE, backend }
     }
 
     /// Slots and pauses shared by every instance through Redis.
@@ -114,7 +125,12 @@ impl ProviderSlots {
              return 0",
         );
         let scripts = Arc::new(Scripts { acquire, renew, pause });
-        Self { permits: permits.max(1), lease: LEASE, backend: Backend::Redis { conn, scripts } }
+        Self {
+            permits: permits.max(1),
+            model_caps: Arc::default(),
+            lease: LEASE,
+            backend: Backend::Redis { conn, scripts },
+        }
     }
 
     /// The same slots with shared leases of `lease` (renewed every third of it).
@@ -122,10 +138,32 @@ impl ProviderSlots {
         Self { lease, ..self }
     }
 
-    /// Waits until `provider` is not paused and a slot of its `capability` is free; the slot is
-    /// held until the answer drops. Should Redis fail, the call goes ahead (the vendor's own
+    /// The same slots, with calls in flight per model capped: `provider/model` → at most so many.
+    pub fn with_model_caps(self, caps: &std::collections::BTreeMap<String, usize>) -> Self {
+        let caps = caps.iter().map(|(key, cap)| (key.to_lowercase(), (*cap).max(1))).collect();
+        Self { model_caps: Arc::new(caps), ..self }
+    }
+
+    /// Waits until `provider` is not paused, a slot of its `model` is free where the operator
+    /// caps the model, and a slot of its `capability` is free; the slots are held until the
+    /// answer drops. The model's slot is taken first, so a call waiting for its model holds no
+    /// slot other models could use. Should Redis fail, the call goes ahead (the vendor's own
     /// limits still answer), and says so in the log.
-    pub async fn acquire(&self, provider: &str, capability: Capability) -> Slot {
+    pub async fn acquire(&self, provider: &str, capability: Capability, model: Option<&str>) -> Slot {
+        let mut held = Vec::with_capacity(2);
+        let capped = model.and_then(|model| {
+            let cap = self.model_caps.get(&format!("{provider}/{model}").to_lowercase())?;
+            Some((model_slots_key(provider, &model.to_lowercase()), *cap))
+        });
+        if let Some((key, cap)) = capped {
+            held.push(self.take(provider, key, cap).await);
+        }
+        held.push(self.take(provider, slots_key(provider, capability), self.permits).await);
+        Slot { _held: held }
+    }
+
+    /// Waits until `provider` is not paused and one of the `permits` slots under `key` is free.
+    async fn take(&self, provider: &str, key: String, permits: usize) -> Held {
         match &self.backend {
             Backend::Local { slots, pauses } => {
                 loop {
@@ -137,16 +175,12 @@ impl ProviderSlots {
                 }
                 let semaphore = {
                     let mut slots = slots.lock().expect("slot map");
-                    slots
-                        .entry((provider.to_owned(), capability))
-                        .or_insert_with(|| Arc::new(Semaphore::new(self.permits)))
-                        .clone()
+                    slots.entry(key).or_insert_with(|| Arc::new(Semaphore::new(permits))).clone()
                 };
                 let permit = semaphore.acquire_owned().await.expect("semaphores are never closed");
-                Slot { _held: Held::Local(permit) }
+                Held::Local(permit)
             }
             Backend::Redis { conn, scripts } => {
-                let key = slots_key(provider, capability);
                 let id = uuid::Uuid::new_v4().to_string();
                 loop {
                     let answer: Result<i64, _> = scripts
@@ -154,7 +188,7 @@ impl ProviderSlots {
                         .key(&key)
                         .key(pause_key(provider))
                         .arg(self.lease.as_millis() as u64)
-                        .arg(self.permits)
+                        .arg(permits)
                         .arg(&id)
                         .invoke_async(&mut conn.clone())
                         .await;
@@ -191,7 +225,7 @@ impl ProviderSlots {
                         }
                     })
                 };
-                Slot { _held: Held::Redis { conn: conn.clone(), key, id, renewal } }
+                Held::Redis { conn: conn.clone(), key, id, renewal }
             }
         }
     }
@@ -234,14 +268,16 @@ mod tests {
     #[tokio::test]
     async fn slots_cap_calls_in_flight() {
         let slots = ProviderSlots::local(2);
-        let a = slots.acquire("kling", Capability::Video).await;
-        let _b = slots.acquire("kling", Capability::Video).await;
-        let third = tokio::time::timeout(Duration::from_millis(50), slots.acquire("kling", Capability::Video)).await;
+        let a = slots.acquire("kling", Capability::Video, None).await;
+        let _b = slots.acquire("kling", Capability::Video, None).await;
+        let third =
+            tokio::time::timeout(Duration::from_millis(50), slots.acquire("kling", Capability::Video, None)).await;
         assert!(third.is_err(), "a third call waits");
-        let _other = slots.acquire("kling", Capability::Image).await;
+        let _other = slots.acquire("kling", Capability::Image, None).await;
         drop(a);
-        let _freed =
-            tokio::time::timeout(Duration::from_millis(50), slots.acquire("kling", Capability::Video)).await.unwrap();
+        let _freed = tokio::time::timeout(Duration::from_millis(50), slots.acquire("kling", Capability::Video, None))
+            .await
+            .unwrap();
     }
 
     fn redis_url() -> String {
@@ -262,17 +298,19 @@ mod tests {
     async fn redis_slots_and_pauses_are_shared_between_instances() {
         let (a, b) = two_redis_instances(1).await;
         let provider = format!("test-{}", uuid::Uuid::new_v4().simple());
-        let held = a.acquire(&provider, Capability::Video).await;
-        let waiting = tokio::time::timeout(Duration::from_millis(300), b.acquire(&provider, Capability::Video)).await;
+        let held = a.acquire(&provider, Capability::Video, None).await;
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(300), b.acquire(&provider, Capability::Video, None)).await;
         assert!(waiting.is_err(), "B waits while A holds the only slot");
         // Held past its lease: the renewal keeps it.
         tokio::time::sleep(Duration::from_millis(900)).await;
-        let still = tokio::time::timeout(Duration::from_millis(200), b.acquire(&provider, Capability::Video)).await;
+        let still =
+            tokio::time::timeout(Duration::from_millis(200), b.acquire(&provider, Capability::Video, None)).await;
         assert!(still.is_err(), "a renewed slot stays taken");
         drop(held);
-        let freed = tokio::time::timeout(Duration::from_secs(2), b.acquire(&provider, Capability::Video)).await;
+        let freed = tokio::time::timeout(Duration::from_secs(2), b.acquire(&provider, Capability::Video, None)).await;
         let _freed = freed.expect("A's slot, given back, is B's");
-        let _image = tokio::time::timeout(Duration::from_millis(500), a.acquire(&provider, Capability::Image))
+        let _image = tokio::time::timeout(Duration::from_millis(500), a.acquire(&provider, Capability::Image, None))
             .await
             .expect("another capability has slots of its own");
 
@@ -280,7 +318,7 @@ mod tests {
         a.pause(&provider, Duration::from_millis(700));
         tokio::time::sleep(Duration::from_millis(50)).await;
         let started = Instant::now();
-        let _text = b.acquire(&provider, Capability::Text).await;
+        let _text = b.acquire(&provider, Capability::Text, None).await;
         assert!(started.elapsed() >= Duration::from_millis(500), "B waited out A's pause: {:?}", started.elapsed());
     }
 
@@ -298,9 +336,42 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stale, 1);
-        let _mine = tokio::time::timeout(Duration::from_millis(500), b.acquire(&provider, Capability::Video))
+        let _mine = tokio::time::timeout(Duration::from_millis(500), b.acquire(&provider, Capability::Video, None))
             .await
             .expect("an expired lease frees its slot");
+    }
+
+    #[tokio::test]
+    async fn a_capped_model_waits_for_its_own_slots_only() {
+        let caps = [("Doubao/doubao-seedance-pro".to_owned(), 1)].into();
+        let slots = ProviderSlots::local(4).with_model_caps(&caps);
+        let _first = slots.acquire("doubao", Capability::Video, Some("doubao-seedance-pro")).await;
+        let second = slots.acquire("doubao", Capability::Video, Some("Doubao-Seedance-Pro"));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), second).await.is_err(),
+            "the model's one slot is taken"
+        );
+        let other = slots.acquire("doubao", Capability::Video, Some("doubao-seedance-lite"));
+        let _other = tokio::time::timeout(Duration::from_millis(50), other).await.expect("an uncapped model goes on");
+        let _unnamed =
+            tokio::time::timeout(Duration::from_millis(50), slots.acquire("doubao", Capability::Video, None))
+                .await
+                .expect("the provider has slots left");
+    }
+
+    #[tokio::test]
+    async fn redis_model_caps_are_shared_between_instances() {
+        let (a, b) = two_redis_instances(4).await;
+        let provider = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let caps = [(format!("{provider}/seedance"), 1)].into();
+        let (a, b) = (a.with_model_caps(&caps), b.with_model_caps(&caps));
+        let held = a.acquire(&provider, Capability::Video, Some("seedance")).await;
+        let waiting = b.acquire(&provider, Capability::Video, Some("seedance"));
+        assert!(tokio::time::timeout(Duration::from_millis(300), waiting).await.is_err(), "B waits for A's model slot");
+        drop(held);
+        let freed =
+            tokio::time::timeout(Duration::from_secs(2), b.acquire(&provider, Capability::Video, Some("seedance")));
+        let _freed = freed.await.expect("A's model slot, given back, is B's");
     }
 
     #[tokio::test]
@@ -309,9 +380,9 @@ mod tests {
         slots.pause("openai", Duration::from_millis(300));
         slots.pause("openai", Duration::from_millis(10));
         let started = Instant::now();
-        let _other = slots.acquire("gemini", Capability::Text).await;
+        let _other = slots.acquire("gemini", Capability::Text, None).await;
         assert!(started.elapsed() < Duration::from_millis(100), "another provider is not held");
-        let _held = slots.acquire("openai", Capability::Text).await;
+        let _held = slots.acquire("openai", Capability::Text, None).await;
         assert!(started.elapsed() >= Duration::from_millis(290), "a shorter hint does not shorten a pause");
     }
 }

@@ -358,7 +358,7 @@ impl AiService {
             model: resolved.model.clone(),
         };
         let output = {
-            let _slot = self.limits.acquire(resolved.provider.name, Capability::Speech).await;
+            let _slot = self.slot(&resolved, Capability::Speech).await;
             let call = resolved.call(Capability::Speech, "preview");
             retry::call_with_retry(call, retry::Retry::STARTS_WORK, self.pace_for(&resolved), || {
                 model.synthesize(&request, &resolved.credentials)
@@ -431,6 +431,13 @@ impl AiService {
     pub fn pace(&self) -> retry::Pace {
         let hints: Arc<dyn cinegen_providers::net::RateHints> = Arc::new(self.limits.clone());
         retry::Pace { base: Duration::from_millis(self.settings.task_retry_base_ms), hints: Some(hints), parker: None }
+    }
+
+    /// A slot for a call of `capability` with `resolved`'s provider and model (its default where
+    /// none is named), waited for as the limits say.
+    pub async fn slot(&self, resolved: &Resolved, capability: Capability) -> limits::Slot {
+        let model = resolved.model.as_deref().or(resolved.provider.default_models.get(&capability).map(String::as_str));
+        self.limits.acquire(resolved.provider.name, capability, model).await
     }
 
     /// The pace of calls made with `resolved`'s key, which is parked if its vendor refuses it.

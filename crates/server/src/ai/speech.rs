@@ -128,7 +128,7 @@ impl SpeechHandler {
                 model: resolved.model.clone(),
             };
             let output = {
-                let _slot = ai.limits.acquire(resolved.provider.name, Capability::Speech).await;
+                let _slot = ai.slot(&resolved, Capability::Speech).await;
                 let call = resolved.call(Capability::Speech, "synthesize");
                 call_with_retry(call, Retry::STARTS_WORK, ai.pace_for(&resolved), || {
                     model.synthesize(&request, &resolved.credentials)

@@ -91,7 +91,7 @@ impl AiService {
     async fn complete(&self, resolved: &Resolved, request: &TextRequest) -> Result<TextOutput, ProviderError> {
         let model = resolved.provider.text()?;
         let request = TextRequest { model: resolved.model.clone(), ..request.clone() };
-        let _slot = self.limits.acquire(resolved.provider.name, Capability::Text).await;
+        let _slot = self.slot(resolved, Capability::Text).await;
         let started = std::time::Instant::now();
         let call = resolved.call(Capability::Text, "complete");
         let complete = || model.complete(&request, &resolved.credentials);
