@@ -166,7 +166,7 @@ impl Turns<'_> {
     pub async fn provider(&mut self) -> Result<Resolved, TaskError> {
         let (ai, user, capability) = (self.ai, self.user, self.capability);
         if matches!(self.stage, Stage::First) {
-            match ai.resolve_keys(user, capability, self.choice).await {
+            match ai.resolve_keys(user, capability, self.choice, super::KeyTurn::Next).await {
                 Ok(first) => return Ok(first),
                 Err(Unready { error, every_key_parked: Some(from) }) => {
                     let reason = match &error {

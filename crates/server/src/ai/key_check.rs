@@ -82,15 +82,11 @@ impl AiService {
         let provider = self.registry.get(name).ok_or_else(|| AppError::not_found("provider"))?.clone();
         let capability = provider.capabilities().first().copied().ok_or_else(|| AppError::not_found("provider"))?;
         let choice = Choice { provider: Some(name.to_owned()), model: None };
-        let mut resolved = self.resolve(user, capability, &choice).await.map_err(task_to_app)?;
+        // The check vouches for the first key (the one the card names), whichever's turn it is.
+        let resolved = self.resolve_first_key(user, capability, &choice).await.map_err(task_to_app)?;
         // Recorded only against the user's own saved key, as it was when the check began.
         let own =
             self.store.provider_settings(user).await?.into_iter().find(|s| s.provider == name && s.api_key.is_some());
-        // The check vouches for the first key (the one the card names), whichever's turn it is.
-        let ring = self.key_ring(&provider, own.as_ref()).await.map_err(AppError::ProviderNotConfigured)?;
-        if let Some(first) = ring.keys.into_iter().next() {
-            resolved.credentials = first;
-        }
         let started = Instant::now();
         let mut models: Option<Vec<ListedModel>> = None;
         let checked = match (&resolved.provider.catalog, capability) {

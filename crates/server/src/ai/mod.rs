@@ -70,6 +70,15 @@ fn provider_transport(settings: &Settings) -> Transport {
     Transport::new(client, direct, guard, Duration::from_secs(settings.provider_timeout_secs))
 }
 
+/// Which key of a provider's ring a call takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyTurn {
+    /// The next healthy one in turn.
+    Next,
+    /// The first, as saved.
+    First,
+}
+
 /// Why a provider could not be made ready to call.
 pub(crate) struct Unready {
     pub error: TaskError,
@@ -217,20 +226,43 @@ impl AiService {
     /// The provider for `capability` (see [`Self::pick`]); its key: the user's, else the
     /// server's; its model: the request's, else the user's, else the provider's default.
     pub async fn resolve(&self, user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, TaskError> {
-        self.resolve_keys(user, capability, choice).await.map_err(|unready| unready.error)
+        self.resolve_keys(user, capability, choice, KeyTurn::Next).await.map_err(|unready| unready.error)
+    }
+
+    /// [`Self::resolve`] with the first key of the provider's ring (the one its settings card
+    /// names), parked or not: the key a check vouches for.
+    pub(crate) async fn resolve_first_key(
+        &self,
+        user: UserId,
+        capability: Capability,
+        choice: &Choice,
+    ) -> Result<Resolved, TaskError> {
+        self.resolve_keys(user, capability, choice, KeyTurn::First).await.map_err(|unready| unready.error)
     }
 
     /// [`Self::resolve`], saying apart a provider all of whose keys are parked (it is down for
     /// this caller, and a fallback may stand in).
-    async fn resolve_keys(&self, user: UserId, capability: Capability, choice: &Choice) -> Result<Resolved, Unready> {
+    async fn resolve_keys(
+        &self,
+        user: UserId,
+        capability: Capability,
+        choice: &Choice,
+        turn: KeyTurn,
+    ) -> Result<Resolved, Unready> {
         let (provider, saved) = self.pick(user, capability, choice).await?;
         let name = provider.name;
         let not_configured = |reason: String| TaskError::permanent("PROVIDER_NOT_CONFIGURED", reason);
         let mine = saved.iter().find(|s| s.provider == name);
-        let ring = self.key_ring(provider, mine).await.map_err(not_configured)?;
+        let mut ring = self.key_ring(provider, mine).await.map_err(not_configured)?;
         let owner = ring.owner.clone();
         // A lone key is never parked (`key_ring`): most calls need not ask the store.
         let parked = match ring.keys.len() {
+            _ if turn == KeyTurn::First => {
+                let mut keys = ring.keys;
+                keys.truncate(1);
+                ring = key_ring::KeyRing { keys, ..ring };
+                Vec::new()
+            }
             0 | 1 => Vec::new(),
             _ => {
                 let parked = self.store.parked_keys(&owner).await.map_err(|e| TaskError::transient(e.to_string()))?;
