@@ -26,7 +26,11 @@ pub struct FellBack {
     /// The model that was asked of it, where one was named or saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_model: Option<String>,
-    /// What it answered, or why it could not be called.
+    /// Why it was down: `unavailable` (no connection, 5xx or throttling past the call's retries),
+    /// `no_answer` (the call timed out or broke off), `out_of_credit`, or `keys_parked` (every
+    /// key of it is parked), or `unrecorded` (a resumed clip job at the user's fallback, whose
+    /// first attempt's reason is not kept). The vendor's own words stay in the server's log: they
+    /// may name an address or a masked key of the operator's.
     pub reason: String,
 }
 
@@ -80,6 +84,27 @@ pub fn is_down(error: &ProviderError, unanswered: Unanswered) -> bool {
     }
 }
 
+/// Why `error` says its provider is down, as [`FellBack::reason`] names it.
+pub fn reason_of(error: &ProviderError) -> &'static str {
+    match error {
+        ProviderError::OutOfCredit { .. } => "out_of_credit",
+        ProviderError::NoAnswer { .. } => "no_answer",
+        _ => "unavailable",
+    }
+}
+
+/// The error a call ends with when the fallback failed too: passing (the task tries again later)
+/// when either failure was, since the first provider may be back by then; saying both.
+fn both_failed(before: &str, first: &TaskError, second: TaskError) -> TaskError {
+    match (first, after(before, second)) {
+        (_, passing @ TaskError::Transient { .. }) => passing,
+        (TaskError::Transient { retry_after, .. }, TaskError::Permanent { message, .. }) => {
+            TaskError::Transient { message, retry_after: *retry_after }
+        }
+        (_, other) => other,
+    }
+}
+
 /// `error` with what came before it said first, of the same kind (passing or final).
 fn after(before: &str, error: TaskError) -> TaskError {
     match error {
@@ -114,22 +139,25 @@ pub struct Turns<'a> {
     capability: Capability,
     choice: &'a Choice,
     unanswered: Unanswered,
+    /// Whether the fallback may be called at all (see [`Turns::alone`]).
+    may_fall_back: bool,
     stage: Stage,
 }
 
 enum Stage {
     First,
-    /// The first was down: its name, model, what it answered and the error the task would get.
+    /// The first was down: its name, model, why, and the error the task would get.
     Fallback {
         from: &'static str,
         from_model: Option<String>,
-        reason: String,
+        reason: &'static str,
         failure: TaskError,
     },
-    /// The fallback is being called.
+    /// The fallback is being called; `failure` is the first's.
     Standing {
         fell_back: FellBack,
         before: String,
+        failure: TaskError,
     },
 }
 
@@ -142,7 +170,7 @@ impl AiService {
         choice: &'a Choice,
         unanswered: Unanswered,
     ) -> Turns<'a> {
-        Turns { ai: self, user, capability, choice, unanswered, stage: Stage::First }
+        Turns { ai: self, user, capability, choice, unanswered, may_fall_back: true, stage: Stage::First }
     }
 
     /// The provider the user chose to stand in for `capability`'s when it is down, if any.
@@ -161,6 +189,17 @@ impl AiService {
 }
 
 impl Turns<'_> {
+    /// The same turns without the fallback when `alone`: a video attempt after the first may
+    /// follow a submission whose answer was lost, which only the first provider can be asked about.
+    pub fn alone(self, alone: bool) -> Self {
+        Self { may_fall_back: self.may_fall_back && !alone, ..self }
+    }
+
+    /// Whether the fallback is the provider being called.
+    pub fn standing_in(&self) -> bool {
+        matches!(self.stage, Stage::Standing { .. })
+    }
+
     /// The provider to call now: the one asked for, or the fallback once that one is down (a
     /// provider every key of which is parked is down before it is called).
     pub async fn provider(&mut self) -> Result<Resolved, TaskError> {
@@ -168,13 +207,10 @@ impl Turns<'_> {
         if matches!(self.stage, Stage::First) {
             match ai.resolve_keys(user, capability, self.choice, super::KeyTurn::Next).await {
                 Ok(first) => return Ok(first),
-                Err(Unready { error, every_key_parked: Some(from) }) => {
-                    let reason = match &error {
-                        TaskError::Permanent { message, .. } => message.clone(),
-                        other => format!("{other:?}"),
-                    };
+                Err(Unready { error, every_key_parked: Some(from) }) if self.may_fall_back => {
                     let from_model = self.choice.model.clone();
-                    self.stage = Stage::Fallback { from, from_model, reason, failure: error };
+                    tracing::info!(capability = capability.as_str(), from, error = ?error, "every key of the provider is parked");
+                    self.stage = Stage::Fallback { from, from_model, reason: "keys_parked", failure: error };
                 }
                 Err(unready) => return Err(unready.error),
             }
@@ -194,10 +230,17 @@ impl Turns<'_> {
                 return Err(after(&format!("the fallback provider '{second}' cannot be called"), failure));
             }
         };
-        tracing::warn!(capability = capability.as_str(), from, to = second, %reason, "a provider is down; the fallback stands in");
+        tracing::warn!(
+            capability = capability.as_str(),
+            from,
+            to = second,
+            reason,
+            "a provider is down; the fallback stands in"
+        );
         crate::ops::metrics::provider_fell_back(capability.as_str(), from, second);
         let before = format!("provider '{from}' is down ({reason}); the fallback '{second}' failed too");
-        self.stage = Stage::Standing { fell_back: FellBack { from: from.to_owned(), from_model, reason }, before };
+        let fell_back = FellBack { from: from.to_owned(), from_model, reason: reason.to_owned() };
+        self.stage = Stage::Standing { fell_back, before, failure };
         Ok(resolved)
     }
 
@@ -210,13 +253,16 @@ impl Turns<'_> {
         };
         match &self.stage {
             Stage::First
-                if is_down(&error, self.unanswered) && !resolved.parker.as_ref().is_some_and(|p| p.has_parked()) =>
+                if self.may_fall_back
+                    && is_down(&error, self.unanswered)
+                    && !resolved.parker.as_ref().is_some_and(|p| p.has_parked()) =>
             {
-                let (from, from_model, reason) = (resolved.provider.name, resolved.model.clone(), error.to_string());
+                let (from, from_model, reason) = (resolved.provider.name, resolved.model.clone(), reason_of(&error));
+                tracing::info!(capability = self.capability.as_str(), from, %error, "the provider is down");
                 self.stage = Stage::Fallback { from, from_model, reason, failure: provider_to_task(error) };
                 Ok(())
             }
-            Stage::Standing { before, .. } => Err(after(before, provider_to_task(error))),
+            Stage::Standing { before, failure, .. } => Err(both_failed(before, failure, provider_to_task(error))),
             _ => Err(provider_to_task(error)),
         }
     }
@@ -246,6 +292,21 @@ mod tests {
         assert!(!is_down(&ProviderError::Permanent { message: "content policy".into() }, Unanswered::FallsBack));
         let refused = ProviderError::NotConfigured { provider: "kling".into(), reason: "401".into() };
         assert!(!is_down(&refused, Unanswered::FallsBack));
+    }
+
+    #[test]
+    fn when_both_fail_the_task_tries_again_if_either_failure_passes() {
+        let down = TaskError::transient("kling: 503");
+        let refused = TaskError::permanent("PROVIDER_ERROR", "content policy");
+        let retried = both_failed("kling is down", &down, refused.clone());
+        assert!(
+            matches!(&retried, TaskError::Transient { message, .. } if message == "kling is down; content policy"),
+            "{retried:?}"
+        );
+        let broke = TaskError::permanent("PROVIDER_ERROR", "out of credit");
+        assert!(matches!(both_failed("x", &broke, refused), TaskError::Permanent { .. }));
+        assert!(matches!(both_failed("x", &broke, TaskError::transient("503")), TaskError::Transient { .. }));
+        assert_eq!(reason_of(&ProviderError::OutOfCredit { message: "402 sk-…1234".into() }), "out_of_credit");
     }
 
     #[test]

@@ -224,12 +224,15 @@ impl AiService {
     }
 
     /// Submits a new clip job with `resolved`'s provider (or finds the one a lost submission
-    /// started) and records it: the job's id and the model the vendor named.
+    /// started) and records it: the job's id and the model the vendor named. A fallback's
+    /// submission that got no answer is never made again on its own: the next attempt goes to
+    /// the first provider, which cannot be asked about the fallback's job.
     async fn submit_clip(
         &self,
         ctx: &TaskContext,
         resolved: &Resolved,
         request: &VideoRequest,
+        standing_in: bool,
     ) -> Result<(String, String), CallError> {
         let model = resolved.provider.video()?;
         ctx.progress(15, "submitting").await?;
@@ -252,7 +255,7 @@ impl AiService {
                 let submit = || model.submit(request, &resolved.credentials);
                 call_with_retry(call, Retry::STARTS_WORK, self.pace_for(resolved), submit).await.map_err(|error| match error {
                     // The vendor can say whether it took the job: the next attempt asks.
-                    ProviderError::NoAnswer { message } if model.finds_by_key() => CallError::Task(TaskError::transient(format!(
+                    ProviderError::NoAnswer { message } if model.finds_by_key() && !standing_in => CallError::Task(TaskError::transient(format!(
                         "{message}; the next attempt looks the job up before submitting again"
                     ))),
                     // The job may have been accepted; submitting again could pay for it twice.
@@ -282,13 +285,16 @@ impl AiService {
             let submitted = Instant::now();
             return Ok(ClipJob { resolved, _slot, submitted, fell_back, request, job_id: job.clone(), model_name });
         }
-        let mut turns = self.turns(ctx.task.user_id, Capability::Video, choice, Unanswered::Stays);
+        // A later attempt may follow a submission whose answer was lost, at the provider asked
+        // first: only that provider can say whether it took the job.
+        let mut turns =
+            self.turns(ctx.task.user_id, Capability::Video, choice, Unanswered::Stays).alone(ctx.attempt() > 1);
         loop {
             let resolved = turns.provider().await?;
             let _slot = self.slot(&resolved, Capability::Video).await;
             let submitted = Instant::now();
             let request = clip_request(self, ctx, &resolved, base);
-            match self.submit_clip(ctx, &resolved, &request).await {
+            match self.submit_clip(ctx, &resolved, &request, turns.standing_in()).await {
                 Ok((job_id, model_name)) => {
                     let fell_back = turns.fell_back();
                     return Ok(ClipJob { resolved, _slot, submitted, fell_back, request, job_id, model_name });
@@ -313,12 +319,9 @@ impl AiService {
         };
         let resolved =
             self.resolve(user, Capability::Video, &Choice { provider: Some(took.to_owned()), model: None }).await?;
-        let fell_back =
-            (self.fallback_of(user, Capability::Video).await? == Some(resolved.provider.name)).then(|| FellBack {
-                from: asked.to_owned(),
-                from_model: choice.model.clone(),
-                reason: "it was down when the job was submitted".into(),
-            });
+        let fell_back = (self.fallback_of(user, Capability::Video).await? == Some(resolved.provider.name)).then(|| {
+            FellBack { from: asked.to_owned(), from_model: choice.model.clone(), reason: "unrecorded".into() }
+        });
         Ok((resolved, fell_back))
     }
 
@@ -877,7 +880,7 @@ impl VideoHandler {
                     // Filed under a key of its own: the failed job holds the task's first one.
                     let key = format!("cinegen-{}-after-{}", ctx.task.id, short_digest(&job_id));
                     let anew = VideoRequest { idempotency_key: Some(key), ..request.clone() };
-                    (job_id, model_name) = ai.submit_clip(ctx, &resolved, &anew).await?;
+                    (job_id, model_name) = ai.submit_clip(ctx, &resolved, &anew, false).await?;
                     continue;
                 }
                 polled => polled.map_err(provider_to_task)?,

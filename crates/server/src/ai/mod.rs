@@ -70,6 +70,13 @@ fn provider_transport(settings: &Settings) -> Transport {
     Transport::new(client, direct, guard, Duration::from_secs(settings.provider_timeout_secs))
 }
 
+/// Who made a provider call, for its usage record.
+struct Caller {
+    user: UserId,
+    task: Option<cinegen_domain::TaskId>,
+    project: Option<ProjectId>,
+}
+
 /// Which key of a provider's ring a call takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyTurn {
@@ -341,24 +348,39 @@ impl AiService {
         units: i64,
         reported: cinegen_providers::Usage,
     ) -> Option<cinegen_store::Money> {
+        let by = Caller { user: ctx.task.user_id, task: Some(ctx.task.id), project: ctx.task.project_id };
+        self.record_call(by, resolved, model, kind, units, reported).await
+    }
+
+    /// Records a call's usage and cost for whoever made it (a task, or a person outside the
+    /// queue); answers the cost when the price table knows it.
+    async fn record_call(
+        &self,
+        by: Caller,
+        resolved: &Resolved,
+        model: &str,
+        kind: Capability,
+        units: i64,
+        reported: cinegen_providers::Usage,
+    ) -> Option<cinegen_store::Money> {
         let provider = resolved.provider.name;
         let cost = self.settings.prices.settle(&resolved.own_prices, provider, Some(model), kind, units, reported);
         let event = UsageEvent {
             id: uuid::Uuid::now_v7(),
-            user_id: ctx.task.user_id,
-            task_id: Some(ctx.task.id),
+            user_id: by.user,
+            task_id: by.task,
             provider: provider.into(),
             model: model.into(),
             kind: kind.as_str().into(),
             units,
-            project_id: ctx.task.project_id,
+            project_id: by.project,
             cost: cost.clone(),
             server_key: resolved.server_key,
             created_at: Utc::now(),
         };
         crate::ops::metrics::units_spent(provider, model, kind.as_str(), units);
         if let Err(error) = self.store.record_usage(&event).await {
-            tracing::warn!(task.id = %ctx.task.id, error = %error, "could not record usage");
+            tracing::warn!(task.id = ?by.task, error = %error, "could not record usage");
         }
         cost
     }
@@ -398,33 +420,9 @@ impl AiService {
             .await
             .map_err(|e| refused(provider_to_task(e)))?
         };
-        let provider = resolved.provider.name;
         let units = text.chars().count() as i64;
-        let cost = self.settings.prices.settle(
-            &resolved.own_prices,
-            provider,
-            Some(&output.model),
-            Capability::Speech,
-            units,
-            output.usage,
-        );
-        let event = UsageEvent {
-            id: uuid::Uuid::now_v7(),
-            user_id: user,
-            task_id: None,
-            provider: provider.into(),
-            model: output.model.clone(),
-            kind: Capability::Speech.as_str().into(),
-            units,
-            project_id: None,
-            cost,
-            server_key: resolved.server_key,
-            created_at: Utc::now(),
-        };
-        crate::ops::metrics::units_spent(provider, &output.model, Capability::Speech.as_str(), units);
-        if let Err(error) = self.store.record_usage(&event).await {
-            tracing::warn!(error = %error, "could not record a preview's usage");
-        }
+        let by = Caller { user, task: None, project: None };
+        self.record_call(by, &resolved, &output.model, Capability::Speech, units, output.usage).await;
         match output.audio {
             Media::Bytes { bytes, content_type } => Ok((bytes, content_type)),
             Media::Url(_) => Err(AppError::ProviderError("the speech provider answered a link, not audio".into())),

@@ -43,7 +43,7 @@ export function SettingsPage() {
           chosen={current}
           onChoose={(capability, name) => put.mutate({ defaults: { [capability]: name } })}
         />
-        <ErrorNote error={put.error} />
+        <ErrorNote error={put.variables?.defaults ? put.error : null} />
       </section>
       <section className="rounded-lg border border-stone-200 bg-white p-4" aria-labelledby="fallbacks-title">
         <h2 id="fallbacks-title" className="font-semibold">{t('settings.fallbacks')}</h2>
@@ -56,6 +56,7 @@ export function SettingsPage() {
           leaveOut={current}
           onChoose={(capability, name) => put.mutate({ fallbacks: { [capability]: name } })}
         />
+        <ErrorNote error={put.variables?.fallbacks ? put.error : null} />
       </section>
       {providers.map((provider) => (
         <ProviderCard key={provider.name} provider={provider} onSave={(change) => put.mutateAsync({ providers: { [provider.name]: change } })} />
@@ -90,7 +91,8 @@ function ProviderChoices({ capabilities, providers, chosen, none, leaveOut = {},
         >
           {none !== undefined && <option value="">{none}</option>}
           {providers
-            .filter((p) => p.capabilities.includes(capability) && p.name !== leaveOut[capability])
+            // A saved choice is always shown, even one now left out.
+            .filter((p) => p.capabilities.includes(capability) && (p.name !== leaveOut[capability] || p.name === chosen[capability]))
             .map((p) => (
               <option key={p.name} value={p.name}>
                 {p.name}

@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { Button } from '@/components/button';
 import { Dialog } from '@/components/dialog';
 import { ErrorNote } from '@/components/feedback';
-import { useI18n } from '@/i18n';
+import { useI18n, type MessageKey } from '@/i18n';
 import type { Take } from '@/api/types';
 import { taskStore } from '@/features/tasks/task-store';
 import { useProject } from '@/features/workspace/project-context';
@@ -88,7 +88,11 @@ export function TakesStrip({ slot, taskSlot, video }: TakesStripProps) {
                     <span
                       className="rounded bg-violet-100 px-1 text-violet-900"
                       data-testid="fell-back"
-                      title={t('takes.fellBackHint', { from: take.provenance.fell_back.from, provider: take.provider ?? '', reason: take.provenance.fell_back.reason })}
+                      title={t('takes.fellBackHint', {
+                        from: take.provenance.fell_back.from,
+                        provider: take.provider ?? '',
+                        reason: t(`takes.fellBackReason.${take.provenance.fell_back.reason}` as MessageKey),
+                      })}
                     >
                       {t('takes.fellBack', { from: take.provenance.fell_back.from })}
                     </span>
