@@ -59,6 +59,9 @@ pub struct Config {
     /// On SIGTERM, how long running tasks may take to finish before they are handed back to the
     /// queue (keep it below the orchestrator's grace period: compose 60 s, Kubernetes 120 s).
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM, how long the API keeps answering (each answer closing its connection, `/ready`
+    /// saying 503) before it refuses new connections, so the proxy in front moves off cleanly.
+    pub shutdown_drain_ms: u64,
     /// The provider used per capability when neither the request nor the user names one.
     pub text_provider: String,
     pub image_provider: String,
@@ -158,6 +161,7 @@ impl Default for Config {
             task_retry_base_ms: 2000,
             task_lease_secs: 30,
             shutdown_grace_secs: 20,
+            shutdown_drain_ms: 1500,
             text_provider: "local".into(),
             image_provider: "local".into(),
             video_provider: "local".into(),
@@ -412,6 +416,7 @@ impl Config {
             task_retry_base_ms: self.task_retry_base_ms.max(1),
             task_lease_secs: self.task_lease_secs.max(1),
             shutdown_grace_secs: self.shutdown_grace_secs,
+            shutdown_drain_ms: self.shutdown_drain_ms,
             text_provider: self.text_provider,
             image_provider: self.image_provider,
             video_provider: self.video_provider,
@@ -695,6 +700,7 @@ pub struct Settings {
     /// How long a claimed task is held without a heartbeat; a dead worker's task is rescued after it.
     pub task_lease_secs: u64,
     pub shutdown_grace_secs: u64,
+    pub shutdown_drain_ms: u64,
     pub text_provider: String,
     pub image_provider: String,
     pub video_provider: String,

@@ -48,13 +48,16 @@ pub async fn serve(
     let stop_workers = tokio_util::sync::CancellationToken::new();
     let workers = worker_pool(&state).spawn(stop_workers.clone());
     let (stopping, stop_claiming) = (state.stopping.clone(), stop_workers.clone());
+    let drain = std::time::Duration::from_millis(state.settings.shutdown_drain_ms);
     let signal = async move {
         shutdown.await;
-        // Live feeds close with a reconnect hint; new connections are refused while the
-        // requests in flight are answered; the workers claim nothing more and hand back what
-        // cannot finish within the grace period.
+        // Live feeds close with a reconnect hint; `/ready` says 503 and every answer closes its
+        // connection while the proxy stops sending here (`http::drain`); then new connections
+        // are refused while the requests in flight are answered. The workers claim nothing more
+        // and hand back what cannot finish within the grace period.
         stopping.cancel();
         stop_claiming.cancel();
+        tokio::time::sleep(drain).await;
     };
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(signal).await;

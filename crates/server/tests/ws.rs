@@ -263,3 +263,23 @@ async fn a_stopping_server_closes_feeds_with_a_reconnect_hint(engine: Engine) {
     let refused = reqwest::get(app.url("/health")).await;
     assert!(refused.is_err(), "a stopped server takes no new connections");
 }
+
+/// On SIGTERM the API drains before it refuses connections: for `shutdown_drain_ms` it still
+/// answers, each answer closing its connection (so a proxy never reuses one the server is about
+/// to close, where nginx would answer a POST with 502), and the readiness probe says 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_drains_answering_with_connection_close() {
+    let mut app = TestApp::spawn_with(Engine::Sqlite, |config| config.shutdown_drain_ms = 1_500).await;
+    let pooled = app.client.get(app.url("/health")).send().await.unwrap();
+    assert!(pooled.headers().get("connection").is_none(), "kept alive while serving");
+
+    app.stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let draining = app.client.post(app.url("/api/v1/auth/login")).json(&json!({})).send().await.unwrap();
+    assert_eq!(draining.headers().get("connection").and_then(|v| v.to_str().ok()), Some("close"));
+    assert_eq!(draining.status(), StatusCode::UNPROCESSABLE_ENTITY, "still answered while draining");
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert!(reqwest::get(app.url("/health")).await.is_err(), "then no new connections");
+}

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(crate::http::web_app::serve)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.stopping.clone(), crate::http::drain::close_when_stopping))
         .with_state(state);
     crate::http::layers(app, headers)
 }

@@ -1,6 +1,7 @@
 //! Cross-cutting HTTP layers: request ids, access logs, metrics, panics, body limits, and the
 //! envelope answers for unknown routes and methods.
 
+pub mod drain;
 pub mod fallback;
 pub mod metrics;
 pub mod security_headers;

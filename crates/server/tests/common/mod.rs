@@ -89,6 +89,7 @@ impl TestApp {
             task_retry_base_ms: 50,
             // A test app stops at once: nothing of its tasks is waited for.
             shutdown_grace_secs: 0,
+            shutdown_drain_ms: 0,
             // Every test account registers from 127.0.0.1 (and, with Redis, into shared counters).
             registrations_per_ip_per_hour: 1_000_000,
             ..Config::default()
