@@ -812,6 +812,23 @@ async fn a_provider_that_is_down_falls_back_to_the_second_when_opted_in() {
     let first_shot = each(&doc, "shots").next().unwrap().clone();
     let stored = download(&app, first_shot["interval"]["videoUrl"].as_str().unwrap()).await;
     assert_eq!(&stored[4..8], b"ftyp", "a stored MP4");
+    // A clip whose job the fallback refused, retried: the retry asks that job again at the
+    // provider that took it and submits anew there, and the take still says whom it stood in for.
+    let (_, doubao, _) = emulators.list.iter().find(|(name, ..)| *name == "doubao").unwrap();
+    doubao.fail_next(cinegen_emulators::Fault::Refusal);
+    let queued =
+        app.post_authed("/api/v1/ai/video/generate", &token, &json!({"project_id": id, "shot_id": "shot-2"})).await;
+    let task_id = queued.data()["task"]["id"].as_str().unwrap().to_owned();
+    let failed = app.finished_task(&token, &task_id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let retried = app.post_authed(&format!("/api/v1/ai/tasks/{task_id}/retry"), &token, &json!({})).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    assert_eq!(app.finished_task(&token, &task_id).await["status"], "completed");
+    let takes = app.get_authed(&format!("/api/v1/projects/{id}/takes?slot=clip/shot-2"), &token).await;
+    let retried_take = takes.data()["takes"][0].clone();
+    assert_eq!(retried_take["provider"], "doubao", "{retried_take}");
+    assert_eq!(retried_take["provenance"]["fell_back"]["from"], "kling", "kept with the job: {retried_take}");
+
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let fell = |capability: &str, from: &str| {
         sample(&metrics, "cinegen_provider_fallbacks_total", &[("capability", capability), ("from", from)])
@@ -822,7 +839,6 @@ async fn a_provider_that_is_down_falls_back_to_the_second_when_opted_in() {
     // is not asked.
     let (_, openai, openai_settings) = emulators.list.iter().find(|(name, ..)| *name == "openai").unwrap();
     save_providers(&app, &token, json!({"openai": openai_settings}), json!({})).await;
-    let (_, doubao, _) = emulators.list.iter().find(|(name, ..)| *name == "doubao").unwrap();
     let pictures_before = doubao.calls().iter().filter(|c| c.contains("/images/")).count();
     openai.fail_next(cinegen_emulators::Fault::Refusal);
     let target = json!({"type": "keyframe", "shot_id": "shot-1", "keyframe_id": "shot-1-start"});

@@ -229,7 +229,7 @@ impl TaskHandler for PaidJob {
             Some(job) => job.clone(),
             None => {
                 let job = format!("job-{}", self.submissions.fetch_add(1, Ordering::SeqCst));
-                ctx.record_provider_job("kling", &job).await?;
+                ctx.record_provider_job("kling", &job, None).await?;
                 job
             }
         };
@@ -254,7 +254,7 @@ async fn a_dead_workers_task_is_resumed_without_a_second_provider_job(engine: En
     };
     let claimed = store.claim(&claim).await.unwrap().unwrap();
     submissions.fetch_add(1, Ordering::SeqCst);
-    store.set_provider_job(id, "doomed", claimed.attempts, "kling", "job-0", Utc::now()).await.unwrap();
+    store.set_provider_job(id, "doomed", claimed.attempts, "kling", "job-0", None, Utc::now()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
     let pool = WorkerPool::new(
         store.clone(),

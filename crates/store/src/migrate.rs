@@ -39,6 +39,7 @@ const TEMPLATES: &[Template] = templates![
     "0013_audit_log.sql",
     "0014_key_check_models.sql",
     "0015_several_keys.sql",
+    "0016_task_fallback.sql",
 ];
 
 /// Column types whose spelling differs by engine: what each placeholder becomes on SQLite and on

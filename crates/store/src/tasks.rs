@@ -85,6 +85,8 @@ pub struct TaskRecord {
     pub locked_until: Option<DateTime<Utc>>,
     pub provider: Option<String>,
     pub provider_job_id: Option<String>,
+    /// Whom the user's fallback provider stood in for, when it took the job.
+    pub provider_fallback: Option<serde_json::Value>,
     pub idempotency_key: Option<String>,
     pub cancel_requested: bool,
     pub created_at: DateTime<Utc>,
@@ -216,7 +218,9 @@ pub trait TaskStore {
     async fn hand_back(&self, id: TaskId, worker: &str, attempt: i32, now: DateTime<Utc>) -> StoreResult<bool>;
 
     /// Records the provider's job id, before anything else happens, so a resumed attempt polls it
-    /// instead of paying for a second job.
+    /// instead of paying for a second job; `fallback` says whom the provider stood in for, when
+    /// it is the user's fallback.
+    #[allow(clippy::too_many_arguments)]
     async fn set_provider_job(
         &self,
         id: TaskId,
@@ -224,6 +228,7 @@ pub trait TaskStore {
         attempt: i32,
         provider: &str,
         job_id: &str,
+        fallback: Option<&serde_json::Value>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 

@@ -686,12 +686,14 @@ async fn a_handed_back_task_is_claimed_again_at_once_with_its_job(store: Arc<dyn
     let id = store.enqueue(&video).await.unwrap().0.id;
     let first = store.claim(&claim_as("stopping")).await.unwrap().expect("claimed");
     assert_eq!(first.attempts, 1);
-    assert!(store.set_provider_job(id, "stopping", 1, "kling", "job-7", Utc::now()).await.unwrap());
+    let fell_back = json!({"from": "doubao", "reason": "unavailable"});
+    assert!(store.set_provider_job(id, "stopping", 1, "kling", "job-7", Some(&fell_back), Utc::now()).await.unwrap());
     assert!(!store.hand_back(id, "someone-else", 1, Utc::now()).await.unwrap(), "only the lease holder");
     assert!(store.hand_back(id, "stopping", 1, Utc::now()).await.unwrap());
     let back = store.task(id).await.unwrap().unwrap();
     assert_eq!((back.status, back.attempts, back.locked_by.as_deref()), (TaskStatus::Pending, 0, None));
     assert_eq!(back.provider_job_id.as_deref(), Some("job-7"), "the job is kept for the next worker");
+    assert_eq!(back.provider_fallback, Some(fell_back), "and whom its provider stood in for");
     let again = store.claim(&claim_as("other")).await.unwrap().expect("claimable at once, no lease to lapse");
     assert_eq!((again.id, again.attempts, again.provider_job_id.as_deref()), (id, 1, Some("job-7")));
     let late =
@@ -770,7 +772,7 @@ async fn lapsed_leases_are_rescued_and_late_answers_ignored(store: Arc<dyn Store
     let mut short = claim_as("dying");
     short.lease_until = Utc::now() - Duration::seconds(1);
     let lost = store.claim(&short).await.unwrap().unwrap();
-    assert!(store.set_provider_job(lost.id, "dying", 1, "kling", "job-42", Utc::now()).await.unwrap());
+    assert!(store.set_provider_job(lost.id, "dying", 1, "kling", "job-42", None, Utc::now()).await.unwrap());
     let rescued = store.claim(&claim_as("rescuer")).await.unwrap().unwrap();
     assert_eq!((rescued.id, rescued.attempts), (lost.id, 2));
     assert_eq!(rescued.provider_job_id.as_deref(), Some("job-42"), "the job id survives, so nobody pays twice");

@@ -2130,9 +2130,8 @@ export interface components {
             /**
              * @description Why it was down: `unavailable` (no connection, 5xx or throttling past the call's retries),
              *     `no_answer` (the call timed out or broke off), `out_of_credit`, or `keys_parked` (every
-             *     key of it is parked), or `unrecorded` (a resumed clip job at the user's fallback, whose
-             *     first attempt's reason is not kept). The vendor's own words stay in the server's log: they
-             *     may name an address or a masked key of the operator's.
+             *     key of it is parked). The vendor's own words stay in the server's log: they may name an
+             *     address or a masked key of the operator's.
              */
             reason: string;
         };

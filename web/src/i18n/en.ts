@@ -202,7 +202,6 @@ export const en: Record<MessageKey, string> = {
   'takes.fellBackReason.no_answer': 'no answer in time',
   'takes.fellBackReason.out_of_credit': 'out of credit',
   'takes.fellBackReason.keys_parked': 'every key set aside',
-  'takes.fellBackReason.unrecorded': 'reason not kept',
   'takes.staleHint': 'The prompt, look or keyframe it was made from has changed since; regenerate it',
   'takes.choose': 'Use',
   'takes.pin': 'Pin',

@@ -201,7 +201,6 @@ export const zh = {
   'takes.fellBackReason.no_answer': '未及时应答',
   'takes.fellBackReason.out_of_credit': '余额不足',
   'takes.fellBackReason.keys_parked': '所有密钥均被搁置',
-  'takes.fellBackReason.unrecorded': '原因未记录',
   'takes.staleHint': '生成它所用的提示词、角色形象或关键帧已经改变；可以重新生成',
   'takes.choose': '选用',
   'takes.pin': '固定',

@@ -28,9 +28,8 @@ pub struct FellBack {
     pub from_model: Option<String>,
     /// Why it was down: `unavailable` (no connection, 5xx or throttling past the call's retries),
     /// `no_answer` (the call timed out or broke off), `out_of_credit`, or `keys_parked` (every
-    /// key of it is parked), or `unrecorded` (a resumed clip job at the user's fallback, whose
-    /// first attempt's reason is not kept). The vendor's own words stay in the server's log: they
-    /// may name an address or a masked key of the operator's.
+    /// key of it is parked). The vendor's own words stay in the server's log: they may name an
+    /// address or a masked key of the operator's.
     pub reason: String,
 }
 
@@ -195,9 +194,12 @@ impl Turns<'_> {
         Self { may_fall_back: self.may_fall_back && !alone, ..self }
     }
 
-    /// Whether the fallback is the provider being called.
-    pub fn standing_in(&self) -> bool {
-        matches!(self.stage, Stage::Standing { .. })
+    /// Whom the provider being called stands in for, when it is the fallback.
+    pub fn standing_for(&self) -> Option<&FellBack> {
+        match &self.stage {
+            Stage::Standing { fell_back, .. } => Some(fell_back),
+            _ => None,
+        }
     }
 
     /// The provider to call now: the one asked for, or the fallback once that one is down (a

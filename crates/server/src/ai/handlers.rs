@@ -226,13 +226,14 @@ impl AiService {
     /// Submits a new clip job with `resolved`'s provider (or finds the one a lost submission
     /// started) and records it: the job's id and the model the vendor named. A fallback's
     /// submission that got no answer is never made again on its own: the next attempt goes to
-    /// the first provider, which cannot be asked about the fallback's job.
+    /// the first provider, which cannot be asked about the fallback's job. `standing_for` (the
+    /// fallback's note) is kept with the job.
     async fn submit_clip(
         &self,
         ctx: &TaskContext,
         resolved: &Resolved,
         request: &VideoRequest,
-        standing_in: bool,
+        standing_for: Option<&FellBack>,
     ) -> Result<(String, String), CallError> {
         let model = resolved.provider.video()?;
         ctx.progress(15, "submitting").await?;
@@ -255,7 +256,7 @@ impl AiService {
                 let submit = || model.submit(request, &resolved.credentials);
                 call_with_retry(call, Retry::STARTS_WORK, self.pace_for(resolved), submit).await.map_err(|error| match error {
                     // The vendor can say whether it took the job: the next attempt asks.
-                    ProviderError::NoAnswer { message } if model.finds_by_key() && !standing_in => CallError::Task(TaskError::transient(format!(
+                    ProviderError::NoAnswer { message } if model.finds_by_key() && standing_for.is_none() => CallError::Task(TaskError::transient(format!(
                         "{message}; the next attempt looks the job up before submitting again"
                     ))),
                     // The job may have been accepted; submitting again could pay for it twice.
@@ -268,7 +269,8 @@ impl AiService {
             }
         };
         tracing::info!(task.id = %ctx.task.id, job = %job.job_id, "submitted a provider job");
-        ctx.record_provider_job(resolved.provider.name, &job.job_id).await?;
+        let note = standing_for.and_then(|fell_back| serde_json::to_value(fell_back).ok());
+        ctx.record_provider_job(resolved.provider.name, &job.job_id, note.as_ref()).await?;
         Ok((job.job_id, job.model))
     }
 
@@ -294,7 +296,7 @@ impl AiService {
             let _slot = self.slot(&resolved, Capability::Video).await;
             let submitted = Instant::now();
             let request = clip_request(self, ctx, &resolved, base);
-            match self.submit_clip(ctx, &resolved, &request, turns.standing_in()).await {
+            match self.submit_clip(ctx, &resolved, &request, turns.standing_for()).await {
                 Ok((job_id, model_name)) => {
                     let fell_back = turns.fell_back();
                     return Ok(ClipJob { resolved, _slot, submitted, fell_back, request, job_id, model_name });
@@ -306,23 +308,21 @@ impl AiService {
 
     /// The provider that took the task's recorded job (a resumed attempt polls it there, even
     /// when the request's provider or the user's default has changed since), and whom it stood
-    /// in for when it was the user's fallback.
+    /// in for when it was the user's fallback, as kept with the job.
     async fn provider_of_job(
         &self,
         ctx: &TaskContext,
         choice: &Choice,
     ) -> Result<(Resolved, Option<FellBack>), TaskError> {
         let user = ctx.task.user_id;
-        let asked = self.pick(user, Capability::Video, choice).await?.0.name;
-        let Some(took) = ctx.task.provider.as_deref().filter(|name| *name != asked) else {
-            return Ok((self.resolve(user, Capability::Video, choice).await?, None));
+        let fell_back = ctx.task.provider_fallback.clone().and_then(|note| serde_json::from_value(note).ok());
+        let Some(took) = ctx.task.provider.clone() else {
+            return Ok((self.resolve(user, Capability::Video, choice).await?, fell_back));
         };
-        let resolved =
-            self.resolve(user, Capability::Video, &Choice { provider: Some(took.to_owned()), model: None }).await?;
-        let fell_back = (self.fallback_of(user, Capability::Video).await? == Some(resolved.provider.name)).then(|| {
-            FellBack { from: asked.to_owned(), from_model: choice.model.clone(), reason: "unrecorded".into() }
-        });
-        Ok((resolved, fell_back))
+        let asked = self.pick(user, Capability::Video, choice).await?.0.name;
+        // The job's own model is the vendor's to say; the request's belongs to the provider asked.
+        let choice = if took == asked { choice.clone() } else { Choice { provider: Some(took), model: None } };
+        Ok((self.resolve(user, Capability::Video, &choice).await?, fell_back))
     }
 
     /// The file a link names: the project's own, or an outside image downloaded into the
@@ -880,7 +880,7 @@ impl VideoHandler {
                     // Filed under a key of its own: the failed job holds the task's first one.
                     let key = format!("cinegen-{}-after-{}", ctx.task.id, short_digest(&job_id));
                     let anew = VideoRequest { idempotency_key: Some(key), ..request.clone() };
-                    (job_id, model_name) = ai.submit_clip(ctx, &resolved, &anew, false).await?;
+                    (job_id, model_name) = ai.submit_clip(ctx, &resolved, &anew, fell_back.as_ref()).await?;
                     continue;
                 }
                 polled => polled.map_err(provider_to_task)?,

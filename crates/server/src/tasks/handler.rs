@@ -106,11 +106,17 @@ impl TaskContext {
         Ok(())
     }
 
-    /// Saves the provider's job id before anything else is done with it.
-    pub async fn record_provider_job(&self, provider: &str, job_id: &str) -> Result<(), TaskError> {
+    /// Saves the provider's job id before anything else is done with it, with whom the provider
+    /// stood in for when it is the user's fallback.
+    pub async fn record_provider_job(
+        &self,
+        provider: &str,
+        job_id: &str,
+        fallback: Option<&serde_json::Value>,
+    ) -> Result<(), TaskError> {
         let kept = self
             .store
-            .set_provider_job(self.task.id, &self.worker, self.attempt(), provider, job_id, Utc::now())
+            .set_provider_job(self.task.id, &self.worker, self.attempt(), provider, job_id, fallback, Utc::now())
             .await
             .map_err(|e| TaskError::transient(e.to_string()))?;
         if !kept {

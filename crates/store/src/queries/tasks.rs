@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 const COLUMNS: &str = "id, user_id, project_id, parent_id, task_type, status, priority, payload, result, progress, \
     progress_message, error_code, error_message, attempts, max_attempts, run_at, locked_by, locked_until, provider, \
-    provider_job_id, idempotency_key, cancel_requested, created_at, updated_at";
+    provider_job_id, provider_fallback, idempotency_key, cancel_requested, created_at, updated_at";
 
 fn task_from_row(row: &Row) -> StoreResult<TaskRecord> {
     Ok(TaskRecord {
@@ -37,6 +37,7 @@ fn task_from_row(row: &Row) -> StoreResult<TaskRecord> {
         locked_until: row.opt_time("locked_until")?,
         provider: row.get("provider")?,
         provider_job_id: row.get("provider_job_id")?,
+        provider_fallback: row.get("provider_fallback")?,
         idempotency_key: row.get("idempotency_key")?,
         cancel_requested: row.get("cancel_requested")?,
         created_at: row.time("created_at")?,
@@ -349,16 +350,21 @@ impl TaskStore for SqlStore {
         attempt: i32,
         provider: &str,
         job_id: &str,
+        fallback: Option<&Value>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let set = self
             .db
-            .query(format!("UPDATE tasks SET provider = $4, provider_job_id = $5, updated_at = $6 WHERE {HOLDS_LEASE}"))
+            .query(format!(
+                "UPDATE tasks SET provider = $4, provider_job_id = $5, provider_fallback = $6, updated_at = $7 \
+                 WHERE {HOLDS_LEASE}"
+            ))
             .bind(id.as_uuid())
             .bind(worker)
             .bind(attempt)
             .bind(provider)
             .bind(job_id)
+            .bind(fallback)
             .bind(Time(now))
             .execute()
             .await?;
