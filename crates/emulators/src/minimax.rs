@@ -342,11 +342,16 @@ pub(crate) async fn create_video(State(shared): State<Arc<Shared>>, headers: Hea
             format!("{ROUTE}: resolution {resolution} is not one of 512P, 720P, 768P, 1080P")
         })
         || !shared.expect(!(duration == 10 && resolution == "1080P"), || format!("{ROUTE}: 1080P is 6 s only"))
+        || !shared.expect(!(model.contains("-01") && resolution != "720P"), || {
+            format!("{ROUTE}: the 01 series make 720P only, not {resolution}")
+        })
     {
         return error(2013, "invalid params, duration or resolution");
     }
-    if let Some(optimizer) = body.get("prompt_optimizer") {
-        shared.expect(optimizer.is_boolean(), || format!("{ROUTE}: prompt_optimizer is not a boolean"));
+    for flag in ["prompt_optimizer", "aigc_watermark"] {
+        if let Some(value) = body.get(flag) {
+            shared.expect(value.is_boolean(), || format!("{ROUTE}: {flag} is not a boolean"));
+        }
     }
     let task_id = shared.new_id(TASK_PREFIX);
     shared.add_job(&task_id, Job { kind: "video".into(), request: body, polls: 0, cancelled: false, refused });

@@ -163,6 +163,9 @@ pub struct Usage {
     pub tokens: Option<i64>,
     /// Characters a speech vendor says it billed (MiniMax's `usage_characters`).
     pub characters: Option<i64>,
+    /// The resolution tier a clip was made at, where the vendor prices tiers apart (MiniMax's
+    /// `768P` and `1080P`): only a price for that tier applies.
+    pub resolution: Option<&'static str>,
 }
 
 impl Usage {

@@ -318,7 +318,7 @@ impl ImageModel for Doubao {
         let usage = Usage {
             images: Usage::count_at(&body, "/usage/generated_images"),
             tokens: Usage::count_at(&body, "/usage/output_tokens"),
-            characters: None,
+            ..Usage::default()
         };
         Ok(ImageOutput { images, model, usage })
     }
@@ -437,11 +437,7 @@ pub fn read_task(provider: &str, task: &Value) -> Result<VideoPoll, ProviderErro
         "succeeded" => match task.pointer("/content/video_url").and_then(Value::as_str).filter(|u| !u.is_empty()) {
             Some(url) => Ok(VideoPoll::Done {
                 media: Media::Url(url.to_owned()),
-                usage: Usage {
-                    images: None,
-                    tokens: Usage::count_at(task, "/usage/completion_tokens"),
-                    characters: None,
-                },
+                usage: Usage { tokens: Usage::count_at(task, "/usage/completion_tokens"), ..Usage::default() },
                 seed: task.get("seed").and_then(Value::as_i64),
             }),
             None => {

@@ -237,9 +237,17 @@ pub fn duration(model: &str, seconds: f64) -> u32 {
     if seconds > 8.0 && !is_legacy(model) { 10 } else { 6 }
 }
 
-/// `resolution`: 768P takes both durations on Hailuo 02 and 2.3; the 01 series are 720P.
-pub fn resolution(model: &str) -> &'static str {
-    if is_legacy(model) { "720P" } else { "768P" }
+/// `resolution` for a clip of `seconds` whose frames are `width`×`height`: 1080P where the frames
+/// are at least that sharp and the clip is 6 s (Hailuo 02 and 2.3 make 1080P at 6 s only), else
+/// 768P, which takes both durations; the 01 series are 720P.
+pub fn resolution(model: &str, seconds: f64, width: u32, height: u32) -> &'static str {
+    if is_legacy(model) {
+        "720P"
+    } else if width.min(height) >= 1080 && duration(model, seconds) == 6 {
+        "1080P"
+    } else {
+        "768P"
+    }
 }
 
 pub fn video_body(request: &VideoRequest, model: &str) -> Value {
@@ -253,8 +261,10 @@ pub fn video_body(request: &VideoRequest, model: &str) -> Value {
         "prompt": clip_prompt(&request.prompt, VIDEO_PROMPT_LIMIT),
         "first_frame_image": image_field(first),
         "duration": duration(model, request.duration),
-        "resolution": resolution(model),
+        "resolution": resolution(model, request.duration, request.width, request.height),
         "prompt_optimizer": false,
+        // The vendor's own AI mark follows the project's label (as Doubao's does).
+        "aigc_watermark": request.vendor_label,
     });
     match last {
         Some(last) if takes_last_frame(model) => body["last_frame_image"] = json!(image_field(last)),
@@ -393,7 +403,7 @@ impl VideoModel for MiniMax {
     async fn poll(
         &self,
         job_id: &str,
-        _: &VideoRequest,
+        request: &VideoRequest,
         credentials: &Credentials,
     ) -> Result<VideoPoll, ProviderError> {
         let body = self.get(credentials, "/v1/query/video_generation", &[("task_id", job_id)]).await?;
@@ -408,9 +418,16 @@ impl VideoModel for MiniMax {
                 let url = url.ok_or_else(|| ProviderError::Malformed {
                     message: format!("{NAME}: the file {file_id} has no download_url"),
                 })?;
-                Ok(VideoPoll::done(Media::Url(url.to_owned())))
+                let model = model(request.model.as_deref(), VIDEO_MODEL);
+                let usage = self.expected_usage(&model, request.duration, request.width, request.height);
+                Ok(VideoPoll::Done { media: Media::Url(url.to_owned()), usage, seed: None })
             }
         }
+    }
+
+    /// Hailuo is priced per clip by duration and resolution: the tier the clip was made at.
+    fn expected_usage(&self, model: &str, seconds: f64, width: u32, height: u32) -> Usage {
+        Usage { resolution: Some(resolution(model, seconds, width, height)), ..Usage::default() }
     }
 }
 
@@ -449,8 +466,11 @@ mod tests {
         assert_eq!(duration("MiniMax-Hailuo-02", 8.0), 6);
         assert_eq!(duration("MiniMax-Hailuo-02", 9.0), 10);
         assert_eq!(duration("I2V-01-Director", 10.0), 6);
-        assert_eq!(resolution("MiniMax-Hailuo-02"), "768P");
-        assert_eq!(resolution("I2V-01"), "720P");
+        assert_eq!(resolution("MiniMax-Hailuo-02", 5.0, 1440, 2560), "1080P");
+        assert_eq!(resolution("MiniMax-Hailuo-2.3", 6.0, 1920, 1080), "1080P");
+        assert_eq!(resolution("MiniMax-Hailuo-02", 10.0, 1440, 2560), "768P", "1080P is 6 s only");
+        assert_eq!(resolution("MiniMax-Hailuo-02", 6.0, 720, 1280), "768P", "frames below 1080 are not blown up");
+        assert_eq!(resolution("I2V-01", 6.0, 1440, 2560), "720P");
     }
 
     #[test]
@@ -473,6 +493,9 @@ mod tests {
         assert_eq!(body["first_frame_image"], "data:image/png;base64,cG5n");
         assert_eq!(body["last_frame_image"], "https://s/end.png");
         assert_eq!((body["duration"].as_u64(), body["resolution"].as_str()), (Some(10), Some("768P")));
+        let short = VideoRequest { duration: 6.0, ..request.clone() };
+        assert_eq!(video_body(&short, "MiniMax-Hailuo-02")["resolution"], "1080P");
+        assert_eq!(body["aigc_watermark"], false);
         assert_eq!(body["prompt_optimizer"], false);
         assert!(video_body(&request, "MiniMax-Hailuo-2.3").get("last_frame_image").is_none());
 

@@ -78,6 +78,10 @@ pub struct Price {
     pub source: Option<String>,
     #[serde(default)]
     pub as_of: Option<String>,
+    /// The resolution tier the price is for, where the vendor prices tiers apart (MiniMax's
+    /// `768P`): a clip made at another tier is not priced by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
     #[serde(skip)]
     micros: i64,
 }
@@ -199,12 +203,16 @@ impl PriceTable {
     }
 
     /// The defaults with the operator's file over them: an entry of the file replaces the
-    /// default of the same provider, model and unit.
+    /// default of the same provider, model and unit (of the same resolution, where it names one;
+    /// every resolution's, where it does not).
     pub fn with_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut table = Self::defaults();
         for entry in Self::parse(&text, &path.display().to_string())? {
-            table.entries.retain(|e| !(e.provider == entry.provider && e.model == entry.model && e.unit == entry.unit));
+            let tier = |e: &Price| entry.resolution.is_none() || e.resolution == entry.resolution;
+            table.entries.retain(|e| {
+                !(e.provider == entry.provider && e.model == entry.model && e.unit == entry.unit && tier(e))
+            });
             table.entries.push(entry);
         }
         Ok(table)
@@ -212,8 +220,16 @@ impl PriceTable {
 
     /// The price of one unit of `provider`'s `model`: its own entry, else the provider's `*`.
     pub fn price(&self, provider: &str, model: Option<&str>, unit: Unit) -> Option<&Price> {
-        let of =
-            |wanted: &str| self.entries.iter().find(|e| e.provider == provider && e.unit == unit && e.model == wanted);
+        self.price_at(provider, model, unit, None)
+    }
+
+    /// [`Self::price`] for a call made at resolution `tier`, where the vendor says one: an entry
+    /// for another tier does not apply.
+    fn price_at(&self, provider: &str, model: Option<&str>, unit: Unit, tier: Option<&str>) -> Option<&Price> {
+        let applies = |e: &&Price| tier.is_none() || e.resolution.is_none() || e.resolution.as_deref() == tier;
+        let of = |wanted: &str| {
+            self.entries.iter().filter(applies).find(|e| e.provider == provider && e.unit == unit && e.model == wanted)
+        };
         model.and_then(of).or_else(|| of("*"))
     }
 
@@ -230,6 +246,7 @@ impl PriceTable {
         model: Option<&str>,
         unit: Unit,
         quantity: i64,
+        tier: Option<&str>,
     ) -> Option<Money> {
         let of = |wanted: &str| own.iter().find(|p| p.unit == unit && p.model == wanted);
         let mine = model.and_then(of).or_else(|| of("*"));
@@ -243,11 +260,12 @@ impl PriceTable {
                     currency: price.currency,
                     source: None,
                     as_of: None,
+                    resolution: None,
                     micros,
                 };
                 Some(entry.cost_of(quantity))
             }
-            None => self.cost(provider, model, unit, quantity),
+            None => self.price_at(provider, model, unit, tier).map(|p| p.cost_of(quantity)),
         }
     }
 
@@ -268,14 +286,14 @@ impl PriceTable {
             && let (Some(tokens), Some(model)) = (reported.tokens, model)
             && self.prices_tokens_of(own, provider, model)
         {
-            return self.cost_with(own, provider, Some(model), Unit::KiloTokens, tokens);
+            return self.cost_with(own, provider, Some(model), Unit::KiloTokens, tokens, None);
         }
         let quantity = match capability {
             Capability::Image => reported.images.unwrap_or(counted),
             Capability::Speech => reported.characters.unwrap_or(counted),
             _ => counted,
         };
-        self.cost_with(own, provider, model, Unit::of(capability), quantity)
+        self.cost_with(own, provider, model, Unit::of(capability), quantity, reported.resolution)
     }
 
     /// Whether `model` itself (not the provider's `*`, which prices its text) has a price per
@@ -295,10 +313,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_price_for_one_resolution_does_not_price_another() {
+        let table = PriceTable::defaults();
+        let hailuo = Some("MiniMax-Hailuo-02");
+        let at = |tier| Usage { resolution: Some(tier), ..Usage::default() };
+        let standard = table.settle(&[], "minimax", hailuo, Capability::Video, 6, at("768P")).unwrap();
+        assert_eq!(standard.micros, 6 * 41_667);
+        assert!(
+            table.settle(&[], "minimax", hailuo, Capability::Video, 6, at("1080P")).is_none(),
+            "unpriced, not mispriced"
+        );
+        let mine = UserPrice {
+            model: "MiniMax-Hailuo-02".into(),
+            unit: Unit::Second,
+            amount: "0.08".into(),
+            currency: Currency::USD,
+        };
+        let own = table.settle(&[mine], "minimax", hailuo, Capability::Video, 6, at("1080P")).unwrap();
+        assert_eq!(own.micros, 480_000, "a user's own price is theirs to set per model");
+    }
+
+    #[test]
     fn calls_are_settled_by_what_the_vendor_reports_where_the_price_is_per_that() {
         let table = PriceTable::defaults();
         let seedance = Some("doubao-seedance-1-5-pro-251215");
-        let tokens = Usage { images: None, tokens: Some(246_840), characters: None };
+        let tokens = Usage { tokens: Some(246_840), ..Usage::default() };
         let by_tokens = table.settle(&[], "doubao", seedance, Capability::Video, 5, tokens).unwrap();
         assert_eq!((by_tokens.micros, by_tokens.currency.as_str()), (296_208, "USD"));
         let by_seconds = table.settle(&[], "doubao", seedance, Capability::Video, 5, Usage::default()).unwrap();
@@ -307,7 +346,7 @@ mod tests {
         let image = table.settle(&[], "local", Some("painter"), Capability::Image, 1, tokens).unwrap();
         assert_eq!(image.micros, 0);
         let seedream = Some("doubao-seedream-4-5-251128");
-        let reported = Usage { images: Some(3), tokens: Some(43_200), characters: None };
+        let reported = Usage { images: Some(3), tokens: Some(43_200), ..Usage::default() };
         let images = table.settle(&[], "doubao", seedream, Capability::Image, 1, reported).unwrap();
         assert_eq!((images.micros, images.currency.as_str()), (3 * 245_000, "CNY"));
     }
