@@ -148,6 +148,7 @@ impl AppState {
         );
         let settings = Arc::new(settings);
         let registry = Arc::new(crate::ai::registry(&settings, Arc::new(provider_slots.clone())));
+        check_provider_names(&settings, &registry)?;
         let wakes = match &settings.redis_url {
             Some(url) => {
                 crate::ai::callbacks::JobWakes::redis(url.expose(), crate::ai::callbacks::WAKE_CHANNEL).await?
@@ -239,4 +240,28 @@ pub fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
         )?,
     };
     Ok(storage)
+}
+
+/// A server setting that names a provider this server does not have is a typo (`ark=` for
+/// `doubao=`), which would otherwise leave a key or a cap silently unused: the server refuses to
+/// start and says which.
+fn check_provider_names(settings: &Settings, registry: &cinegen_providers::Registry) -> anyhow::Result<()> {
+    let named = [
+        ("CINEGEN_PROVIDER_KEYS", settings.provider_keys.keys().map(String::as_str).collect::<Vec<_>>()),
+        ("CINEGEN_PROVIDER_BASE_URLS", settings.provider_base_urls.keys().map(String::as_str).collect()),
+        (
+            "CINEGEN_MODEL_CONCURRENCY",
+            settings.model_concurrency.keys().filter_map(|key| key.split_once('/')).map(|(p, _)| p).collect(),
+        ),
+    ];
+    for (setting, names) in named {
+        if let Some(unknown) = names.into_iter().find(|name| registry.get(name).is_none()) {
+            let known: Vec<&str> = registry.providers().map(|p| p.name).collect();
+            anyhow::bail!(
+                "{setting} names provider '{unknown}', which this server does not have (it has {})",
+                known.join(", ")
+            );
+        }
+    }
+    Ok(())
 }

@@ -232,3 +232,25 @@ async fn keys_are_sealed_hinted_and_never_logged(engine: Engine) {
         assert!(!logs.contains(secret), "a key reached the log");
     }
 }
+
+/// A server setting naming a provider this server does not have (a typo: `ark` for `doubao`)
+/// stops the start with the setting and the name, instead of leaving the key or cap unused.
+#[tokio::test]
+async fn a_server_setting_naming_an_unknown_provider_stops_the_start() {
+    use cinegen_server::config::{Config, Secret};
+    for (config, setting) in [
+        (Config { provider_keys: Some(Secret::new("ark=sk-server")), ..Config::default() }, "CINEGEN_PROVIDER_KEYS"),
+        (
+            Config { provider_base_urls: Some("ark=https://ark.example.com".into()), ..Config::default() },
+            "CINEGEN_PROVIDER_BASE_URLS",
+        ),
+        (Config { model_concurrency: Some("ark/seedance=2".into()), ..Config::default() }, "CINEGEN_MODEL_CONCURRENCY"),
+    ] {
+        let data_dir = std::env::temp_dir().join(format!("cinegen-names-{}", uuid::Uuid::new_v4()));
+        let settings = Config { data_dir: data_dir.clone(), ..config }.resolve().expect("a well-formed setting");
+        let refused = cinegen_server::state::AppState::build(settings).await.err().expect("the start is refused");
+        let message = refused.to_string();
+        assert!(message.contains(setting) && message.contains("'ark'") && message.contains("doubao"), "{message}");
+        let _ = std::fs::remove_dir_all(data_dir);
+    }
+}
