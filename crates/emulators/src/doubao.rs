@@ -390,7 +390,7 @@ async fn task_view(shared: &Shared, id: &str, job: &Job) -> Value {
                           "duration": job.request["duration"], "framespersecond": 24});
     if job.cancelled {
         task["status"] = json!("cancelled");
-    } else if !shared.is_done(&job) {
+    } else if !shared.is_done(job) {
         task["status"] = json!(if job.polls <= 1 { "queued" } else { "running" });
     } else if job.refused {
         task["status"] = json!("failed");

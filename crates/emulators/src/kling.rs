@@ -342,11 +342,11 @@ async fn create_video_from(shared: &Arc<Shared>, caller: Caller, headers: &Heade
         Ok(read) => read,
         Err(answer) => return answer,
     };
-    check_model(&shared, ROUTE, &body);
-    check_prompt(&shared, ROUTE, &body, false);
+    check_model(shared, ROUTE, &body);
+    check_prompt(shared, ROUTE, &body, false);
     for field in ["image", "image_tail"] {
-        if let Err(message) = check_image(&shared, ROUTE, &body, field) {
-            return error(&shared, StatusCode::BAD_REQUEST, 1201, &message);
+        if let Err(message) = check_image(shared, ROUTE, &body, field) {
+            return error(shared, StatusCode::BAD_REQUEST, 1201, &message);
         }
     }
     shared.expect(body.get("image").is_some() || body.get("image_tail").is_some(), || {
@@ -357,7 +357,7 @@ async fn create_video_from(shared: &Arc<Shared>, caller: Caller, headers: &Heade
             format!("{ROUTE}: duration {duration} is not the string \"5\" or \"10\"")
         })
     {
-        return error(&shared, StatusCode::BAD_REQUEST, 1201, "duration must be \"5\" or \"10\"");
+        return error(shared, StatusCode::BAD_REQUEST, 1201, "duration must be \"5\" or \"10\"");
     }
     if body.get("mode").is_some() {
         shared.expect_field(ROUTE, &body, "/mode", |m| m == "std" || m == "pro");
@@ -382,12 +382,12 @@ async fn create_video_from(shared: &Arc<Shared>, caller: Caller, headers: &Heade
     if let Some(key) = body.get("external_task_id") {
         let Some(key) = key.as_str().filter(|k| !k.is_empty()) else {
             shared.violation(format!("{ROUTE}: external_task_id {key} is not a string"));
-            return error(&shared, StatusCode::BAD_REQUEST, 1201, "external_task_id must be a string");
+            return error(shared, StatusCode::BAD_REQUEST, 1201, "external_task_id must be a string");
         };
         // Unique per account: a second task with the key is refused, never run twice.
         let used = shared.jobs_of("video").iter().any(|(_, job)| job.request["external_task_id"] == key);
         if used {
-            return error(&shared, StatusCode::BAD_REQUEST, 1201, "external_task_id already exists");
+            return error(shared, StatusCode::BAD_REQUEST, 1201, "external_task_id already exists");
         }
     }
     let callback = body.get("callback_url").filter(|url| !url.is_null()).cloned();
@@ -520,7 +520,7 @@ fn task_data(shared: &Shared, task_id: &str, job: &Job, result: impl FnOnce(&Job
     let millis = now() * 1000;
     let mut data = json!({"task_id": task_id, "task_info": task_info(&job.request), "task_status_msg": "",
                           "created_at": millis, "updated_at": millis});
-    if !shared.is_done(&job) {
+    if !shared.is_done(job) {
         data["task_status"] = json!(if job.polls <= 1 { "submitted" } else { "processing" });
     } else if job.refused {
         data["task_status"] = json!("failed");
@@ -577,9 +577,9 @@ async fn query_video_from(shared: &Arc<Shared>, caller: Caller, task_id: &str, h
     if let Some(answer) = refusal_of(shared, caller, ROUTE, headers) {
         return answer;
     }
-    if let Some(answer) = query_fault(&shared) {
+    if let Some(answer) = query_fault(shared) {
         return answer;
     }
     let mp4 = sample_mp4().await;
-    query(&shared, "video", &task_id, |job| video_result(&shared, mp4, job))
+    query(shared, "video", task_id, |job| video_result(shared, mp4, job))
 }
