@@ -275,6 +275,17 @@ async fn keyframed_project_for_kling_clips(app: &TestApp, emulators: &Emulators,
     keyframed_project_for_clips(app, emulators, email, "kling").await
 }
 
+/// An app that may call the emulators on loopback, polling video jobs every `poll_ms`, after
+/// `configure` has adjusted the rest.
+async fn emulator_app(poll_ms: u64, configure: impl FnOnce(&mut cinegen_server::config::Config)) -> TestApp {
+    TestApp::spawn_with(Engine::Sqlite, |config| {
+        config.fetch_allow_loopback = true;
+        config.video_poll_ms = poll_ms;
+        configure(config);
+    })
+    .await
+}
+
 /// A project parsed and painted offline whose clips go to the `video` emulator: (token, id).
 async fn keyframed_project_for_clips(
     app: &TestApp,
@@ -299,11 +310,7 @@ async fn keyframed_project_for_clips(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vendor_failing_every_other_call_still_delivers_every_clip_from_one_job() {
     let emulators = Emulators::start(&["kling"]).await;
-    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
-        config.fetch_allow_loopback = true;
-        config.video_poll_ms = 50;
-    })
-    .await;
+    let app = emulator_app(50, |_| {}).await;
     let (token, id) = keyframed_project_for_kling_clips(&app, &emulators, "flaky-vendor@example.com").await;
 
     let (_, kling, _) = &emulators.list[0];
@@ -334,9 +341,7 @@ async fn a_vendor_failing_every_other_call_still_delivers_every_clip_from_one_jo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submission_whose_answer_was_lost_is_found_by_its_key_not_paid_twice() {
     let emulators = Emulators::start(&["kling"]).await;
-    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
-        config.fetch_allow_loopback = true;
-        config.video_poll_ms = 50;
+    let app = emulator_app(50, |config| {
         config.provider_timeout_secs = 2;
         config.task_retry_base_ms = 100;
     })
@@ -375,11 +380,7 @@ async fn a_submission_whose_answer_was_lost_is_found_by_its_key_not_paid_twice()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vendor_callbacks_wake_polls_once_and_forgeries_are_refused() {
     let emulators = Emulators::start(&["doubao"]).await;
-    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
-        config.fetch_allow_loopback = true;
-        config.video_poll_ms = 3_600_000;
-    })
-    .await;
+    let app = emulator_app(3_600_000, |_| {}).await;
     let (token, id) = keyframed_project_for_clips(&app, &emulators, "callbacks@example.com", "doubao").await;
     let (_, doubao, _) = &emulators.list[0];
     doubao.set_polls_until_done(1_000);
@@ -460,11 +461,7 @@ async fn vendor_callbacks_wake_polls_once_and_forgeries_are_refused() {
 async fn retrying_a_clip_whose_job_failed_submits_a_new_job() {
     for vendor in ["doubao", "kling"] {
         let emulators = Emulators::start(&[vendor]).await;
-        let app = TestApp::spawn_with(Engine::Sqlite, |config| {
-            config.fetch_allow_loopback = true;
-            config.video_poll_ms = 50;
-        })
-        .await;
+        let app = emulator_app(50, |_| {}).await;
         let email = format!("retry-{vendor}@example.com");
         let (token, id) = keyframed_project_for_clips(&app, &emulators, &email, vendor).await;
         let (_, emulator, _) = &emulators.list[0];
@@ -732,9 +729,7 @@ fn closed_address() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_that_is_down_falls_back_to_the_second_when_opted_in() {
     let emulators = Emulators::start(&["doubao", "openai"]).await;
-    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
-        config.fetch_allow_loopback = true;
-        config.video_poll_ms = 50;
+    let app = emulator_app(50, |config| {
         config.task_retry_base_ms = 20;
     })
     .await;
@@ -860,9 +855,7 @@ async fn a_provider_that_is_down_falls_back_to_the_second_when_opted_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capped_model_runs_no_more_jobs_at_once_than_its_cap() {
     let emulators = Emulators::start(&["kling"]).await;
-    let app = TestApp::spawn_with(Engine::Sqlite, |config| {
-        config.fetch_allow_loopback = true;
-        config.video_poll_ms = 30;
+    let app = emulator_app(30, |config| {
         config.workers = 4;
         config.model_concurrency = Some(format!("kling/{}=1", cinegen_providers::adapters::kling::VIDEO_MODEL));
     })
